@@ -1,0 +1,384 @@
+"""User-stream recovery driver: rotate the listen key and re-sync without losing or reordering events.
+
+One long-lived driver task (:func:`run_recovery_driver`) waits on a
+:class:`~adapters.core.trigger.TriggerChannel`.  Triggers come from ``listenKeyExpired`` seen by the
+dispatcher, a failed keepalive, and any incident end of the user socket (server close such as the
+24-hour disconnect, abrupt drop, stall, missed pong).  A burst of triggers becomes one *run*; runs
+are serialized by ``ctx.lock``; a failed run is retried forever with backoff 1 s -> 30 s until the
+driver is cancelled.
+
+A run (:func:`recover_once`), in this order and for these reasons:
+
+1. ``create_listen_key()`` - a fresh (or, on Binance, extended) key.
+2. ``snapshot()`` - emit REST reports for open orders *before touching any socket*.  If every query
+   fails the attempt fails with nothing changed: no orphaned socket without a dispatcher, and the
+   old stream keeps dispatching meanwhile.  Partial success proceeds.
+3. ``post_snapshot()`` - venue second phase: backfill fills since the last seen trade id and
+   resolve orders that are no longer open (the gap the reference design leaves to periodic
+   reconciliation).  Its total failure fails the attempt exactly like a snapshot failure: a
+   rotation that silently skipped the backfill would leave a known gap, while retrying costs only
+   a repeated (idempotent) snapshot.
+4. ``connect_stream(new_key)`` - connected but not yet dispatching; its frames wait in its queue.
+5. Overlap mode only: ``wait_healthy()`` - the new socket must prove itself (a frame or a pong)
+   before the old one is closed; if it cannot, it is closed and the attempt fails with the old
+   stream untouched.  Events seen on both sockets are de-duplicated downstream.
+6. Swap the stream into the ctx and publish the key (keepalive reads it on its next tick).
+7. Close the old stream, then *await* the old dispatcher: every event the old socket delivered is
+   dispatched before any event of the new socket (per-stream ordering).
+8. Start the new dispatcher; it fires the same trigger channel, so the cycle can repeat.
+
+Triggers fired while a run is in flight cause at most one more run (the run cannot know whether
+they were already covered); triggers fired during a backoff sleep are absorbed by the next attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from adapters.core.backoff import Backoff, SleepFn
+from adapters.core.dispatch import Dispatcher, FrameHandler
+from adapters.core.stream import StreamEnded, StreamHandle, StreamSignal
+from adapters.core.trigger import TriggerChannel, TriggerClosed
+
+_log = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------- outcomes and errors
+
+
+@dataclass(frozen=True, slots=True)
+class QueryResult:
+    name: str
+    ok: bool
+    emitted: int = 0
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotOutcome:
+    """Per-query results of a snapshot phase.  Empty = nothing to do (counts as success)."""
+
+    queries: tuple[QueryResult, ...] = ()
+
+    @property
+    def all_failed(self) -> bool:
+        return bool(self.queries) and not any(q.ok for q in self.queries)
+
+    @property
+    def emitted(self) -> int:
+        return sum(q.emitted for q in self.queries)
+
+    def describe(self) -> str:
+        return (
+            ", ".join(f"{q.name}={'ok' if q.ok else q.error or 'failed'}" for q in self.queries)
+            or "no queries"
+        )
+
+
+class RecoveryAttemptError(Exception):
+    """An attempt failed at a named phase; the driver retries after a backoff delay."""
+
+    def __init__(self, phase: str, detail: str) -> None:
+        super().__init__(f"{phase}: {detail}")
+        self.phase = phase
+
+
+# --------------------------------------------------------------------------- venue interface
+
+
+class RecoveryVenue(Protocol):
+    """Venue-specific operations the driver needs.  All may raise; the driver retries."""
+
+    async def create_listen_key(self) -> str:
+        """POST a listen key (may return the still-valid current key)."""
+        ...
+
+    async def snapshot(self) -> SnapshotOutcome:
+        """Query open orders (and e.g. open algo orders) via REST and emit status reports."""
+        ...
+
+    async def post_snapshot(self) -> SnapshotOutcome:
+        """Backfill fills since the last seen trade id and resolve orders no longer open.
+
+        Return ``SnapshotOutcome()`` if the venue has nothing to do here.
+        """
+        ...
+
+    async def connect_stream(self, listen_key: str) -> StreamHandle:
+        """Connect the user stream for ``listen_key``; return it connected, not yet dispatched."""
+        ...
+
+    def handle_frame(self, frame: bytes | str) -> None:
+        """Synchronous per-frame handler run by the dispatcher (the hot path)."""
+        ...
+
+
+# --------------------------------------------------------------------------- context and metrics
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryOptions:
+    retry_initial: float = 1.0
+    retry_factor: float = 2.0
+    retry_cap: float = 30.0
+    op_timeout: float = 30.0  # per venue call: a hung REST/WS call must not wedge the driver
+    overlap: bool = False  # BingX-style rotation: new socket proven healthy before old closes
+    healthy_timeout: float = 10.0
+    drain_timeout: float = 30.0  # bound on awaiting the old dispatcher
+
+
+@dataclass(slots=True)
+class RunTiming:
+    """Seconds spent in each phase of the last successful run."""
+
+    create_key: float = 0.0
+    snapshot: float = 0.0
+    post_snapshot: float = 0.0
+    connect: float = 0.0
+    healthy: float = 0.0
+    close_old: float = 0.0
+    drain: float = 0.0
+    total: float = 0.0
+
+
+@dataclass(slots=True)
+class RecoveryMetrics:
+    runs: int = 0  # successful runs
+    attempts: int = 0  # attempts including failed ones
+    failures: int = 0
+    triggers: int = 0  # triggers fired so far (coalesced into far fewer runs)
+    in_progress: bool = False
+    last_duration: float | None = None
+    last_reasons: list[str] = field(default_factory=list)
+    last_error: str | None = None
+    last_timing: RunTiming | None = None
+    history: list[RunTiming] = field(default_factory=list)  # bounded to the last 32 runs
+
+
+@dataclass(eq=False)
+class RecoveryCtx:
+    """Cheap handles shared by the driver, the dispatcher callbacks and the keepalive loop."""
+
+    venue: RecoveryVenue
+    trigger: TriggerChannel = field(default_factory=TriggerChannel)
+    options: RecoveryOptions = field(default_factory=RecoveryOptions)
+    listen_key: str | None = None
+    stream: StreamHandle | None = None
+    dispatcher: Dispatcher | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    metrics: RecoveryMetrics = field(default_factory=RecoveryMetrics)
+    sleep: SleepFn = asyncio.sleep
+    clock: Callable[[], float] = time.monotonic
+    logger: logging.Logger = _log
+    name: str = "user-stream"
+    on_run: Callable[[RunTiming], None] | None = None  # observer called after each successful run
+
+    def current_key(self) -> str | None:
+        """For :class:`~adapters.core.listen_key.ListenKeyKeeper`: always the published key."""
+        return self.listen_key
+
+
+# --------------------------------------------------------------------------- dispatcher wiring
+
+
+def start_dispatcher(
+    ctx: RecoveryCtx, stream: StreamHandle, handler: FrameHandler | None = None
+) -> Dispatcher:
+    """Start a dispatcher for ``stream`` whose incident end fires ``ctx.trigger``.
+
+    An end is only a trigger while ``stream`` is still the ctx's current stream: the old stream
+    that recovery itself retires must not cause another rotation.
+    """
+
+    def on_signal(signal: StreamSignal) -> None:
+        if ctx.stream is not stream:
+            return
+        if isinstance(signal, StreamEnded):
+            if signal.kind.is_incident:
+                ctx.trigger.fire(f"stream ended: {signal.kind.value} code={signal.close_code}")
+        else:
+            ctx.trigger.fire(f"stream reconnected after {signal.cause.value}")
+
+    dispatcher = Dispatcher(
+        stream.queue,
+        handler or ctx.venue.handle_frame,
+        on_signal,
+        name=f"{ctx.name}-dispatch",
+        logger=ctx.logger,
+    )
+    dispatcher.start()
+    return dispatcher
+
+
+async def open_stream(ctx: RecoveryCtx) -> None:
+    """Initial connect: create a key, connect and start dispatching (no snapshot: the engine's
+    startup reconciliation covers it).  Raises on failure, leaving the ctx untouched."""
+    async with ctx.lock:
+        timeout = ctx.options.op_timeout
+        async with asyncio.timeout(timeout):
+            key = await ctx.venue.create_listen_key()
+        async with asyncio.timeout(timeout):
+            stream = await ctx.venue.connect_stream(key)
+        ctx.listen_key = key
+        ctx.stream = stream
+        ctx.dispatcher = start_dispatcher(ctx, stream)
+
+
+async def close_stream(ctx: RecoveryCtx) -> None:
+    """Close the current stream and let its dispatcher drain (bounded), then forget both."""
+    stream, dispatcher = ctx.stream, ctx.dispatcher
+    ctx.stream = None
+    ctx.dispatcher = None
+    if stream is not None:
+        await stream.close()
+    if dispatcher is not None:
+        await _drain(ctx, dispatcher)
+
+
+async def _drain(ctx: RecoveryCtx, dispatcher: Dispatcher) -> None:
+    """Await a dispatcher whose stream was closed, so its queued events are all handled.
+
+    Bounded: a stream that never queues its end marker (a broken StreamHandle) must not wedge the
+    caller; past ``drain_timeout`` the dispatcher is cancelled with an error log.
+    """
+    timeout = ctx.options.drain_timeout
+    try:
+        async with asyncio.timeout(timeout):
+            await dispatcher.join()
+    except TimeoutError:
+        ctx.logger.error("%s: dispatcher did not drain within %.1fs; cancelled", ctx.name, timeout)
+        await dispatcher.cancel()
+
+
+# --------------------------------------------------------------------------- the driver
+
+
+async def run_recovery_driver(ctx: RecoveryCtx) -> None:
+    """Long-lived driver: one recovery run per burst of triggers, until cancelled or the trigger
+    channel is closed."""
+    log = ctx.logger
+    while True:
+        try:
+            reasons = await ctx.trigger.wait()
+        except TriggerClosed:
+            log.debug("%s: trigger channel closed; recovery driver exiting", ctx.name)
+            return
+        ctx.metrics.triggers = ctx.trigger.fired_total
+        await recover_with_retry(ctx, reasons)
+
+
+async def recover_with_retry(ctx: RecoveryCtx, reasons: list[str]) -> None:
+    """Retry :func:`recover_once` forever with backoff.
+
+    Why forever: giving up would leave the user stream blind until some later trigger (up to the
+    next keepalive, 30 min away); a persistent error log on a permanent failure is the lesser evil.
+    Cancellation (shutdown) is the only way out besides success, and it is honoured both while
+    sleeping and inside venue I/O.
+    """
+    opts = ctx.options
+    backoff = Backoff(opts.retry_initial, opts.retry_factor, opts.retry_cap)
+    log = ctx.logger
+    while True:
+        # Triggers fired during the backoff sleep are covered by the attempt about to start.
+        reasons = reasons + ctx.trigger.drain()
+        ctx.metrics.triggers = ctx.trigger.fired_total
+        try:
+            await recover_once(ctx, reasons)
+            return
+        except Exception as exc:  # CancelledError is a BaseException: shutdown passes through
+            ctx.metrics.failures += 1
+            ctx.metrics.last_error = repr(exc)
+            delay = backoff.next_delay()
+            log.error(
+                "%s: recovery attempt %d failed (%r); retrying in %.1fs",
+                ctx.name,
+                backoff.attempts,
+                exc,
+                delay,
+            )
+        await ctx.sleep(delay)
+
+
+async def recover_once(ctx: RecoveryCtx, reasons: list[str]) -> None:
+    """One recovery attempt (see module docstring for the phases and their order)."""
+    venue, opts, log, clock = ctx.venue, ctx.options, ctx.logger, ctx.clock
+    async with ctx.lock:
+        ctx.metrics.attempts += 1
+        ctx.metrics.in_progress = True
+        ctx.metrics.last_reasons = list(reasons)
+        timing = RunTiming()
+        started = mark = clock()
+        try:
+            log.warning("%s: rotating listen key (reasons: %s)", ctx.name, "; ".join(reasons) or "-")
+
+            async with asyncio.timeout(opts.op_timeout):
+                new_key = await venue.create_listen_key()
+            timing.create_key, mark = clock() - mark, clock()
+
+            # Snapshot before any socket exists: a failure here leaves nothing to clean up and the
+            # old stream/dispatcher untouched.
+            async with asyncio.timeout(opts.op_timeout):
+                outcome = await venue.snapshot()
+            timing.snapshot, mark = clock() - mark, clock()
+            if outcome.all_failed:
+                raise RecoveryAttemptError("snapshot", f"every query failed ({outcome.describe()})")
+            log.info("%s: snapshot emitted %d report(s) (%s)", ctx.name, outcome.emitted, outcome.describe())
+
+            async with asyncio.timeout(opts.op_timeout):
+                post = await venue.post_snapshot()
+            timing.post_snapshot, mark = clock() - mark, clock()
+            if post.all_failed:
+                raise RecoveryAttemptError("post_snapshot", f"every query failed ({post.describe()})")
+
+            async with asyncio.timeout(opts.op_timeout):
+                new_stream = await venue.connect_stream(new_key)
+            timing.connect, mark = clock() - mark, clock()
+
+            if opts.overlap:
+                try:
+                    async with asyncio.timeout(opts.healthy_timeout):
+                        await new_stream.wait_healthy()
+                except BaseException as exc:
+                    # Not swapped in yet: we still own it and must close it (also on cancel).
+                    await new_stream.close()
+                    if isinstance(exc, TimeoutError):
+                        raise RecoveryAttemptError("healthy", "new stream not healthy in time") from exc
+                    raise
+                timing.healthy, mark = clock() - mark, clock()
+
+            # Swap: from here on the new stream is the ctx's (so a shutdown closes it even if we
+            # are cancelled below), and keepalive follows the new key.
+            old_stream, old_dispatcher = ctx.stream, ctx.dispatcher
+            ctx.stream = new_stream
+            ctx.listen_key = new_key
+
+            if old_stream is not None:
+                await old_stream.close()
+            timing.close_old, mark = clock() - mark, clock()
+
+            # Drain: the old dispatcher exits after its end marker, i.e. after every event the old
+            # socket delivered.  Only then may the new stream's (queued) events be dispatched.
+            if old_dispatcher is not None:
+                await _drain(ctx, old_dispatcher)
+            timing.drain = clock() - mark
+
+            ctx.dispatcher = start_dispatcher(ctx, new_stream)
+        finally:
+            ctx.metrics.in_progress = False
+
+        timing.total = clock() - started
+        m = ctx.metrics
+        m.runs += 1
+        m.last_duration = timing.total
+        m.last_timing = timing
+        m.last_error = None
+        m.history.append(timing)
+        del m.history[:-32]
+        if ctx.on_run is not None:
+            ctx.on_run(timing)
+        log.warning("%s: recovery complete in %.3fs", ctx.name, timing.total)

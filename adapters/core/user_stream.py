@@ -1,0 +1,116 @@
+"""The user-data stream as one owned unit: stream + dispatcher + keepalive + recovery driver.
+
+Venue execution clients create a :class:`UserStreamService` with their
+:class:`~adapters.core.recovery.RecoveryVenue` and
+:class:`~adapters.core.listen_key.ListenKeyOps`, ``await start()`` in ``_connect`` and
+``await stop()`` in ``_disconnect``.  The service owns every task it starts and awaits them all on
+stop, so nothing leaks into Nautilus' own task tracking.
+
+``rotate_every`` (optional) adds a timer that fires the trigger periodically - the proactive
+rotation for venues with an assumed connection lifetime (BingX, ~24 h): combined with
+``RecoveryOptions(overlap=True)`` the new socket is proven healthy before the old one closes.
+
+Stop ordering (why each step comes where it does):
+
+1. stop the rotation timer and close the trigger channel - no new runs can be requested;
+2. cancel and await the recovery driver - it must not swap a fresh stream in behind our back (an
+   in-flight REST/WS call is abandoned rather than awaited: shutdown must not wait on the venue);
+3. stop keepalive - nothing else touches the key;
+4. close the stream and drain its dispatcher - events already received still reach the engine;
+5. DELETE the listen key (bounded, failures logged).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from adapters.core.backoff import SleepFn
+from adapters.core.listen_key import ListenKeyKeeper, ListenKeyOps
+from adapters.core.recovery import (
+    RecoveryCtx,
+    RecoveryOptions,
+    RecoveryVenue,
+    close_stream,
+    open_stream,
+    run_recovery_driver,
+)
+from adapters.core.trigger import TriggerChannel
+
+_log = logging.getLogger(__name__)
+
+
+class UserStreamService:
+    def __init__(
+        self,
+        venue: RecoveryVenue,
+        key_ops: ListenKeyOps,
+        *,
+        options: RecoveryOptions | None = None,
+        keepalive_interval: float = 30 * 60,
+        keepalive_on_start: bool = False,
+        rotate_every: float | None = None,
+        sleep: SleepFn = asyncio.sleep,
+        name: str = "user-stream",
+        logger: logging.Logger | None = None,
+    ) -> None:
+        log = logger or _log
+        self.ctx = RecoveryCtx(
+            venue=venue,
+            trigger=TriggerChannel(),
+            options=options or RecoveryOptions(),
+            logger=log,
+            name=name,
+        )
+        self.keeper = ListenKeyKeeper(
+            key_ops,
+            self.ctx.current_key,
+            self.ctx.trigger,
+            interval=keepalive_interval,
+            keepalive_on_start=keepalive_on_start,
+            name=name,
+            logger=log,
+        )
+        self._rotate_every = rotate_every
+        self._sleep = sleep
+        self._driver: asyncio.Task[None] | None = None
+        self._rotation: asyncio.Task[None] | None = None
+
+    @property
+    def trigger(self) -> TriggerChannel:
+        """Fire this (e.g. on ``listenKeyExpired``) to request a recovery run."""
+        return self.ctx.trigger
+
+    async def start(self) -> None:
+        """Create the key, connect and dispatch, then start keepalive and the driver."""
+        if self._driver is not None:
+            raise RuntimeError(f"{self.ctx.name}: already started")
+        await open_stream(self.ctx)
+        self.keeper.start()
+        loop = asyncio.get_running_loop()
+        self._driver = loop.create_task(run_recovery_driver(self.ctx), name=f"{self.ctx.name}-recovery")
+        if self._rotate_every is not None:
+            self._rotation = loop.create_task(
+                self._rotate(self._rotate_every), name=f"{self.ctx.name}-rotation"
+            )
+
+    async def stop(self, delete_key: bool = True) -> None:
+        """Shut down in the order documented in the module docstring; idempotent."""
+        for task in (self._rotation, self._driver):
+            if task is not None:
+                task.cancel()
+        self.ctx.trigger.close()
+        tasks = {t for t in (self._rotation, self._driver) if t is not None}
+        self._rotation = self._driver = None
+        if tasks:
+            await asyncio.wait(tasks)
+        await self.keeper.stop()
+        await close_stream(self.ctx)
+        if delete_key:
+            await self.keeper.close()  # stop() already done; this DELETEs the current key
+        self.ctx.listen_key = None
+
+    async def _rotate(self, every: float) -> None:
+        while True:
+            await self._sleep(every)
+            self.ctx.trigger.fire("scheduled rotation")

@@ -1,0 +1,295 @@
+"""Recovery driver semantics against a scripted fake venue (no sockets, no wall-clock sleeps)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from adapters.core.recovery import (
+    RecoveryCtx,
+    RecoveryOptions,
+    RunTiming,
+    open_stream,
+    recover_once,
+    run_recovery_driver,
+)
+from adapters.core.stream import CloseKind
+from tests.core.fakes import (
+    HALF,
+    NONE_OK,
+    OK,
+    FakeStream,
+    ManualSleep,
+    RecordingSleep,
+    ScriptedVenue,
+    other_tasks,
+)
+
+TIMEOUT = 2.0
+
+
+class Harness:
+    """A ctx with an opened stream, a running driver task, and run-completion events."""
+
+    def __init__(self, venue: ScriptedVenue, sleep: object = None, **opts: object) -> None:
+        self.venue = venue
+        self.runs: asyncio.Queue[RunTiming] = asyncio.Queue()
+        self.ctx = RecoveryCtx(
+            venue=venue,
+            options=RecoveryOptions(**opts),  # type: ignore[arg-type]
+            sleep=sleep or RecordingSleep(),  # type: ignore[arg-type]
+            on_run=self.runs.put_nowait,
+        )
+        self.driver: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Harness:
+        await open_stream(self.ctx)
+        self.driver = asyncio.get_running_loop().create_task(run_recovery_driver(self.ctx))
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.driver is not None
+        self.driver.cancel()
+        await asyncio.wait({self.driver})
+        if self.ctx.stream is not None:
+            await self.ctx.stream.close()
+        if self.ctx.dispatcher is not None:
+            await self.ctx.dispatcher.cancel()
+
+    async def next_run(self) -> RunTiming:
+        return await asyncio.wait_for(self.runs.get(), TIMEOUT)
+
+    @property
+    def stream(self) -> FakeStream:
+        assert isinstance(self.ctx.stream, FakeStream)
+        return self.ctx.stream
+
+
+async def test_burst_of_triggers_becomes_one_run() -> None:
+    venue = ScriptedVenue()
+    async with Harness(venue) as h:
+        for i in range(10):
+            h.ctx.trigger.fire(f"t{i}")
+        await h.next_run()
+        assert h.ctx.metrics.runs == 1
+        assert h.ctx.metrics.attempts == 1
+        assert h.ctx.metrics.triggers == 10
+        assert len(h.ctx.metrics.last_reasons) == 10
+        assert not h.ctx.trigger.pending  # nothing left to cause a second run
+        assert h.ctx.listen_key == "key-2"
+        assert [s.name for s in venue.streams] == ["stream-key-1", "stream-key-2"]
+
+
+async def test_runs_are_serialized_and_trigger_during_run_causes_one_more() -> None:
+    venue = ScriptedVenue()
+    async with Harness(venue) as h:
+        venue.create_gate = asyncio.Event()
+        venue.create_entered.clear()
+        h.ctx.trigger.fire("first")
+        await asyncio.wait_for(venue.create_entered.wait(), TIMEOUT)
+        # While run 1 is blocked in I/O: more triggers, and a direct concurrent recover_once.
+        for _ in range(5):
+            h.ctx.trigger.fire("during")
+        direct = asyncio.get_running_loop().create_task(recover_once(h.ctx, ["direct"]))
+        await asyncio.sleep(0)  # let `direct` reach the lock (a yield, not a timing assumption)
+        assert h.ctx.lock.locked()
+        venue.create_gate.set()
+        await h.next_run()
+        await h.next_run()
+        await asyncio.wait_for(direct, TIMEOUT)
+        await h.next_run()
+        assert venue.max_active_runs == 1
+        assert h.ctx.metrics.runs == 3  # driver run 1, the direct run, exactly one coalesced rerun
+        assert not h.ctx.trigger.pending
+
+
+async def test_retry_backoff_sequence_doubles_to_cap_then_succeeds() -> None:
+    venue = ScriptedVenue()
+    sleep = RecordingSleep()
+    venue.snapshots = [NONE_OK] * 7 + [RuntimeError("boom")]
+    async with Harness(venue, sleep) as h:
+        h.ctx.trigger.fire("expired")
+        await h.next_run()
+        assert sleep.delays == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0]
+        assert h.ctx.metrics.attempts == 9
+        assert h.ctx.metrics.failures == 8
+        assert h.ctx.metrics.runs == 1
+        # Every attempt created a key but only the successful one connected a socket.
+        assert sum(1 for entry in venue.log if entry.startswith("connect:")) == 2
+
+
+async def test_new_run_starts_backoff_from_initial_delay() -> None:
+    venue = ScriptedVenue()
+    sleep = RecordingSleep()
+    venue.snapshots = [NONE_OK, NONE_OK, OK, NONE_OK]
+    async with Harness(venue, sleep) as h:
+        h.ctx.trigger.fire("a")
+        await h.next_run()
+        h.ctx.trigger.fire("b")
+        await h.next_run()
+        assert sleep.delays == [1.0, 2.0, 1.0]
+
+
+async def test_cancel_during_backoff_sleep_is_prompt_and_leaks_nothing() -> None:
+    before = other_tasks()
+    venue = ScriptedVenue()
+    sleep = ManualSleep()
+    venue.snapshots = [NONE_OK] * 100
+    async with Harness(venue, sleep) as h:
+        h.ctx.trigger.fire("expired")
+        await sleep.sleeping()  # the driver is now inside its backoff sleep
+        assert sleep.delays == [1.0]
+        assert h.driver is not None
+        h.driver.cancel()
+        done, _ = await asyncio.wait({h.driver}, timeout=TIMEOUT)
+        assert done and h.driver.cancelled()
+    assert other_tasks() == before
+
+
+async def test_cancel_during_venue_io_is_prompt_and_leaks_nothing() -> None:
+    before = other_tasks()
+    venue = ScriptedVenue()
+    async with Harness(venue) as h:
+        old = h.stream
+        venue.create_gate = asyncio.Event()  # never set: create_listen_key hangs
+        venue.create_entered.clear()
+        h.ctx.trigger.fire("expired")
+        await asyncio.wait_for(venue.create_entered.wait(), TIMEOUT)
+        assert h.driver is not None
+        h.driver.cancel()
+        done, _ = await asyncio.wait({h.driver}, timeout=TIMEOUT)
+        assert done and h.driver.cancelled()
+        assert h.ctx.stream is old and not old.closed
+        assert not h.ctx.lock.locked()
+        assert h.ctx.metrics.in_progress is False
+    assert other_tasks() == before
+
+
+async def test_snapshot_failure_leaves_old_stream_and_dispatcher_untouched() -> None:
+    venue = ScriptedVenue()
+    sleep = ManualSleep()
+    venue.snapshots = [NONE_OK, NONE_OK]
+    async with Harness(venue, sleep) as h:
+        old_stream, old_dispatcher = h.stream, h.ctx.dispatcher
+        h.ctx.trigger.fire("expired")
+        await sleep.sleeping()  # first attempt failed, driver backing off
+        assert h.ctx.stream is old_stream and not old_stream.closed
+        assert h.ctx.dispatcher is old_dispatcher and old_dispatcher is not None
+        assert old_dispatcher.running
+        assert h.ctx.listen_key == "key-1"
+        assert not any(entry == "connect:key-2" for entry in venue.log)
+        # The old dispatcher is still dispatching while recovery retries.
+        old_stream.push("during-backoff")
+        await asyncio.wait_for(venue.seen("during-backoff").wait(), TIMEOUT)
+
+
+async def test_one_of_two_snapshot_queries_failing_proceeds() -> None:
+    venue = ScriptedVenue()
+    sleep = RecordingSleep()
+    venue.snapshots = [HALF]
+    async with Harness(venue, sleep) as h:
+        h.ctx.trigger.fire("expired")
+        await h.next_run()
+        assert sleep.delays == []
+        assert h.ctx.metrics.attempts == 1
+        assert h.ctx.listen_key == "key-2"
+
+
+async def test_post_snapshot_failure_is_retried_like_snapshot_failure() -> None:
+    venue = ScriptedVenue()
+    sleep = RecordingSleep()
+    venue.post_snapshots = [RuntimeError("fills backfill failed"), NONE_OK]
+    async with Harness(venue, sleep) as h:
+        h.ctx.trigger.fire("expired")
+        await h.next_run()
+        assert sleep.delays == [1.0, 2.0]
+        assert venue.log.count("post_snapshot") == 3
+        # Snapshot always precedes post_snapshot, and both precede the new socket.
+        last_connect = venue.log.index("connect:key-4")
+        assert venue.log[last_connect - 2 : last_connect] == ["snapshot", "post_snapshot"]
+
+
+async def test_old_stream_events_drain_before_new_stream_events() -> None:
+    venue = ScriptedVenue()
+    async with Harness(venue) as h:
+        old = h.stream
+
+        def on_connect(new: FakeStream) -> None:
+            # Both queues filled before the swap, with no chance for either dispatcher to run.
+            old.push("old-1", "old-2", "old-3")
+            new.push("new-1", "new-2")
+
+        venue.on_connect = on_connect
+        h.ctx.trigger.fire("expired")
+        await h.next_run()
+        h.stream.push("new-3")
+        await asyncio.wait_for(venue.seen("new-3").wait(), TIMEOUT)
+        assert venue.handled == ["old-1", "old-2", "old-3", "new-1", "new-2", "new-3"]
+        # The REST snapshot was emitted before any of the queued stream events were dispatched.
+        assert venue.log.index("snapshot") < venue.log.index("frame:old-1")
+        assert old.closed
+
+
+async def test_new_dispatcher_can_trigger_again() -> None:
+    venue = ScriptedVenue()
+    async with Harness(venue) as h:
+        ctx = h.ctx
+
+        def on_frame(frame: object) -> None:
+            if frame == "listenKeyExpired":
+                ctx.trigger.fire("listenKeyExpired")
+
+        venue.on_frame = on_frame
+        h.stream.push("listenKeyExpired")
+        await h.next_run()
+        h.stream.push("listenKeyExpired")  # on the NEW stream, dispatched by the new dispatcher
+        await h.next_run()
+        assert ctx.listen_key == "key-3"
+
+
+async def test_incident_end_of_current_stream_triggers_but_retired_stream_does_not() -> None:
+    venue = ScriptedVenue()
+    async with Harness(venue) as h:
+        h.stream.die(CloseKind.SERVER_CLOSE)  # e.g. the 24-hour disconnect
+        await h.next_run()
+        assert h.ctx.metrics.last_reasons == ["stream ended: server_close code=1006"]
+        # The retired stream ended with OWNER (closed by recovery): no further run is pending.
+        assert not h.ctx.trigger.pending
+        assert h.ctx.metrics.runs == 1
+
+
+async def test_overlap_mode_waits_for_new_stream_health() -> None:
+    venue = ScriptedVenue()
+    sleep = ManualSleep()
+    async with Harness(venue, sleep, overlap=True, healthy_timeout=0.05) as h:
+        old = h.stream
+        h.ctx.trigger.fire("rotate")
+        sleeper = await sleep.sleeping()  # first new stream never became healthy
+        unhealthy = venue.streams[-1]
+        assert unhealthy.closed  # we owned it and closed it
+        assert h.ctx.stream is old and not old.closed
+        venue.on_connect = lambda s: s.healthy.set()
+        sleeper.set_result(None)
+        await h.next_run()
+        assert h.ctx.stream is venue.streams[-1] and old.closed
+        assert h.ctx.metrics.failures == 1
+
+
+async def test_trigger_close_ends_driver() -> None:
+    venue = ScriptedVenue()
+    async with Harness(venue) as h:
+        h.ctx.trigger.close()
+        assert h.driver is not None
+        await asyncio.wait_for(h.driver, TIMEOUT)
+        assert h.ctx.metrics.runs == 0
+
+
+@pytest.mark.parametrize("outcome", [NONE_OK])
+async def test_recover_once_raises_with_phase(outcome: object) -> None:
+    venue = ScriptedVenue()
+    ctx = RecoveryCtx(venue=venue)
+    venue.snapshots = [outcome]  # type: ignore[list-item]
+    with pytest.raises(Exception, match="snapshot: every query failed"):
+        await recover_once(ctx, ["manual"])
+    assert ctx.stream is None and ctx.dispatcher is None and ctx.listen_key is None
