@@ -270,6 +270,9 @@ class AlgoOrder:
     reject_reason: str = ""
     # trailing stop: the best price seen since activation
     trailing_extreme: Decimal | None = None
+    # of the triggered order (Binance ALGO_UPDATE "aq"/"ap"); kept in step with its fills
+    executed_qty: Decimal = Decimal(0)
+    avg_price: Decimal = Decimal(0)
 
     @property
     def is_open(self) -> bool:
