@@ -1,0 +1,202 @@
+"""Configuration for the Binance USD-M Futures data and execution clients.
+
+Environments
+------------
+``SIM`` is the default so that nothing ever talks to a real venue by accident; it has no default URLs (pass
+them, e.g. from the simulator's JSON start-up line). ``LIVE`` is only used when set explicitly.
+
+Secrets
+-------
+``api_secret`` is masked in ``repr``/``str``/rich output. It is still part of ``json()``/``dict()`` because
+NautilusTrader needs those to round-trip configs; never log those. When ``api_key``/``api_secret`` are None
+the clients fall back to the environment variables ``BINANCE_FUTURES_API_KEY`` /
+``BINANCE_FUTURES_API_SECRET``
+(see :func:`resolve_credentials`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Final
+
+from nautilus_trader.config import LiveDataClientConfig, LiveExecClientConfig
+
+from adapters.binance_futures.credentials import mask
+
+
+class BinanceEnvironment(Enum):
+    SIM = "SIM"
+    TESTNET = "TESTNET"
+    DEMO = "DEMO"
+    LIVE = "LIVE"
+
+
+@dataclass(frozen=True, slots=True)
+class BinanceUrls:
+    http: str
+    ws: str
+    ws_api: str | None
+
+
+# Defaults per environment: (REST, market/user stream WS host, WS trading API)
+_DEFAULT_URLS: Final[dict[BinanceEnvironment, BinanceUrls]] = {
+    BinanceEnvironment.TESTNET: BinanceUrls(
+        http="https://testnet.binancefuture.com",
+        ws="wss://fstream.binancefuture.com",
+        ws_api="wss://testnet.binancefuture.com/ws-fapi/v1",
+    ),
+    BinanceEnvironment.DEMO: BinanceUrls(
+        http="https://demo-fapi.binance.com",
+        ws="wss://demo-fstream.binance.com",
+        # Binance documents no separate demo WS-API host; NautilusTrader uses the testnet one for demo too.
+        ws_api="wss://testnet.binancefuture.com/ws-fapi/v1",
+    ),
+    BinanceEnvironment.LIVE: BinanceUrls(
+        http="https://fapi.binance.com",
+        ws="wss://fstream.binance.com",
+        ws_api="wss://ws-fapi.binance.com/ws-fapi/v1",
+    ),
+}
+
+ENV_API_KEY: Final = "BINANCE_FUTURES_API_KEY"
+ENV_API_SECRET: Final = "BINANCE_FUTURES_API_SECRET"
+_SECRET_FIELDS: Final = frozenset({"api_secret"})
+_KEY_FIELDS: Final = frozenset({"api_key"})
+
+
+def default_urls(environment: BinanceEnvironment) -> BinanceUrls | None:
+    """Return the default URLs for ``environment`` (None for SIM, which has none)."""
+    return _DEFAULT_URLS.get(environment)
+
+
+def resolve_urls(
+    environment: BinanceEnvironment,
+    base_url_http: str | None = None,
+    base_url_ws: str | None = None,
+    base_url_ws_api: str | None = None,
+) -> BinanceUrls:
+    """Explicit URLs win over environment defaults. SIM requires explicit HTTP and WS URLs."""
+    defaults = _DEFAULT_URLS.get(environment)
+    http = base_url_http or (defaults.http if defaults else None)
+    ws = base_url_ws or (defaults.ws if defaults else None)
+    ws_api = base_url_ws_api or (defaults.ws_api if defaults else None)
+    if http is None or ws is None:
+        raise ValueError(
+            f"environment {environment.value} has no default URLs: set base_url_http and base_url_ws "
+            "(for SIM take them from the simulator's start-up JSON line)"
+        )
+    return BinanceUrls(
+        http=http.rstrip("/"), ws=ws.rstrip("/"), ws_api=ws_api.rstrip("/") if ws_api else None
+    )
+
+
+def resolve_credentials(api_key: str | None, api_secret: str | None) -> tuple[str, str]:
+    """Return ``(api_key, api_secret)`` from config or environment; raise without echoing anything secret."""
+    key = api_key or os.environ.get(ENV_API_KEY)
+    secret = api_secret or os.environ.get(ENV_API_SECRET)
+    if not key:
+        raise ValueError(f"no api_key configured (config field or {ENV_API_KEY})")
+    if not secret:
+        raise ValueError(f"no api_secret configured (config field or {ENV_API_SECRET})")
+    return key, secret
+
+
+class _MaskedReprMixin:
+    """repr/str/rich-repr that mask secrets. Mixed into msgspec Struct configs."""
+
+    __struct_fields__: tuple[str, ...]
+
+    def _masked_items(self) -> Iterator[tuple[str, Any]]:
+        for name in self.__struct_fields__:
+            value = getattr(self, name)
+            if name in _SECRET_FIELDS:
+                yield name, ("***" if value else None)
+            elif name in _KEY_FIELDS:
+                yield name, mask(value) if value else None
+            else:
+                yield name, value
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={v!r}" for k, v in self._masked_items())
+        return f"{type(self).__name__}({inner})"
+
+    def __str__(self) -> str:
+        return self.__repr__()
+
+    def __rich_repr__(self) -> Iterator[tuple[str, Any]]:
+        yield from self._masked_items()
+
+
+class BinanceFuturesDataClientConfig(_MaskedReprMixin, LiveDataClientConfig, frozen=True):  # type: ignore[misc]
+    """Market-data client configuration (same connection fields as the exec client)."""
+
+    api_key: str | None = None
+    api_secret: str | None = None
+    environment: BinanceEnvironment = BinanceEnvironment.SIM
+    base_url_http: str | None = None
+    base_url_ws: str | None = None
+    base_url_ws_api: str | None = None
+    http_timeout_secs: float = 10.0
+    recv_window_ms: int = 5_000
+    update_instruments_interval_mins: int | None = 60
+
+    def urls(self) -> BinanceUrls:
+        return resolve_urls(self.environment, self.base_url_http, self.base_url_ws, self.base_url_ws_api)
+
+
+class BinanceFuturesExecClientConfig(_MaskedReprMixin, LiveExecClientConfig, frozen=True):  # type: ignore[misc]
+    """
+    Execution client configuration.
+
+    Parameters
+    ----------
+    keepalive_interval_secs
+        Listen-key keepalive (``PUT /fapi/v1/listenKey``) period; Binance expires keys after 60 min.
+    recovery_backoff_initial_secs / recovery_backoff_cap_secs
+        User-stream recovery retry backoff: initial delay, doubling up to the cap, forever until cancelled.
+    treat_expired_as_canceled
+        Map venue EXPIRED / EXPIRED_IN_MATCH to CANCELED instead of EXPIRED.
+    use_reduce_only
+        Send ``reduceOnly`` for reduce-only orders (ignored in hedge mode, where Binance rejects it).
+    use_position_ids
+        Emit venue position ids ``<instrument_id>-<LONG|SHORT|BOTH>`` on fills (hedge-mode friendly).
+    dual_side_position
+        Hedge mode. None (default): query ``GET /fapi/v1/positionSide/dual`` on connect.
+        True/False: trust the config and skip the query.
+    use_ws_trading
+        Route order entry over the WS trading API instead of REST.
+    """
+
+    api_key: str | None = None
+    api_secret: str | None = None
+    environment: BinanceEnvironment = BinanceEnvironment.SIM
+    base_url_http: str | None = None
+    base_url_ws: str | None = None
+    base_url_ws_api: str | None = None
+    keepalive_interval_secs: float = 1800.0
+    recovery_backoff_initial_secs: float = 1.0
+    recovery_backoff_cap_secs: float = 30.0
+    treat_expired_as_canceled: bool = False
+    use_reduce_only: bool = True
+    use_position_ids: bool = True
+    dual_side_position: bool | None = None
+    use_ws_trading: bool = False
+    use_trade_lite: bool = False
+    http_timeout_secs: float = 10.0
+    recv_window_ms: int = 5_000
+
+    def __post_init__(self) -> None:
+        if self.keepalive_interval_secs <= 0:
+            raise ValueError("keepalive_interval_secs must be > 0")
+        if not 0 < self.recovery_backoff_initial_secs <= self.recovery_backoff_cap_secs:
+            raise ValueError("need 0 < recovery_backoff_initial_secs <= recovery_backoff_cap_secs")
+        if self.http_timeout_secs <= 0:
+            raise ValueError("http_timeout_secs must be > 0")
+        if not 0 < self.recv_window_ms <= 60_000:
+            raise ValueError("recv_window_ms must be in (0, 60000]")
+
+    def urls(self) -> BinanceUrls:
+        return resolve_urls(self.environment, self.base_url_http, self.base_url_ws, self.base_url_ws_api)

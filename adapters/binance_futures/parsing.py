@@ -1,0 +1,990 @@
+"""Pure parsing: Binance USD-M payloads (msgspec Structs) -> NautilusTrader values, reports and events args.
+
+No I/O here. Every function takes already-decoded Structs plus the precision/currency context it needs.
+
+Decisions (documented here, tested in tests/binance_futures/test_parsing.py)
+---------------------------------------------------------------------------
+
+Order status (one map for REST and WS, unlike the reference which has four slightly different ones):
+
+=====================  ==========================================================================
+Binance                Nautilus
+=====================  ==========================================================================
+NEW, PENDING_NEW       ACCEPTED
+PARTIALLY_FILLED       PARTIALLY_FILLED
+FILLED                 FILLED
+NEW_ADL, NEW_INSURANCE FILLED (liquidation/ADL executions; the venue sends them fully executed)
+CANCELED               CANCELED
+PENDING_CANCEL         PENDING_CANCEL (the order may still fill; the engine keeps it open)
+REJECTED               REJECTED
+EXPIRED                EXPIRED, or CANCELED with ``treat_expired_as_canceled``
+EXPIRED_IN_MATCH       same as EXPIRED (STP expiry)
+unknown                derived from quantities: filled==0 -> ACCEPTED, 0<filled<qty ->
+                       PARTIALLY_FILLED, filled>=qty -> FILLED (logged once per value)
+=====================  ==========================================================================
+
+Algo status: NEW/TRIGGERING -> ACCEPTED; TRIGGERED -> TRIGGERED; FINISHED -> FILLED when executed qty >=
+quantity, else CANCELED (filled qty kept); CANCELED -> CANCELED; EXPIRED -> EXPIRED (or CANCELED with the
+flag, applied consistently, unlike the reference); REJECTED -> REJECTED; unknown -> ACCEPTED (logged).
+
+Order type: LIMIT->LIMIT, MARKET->MARKET, STOP->STOP_LIMIT, STOP_MARKET->STOP_MARKET,
+TAKE_PROFIT->LIMIT_IF_TOUCHED, TAKE_PROFIT_MARKET->MARKET_IF_TOUCHED,
+TRAILING_STOP_MARKET->TRAILING_STOP_MARKET,
+LIQUIDATION/ADL/unknown->MARKET.  TIF: GTC, IOC, FOK, GTD map 1:1; GTX -> GTC + post_only; RPI -> GTC +
+post_only (RPI orders are maker-only); unknown -> GTC.  Trigger: CONTRACT_PRICE -> LAST_PRICE,
+MARK_PRICE -> MARK_PRICE.
+
+Precision: an instrument's precision is the precision of its increment *normalized* (tick "0.10" -> 0.1 ->
+precision 1; the reference adapter gives 2). ``CryptoPerpetual`` demands precision == increment precision
+and a tick of 0.1 has one significant decimal, so 1 is the correct precision; prices the venue pads to
+``pricePrecision`` ("7100.50") are still exact at precision 1.
+
+Quantity/Price/Money construction on the fill path goes through an exact integer path (``_raw``): the
+decimal string's digits scaled to NautilusTrader's fixed-point raw value, no float and no Decimal.
+Earlier measurements that led there: ``Price(float(s), prec)`` is exact when the string has at most
+``prec`` decimals (after stripping trailing zeros) and at most 15 significant digits (an IEEE double
+round-trips 15 digits and Nautilus rounds to ``prec``). That path costs ~0.46 µs vs ~3.5 µs for
+``Price.from_str`` and ~1.2 µs for ``Price(Decimal(s), prec)`` (which goes through float anyway).
+Anything else takes the exact string path (``from_str`` on the zero-stripped string, keeping extra
+precision rather than rounding money).
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from typing import Any, Final, NamedTuple
+
+import msgspec
+import pandas as pd
+from nautilus_trader.core.uuid import UUID4
+from nautilus_trader.execution.reports import FillReport, OrderStatusReport, PositionStatusReport
+from nautilus_trader.model.enums import (
+    LiquiditySide,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    PositionSide,
+    TimeInForce,
+    TrailingOffsetType,
+    TriggerType,
+)
+from nautilus_trader.model.identifiers import (
+    AccountId,
+    ClientOrderId,
+    InstrumentId,
+    PositionId,
+    Symbol,
+    TradeId,
+    Venue,
+    VenueOrderId,
+)
+from nautilus_trader.model.instruments import CryptoPerpetual
+from nautilus_trader.model.objects import AccountBalance, Currency, MarginBalance, Money, Price, Quantity
+
+from adapters.binance_futures.schemas_http import (
+    AccountInfo,
+    AlgoOrder,
+    Balance,
+    Order,
+    PositionRisk,
+    SymbolInfo,
+    UserTrade,
+)
+from adapters.binance_futures.schemas_user import (
+    AccountUpdateData,
+    AlgoUpdateData,
+    OrderUpdateData,
+    TradeLite,
+)
+
+_log = logging.getLogger(__name__)
+
+BINANCE_VENUE: Final = Venue("BINANCE")
+_NANOS_PER_MS: Final = 1_000_000
+DEFAULT_MAKER_FEE: Final = Decimal("0.0002")
+DEFAULT_TAKER_FEE: Final = Decimal("0.0005")
+
+# --------------------------------------------------------------------------------------------------
+# Enum maps
+# --------------------------------------------------------------------------------------------------
+
+ORDER_SIDE: Final = {"BUY": OrderSide.BUY, "SELL": OrderSide.SELL}
+
+ORDER_TYPE: Final = {
+    "LIMIT": OrderType.LIMIT,
+    "MARKET": OrderType.MARKET,
+    "STOP": OrderType.STOP_LIMIT,
+    "STOP_MARKET": OrderType.STOP_MARKET,
+    "TAKE_PROFIT": OrderType.LIMIT_IF_TOUCHED,
+    "TAKE_PROFIT_MARKET": OrderType.MARKET_IF_TOUCHED,
+    "TRAILING_STOP_MARKET": OrderType.TRAILING_STOP_MARKET,
+    "LIQUIDATION": OrderType.MARKET,
+    "ADL": OrderType.MARKET,
+}
+
+# value: (TimeInForce, post_only)
+TIME_IN_FORCE: Final = {
+    "GTC": (TimeInForce.GTC, False),
+    "IOC": (TimeInForce.IOC, False),
+    "FOK": (TimeInForce.FOK, False),
+    "GTD": (TimeInForce.GTD, False),
+    "GTX": (TimeInForce.GTC, True),
+    "RPI": (TimeInForce.GTC, True),
+}
+
+ORDER_STATUS: Final = {
+    "NEW": OrderStatus.ACCEPTED,
+    "PENDING_NEW": OrderStatus.ACCEPTED,
+    "PARTIALLY_FILLED": OrderStatus.PARTIALLY_FILLED,
+    "FILLED": OrderStatus.FILLED,
+    "NEW_ADL": OrderStatus.FILLED,
+    "NEW_INSURANCE": OrderStatus.FILLED,
+    "CANCELED": OrderStatus.CANCELED,
+    "PENDING_CANCEL": OrderStatus.PENDING_CANCEL,
+    "REJECTED": OrderStatus.REJECTED,
+    "EXPIRED": OrderStatus.EXPIRED,
+    "EXPIRED_IN_MATCH": OrderStatus.EXPIRED,
+}
+
+ALGO_STATUS: Final = {
+    "NEW": OrderStatus.ACCEPTED,
+    "TRIGGERING": OrderStatus.ACCEPTED,
+    "TRIGGERED": OrderStatus.TRIGGERED,
+    "CANCELED": OrderStatus.CANCELED,
+    "EXPIRED": OrderStatus.EXPIRED,
+    "REJECTED": OrderStatus.REJECTED,
+    # FINISHED handled by quantity
+}
+
+TRIGGER_TYPE: Final = {"CONTRACT_PRICE": TriggerType.LAST_PRICE, "MARK_PRICE": TriggerType.MARK_PRICE}
+
+POSITION_SIDE: Final = {"LONG": PositionSide.LONG, "SHORT": PositionSide.SHORT, "BOTH": PositionSide.FLAT}
+
+# Execution types of ORDER_TRADE_UPDATE ``x``
+EXEC_NEW: Final = "NEW"
+EXEC_TRADE: Final = "TRADE"
+EXEC_CANCELED: Final = "CANCELED"
+EXEC_EXPIRED: Final = "EXPIRED"
+EXEC_CALCULATED: Final = "CALCULATED"
+EXEC_AMENDMENT: Final = "AMENDMENT"
+EXEC_TYPES: Final = frozenset(
+    {EXEC_NEW, EXEC_TRADE, EXEC_CANCELED, EXEC_EXPIRED, EXEC_CALCULATED, EXEC_AMENDMENT}
+)
+
+_CONDITIONAL_TYPES: Final = frozenset(
+    {"STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"}
+)
+ALGO_ORDER_TYPES: Final = _CONDITIONAL_TYPES
+
+_warned: set[tuple[str, str]] = set()
+
+
+def _warn_unknown(kind: str, value: str) -> None:
+    key = (kind, value)
+    if key not in _warned:
+        _warned.add(key)
+        _log.warning("Unknown Binance %s %r; using fallback mapping", kind, value)
+
+
+def parse_order_side(value: str) -> OrderSide:
+    side = ORDER_SIDE.get(value)
+    if side is None:
+        _warn_unknown("order side", value)
+        return OrderSide.NO_ORDER_SIDE
+    return side
+
+
+def parse_order_type(value: str | None) -> OrderType:
+    ot = ORDER_TYPE.get(value or "")
+    if ot is None:
+        _warn_unknown("order type", str(value))
+        return OrderType.MARKET
+    return ot
+
+
+def parse_time_in_force(value: str | None) -> tuple[TimeInForce, bool]:
+    """Return ``(time_in_force, post_only)``."""
+    tif = TIME_IN_FORCE.get(value or "")
+    if tif is None:
+        _warn_unknown("time in force", str(value))
+        return TimeInForce.GTC, False
+    return tif
+
+
+def parse_trigger_type(value: str | None) -> TriggerType:
+    if not value:
+        return TriggerType.LAST_PRICE
+    tt = TRIGGER_TYPE.get(value)
+    if tt is None:
+        _warn_unknown("working type", value)
+        return TriggerType.LAST_PRICE
+    return tt
+
+
+def parse_order_status(
+    value: str, quantity: Decimal, filled: Decimal, treat_expired_as_canceled: bool = False
+) -> OrderStatus:
+    status = ORDER_STATUS.get(value)
+    if status is None:
+        _warn_unknown("order status", value)
+        if filled <= 0:
+            return OrderStatus.ACCEPTED
+        return OrderStatus.FILLED if filled >= quantity else OrderStatus.PARTIALLY_FILLED
+    if status == OrderStatus.EXPIRED and treat_expired_as_canceled:
+        return OrderStatus.CANCELED
+    return status
+
+
+def parse_algo_status(
+    value: str, quantity: Decimal, executed: Decimal, treat_expired_as_canceled: bool = False
+) -> OrderStatus:
+    if value == "FINISHED":
+        return OrderStatus.FILLED if executed > 0 and executed >= quantity else OrderStatus.CANCELED
+    status = ALGO_STATUS.get(value)
+    if status is None:
+        _warn_unknown("algo status", value)
+        return OrderStatus.ACCEPTED
+    if status == OrderStatus.EXPIRED and treat_expired_as_canceled:
+        return OrderStatus.CANCELED
+    return status
+
+
+def parse_liquidity_side(is_maker: bool) -> LiquiditySide:
+    return LiquiditySide.MAKER if is_maker else LiquiditySide.TAKER
+
+
+def is_algo_order_type(binance_type: str) -> bool:
+    """Conditional types that must go through ``/fapi/v1/algoOrder`` since 2025-12-09 (else -4120)."""
+    return binance_type in _CONDITIONAL_TYPES
+
+
+# --------------------------------------------------------------------------------------------------
+# Identifiers
+# --------------------------------------------------------------------------------------------------
+
+_IID_CACHE: dict[str, InstrumentId] = {}
+
+
+def format_instrument_id(symbol: str, venue: Venue = BINANCE_VENUE) -> InstrumentId:
+    """``BTCUSDT`` -> ``BTCUSDT-PERP.BINANCE``. Dated contracts (``BTCUSDT_250627``) keep their symbol."""
+    if venue is BINANCE_VENUE:
+        cached = _IID_CACHE.get(symbol)
+        if cached is not None:
+            return cached
+    name = symbol if "_" in symbol else f"{symbol}-PERP"
+    iid = InstrumentId(Symbol(name), venue)
+    if venue is BINANCE_VENUE:
+        _IID_CACHE[symbol] = iid
+    return iid
+
+
+def venue_symbol(instrument_id: InstrumentId) -> str:
+    """Inverse of :func:`format_instrument_id`: ``BTCUSDT-PERP.BINANCE`` -> ``BTCUSDT``."""
+    value = instrument_id.symbol.value
+    return value[:-5] if value.endswith("-PERP") else value
+
+
+def make_position_id(instrument_id: InstrumentId, position_side: str | None) -> PositionId:
+    """Venue position id ``<instrument_id>-<LONG|SHORT|BOTH>`` (one-way mode uses ``BOTH``)."""
+    return PositionId(f"{instrument_id}-{position_side or 'BOTH'}")
+
+
+LIQUIDATION_PREFIX: Final = "autoclose-"
+ADL_PREFIX: Final = "adl_autoclose"
+SETTLEMENT_PREFIXES: Final = ("settlement_autoclose-", "delivery_autoclose-")
+
+
+def is_liquidation(client_order_id: str) -> bool:
+    return client_order_id.startswith(LIQUIDATION_PREFIX)
+
+
+def is_adl(client_order_id: str) -> bool:
+    return client_order_id.startswith(ADL_PREFIX)
+
+
+def is_settlement(client_order_id: str) -> bool:
+    return client_order_id.startswith(SETTLEMENT_PREFIXES)
+
+
+def is_exchange_generated(client_order_id: str) -> bool:
+    """Liquidation (``autoclose-``), ADL (``adl_autoclose``) or settlement/delivery (``*_autoclose-``)."""
+    return client_order_id.startswith((LIQUIDATION_PREFIX, ADL_PREFIX, *SETTLEMENT_PREFIXES))
+
+
+def parse_client_order_id(value: str | None) -> ClientOrderId | None:
+    """Pass-through: the id we sent is echoed verbatim (no broker-prefix encoding in this adapter)."""
+    return ClientOrderId(value) if value else None
+
+
+# --------------------------------------------------------------------------------------------------
+# Exact Price / Quantity / Money from decimal strings
+# --------------------------------------------------------------------------------------------------
+
+
+# NautilusTrader stores values as integers scaled by 10**FIXED_PRECISION (16 in this build).
+_FIXED_PRECISION: Final = 16
+_SCALE: Final = tuple(10 ** (_FIXED_PRECISION - i) for i in range(_FIXED_PRECISION + 1))
+
+
+def _raw(s: str, precision: int) -> tuple[int, int]:
+    """Exact fixed-point raw value of a decimal string, and the precision to label it with.
+
+    Integer arithmetic on the string's digits: no float and no Decimal on the fill path, and faster
+    than either constructor (``Price.from_str`` ~3.5 us, guarded float ~2.3 us, this ~1.9 us). The
+    precision is the instrument's unless the venue sent more significant decimals than that (which a
+    tick-conforming price never does): then the value is kept exactly at its own precision rather
+    than rounded, and a warning is logged once.
+    """
+    dot = s.find(".")
+    if dot < 0:
+        return int(s) * _SCALE[0], precision
+    frac = len(s) - dot - 1
+    if frac > precision:
+        significant = len(s.rstrip("0")) - dot - 1
+        if significant > precision:
+            _warn_unknown("value finer than instrument precision", s)
+            precision = significant
+    if frac > _FIXED_PRECISION:
+        s = s[: dot + 1 + _FIXED_PRECISION]
+        frac = _FIXED_PRECISION
+    return int(s[:dot] + s[dot + 1 :]) * _SCALE[frac], precision
+
+
+def parse_price(s: str, precision: int) -> Price:
+    """Exact ``Price`` at ``precision`` (or at the string's own precision if it has more decimals)."""
+    raw, prec = _raw(s, precision)
+    return Price.from_raw(raw, prec)
+
+
+def parse_quantity(s: str, precision: int) -> Quantity:
+    """Exact ``Quantity`` at ``precision`` (same rules as :func:`parse_price`)."""
+    raw, prec = _raw(s, precision)
+    return Quantity.from_raw(raw, prec)
+
+
+_CCY_CACHE: dict[str, Currency] = {}
+
+
+def parse_currency(code: str) -> Currency:
+    ccy = _CCY_CACHE.get(code)
+    if ccy is None:
+        ccy = Currency.from_str(code, strict=False)
+        _CCY_CACHE[code] = ccy
+    return ccy
+
+
+def parse_money(s: str | None, currency: Currency) -> Money:
+    """Exact ``Money`` from a decimal string (integer path, see :func:`_raw`). Money is fixed at the
+    currency's precision, so a value with finer significant decimals is rounded through Decimal."""
+    if not s:
+        return Money(0, currency)
+    raw, prec = _raw(s, currency.precision)
+    if prec == currency.precision:
+        return Money.from_raw(raw, currency)
+    return money_from_decimal(Decimal(s), currency)
+
+
+def money_from_decimal(value: Decimal, currency: Currency) -> Money:
+    """Exact ``Money`` from a Decimal (``Money(Decimal)`` goes through float and loses digits)."""
+    q = value.quantize(Decimal(1).scaleb(-currency.precision))
+    return Money.from_str(f"{q:f} {currency.code}")
+
+
+def _dec(s: str | None) -> Decimal:
+    if not s:
+        return Decimal(0)
+    try:
+        return Decimal(s)
+    except ArithmeticError:
+        return Decimal(0)
+
+
+def _nonzero(s: str | None) -> bool:
+    return bool(s) and _dec(s) != 0
+
+
+def _ms_to_ns(ms: int | None, default: int) -> int:
+    return ms * _NANOS_PER_MS if ms else default
+
+
+# --------------------------------------------------------------------------------------------------
+# ORDER_TRADE_UPDATE hot path
+# --------------------------------------------------------------------------------------------------
+
+
+class OrderFill(NamedTuple):
+    """Positional args of ``ExecutionClient.generate_order_filled`` after ``client_order_id``.
+
+    Use: ``client.generate_order_filled(strategy_id, instrument_id, client_order_id, *fill)``.
+    """
+
+    venue_order_id: VenueOrderId
+    venue_position_id: PositionId | None
+    trade_id: TradeId
+    order_side: OrderSide
+    order_type: OrderType
+    last_qty: Quantity
+    last_px: Price
+    quote_currency: Currency
+    commission: Money
+    liquidity_side: LiquiditySide
+    ts_event: int
+
+
+_tuple_new = tuple.__new__
+_MAKER: Final = LiquiditySide.MAKER
+_TAKER: Final = LiquiditySide.TAKER
+
+
+def parse_order_fill(
+    o: OrderUpdateData,
+    price_precision: int,
+    size_precision: int,
+    quote_currency: Currency,
+    venue_position_id: PositionId | None = None,
+) -> OrderFill:
+    """ORDER_TRADE_UPDATE (x=TRADE/CALCULATED) -> args for ``generate_order_filled``.
+
+    Hot path: built with ``tuple.__new__`` (a NamedTuple's Python-level ``__new__`` costs ~0.9 µs here).
+    """
+    n_asset = o.commission_asset
+    if not n_asset or n_asset == quote_currency.code:
+        commission_ccy = quote_currency
+    else:
+        commission_ccy = parse_currency(n_asset)
+    side = ORDER_SIDE.get(o.side)
+    if side is None:
+        side = parse_order_side(o.side)
+    order_type = ORDER_TYPE.get(o.order_type)
+    if order_type is None:
+        order_type = parse_order_type(o.order_type)
+    return _tuple_new(
+        OrderFill,
+        (
+            VenueOrderId(str(o.order_id)),
+            venue_position_id,
+            TradeId(str(o.trade_id)),
+            side,
+            order_type,
+            parse_quantity(o.last_filled_qty, size_precision),
+            parse_price(o.last_filled_price, price_precision),
+            quote_currency,
+            parse_money(o.commission, commission_ccy),
+            _MAKER if o.is_maker else _TAKER,
+            o.trade_time * 1_000_000,
+        ),
+    )
+
+
+def parse_trade_lite_fill(
+    t: TradeLite,
+    price_precision: int,
+    size_precision: int,
+    quote_currency: Currency,
+    order_type: OrderType,
+    venue_position_id: PositionId | None = None,
+) -> OrderFill:
+    """TRADE_LITE -> fill args. It carries no commission and no order type: zero commission, caller's type."""
+    return OrderFill(
+        VenueOrderId(str(t.order_id)),
+        venue_position_id,
+        TradeId(str(t.trade_id)),
+        parse_order_side(t.side),
+        order_type,
+        parse_quantity(t.last_filled_qty, size_precision),
+        parse_price(t.last_filled_price, price_precision),
+        quote_currency,
+        Money(0, quote_currency),
+        parse_liquidity_side(t.is_maker),
+        t.transaction_time * _NANOS_PER_MS,
+    )
+
+
+def is_fill(o: OrderUpdateData) -> bool:
+    """A real execution: TRADE, or CALCULATED (liquidation/ADL) with non-zero last qty."""
+    return (o.execution_type == EXEC_TRADE or o.execution_type == EXEC_CALCULATED) and _nonzero(
+        o.last_filled_qty
+    )
+
+
+def order_update_to_fill_report(
+    o: OrderUpdateData,
+    account_id: AccountId,
+    instrument_id: InstrumentId,
+    price_precision: int,
+    size_precision: int,
+    quote_currency: Currency,
+    ts_init: int,
+    venue_position_id: PositionId | None = None,
+) -> FillReport:
+    fill = parse_order_fill(o, price_precision, size_precision, quote_currency, venue_position_id)
+    return FillReport(
+        account_id=account_id,
+        instrument_id=instrument_id,
+        venue_order_id=fill.venue_order_id,
+        trade_id=fill.trade_id,
+        order_side=fill.order_side,
+        last_qty=fill.last_qty,
+        last_px=fill.last_px,
+        commission=fill.commission,
+        liquidity_side=fill.liquidity_side,
+        report_id=UUID4(),
+        ts_event=fill.ts_event,
+        ts_init=ts_init,
+        client_order_id=parse_client_order_id(o.client_order_id),
+        venue_position_id=venue_position_id,
+    )
+
+
+def order_update_to_status_report(
+    o: OrderUpdateData,
+    account_id: AccountId,
+    instrument_id: InstrumentId,
+    price_precision: int,
+    size_precision: int,
+    ts_event: int,
+    ts_init: int,
+    treat_expired_as_canceled: bool = False,
+    venue_position_id: PositionId | None = None,
+) -> OrderStatusReport:
+    """ORDER_TRADE_UPDATE (untracked/external order) -> ``OrderStatusReport``."""
+    qty_s = o.original_qty if _nonzero(o.original_qty) else o.cum_filled_qty
+    quantity_d = _dec(qty_s)
+    filled_d = _dec(o.cum_filled_qty)
+    tif, post_only = parse_time_in_force(o.time_in_force)
+    order_type = parse_order_type(o.order_type)
+    trigger_price = None
+    trigger_type = TriggerType.NO_TRIGGER
+    trailing_offset = None
+    trailing_offset_type = TrailingOffsetType.NO_TRAILING_OFFSET
+    if order_type == OrderType.TRAILING_STOP_MARKET:
+        trigger_s = o.stop_price if _nonzero(o.stop_price) else o.activation_price
+        if _nonzero(trigger_s):
+            assert trigger_s is not None
+            trigger_price = parse_price(trigger_s, price_precision)
+        trigger_type = parse_trigger_type(o.working_type)
+        if _nonzero(o.callback_rate):
+            trailing_offset = _dec(o.callback_rate) * 100
+            trailing_offset_type = TrailingOffsetType.BASIS_POINTS
+    elif _nonzero(o.stop_price):
+        assert o.stop_price is not None
+        trigger_price = parse_price(o.stop_price, price_precision)
+        trigger_type = parse_trigger_type(o.working_type)
+    return OrderStatusReport(
+        account_id=account_id,
+        instrument_id=instrument_id,
+        venue_order_id=VenueOrderId(str(o.order_id)),
+        order_side=parse_order_side(o.side),
+        order_type=order_type,
+        time_in_force=tif,
+        order_status=parse_order_status(o.order_status, quantity_d, filled_d, treat_expired_as_canceled),
+        quantity=parse_quantity(qty_s, size_precision),
+        filled_qty=parse_quantity(o.cum_filled_qty, size_precision),
+        report_id=UUID4(),
+        ts_accepted=ts_event,
+        ts_last=ts_event,
+        ts_init=ts_init,
+        client_order_id=parse_client_order_id(o.client_order_id),
+        venue_position_id=venue_position_id,
+        price=parse_price(o.original_price, price_precision) if _nonzero(o.original_price) else None,
+        trigger_price=trigger_price,
+        trigger_type=trigger_type,
+        trailing_offset=trailing_offset,
+        trailing_offset_type=trailing_offset_type,
+        avg_px=_dec(o.avg_price) if _nonzero(o.avg_price) else None,
+        post_only=post_only,
+        reduce_only=o.is_reduce_only,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# REST -> reports
+# --------------------------------------------------------------------------------------------------
+
+
+def order_to_status_report(
+    order: Order,
+    account_id: AccountId,
+    instrument_id: InstrumentId,
+    price_precision: int,
+    size_precision: int,
+    ts_init: int,
+    treat_expired_as_canceled: bool = False,
+    venue_position_id: PositionId | None = None,
+) -> OrderStatusReport:
+    """REST order (order/openOrders/allOrders) -> ``OrderStatusReport``.
+
+    Raises ValueError for an order with zero quantity and zero fill (e.g. ``closePosition`` orders), which a
+    report cannot represent (``quantity`` must be > 0).
+    """
+    qty_s = order.origQty if _nonzero(order.origQty) else order.executedQty
+    if not _nonzero(qty_s):
+        raise ValueError(f"order {order.orderId} has zero quantity (closePosition?); no report possible")
+    quantity_d = _dec(qty_s)
+    filled_d = _dec(order.executedQty)
+    tif, post_only = parse_time_in_force(order.timeInForce)
+    binance_type = order.origType or order.type
+    order_type = parse_order_type(binance_type)
+    trigger_price = None
+    trigger_type = TriggerType.NO_TRIGGER
+    trailing_offset = None
+    trailing_offset_type = TrailingOffsetType.NO_TRAILING_OFFSET
+    if order_type == OrderType.TRAILING_STOP_MARKET:
+        trig = order.stopPrice if _nonzero(order.stopPrice) else order.activatePrice
+        if trig and _nonzero(trig):
+            trigger_price = parse_price(trig, price_precision)
+        trigger_type = parse_trigger_type(order.workingType)
+        if _nonzero(order.priceRate):
+            trailing_offset = _dec(order.priceRate) * 100
+            trailing_offset_type = TrailingOffsetType.BASIS_POINTS
+    elif order.stopPrice and _nonzero(order.stopPrice):
+        trigger_price = parse_price(order.stopPrice, price_precision)
+        trigger_type = parse_trigger_type(order.workingType)
+    ts_accepted = _ms_to_ns(order.time, ts_init)
+    expire_time = None
+    if tif == TimeInForce.GTD and order.goodTillDate:
+        expire_time = pd.Timestamp(order.goodTillDate, unit="ms", tz="UTC")
+    return OrderStatusReport(
+        account_id=account_id,
+        instrument_id=instrument_id,
+        venue_order_id=VenueOrderId(str(order.orderId)),
+        order_side=parse_order_side(order.side),
+        order_type=order_type,
+        time_in_force=tif,
+        order_status=parse_order_status(order.status, quantity_d, filled_d, treat_expired_as_canceled),
+        quantity=parse_quantity(qty_s, size_precision),
+        filled_qty=parse_quantity(order.executedQty or "0", size_precision),
+        report_id=UUID4(),
+        ts_accepted=ts_accepted,
+        ts_last=_ms_to_ns(order.updateTime, ts_accepted),
+        ts_init=ts_init,
+        client_order_id=parse_client_order_id(order.clientOrderId),
+        venue_position_id=venue_position_id,
+        expire_time=expire_time,
+        price=parse_price(order.price, price_precision) if _nonzero(order.price) else None,
+        trigger_price=trigger_price,
+        trigger_type=trigger_type,
+        trailing_offset=trailing_offset,
+        trailing_offset_type=trailing_offset_type,
+        avg_px=_dec(order.avgPrice) if _nonzero(order.avgPrice) else None,
+        post_only=post_only,
+        reduce_only=order.reduceOnly,
+    )
+
+
+def algo_order_to_status_report(
+    algo: AlgoOrder,
+    account_id: AccountId,
+    instrument_id: InstrumentId,
+    price_precision: int,
+    size_precision: int,
+    ts_init: int,
+    treat_expired_as_canceled: bool = False,
+    venue_position_id: PositionId | None = None,
+) -> OrderStatusReport:
+    """REST algo order -> ``OrderStatusReport``.
+
+    Venue order id: ``actualOrderId`` once triggered, else ``algoId``.
+    """
+    qty_s = algo.quantity if _nonzero(algo.quantity) else algo.executedQty
+    if not qty_s or not _nonzero(qty_s):
+        raise ValueError(f"algo order {algo.algoId} has zero quantity (closePosition?); no report possible")
+    quantity_d = _dec(qty_s)
+    executed_d = _dec(algo.executedQty)
+    binance_type = algo.algo_order_type
+    order_type = parse_order_type(binance_type)
+    tif, post_only = parse_time_in_force(algo.timeInForce)
+    trigger_s = algo.triggerPrice if _nonzero(algo.triggerPrice) else algo.activatePrice
+    trigger_price = parse_price(trigger_s, price_precision) if trigger_s and _nonzero(trigger_s) else None
+    trailing_offset = None
+    trailing_offset_type = TrailingOffsetType.NO_TRAILING_OFFSET
+    if order_type == OrderType.TRAILING_STOP_MARKET and _nonzero(algo.callbackRate):
+        trailing_offset = _dec(algo.callbackRate) * 100
+        trailing_offset_type = TrailingOffsetType.BASIS_POINTS
+    status = parse_algo_status(algo.algoStatus, quantity_d, executed_d, treat_expired_as_canceled)
+    ts_accepted = _ms_to_ns(algo.createTime, ts_init)
+    venue_id = algo.actual_order_id or str(algo.algoId)
+    return OrderStatusReport(
+        account_id=account_id,
+        instrument_id=instrument_id,
+        venue_order_id=VenueOrderId(venue_id),
+        order_side=parse_order_side(algo.side),
+        order_type=order_type,
+        time_in_force=tif,
+        order_status=status,
+        quantity=parse_quantity(qty_s, size_precision),
+        filled_qty=parse_quantity(algo.executedQty or "0", size_precision),
+        report_id=UUID4(),
+        ts_accepted=ts_accepted,
+        ts_last=_ms_to_ns(algo.updateTime, ts_accepted),
+        ts_init=ts_init,
+        client_order_id=parse_client_order_id(algo.clientAlgoId),
+        venue_position_id=venue_position_id,
+        price=parse_price(algo.price, price_precision) if algo.price and _nonzero(algo.price) else None,
+        trigger_price=trigger_price,
+        trigger_type=parse_trigger_type(algo.workingType)
+        if trigger_price is not None
+        else TriggerType.NO_TRIGGER,
+        trailing_offset=trailing_offset,
+        trailing_offset_type=trailing_offset_type,
+        avg_px=_dec(algo.actualPrice) if _nonzero(algo.actualPrice) else None,
+        post_only=post_only,
+        reduce_only=bool(algo.reduceOnly),
+        ts_triggered=_ms_to_ns(algo.triggerTime, 0) if status == OrderStatus.TRIGGERED else None,
+    )
+
+
+def algo_update_to_status_report(
+    a: AlgoUpdateData,
+    account_id: AccountId,
+    instrument_id: InstrumentId,
+    price_precision: int,
+    size_precision: int,
+    ts_event: int,
+    ts_init: int,
+    treat_expired_as_canceled: bool = False,
+    venue_position_id: PositionId | None = None,
+) -> OrderStatusReport:
+    """ALGO_UPDATE -> ``OrderStatusReport`` (same rules as the REST algo report)."""
+    algo = AlgoOrder(
+        algoId=a.algo_id,
+        symbol=a.symbol,
+        side=a.side,
+        clientAlgoId=a.client_algo_id,
+        orderType=a.order_type,
+        positionSide=a.position_side or "BOTH",
+        timeInForce=a.time_in_force or "GTC",
+        quantity=a.quantity,
+        executedQty=a.executed_qty,
+        algoStatus=a.algo_status,
+        actualOrderId=a.actual_order_id,
+        actualPrice=a.avg_price,
+        triggerPrice=a.trigger_price,
+        price=a.price,
+        workingType=a.working_type,
+        reduceOnly=a.is_reduce_only,
+        callbackRate=a.callback_rate,
+        activatePrice=a.activation_price,
+        createTime=ts_event // _NANOS_PER_MS,
+        updateTime=ts_event // _NANOS_PER_MS,
+        triggerTime=a.trigger_time,
+    )
+    return algo_order_to_status_report(
+        algo,
+        account_id,
+        instrument_id,
+        price_precision,
+        size_precision,
+        ts_init,
+        treat_expired_as_canceled,
+        venue_position_id,
+    )
+
+
+def user_trade_to_fill_report(
+    trade: UserTrade,
+    account_id: AccountId,
+    instrument_id: InstrumentId,
+    price_precision: int,
+    size_precision: int,
+    ts_init: int,
+    client_order_id: ClientOrderId | None = None,
+    venue_position_id: PositionId | None = None,
+) -> FillReport:
+    """``GET /fapi/v1/userTrades`` item -> ``FillReport``."""
+    return FillReport(
+        account_id=account_id,
+        instrument_id=instrument_id,
+        venue_order_id=VenueOrderId(str(trade.orderId)),
+        trade_id=TradeId(str(trade.id)),
+        order_side=parse_order_side(trade.side),
+        last_qty=parse_quantity(trade.qty, size_precision),
+        last_px=parse_price(trade.price, price_precision),
+        commission=parse_money(trade.commission, parse_currency(trade.commissionAsset or "USDT")),
+        liquidity_side=parse_liquidity_side(trade.maker),
+        report_id=UUID4(),
+        ts_event=_ms_to_ns(trade.time, ts_init),
+        ts_init=ts_init,
+        client_order_id=client_order_id,
+        venue_position_id=venue_position_id,
+    )
+
+
+def position_to_status_report(
+    position: PositionRisk,
+    account_id: AccountId,
+    instrument_id: InstrumentId,
+    size_precision: int,
+    ts_init: int,
+    venue_position_id: PositionId | None = None,
+) -> PositionStatusReport:
+    """``positionRisk`` item -> ``PositionStatusReport`` (side from the sign of ``positionAmt``)."""
+    amount = _dec(position.positionAmt)
+    if amount > 0:
+        side = PositionSide.LONG
+    elif amount < 0:
+        side = PositionSide.SHORT
+    else:
+        side = PositionSide.FLAT
+    qty_s = position.positionAmt.lstrip("-") if amount != 0 else "0"
+    entry = _dec(position.entryPrice)
+    return PositionStatusReport(
+        account_id=account_id,
+        instrument_id=instrument_id,
+        position_side=side,
+        quantity=parse_quantity(qty_s, size_precision),
+        report_id=UUID4(),
+        ts_last=_ms_to_ns(position.updateTime, ts_init),
+        ts_init=ts_init,
+        venue_position_id=venue_position_id,
+        avg_px_open=entry if entry != 0 and side != PositionSide.FLAT else None,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Account
+# --------------------------------------------------------------------------------------------------
+
+
+def _balance(currency: Currency, total_s: str, free_s: str | None) -> AccountBalance:
+    """total = wallet balance; locked = clamp(total - free, 0, max(total, 0)); free = total - locked."""
+    total = _dec(total_s)
+    free = _dec(free_s) if free_s is not None else total
+    locked = min(max(total - free, Decimal(0)), max(total, Decimal(0)))
+    return AccountBalance(
+        total=money_from_decimal(total, currency),
+        locked=money_from_decimal(locked, currency),
+        free=money_from_decimal(total - locked, currency),
+    )
+
+
+def account_info_to_balances(
+    info: AccountInfo, asset_map: dict[str, str] | None = None
+) -> tuple[list[AccountBalance], list[MarginBalance]]:
+    """``GET /fapi/v2|v3/account`` -> (balances, margins). Assets with all-zero balances are skipped.
+
+    ``asset_map`` renames venue assets (e.g. ``{"BNFCR": "USDT"}``); default keeps codes as sent.
+    """
+    balances: list[AccountBalance] = []
+    margins: list[MarginBalance] = []
+    for asset in info.assets:
+        code = (asset_map or {}).get(asset.asset, asset.asset)
+        ccy = parse_currency(code)
+        if _dec(asset.walletBalance) == 0 and _dec(asset.availableBalance) == 0:
+            continue
+        balances.append(_balance(ccy, asset.walletBalance, asset.availableBalance))
+        init = _dec(asset.initialMargin)
+        maint = _dec(asset.maintMargin)
+        if init != 0 or maint != 0:
+            margins.append(
+                MarginBalance(
+                    initial=money_from_decimal(init, ccy), maintenance=money_from_decimal(maint, ccy)
+                )
+            )
+    return balances, margins
+
+
+def balances_to_account_balances(
+    items: list[Balance], asset_map: dict[str, str] | None = None
+) -> list[AccountBalance]:
+    """``GET /fapi/v2|v3/balance`` -> balances (skipping all-zero assets)."""
+    out: list[AccountBalance] = []
+    for b in items:
+        if _dec(b.balance) == 0 and _dec(b.availableBalance) == 0:
+            continue
+        ccy = parse_currency((asset_map or {}).get(b.asset, b.asset))
+        out.append(_balance(ccy, b.balance, b.availableBalance))
+    return out
+
+
+def account_update_to_balances(
+    data: AccountUpdateData, asset_map: dict[str, str] | None = None
+) -> list[AccountBalance]:
+    """ACCOUNT_UPDATE ``B`` (changed assets only) -> balances: total = ``wb``, free = ``cw``."""
+    out: list[AccountBalance] = []
+    for b in data.balances:
+        ccy = parse_currency((asset_map or {}).get(b.asset, b.asset))
+        out.append(_balance(ccy, b.wallet_balance, b.cross_wallet_balance))
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# exchangeInfo -> CryptoPerpetual
+# --------------------------------------------------------------------------------------------------
+
+
+def increment_precision(increment: str) -> tuple[int, str]:
+    """Normalize an increment.
+
+    ``"0.10"`` -> ``(1, "0.1")``, ``"1.00"`` -> ``(0, "1")``, ``"10"`` -> ``(0, "10")``.
+    """
+    d = Decimal(increment)
+    if d <= 0:
+        raise ValueError(f"increment must be > 0, was {increment!r}")
+    norm = d.normalize()
+    exp = norm.as_tuple().exponent
+    assert isinstance(exp, int)
+    precision = max(0, -exp)
+    return precision, f"{norm:.{precision}f}"
+
+
+def symbol_to_perpetual(
+    sym: SymbolInfo,
+    ts_init: int,
+    maker_fee: Decimal | None = None,
+    taker_fee: Decimal | None = None,
+    venue: Venue = BINANCE_VENUE,
+) -> CryptoPerpetual:
+    """exchangeInfo PERPETUAL symbol -> ``CryptoPerpetual`` (ValueError for other contract types)."""
+    if sym.contractType != "PERPETUAL":
+        raise ValueError(f"{sym.symbol} is not a perpetual (contractType={sym.contractType!r})")
+    price_filter = sym.filter("PRICE_FILTER")
+    lot_filter = sym.filter("LOT_SIZE")
+    if price_filter is None or not price_filter.tickSize:
+        raise ValueError(f"{sym.symbol} has no PRICE_FILTER.tickSize")
+    if lot_filter is None or not lot_filter.stepSize:
+        raise ValueError(f"{sym.symbol} has no LOT_SIZE.stepSize")
+    price_precision, tick = increment_precision(price_filter.tickSize)
+    size_precision, step = increment_precision(lot_filter.stepSize)
+    quote = parse_currency(sym.quoteAsset)
+    settlement = parse_currency(sym.marginAsset or sym.quoteAsset)
+    notional_filter = sym.filter("MIN_NOTIONAL")
+
+    def _qty_or_none(s: str | None) -> Quantity | None:
+        return parse_quantity(s, size_precision) if s and _nonzero(s) else None
+
+    def _px_or_none(s: str | None) -> Price | None:
+        return parse_price(s, price_precision) if s and _nonzero(s) else None
+
+    margin_init = _dec(sym.requiredMarginPercent) / 100 if sym.requiredMarginPercent else None
+    margin_maint = _dec(sym.maintMarginPercent) / 100 if sym.maintMarginPercent else None
+    info: dict[str, Any] = msgspec.to_builtins(sym)
+    return CryptoPerpetual(
+        instrument_id=format_instrument_id(sym.symbol, venue),
+        raw_symbol=Symbol(sym.symbol),
+        base_currency=parse_currency(sym.baseAsset),
+        quote_currency=quote,
+        settlement_currency=settlement,
+        is_inverse=False,
+        price_precision=price_precision,
+        size_precision=size_precision,
+        price_increment=Price.from_str(tick),
+        size_increment=Quantity.from_str(step),
+        ts_event=ts_init,
+        ts_init=ts_init,
+        max_quantity=_qty_or_none(lot_filter.maxQty),
+        min_quantity=_qty_or_none(lot_filter.minQty),
+        min_notional=(
+            money_from_decimal(_dec(notional_filter.notional), quote)
+            if notional_filter is not None and _nonzero(notional_filter.notional)
+            else None
+        ),
+        max_price=_px_or_none(price_filter.maxPrice),
+        min_price=_px_or_none(price_filter.minPrice),
+        margin_init=margin_init,
+        margin_maint=margin_maint,
+        maker_fee=maker_fee if maker_fee is not None else DEFAULT_MAKER_FEE,
+        taker_fee=taker_fee if taker_fee is not None else DEFAULT_TAKER_FEE,
+        info=info,
+    )

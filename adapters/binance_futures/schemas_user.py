@@ -1,0 +1,303 @@
+"""msgspec models for Binance USD-M Futures user-data-stream events.
+
+Design rules (all decoding goes through :mod:`adapters.binance_futures.schemas`):
+
+* every event Struct is tagged on ``"e"`` so one ``Decoder(UserDataEvent)`` decodes a frame exactly once into
+  the right type (msgspec finds the tag wherever it sits in the object);
+* unknown extra fields are ignored (msgspec default), optional fields default to None/"0" and accept ``null``;
+* venue enums (exec type, status, order type, TIF, ...) are plain ``str`` and mapped in :mod:`parsing` with
+  fallbacks, so a new enum value never fails a decode;
+* prices/quantities stay strings (exact decimal text); ids and times are ints.
+
+Field names follow Binance's one/two-letter keys through ``msgspec.field(name=...)`` so the code reads well.
+"""
+
+from __future__ import annotations
+
+import msgspec
+from msgspec import field
+
+# --------------------------------------------------------------------------------------------------
+# ORDER_TRADE_UPDATE
+# --------------------------------------------------------------------------------------------------
+
+
+class OrderUpdateData(msgspec.Struct, gc=False, kw_only=True):
+    """The ``o`` object of ORDER_TRADE_UPDATE."""
+
+    symbol: str = field(name="s")
+    client_order_id: str = field(name="c")
+    side: str = field(name="S")
+    order_type: str = field(name="o")
+    time_in_force: str = field(name="f", default="GTC")
+    original_qty: str = field(name="q")
+    original_price: str = field(name="p", default="0")
+    avg_price: str = field(name="ap", default="0")
+    stop_price: str | None = field(name="sp", default=None)
+    execution_type: str = field(name="x")
+    order_status: str = field(name="X")
+    order_id: int = field(name="i")
+    last_filled_qty: str = field(name="l", default="0")
+    cum_filled_qty: str = field(name="z", default="0")
+    last_filled_price: str = field(name="L", default="0")
+    commission_asset: str | None = field(name="N", default=None)
+    commission: str | None = field(name="n", default=None)
+    trade_time: int = field(name="T", default=0)
+    trade_id: int = field(name="t", default=0)
+    bids_notional: str | None = field(name="b", default=None)
+    asks_notional: str | None = field(name="a", default=None)
+    is_maker: bool = field(name="m", default=False)
+    is_reduce_only: bool = field(name="R", default=False)
+    working_type: str | None = field(name="wt", default=None)
+    original_order_type: str | None = field(name="ot", default=None)
+    position_side: str | None = field(name="ps", default=None)
+    close_position: bool | None = field(name="cp", default=None)
+    activation_price: str | None = field(name="AP", default=None)
+    callback_rate: str | None = field(name="cr", default=None)
+    price_protect: bool | None = field(name="pP", default=None)
+    strategy_id: int | None = field(name="si", default=None)
+    strategy_sub_id: int | None = field(name="ss", default=None)
+    realized_profit: str | None = field(name="rp", default=None)
+    stp_mode: str | None = field(name="V", default=None)
+    price_match: str | None = field(name="pm", default=None)
+    good_till_date: int | None = field(name="gtd", default=None)
+    expiry_reason: int | None = field(name="er", default=None)
+    # Seen on captures (null or a ms timestamp); meaning undocumented, kept for completeness.
+    working_time: int | None = field(name="W", default=None)
+
+
+class OrderTradeUpdate(msgspec.Struct, tag_field="e", tag="ORDER_TRADE_UPDATE", gc=False, kw_only=True):
+    event_time: int = field(name="E")
+    transaction_time: int = field(name="T", default=0)
+    order: OrderUpdateData = field(name="o")
+    # Portfolio-margin variants carry these.
+    business_unit: str | None = field(name="fs", default=None)
+
+
+# --------------------------------------------------------------------------------------------------
+# TRADE_LITE
+# --------------------------------------------------------------------------------------------------
+
+
+class TradeLite(msgspec.Struct, tag_field="e", tag="TRADE_LITE", gc=False, kw_only=True):
+    event_time: int = field(name="E")
+    transaction_time: int = field(name="T", default=0)
+    symbol: str = field(name="s")
+    original_qty: str = field(name="q", default="0")
+    original_price: str = field(name="p", default="0")
+    is_maker: bool = field(name="m", default=False)
+    client_order_id: str = field(name="c")
+    side: str = field(name="S")
+    last_filled_price: str = field(name="L")
+    last_filled_qty: str = field(name="l")
+    trade_id: int = field(name="t")
+    order_id: int = field(name="i")
+
+
+# --------------------------------------------------------------------------------------------------
+# ALGO_UPDATE
+# --------------------------------------------------------------------------------------------------
+
+
+class AlgoUpdateData(msgspec.Struct, gc=False, kw_only=True):
+    client_algo_id: str = field(name="caid")
+    algo_id: int = field(name="aid")
+    algo_type: str = field(name="at", default="CONDITIONAL")
+    order_type: str = field(name="o")
+    symbol: str = field(name="s")
+    side: str = field(name="S")
+    position_side: str | None = field(name="ps", default=None)
+    time_in_force: str | None = field(name="f", default=None)
+    quantity: str | None = field(name="q", default=None)
+    algo_status: str = field(name="X")
+    actual_order_id: str | None = field(name="ai", default=None)
+    avg_price: str | None = field(name="ap", default=None)
+    executed_qty: str | None = field(name="aq", default=None)
+    actual_order_type: str | None = field(name="act", default=None)
+    trigger_price: str | None = field(name="tp", default=None)
+    price: str | None = field(name="p", default=None)
+    stp_mode: str | None = field(name="V", default=None)
+    working_type: str | None = field(name="wt", default=None)
+    price_match: str | None = field(name="pm", default=None)
+    close_position: bool | None = field(name="cp", default=None)
+    price_protect: bool | None = field(name="pP", default=None)
+    is_reduce_only: bool | None = field(name="R", default=None)
+    trigger_time: int | None = field(name="tt", default=None)
+    good_till_date: int | None = field(name="gtd", default=None)
+    reject_reason: str | None = field(name="rm", default=None)
+    callback_rate: str | None = field(name="cr", default=None)
+    activation_price: str | None = field(name="AP", default=None)
+
+
+class AlgoUpdate(msgspec.Struct, tag_field="e", tag="ALGO_UPDATE", gc=False, kw_only=True):
+    # Binance's docs label T "Event Time" and E "Transaction Time" for this event; we keep the wire names.
+    event_time: int = field(name="E")
+    transaction_time: int = field(name="T", default=0)
+    o: AlgoUpdateData | None = None
+    ao: AlgoUpdateData | None = None  # alias seen on some payloads
+
+    @property
+    def algo(self) -> AlgoUpdateData:
+        data = self.o if self.o is not None else self.ao
+        if data is None:
+            raise ValueError("ALGO_UPDATE without 'o'/'ao' payload")
+        return data
+
+
+# --------------------------------------------------------------------------------------------------
+# ACCOUNT_UPDATE
+# --------------------------------------------------------------------------------------------------
+
+
+class AccountUpdateBalance(msgspec.Struct, gc=False, kw_only=True):
+    asset: str = field(name="a")
+    wallet_balance: str = field(name="wb")
+    cross_wallet_balance: str | None = field(name="cw", default=None)
+    balance_change: str | None = field(name="bc", default=None)
+
+
+class AccountUpdatePosition(msgspec.Struct, gc=False, kw_only=True):
+    symbol: str = field(name="s")
+    position_amount: str = field(name="pa")
+    entry_price: str = field(name="ep", default="0")
+    breakeven_price: str | None = field(name="bep", default=None)
+    accumulated_realized: str | None = field(name="cr", default=None)
+    unrealized_pnl: str = field(name="up", default="0")
+    margin_type: str | None = field(name="mt", default=None)
+    isolated_wallet: str | None = field(name="iw", default=None)
+    position_side: str = field(name="ps", default="BOTH")
+    margin_asset: str | None = field(name="ma", default=None)
+
+
+class AccountUpdateData(msgspec.Struct, gc=False, kw_only=True):
+    reason: str = field(name="m", default="UNKNOWN")
+    balances: list[AccountUpdateBalance] = field(name="B", default_factory=list)
+    positions: list[AccountUpdatePosition] = field(name="P", default_factory=list)
+
+
+class AccountUpdate(msgspec.Struct, tag_field="e", tag="ACCOUNT_UPDATE", gc=False, kw_only=True):
+    event_time: int = field(name="E")
+    transaction_time: int = field(name="T", default=0)
+    data: AccountUpdateData = field(name="a")
+
+
+# --------------------------------------------------------------------------------------------------
+# ACCOUNT_CONFIG_UPDATE
+# --------------------------------------------------------------------------------------------------
+
+
+class AccountConfigLeverage(msgspec.Struct, gc=False, kw_only=True):
+    symbol: str = field(name="s")
+    leverage: int = field(name="l")
+
+
+class AccountConfigAssetMode(msgspec.Struct, gc=False, kw_only=True):
+    multi_assets_mode: bool | None = field(name="j", default=None)
+
+
+class AccountConfigUpdate(msgspec.Struct, tag_field="e", tag="ACCOUNT_CONFIG_UPDATE", gc=False, kw_only=True):
+    event_time: int = field(name="E")
+    transaction_time: int = field(name="T", default=0)
+    leverage: AccountConfigLeverage | None = field(name="ac", default=None)
+    asset_mode: AccountConfigAssetMode | None = field(name="ai", default=None)
+
+
+# --------------------------------------------------------------------------------------------------
+# MARGIN_CALL
+# --------------------------------------------------------------------------------------------------
+
+
+class MarginCallPosition(msgspec.Struct, gc=False, kw_only=True):
+    symbol: str = field(name="s")
+    position_side: str | None = field(name="ps", default=None)
+    position_amount: str | None = field(name="pa", default=None)
+    margin_type: str | None = field(name="mt", default=None)
+    isolated_wallet: str | None = field(name="iw", default=None)
+    mark_price: str | None = field(name="mp", default=None)
+    unrealized_pnl: str | None = field(name="up", default=None)
+    maintenance_margin: str | None = field(name="mm", default=None)
+
+
+class MarginCall(msgspec.Struct, tag_field="e", tag="MARGIN_CALL", gc=False, kw_only=True):
+    event_time: int = field(name="E")
+    cross_wallet_balance: str | None = field(name="cw", default=None)
+    positions: list[MarginCallPosition] = field(name="p", default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------------
+# listenKeyExpired
+# --------------------------------------------------------------------------------------------------
+
+
+class ListenKeyExpired(msgspec.Struct, tag_field="e", tag="listenKeyExpired", gc=False, kw_only=True):
+    # Observed live with E as a string; accept both.
+    event_time: int | str | None = field(name="E", default=None)
+    listen_key: str | None = field(name="listenKey", default=None)
+
+    @property
+    def event_time_ms(self) -> int | None:
+        value = self.event_time
+        if isinstance(value, int):
+            return value
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value)
+        return None
+
+
+# --------------------------------------------------------------------------------------------------
+# Non-event frames produced by the decoder (never raise on a frame)
+# --------------------------------------------------------------------------------------------------
+
+
+class UnknownEvent(msgspec.Struct, gc=False, kw_only=True):
+    """A well-formed frame with an ``"e"`` we do not model (market data, new Binance events)."""
+
+    event_type: str
+    raw: bytes
+
+
+class MalformedFrame(msgspec.Struct, gc=False, kw_only=True):
+    """Invalid JSON, or a known event type whose required fields are missing / mistyped."""
+
+    event_type: str | None
+    error: str
+    raw: bytes
+
+
+class StreamError(msgspec.Struct, gc=False, kw_only=True):
+    """``{"code": ..., "msg": ...}`` error frame on the stream."""
+
+    code: int
+    msg: str
+
+
+class ControlResponse(msgspec.Struct, gc=False, kw_only=True):
+    """Subscription/control response ``{"result": ..., "id": ...}``."""
+
+    id: int | str | None
+    result: object
+
+
+UserDataEvent = (
+    OrderTradeUpdate
+    | TradeLite
+    | AlgoUpdate
+    | AccountUpdate
+    | AccountConfigUpdate
+    | MarginCall
+    | ListenKeyExpired
+)
+
+KNOWN_EVENT_TYPES: frozenset[str] = frozenset(
+    {
+        "ORDER_TRADE_UPDATE",
+        "TRADE_LITE",
+        "ALGO_UPDATE",
+        "ACCOUNT_UPDATE",
+        "ACCOUNT_CONFIG_UPDATE",
+        "MARGIN_CALL",
+        "listenKeyExpired",
+    }
+)
+
+DecodedFrame = UserDataEvent | UnknownEvent | MalformedFrame | StreamError | ControlResponse
