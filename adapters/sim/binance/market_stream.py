@@ -1,0 +1,339 @@
+"""Binance market streams: subscriptions and rendering of the engine's public events.
+
+Streams (lowercase symbol): ``<sym>@bookTicker``, ``<sym>@aggTrade``, ``<sym>@depth`` and
+``<sym>@depth@{0,100,250,500}ms`` (diffs — every engine ``BookDelta`` is forwarded unmerged, so
+the ``U``/``u``/``pu`` chain is exactly the engine's and continues the REST snapshot's
+``lastUpdateId``), ``<sym>@depth{5,10,20}[@...ms]`` (partial book), ``<sym>@kline_<interval>``,
+``<sym>@markPrice[@1s]``. The router keeps a mirror of each book (seeded from the engine before
+it subscribes, then maintained from deltas) so listeners never call back into the engine.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from adapters.sim.binance import wire
+from adapters.sim.faults import LiveConnection
+from adapters.sim.model import BookDelta, Kline, MarkPriceEvent, PublicTrade, SymbolSpec
+
+log = logging.getLogger(__name__)
+
+INTERVAL_MS: dict[str, int] = {
+    "1m": 60_000,
+    "3m": 180_000,
+    "5m": 300_000,
+    "15m": 900_000,
+    "30m": 1_800_000,
+    "1h": 3_600_000,
+    "2h": 7_200_000,
+    "4h": 14_400_000,
+    "6h": 21_600_000,
+    "8h": 28_800_000,
+    "12h": 43_200_000,
+    "1d": 86_400_000,
+    "3d": 259_200_000,
+    "1w": 604_800_000,
+    "1M": 2_592_000_000,
+}
+
+_DEPTH_RE = re.compile(r"^depth(?P<n>5|10|20)?(?:@(?:0|100|250|500)ms)?$")
+_KLINE_RE = re.compile(r"^kline_(?P<i>\w+)$")
+_MARK_RE = re.compile(r"^markPrice(?:@1s)?$")
+
+
+def is_market_stream(name: str) -> bool:
+    return "@" in name or name.startswith("!")
+
+
+class BookMirror:
+    def __init__(
+        self,
+        symbol: str,
+        bids: tuple[tuple[Decimal, Decimal], ...],
+        asks: tuple[tuple[Decimal, Decimal], ...],
+        last_update_id: int,
+    ) -> None:
+        self.symbol = symbol
+        self.bids: dict[Decimal, Decimal] = dict(bids)
+        self.asks: dict[Decimal, Decimal] = dict(asks)
+        self.last_update_id = last_update_id
+        self.time_ms = 0
+
+    def apply(self, d: BookDelta) -> None:
+        for side, rows in ((self.bids, d.bids), (self.asks, d.asks)):
+            for price, qty in rows:
+                if qty == 0:
+                    side.pop(price, None)
+                else:
+                    side[price] = qty
+        self.last_update_id = d.last_update_id
+        self.time_ms = d.time_ms
+
+    def top(self, n: int) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
+        bids = sorted(self.bids.items(), key=lambda kv: kv[0], reverse=True)[:n]
+        asks = sorted(self.asks.items(), key=lambda kv: kv[0])[:n]
+        return bids, asks
+
+
+@dataclass(slots=True)
+class LiveKline:
+    open_time: int
+    interval_ms: int
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal
+    quote_volume: Decimal
+    trades: int
+    taker_buy_volume: Decimal
+    taker_buy_quote_volume: Decimal
+    first_id: int = -1
+    last_id: int = -1
+
+    def as_kline(self, closed: bool) -> Kline:
+        return Kline(
+            self.open_time,
+            self.open_time + self.interval_ms - 1,
+            self.open,
+            self.high,
+            self.low,
+            self.close,
+            self.volume,
+            self.quote_volume,
+            self.trades,
+            self.taker_buy_volume,
+            self.taker_buy_quote_volume,
+            closed,
+        )
+
+
+@dataclass(slots=True)
+class MarketSocketInfo:
+    combined: bool
+    streams: set[str]
+
+
+class MarketStreams:
+    def __init__(self, specs: dict[str, SymbolSpec]) -> None:
+        self._specs = specs
+        self._by_lower = {s.lower(): s for s in specs}
+        self.books: dict[str, BookMirror] = {}
+        self.marks: dict[str, Decimal] = {}
+        self._subs: dict[str, set[LiveConnection]] = {}
+        self._sockets: dict[LiveConnection, MarketSocketInfo] = {}
+        self._klines: dict[tuple[str, str], LiveKline] = {}
+        # Seeds a kline from engine history when its first subscriber arrives (not in a listener).
+        self.kline_seed: Callable[[str, int], Kline | None] | None = None
+
+    # --- subscriptions -------------------------------------------------------------------------
+    def attach(self, conn: LiveConnection, combined: bool) -> MarketSocketInfo:
+        info = self._sockets.get(conn)
+        if info is None:
+            info = MarketSocketInfo(combined, set())
+            self._sockets[conn] = info
+        return info
+
+    def subscribe(self, conn: LiveConnection, name: str, combined: bool) -> None:
+        info = self.attach(conn, combined)
+        info.streams.add(name)
+        self._subs.setdefault(name, set()).add(conn)
+        sym, _, kind = name.partition("@")
+        m = _KLINE_RE.match(kind)
+        if m and self.kline_seed is not None:
+            symbol = self._by_lower.get(sym)
+            interval = m.group("i")
+            if symbol and interval in INTERVAL_MS and (symbol, interval) not in self._klines:
+                k = self.kline_seed(symbol, INTERVAL_MS[interval])
+                if k is not None:
+                    self._klines[(symbol, interval)] = LiveKline(
+                        k.open_time_ms,
+                        INTERVAL_MS[interval],
+                        k.open,
+                        k.high,
+                        k.low,
+                        k.close,
+                        k.volume,
+                        k.quote_volume,
+                        k.trades,
+                        k.taker_buy_volume,
+                        k.taker_buy_quote_volume,
+                    )
+
+    def unsubscribe(self, conn: LiveConnection, name: str) -> None:
+        info = self._sockets.get(conn)
+        if info is not None:
+            info.streams.discard(name)
+        subs = self._subs.get(name)
+        if subs is not None:
+            subs.discard(conn)
+            if not subs:
+                del self._subs[name]
+
+    def detach(self, conn: LiveConnection) -> None:
+        info = self._sockets.pop(conn, None)
+        if info is None:
+            return
+        for name in list(info.streams):
+            subs = self._subs.get(name)
+            if subs is not None:
+                subs.discard(conn)
+                if not subs:
+                    del self._subs[name]
+
+    def streams_of(self, conn: LiveConnection) -> list[str]:
+        info = self._sockets.get(conn)
+        return sorted(info.streams) if info else []
+
+    # --- publication ---------------------------------------------------------------------------
+    def _publish(self, name: str, payload: dict[str, Any]) -> None:
+        subs = self._subs.get(name)
+        if not subs:
+            return
+        bare: str | None = None
+        wrapped: str | None = None
+        for conn in list(subs):
+            info = self._sockets.get(conn)
+            if info is None:
+                continue
+            if info.combined:
+                if wrapped is None:
+                    wrapped = msgspec.json.encode({"stream": name, "data": payload}).decode()
+                conn.send(wrapped)
+            else:
+                if bare is None:
+                    bare = msgspec.json.encode(payload).decode()
+                conn.send(bare)
+
+    def _has(self, prefix: str) -> list[str]:
+        return [name for name in self._subs if name.startswith(prefix)]
+
+    def seed_book(
+        self,
+        symbol: str,
+        bids: tuple[tuple[Decimal, Decimal], ...],
+        asks: tuple[tuple[Decimal, Decimal], ...],
+        last_update_id: int,
+    ) -> None:
+        self.books[symbol] = BookMirror(symbol, bids, asks, last_update_id)
+
+    def on_book_delta(self, d: BookDelta) -> None:
+        book = self.books.get(d.symbol)
+        prev_top = None
+        if book is not None:
+            prev_top = book.top(1)
+            book.apply(d)
+        sym = d.symbol.lower()
+        spec = self._specs.get(d.symbol)
+        names = self._has(sym + "@depth")
+        if names:
+            diff: dict[str, Any] | None = None
+            for name in names:
+                kind = name.partition("@")[2]
+                m = _DEPTH_RE.match(kind)
+                if m is None:
+                    continue
+                n = m.group("n")
+                if n is None:
+                    if diff is None:
+                        diff = wire.depth_update(d, spec)
+                    self._publish(name, diff)
+                elif book is not None:
+                    bids, asks = book.top(int(n))
+                    self._publish(
+                        name,
+                        wire.partial_depth(
+                            d.symbol,
+                            d.time_ms,
+                            d.first_update_id,
+                            d.last_update_id,
+                            d.prev_update_id,
+                            bids,
+                            asks,
+                            spec,
+                        ),
+                    )
+        bt = sym + "@bookTicker"
+        if book is not None and bt in self._subs:
+            top = book.top(1)
+            if top != prev_top:
+                bids, asks = top
+                self._publish(
+                    bt,
+                    wire.book_ticker(
+                        d.symbol,
+                        d.last_update_id,
+                        d.time_ms,
+                        bids[0] if bids else None,
+                        asks[0] if asks else None,
+                        spec,
+                    ),
+                )
+
+    def on_public_trade(self, t: PublicTrade) -> None:
+        sym = t.symbol.lower()
+        spec = self._specs.get(t.symbol)
+        name = sym + "@aggTrade"
+        if name in self._subs:
+            self._publish(name, wire.agg_trade(t, spec))
+        for (symbol, interval), k in list(self._klines.items()):
+            if symbol != t.symbol:
+                continue
+            stream = f"{sym}@kline_{interval}"
+            if t.time_ms >= k.open_time + k.interval_ms:
+                self._publish(
+                    stream,
+                    wire.kline_event(
+                        t.symbol, interval, k.as_kline(True), k.first_id, k.last_id, t.time_ms, spec
+                    ),
+                )
+                open_time = t.time_ms - t.time_ms % k.interval_ms
+                k = LiveKline(
+                    open_time,
+                    k.interval_ms,
+                    t.price,
+                    t.price,
+                    t.price,
+                    t.price,
+                    Decimal(0),
+                    Decimal(0),
+                    0,
+                    Decimal(0),
+                    Decimal(0),
+                )
+                self._klines[(symbol, interval)] = k
+            k.high = max(k.high, t.price)
+            k.low = min(k.low, t.price)
+            k.close = t.price
+            k.volume += t.qty
+            k.quote_volume += t.qty * t.price
+            k.trades += 1
+            if not t.buyer_is_maker:
+                k.taker_buy_volume += t.qty
+                k.taker_buy_quote_volume += t.qty * t.price
+            if k.first_id < 0:
+                k.first_id = t.first_trade_id
+            k.last_id = t.last_trade_id
+            if stream in self._subs:
+                self._publish(
+                    stream,
+                    wire.kline_event(
+                        t.symbol, interval, k.as_kline(False), k.first_id, k.last_id, t.time_ms, spec
+                    ),
+                )
+
+    def on_mark_price(self, ev: MarkPriceEvent) -> None:
+        self.marks[ev.symbol] = ev.mark_price
+        sym = ev.symbol.lower()
+        names = [n for n in (sym + "@markPrice", sym + "@markPrice@1s") if n in self._subs]
+        if names:
+            payload = wire.mark_price_update(ev, self._specs.get(ev.symbol))
+            for name in names:
+                self._publish(name, payload)

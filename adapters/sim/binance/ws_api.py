@@ -1,0 +1,246 @@
+"""Binance USD-M WebSocket trading API (``/ws-fapi/v1``).
+
+Requests ``{"id", "method", "params"}`` → responses ``{"id", "status", "result" | "error",
+"rateLimits"}``. Each request is signed over its params (minus ``signature``) sorted by name
+and URL-query formatted, unless the connection did ``session.logon`` with an Ed25519 key, after
+which ``apiKey``/``signature`` may be omitted (``timestamp`` is still checked).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from aiohttp import web
+
+from adapters.sim.binance import errors, ops
+from adapters.sim.binance.errors import BinanceError
+from adapters.sim.binance.ops import Params
+from adapters.sim.binance.signing import ApiKey, check_timestamp, verify_ws
+from adapters.sim.faults import KIND_API, LiveConnection, now_ms, serve_ws
+
+if TYPE_CHECKING:
+    from adapters.sim.binance.app import BinanceVenue
+
+ORDER_METHODS = {"order.place", "order.modify", "algoOrder.place"}
+WEIGHTS = {
+    "order.place": 0,
+    "order.modify": 1,
+    "order.cancel": 1,
+    "order.status": 1,
+    "algoOrder.place": 0,
+    "algoOrder.cancel": 1,
+    "session.logon": 2,
+    "session.status": 2,
+    "session.logout": 2,
+    "ping": 1,
+    "time": 1,
+    "userDataStream.start": 1,
+    "userDataStream.ping": 1,
+    "userDataStream.stop": 1,
+}
+
+
+@dataclass(slots=True)
+class Session:
+    connected_since: int
+    key: ApiKey | None = None
+    authorized_since: int | None = None
+
+
+class WsApi:
+    def __init__(self, venue: BinanceVenue) -> None:
+        self.venue = venue
+        self.sessions: dict[LiveConnection, Session] = {}
+
+    def install(self, app: web.Application) -> None:
+        app.router.add_get("/ws-fapi/v1", self.handle)
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        v = self.venue
+
+        def on_open(conn: LiveConnection) -> None:
+            session = Session(now_ms())
+            self.sessions[conn] = session
+            conn.describe = lambda: {"logged_on": session.key is not None}
+
+        async def on_text(conn: LiveConnection, text: str) -> None:
+            conn.send(msgspec.json.encode(self._request(conn, text)).decode())
+
+        def on_close(conn: LiveConnection) -> None:
+            self.sessions.pop(conn, None)
+
+        return await serve_ws(
+            request,
+            v.registry,
+            v.faults,
+            kind=KIND_API,
+            settings=v.ws_settings,
+            on_open=on_open,
+            on_text=on_text,
+            on_close=on_close,
+        )
+
+    # --- request handling ----------------------------------------------------------------------
+    def _rate_limits(self, account: str | None, method: str | None) -> list[dict[str, Any]]:
+        lim = self.venue.limiter
+        out: list[dict[str, Any]] = [
+            {
+                "rateLimitType": "REQUEST_WEIGHT",
+                "interval": "MINUTE",
+                "intervalNum": 1,
+                "limit": lim.weight_limit,
+                "count": lim.used_weight(),
+            }
+        ]
+        if account is not None and method in ORDER_METHODS:
+            c10, c1m = lim.order_counts(account)
+            out += [
+                {
+                    "rateLimitType": "ORDERS",
+                    "interval": "SECOND",
+                    "intervalNum": 10,
+                    "limit": lim.orders_10s,
+                    "count": c10,
+                },
+                {
+                    "rateLimitType": "ORDERS",
+                    "interval": "MINUTE",
+                    "intervalNum": 1,
+                    "limit": lim.orders_1m,
+                    "count": c1m,
+                },
+            ]
+        return out
+
+    def _request(self, conn: LiveConnection, text: str) -> dict[str, Any]:
+        try:
+            msg = msgspec.json.decode(text.encode())
+        except msgspec.DecodeError:
+            msg = None
+        if not isinstance(msg, dict):
+            return {
+                "id": None,
+                "status": 400,
+                "error": {"code": -1102, "msg": "Malformed request."},
+                "rateLimits": self._rate_limits(None, None),
+            }
+        req_id = msg.get("id")
+        method = msg.get("method")
+        params = msg.get("params") or {}
+        account: str | None = None
+        try:
+            if not isinstance(method, str):
+                raise errors.mandatory("method")
+            if not isinstance(params, dict):
+                raise errors.invalid_param("params")
+            lim = self.venue.limiter
+            if lim.add_weight(WEIGHTS.get(method, 1)) > lim.weight_limit:
+                raise errors.too_much_weight(lim.weight_limit)
+            result, account = self._dispatch(conn, method, params)
+        except BinanceError as err:
+            return {
+                "id": req_id,
+                "status": err.status,
+                "error": err.body(),
+                "rateLimits": self._rate_limits(account, method if isinstance(method, str) else None),
+            }
+        return {
+            "id": req_id,
+            "status": 200,
+            "result": result,
+            "rateLimits": self._rate_limits(account, method),
+        }
+
+    def _auth(self, conn: LiveConnection, params: dict[str, Any]) -> ApiKey:
+        v = self.venue
+        session = self.sessions[conn]
+        p = Params.from_json(params)
+        api_key = params.get("apiKey")
+        signature = params.get("signature")
+        if signature is None and session.key is not None and api_key in (None, session.key.api_key):
+            check_timestamp(p.data, v.faults.server_time_ms())
+            return session.key
+        if not api_key:
+            raise errors.mandatory("apiKey")
+        key = v.keys.get(str(api_key))
+        if key is None:
+            raise errors.bad_api_key()
+        if not signature:
+            raise errors.mandatory("signature")
+        check_timestamp(p.data, v.faults.server_time_ms())
+        if not verify_ws(key, params, str(signature)):
+            raise errors.bad_signature()
+        return key
+
+    def _dispatch(self, conn: LiveConnection, method: str, params: dict[str, Any]) -> tuple[Any, str | None]:
+        v = self.venue
+        session = self.sessions[conn]
+        if method == "ping":
+            return {}, None
+        if method == "time":
+            return {"serverTime": v.faults.server_time_ms()}, None
+        if method == "session.status":
+            return self._session_json(session), None
+        if method == "session.logout":
+            session.key = None
+            session.authorized_since = None
+            return self._session_json(session), None
+        if method == "session.logon":
+            key = self._auth_signed_only(conn, params)
+            if not key.is_ed25519:
+                raise BinanceError(-4056, "HMAC_SHA256 API key is not supported.")
+            session.key = key
+            session.authorized_since = now_ms()
+            return self._session_json(session), key.account_id
+        key = self._auth(conn, params)
+        account = key.account_id
+        p = Params.from_json({k: val for k, val in params.items() if k not in ("apiKey", "signature")})
+        if method in ORDER_METHODS:
+            lim = v.limiter
+            c10, c1m = lim.order_counts(account)
+            if c10 + 1 > lim.orders_10s or c1m + 1 > lim.orders_1m:
+                raise BinanceError(-1015, "Too many new orders.", 429)
+            lim.add_orders(account, 1)
+        if method == "order.place":
+            return ops.place_order(v, account, p), account
+        if method == "order.cancel":
+            return ops.cancel_order(v, account, p), account
+        if method == "order.modify":
+            return ops.modify_order(v, account, p), account
+        if method == "order.status":
+            return ops.query_order(v, account, p), account
+        if method == "algoOrder.place":
+            return ops.place_algo(v, account, p), account
+        if method == "algoOrder.cancel":
+            return ops.cancel_algo(v, account, p), account
+        if method == "userDataStream.start":
+            return {"listenKey": v.listen_keys.create_or_extend(account).key}, account
+        if method == "userDataStream.ping":
+            return {"listenKey": v.listen_keys.keepalive(account, p.get("listenKey")).key}, account
+        if method == "userDataStream.stop":
+            lk = v.listen_keys.delete(account, p.get("listenKey"))
+            v.user.deleted(lk)
+            return {}, account
+        raise BinanceError(
+            -1100, f"Illegal characters found in parameter 'method'; unknown method '{method}'."
+        )
+
+    def _auth_signed_only(self, conn: LiveConnection, params: dict[str, Any]) -> ApiKey:
+        session = self.sessions[conn]
+        saved = session.key
+        session.key = None  # logon must carry its own signature
+        try:
+            return self._auth(conn, params)
+        finally:
+            session.key = saved
+
+    def _session_json(self, session: Session) -> dict[str, Any]:
+        return {
+            "apiKey": session.key.api_key if session.key is not None else None,
+            "authorizedSince": session.authorized_since,
+            "connectedSince": session.connected_since,
+            "returnRateLimits": True,
+            "serverTime": self.venue.faults.server_time_ms(),
+        }

@@ -1,0 +1,163 @@
+"""The simulator's ``/sim/...`` control routes: fault injection and ground truth over HTTP.
+
+Unauthenticated (the simulator binds to loopback only). Each route calls the same ``Faults``
+method as the Python API ``sim.faults``; see ``adapters.sim.faults`` for the semantics.
+
+    POST /sim/listen-keys/expire              every active listen key expires now
+    POST /sim/streams/drop?kind=K              abort sockets (no close frame); K user|market|api|all
+    POST /sim/streams/stall?kind=K&seconds=N[&mode=drop|queue]
+    POST /sim/connections/expire[?kind=K]      the 24-hour close, now (1001 + reason)
+    POST /sim/fail {"method","path","count","status","code","msg","after_execute"}
+    POST /sim/latency {"rest_ms","ws_ms"}
+    POST /sim/user-events {"duplicate","reorder"}
+    POST /sim/price {"symbol","price"}
+    POST /sim/step?n=N
+    POST /sim/clock {"skew_ms"}
+    POST /sim/margin-call {"account"?}
+    POST /sim/reset-faults
+    GET  /sim/state
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+from aiohttp import web
+
+from adapters.sim.faults import Faults
+from adapters.sim.model import VenueReject
+
+
+class FailBody(msgspec.Struct, forbid_unknown_fields=True):
+    method: str = "*"
+    path: str = "*"
+    count: int = 1
+    status: int = 503
+    code: int | None = None
+    msg: str | None = None
+    after_execute: bool = False
+
+
+class LatencyBody(msgspec.Struct, forbid_unknown_fields=True):
+    rest_ms: int | None = None
+    ws_ms: int | None = None
+
+
+class UserEventsBody(msgspec.Struct, forbid_unknown_fields=True):
+    duplicate: bool | None = None
+    reorder: bool | None = None
+
+
+class PriceBody(msgspec.Struct, forbid_unknown_fields=True):
+    symbol: str
+    price: str | float | int
+
+
+class ClockBody(msgspec.Struct, forbid_unknown_fields=True):
+    skew_ms: int
+
+
+class MarginCallBody(msgspec.Struct, forbid_unknown_fields=True):
+    account: str | None = None
+
+
+def _json(body: Any, status: int = 200) -> web.Response:
+    return web.Response(body=msgspec.json.encode(body), status=status, content_type="application/json")
+
+
+class ControlError(Exception):
+    pass
+
+
+def _decode(raw: bytes, typ: type[Any]) -> Any:
+    try:
+        return msgspec.json.decode(raw or b"{}", type=typ)
+    except msgspec.DecodeError as exc:
+        raise ControlError(str(exc)) from None
+
+
+def add_control_routes(app: web.Application, faults: Faults, state: Callable[[], dict[str, Any]]) -> None:
+    Handler = Callable[[web.Request], Awaitable[Any]]
+
+    def route(method: str, path: str) -> Callable[[Handler], Handler]:
+        def deco(fn: Handler) -> Handler:
+            async def handle(request: web.Request) -> web.Response:
+                try:
+                    return _json(await fn(request))
+                except (ControlError, ValueError, RuntimeError, VenueReject) as exc:
+                    return _json({"ok": False, "error": str(exc)}, 400)
+
+            app.router.add_route(method, path, handle)
+            return fn
+
+        return deco
+
+    @route("POST", "/sim/listen-keys/expire")
+    async def expire_keys(request: web.Request) -> Any:
+        return {"ok": True, "expired": faults.expire_listen_keys()}
+
+    @route("POST", "/sim/streams/drop")
+    async def drop(request: web.Request) -> Any:
+        return {"ok": True, "dropped": faults.drop_streams(request.query.get("kind", "all"))}
+
+    @route("POST", "/sim/streams/stall")
+    async def stall(request: web.Request) -> Any:
+        seconds = float(request.query.get("seconds", "5"))
+        n = faults.stall_streams(request.query.get("kind", "all"), seconds, request.query.get("mode", "drop"))
+        return {"ok": True, "stalled": n, "seconds": seconds}
+
+    @route("POST", "/sim/connections/expire")
+    async def expire_conns(request: web.Request) -> Any:
+        return {"ok": True, "expired": faults.expire_connections(request.query.get("kind", "all"))}
+
+    @route("POST", "/sim/fail")
+    async def fail(request: web.Request) -> Any:
+        b = _decode(await request.read(), FailBody)
+        rule = faults.fail(b.method, b.path, b.count, b.status, b.code, b.msg, b.after_execute)
+        return {"ok": True, "rule": msgspec.structs.asdict(b) | {"count": rule.count}}
+
+    @route("POST", "/sim/latency")
+    async def latency(request: web.Request) -> Any:
+        b = _decode(await request.read(), LatencyBody)
+        faults.set_latency(b.rest_ms, b.ws_ms)
+        return {"ok": True, "rest_ms": faults.rest_latency_ms, "ws_ms": faults.ws_latency_ms}
+
+    @route("POST", "/sim/user-events")
+    async def user_events(request: web.Request) -> Any:
+        b = _decode(await request.read(), UserEventsBody)
+        faults.set_user_events(b.duplicate, b.reorder)
+        return {"ok": True, "duplicate": faults.duplicate_user_events, "reorder": faults.reorder_user_events}
+
+    @route("POST", "/sim/price")
+    async def price(request: web.Request) -> Any:
+        b = _decode(await request.read(), PriceBody)
+        faults.set_price(b.symbol, str(b.price))
+        return {"ok": True, "symbol": b.symbol, "price": str(b.price)}
+
+    @route("POST", "/sim/step")
+    async def step(request: web.Request) -> Any:
+        n = int(request.query.get("n", "1"))
+        faults.step(n)
+        return {"ok": True, "steps": n}
+
+    @route("POST", "/sim/clock")
+    async def clock(request: web.Request) -> Any:
+        b = _decode(await request.read(), ClockBody)
+        faults.set_clock_skew(b.skew_ms)
+        return {"ok": True, "skew_ms": faults.clock_skew_ms}
+
+    @route("POST", "/sim/margin-call")
+    async def margin_call(request: web.Request) -> Any:
+        b = _decode(await request.read(), MarginCallBody)
+        return {"ok": True, "account": faults.margin_call(b.account)}
+
+    @route("POST", "/sim/reset-faults")
+    async def reset(request: web.Request) -> Any:
+        faults.reset()
+        return {"ok": True}
+
+    @route("GET", "/sim/state")
+    async def get_state(request: web.Request) -> Any:
+        return state()

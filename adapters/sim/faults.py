@@ -1,0 +1,554 @@
+"""Venue-neutral fault injection and live-connection bookkeeping for the simulator.
+
+Every wire dialect (Binance now, BingX later) registers its websockets here as
+``LiveConnection`` objects and consults ``Faults`` on each REST request; the ``/sim/...`` routes
+(``adapters.sim.control``) and the ``sim.faults`` Python API both act on the same state.
+
+Semantics chosen (see also the module docs of ``control``):
+
+* **drop** aborts the TCP transport: no close frame, the client sees an abnormal closure (1006).
+* **stall** models a dead link. For its duration the server sends nothing (no data, no pings),
+  answers no pings, ignores pongs and ignores incoming frames. In the default ``"drop"`` mode
+  frames produced meanwhile are *lost to that socket* (counted in ``stalled_frames_dropped``):
+  that is what a client sees when the link died and the venue gave up on it, and it is the
+  mode that exposes clients which do not detect silence and reconcile. ``mode="queue"`` instead
+  holds them and delivers them late when the stall ends (a TCP link that recovered).
+* **expire connections** is the venue's 24-hour close: a close frame (1001, with a reason).
+* **fail rules** make the next N matching REST requests fail. By default the request is *not*
+  executed (a definite failure). With ``after_execute`` the venue executes it and then the
+  response is replaced by the failure (or the connection is cut for ``status`` 0) — the
+  ambiguous outcome a client must resolve by querying.
+* **latency** delays each REST response by ``rest_ms`` and each websocket frame by ``ws_ms``
+  (per-frame delivery time, so bursts are delayed but not throttled).
+* **clock skew** shifts the server's wire clock (time endpoint, timestamp checks), not the
+  engine's event times, which stay monotonic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import fnmatch
+import itertools
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import WSCloseCode, web
+
+if TYPE_CHECKING:
+    from adapters.sim.engine import VenueEngine
+
+log = logging.getLogger(__name__)
+
+KIND_USER = "user"
+KIND_MARKET = "market"
+KIND_API = "api"
+KINDS = (KIND_USER, KIND_MARKET, KIND_API)
+
+STALL_DROP = "drop"
+STALL_QUEUE = "queue"
+
+# A consumer that lets this many frames pile up is disconnected, as the venue does with slow
+# consumers; it also bounds the memory one dead client can pin.
+MAX_QUEUED_FRAMES = 50_000
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+# ------------------------------------------------------------------------------------------------
+# Live websocket connections
+# ------------------------------------------------------------------------------------------------
+
+
+class LiveConnection:
+    """One server-side websocket. Producers call ``send`` synchronously (engine listeners);
+    the connection's writer task — owned by the route handler — delivers frames, sends protocol
+    pings, enforces the pong deadline and the maximum connection age."""
+
+    def __init__(
+        self,
+        conn_id: int,
+        ws: web.WebSocketResponse,
+        transport: asyncio.Transport | None,
+        *,
+        kind: str,
+        path: str,
+        ping_interval: float,
+        pong_timeout: float,
+        max_age: float,
+        latency_s: Callable[[], float],
+        on_stalled_drop: Callable[[int], None] | None = None,
+    ) -> None:
+        self.id = conn_id
+        self.ws = ws
+        self.kind = kind
+        self.path = path
+        self._transport = transport
+        self._ping_interval = ping_interval
+        self._pong_timeout = pong_timeout
+        self._max_age = max_age
+        self._latency_s = latency_s
+        self._on_stalled_drop = on_stalled_drop
+        self._loop = asyncio.get_running_loop()
+        self.opened_at = self._loop.time()
+        self.opened_ms = now_ms()
+        self._queue: collections.deque[tuple[float, str]] = collections.deque()
+        self._wake = asyncio.Event()
+        self._unstalled = asyncio.Event()
+        self._unstalled.set()
+        self.stall_until = 0.0
+        self.stall_mode = STALL_DROP
+        self._close_request: tuple[int, str] | None = None
+        self._pong_deadline: float | None = None
+        self.aborted = False
+        self.frames_sent = 0
+        self.frames_dropped = 0
+        self.pings_sent = 0
+        self.pongs_received = 0
+        self.close_reason: str = ""
+        # Dialect-specific description for /sim/state (bound listen keys, streams, ...).
+        self.describe: Callable[[], dict[str, Any]] = dict
+
+    # --- producers ---------------------------------------------------------------------------
+    @property
+    def open(self) -> bool:
+        return not (self.aborted or self.ws.closed or self._close_request is not None)
+
+    def send(self, text: str) -> None:
+        if not self.open:
+            return
+        if self.is_stalled() and self.stall_mode == STALL_DROP:
+            self.frames_dropped += 1
+            if self._on_stalled_drop is not None:
+                self._on_stalled_drop(1)
+            return
+        if len(self._queue) >= MAX_QUEUED_FRAMES:
+            log.warning("conn %d: send queue overflow, disconnecting slow consumer", self.id)
+            self.abort("send queue overflow")
+            return
+        self._queue.append((self._loop.time() + self._latency_s(), text))
+        self._wake.set()
+
+    # --- faults ------------------------------------------------------------------------------
+    def is_stalled(self, now: float | None = None) -> bool:
+        if self.stall_until <= 0.0:
+            return False
+        if (now if now is not None else self._loop.time()) < self.stall_until:
+            return True
+        self.stall_until = 0.0
+        self._unstalled.set()
+        return False
+
+    def stall(self, seconds: float, mode: str = STALL_DROP) -> None:
+        self.stall_until = self._loop.time() + seconds
+        self.stall_mode = mode
+        self._unstalled.clear()
+        self._wake.set()
+
+    def unstall(self) -> None:
+        self.stall_until = 0.0
+        self._unstalled.set()
+        self._wake.set()
+
+    async def wait_unstalled(self) -> None:
+        while self.is_stalled():
+            remaining = self.stall_until - self._loop.time()
+            try:
+                await asyncio.wait_for(self._unstalled.wait(), timeout=max(remaining, 0.0))
+            except TimeoutError:
+                continue
+
+    def abort(self, reason: str = "aborted") -> None:
+        """Cut the TCP connection without a close frame."""
+        if self.aborted:
+            return
+        self.aborted = True
+        self.close_reason = reason
+        if self._transport is not None:
+            self._transport.abort()
+        self._wake.set()
+
+    def request_close(self, code: int, reason: str) -> None:
+        """Ask the writer to send a close frame (after frames already queued)."""
+        if self._close_request is None and not self.aborted:
+            self._close_request = (code, reason)
+            self.close_reason = reason
+            self._wake.set()
+
+    def on_ping_from_client(self) -> bool:
+        """Whether the reader should answer a client ping (not during a stall)."""
+        return not self.is_stalled()
+
+    def on_pong(self) -> None:
+        if self.is_stalled():
+            return
+        self.pongs_received += 1
+        self._pong_deadline = None
+
+    # --- writer ------------------------------------------------------------------------------
+    async def run_writer(self) -> None:
+        try:
+            await self._write_loop()
+        except (ConnectionError, RuntimeError) as exc:
+            # The peer vanished mid-send: the reader notices the closed transport and exits.
+            log.debug("conn %d: writer stopped: %r", self.id, exc)
+            self.abort("send failed")
+
+    async def _write_loop(self) -> None:
+        loop = self._loop
+        next_ping = loop.time() + self._ping_interval
+        deadline = self.opened_at + self._max_age
+        while not self.aborted and not self.ws.closed:
+            now = loop.time()
+            if self._close_request is not None:
+                # Flush what was queued before the close was requested (e.g. listenKeyExpired).
+                while self._queue and not self.is_stalled(now):
+                    await self.ws.send_str(self._queue.popleft()[1])
+                    self.frames_sent += 1
+                code, reason = self._close_request
+                await self.ws.close(code=code, message=reason.encode())
+                return
+            if now >= deadline:
+                self.close_reason = "max connection age"
+                await self.ws.close(code=WSCloseCode.GOING_AWAY, message=b"Connection max age reached")
+                return
+            wait_until = deadline
+            if self.is_stalled(now):
+                wait_until = min(wait_until, self.stall_until)
+            else:
+                if self._pong_deadline is not None and now >= self._pong_deadline:
+                    log.info("conn %d: no pong within %.1fs, disconnecting", self.id, self._pong_timeout)
+                    self.abort("pong timeout")
+                    return
+                if now >= next_ping:
+                    await self.ws.ping(b"")
+                    self.pings_sent += 1
+                    if self._pong_deadline is None:
+                        self._pong_deadline = now + self._pong_timeout
+                    next_ping = now + self._ping_interval
+                    continue
+                if self._queue and self._queue[0][0] <= now:
+                    await self.ws.send_str(self._queue.popleft()[1])
+                    self.frames_sent += 1
+                    continue
+                wait_until = min(wait_until, next_ping)
+                if self._pong_deadline is not None:
+                    wait_until = min(wait_until, self._pong_deadline)
+                if self._queue:
+                    wait_until = min(wait_until, self._queue[0][0])
+            # No await since the checks above, so a producer cannot slip in between.
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=max(wait_until - now, 0.0))
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "path": self.path,
+            "age_s": round(self._loop.time() - self.opened_at, 3),
+            "opened_ms": self.opened_ms,
+            "stalled": self.is_stalled(),
+            "queued": len(self._queue),
+            "frames_sent": self.frames_sent,
+            "frames_dropped": self.frames_dropped,
+            "pings_sent": self.pings_sent,
+            "pongs_received": self.pongs_received,
+            **self.describe(),
+        }
+
+
+class ConnectionRegistry:
+    def __init__(self) -> None:
+        self._conns: dict[int, LiveConnection] = {}
+        self._ids = itertools.count(1)
+        self._empty = asyncio.Event()
+        self._empty.set()
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    def add(self, conn: LiveConnection) -> None:
+        self._conns[conn.id] = conn
+        self._empty.clear()
+
+    def remove(self, conn: LiveConnection) -> None:
+        self._conns.pop(conn.id, None)
+        if not self._conns:
+            self._empty.set()
+
+    def select(self, kind: str = "all") -> list[LiveConnection]:
+        if kind not in (*KINDS, "all"):
+            raise ValueError(f"unknown stream kind {kind!r}; expected user, market, api or all")
+        return [c for c in self._conns.values() if kind == "all" or c.kind == kind]
+
+    def __len__(self) -> int:
+        return len(self._conns)
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        return [c.snapshot() for c in self._conns.values()]
+
+    async def close_all(self, grace: float = 2.0) -> None:
+        """Server shutdown: ask every writer to close (1001), give handlers ``grace`` seconds to
+        finish, then abort whatever is left."""
+        for conn in list(self._conns.values()):
+            conn.request_close(WSCloseCode.GOING_AWAY, "server shutdown")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._empty.wait(), timeout=grace)
+        for conn in list(self._conns.values()):
+            conn.abort("server shutdown")
+
+
+# ------------------------------------------------------------------------------------------------
+# Fault state
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class FailRule:
+    method: str
+    path: str
+    count: int
+    status: int
+    code: int | None = None
+    msg: str | None = None
+    after_execute: bool = False
+    matched: int = 0
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method != "*" and self.method.upper() != method.upper():
+            return False
+        if any(ch in self.path for ch in "*?["):
+            return fnmatch.fnmatchcase(path, self.path)
+        return self.path == path
+
+
+class Faults:
+    """The simulator's fault state and its Python API (the ``/sim/...`` routes call these)."""
+
+    def __init__(self, registry: ConnectionRegistry, engine: VenueEngine | None = None) -> None:
+        self.registry = registry
+        self._engine = engine
+        self.fail_rules: list[FailRule] = []
+        self.rest_latency_ms = 0
+        self.ws_latency_ms = 0
+        self.duplicate_user_events = False
+        self.reorder_user_events = False
+        self.clock_skew_ms = 0
+        self.counters: collections.Counter[str] = collections.Counter()
+        # Set by the venue dialect (listen keys are a dialect concept).
+        self.expire_listen_keys_hook: Callable[[], int] | None = None
+        self.default_account: str | None = None
+        # Dialect state that "reset" also clears (e.g. rate-limit counters and IP bans).
+        self.reset_hooks: list[Callable[[], None]] = []
+
+    def attach_engine(self, engine: VenueEngine) -> None:
+        self._engine = engine
+
+    @property
+    def engine(self) -> VenueEngine:
+        if self._engine is None:
+            raise RuntimeError("no engine attached")
+        return self._engine
+
+    # --- clock -------------------------------------------------------------------------------
+    def server_time_ms(self) -> int:
+        return now_ms() + self.clock_skew_ms
+
+    def set_clock_skew(self, skew_ms: int) -> None:
+        self.clock_skew_ms = int(skew_ms)
+
+    # --- streams -----------------------------------------------------------------------------
+    def expire_listen_keys(self) -> int:
+        if self.expire_listen_keys_hook is None:
+            raise RuntimeError("this venue has no listen keys")
+        n = self.expire_listen_keys_hook()
+        self.counters["listen_keys_expired"] += n
+        return n
+
+    def drop_streams(self, kind: str = "all") -> int:
+        conns = self.registry.select(kind)
+        for conn in conns:
+            conn.abort("fault: drop")
+        self.counters["streams_dropped"] += len(conns)
+        return len(conns)
+
+    def stall_streams(self, kind: str = "all", seconds: float = 5.0, mode: str = STALL_DROP) -> int:
+        if mode not in (STALL_DROP, STALL_QUEUE):
+            raise ValueError(f"unknown stall mode {mode!r}; expected drop or queue")
+        conns = self.registry.select(kind)
+        for conn in conns:
+            conn.stall(float(seconds), mode)
+        self.counters["streams_stalled"] += len(conns)
+        return len(conns)
+
+    def expire_connections(self, kind: str = "all") -> int:
+        conns = self.registry.select(kind)
+        for conn in conns:
+            conn.request_close(WSCloseCode.GOING_AWAY, "Connection max age reached")
+        self.counters["connections_expired"] += len(conns)
+        return len(conns)
+
+    def count_stalled_drop(self, n: int) -> None:
+        self.counters["stalled_frames_dropped"] += n
+
+    # --- REST failures -----------------------------------------------------------------------
+    def fail(
+        self,
+        method: str = "*",
+        path: str = "*",
+        count: int = 1,
+        status: int = 503,
+        code: int | None = None,
+        msg: str | None = None,
+        after_execute: bool = False,
+    ) -> FailRule:
+        rule = FailRule(method, path, int(count), int(status), code, msg, bool(after_execute))
+        self.fail_rules.append(rule)
+        return rule
+
+    def take_fail_rule(self, method: str, path: str) -> FailRule | None:
+        """The first live rule matching this request, consuming one of its shots."""
+        for rule in self.fail_rules:
+            if rule.count > 0 and rule.matches(method, path):
+                rule.count -= 1
+                rule.matched += 1
+                self.counters["rest_failures_injected"] += 1
+                if rule.count <= 0:
+                    self.fail_rules.remove(rule)
+                return rule
+        return None
+
+    # --- latency / user events ---------------------------------------------------------------
+    def set_latency(self, rest_ms: int | None = None, ws_ms: int | None = None) -> None:
+        if rest_ms is not None:
+            self.rest_latency_ms = max(0, int(rest_ms))
+        if ws_ms is not None:
+            self.ws_latency_ms = max(0, int(ws_ms))
+
+    def ws_latency_s(self) -> float:
+        return self.ws_latency_ms / 1000.0
+
+    def set_user_events(self, duplicate: bool | None = None, reorder: bool | None = None) -> None:
+        if duplicate is not None:
+            self.duplicate_user_events = bool(duplicate)
+        if reorder is not None:
+            self.reorder_user_events = bool(reorder)
+
+    # --- market / account --------------------------------------------------------------------
+    def set_price(self, symbol: str, price: Decimal | str | float) -> None:
+        self.engine.set_price(symbol, Decimal(str(price)))
+
+    def step(self, n: int = 1) -> None:
+        for _ in range(max(0, int(n))):
+            self.engine.step()
+
+    def margin_call(self, account: str | None = None) -> str:
+        account_id = account or self.default_account
+        if account_id is None:
+            raise RuntimeError("no account given and no default account")
+        self.engine.emit_margin_call(account_id)
+        return account_id
+
+    def reset(self) -> None:
+        self.fail_rules.clear()
+        self.rest_latency_ms = 0
+        self.ws_latency_ms = 0
+        self.duplicate_user_events = False
+        self.reorder_user_events = False
+        self.clock_skew_ms = 0
+        for conn in self.registry.select("all"):
+            conn.unstall()
+        for hook in self.reset_hooks:
+            hook()
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "fail_rules": [asdict(r) for r in self.fail_rules],
+            "rest_latency_ms": self.rest_latency_ms,
+            "ws_latency_ms": self.ws_latency_ms,
+            "duplicate_user_events": self.duplicate_user_events,
+            "reorder_user_events": self.reorder_user_events,
+            "clock_skew_ms": self.clock_skew_ms,
+            "counters": dict(self.counters),
+        }
+
+
+# ------------------------------------------------------------------------------------------------
+# Serving one websocket with the fault semantics above
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class WsSettings:
+    ping_interval: float = 180.0  # Binance pings every 3 minutes
+    pong_timeout: float = 600.0  # and disconnects if no pong within 10 minutes
+    max_age: float = 86_400.0  # a connection is valid for 24 hours
+
+
+async def serve_ws(
+    request: web.Request,
+    registry: ConnectionRegistry,
+    faults: Faults,
+    *,
+    kind: str,
+    settings: WsSettings,
+    on_open: Callable[[LiveConnection], None],
+    on_text: Callable[[LiveConnection, str], Any],
+    on_close: Callable[[LiveConnection], None],
+) -> web.WebSocketResponse:
+    """Run one websocket: the handler coroutine is the reader and owns the writer task.
+
+    ``on_text`` is an ``async`` callable run in the reader (requests are handled in arrival
+    order, like the venue's per-connection processing)."""
+    # autoping off: ping/pong handling must stop during a stall, so the reader does it.
+    ws = web.WebSocketResponse(autoping=False, max_msg_size=1 << 20)
+    await ws.prepare(request)
+    conn = LiveConnection(
+        registry.next_id(),
+        ws,
+        request.transport,
+        kind=kind,
+        path=request.path_qs,
+        ping_interval=settings.ping_interval,
+        pong_timeout=settings.pong_timeout,
+        max_age=settings.max_age,
+        latency_s=faults.ws_latency_s,
+        on_stalled_drop=faults.count_stalled_drop,
+    )
+    registry.add(conn)
+    writer = asyncio.create_task(conn.run_writer(), name=f"sim-ws-writer-{conn.id}")
+    try:
+        on_open(conn)
+        while True:
+            msg = await ws.receive()
+            if msg.type is web.WSMsgType.PING:
+                if conn.on_ping_from_client():
+                    await ws.pong(msg.data)
+                continue
+            if msg.type is web.WSMsgType.PONG:
+                conn.on_pong()
+                continue
+            if msg.type is web.WSMsgType.TEXT:
+                if conn.is_stalled():
+                    if conn.stall_mode == STALL_DROP:
+                        continue  # the dead link never delivered it
+                    await conn.wait_unstalled()
+                await on_text(conn, msg.data)
+                continue
+            if msg.type is web.WSMsgType.BINARY:
+                continue
+            break  # CLOSE / CLOSING / CLOSED / ERROR
+    finally:
+        registry.remove(conn)
+        on_close(conn)
+        writer.cancel()
+        await asyncio.wait([writer])
+    return ws

@@ -1,0 +1,192 @@
+"""``SimVenue``: one simulated venue served on 127.0.0.1 (ephemeral port by default).
+
+    async with SimVenue(seed=7, step_interval=3600) as sim:
+        sim.rest_url, sim.ws_url, sim.ws_api_url, sim.api_key, sim.api_secret,
+        sim.ed25519_api_key, sim.ed25519_private_key_pem, sim.engine, sim.faults, sim.state()
+
+The venue owns two tasks — the market step timer and the dialect's housekeeping (listen-key
+expiry, reorder flushing) — and cancels and awaits both on exit, after closing every websocket.
+Pass a large ``step_interval`` and drive ``sim.engine.step()`` / ``sim.faults.step(n)`` from
+tests to make the market move only when asked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from decimal import Decimal
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from adapters.sim.binance.app import BinanceSettings, BinanceVenue, Credentials
+from adapters.sim.control import add_control_routes
+from adapters.sim.engine import VenueEngine, default_specs
+from adapters.sim.faults import ConnectionRegistry, Faults, now_ms
+from adapters.sim.model import SymbolSpec
+
+log = logging.getLogger(__name__)
+
+VENUES = ("binance-futures",)
+DEFAULT_ACCOUNT = "default"
+
+
+class SimVenue:
+    def __init__(
+        self,
+        venue: str = "binance-futures",
+        *,
+        seed: int = 1,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        listen_key_ttl: float = 3600.0,
+        max_connection_age: float = 86_400.0,
+        step_interval: float = 0.1,
+        rate_limit_weight: int = 2400,
+        ping_interval: float = 180.0,
+        pong_timeout: float = 600.0,
+        specs: list[SymbolSpec] | None = None,
+        balance: Decimal = Decimal("100000"),
+    ) -> None:
+        if venue not in VENUES:
+            raise ValueError(f"venue {venue!r} is not implemented (available: {', '.join(VENUES)})")
+        self.venue_name = venue
+        self._host = host
+        self._port = port
+        self._step_interval = step_interval
+        self._balance = balance
+        self.registry = ConnectionRegistry()
+        self.faults = Faults(self.registry)
+        self.engine = VenueEngine(specs if specs is not None else default_specs(), seed=seed, clock=now_ms)
+        self.faults.attach_engine(self.engine)
+        self.binance = BinanceVenue(
+            self.engine,
+            self.faults,
+            self.registry,
+            BinanceSettings(
+                seed=seed,
+                listen_key_ttl=listen_key_ttl,
+                max_connection_age=max_connection_age,
+                ping_interval=ping_interval,
+                pong_timeout=pong_timeout,
+                rate_limit_weight=rate_limit_weight,
+            ),
+        )
+        self.faults.reset_hooks = [self.binance.limiter.reset]
+        self.credentials: Credentials = self.binance.add_account(DEFAULT_ACCOUNT, balance=balance)
+        self._runner: web.AppRunner | None = None
+        self._step_task: asyncio.Task[None] | None = None
+        self.port = 0
+
+    # --- URLs and credentials --------------------------------------------------------------------
+    @property
+    def rest_url(self) -> str:
+        return f"http://{self._host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self._host}:{self.port}"
+
+    @property
+    def ws_api_url(self) -> str:
+        return f"ws://{self._host}:{self.port}/ws-fapi/v1"
+
+    @property
+    def api_key(self) -> str:
+        return self.credentials.api_key
+
+    @property
+    def api_secret(self) -> str:
+        return self.credentials.api_secret
+
+    @property
+    def ed25519_api_key(self) -> str:
+        return self.credentials.ed25519_api_key
+
+    @property
+    def ed25519_private_key_pem(self) -> str:
+        return self.credentials.ed25519_private_key_pem
+
+    @property
+    def account_id(self) -> str:
+        return self.credentials.account_id
+
+    def add_account(self, account_id: str, **engine_kwargs: Any) -> Credentials:
+        """Another account with its own keys (for multi-account tests)."""
+        return self.binance.add_account(account_id, **engine_kwargs)
+
+    def info(self) -> dict[str, str]:
+        """What the CLI prints: URLs and the default account's credentials."""
+        return {
+            "venue": self.venue_name,
+            "rest": self.rest_url,
+            "ws_market": self.ws_url,
+            "ws_user": self.ws_url,
+            "ws_api": self.ws_api_url,
+            "api_key": self.api_key,
+            "api_secret": self.api_secret,
+            "ed25519_api_key": self.ed25519_api_key,
+            "ed25519_private_key_pem": self.ed25519_private_key_pem,
+        }
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "venue": self.venue_name,
+            **self.engine.state(),
+            **self.binance.state(),
+            "connections": self.registry.snapshot(),
+            "faults": self.faults.snapshot(),
+        }
+
+    # --- lifecycle -------------------------------------------------------------------------------
+    async def start(self) -> None:
+        app = self.binance.build_app()
+        add_control_routes(app, self.faults, self.state)
+        # Websocket handlers end through registry.close_all() in stop(); the runner's shutdown
+        # timeout only bounds stragglers.
+        runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0, access_log=None)
+        await runner.setup()
+        self._runner = runner
+        site = web.TCPSite(runner, self._host, self._port, reuse_address=True)
+        await site.start()
+        server = site._server
+        assert server is not None
+        sockets = getattr(server, "sockets", None) or []
+        self.port = sockets[0].getsockname()[1] if sockets else self._port
+        await self.binance.start()
+        self._step_task = asyncio.create_task(self._step_loop(), name="sim-market-steps")
+
+    async def stop(self) -> None:
+        task, self._step_task = self._step_task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.wait([task])
+        await self.registry.close_all()
+        await self.binance.stop()
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    async def __aenter__(self) -> SimVenue:
+        try:
+            await self.start()
+        except BaseException:
+            await self.stop()
+            raise
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    async def _step_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._step_interval)
+            try:
+                self.engine.step()
+            except Exception:
+                # A failing step must not stop the market for the rest of the run; it is logged
+                # loudly so the engine bug is seen.
+                log.exception("engine step failed")
