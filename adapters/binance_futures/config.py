@@ -17,14 +17,14 @@ the clients fall back to the environment variables ``BINANCE_FUTURES_API_KEY`` /
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Final
+from typing import Final
 
 from nautilus_trader.config import LiveDataClientConfig, LiveExecClientConfig
 
-from adapters.binance_futures.credentials import mask
+from adapters.core.secrets import KEY_FIELDS, SECRET_FIELDS, MaskedReprMixin
+from adapters.core.secrets import mask as mask  # re-export (was importable from here)
 
 
 class BinanceEnvironment(Enum):
@@ -63,8 +63,8 @@ _DEFAULT_URLS: Final[dict[BinanceEnvironment, BinanceUrls]] = {
 
 ENV_API_KEY: Final = "BINANCE_FUTURES_API_KEY"
 ENV_API_SECRET: Final = "BINANCE_FUTURES_API_SECRET"
-_SECRET_FIELDS: Final = frozenset({"api_secret"})
-_KEY_FIELDS: Final = frozenset({"api_key"})
+_SECRET_FIELDS: Final = SECRET_FIELDS
+_KEY_FIELDS: Final = KEY_FIELDS
 
 
 def default_urls(environment: BinanceEnvironment) -> BinanceUrls | None:
@@ -104,30 +104,8 @@ def resolve_credentials(api_key: str | None, api_secret: str | None) -> tuple[st
     return key, secret
 
 
-class _MaskedReprMixin:
-    """repr/str/rich-repr that mask secrets. Mixed into msgspec Struct configs."""
-
-    __struct_fields__: tuple[str, ...]
-
-    def _masked_items(self) -> Iterator[tuple[str, Any]]:
-        for name in self.__struct_fields__:
-            value = getattr(self, name)
-            if name in _SECRET_FIELDS:
-                yield name, ("***" if value else None)
-            elif name in _KEY_FIELDS:
-                yield name, mask(value) if value else None
-            else:
-                yield name, value
-
-    def __repr__(self) -> str:
-        inner = ", ".join(f"{k}={v!r}" for k, v in self._masked_items())
-        return f"{type(self).__name__}({inner})"
-
-    def __str__(self) -> str:
-        return self.__repr__()
-
-    def __rich_repr__(self) -> Iterator[tuple[str, Any]]:
-        yield from self._masked_items()
+# The masking mixin is shared with BingX (adapters.core.secrets); old name kept importable.
+_MaskedReprMixin = MaskedReprMixin
 
 
 class BinanceFuturesDataClientConfig(_MaskedReprMixin, LiveDataClientConfig, frozen=True):  # type: ignore[misc]
@@ -187,6 +165,12 @@ class BinanceFuturesExecClientConfig(_MaskedReprMixin, LiveExecClientConfig, fro
     use_trade_lite: bool = False
     http_timeout_secs: float = 10.0
     recv_window_ms: int = 5_000
+    # User socket liveness: a protocol ping every ``ws_ping_interval_secs``; no pong within
+    # ``ws_pong_timeout_secs``, or no frame and no pong for ``ws_stall_timeout_secs``, and the socket
+    # is treated as dead -> recovery. Binance itself pings every 3 minutes and allows 10 for a pong.
+    ws_ping_interval_secs: float = 20.0
+    ws_pong_timeout_secs: float = 10.0
+    ws_stall_timeout_secs: float | None = 60.0
 
     def __post_init__(self) -> None:
         if self.keepalive_interval_secs <= 0:

@@ -1,0 +1,814 @@
+"""``BinanceFuturesExecutionClient`` — the LiveExecutionClient for Binance USD-M Futures.
+
+Wiring, commands and reconciliation. The pieces it owns:
+
+* an HTTP client (signing, clock offset, rate limits, rejection vs ambiguous errors);
+* the order tracker, ``OrderFacts`` (every fact about our orders reaches the engine once) and the
+  user-stream frame handler (the hot path);
+* a ``UserStreamService`` from the core: the user socket, its dispatcher, the listen-key keepalive
+  and the recovery driver that rotates the key and re-syncs by REST after any trigger;
+* ``OwnedTasks`` for side work (resolving ambiguous outcomes, fetching fills a held terminal status
+  waits for), cancelled and awaited on disconnect.
+
+Commands never guess: a venue rejection becomes a Rejected event with the venue's message; an
+ambiguous outcome (timeout, 5xx, cut connection, -1006/-1007) emits nothing final and is resolved by
+querying the order; an order is never re-sent blindly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+from nautilus_trader.cache.cache import Cache
+from nautilus_trader.common.component import LiveClock, MessageBus
+from nautilus_trader.core.datetime import dt_to_unix_nanos
+from nautilus_trader.execution.messages import (
+    BatchCancelOrders,
+    CancelAllOrders,
+    CancelOrder,
+    GenerateFillReports,
+    GenerateOrderStatusReport,
+    GenerateOrderStatusReports,
+    GeneratePositionStatusReports,
+    ModifyOrder,
+    QueryAccount,
+    SubmitOrder,
+    SubmitOrderList,
+)
+from nautilus_trader.execution.reports import FillReport, OrderStatusReport, PositionStatusReport
+from nautilus_trader.live.execution_client import LiveExecutionClient
+from nautilus_trader.model.enums import (
+    AccountType,
+    OmsType,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+    TrailingOffsetType,
+    TriggerType,
+)
+from nautilus_trader.model.identifiers import AccountId, ClientId, InstrumentId, PositionId, VenueOrderId
+from nautilus_trader.model.orders import Order as NautilusOrder
+
+from adapters.binance_futures.config import BinanceFuturesExecClientConfig
+from adapters.binance_futures.errors import (
+    BinanceAmbiguous,
+    BinanceError,
+    BinanceRejection,
+    BinanceTransportError,
+)
+from adapters.binance_futures.http import BinanceFuturesHttpClient
+from adapters.binance_futures.order_facts import OrderFacts
+from adapters.binance_futures.order_tracking import OrderTracker, Terminal, TrackedOrder
+from adapters.binance_futures.parsing import (
+    BINANCE_VENUE,
+    account_info_to_balances,
+    algo_order_to_status_report,
+    format_instrument_id,
+    order_to_status_report,
+    position_to_status_report,
+    user_trade_to_fill_report,
+    venue_symbol,
+)
+from adapters.binance_futures.providers import BinanceFuturesInstrumentProvider
+from adapters.binance_futures.user_events import InstrumentInfo, UserStreamHandler
+from adapters.binance_futures.user_stream import BinanceUserStreamOps
+from adapters.binance_futures.venue_sync import VenueSync
+from adapters.core.backoff import Backoff
+from adapters.core.precision import PrecisionResolver
+from adapters.core.recovery import RecoveryOptions
+from adapters.core.tasks import OwnedTasks
+from adapters.core.user_stream import UserStreamService
+from adapters.core.ws_connection import WsConfig
+
+_ALGO_TYPES = {
+    OrderType.STOP_MARKET: "STOP_MARKET",
+    OrderType.STOP_LIMIT: "STOP",
+    OrderType.MARKET_IF_TOUCHED: "TAKE_PROFIT_MARKET",
+    OrderType.LIMIT_IF_TOUCHED: "TAKE_PROFIT",
+    OrderType.TRAILING_STOP_MARKET: "TRAILING_STOP_MARKET",
+}
+_TIF = {
+    TimeInForce.GTC: "GTC",
+    TimeInForce.IOC: "IOC",
+    TimeInForce.FOK: "FOK",
+    TimeInForce.GTD: "GTD",
+}
+_SIDE = {OrderSide.BUY: "BUY", OrderSide.SELL: "SELL"}
+_TERMINAL_OF = {
+    OrderStatus.CANCELED: Terminal.CANCELED,
+    OrderStatus.EXPIRED: Terminal.EXPIRED,
+    OrderStatus.REJECTED: Terminal.REJECTED,
+    OrderStatus.FILLED: Terminal.FILLED,
+    OrderStatus.DENIED: Terminal.REJECTED,
+}
+_NANOS_PER_MS = 1_000_000
+_BATCH_MAX = 5  # Binance batchOrders limit
+
+
+class BinanceFuturesExecutionClient(LiveExecutionClient):
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        client_id: ClientId,
+        config: BinanceFuturesExecClientConfig,
+        msgbus: MessageBus,
+        cache: Cache,
+        clock: LiveClock,
+        instrument_provider: BinanceFuturesInstrumentProvider,
+        http: BinanceFuturesHttpClient,
+    ) -> None:
+        hedge = bool(config.dual_side_position)
+        super().__init__(
+            loop=loop,
+            client_id=client_id,
+            venue=BINANCE_VENUE,
+            oms_type=OmsType.HEDGING if hedge else OmsType.NETTING,
+            account_type=AccountType.MARGIN,
+            base_currency=None,
+            instrument_provider=instrument_provider,
+            msgbus=msgbus,
+            cache=cache,
+            clock=clock,
+            config=config,
+        )
+        self._config = config
+        self._hedge = hedge
+        self._set_account_id(AccountId(f"{client_id.value}-USDT_FUTURES-master"))
+        self._provider = instrument_provider
+        self._http = http
+        self._pylog = logging.getLogger(f"adapters.binance_futures.{client_id.value}")
+        self._started_ms = 0
+
+        self._precision = PrecisionResolver(
+            lookup=self._provider.find_by_symbol,
+            formatter=format_instrument_id,
+            logger=self._pylog,
+        )
+        self._instrument_infos: dict[str, InstrumentInfo] = {}
+        self._side_tasks = OwnedTasks(f"{client_id.value}-exec", self._pylog)
+
+        self.tracker = OrderTracker()
+        self.facts = OrderFacts(
+            self.tracker,
+            self,
+            treat_expired_as_canceled=config.treat_expired_as_canceled,
+            request_fills=self._request_fills,
+        )
+        self.stream_handler = UserStreamHandler(
+            facts=self.facts,
+            sink=self,
+            client_id=client_id,
+            account_id=self.account_id,
+            instruments=self._instrument_info,
+            adopt=self._adopt,
+            position_id=self._venue_position_id,
+            clock_ns=self._clock.timestamp_ns,
+            on_listen_key_expired=self._on_listen_key_expired,
+            treat_expired_as_canceled=config.treat_expired_as_canceled,
+            logger=self._pylog,
+        )
+        self.sync = VenueSync(
+            http=http,
+            facts=self.facts,
+            handler=self.stream_handler,
+            account_id=self.account_id,
+            instruments=self._instrument_info,
+            position_id=self._venue_position_id,
+            clock_ns=self._clock.timestamp_ns,
+            treat_expired_as_canceled=config.treat_expired_as_canceled,
+            since_ms=lambda: self._started_ms,
+            logger=self._pylog,
+        )
+        self.stream_ops = BinanceUserStreamOps(
+            http=http,
+            sync=self.sync,
+            handler=self.stream_handler,
+            ws_base_url=config.urls().ws,
+            ws_config=WsConfig(
+                ping_interval=config.ws_ping_interval_secs,
+                pong_timeout=config.ws_pong_timeout_secs,
+                stall_timeout=config.ws_stall_timeout_secs,
+            ),
+            session=None,
+            logger=self._pylog,
+        )
+        self.user_stream = UserStreamService(
+            self.stream_ops,
+            self.stream_ops,
+            options=RecoveryOptions(
+                retry_initial=config.recovery_backoff_initial_secs,
+                retry_cap=config.recovery_backoff_cap_secs,
+                op_timeout=max(3 * config.http_timeout_secs, 10.0),
+            ),
+            keepalive_interval=config.keepalive_interval_secs,
+            name=f"{client_id.value}-user-stream",
+            logger=self._pylog,
+        )
+
+    # ------------------------------------------------------------------------------------------
+    # Lifecycle
+    # ------------------------------------------------------------------------------------------
+    async def _connect(self) -> None:
+        self._started_ms = self._clock.timestamp_ms()
+        await self._http.sync_time()
+        await self._provider.initialize()
+        for instrument in self._provider.list_all():
+            if self._cache.instrument(instrument.id) is None:
+                self._cache.add_instrument(instrument)
+        for currency in self._provider.currencies().values():
+            self._cache.add_currency(currency)
+
+        venue_hedge = await self._http.position_side_dual()
+        if venue_hedge != self._hedge:
+            raise RuntimeError(
+                f"position mode mismatch: the account is in {'hedge' if venue_hedge else 'one-way'} mode "
+                f"but dual_side_position={self._config.dual_side_position}; set it to {venue_hedge}"
+            )
+
+        await self._update_account_state()
+        await self._await_account_registered(timeout_secs=self._config.http_timeout_secs * 3)
+        await self.user_stream.start()
+        self._log.info(
+            f"User stream connected (listen key ...{(self.user_stream.ctx.listen_key or '')[-6:]})"
+        )
+
+    async def _disconnect(self) -> None:
+        # Bounded even when the venue hangs: each step has its own timeout inside.
+        await self.user_stream.stop()
+        await self._side_tasks.close()
+        await self._http.close()
+
+    async def _update_account_state(self) -> None:
+        info = await self._http.account()
+        balances, margins = account_info_to_balances(info)
+        self.generate_account_state(
+            balances=balances, margins=margins, reported=True, ts_event=self._clock.timestamp_ns()
+        )
+
+    # ------------------------------------------------------------------------------------------
+    # Lookups used by the hot path
+    # ------------------------------------------------------------------------------------------
+    def _instrument_info(self, symbol: str) -> InstrumentInfo:
+        info = self._instrument_infos.get(symbol)
+        if info is None:
+            resolved = self._precision.resolve(symbol)
+            instrument = self._provider.find_by_symbol(symbol)
+            quote = instrument.quote_currency if instrument is not None else _usdt()
+            info = InstrumentInfo(
+                resolved.instrument_id, resolved.price_precision, resolved.size_precision, quote
+            )
+            if resolved.cached:
+                self._instrument_infos[symbol] = info
+        return info
+
+    def _venue_position_id(self, instrument_id: InstrumentId, position_side: str | None) -> PositionId | None:
+        if not self._hedge or not self._config.use_position_ids or position_side not in ("LONG", "SHORT"):
+            return None
+        return PositionId(f"{instrument_id}-{position_side}")
+
+    def _adopt(self, client_order_id: str) -> TrackedOrder | None:
+        """An order of ours the tracker does not know (submitted before a restart): rebuild its
+        tracking state from the cache so its events stay events, not reports."""
+        from nautilus_trader.model.identifiers import ClientOrderId
+
+        order = self._cache.order(ClientOrderId(client_order_id))
+        if order is None or order.instrument_id.venue != BINANCE_VENUE:
+            return None
+        tracked = TrackedOrder(
+            client_order_id=order.client_order_id,
+            strategy_id=order.strategy_id,
+            instrument_id=order.instrument_id,
+            symbol=venue_symbol(order.instrument_id),
+            side=order.side,
+            order_type=order.order_type,
+            is_algo=order.order_type in _ALGO_TYPES,
+            quantity=order.quantity.as_decimal(),
+            price=order.price.as_decimal() if getattr(order, "price", None) is not None else None,
+            venue_order_id=order.venue_order_id,
+            accepted=order.status not in (OrderStatus.INITIALIZED, OrderStatus.SUBMITTED),
+            terminal=_TERMINAL_OF.get(order.status),
+            filled=order.filled_qty.as_decimal(),
+            triggered=order.status == OrderStatus.TRIGGERED,
+        )
+        return self.tracker.track(tracked)
+
+    def _on_listen_key_expired(self, reason: str) -> None:
+        self.user_stream.trigger.fire(reason)
+
+    def _request_fills(self, order: TrackedOrder) -> None:
+        self._side_tasks.spawn(self._fetch_fills(order), f"fills-{order.client_order_id.value}")
+
+    async def _fetch_fills(self, order: TrackedOrder) -> None:
+        """A terminal status is held because its fills have not arrived: fetch them by REST."""
+        backoff = Backoff(0.5, 2.0, 10.0)
+        while order.pending_terminal is not None:
+            try:
+                await self.sync.resolve_order(order)
+            except BinanceError as exc:
+                self._log.warning(f"Fetching fills of {order.client_order_id} failed ({exc!r}); retrying")
+            if order.pending_terminal is None:
+                return
+            await asyncio.sleep(backoff.next_delay())
+
+    # ------------------------------------------------------------------------------------------
+    # Commands
+    # ------------------------------------------------------------------------------------------
+    async def _submit_order(self, command: SubmitOrder) -> None:
+        await self._submit(command.order, command.params)
+
+    async def _submit_order_list(self, command: SubmitOrderList) -> None:
+        for order in command.order_list.orders:
+            await self._submit(order, command.params)
+
+    async def _submit(self, order: NautilusOrder, params: dict[str, Any] | None) -> None:
+        if order.is_closed:
+            return  # denied or otherwise finished before it reached us
+        tracked = self.tracker.track(
+            TrackedOrder(
+                client_order_id=order.client_order_id,
+                strategy_id=order.strategy_id,
+                instrument_id=order.instrument_id,
+                symbol=venue_symbol(order.instrument_id),
+                side=order.side,
+                order_type=order.order_type,
+                is_algo=order.order_type in _ALGO_TYPES,
+                quantity=order.quantity.as_decimal(),
+                price=order.price.as_decimal() if order.has_price else None,
+            )
+        )
+        ts = self._clock.timestamp_ns()
+        self.generate_order_submitted(order.strategy_id, order.instrument_id, order.client_order_id, ts)
+        try:
+            if tracked.is_algo:
+                algo = await self._http.new_algo_order(**self._algo_params(order, params))
+                tracked.algo_id = algo.algoId
+                self.facts.accepted(tracked, VenueOrderId(str(algo.algoId)), self._clock.timestamp_ns())
+            else:
+                placed = await self._http.new_order(**self._order_params(order, params))
+                self.facts.accepted(tracked, VenueOrderId(str(placed.orderId)), self._clock.timestamp_ns())
+        except BinanceRejection as exc:
+            self.facts.rejected(
+                tracked, f"{exc.code}: {exc.msg}", self._clock.timestamp_ns(), exc.is_post_only
+            )
+        except BinanceTransportError as exc:
+            # The request never left this machine: nothing exists on the venue.
+            self.facts.rejected(tracked, f"not sent: {exc}", self._clock.timestamp_ns())
+        except BinanceAmbiguous as exc:
+            tracked.ambiguous = True
+            self._log.warning(f"Submit of {order.client_order_id} ambiguous ({exc}); resolving by query")
+            self._side_tasks.spawn(self._resolve_ambiguous(tracked), f"resolve-{order.client_order_id.value}")
+
+    async def _resolve_ambiguous(self, tracked: TrackedOrder) -> None:
+        """Query until the venue gives a definite answer. A submit the venue does not know is only
+        declared rejected after it stayed unknown for a few seconds (a -1007 may still execute)."""
+        backoff = Backoff(0.25, 2.0, 5.0)
+        not_found = 0
+        while tracked.ambiguous and tracked.terminal is None:
+            await asyncio.sleep(backoff.next_delay())
+            try:
+                found = await self.sync.resolve_order(tracked)
+            except BinanceError as exc:
+                self._log.warning(f"Resolving {tracked.client_order_id} failed ({exc!r}); retrying")
+                continue
+            if found:
+                tracked.ambiguous = False
+                return
+            not_found += 1
+            if not_found >= 3:
+                self.facts.rejected(
+                    tracked, "order not found on venue after an ambiguous submit", self._clock.timestamp_ns()
+                )
+                return
+
+    def _position_side(self, order: NautilusOrder, params: dict[str, Any] | None) -> str | None:
+        if params and params.get("position_side"):
+            return str(params["position_side"])
+        if not self._hedge:
+            return None
+        opening_long = (order.side == OrderSide.BUY) != order.is_reduce_only
+        return "LONG" if opening_long else "SHORT"
+
+    def _common_params(self, order: NautilusOrder, params: dict[str, Any] | None) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "symbol": venue_symbol(order.instrument_id),
+            "side": _SIDE[order.side],
+            "quantity": str(order.quantity),
+            "position_side": self._position_side(order, params),
+        }
+        if order.is_reduce_only and self._config.use_reduce_only and not self._hedge:
+            out["reduce_only"] = True
+        return out
+
+    def _time_in_force(self, order: NautilusOrder) -> str:
+        if order.is_post_only:
+            return "GTX"
+        return _TIF.get(order.time_in_force, "GTC")
+
+    def _order_params(self, order: NautilusOrder, params: dict[str, Any] | None) -> dict[str, Any]:
+        out = self._common_params(order, params)
+        out["new_client_order_id"] = order.client_order_id.value
+        if order.order_type == OrderType.MARKET:
+            out["order_type"] = "MARKET"
+        elif order.order_type == OrderType.LIMIT:
+            out["order_type"] = "LIMIT"
+            out["price"] = str(order.price)
+            out["time_in_force"] = self._time_in_force(order)
+            if order.time_in_force == TimeInForce.GTD and order.expire_time_ns:
+                out["good_till_date"] = order.expire_time_ns // _NANOS_PER_MS
+        else:
+            raise ValueError(f"order type {order.order_type} is not a regular order")
+        return out
+
+    def _algo_params(self, order: NautilusOrder, params: dict[str, Any] | None) -> dict[str, Any]:
+        out = self._common_params(order, params)
+        out["order_type"] = _ALGO_TYPES[order.order_type]
+        out["client_algo_id"] = order.client_order_id.value
+        out["working_type"] = (
+            "MARK_PRICE" if order.trigger_type == TriggerType.MARK_PRICE else "CONTRACT_PRICE"
+        )
+        if order.order_type == OrderType.TRAILING_STOP_MARKET:
+            if order.trailing_offset_type != TrailingOffsetType.BASIS_POINTS:
+                raise ValueError("Binance trailing stops take a callback rate: use BASIS_POINTS offsets")
+            out["callback_rate"] = str(Decimal(str(order.trailing_offset)) / 100)
+            activation = getattr(order, "activation_price", None) or order.trigger_price
+            if activation is not None:
+                out["activate_price"] = str(activation)
+        else:
+            out["trigger_price"] = str(order.trigger_price)
+        if order.has_price:
+            out["price"] = str(order.price)
+            out["time_in_force"] = self._time_in_force(order)
+        if order.time_in_force == TimeInForce.GTD and order.expire_time_ns:
+            out["good_till_date"] = order.expire_time_ns // _NANOS_PER_MS
+        return out
+
+    def _tracked_for(self, client_order_id_value: str) -> TrackedOrder | None:
+        return self.tracker.get(client_order_id_value) or self._adopt(client_order_id_value)
+
+    async def _modify_order(self, command: ModifyOrder) -> None:
+        order = self._cache.order(command.client_order_id)
+        tracked = self._tracked_for(command.client_order_id.value)
+        if order is None or tracked is None:
+            self.generate_order_modify_rejected(
+                command.strategy_id,
+                command.instrument_id,
+                command.client_order_id,
+                command.venue_order_id,
+                "order not found",
+                self._clock.timestamp_ns(),
+            )
+            return
+        if order.order_type != OrderType.LIMIT:
+            self.generate_order_modify_rejected(
+                order.strategy_id,
+                order.instrument_id,
+                order.client_order_id,
+                order.venue_order_id,
+                "Binance can only amend LIMIT orders",
+                self._clock.timestamp_ns(),
+            )
+            return
+        quantity = command.quantity or order.quantity
+        price = command.price or order.price
+        info = self._instrument_info(tracked.symbol)
+        try:
+            amended = await self._http.modify_order(
+                tracked.symbol,
+                side=_SIDE[order.side],
+                quantity=str(quantity),
+                price=str(price),
+                orig_client_order_id=order.client_order_id.value,
+            )
+        except BinanceRejection as exc:
+            self.generate_order_modify_rejected(
+                order.strategy_id,
+                order.instrument_id,
+                order.client_order_id,
+                order.venue_order_id,
+                f"{exc.code}: {exc.msg}",
+                self._clock.timestamp_ns(),
+            )
+            return
+        except BinanceError as exc:
+            self._log.warning(f"Modify of {order.client_order_id} ambiguous ({exc!r}); resolving by query")
+            self._side_tasks.spawn(self._resolve_modify(tracked), f"modify-{order.client_order_id.value}")
+            return
+        self._apply_amendment(tracked, amended.orderId, amended.origQty, amended.price, info)
+
+    def _apply_amendment(
+        self, tracked: TrackedOrder, order_id: int, qty: str, price: str, info: InstrumentInfo
+    ) -> None:
+        from adapters.binance_futures.parsing import parse_price, parse_quantity
+
+        self.facts.amended(
+            tracked,
+            VenueOrderId(str(order_id)),
+            Decimal(qty),
+            Decimal(price),
+            lambda q: parse_quantity(str(q), info.size_precision),
+            lambda p: parse_price(str(p), info.price_precision),
+            self._clock.timestamp_ns(),
+        )
+
+    async def _resolve_modify(self, tracked: TrackedOrder) -> None:
+        backoff = Backoff(0.25, 2.0, 5.0)
+        while True:
+            try:
+                o = await self._http.query_order(
+                    tracked.symbol, orig_client_order_id=tracked.client_order_id.value
+                )
+            except BinanceError as exc:
+                self._log.warning(f"Resolving modify of {tracked.client_order_id} failed ({exc!r}); retrying")
+                await asyncio.sleep(backoff.next_delay())
+                continue
+            self._apply_amendment(
+                tracked, o.orderId, o.origQty, o.price, self._instrument_info(tracked.symbol)
+            )
+            self.sync.apply_order(tracked, o)
+            return
+
+    async def _cancel_order(self, command: CancelOrder) -> None:
+        tracked = self._tracked_for(command.client_order_id.value)
+        if tracked is None:
+            self.generate_order_cancel_rejected(
+                command.strategy_id,
+                command.instrument_id,
+                command.client_order_id,
+                command.venue_order_id,
+                "order not found",
+                self._clock.timestamp_ns(),
+            )
+            return
+        await self._cancel_tracked(tracked, command.venue_order_id)
+
+    async def _cancel_tracked(self, tracked: TrackedOrder, venue_order_id: VenueOrderId | None) -> None:
+        cid = tracked.client_order_id.value
+        try:
+            if tracked.is_algo and not tracked.triggered:
+                try:
+                    await self._http.cancel_algo_order(client_algo_id=cid)
+                except BinanceRejection as exc:
+                    if not exc.is_unknown_order:
+                        raise
+                    # It triggered meanwhile: it is a regular order now.
+                    tracked.triggered = True
+                else:
+                    voi = tracked.venue_order_id or VenueOrderId(str(tracked.algo_id))
+                    self.facts.canceled(tracked, voi, Decimal(0), self._clock.timestamp_ns())
+                    return
+            canceled = await self._http.cancel_order(tracked.symbol, orig_client_order_id=cid)
+            self.facts.canceled(
+                tracked,
+                VenueOrderId(str(canceled.orderId)),
+                Decimal(canceled.executedQty or "0"),
+                self._clock.timestamp_ns(),
+            )
+        except BinanceRejection as exc:
+            if exc.is_unknown_order:
+                # Usually already filled or canceled: learn the final state rather than guess.
+                self._side_tasks.spawn(
+                    self._resolve_cancel(tracked, f"{exc.code}: {exc.msg}"), f"cancel-{cid}"
+                )
+                return
+            self.generate_order_cancel_rejected(
+                tracked.strategy_id,
+                tracked.instrument_id,
+                tracked.client_order_id,
+                venue_order_id or tracked.venue_order_id,
+                f"{exc.code}: {exc.msg}",
+                self._clock.timestamp_ns(),
+            )
+        except BinanceError as exc:
+            self._log.warning(f"Cancel of {cid} ambiguous ({exc!r}); resolving by query")
+            self._side_tasks.spawn(self._resolve_cancel(tracked, None), f"cancel-{cid}")
+
+    async def _resolve_cancel(self, tracked: TrackedOrder, rejection: str | None) -> None:
+        backoff = Backoff(0.25, 2.0, 5.0)
+        while True:
+            try:
+                found = await self.sync.resolve_order(tracked)
+            except BinanceError as exc:
+                self._log.warning(f"Resolving cancel of {tracked.client_order_id} failed ({exc!r}); retrying")
+                await asyncio.sleep(backoff.next_delay())
+                continue
+            if rejection is not None and (not found or tracked.terminal is None):
+                self.generate_order_cancel_rejected(
+                    tracked.strategy_id,
+                    tracked.instrument_id,
+                    tracked.client_order_id,
+                    tracked.venue_order_id,
+                    rejection,
+                    self._clock.timestamp_ns(),
+                )
+            return
+
+    async def _cancel_all_orders(self, command: CancelAllOrders) -> None:
+        symbol = venue_symbol(command.instrument_id)
+        if command.order_side != OrderSide.NO_ORDER_SIDE:
+            for order in self._cache.orders_open(
+                instrument_id=command.instrument_id, side=command.order_side
+            ):
+                tracked = self._tracked_for(order.client_order_id.value)
+                if tracked is not None:
+                    await self._cancel_tracked(tracked, order.venue_order_id)
+            return
+        # Final states arrive on the user stream (or through recovery if it is down).
+        for name, call in (
+            ("allOpenOrders", self._http.cancel_all_open_orders),
+            ("algoOpenOrders", self._http.cancel_all_algo_orders),
+        ):
+            try:
+                await call(symbol)
+            except BinanceError as exc:
+                self._log.error(f"Cancel-all ({name}) for {symbol} failed: {exc!r}")
+
+    async def _batch_cancel_orders(self, command: BatchCancelOrders) -> None:
+        for cancel in command.cancels:
+            await self._cancel_order(cancel)
+
+    async def _query_account(self, command: QueryAccount) -> None:
+        try:
+            await self._update_account_state()
+        except BinanceError as exc:
+            self._log.error(f"Account query failed: {exc!r}")
+
+    # ------------------------------------------------------------------------------------------
+    # Reconciliation reports (startup and the engine's periodic checks)
+    # ------------------------------------------------------------------------------------------
+    def _report_timeout(self) -> float:
+        # NautilusTrader does not enforce timeout_reconciliation: bound our own calls.
+        return max(3 * self._config.http_timeout_secs, 10.0)
+
+    async def generate_order_status_report(
+        self, command: GenerateOrderStatusReport
+    ) -> OrderStatusReport | None:
+        symbol = venue_symbol(command.instrument_id)
+        info = self._instrument_info(symbol)
+        cid = command.client_order_id.value if command.client_order_id else None
+        oid = (
+            int(command.venue_order_id.value)
+            if command.venue_order_id and command.venue_order_id.value.isdigit()
+            else None
+        )
+        try:
+            async with asyncio.timeout(self._report_timeout()):
+                tracked = self.tracker.get(cid) if cid else None
+                if tracked is not None and tracked.is_algo and not tracked.triggered:
+                    algo = await self._http.query_algo_order(client_algo_id=cid)
+                    return algo_order_to_status_report(
+                        algo,
+                        self.account_id,
+                        info.instrument_id,
+                        info.price_precision,
+                        info.size_precision,
+                        self._clock.timestamp_ns(),
+                        self._config.treat_expired_as_canceled,
+                    )
+                o = await self._http.query_order(
+                    symbol, order_id=None if cid else oid, orig_client_order_id=cid
+                )
+        except BinanceRejection as exc:
+            if exc.is_unknown_order:
+                return None
+            self._log.error(f"Order status report for {cid or oid} failed: {exc!r}")
+            return None
+        except (BinanceError, TimeoutError) as exc:
+            self._log.error(f"Order status report for {cid or oid} failed: {exc!r}")
+            return None
+        return order_to_status_report(
+            o,
+            self.account_id,
+            info.instrument_id,
+            info.price_precision,
+            info.size_precision,
+            self._clock.timestamp_ns(),
+            self._config.treat_expired_as_canceled,
+            self._venue_position_id(info.instrument_id, o.positionSide),
+        )
+
+    async def generate_order_status_reports(
+        self, command: GenerateOrderStatusReports
+    ) -> list[OrderStatusReport]:
+        symbol = venue_symbol(command.instrument_id) if command.instrument_id else None
+        ts_init = self._clock.timestamp_ns()
+        reports: list[OrderStatusReport] = []
+        async with asyncio.timeout(self._report_timeout()):
+            orders = await self._http.open_orders(symbol)
+            algos = await self._http.open_algo_orders(symbol)
+            if not command.open_only:
+                seen = {o.orderId for o in orders}
+                for sym in self._history_symbols(symbol):
+                    for o in await self._http.all_orders(
+                        sym, start_time=_ms(command.start), end_time=_ms(command.end)
+                    ):
+                        if o.orderId not in seen:
+                            orders.append(o)
+        for o in orders:
+            info = self._instrument_info(o.symbol)
+            reports.append(
+                order_to_status_report(
+                    o,
+                    self.account_id,
+                    info.instrument_id,
+                    info.price_precision,
+                    info.size_precision,
+                    ts_init,
+                    self._config.treat_expired_as_canceled,
+                    self._venue_position_id(info.instrument_id, o.positionSide),
+                )
+            )
+        for a in algos:
+            info = self._instrument_info(a.symbol)
+            reports.append(
+                algo_order_to_status_report(
+                    a,
+                    self.account_id,
+                    info.instrument_id,
+                    info.price_precision,
+                    info.size_precision,
+                    ts_init,
+                    self._config.treat_expired_as_canceled,
+                )
+            )
+        return reports
+
+    async def generate_fill_reports(self, command: GenerateFillReports) -> list[FillReport]:
+        symbol = venue_symbol(command.instrument_id) if command.instrument_id else None
+        ts_init = self._clock.timestamp_ns()
+        reports: list[FillReport] = []
+        oid = (
+            int(command.venue_order_id.value)
+            if command.venue_order_id and command.venue_order_id.value.isdigit()
+            else None
+        )
+        async with asyncio.timeout(self._report_timeout()):
+            for sym in self._history_symbols(symbol):
+                trades = await self._http.user_trades(
+                    sym, order_id=oid, start_time=_ms(command.start), end_time=_ms(command.end)
+                )
+                info = self._instrument_info(sym)
+                for t in trades:
+                    self.tracker.first_fill(sym, t.id)  # already in the engine after this report
+                    reports.append(
+                        user_trade_to_fill_report(
+                            t,
+                            self.account_id,
+                            info.instrument_id,
+                            info.price_precision,
+                            info.size_precision,
+                            ts_init,
+                            None,
+                            self._venue_position_id(info.instrument_id, t.positionSide),
+                        )
+                    )
+        return reports
+
+    async def generate_position_status_reports(
+        self, command: GeneratePositionStatusReports
+    ) -> list[PositionStatusReport]:
+        symbol = venue_symbol(command.instrument_id) if command.instrument_id else None
+        ts_init = self._clock.timestamp_ns()
+        reports: list[PositionStatusReport] = []
+        async with asyncio.timeout(self._report_timeout()):
+            positions = await self._http.position_risk(symbol)
+        for p in positions:
+            if Decimal(p.positionAmt or "0") == 0:
+                continue
+            info = self._instrument_info(p.symbol)
+            reports.append(
+                position_to_status_report(
+                    p,
+                    self.account_id,
+                    info.instrument_id,
+                    info.size_precision,
+                    ts_init,
+                    self._venue_position_id(info.instrument_id, p.positionSide),
+                )
+            )
+        return reports
+
+    def _history_symbols(self, symbol: str | None) -> list[str]:
+        """Binance's order/trade history is per symbol. Without one: every symbol this node has an
+        order or position in (querying hundreds of listed symbols would burn the weight budget)."""
+        if symbol is not None:
+            return [symbol]
+        ids = {o.instrument_id for o in self._cache.orders(venue=BINANCE_VENUE)}
+        ids |= {p.instrument_id for p in self._cache.positions(venue=BINANCE_VENUE)}
+        return sorted(venue_symbol(i) for i in ids)
+
+
+def _ms(ts: pd.Timestamp | None) -> int | None:
+    if ts is None:
+        return None
+    return dt_to_unix_nanos(ts) // _NANOS_PER_MS
+
+
+def _usdt() -> Any:
+    from nautilus_trader.model.currencies import USDT
+
+    return USDT

@@ -1,0 +1,313 @@
+"""The user-data stream's frame handler: one frame in, NautilusTrader events or reports out.
+
+This is the hot path (run synchronously by the dispatcher for every frame): decode once with
+msgspec, look the order up by its client id string, build the fill with the instrument's precisions,
+hand it to :class:`OrderFacts`. Orders this node submitted become order *events*; anything else —
+orders placed elsewhere, liquidations, ADL, settlements — becomes *reports* so the engine can adopt
+them. Unknown events and malformed frames are logged and skipped: nothing a venue sends may stop the
+dispatcher.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from decimal import Decimal
+from typing import NamedTuple, Protocol
+
+from nautilus_trader.core.uuid import UUID4
+from nautilus_trader.execution.reports import ExecutionMassStatus, FillReport, OrderStatusReport
+from nautilus_trader.model.identifiers import AccountId, ClientId, InstrumentId, PositionId, VenueOrderId
+from nautilus_trader.model.objects import AccountBalance, Currency, MarginBalance
+
+from adapters.binance_futures.order_facts import OrderFacts
+from adapters.binance_futures.order_tracking import OrderTracker, TrackedOrder
+from adapters.binance_futures.parsing import (
+    BINANCE_VENUE,
+    account_update_to_balances,
+    algo_update_to_status_report,
+    is_exchange_generated,
+    order_update_to_fill_report,
+    order_update_to_status_report,
+    parse_order_fill,
+    parse_price,
+    parse_quantity,
+)
+from adapters.binance_futures.schemas import (
+    AccountConfigUpdate,
+    AccountUpdate,
+    AlgoUpdate,
+    ControlResponse,
+    ListenKeyExpired,
+    MalformedFrame,
+    MarginCall,
+    OrderTradeUpdate,
+    StreamError,
+    TradeLite,
+    UnknownEvent,
+    decode_user_frame,
+)
+from adapters.binance_futures.schemas_user import AlgoUpdateData, OrderUpdateData
+
+_NANOS_PER_MS = 1_000_000
+_MAX_LOGGED_RAW = 300
+
+
+class InstrumentInfo(NamedTuple):
+    instrument_id: InstrumentId
+    price_precision: int
+    size_precision: int
+    quote_currency: Currency
+
+
+class ReportSink(Protocol):
+    """Where reports and account states go (the exec client)."""
+
+    def _send_order_status_report(self, report: OrderStatusReport) -> None: ...
+    def _send_mass_status_report(self, report: ExecutionMassStatus) -> None: ...
+
+    def generate_account_state(
+        self,
+        balances: list[AccountBalance],
+        margins: list[MarginBalance],
+        reported: bool,
+        ts_event: int,
+        info: dict[str, object] | None = None,
+    ) -> None: ...
+
+
+class UserStreamHandler:
+    def __init__(
+        self,
+        *,
+        facts: OrderFacts,
+        sink: ReportSink,
+        client_id: ClientId,
+        account_id: AccountId,
+        instruments: Callable[[str], InstrumentInfo],
+        adopt: Callable[[str], TrackedOrder | None],
+        position_id: Callable[[InstrumentId, str | None], PositionId | None],
+        clock_ns: Callable[[], int],
+        on_listen_key_expired: Callable[[str], None],
+        treat_expired_as_canceled: bool,
+        logger: logging.Logger,
+    ) -> None:
+        self._facts = facts
+        self._tracker: OrderTracker = facts.tracker
+        self._sink = sink
+        self._client_id = client_id
+        self._account_id = account_id
+        self._instruments = instruments
+        self._adopt = adopt
+        self._position_id = position_id
+        self._clock_ns = clock_ns
+        self._on_listen_key_expired = on_listen_key_expired
+        self._expired_as_canceled = treat_expired_as_canceled
+        self._log = logger
+        self.frames = 0
+        self.malformed = 0
+        self.unknown = 0
+
+    # --- entry point (the dispatcher's FrameHandler) -----------------------------------------
+    def handle_frame(self, raw: bytes | str) -> None:
+        self.frames += 1
+        event = decode_user_frame(raw)
+        # Ordered by frequency: fills and order updates dominate.
+        if type(event) is OrderTradeUpdate:
+            self._on_order_update(event.order, event.event_time)
+        elif type(event) is AccountUpdate:
+            self._on_account_update(event)
+        elif type(event) is AlgoUpdate:
+            self._on_algo_update(event.algo, event.event_time)
+        elif type(event) is TradeLite:
+            # Fills are taken from ORDER_TRADE_UPDATE, which carries the commission; TRADE_LITE
+            # only arrives first, and taking it would drop the commission from the fill.
+            pass
+        elif type(event) is ListenKeyExpired:
+            self._log.warning("listenKeyExpired received: no further events on this key; rotating")
+            self._on_listen_key_expired("listenKeyExpired")
+        elif type(event) is MarginCall:
+            self._log.warning(
+                "MARGIN_CALL: cross wallet balance %s, %d position(s) at risk",
+                event.cross_wallet_balance,
+                len(event.positions),
+            )
+        elif type(event) is AccountConfigUpdate:
+            self._log.info("ACCOUNT_CONFIG_UPDATE: %s", event)
+        elif type(event) is StreamError:
+            self._log.warning("user stream error frame: code=%s msg=%s", event.code, event.msg)
+        elif type(event) is ControlResponse:
+            self._log.debug("user stream control response: %s", event)
+        elif type(event) is UnknownEvent:
+            self.unknown += 1
+            self._log.warning("unknown user event type %r skipped", event.event_type)
+        elif type(event) is MalformedFrame:
+            self.malformed += 1
+            self._log.error("malformed user frame skipped (%s): %r", event.error, event.raw[:_MAX_LOGGED_RAW])
+        else:  # pragma: no cover - decode_user_frame returns one of the above
+            self._log.warning("unhandled user event %r", type(event).__name__)
+
+    # --- ORDER_TRADE_UPDATE ------------------------------------------------------------------
+    def _on_order_update(self, o: OrderUpdateData, event_time: int) -> None:
+        cid = o.client_order_id
+        order = self._tracker.orders.get(cid)
+        if order is None:
+            order = self._adopt(cid) if not is_exchange_generated(cid) else None
+            if order is None:
+                self._on_external_order_update(o, event_time)
+                return
+        x = o.execution_type
+        if x == "TRADE" or x == "CALCULATED":
+            if o.last_filled_qty == "0" or Decimal(o.last_filled_qty) == 0:
+                return  # a liquidation announced before its execution: no fill yet
+            info = self._instruments(o.symbol)
+            pos_id = self._position_id(info.instrument_id, o.position_side)
+            fill = parse_order_fill(o, info.price_precision, info.size_precision, info.quote_currency, pos_id)
+            self._facts.filled(
+                order,
+                o.trade_id,
+                fill.venue_order_id,
+                pos_id,
+                fill.last_qty,
+                Decimal(o.last_filled_qty),
+                fill.last_px,
+                info.quote_currency,
+                fill.commission,
+                fill.liquidity_side,
+                fill.ts_event,
+            )
+            if o.order_status == "FILLED" and order.filled >= Decimal(o.cum_filled_qty):
+                self._facts.fully_filled(order)
+            return
+        ts = (o.trade_time or event_time) * _NANOS_PER_MS
+        voi = VenueOrderId(str(o.order_id))
+        if x == "NEW":
+            if order.is_algo and order.accepted:
+                # The triggered algo order now lives in the matching engine under a new id.
+                self._tracker.set_venue_order_id(order, voi)
+            else:
+                self._facts.accepted(order, voi, ts)
+        elif x == "CANCELED":
+            self._facts.canceled(order, voi, Decimal(o.cum_filled_qty), ts)
+        elif x == "EXPIRED":
+            self._facts.expired(order, voi, Decimal(o.cum_filled_qty), ts)
+        elif x == "AMENDMENT":
+            info = self._instruments(o.symbol)
+            self._facts.amended(
+                order,
+                voi,
+                Decimal(o.original_qty),
+                Decimal(o.original_price),
+                lambda q: parse_quantity(str(q), info.size_precision),
+                lambda p: parse_price(str(p), info.price_precision),
+                ts,
+            )
+        else:
+            self._log.warning("ORDER_TRADE_UPDATE with unknown execution type %r for %s skipped", x, cid)
+
+    def _on_external_order_update(self, o: OrderUpdateData, event_time: int) -> None:
+        """An order this node did not submit (another session, the web UI, a liquidation): report it,
+        with its fill bundled so the engine adopts the exact fill instead of inferring one."""
+        info = self._instruments(o.symbol)
+        ts_init = self._clock_ns()
+        pos_id = self._position_id(info.instrument_id, o.position_side)
+        ts_event = (o.trade_time or event_time) * _NANOS_PER_MS
+        fills: list[FillReport] = []
+        if o.execution_type in ("TRADE", "CALCULATED") and Decimal(o.last_filled_qty) > 0:
+            if not self._tracker.first_fill(o.symbol, o.trade_id):
+                return
+            fills.append(
+                order_update_to_fill_report(
+                    o,
+                    self._account_id,
+                    info.instrument_id,
+                    info.price_precision,
+                    info.size_precision,
+                    info.quote_currency,
+                    ts_init,
+                    pos_id,
+                )
+            )
+        elif o.execution_type == "CALCULATED":
+            return  # liquidation announced with zero quantity: wait for its execution
+        report = order_update_to_status_report(
+            o,
+            self._account_id,
+            info.instrument_id,
+            info.price_precision,
+            info.size_precision,
+            ts_event,
+            ts_init,
+            self._expired_as_canceled,
+            pos_id,
+        )
+        self.send_order_with_fills(report, fills)
+
+    def send_order_with_fills(self, report: OrderStatusReport, fills: list[FillReport]) -> None:
+        if not fills:
+            self._sink._send_order_status_report(report)
+            return
+        mass = ExecutionMassStatus(
+            client_id=self._client_id,
+            account_id=self._account_id,
+            venue=BINANCE_VENUE,
+            report_id=UUID4(),
+            ts_init=report.ts_init,
+        )
+        mass.add_order_reports([report])
+        mass.add_fill_reports(fills)
+        self._sink._send_mass_status_report(mass)
+
+    # --- ALGO_UPDATE -------------------------------------------------------------------------
+    def _on_algo_update(self, a: AlgoUpdateData, event_time: int) -> None:
+        order = self._tracker.orders.get(a.client_algo_id)
+        if order is None:
+            order = self._adopt(a.client_algo_id)
+        ts = event_time * _NANOS_PER_MS
+        status = a.algo_status
+        if order is None:
+            if status in ("TRIGGERING", "FINISHED"):
+                return  # transitions an external report adds nothing to
+            info = self._instruments(a.symbol)
+            self._sink._send_order_status_report(
+                algo_update_to_status_report(
+                    a,
+                    self._account_id,
+                    info.instrument_id,
+                    info.price_precision,
+                    info.size_precision,
+                    ts,
+                    self._clock_ns(),
+                    self._expired_as_canceled,
+                )
+            )
+            return
+        if order.algo_id is None:
+            order.algo_id = a.algo_id
+        algo_voi = VenueOrderId(str(a.algo_id))
+        if status == "NEW":
+            self._facts.accepted(order, algo_voi, ts)
+        elif status == "TRIGGERED":
+            self._facts.triggered(order, ts)
+        elif status == "CANCELED":
+            self._facts.canceled(order, order.venue_order_id or algo_voi, Decimal(a.executed_qty or "0"), ts)
+        elif status == "EXPIRED":
+            self._facts.expired(order, order.venue_order_id or algo_voi, Decimal(a.executed_qty or "0"), ts)
+        elif status == "REJECTED":
+            self._facts.rejected(order, f"algo order rejected: {a.reject_reason or 'REJECTED'}", ts)
+        elif status in ("TRIGGERING", "FINISHED"):
+            pass  # fills and the final state come from the triggered order's ORDER_TRADE_UPDATEs
+        else:
+            self._log.warning("ALGO_UPDATE with unknown status %r for %s skipped", status, a.client_algo_id)
+
+    # --- ACCOUNT_UPDATE ----------------------------------------------------------------------
+    def _on_account_update(self, event: AccountUpdate) -> None:
+        balances = account_update_to_balances(event.data)
+        if not balances:
+            return
+        self._sink.generate_account_state(
+            balances=balances,
+            margins=[],
+            reported=True,
+            ts_event=event.event_time * _NANOS_PER_MS,
+        )

@@ -1,0 +1,78 @@
+"""Binance's side of the user-data stream: the venue operations the core recovery driver and
+listen-key keeper call (``RecoveryVenue`` and ``ListenKeyOps``).
+
+Thin by design — the order of operations, retries, draining and keepalive scheduling live once in
+``adapters.core``; here are only Binance's endpoints and its private stream URL.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import aiohttp
+
+from adapters.binance_futures.http import BinanceFuturesHttpClient
+from adapters.binance_futures.user_events import UserStreamHandler
+from adapters.binance_futures.venue_sync import VenueSync
+from adapters.core.recovery import SnapshotOutcome
+from adapters.core.stream import StreamHandle
+from adapters.core.ws_connection import WsConfig, WsConnection
+
+
+def private_stream_url(ws_base_url: str, listen_key: str) -> str:
+    """The USD-M private route since Binance's 2026-03 URL migration (``/ws/<key>`` is retired)."""
+    return f"{ws_base_url.rstrip('/')}/private/ws?listenKey={listen_key}"
+
+
+class BinanceUserStreamOps:
+    def __init__(
+        self,
+        *,
+        http: BinanceFuturesHttpClient,
+        sync: VenueSync,
+        handler: UserStreamHandler,
+        ws_base_url: str,
+        ws_config: WsConfig,
+        session: aiohttp.ClientSession | None,
+        logger: logging.Logger,
+    ) -> None:
+        self._http = http
+        self._sync = sync
+        self._handler = handler
+        self._ws_base_url = ws_base_url
+        self._ws_config = ws_config
+        self._session = session
+        self._log = logger
+        self.connections = 0
+
+    # --- RecoveryVenue -----------------------------------------------------------------------
+    async def create_listen_key(self) -> str:
+        return await self._http.create_listen_key()
+
+    async def snapshot(self) -> SnapshotOutcome:
+        return await self._sync.snapshot()
+
+    async def post_snapshot(self) -> SnapshotOutcome:
+        return await self._sync.post_snapshot()
+
+    async def connect_stream(self, listen_key: str) -> StreamHandle:
+        self.connections += 1
+        conn = WsConnection(
+            private_stream_url(self._ws_base_url, listen_key),
+            config=self._ws_config,
+            session=self._session,
+            name=f"binance-user-{self.connections}",
+            logger=self._log,
+        )
+        await conn.start()
+        return conn
+
+    def handle_frame(self, frame: bytes | str) -> None:
+        self._handler.handle_frame(frame)
+
+    # --- ListenKeyOps ------------------------------------------------------------------------
+    async def keepalive(self, key: str) -> None:
+        await self._http.keepalive_listen_key(key)
+
+    async def delete(self, key: str) -> None:
+        await self._http.close_listen_key(key)

@@ -1,0 +1,128 @@
+"""The oracle: compare what a trading node believes with the venue's ground truth (``/sim/state``).
+
+Used by the end-to-end tests, the demo and the chaos runner. Invariants checked:
+
+* every venue trade of the account appears **exactly once** as a fill in the node (none lost, none
+  duplicated, no fill the venue never made);
+* every order the node knows has the venue's final status and filled quantity;
+* (optionally) net positions match.
+
+Pure: it reads a ground-truth dict and a NautilusTrader cache, and returns a report.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from nautilus_trader.cache.cache import Cache
+from nautilus_trader.model.enums import OrderStatus
+from nautilus_trader.model.events import OrderFilled
+
+# Venue status -> the NautilusTrader status a correct node ends in.
+_EXPECTED_STATUS = {
+    "NEW": {OrderStatus.ACCEPTED, OrderStatus.TRIGGERED},
+    "PARTIALLY_FILLED": {OrderStatus.PARTIALLY_FILLED},
+    "FILLED": {OrderStatus.FILLED},
+    "CANCELED": {OrderStatus.CANCELED},
+    "EXPIRED": {OrderStatus.EXPIRED, OrderStatus.CANCELED},
+    "EXPIRED_IN_MATCH": {OrderStatus.EXPIRED, OrderStatus.CANCELED},
+    "REJECTED": {OrderStatus.REJECTED},
+}
+_ALGO_OPEN = {"NEW": {OrderStatus.ACCEPTED}, "TRIGGERING": {OrderStatus.ACCEPTED}}
+_ALGO_FINAL = {
+    "CANCELED": {OrderStatus.CANCELED},
+    "EXPIRED": {OrderStatus.EXPIRED, OrderStatus.CANCELED},
+    "REJECTED": {OrderStatus.REJECTED},
+}
+
+
+@dataclass(slots=True)
+class OracleReport:
+    venue_trades: int = 0
+    node_fills: int = 0
+    lost: list[tuple[str, str]] = field(default_factory=list)  # (symbol, trade id) missing in node
+    duplicated: list[tuple[str, str]] = field(default_factory=list)  # seen more than once in node
+    phantom: list[tuple[str, str]] = field(default_factory=list)  # in node, not on venue
+    status_mismatches: list[str] = field(default_factory=list)
+    filled_mismatches: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (
+            self.lost or self.duplicated or self.phantom or self.status_mismatches or self.filled_mismatches
+        )
+
+    def summary(self) -> str:
+        return (
+            f"venue trades={self.venue_trades} node fills={self.node_fills} lost={len(self.lost)} "
+            f"duplicated={len(self.duplicated)} phantom={len(self.phantom)} "
+            f"status mismatches={len(self.status_mismatches)} filled mismatches={len(self.filled_mismatches)}"
+        )
+
+    def details(self) -> str:
+        parts = [self.summary()]
+        for name in ("lost", "duplicated", "phantom", "status_mismatches", "filled_mismatches"):
+            items = getattr(self, name)
+            if items:
+                parts.append(f"{name}: {items[:20]}")
+        return "\n".join(parts)
+
+
+def symbol_of(instrument_id_value: str) -> str:
+    """``BTCUSDT-PERP.BINANCE`` -> ``BTCUSDT``; ``BTC-USDT-PERP.BINGX`` -> ``BTC-USDT``."""
+    symbol = instrument_id_value.rsplit(".", 1)[0]
+    return symbol.removesuffix("-PERP")
+
+
+def check(state: dict[str, Any], cache: Cache, account_id: str | None = None) -> OracleReport:
+    """Compare the venue's ``state`` with the node's ``cache`` (for one venue account)."""
+    report = OracleReport()
+    trades = [t for t in state["trades"] if account_id is None or t["account_id"] == account_id]
+    venue_trades = {(t["symbol"], str(t["trade_id"])) for t in trades}
+    report.venue_trades = len(venue_trades)
+
+    node_fill_keys: list[tuple[str, str]] = []
+    for order in cache.orders():
+        symbol = symbol_of(order.instrument_id.value)
+        node_fill_keys.extend((symbol, e.trade_id.value) for e in order.events if isinstance(e, OrderFilled))
+    counts = Counter(node_fill_keys)
+    report.node_fills = len(node_fill_keys)
+    report.duplicated = sorted(k for k, n in counts.items() if n > 1)
+    report.lost = sorted(venue_trades - counts.keys())
+    report.phantom = sorted(counts.keys() - venue_trades)
+
+    venue_orders = {
+        o["client_order_id"]: o
+        for o in state["orders"]
+        if account_id is None or o["account_id"] == account_id
+    }
+    venue_algos = {
+        a["client_algo_id"]: a
+        for a in state.get("algo_orders", [])
+        if account_id is None or a["account_id"] == account_id
+    }
+    for order in cache.orders():
+        cid = order.client_order_id.value
+        venue = venue_orders.get(cid)
+        if venue is None:
+            algo = venue_algos.get(cid)
+            if algo is not None:
+                expected = (_ALGO_OPEN | _ALGO_FINAL).get(algo["status"])
+                if expected is not None and order.status not in expected:
+                    report.status_mismatches.append(
+                        f"{cid}: venue algo {algo['status']}, node {order.status_string()}"
+                    )
+            elif order.status not in (OrderStatus.REJECTED, OrderStatus.DENIED):
+                report.status_mismatches.append(f"{cid}: unknown to venue, node {order.status_string()}")
+            continue
+        expected = _EXPECTED_STATUS.get(venue["status"], set())
+        if order.status not in expected:
+            report.status_mismatches.append(f"{cid}: venue {venue['status']}, node {order.status_string()}")
+        if Decimal(venue["executed_qty"]) != order.filled_qty.as_decimal():
+            report.filled_mismatches.append(
+                f"{cid}: venue filled {venue['executed_qty']}, node {order.filled_qty}"
+            )
+    return report

@@ -1,0 +1,256 @@
+"""A TradingNode wired to our clients and an in-process simulator, for tests, the demo and chaos runs.
+
+Usage::
+
+    async with SimNode(seed=7) as env:
+        order = env.strategy.limit_buy("BTCUSDT-PERP.BINANCE", "0.010", "50000")
+        await env.wait_until(lambda: env.order(order).is_open)
+        env.sim.faults.expire_listen_keys()
+        ...
+        report = env.oracle()          # every venue trade exactly once as a fill, statuses match
+        assert report.ok, report.details()
+
+Everything runs on the caller's event loop: the simulator, the node and the test code, so a test can
+inject a fault between two awaits. The node is disposed after the loop-bound parts are stopped, as
+NautilusTrader requires (dispose must not run inside a stop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from nautilus_trader.config import (
+    InstrumentProviderConfig,
+    LiveExecEngineConfig,
+    LoggingConfig,
+    StrategyConfig,
+    TradingNodeConfig,
+)
+from nautilus_trader.live.node import TradingNode
+from nautilus_trader.model.enums import OrderSide, TimeInForce
+from nautilus_trader.model.identifiers import ClientOrderId, InstrumentId
+from nautilus_trader.model.orders import Order
+from nautilus_trader.trading.strategy import Strategy
+
+from adapters.binance_futures.config import BinanceFuturesExecClientConfig
+from adapters.binance_futures.execution import BinanceFuturesExecutionClient
+from adapters.binance_futures.factories import BINANCE, BinanceFuturesLiveExecClientFactory
+from adapters.sim.oracle import OracleReport, check
+from adapters.sim.server import SimVenue
+
+
+class ScriptedStrategy(Strategy):
+    """A strategy driven from outside (tests, the demo): it records every event it receives."""
+
+    def __init__(self, config: StrategyConfig | None = None) -> None:
+        super().__init__(config or StrategyConfig(strategy_id="SCRIPTED-001"))
+        self.received: list[Any] = []
+
+    def on_event(self, event: Any) -> None:
+        self.received.append(event)
+
+    def on_stop(self) -> None:
+        pass  # orders are left as they are: tests compare them with the venue afterwards
+
+    def _instrument(self, instrument_id: str) -> Any:
+        instrument = self.cache.instrument(InstrumentId.from_str(instrument_id))
+        if instrument is None:
+            raise KeyError(f"instrument {instrument_id} not in cache")
+        return instrument
+
+    def limit(
+        self,
+        instrument_id: str,
+        side: OrderSide,
+        quantity: str,
+        price: str,
+        *,
+        post_only: bool = False,
+        time_in_force: TimeInForce = TimeInForce.GTC,
+        reduce_only: bool = False,
+    ) -> ClientOrderId:
+        inst = self._instrument(instrument_id)
+        order = self.order_factory.limit(
+            inst.id,
+            side,
+            inst.make_qty(Decimal(quantity)),
+            inst.make_price(Decimal(price)),
+            post_only=post_only,
+            time_in_force=time_in_force,
+            reduce_only=reduce_only,
+        )
+        self.submit_order(order)
+        return order.client_order_id
+
+    def market(
+        self, instrument_id: str, side: OrderSide, quantity: str, *, reduce_only: bool = False
+    ) -> ClientOrderId:
+        inst = self._instrument(instrument_id)
+        order = self.order_factory.market(
+            inst.id, side, inst.make_qty(Decimal(quantity)), reduce_only=reduce_only
+        )
+        self.submit_order(order)
+        return order.client_order_id
+
+    def stop_market(self, instrument_id: str, side: OrderSide, quantity: str, trigger: str) -> ClientOrderId:
+        inst = self._instrument(instrument_id)
+        order = self.order_factory.stop_market(
+            inst.id, side, inst.make_qty(Decimal(quantity)), inst.make_price(Decimal(trigger))
+        )
+        self.submit_order(order)
+        return order.client_order_id
+
+    def cancel(self, client_order_id: ClientOrderId) -> None:
+        order = self.cache.order(client_order_id)
+        if order is None:
+            raise KeyError(client_order_id)
+        self.cancel_order(order)
+
+    def modify(
+        self, client_order_id: ClientOrderId, *, quantity: str | None = None, price: str | None = None
+    ) -> None:
+        order = self.cache.order(client_order_id)
+        if order is None:
+            raise KeyError(client_order_id)
+        inst = self._instrument(order.instrument_id.value)
+        self.modify_order(
+            order,
+            quantity=inst.make_qty(Decimal(quantity)) if quantity is not None else None,
+            price=inst.make_price(Decimal(price)) if price is not None else None,
+        )
+
+
+class SimNode:
+    """An in-process simulator plus a running TradingNode using our Binance execution client."""
+
+    def __init__(
+        self,
+        *,
+        seed: int = 1,
+        listen_key_ttl: float = 3600.0,
+        max_connection_age: float = 86400.0,
+        step_interval: float = 3600.0,
+        exec_config: dict[str, Any] | None = None,
+        log_level: str = "WARNING",
+        strategy: ScriptedStrategy | None = None,
+    ) -> None:
+        self.sim = SimVenue(
+            seed=seed,
+            listen_key_ttl=listen_key_ttl,
+            max_connection_age=max_connection_age,
+            step_interval=step_interval,
+        )
+        self._exec_overrides = exec_config or {}
+        self._log_level = log_level
+        self.strategy = strategy or ScriptedStrategy()
+        self.node: TradingNode | None = None
+        self._run_task: asyncio.Task[None] | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    async def __aenter__(self) -> SimNode:
+        await self.sim.__aenter__()
+        try:
+            await self._start_node()
+        except BaseException:
+            await self.sim.__aexit__(None, None, None)
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        try:
+            await self._stop_node()
+        finally:
+            await self.sim.__aexit__(None, None, None)
+            if self.node is not None:
+                # The kernel's own disposal, not TradingNode.dispose(): that one also stops the
+                # running loop, which belongs to the caller (a test, the demo).
+                self.node.kernel.dispose()
+
+    def exec_config(self) -> BinanceFuturesExecClientConfig:
+        settings: dict[str, Any] = {
+            "api_key": self.sim.api_key,
+            "api_secret": self.sim.api_secret,
+            "base_url_http": self.sim.rest_url,
+            "base_url_ws": self.sim.ws_url,
+            "base_url_ws_api": self.sim.ws_api_url,
+            "instrument_provider": InstrumentProviderConfig(load_all=True),
+            "http_timeout_secs": 5.0,
+        }
+        settings.update(self._exec_overrides)
+        return BinanceFuturesExecClientConfig(**settings)
+
+    async def _start_node(self) -> None:
+        config = TradingNodeConfig(
+            trader_id="TESTER-001",
+            logging=LoggingConfig(log_level=self._log_level, log_colors=False, print_config=False),
+            exec_engine=LiveExecEngineConfig(reconciliation=True, inflight_check_threshold_ms=10_000),
+            exec_clients={BINANCE: self.exec_config()},
+            timeout_connection=15,
+            timeout_reconciliation=10,
+            timeout_portfolio=5,
+            timeout_disconnection=5,
+            timeout_post_stop=0.2,
+        )
+        node = TradingNode(config=config, loop=asyncio.get_running_loop())
+        node.trader.add_strategy(self.strategy)
+        node.add_exec_client_factory(BINANCE, BinanceFuturesLiveExecClientFactory)
+        node.build()
+        self.node = node
+        self._run_task = asyncio.get_running_loop().create_task(node.run_async(), name="trading-node")
+        await self.wait_until(lambda: self.strategy.is_running, within=20.0, what="strategy running")
+
+    async def _stop_node(self) -> None:
+        if self.node is None or self._run_task is None:
+            return
+        if not self._run_task.done():
+            await self.node.stop_async()
+        try:
+            await asyncio.wait_for(self._run_task, timeout=15)
+        except TimeoutError:
+            self._run_task.cancel()
+            raise
+
+    # --- accessors ---------------------------------------------------------------------------
+    @property
+    def exec_client(self) -> BinanceFuturesExecutionClient:
+        assert self.node is not None
+        client = self.node.kernel.exec_engine._clients[self.node.kernel.exec_engine.registered_clients[0]]  # type: ignore[attr-defined]
+        assert isinstance(client, BinanceFuturesExecutionClient)
+        return client
+
+    def order(self, client_order_id: ClientOrderId) -> Order:
+        assert self.node is not None
+        order = self.node.cache.order(client_order_id)
+        assert order is not None, client_order_id
+        return order
+
+    def oracle(self) -> OracleReport:
+        assert self.node is not None
+        return check(self.sim.state(), self.node.cache)
+
+    async def wait_until(
+        self, condition: Callable[[], bool], within: float = 10.0, what: str = "condition"
+    ) -> None:
+        """Poll a cheap condition on the loop (no fixed sleeps as synchronisation)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while not condition():
+            if loop.time() > deadline:
+                raise TimeoutError(f"timed out after {within}s waiting for {what}")
+            await asyncio.sleep(0.005)
+
+    async def wait_converged(self, within: float = 15.0) -> OracleReport:
+        """Wait until the oracle holds (the node has caught up with the venue), then return it."""
+        with contextlib.suppress(TimeoutError):
+            await self.wait_until(lambda: self.oracle().ok, within=within, what="node to match the venue")
+        return self.oracle()
+
+    async def wait_recoveries(self, n: int, within: float = 15.0) -> None:
+        metrics = self.exec_client.user_stream.ctx.metrics
+        await self.wait_until(
+            lambda: metrics.runs >= n and not metrics.in_progress, within, f"{n} recoveries"
+        )
