@@ -78,6 +78,7 @@ from adapters.binance_futures.providers import BinanceFuturesInstrumentProvider
 from adapters.binance_futures.user_events import InstrumentInfo, UserStreamHandler
 from adapters.binance_futures.user_stream import BinanceUserStreamOps
 from adapters.binance_futures.venue_sync import VenueSync
+from adapters.core import log_bridge
 from adapters.core.backoff import Backoff
 from adapters.core.precision import PrecisionResolver
 from adapters.core.recovery import RecoveryOptions
@@ -141,6 +142,7 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
         self._set_account_id(AccountId(f"{client_id.value}-USDT_FUTURES-master"))
         self._provider = instrument_provider
         self._http = http
+        log_bridge.install()
         self._pylog = logging.getLogger(f"adapters.binance_futures.{client_id.value}")
         self._started_ms = 0
 
