@@ -56,12 +56,14 @@ from nautilus_trader.model.orders import Order as NautilusOrder
 
 from adapters.binance_futures.config import BinanceFuturesExecClientConfig
 from adapters.binance_futures.errors import (
+    CODE_CANCEL_REJECTED,
+    CODE_NO_SUCH_ORDER,
     BinanceAmbiguous,
     BinanceError,
     BinanceRejection,
     BinanceTransportError,
 )
-from adapters.binance_futures.http import BinanceFuturesHttpClient
+from adapters.binance_futures.http import BatchOrderError, BinanceFuturesHttpClient
 from adapters.binance_futures.order_facts import OrderFacts
 from adapters.binance_futures.order_tracking import OrderTracker, Terminal, TrackedOrder
 from adapters.binance_futures.parsing import (
@@ -108,7 +110,7 @@ _TERMINAL_OF = {
     OrderStatus.DENIED: Terminal.REJECTED,
 }
 _NANOS_PER_MS = 1_000_000
-_BATCH_MAX = 5  # Binance batchOrders limit
+_BATCH_CANCEL_MAX = 10  # Binance DELETE batchOrders limit
 
 
 class BinanceFuturesExecutionClient(LiveExecutionClient):
@@ -630,8 +632,53 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
                 self._log.error(f"Cancel-all ({name}) for {symbol} failed: {exc!r}")
 
     async def _batch_cancel_orders(self, command: BatchCancelOrders) -> None:
+        """Regular orders go out in ``DELETE /batchOrders`` chunks (per symbol, at most 10); untriggered
+        algo orders live in the algo service and are canceled one by one."""
+        by_symbol: dict[str, list[TrackedOrder]] = {}
         for cancel in command.cancels:
-            await self._cancel_order(cancel)
+            tracked = self._tracked_for(cancel.client_order_id.value)
+            if tracked is None:
+                await self._cancel_order(cancel)  # emits the rejection
+            elif tracked.is_algo and not tracked.triggered:
+                await self._cancel_tracked(tracked, cancel.venue_order_id)
+            else:
+                by_symbol.setdefault(tracked.symbol, []).append(tracked)
+        for symbol, orders in by_symbol.items():
+            for i in range(0, len(orders), _BATCH_CANCEL_MAX):
+                await self._batch_cancel_chunk(symbol, orders[i : i + _BATCH_CANCEL_MAX])
+
+    async def _batch_cancel_chunk(self, symbol: str, orders: list[TrackedOrder]) -> None:
+        try:
+            results = await self._http.batch_orders(
+                "DELETE", symbol=symbol, orig_client_order_ids=[o.client_order_id.value for o in orders]
+            )
+        except BinanceError as exc:
+            self._log.warning(f"Batch cancel on {symbol} failed ({exc!r}); canceling one by one")
+            for tracked in orders:
+                await self._cancel_tracked(tracked, tracked.venue_order_id)
+            return
+        for tracked, result in zip(orders, results, strict=False):
+            if isinstance(result, BatchOrderError):
+                rejection = f"{result.code}: {result.msg}"
+                if result.code in (CODE_CANCEL_REJECTED, CODE_NO_SUCH_ORDER):
+                    cid = tracked.client_order_id.value
+                    self._side_tasks.spawn(self._resolve_cancel(tracked, rejection), f"cancel-{cid}")
+                else:
+                    self.generate_order_cancel_rejected(
+                        tracked.strategy_id,
+                        tracked.instrument_id,
+                        tracked.client_order_id,
+                        tracked.venue_order_id,
+                        rejection,
+                        self._clock.timestamp_ns(),
+                    )
+            else:
+                self.facts.canceled(
+                    tracked,
+                    VenueOrderId(str(result.orderId)),
+                    Decimal(result.executedQty or "0"),
+                    self._clock.timestamp_ns(),
+                )
 
     async def _query_account(self, command: QueryAccount) -> None:
         try:

@@ -110,6 +110,11 @@ class ScriptedStrategy(Strategy):
             raise KeyError(client_order_id)
         self.cancel_order(order)
 
+    def cancel_many(self, client_order_ids: list[ClientOrderId]) -> None:
+        """One BatchCancelOrders command for orders of one instrument."""
+        orders = [self.cache.order(c) for c in client_order_ids]
+        self.cancel_orders([o for o in orders if o is not None])
+
     def modify(
         self, client_order_id: ClientOrderId, *, quantity: str | None = None, price: str | None = None
     ) -> None:

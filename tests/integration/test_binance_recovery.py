@@ -68,6 +68,21 @@ async def test_round_trip_place_modify_cancel_and_fill(env: SimNode) -> None:
     assert env.exec_client.user_stream.ctx.metrics.runs == 0  # no fault, no recovery
 
 
+async def test_batch_cancel(env: SimNode) -> None:
+    cids = [(await resting_buy(env, below=b))[0] for b in ("0.95", "0.94", "0.93")]
+    env.strategy.cancel_many(cids)
+    await env.wait_until(
+        lambda: all(env.order(c).status == OrderStatus.CANCELED for c in cids), what="batch canceled"
+    )
+    venue = {o["client_order_id"]: o["status"] for o in env.sim.state()["orders"]}
+    assert [venue[c.value] for c in cids] == ["CANCELED"] * 3
+    assert_oracle_statuses(await env.wait_converged())
+
+
+def assert_oracle_statuses(report: Any) -> None:
+    assert report.ok, report.details()
+
+
 async def test_listen_key_expiry_with_fill_during_rotation(env: SimNode) -> None:
     cid, price = await resting_buy(env)
     # Slow REST so the rotation takes a while, then expire the key and fill while it rotates: the
