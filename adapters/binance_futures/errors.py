@@ -10,12 +10,21 @@ The split that matters to an execution client:
 * :class:`BinanceTransportError` — the request provably never reached the venue (connection could not be
   established). Safe to treat as "not executed".
 
+The classes derive from :mod:`adapters.core.http_errors` (shared with BingX).
 No message ever contains the API key, secret, signature or full query string.
 """
 
 from __future__ import annotations
 
 from typing import Final
+
+from adapters.core.http_errors import (
+    VenueAmbiguous,
+    VenueError,
+    VenueRateLimited,
+    VenueRejection,
+    VenueTransportError,
+)
 
 # Codes (see binance-usdm notes §15)
 CODE_UNKNOWN: Final = -1000
@@ -41,27 +50,14 @@ CODE_NO_NEED_TO_MODIFY: Final = -5027
 AMBIGUOUS_CODES: Final = frozenset({CODE_UNEXPECTED_RESP, CODE_TIMEOUT})
 
 
-class BinanceError(Exception):
+class BinanceError(VenueError):
     """Base class for all errors raised by the Binance HTTP client."""
 
-    def __init__(self, message: str, *, method: str = "", path: str = "") -> None:
-        super().__init__(message)
-        self.method = method
-        self.path = path
+    venue = "Binance"
 
 
-class BinanceRejection(BinanceError):
+class BinanceRejection(VenueRejection, BinanceError):
     """The venue rejected the request (definite: nothing happened)."""
-
-    def __init__(
-        self, code: int, msg: str, *, http_status: int | None = None, method: str = "", path: str = ""
-    ) -> None:
-        super().__init__(
-            f"Binance rejected {method} {path}: code={code} msg={msg!r}", method=method, path=path
-        )
-        self.code = code
-        self.msg = msg
-        self.http_status = http_status
 
     @property
     def is_post_only(self) -> bool:
@@ -76,44 +72,13 @@ class BinanceRejection(BinanceError):
         return self.code == CODE_INVALID_LISTEN_KEY
 
 
-class BinanceRateLimited(BinanceRejection):
+class BinanceRateLimited(VenueRateLimited, BinanceRejection):
     """HTTP 429 (rate limit) or 418 (IP ban). The request was not executed."""
 
-    def __init__(
-        self,
-        code: int,
-        msg: str,
-        *,
-        http_status: int,
-        retry_after_secs: float | None,
-        method: str = "",
-        path: str = "",
-    ) -> None:
-        super().__init__(code, msg, http_status=http_status, method=method, path=path)
-        self.retry_after_secs = retry_after_secs
 
-    @property
-    def is_ip_ban(self) -> bool:
-        return self.http_status == 418
-
-
-class BinanceAmbiguous(BinanceError):
+class BinanceAmbiguous(VenueAmbiguous, BinanceError):
     """Outcome unknown: the request may or may not have taken effect. Resolve by querying."""
 
-    def __init__(
-        self,
-        reason: str,
-        *,
-        code: int | None = None,
-        http_status: int | None = None,
-        method: str = "",
-        path: str = "",
-    ) -> None:
-        super().__init__(f"Ambiguous outcome for {method} {path}: {reason}", method=method, path=path)
-        self.reason = reason
-        self.code = code
-        self.http_status = http_status
 
-
-class BinanceTransportError(BinanceError):
+class BinanceTransportError(VenueTransportError, BinanceError):
     """The request never reached the venue (e.g. connection refused / DNS failure)."""

@@ -39,7 +39,8 @@ precision 1; the reference adapter gives 2). ``CryptoPerpetual`` demands precisi
 and a tick of 0.1 has one significant decimal, so 1 is the correct precision; prices the venue pads to
 ``pricePrecision`` ("7100.50") are still exact at precision 1.
 
-Quantity/Price/Money construction on the fill path goes through an exact integer path (``_raw``): the
+Quantity/Price/Money construction on the fill path goes through an exact integer path (``_raw``, now
+:func:`adapters.core.decimal_parse.raw_value`, shared with BingX): the
 decimal string's digits scaled to NautilusTrader's fixed-point raw value, no float and no Decimal.
 Earlier measurements that led there: ``Price(float(s), prec)`` is exact when the string has at most
 ``prec`` decimals (after stripping trailing zeros) and at most 15 significant digits (an IEEE double
@@ -96,6 +97,18 @@ from adapters.binance_futures.schemas_user import (
     AlgoUpdateData,
     OrderUpdateData,
     TradeLite,
+)
+from adapters.core.decimal_parse import (
+    account_balance,
+    increment_precision,
+    is_nonzero,
+    money_from_decimal,
+    parse_currency,
+    parse_money,
+    parse_price,
+    parse_quantity,
+    raw_value,
+    to_decimal,
 )
 
 _log = logging.getLogger(__name__)
@@ -322,86 +335,10 @@ def parse_client_order_id(value: str | None) -> ClientOrderId | None:
 # --------------------------------------------------------------------------------------------------
 
 
-# NautilusTrader stores values as integers scaled by 10**FIXED_PRECISION (16 in this build).
-_FIXED_PRECISION: Final = 16
-_SCALE: Final = tuple(10 ** (_FIXED_PRECISION - i) for i in range(_FIXED_PRECISION + 1))
-
-
-def _raw(s: str, precision: int) -> tuple[int, int]:
-    """Exact fixed-point raw value of a decimal string, and the precision to label it with.
-
-    Integer arithmetic on the string's digits: no float and no Decimal on the fill path, and faster
-    than either constructor (``Price.from_str`` ~3.5 us, guarded float ~2.3 us, this ~1.9 us). The
-    precision is the instrument's unless the venue sent more significant decimals than that (which a
-    tick-conforming price never does): then the value is kept exactly at its own precision rather
-    than rounded, and a warning is logged once.
-    """
-    dot = s.find(".")
-    if dot < 0:
-        return int(s) * _SCALE[0], precision
-    frac = len(s) - dot - 1
-    if frac > precision:
-        significant = len(s.rstrip("0")) - dot - 1
-        if significant > precision:
-            _warn_unknown("value finer than instrument precision", s)
-            precision = significant
-    if frac > _FIXED_PRECISION:
-        s = s[: dot + 1 + _FIXED_PRECISION]
-        frac = _FIXED_PRECISION
-    return int(s[:dot] + s[dot + 1 :]) * _SCALE[frac], precision
-
-
-def parse_price(s: str, precision: int) -> Price:
-    """Exact ``Price`` at ``precision`` (or at the string's own precision if it has more decimals)."""
-    raw, prec = _raw(s, precision)
-    return Price.from_raw(raw, prec)
-
-
-def parse_quantity(s: str, precision: int) -> Quantity:
-    """Exact ``Quantity`` at ``precision`` (same rules as :func:`parse_price`)."""
-    raw, prec = _raw(s, precision)
-    return Quantity.from_raw(raw, prec)
-
-
-_CCY_CACHE: dict[str, Currency] = {}
-
-
-def parse_currency(code: str) -> Currency:
-    ccy = _CCY_CACHE.get(code)
-    if ccy is None:
-        ccy = Currency.from_str(code, strict=False)
-        _CCY_CACHE[code] = ccy
-    return ccy
-
-
-def parse_money(s: str | None, currency: Currency) -> Money:
-    """Exact ``Money`` from a decimal string (integer path, see :func:`_raw`). Money is fixed at the
-    currency's precision, so a value with finer significant decimals is rounded through Decimal."""
-    if not s:
-        return Money(0, currency)
-    raw, prec = _raw(s, currency.precision)
-    if prec == currency.precision:
-        return Money.from_raw(raw, currency)
-    return money_from_decimal(Decimal(s), currency)
-
-
-def money_from_decimal(value: Decimal, currency: Currency) -> Money:
-    """Exact ``Money`` from a Decimal (``Money(Decimal)`` goes through float and loses digits)."""
-    q = value.quantize(Decimal(1).scaleb(-currency.precision))
-    return Money.from_str(f"{q:f} {currency.code}")
-
-
-def _dec(s: str | None) -> Decimal:
-    if not s:
-        return Decimal(0)
-    try:
-        return Decimal(s)
-    except ArithmeticError:
-        return Decimal(0)
-
-
-def _nonzero(s: str | None) -> bool:
-    return bool(s) and _dec(s) != 0
+# The exact integer path lives in adapters.core.decimal_parse (shared with BingX); re-exported here.
+_raw = raw_value
+_dec = to_decimal
+_nonzero = is_nonzero
 
 
 def _ms_to_ns(ms: int | None, default: int) -> int:
@@ -847,16 +784,7 @@ def position_to_status_report(
 # --------------------------------------------------------------------------------------------------
 
 
-def _balance(currency: Currency, total_s: str, free_s: str | None) -> AccountBalance:
-    """total = wallet balance; locked = clamp(total - free, 0, max(total, 0)); free = total - locked."""
-    total = _dec(total_s)
-    free = _dec(free_s) if free_s is not None else total
-    locked = min(max(total - free, Decimal(0)), max(total, Decimal(0)))
-    return AccountBalance(
-        total=money_from_decimal(total, currency),
-        locked=money_from_decimal(locked, currency),
-        free=money_from_decimal(total - locked, currency),
-    )
+_balance = account_balance
 
 
 def account_info_to_balances(
@@ -912,21 +840,6 @@ def account_update_to_balances(
 # --------------------------------------------------------------------------------------------------
 # exchangeInfo -> CryptoPerpetual
 # --------------------------------------------------------------------------------------------------
-
-
-def increment_precision(increment: str) -> tuple[int, str]:
-    """Normalize an increment.
-
-    ``"0.10"`` -> ``(1, "0.1")``, ``"1.00"`` -> ``(0, "1")``, ``"10"`` -> ``(0, "10")``.
-    """
-    d = Decimal(increment)
-    if d <= 0:
-        raise ValueError(f"increment must be > 0, was {increment!r}")
-    norm = d.normalize()
-    exp = norm.as_tuple().exponent
-    assert isinstance(exp, int)
-    precision = max(0, -exp)
-    return precision, f"{norm:.{precision}f}"
 
 
 def symbol_to_perpetual(

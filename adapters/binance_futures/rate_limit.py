@@ -13,31 +13,16 @@ Pure bookkeeping: the caller supplies timestamps (ms, venue-corrected) and does 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Final
+
+from adapters.core.rate_window import FixedWindow
+from adapters.core.rate_window import parse_retry_after as parse_retry_after  # re-export
 
 _INTERVAL_MS: Final = {"S": 1_000, "M": 60_000, "H": 3_600_000, "D": 86_400_000}
 
 
-@dataclass
-class _Window:
-    limit: int
-    interval_ms: int
-    used: int = 0
-    window_start_ms: int = 0  # start of the window the `used` value belongs to
-
-    def current(self, now_ms: int) -> int:
-        start = now_ms - now_ms % self.interval_ms
-        return self.used if start == self.window_start_ms else 0
-
-    def record(self, used: int, now_ms: int) -> None:
-        start = now_ms - now_ms % self.interval_ms
-        if start != self.window_start_ms or used >= self.used:
-            self.used = used
-        self.window_start_ms = start
-
-    def next_roll_ms(self, now_ms: int) -> int:
-        return now_ms - now_ms % self.interval_ms + self.interval_ms
+# The window accounting is shared with BingX (adapters.core.rate_window); old name kept.
+_Window = FixedWindow
 
 
 class RateLimitTracker:
@@ -107,14 +92,3 @@ class RateLimitTracker:
             if window.current(now_ms) + cost > window.limit * self.safety:
                 wait_until = max(wait_until, window.next_roll_ms(now_ms) + self.roll_margin_ms)
         return max(0.0, (wait_until - now_ms) / 1000.0) if wait_until else 0.0
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Retry-After in seconds (Binance sends an integer number of seconds)."""
-    if value is None:
-        return None
-    try:
-        secs = float(value.strip())
-    except ValueError:
-        return None
-    return secs if secs >= 0 else None

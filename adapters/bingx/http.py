@@ -1,0 +1,783 @@
+"""Async HTTP client for BingX USDT-M perpetual swaps (aiohttp).
+
+Signing (notes §1.2, DOCS3 SignAuth)
+    All parameters go in the query string, also for POST/PUT/DELETE (as CCXT and the official demo do),
+    in insertion order, followed by ``timestamp`` and ``recvWindow``. The signature is
+    ``hex(HMAC_SHA256(secret, k1=v1&k2=v2...))`` over the **unencoded** values; the URL carries each *value*
+    percent-encoded (keys never; plain values such as ``BTC-USDT``, decimals and the timestamp are
+    URL-safe and so identical in both forms). That is the documented batchOrders recipe: "sign the
+    original parameters, then URL-encode each value". ``signature`` is appended last; the API key goes in
+    ``X-BX-APIKEY``. The URL is sent pre-encoded so nothing is re-quoted in transit.
+Envelope
+    Success is ``{"code": 0, "msg": "", "data": ...}``. A non-zero ``code`` is an error **even at HTTP
+    200**; see :mod:`adapters.bingx.errors` for rejection vs ambiguous vs rate-limited.
+Clock
+    On a timestamp error (``100421`` / ``109400`` "timestamp ...") the client fetches
+    ``/openApi/swap/v2/server/time``, sets its offset (server - local midpoint) and retries once.
+Rate limits
+    BingX limits per UID *per endpoint* (mostly 5/s; 10/s place order; 2/s position mode / margin type) and
+    reports ``X-RateLimit-Requests-Remain`` / ``X-RateLimit-Requests-Expire`` per response. The client
+    counts requests per endpoint in 1-second windows (:class:`~adapters.core.rate_window.FixedWindow`) and
+    waits for the window roll instead of collecting a ``100410``/429; ``Remain: 0`` blocks that endpoint until
+    ``Expire``; ``Retry-After`` on 429/418 blocks everything.
+
+Secrets (api secret, signature, full query) never appear in logs or exception messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from decimal import Decimal
+from typing import Any, Final, Protocol, TypeVar
+from urllib.parse import quote
+
+import aiohttp
+import msgspec
+from yarl import URL
+
+from adapters.bingx.credentials import BingxSigner
+from adapters.bingx.errors import (
+    AMBIGUOUS_CODES,
+    CODE_RATE_LIMIT,
+    BingxAmbiguous,
+    BingxError,
+    BingxRateLimited,
+    BingxRejection,
+    BingxTransportError,
+)
+from adapters.bingx.schemas import (
+    BalanceItem,
+    CancelBatchResult,
+    CommissionData,
+    CommissionRate,
+    Contract,
+    FillHistoryData,
+    FillOrderItem,
+    FillOrdersData,
+    LeverageInfo,
+    LeverageSet,
+    ListenKeyResponse,
+    Order,
+    OrderData,
+    OrdersData,
+    Position,
+    PositionSideDual,
+    ServerTime,
+    decode_data,
+    decode_envelope,
+    decoder,
+    flag,
+)
+from adapters.core.http_errors import is_ambiguous_http_status
+from adapters.core.rate_window import FixedWindow, parse_retry_after
+
+T = TypeVar("T")
+ParamValue = str | int | bool | Decimal | None
+
+SWAP_V1: Final = "/openApi/swap/v1"
+SWAP_V2: Final = "/openApi/swap/v2"
+SWAP_V3: Final = "/openApi/swap/v3"
+LISTEN_KEY_PATH: Final = "/openApi/user/auth/userDataStream"
+SERVER_TIME_PATH: Final = f"{SWAP_V2}/server/time"
+MAX_CLIENT_ORDER_ID_LEN: Final = 40
+MAX_BATCH_PLACE: Final = 5
+MAX_BATCH_CANCEL: Final = 10
+
+HEADER_REMAIN: Final = "X-RateLimit-Requests-Remain"
+HEADER_EXPIRE: Final = "X-RateLimit-Requests-Expire"
+
+
+class LoggerLike(Protocol):
+    def debug(self, message: str) -> None: ...
+    def info(self, message: str) -> None: ...
+    def warning(self, message: str) -> None: ...
+
+
+class _NullLogger:
+    def debug(self, message: str) -> None:
+        pass
+
+    def info(self, message: str) -> None:
+        pass
+
+    def warning(self, message: str) -> None:
+        pass
+
+
+def _fmt(value: ParamValue) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, float):  # pragma: no cover - guarded by the type; never format money via float
+        raise TypeError("float parameters are not accepted; pass str or Decimal")
+    return str(value)
+
+
+def build_param_strings(params: Mapping[str, ParamValue] | None) -> tuple[str, str]:
+    """``(to_sign, to_send)``: raw ``k=v&...`` and the same with each value percent-encoded (None dropped)."""
+    if not params:
+        return "", ""
+    raw: list[str] = []
+    sent: list[str] = []
+    for k, v in params.items():
+        if v is None:
+            continue
+        s = _fmt(v)
+        raw.append(f"{k}={s}")
+        sent.append(f"{k}={quote(s, safe='')}")
+    return "&".join(raw), "&".join(sent)
+
+
+def normalize_client_order_id(value: str) -> str:
+    """BingX stores client order ids lowercased (1-40 chars): send them so, and echoes compare equal."""
+    if not 1 <= len(value) <= MAX_CLIENT_ORDER_ID_LEN:
+        raise ValueError(f"clientOrderId must be 1-{MAX_CLIENT_ORDER_ID_LEN} characters, was {len(value)}")
+    return value.lower()
+
+
+def _wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+# Per-UID per-endpoint limits (requests per second), DOCS3 + support article (place order 10/s since
+# 2025-10-16). Anything unlisted: 5/s.
+ENDPOINT_LIMITS_PER_SEC: Final[dict[tuple[str, str], int]] = {
+    ("POST", f"{SWAP_V2}/trade/order"): 10,
+    ("GET", f"{SWAP_V1}/positionSide/dual"): 2,
+    ("POST", f"{SWAP_V1}/positionSide/dual"): 2,
+    ("GET", f"{SWAP_V2}/trade/marginType"): 2,
+    ("POST", f"{SWAP_V2}/trade/marginType"): 2,
+    ("POST", f"{SWAP_V2}/trade/cancelAllAfter"): 1,
+}
+DEFAULT_LIMIT_PER_SEC: Final = 5
+
+
+def parse_expire_ms(value: str | None, now_ms: int) -> int | None:
+    """``X-RateLimit-Requests-Expire`` -> absolute ms. BingX calls it "window expiration time" without a
+    unit: >= 1e12 is read as epoch ms, >= 1e9 as epoch seconds, anything smaller as ms from now."""
+    if value is None:
+        return None
+    try:
+        n = int(Decimal(value.strip()))
+    except ArithmeticError:
+        return None
+    if n < 0:
+        return None
+    if n >= 1_000_000_000_000:
+        return n
+    if n >= 1_000_000_000:
+        return n * 1000
+    return now_ms + n
+
+
+class BingxRateLimiter:
+    """Per-endpoint 1-second windows counted locally, plus venue-reported exhaustion and global blocks."""
+
+    def __init__(
+        self,
+        limits: Mapping[tuple[str, str], int] | None = None,
+        default_limit: int = DEFAULT_LIMIT_PER_SEC,
+        safety: float = 1.0,
+        roll_margin_ms: int = 20,
+        max_block_ms: int = 300_000,
+    ) -> None:
+        self._limits = dict(ENDPOINT_LIMITS_PER_SEC if limits is None else limits)
+        self._default = default_limit
+        self.safety = safety
+        self.roll_margin_ms = roll_margin_ms
+        self.max_block_ms = max_block_ms
+        self._windows: dict[tuple[str, str], FixedWindow] = {}
+        self._blocked_until: dict[tuple[str, str], int] = {}
+        self.blocked_until_ms: int = 0  # global (429/418 Retry-After)
+
+    def window(self, method: str, path: str) -> FixedWindow:
+        key = (method, path)
+        w = self._windows.get(key)
+        if w is None:
+            w = FixedWindow(self._limits.get(key, self._default), 1_000)
+            self._windows[key] = w
+        return w
+
+    def delay_ms(self, method: str, path: str, now_ms: int) -> int:
+        """How long to wait before sending (0 = now)."""
+        wait_until = max(self.blocked_until_ms, self._blocked_until.get((method, path), 0))
+        delay = max(0, wait_until - now_ms)
+        return max(delay, self.window(method, path).delay_ms(now_ms, 1, self.safety, self.roll_margin_ms))
+
+    def on_send(self, method: str, path: str, now_ms: int) -> None:
+        self.window(method, path).add(1, now_ms)
+
+    def update_from_headers(self, method: str, path: str, headers: Mapping[str, str], now_ms: int) -> None:
+        remain_s = headers.get(HEADER_REMAIN)
+        if remain_s is None:
+            return
+        try:
+            remain = int(remain_s.strip())
+        except ValueError:
+            return
+        if remain > 0:
+            return
+        expire = parse_expire_ms(headers.get(HEADER_EXPIRE), now_ms)
+        until = min(expire, now_ms + self.max_block_ms) if expire is not None else now_ms + 1_000
+        key = (method, path)
+        self._blocked_until[key] = max(self._blocked_until.get(key, 0), until)
+
+    def block_all(self, secs: float, now_ms: int) -> None:
+        until = now_ms + min(int(secs * 1000), self.max_block_ms)
+        self.blocked_until_ms = max(self.blocked_until_ms, until)
+
+
+class BingxHttpClient:
+    """Async REST client. Create inside a running event loop (the aiohttp session is created lazily)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        api_secret: str | None = None,
+        *,
+        signer: BingxSigner | None = None,
+        timeout_secs: float = 10.0,
+        recv_window_ms: int = 5_000,
+        rate_limiter: BingxRateLimiter | None = None,
+        session: aiohttp.ClientSession | None = None,
+        logger: LoggerLike | None = None,
+        wall_ms: Callable[[], int] = _wall_ms,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        source_key: str | None = None,
+        max_retry_after_secs: float = 5.0,
+    ) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._signer = signer if signer is not None else (BingxSigner(api_secret) if api_secret else None)
+        self._timeout = aiohttp.ClientTimeout(total=timeout_secs)
+        self._recv_window_ms = recv_window_ms
+        self.rate_limiter = rate_limiter or BingxRateLimiter()
+        self._session = session
+        self._owns_session = session is None
+        self._log: LoggerLike = logger or _NullLogger()
+        self._wall_ms = wall_ms
+        self._sleep = sleep
+        self._source_key = source_key
+        self._max_retry_after_secs = max_retry_after_secs
+        self.time_offset_ms: int = 0
+
+    def __repr__(self) -> str:
+        return f"BingxHttpClient(base_url={self._base_url!r}, signer={self._signer!r})"
+
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    def now_ms(self) -> int:
+        """Venue-corrected time in ms."""
+        return self._wall_ms() + self.time_offset_ms
+
+    async def close(self) -> None:
+        if self._session is not None and self._owns_session:
+            await self._session.close()
+        self._session = None
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+            self._owns_session = True
+        return self._session
+
+    # ----------------------------------------------------------------------------------------------
+    # Core request
+    # ----------------------------------------------------------------------------------------------
+
+    def build_query(self, params: Mapping[str, ParamValue] | None, signed: bool) -> str:
+        """The query string to send (signed: ``...&timestamp=..&recvWindow=..&signature=..``)."""
+        to_sign, to_send = build_param_strings(params)
+        if not signed:
+            return to_send
+        if self._signer is None:
+            raise BingxError("signed endpoint requires api_secret")
+        ts = f"timestamp={self.now_ms()}&recvWindow={self._recv_window_ms}"
+        to_sign = f"{to_sign}&{ts}" if to_sign else ts
+        to_send = f"{to_send}&{ts}" if to_send else ts
+        return f"{to_send}&signature={self._signer.sign(to_sign)}"
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        tp: Any,
+        params: Mapping[str, ParamValue] | None = None,
+        *,
+        signed: bool = True,
+    ) -> Any:
+        """Send a request, check the envelope and decode ``data`` into ``tp``."""
+        retried_timestamp = False
+        retried_429 = False
+        while True:
+            try:
+                body = await self._send(method, path, params, signed)
+                return self._unwrap(body, tp, method, path)
+            except BingxRateLimited as exc:
+                if (
+                    retried_429
+                    or exc.is_ip_ban
+                    or exc.retry_after_secs is None
+                    or exc.retry_after_secs > self._max_retry_after_secs
+                ):
+                    raise
+                retried_429 = True
+                self._log.warning(f"Rate limited on {method} {path}; retrying after {exc.retry_after_secs}s")
+            except BingxRejection as exc:
+                if not exc.is_timestamp_error or retried_timestamp or not signed:
+                    raise
+                retried_timestamp = True
+                old = self.time_offset_ms
+                await self.sync_time()
+                self._log.warning(
+                    f"Timestamp error {exc.code} on {method} {path}: clock offset {old} -> "
+                    f"{self.time_offset_ms} ms; retrying once"
+                )
+
+    async def _send(
+        self, method: str, path: str, params: Mapping[str, ParamValue] | None, signed: bool
+    ) -> bytes:
+        """One HTTP exchange. Returns the 2xx body; raises for transport/HTTP-level failures."""
+        delay = self.rate_limiter.delay_ms(method, path, self.now_ms())
+        if delay > 0:
+            self._log.debug(f"Rate limit near for {method} {path}: waiting {delay} ms")
+            await self._sleep(delay / 1000)
+        query = self.build_query(params, signed)
+        url = URL(f"{self._base_url}{path}?{query}" if query else f"{self._base_url}{path}", encoded=True)
+        headers: dict[str, str] = {}
+        if signed or path == LISTEN_KEY_PATH:
+            if not self._api_key:
+                raise BingxError("endpoint requires api_key", method=method, path=path)
+            headers["X-BX-APIKEY"] = self._api_key
+        if self._source_key:
+            headers["X-SOURCE-KEY"] = self._source_key
+        session = self._get_session()
+        self.rate_limiter.on_send(method, path, self.now_ms())
+        try:
+            async with session.request(method, url, headers=headers, timeout=self._timeout) as resp:
+                body = await resp.read()
+                status = resp.status
+                resp_headers = resp.headers
+        except aiohttp.ClientConnectorError as exc:
+            raise BingxTransportError(
+                f"connect failed for {method} {path}: {type(exc).__name__}", method=method, path=path
+            ) from None
+        except TimeoutError:
+            raise BingxAmbiguous("timeout", method=method, path=path) from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise BingxAmbiguous(
+                f"connection error: {type(exc).__name__}", method=method, path=path
+            ) from None
+
+        now = self.now_ms()
+        self.rate_limiter.update_from_headers(method, path, resp_headers, now)
+        if 200 <= status < 300:
+            return body
+        code, msg = _parse_error(body)
+        if status in (418, 429):
+            retry_after = parse_retry_after(resp_headers.get("Retry-After"))
+            if retry_after is not None:
+                self.rate_limiter.block_all(retry_after, now)
+            raise BingxRateLimited(
+                code if code is not None else status,
+                msg or f"HTTP {status}",
+                http_status=status,
+                retry_after_secs=retry_after,
+                method=method,
+                path=path,
+            )
+        if is_ambiguous_http_status(status) or (code is not None and code in AMBIGUOUS_CODES):
+            raise BingxAmbiguous(
+                f"HTTP {status} code={code} msg={msg!r}",
+                code=code,
+                http_status=status,
+                method=method,
+                path=path,
+            )
+        raise BingxRejection(
+            code if code is not None else 0,
+            msg or f"HTTP {status}",
+            http_status=status,
+            method=method,
+            path=path,
+        )
+
+    def _unwrap(self, body: bytes, tp: Any, method: str, path: str) -> Any:
+        """Envelope check (``code != 0`` is an error at HTTP 200) and ``data`` decode."""
+        try:
+            env = decode_envelope(body)
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            raise BingxAmbiguous(f"undecodable 2xx response: {exc}", method=method, path=path) from None
+        code = env.code if env.code is not None else 0
+        if code != 0:
+            _raise_for_code(code, env.msg or "", 200, method, path)
+        try:
+            return decode_data(env.data, tp)
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            raise BingxAmbiguous(f"undecodable data: {exc}", code=0, method=method, path=path) from None
+
+    async def sync_time(self) -> int:
+        """Fetch server time and set ``time_offset_ms`` (server - local midpoint). Returns the offset."""
+        t0 = self._wall_ms()
+        body = await self._send("GET", SERVER_TIME_PATH, None, False)
+        t1 = self._wall_ms()
+        st: ServerTime = self._unwrap(body, ServerTime, "GET", SERVER_TIME_PATH)
+        self.time_offset_ms = st.serverTime - (t0 + t1) // 2
+        return self.time_offset_ms
+
+    # ----------------------------------------------------------------------------------------------
+    # Market / general
+    # ----------------------------------------------------------------------------------------------
+
+    async def server_time(self) -> int:
+        st: ServerTime = await self.request("GET", SERVER_TIME_PATH, ServerTime, signed=False)
+        return st.serverTime
+
+    async def contracts(self, symbol: str | None = None) -> list[Contract]:
+        result: list[Contract] | None = await self.request(
+            "GET", f"{SWAP_V2}/quote/contracts", list[Contract] | None, {"symbol": symbol}, signed=False
+        )
+        return result or []
+
+    # ----------------------------------------------------------------------------------------------
+    # listenKey (bare JSON, HTTP status semantics; API key header, unsigned)
+    # ----------------------------------------------------------------------------------------------
+
+    async def create_listen_key(self) -> str:
+        body = await self._send("POST", LISTEN_KEY_PATH, None, False)
+        try:
+            resp = decoder(ListenKeyResponse).decode(body)
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            raise BingxAmbiguous(f"undecodable listenKey response: {exc}", path=LISTEN_KEY_PATH) from None
+        if resp.listenKey:
+            return resp.listenKey
+        if resp.code:
+            _raise_for_code(resp.code, resp.msg or "", 200, "POST", LISTEN_KEY_PATH)
+        if len(resp.data):
+            inner = decode_data(resp.data, ListenKeyResponse | None)
+            if inner is not None and inner.listenKey:
+                return str(inner.listenKey)
+        raise BingxAmbiguous("listenKey response without a key", method="POST", path=LISTEN_KEY_PATH)
+
+    async def keepalive_listen_key(self, listen_key: str) -> None:
+        """PUT: 200 ok; 404 -> :class:`BingxRejection` with ``is_listen_key_not_found`` (create a new key)."""
+        await self._listen_key_call("PUT", listen_key)
+
+    async def close_listen_key(self, listen_key: str) -> None:
+        await self._listen_key_call("DELETE", listen_key)
+
+    async def _listen_key_call(self, method: str, listen_key: str) -> None:
+        body = await self._send(method, LISTEN_KEY_PATH, {"listenKey": listen_key}, False)
+        # 2xx: the body is empty, bare JSON or an envelope; only a non-zero envelope code is an error.
+        try:
+            env = decode_envelope(body) if body.strip() else None
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            env = None
+        if env is not None and env.code:
+            _raise_for_code(env.code, env.msg or "", 200, method, LISTEN_KEY_PATH)
+
+    # ----------------------------------------------------------------------------------------------
+    # Orders
+    # ----------------------------------------------------------------------------------------------
+
+    async def place_order(
+        self,
+        symbol: str,
+        side: str,
+        order_type: str,
+        *,
+        position_side: str = "BOTH",
+        quantity: str | Decimal | None = None,
+        price: str | Decimal | None = None,
+        stop_price: str | Decimal | None = None,
+        price_rate: str | Decimal | None = None,
+        activation_price: str | Decimal | None = None,
+        working_type: str | None = None,
+        time_in_force: str | None = None,
+        reduce_only: bool | None = None,
+        close_position: bool | None = None,
+        client_order_id: str | None = None,
+        stop_guaranteed: str | None = None,
+        take_profit: Mapping[str, Any] | None = None,
+        stop_loss: Mapping[str, Any] | None = None,
+    ) -> Order:
+        params: dict[str, ParamValue] = {
+            "symbol": symbol,
+            "side": side,
+            "positionSide": position_side,
+            "type": order_type,
+            "quantity": quantity,
+            "price": price,
+            "stopPrice": stop_price,
+            "priceRate": price_rate,
+            "activationPrice": activation_price,
+            "workingType": working_type,
+            "timeInForce": time_in_force,
+            "reduceOnly": reduce_only,
+            "closePosition": close_position,
+            "clientOrderId": normalize_client_order_id(client_order_id) if client_order_id else None,
+            "stopGuaranteed": stop_guaranteed,
+            "takeProfit": _json(take_profit),
+            "stopLoss": _json(stop_loss),
+        }
+        data: OrderData = await self.request("POST", f"{SWAP_V2}/trade/order", OrderData, params)
+        return data.order
+
+    async def place_batch_orders(self, orders: list[dict[str, Any]]) -> list[Order]:
+        """Up to 5 orders (``batchOrders`` JSON, value URL-encoded, signed raw). Client ids are lowercased."""
+        if not 1 <= len(orders) <= MAX_BATCH_PLACE:
+            raise ValueError(f"batch place takes 1-{MAX_BATCH_PLACE} orders, got {len(orders)}")
+        items = []
+        for o in orders:
+            item = {
+                k: (format(v, "f") if isinstance(v, Decimal) else v) for k, v in o.items() if v is not None
+            }
+            cid = item.get("clientOrderId")
+            if isinstance(cid, str):
+                item["clientOrderId"] = normalize_client_order_id(cid)
+            items.append(item)
+        data: OrdersData = await self.request(
+            "POST", f"{SWAP_V2}/trade/batchOrders", OrdersData, {"batchOrders": _json(items)}
+        )
+        return data.orders or []
+
+    async def cancel_order(
+        self, symbol: str, *, order_id: int | None = None, client_order_id: str | None = None
+    ) -> Order:
+        data: OrderData = await self.request(
+            "DELETE", f"{SWAP_V2}/trade/order", OrderData, _order_ref(symbol, order_id, client_order_id)
+        )
+        return data.order
+
+    async def cancel_batch_orders(
+        self, symbol: str, *, order_ids: list[int] | None = None, client_order_ids: list[str] | None = None
+    ) -> CancelBatchResult:
+        """Up to 10 ids; per-item failures come back in ``failed``."""
+        if bool(order_ids) == bool(client_order_ids):
+            raise ValueError("pass exactly one of order_ids / client_order_ids")
+        ids: list[Any] = list(order_ids) if order_ids else [c.lower() for c in client_order_ids or []]
+        if len(ids) > MAX_BATCH_CANCEL:
+            raise ValueError(f"batch cancel takes at most {MAX_BATCH_CANCEL} ids")
+        params: dict[str, ParamValue] = {"symbol": symbol}
+        params["orderIdList" if order_ids else "clientOrderIdList"] = _json(ids)
+        result: CancelBatchResult = await self.request(
+            "DELETE", f"{SWAP_V2}/trade/batchOrders", CancelBatchResult, params
+        )
+        return result
+
+    async def cancel_all_open_orders(
+        self, symbol: str | None = None, order_type: str | None = None
+    ) -> CancelBatchResult:
+        result: CancelBatchResult | None = await self.request(
+            "DELETE",
+            f"{SWAP_V2}/trade/allOpenOrders",
+            CancelBatchResult | None,
+            {"symbol": symbol, "type": order_type},
+        )
+        return result or CancelBatchResult()
+
+    async def query_order(
+        self, symbol: str, *, order_id: int | None = None, client_order_id: str | None = None
+    ) -> Order:
+        data: OrderData = await self.request(
+            "GET", f"{SWAP_V2}/trade/order", OrderData, _order_ref(symbol, order_id, client_order_id)
+        )
+        return data.order
+
+    async def open_orders(self, symbol: str | None = None) -> list[Order]:
+        data: OrdersData | None = await self.request(
+            "GET", f"{SWAP_V2}/trade/openOrders", OrdersData | None, {"symbol": symbol}
+        )
+        return (data.orders if data else None) or []
+
+    async def all_orders(
+        self,
+        symbol: str | None = None,
+        *,
+        order_id: int | None = None,
+        start_time: int | None = None,
+        end_time: int | None = None,
+        limit: int = 500,
+    ) -> list[Order]:
+        """Order history (completed/cancelled only); ``order_id`` returns subsequent orders."""
+        return await self._orders(f"{SWAP_V2}/trade/allOrders", symbol, order_id, start_time, end_time, limit)
+
+    async def full_orders(
+        self,
+        symbol: str | None = None,
+        *,
+        order_id: int | None = None,
+        start_time: int | None = None,
+        end_time: int | None = None,
+        limit: int = 500,
+    ) -> list[Order]:
+        """All orders including open ones (``/openApi/swap/v1/trade/fullOrder``)."""
+        return await self._orders(f"{SWAP_V1}/trade/fullOrder", symbol, order_id, start_time, end_time, limit)
+
+    async def _orders(
+        self,
+        path: str,
+        symbol: str | None,
+        order_id: int | None,
+        start_time: int | None,
+        end_time: int | None,
+        limit: int,
+    ) -> list[Order]:
+        params: dict[str, ParamValue] = {
+            "symbol": symbol,
+            "orderId": order_id,
+            "startTime": start_time,
+            "endTime": end_time,
+            "limit": limit,
+        }
+        data: OrdersData | None = await self.request("GET", path, OrdersData | None, params)
+        return (data.orders if data else None) or []
+
+    async def fill_history(
+        self,
+        symbol: str,
+        *,
+        end_ts: int,
+        start_ts: int | None = None,
+        order_id: int | None = None,
+        last_fill_id: int | None = None,
+        page_index: int | None = None,
+        page_size: int | None = None,
+    ) -> FillHistoryData:
+        """Trade-level fills with trade ids (last 7 days, ``start_ts < t <= end_ts``; ``end_ts`` is required
+        because a start-only query returns nothing)."""
+        params: dict[str, ParamValue] = {
+            "symbol": symbol,
+            "orderId": order_id,
+            "lastFillId": last_fill_id,
+            "pageIndex": page_index,
+            "pageSize": page_size,
+            "startTs": start_ts,
+            "endTs": end_ts,
+        }
+        data: FillHistoryData | None = await self.request(
+            "GET", f"{SWAP_V2}/trade/fillHistory", FillHistoryData | None, params
+        )
+        return data or FillHistoryData()
+
+    async def all_fill_orders(
+        self,
+        *,
+        start_ts: int,
+        end_ts: int,
+        symbol: str | None = None,
+        order_id: int | None = None,
+        trading_unit: str = "COIN",
+    ) -> list[FillOrderItem]:
+        """Fills without trade ids (``/openApi/swap/v2/trade/allFillOrders``); prefer :meth:`fill_history`."""
+        params: dict[str, ParamValue] = {
+            "symbol": symbol,
+            "orderId": order_id,
+            "tradingUnit": trading_unit,
+            "startTs": start_ts,
+            "endTs": end_ts,
+        }
+        data: FillOrdersData | None = await self.request(
+            "GET", f"{SWAP_V2}/trade/allFillOrders", FillOrdersData | None, params
+        )
+        return (data.fill_orders if data else None) or []
+
+    # ----------------------------------------------------------------------------------------------
+    # Account
+    # ----------------------------------------------------------------------------------------------
+
+    async def balance(self) -> list[BalanceItem]:
+        result: list[BalanceItem] | None = await self.request(
+            "GET", f"{SWAP_V3}/user/balance", list[BalanceItem] | None
+        )
+        return result or []
+
+    async def positions(self, symbol: str | None = None) -> list[Position]:
+        result: list[Position] | None = await self.request(
+            "GET", f"{SWAP_V2}/user/positions", list[Position] | None, {"symbol": symbol}
+        )
+        return result or []
+
+    async def get_leverage(self, symbol: str) -> LeverageInfo:
+        result: LeverageInfo = await self.request(
+            "GET", f"{SWAP_V2}/trade/leverage", LeverageInfo, {"symbol": symbol}
+        )
+        return result
+
+    async def set_leverage(self, symbol: str, side: str, leverage: int) -> LeverageSet:
+        """``side``: LONG/SHORT in hedge mode, BOTH in one-way mode."""
+        result: LeverageSet = await self.request(
+            "POST",
+            f"{SWAP_V2}/trade/leverage",
+            LeverageSet,
+            {"symbol": symbol, "side": side, "leverage": leverage},
+        )
+        return result
+
+    async def position_side_dual(self) -> bool:
+        """True = hedge (dual) mode."""
+        resp: PositionSideDual = await self.request("GET", f"{SWAP_V1}/positionSide/dual", PositionSideDual)
+        return flag(resp.dualSidePosition)
+
+    async def set_position_side_dual(self, dual: bool) -> bool:
+        resp: PositionSideDual = await self.request(
+            "POST", f"{SWAP_V1}/positionSide/dual", PositionSideDual, {"dualSidePosition": dual}
+        )
+        return flag(resp.dualSidePosition)
+
+    async def commission_rate(self) -> CommissionRate:
+        data: CommissionData = await self.request("GET", f"{SWAP_V2}/user/commissionRate", CommissionData)
+        return data.commission
+
+
+# --------------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------------
+
+
+class _ErrorBody(msgspec.Struct, gc=False):
+    code: int | None = None
+    msg: str | None = None
+
+
+_ERROR_DECODER = msgspec.json.Decoder(_ErrorBody, strict=False)
+
+
+def _parse_error(body: bytes) -> tuple[int | None, str]:
+    try:
+        err = _ERROR_DECODER.decode(body)
+        return err.code, err.msg or ""
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None, body[:200].decode("utf-8", "replace").strip()
+
+
+def _raise_for_code(code: int, msg: str, status: int, method: str, path: str) -> None:
+    if code in AMBIGUOUS_CODES:
+        raise BingxAmbiguous(
+            f"code={code} msg={msg!r}", code=code, http_status=status, method=method, path=path
+        )
+    if code == CODE_RATE_LIMIT:
+        raise BingxRateLimited(code, msg, http_status=status, retry_after_secs=None, method=method, path=path)
+    raise BingxRejection(code, msg, http_status=status, method=method, path=path)
+
+
+def _json(value: Any) -> str | None:
+    if value is None:
+        return None
+    return msgspec.json.encode(value).decode()
+
+
+def _order_ref(symbol: str, order_id: int | None, client_order_id: str | None) -> dict[str, ParamValue]:
+    if order_id is None and not client_order_id:
+        raise ValueError("order_id or client_order_id required")
+    return {
+        "symbol": symbol,
+        "orderId": order_id,
+        "clientOrderId": client_order_id.lower() if client_order_id and order_id is None else None,
+    }

@@ -1,0 +1,930 @@
+"""Pure parsing: BingX USDT-M payloads (msgspec Structs) -> NautilusTrader values, reports and event args.
+
+No I/O. Decimal text goes through the exact integer path of :mod:`adapters.core.decimal_parse` (shared
+with Binance): no float anywhere on price/quantity/money.
+
+Decisions (tested in tests/bingx/test_parsing.py)
+-------------------------------------------------
+
+Symbols: ``BTC-USDT`` <-> ``BTC-USDT-PERP.BINGX`` (raw symbol ``BTC-USDT``).
+
+Order status (one map for REST and WS; REST spells ``CANCELLED``, WS ``CANCELED``):
+
+=========================  =====================================================================
+BingX                      Nautilus
+=========================  =====================================================================
+NEW, PENDING               ACCEPTED (REST shows PENDING for resting orders, WS shows NEW)
+RUNNING                    ACCEPTED (TWAP in progress)
+PARTIALLY_FILLED           PARTIALLY_FILLED
+FILLED                     FILLED
+CANCELED, CANCELLED        CANCELED (filled quantity kept)
+EXPIRED                    EXPIRED, or CANCELED with ``treat_expired_as_canceled``
+FAILED                     REJECTED
+unknown (e.g. ``Unknown``) derived from quantities: filled==0 -> ACCEPTED, 0<filled<qty ->
+                           PARTIALLY_FILLED, filled>=qty -> FILLED (warned once per value)
+=========================  =====================================================================
+
+Order type in: LIMIT->LIMIT, MARKET->MARKET, STOP/TRIGGER_LIMIT->STOP_LIMIT,
+STOP_MARKET/TRIGGER_MARKET/TRIGGER_REVERSE_MARKET->STOP_MARKET, TAKE_PROFIT->LIMIT_IF_TOUCHED,
+TAKE_PROFIT_MARKET->MARKET_IF_TOUCHED, TRAILING_STOP_MARKET/TRAILING_TP_SL->TRAILING_STOP_MARKET,
+LIQUIDATION/unknown->MARKET. Out (:func:`to_bingx_order_type`): BingX's STOP*/TAKE_PROFIT* are position
+stop-loss/take-profit orders, its TRIGGER_* are plain conditional orders; so a reduce-only Nautilus
+STOP_MARKET/STOP_LIMIT/MARKET_IF_TOUCHED/LIMIT_IF_TOUCHED goes out as STOP_MARKET/STOP/TAKE_PROFIT_MARKET/
+TAKE_PROFIT and a non-reduce-only one as TRIGGER_MARKET/TRIGGER_LIMIT.
+
+TIF: GTC/IOC/FOK 1:1, ``PostOnly`` -> (GTC, post_only), empty/unknown -> GTC. Trigger (``workingType``):
+MARK_PRICE->MARK_PRICE, CONTRACT_PRICE->LAST_PRICE, INDEX_PRICE->INDEX_PRICE, empty -> MARK_PRICE (the venue
+default). Out: DEFAULT/LAST_PRICE->CONTRACT_PRICE.
+
+Precision: contracts give ``pricePrecision``/``quantityPrecision`` as decimal places, so increments are
+``10**-p`` and precisions are used as given. ``tradeMinQuantity`` is rounded *up* to the size increment if
+finer; ``tradeMinUSDT`` becomes ``min_notional`` in the quote currency; ``margin_init`` = 1 / max leverage.
+
+Fills: quantity/price from the LAST-FILL fields only (WS ``l``/``L``; fillHistory ``qty``; allFillOrders
+``volume``). Cumulative ``z`` is never used as a fill quantity (it double counts partial fills): a WS event
+without ``l``/``L`` yields no fill (:func:`parse_order_fill` returns None) and the fill must come from REST.
+Trade id: WS ``t``, else ``td``, else synthesized ``<orderId>-<z>`` (cumulative qty is unique per fill of an
+order and identical on a duplicate push). Commission: BingX's ``n``/``commission`` is negative for a cost;
+Nautilus commission is positive for a cost, so the sign is flipped (exactly, on the string).
+
+Timestamps: WS ``T``/``E`` and REST order times are UTC epoch ms. Fill REST times are strings:
+``filledTime`` carries an explicit offset (``2023-12-16T20:58:36.000+0800``) and is converted exactly;
+``filledTm`` (``2023-12-16T20:58:36Z``) is Beijing wall-clock time mislabelled ``Z`` - the docs' own sample
+shows both with the same wall time for a query window ending 12:58:50 UTC - so it is read as UTC+8. A
+``filledTime`` without an offset is read as Beijing time too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import ROUND_UP, Decimal
+from typing import Any, Final, NamedTuple
+
+import msgspec
+from nautilus_trader.core.uuid import UUID4
+from nautilus_trader.execution.reports import FillReport, OrderStatusReport, PositionStatusReport
+from nautilus_trader.model.enums import (
+    LiquiditySide,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    PositionSide,
+    TimeInForce,
+    TrailingOffsetType,
+    TriggerType,
+)
+from nautilus_trader.model.identifiers import (
+    AccountId,
+    ClientOrderId,
+    InstrumentId,
+    PositionId,
+    Symbol,
+    TradeId,
+    Venue,
+    VenueOrderId,
+)
+from nautilus_trader.model.instruments import CryptoPerpetual
+from nautilus_trader.model.objects import AccountBalance, Currency, Money, Price, Quantity
+
+from adapters.bingx.schemas import (
+    BalanceItem,
+    Contract,
+    FillHistoryItem,
+    FillOrderItem,
+    Num,
+    Order,
+    Position,
+    flag,
+    num,
+    to_int,
+)
+from adapters.bingx.schemas_stream import AccountUpdateData, OrderUpdateData, PositionUpdate
+from adapters.core.decimal_parse import (
+    account_balance,
+    increment_from_decimals,
+    is_nonzero,
+    money_from_decimal,
+    parse_currency,
+    parse_money,
+    parse_price,
+    parse_quantity,
+    to_decimal,
+)
+
+_log = logging.getLogger(__name__)
+
+BINGX_VENUE: Final = Venue("BINGX")
+PERP_SUFFIX: Final = "-PERP"
+_NANOS_PER_MS: Final = 1_000_000
+DEFAULT_MAKER_FEE: Final = Decimal("0.0002")
+DEFAULT_TAKER_FEE: Final = Decimal("0.0005")
+BEIJING: Final = timezone(timedelta(hours=8))
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+# --------------------------------------------------------------------------------------------------
+# Enum maps
+# --------------------------------------------------------------------------------------------------
+
+ORDER_SIDE: Final = {"BUY": OrderSide.BUY, "SELL": OrderSide.SELL}
+
+ORDER_TYPE: Final = {
+    "LIMIT": OrderType.LIMIT,
+    "MARKET": OrderType.MARKET,
+    "STOP": OrderType.STOP_LIMIT,
+    "TRIGGER_LIMIT": OrderType.STOP_LIMIT,
+    "STOP_MARKET": OrderType.STOP_MARKET,
+    "TRIGGER_MARKET": OrderType.STOP_MARKET,
+    "TRIGGER_REVERSE_MARKET": OrderType.STOP_MARKET,
+    "TAKE_PROFIT": OrderType.LIMIT_IF_TOUCHED,
+    "TAKE_PROFIT_MARKET": OrderType.MARKET_IF_TOUCHED,
+    "TRAILING_STOP_MARKET": OrderType.TRAILING_STOP_MARKET,
+    "TRAILING_TP_SL": OrderType.TRAILING_STOP_MARKET,
+    "LIQUIDATION": OrderType.MARKET,
+}
+
+# value: (TimeInForce, post_only)
+TIME_IN_FORCE: Final = {
+    "GTC": (TimeInForce.GTC, False),
+    "IOC": (TimeInForce.IOC, False),
+    "FOK": (TimeInForce.FOK, False),
+    "POSTONLY": (TimeInForce.GTC, True),
+}
+
+ORDER_STATUS: Final = {
+    "NEW": OrderStatus.ACCEPTED,
+    "PENDING": OrderStatus.ACCEPTED,
+    "RUNNING": OrderStatus.ACCEPTED,
+    "PARTIALLY_FILLED": OrderStatus.PARTIALLY_FILLED,
+    "FILLED": OrderStatus.FILLED,
+    "CANCELED": OrderStatus.CANCELED,
+    "CANCELLED": OrderStatus.CANCELED,
+    "EXPIRED": OrderStatus.EXPIRED,
+    "FAILED": OrderStatus.REJECTED,
+}
+
+TRIGGER_TYPE: Final = {
+    "MARK_PRICE": TriggerType.MARK_PRICE,
+    "CONTRACT_PRICE": TriggerType.LAST_PRICE,
+    "INDEX_PRICE": TriggerType.INDEX_PRICE,
+}
+
+POSITION_SIDE: Final = {"LONG": PositionSide.LONG, "SHORT": PositionSide.SHORT, "BOTH": PositionSide.FLAT}
+
+EXEC_NEW: Final = "NEW"
+EXEC_TRADE: Final = "TRADE"
+EXEC_CANCELED: Final = "CANCELED"
+EXEC_CALCULATED: Final = "CALCULATED"
+EXEC_EXPIRED: Final = "EXPIRED"
+
+_MARKET_LIKE: Final = frozenset(
+    {OrderType.MARKET, OrderType.STOP_MARKET, OrderType.MARKET_IF_TOUCHED, OrderType.TRAILING_STOP_MARKET}
+)
+
+_warned: set[tuple[str, str]] = set()
+
+
+def _warn_unknown(kind: str, value: str) -> None:
+    key = (kind, value)
+    if key not in _warned:
+        _warned.add(key)
+        _log.warning("Unknown BingX %s %r; using fallback mapping", kind, value)
+
+
+def parse_order_side(value: str) -> OrderSide:
+    side = ORDER_SIDE.get(value.upper())
+    if side is None:
+        _warn_unknown("order side", value)
+        return OrderSide.NO_ORDER_SIDE
+    return side
+
+
+def parse_order_type(value: str | None) -> OrderType:
+    ot = ORDER_TYPE.get((value or "").upper())
+    if ot is None:
+        _warn_unknown("order type", str(value))
+        return OrderType.MARKET
+    return ot
+
+
+def parse_time_in_force(value: str | None) -> tuple[TimeInForce, bool]:
+    """``(time_in_force, post_only)``; empty -> GTC."""
+    if not value:
+        return TimeInForce.GTC, False
+    tif = TIME_IN_FORCE.get(value.upper())
+    if tif is None:
+        _warn_unknown("time in force", value)
+        return TimeInForce.GTC, False
+    return tif
+
+
+def parse_trigger_type(value: str | None) -> TriggerType:
+    if not value:
+        return TriggerType.MARK_PRICE
+    tt = TRIGGER_TYPE.get(value.upper())
+    if tt is None:
+        _warn_unknown("working type", value)
+        return TriggerType.MARK_PRICE
+    return tt
+
+
+def parse_order_status(
+    value: str | None, quantity: Decimal, filled: Decimal, treat_expired_as_canceled: bool = False
+) -> OrderStatus:
+    status = ORDER_STATUS.get((value or "").upper())
+    if status is None:
+        _warn_unknown("order status", str(value))
+        if filled <= 0:
+            return OrderStatus.ACCEPTED
+        return OrderStatus.FILLED if filled >= quantity else OrderStatus.PARTIALLY_FILLED
+    if status == OrderStatus.EXPIRED and treat_expired_as_canceled:
+        return OrderStatus.CANCELED
+    return status
+
+
+def parse_liquidity_side(role: str | None) -> LiquiditySide:
+    r = (role or "").lower()
+    if r == "maker":
+        return LiquiditySide.MAKER
+    if r == "taker":
+        return LiquiditySide.TAKER
+    return LiquiditySide.NO_LIQUIDITY_SIDE
+
+
+# -- outbound ------------------------------------------------------------------------------------
+
+_OUT_TYPE: Final = {
+    (OrderType.MARKET, False): "MARKET",
+    (OrderType.MARKET, True): "MARKET",
+    (OrderType.LIMIT, False): "LIMIT",
+    (OrderType.LIMIT, True): "LIMIT",
+    (OrderType.STOP_MARKET, False): "TRIGGER_MARKET",
+    (OrderType.STOP_MARKET, True): "STOP_MARKET",
+    (OrderType.STOP_LIMIT, False): "TRIGGER_LIMIT",
+    (OrderType.STOP_LIMIT, True): "STOP",
+    (OrderType.MARKET_IF_TOUCHED, False): "TRIGGER_MARKET",
+    (OrderType.MARKET_IF_TOUCHED, True): "TAKE_PROFIT_MARKET",
+    (OrderType.LIMIT_IF_TOUCHED, False): "TRIGGER_LIMIT",
+    (OrderType.LIMIT_IF_TOUCHED, True): "TAKE_PROFIT",
+    (OrderType.TRAILING_STOP_MARKET, False): "TRAILING_STOP_MARKET",
+    (OrderType.TRAILING_STOP_MARKET, True): "TRAILING_STOP_MARKET",
+}
+
+
+def to_bingx_order_type(order_type: OrderType, reduce_only: bool) -> str:
+    """Nautilus order type -> BingX ``type`` (ValueError if unsupported)."""
+    out = _OUT_TYPE.get((order_type, reduce_only))
+    if out is None:
+        raise ValueError(f"order type {order_type!r} is not supported by BingX")
+    return out
+
+
+def to_bingx_time_in_force(tif: TimeInForce, post_only: bool) -> str:
+    if post_only:
+        return "PostOnly"
+    if tif == TimeInForce.GTC:
+        return "GTC"
+    if tif == TimeInForce.IOC:
+        return "IOC"
+    if tif == TimeInForce.FOK:
+        return "FOK"
+    raise ValueError(f"time in force {tif!r} is not supported by BingX")
+
+
+def to_bingx_working_type(trigger_type: TriggerType) -> str:
+    if trigger_type in (TriggerType.DEFAULT, TriggerType.LAST_PRICE, TriggerType.NO_TRIGGER):
+        return "CONTRACT_PRICE"
+    if trigger_type == TriggerType.MARK_PRICE:
+        return "MARK_PRICE"
+    if trigger_type == TriggerType.INDEX_PRICE:
+        return "INDEX_PRICE"
+    raise ValueError(f"trigger type {trigger_type!r} is not supported by BingX")
+
+
+def to_bingx_position_side(order_side: OrderSide, reduce_only: bool, hedge_mode: bool) -> str:
+    """One-way: BOTH. Hedge: opening BUY/closing SELL -> LONG, opening SELL/closing BUY -> SHORT."""
+    if not hedge_mode:
+        return "BOTH"
+    is_buy = order_side == OrderSide.BUY
+    return "LONG" if is_buy != reduce_only else "SHORT"
+
+
+# --------------------------------------------------------------------------------------------------
+# Identifiers
+# --------------------------------------------------------------------------------------------------
+
+_IID_CACHE: dict[str, InstrumentId] = {}
+
+
+def format_instrument_id(symbol: str, venue: Venue = BINGX_VENUE) -> InstrumentId:
+    """``BTC-USDT`` -> ``BTC-USDT-PERP.BINGX``."""
+    if venue is BINGX_VENUE:
+        cached = _IID_CACHE.get(symbol)
+        if cached is not None:
+            return cached
+    iid = InstrumentId(Symbol(f"{symbol}{PERP_SUFFIX}"), venue)
+    if venue is BINGX_VENUE:
+        _IID_CACHE[symbol] = iid
+    return iid
+
+
+def venue_symbol(instrument_id: InstrumentId) -> str:
+    """Inverse of :func:`format_instrument_id`: ``BTC-USDT-PERP.BINGX`` -> ``BTC-USDT``."""
+    value = instrument_id.symbol.value
+    return value[: -len(PERP_SUFFIX)] if value.endswith(PERP_SUFFIX) else value
+
+
+def make_position_id(instrument_id: InstrumentId, position_side: str | None) -> PositionId:
+    """Venue position id ``<instrument_id>-<LONG|SHORT|BOTH>`` (one-way mode uses ``BOTH``)."""
+    return PositionId(f"{instrument_id}-{(position_side or 'BOTH').upper()}")
+
+
+def parse_client_order_id(value: str | None) -> ClientOrderId | None:
+    """The venue echoes our id lowercased; ``""`` means none. Map back via a lowercase-keyed table."""
+    return ClientOrderId(value) if value else None
+
+
+# --------------------------------------------------------------------------------------------------
+# Small exact helpers
+# --------------------------------------------------------------------------------------------------
+
+
+def negate(s: str | None) -> str | None:
+    """Exact sign flip of a decimal string (``"-0.05"`` -> ``"0.05"``, ``"0.1"`` -> ``"-0.1"``)."""
+    if s is None:
+        return None
+    s = s.strip()
+    if not s:
+        return None
+    if s[0] == "-":
+        return s[1:]
+    if s[0] == "+":
+        s = s[1:]
+    return s if not is_nonzero(s) else f"-{s}"
+
+
+def commission_money(raw: Num | str | None, currency: Currency) -> Money:
+    """BingX fee (negative = cost) -> Nautilus commission (positive = cost)."""
+    value = raw if isinstance(raw, str) or raw is None else num(raw)
+    return parse_money(negate(value), currency)
+
+
+def _abs(s: str) -> str:
+    return s[1:] if s.startswith("-") else s
+
+
+def _ms_to_ns(ms: int | None, default: int) -> int:
+    return ms * _NANOS_PER_MS if ms else default
+
+
+def _dt_to_ns(dt: datetime) -> int:
+    delta = dt - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+
+
+def parse_fill_time_ns(filled_time: str | None, filled_tm: str | None = None) -> int | None:
+    """UTC ns from REST fill time strings (see module doc: ``filledTm``'s ``Z`` is really UTC+8)."""
+    try:
+        if filled_time:
+            dt = datetime.fromisoformat(filled_time.strip())
+            if dt.tzinfo is None:
+                dt = dt.replace(tzinfo=BEIJING)
+            return _dt_to_ns(dt)
+        if filled_tm:
+            text = filled_tm.strip()
+            if text.endswith(("Z", "z")):
+                text = text[:-1]
+            dt = datetime.fromisoformat(text)
+            return _dt_to_ns(dt.replace(tzinfo=BEIJING))
+    except ValueError:
+        _warn_unknown("fill time", f"{filled_time!r}/{filled_tm!r}")
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# contracts -> CryptoPerpetual
+# --------------------------------------------------------------------------------------------------
+
+
+def contract_to_perpetual(
+    contract: Contract,
+    ts_init: int,
+    maker_fee: Decimal | None = None,
+    taker_fee: Decimal | None = None,
+    venue: Venue = BINGX_VENUE,
+) -> CryptoPerpetual:
+    """Contracts item -> ``CryptoPerpetual`` (fees: explicit > contract fields > defaults)."""
+    if not contract.asset or not contract.currency:
+        raise ValueError(f"{contract.symbol} has no asset/currency")
+    price_precision = contract.pricePrecision
+    size_precision = contract.quantityPrecision
+    if price_precision < 0 or size_precision < 0:
+        raise ValueError(f"{contract.symbol} has negative precision")
+    tick = increment_from_decimals(price_precision)
+    step = increment_from_decimals(size_precision)
+    quote = parse_currency(contract.currency)
+    min_qty_s = num(contract.tradeMinQuantity)
+    min_quantity = None
+    if min_qty_s is not None and is_nonzero(min_qty_s):
+        q = Decimal(min_qty_s).quantize(Decimal(step), rounding=ROUND_UP)
+        min_quantity = Quantity.from_str(f"{q:f}")
+    min_usdt = num(contract.tradeMinUSDT)
+    min_notional = money_from_decimal(Decimal(min_usdt), quote) if min_usdt and is_nonzero(min_usdt) else None
+    max_lev = max(contract.maxLongLeverage or 0, contract.maxShortLeverage or 0)
+    margin_init = Decimal(1) / Decimal(max_lev) if max_lev > 0 else Decimal(0)
+    maker = maker_fee if maker_fee is not None else _fee(contract.makerFeeRate, DEFAULT_MAKER_FEE)
+    taker = taker_fee if taker_fee is not None else _fee(contract.takerFeeRate, DEFAULT_TAKER_FEE)
+    info: dict[str, Any] = {k: _info_value(v) for k, v in msgspec.structs.asdict(contract).items()}
+    return CryptoPerpetual(
+        instrument_id=format_instrument_id(contract.symbol, venue),
+        raw_symbol=Symbol(contract.symbol),
+        base_currency=parse_currency(contract.asset),
+        quote_currency=quote,
+        settlement_currency=quote,
+        is_inverse=False,
+        price_precision=price_precision,
+        size_precision=size_precision,
+        price_increment=Price.from_str(tick),
+        size_increment=Quantity.from_str(step),
+        ts_event=ts_init,
+        ts_init=ts_init,
+        min_quantity=min_quantity,
+        min_notional=min_notional,
+        margin_init=margin_init,
+        margin_maint=Decimal(0),
+        maker_fee=maker,
+        taker_fee=taker,
+        info=info,
+    )
+
+
+def _fee(raw: Num, default: Decimal) -> Decimal:
+    s = num(raw)
+    return Decimal(s) if s is not None else default
+
+
+def _info_value(v: Any) -> Any:
+    return num(v) if isinstance(v, msgspec.Raw) else v
+
+
+# --------------------------------------------------------------------------------------------------
+# REST orders -> OrderStatusReport
+# --------------------------------------------------------------------------------------------------
+
+
+def _trailing(
+    order_type: OrderType, price_rate: str | None, distance: str | None
+) -> tuple[Decimal | None, TrailingOffsetType]:
+    if order_type != OrderType.TRAILING_STOP_MARKET:
+        return None, TrailingOffsetType.NO_TRAILING_OFFSET
+    if price_rate and is_nonzero(price_rate):
+        return Decimal(price_rate) * 10_000, TrailingOffsetType.BASIS_POINTS
+    if distance and is_nonzero(distance):
+        return Decimal(distance), TrailingOffsetType.PRICE
+    return None, TrailingOffsetType.NO_TRAILING_OFFSET
+
+
+def order_to_status_report(
+    order: Order,
+    account_id: AccountId,
+    instrument_id: InstrumentId,
+    price_precision: int,
+    size_precision: int,
+    ts_init: int,
+    treat_expired_as_canceled: bool = False,
+    venue_position_id: PositionId | None = None,
+) -> OrderStatusReport:
+    """REST order (order / openOrders / allOrders / fullOrder / cancel) -> ``OrderStatusReport``.
+
+    ValueError for an order with zero quantity and zero fill (``closePosition`` orders), which a report
+    cannot represent.
+    """
+    filled_s = num(order.executedQty) or "0"
+    qty_s = order.quantity_s
+    if not qty_s or not is_nonzero(qty_s):
+        qty_s = filled_s
+    if not is_nonzero(qty_s):
+        raise ValueError(f"order {order.orderId} has zero quantity (closePosition?); no report possible")
+    quantity_d = Decimal(qty_s)
+    filled_d = to_decimal(filled_s)
+    tif, post_only = parse_time_in_force(order.timeInForce)
+    post_only = post_only or flag(order.postOnly)
+    order_type = parse_order_type(order.type)
+    price_s = num(order.price)
+    stop_s = num(order.stopPrice)
+    trailing_offset, trailing_type = _trailing(order_type, num(order.priceRate), price_s)
+    trigger_price = None
+    trigger_type = TriggerType.NO_TRIGGER
+    if order_type == OrderType.TRAILING_STOP_MARKET:
+        act = num(order.activationPrice) or num(order.actPrice) or stop_s
+        if act and is_nonzero(act):
+            trigger_price = parse_price(act, price_precision)
+        trigger_type = parse_trigger_type(order.workingType)
+        price_s = None  # ``price`` is the trailing distance here
+    elif stop_s and is_nonzero(stop_s):
+        trigger_price = parse_price(stop_s, price_precision)
+        trigger_type = parse_trigger_type(order.workingType)
+    avg_s = num(order.avgPrice)
+    ts_accepted = _ms_to_ns(order.time, ts_init)
+    return OrderStatusReport(
+        account_id=account_id,
+        instrument_id=instrument_id,
+        venue_order_id=VenueOrderId(str(order.orderId)),
+        order_side=parse_order_side(order.side),
+        order_type=order_type,
+        time_in_force=tif,
+        order_status=parse_order_status(order.status, quantity_d, filled_d, treat_expired_as_canceled),
+        quantity=parse_quantity(_abs(qty_s), size_precision),
+        filled_qty=parse_quantity(_abs(filled_s), size_precision),
+        report_id=UUID4(),
+        ts_accepted=ts_accepted,
+        ts_last=_ms_to_ns(order.updateTime, ts_accepted),
+        ts_init=ts_init,
+        client_order_id=parse_client_order_id(order.client_order_id),
+        venue_position_id=venue_position_id,
+        price=parse_price(price_s, price_precision) if price_s and is_nonzero(price_s) else None,
+        trigger_price=trigger_price,
+        trigger_type=trigger_type,
+        trailing_offset=trailing_offset,
+        trailing_offset_type=trailing_type,
+        avg_px=Decimal(avg_s) if avg_s and is_nonzero(avg_s) else None,
+        post_only=post_only,
+        reduce_only=flag(order.reduceOnly),
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# REST fills -> FillReport
+# --------------------------------------------------------------------------------------------------
+
+
+def fill_history_to_fill_report(
+    item: FillHistoryItem,
+    account_id: AccountId,
+    instrument_id: InstrumentId,
+    price_precision: int,
+    size_precision: int,
+    ts_init: int,
+    client_order_id: ClientOrderId | None = None,
+    venue_position_id: PositionId | None = None,
+    default_commission_currency: str = "USDT",
+) -> FillReport:
+    """``fillHistory`` item -> ``FillReport`` (trade id ``tradeId``; qty from ``qty``, else ``volume``)."""
+    qty_s = num(item.qty) or num(item.volume)
+    price_s = num(item.price)
+    if not qty_s or not price_s:
+        raise ValueError(f"fill of order {item.orderId} lacks qty/price")
+    trade_id = to_int(item.tradeId)
+    if trade_id is None:
+        raise ValueError(f"fill of order {item.orderId} lacks a tradeId")
+    ts = parse_fill_time_ns(item.filledTime, item.filledTm)
+    ccy = parse_currency(item.commissionAsset or default_commission_currency)
+    return FillReport(
+        account_id=account_id,
+        instrument_id=instrument_id,
+        venue_order_id=VenueOrderId(str(item.orderId)),
+        trade_id=TradeId(str(trade_id)),
+        order_side=parse_order_side(item.side),
+        last_qty=parse_quantity(_abs(qty_s), size_precision),
+        last_px=parse_price(price_s, price_precision),
+        commission=commission_money(item.commission, ccy),
+        liquidity_side=parse_liquidity_side(item.role),
+        report_id=UUID4(),
+        ts_event=ts if ts is not None else ts_init,
+        ts_init=ts_init,
+        client_order_id=client_order_id,
+        venue_position_id=venue_position_id,
+    )
+
+
+MAX_TRADE_ID_LEN: Final = 36  # NautilusTrader TradeId limit
+
+
+def bounded_trade_id(value: str) -> str:
+    """``value`` if it fits a ``TradeId``, else a stable 32-hex-digit digest of it."""
+    if len(value) <= MAX_TRADE_ID_LEN:
+        return value
+    return hashlib.blake2b(value.encode(), digest_size=16).hexdigest()
+
+
+def synthesized_fill_trade_id(item: FillOrderItem) -> str:
+    """allFillOrders has no trade id: ``<orderId>-<fill time ms>-<volume>-<price>`` (stable for the same
+    row), digested when longer than a ``TradeId`` allows."""
+    ts = parse_fill_time_ns(item.filledTime, item.filledTm)
+    ms = ts // _NANOS_PER_MS if ts is not None else 0
+    return bounded_trade_id(f"{item.orderId}-{ms}-{num(item.volume) or '0'}-{num(item.price) or '0'}")
+
+
+def fill_order_to_fill_report(
+    item: FillOrderItem,
+    account_id: AccountId,
+    instrument_id: InstrumentId,
+    price_precision: int,
+    size_precision: int,
+    ts_init: int,
+    client_order_id: ClientOrderId | None = None,
+    venue_position_id: PositionId | None = None,
+) -> FillReport:
+    """``allFillOrders`` item -> ``FillReport`` (synthesized trade id; liquidity side unknown)."""
+    qty_s = num(item.volume)
+    price_s = num(item.price)
+    if not qty_s or not price_s:
+        raise ValueError(f"fill of order {item.orderId} lacks volume/price")
+    ts = parse_fill_time_ns(item.filledTime, item.filledTm)
+    cid = client_order_id or parse_client_order_id(item.client_order_id)
+    return FillReport(
+        account_id=account_id,
+        instrument_id=instrument_id,
+        venue_order_id=VenueOrderId(str(item.orderId)),
+        trade_id=TradeId(synthesized_fill_trade_id(item)),
+        order_side=parse_order_side(item.side),
+        last_qty=parse_quantity(_abs(qty_s), size_precision),
+        last_px=parse_price(price_s, price_precision),
+        commission=commission_money(item.commission, parse_currency(item.currency or "USDT")),
+        liquidity_side=LiquiditySide.NO_LIQUIDITY_SIDE,
+        report_id=UUID4(),
+        ts_event=ts if ts is not None else ts_init,
+        ts_init=ts_init,
+        client_order_id=cid,
+        venue_position_id=venue_position_id,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Positions and balances
+# --------------------------------------------------------------------------------------------------
+
+
+def _position_side(position_side: str | None, amount: Decimal) -> PositionSide:
+    """Hedge LONG/SHORT from ``positionSide`` (amounts are positive for SHORT); one-way BOTH from the sign."""
+    if amount == 0:
+        return PositionSide.FLAT
+    ps = (position_side or "BOTH").upper()
+    if ps == "LONG":
+        return PositionSide.LONG
+    if ps == "SHORT":
+        return PositionSide.SHORT
+    return PositionSide.LONG if amount > 0 else PositionSide.SHORT
+
+
+def position_to_status_report(
+    position: Position,
+    account_id: AccountId,
+    instrument_id: InstrumentId,
+    size_precision: int,
+    ts_init: int,
+    venue_position_id: PositionId | None = None,
+) -> PositionStatusReport:
+    amt_s = num(position.positionAmt) or "0"
+    amount = to_decimal(amt_s)
+    side = _position_side(position.positionSide, amount)
+    entry_s = num(position.avgPrice)
+    return PositionStatusReport(
+        account_id=account_id,
+        instrument_id=instrument_id,
+        position_side=side,
+        quantity=parse_quantity(_abs(amt_s) if amount != 0 else "0", size_precision),
+        report_id=UUID4(),
+        ts_last=_ms_to_ns(position.updateTime, ts_init),
+        ts_init=ts_init,
+        venue_position_id=venue_position_id,
+        avg_px_open=Decimal(entry_s)
+        if entry_s and is_nonzero(entry_s) and side != PositionSide.FLAT
+        else None,
+    )
+
+
+def position_update_to_status_report(
+    p: PositionUpdate,
+    account_id: AccountId,
+    instrument_id: InstrumentId,
+    size_precision: int,
+    ts_event: int,
+    ts_init: int,
+    venue_position_id: PositionId | None = None,
+) -> PositionStatusReport:
+    """ACCOUNT_UPDATE ``P`` item -> ``PositionStatusReport`` (same side rules as REST)."""
+    amt_s = num(p.position_amount) or "0"
+    amount = to_decimal(amt_s)
+    side = _position_side(p.position_side, amount)
+    entry_s = num(p.entry_price)
+    return PositionStatusReport(
+        account_id=account_id,
+        instrument_id=instrument_id,
+        position_side=side,
+        quantity=parse_quantity(_abs(amt_s) if amount != 0 else "0", size_precision),
+        report_id=UUID4(),
+        ts_last=ts_event,
+        ts_init=ts_init,
+        venue_position_id=venue_position_id,
+        avg_px_open=Decimal(entry_s)
+        if entry_s and is_nonzero(entry_s) and side != PositionSide.FLAT
+        else None,
+    )
+
+
+def balances_to_account_balances(items: list[BalanceItem]) -> list[AccountBalance]:
+    """v3 balance -> balances: total = ``balance`` (wallet), free = ``availableMargin``; all-zero skipped."""
+    out: list[AccountBalance] = []
+    for b in items:
+        total = num(b.balance)
+        free = num(b.availableMargin)
+        if not is_nonzero(total) and not is_nonzero(free):
+            continue
+        out.append(account_balance(parse_currency(b.asset), total, free))
+    return out
+
+
+def account_update_to_balances(data: AccountUpdateData) -> list[AccountBalance]:
+    """ACCOUNT_UPDATE ``B`` (changed assets only): total = ``wb``, free = ``cw`` (total when absent)."""
+    out: list[AccountBalance] = []
+    for b in data.balances or []:
+        out.append(
+            account_balance(parse_currency(b.asset), num(b.wallet_balance), num(b.cross_wallet_balance))
+        )
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# ORDER_TRADE_UPDATE
+# --------------------------------------------------------------------------------------------------
+
+
+class OrderFill(NamedTuple):
+    """Positional args of ``ExecutionClient.generate_order_filled`` after ``client_order_id``.
+
+    Use: ``client.generate_order_filled(strategy_id, instrument_id, client_order_id, *fill)``.
+    """
+
+    venue_order_id: VenueOrderId
+    venue_position_id: PositionId | None
+    trade_id: TradeId
+    order_side: OrderSide
+    order_type: OrderType
+    last_qty: Quantity
+    last_px: Price
+    quote_currency: Currency
+    commission: Money
+    liquidity_side: LiquiditySide
+    ts_event: int
+
+
+def has_last_fill(o: OrderUpdateData) -> bool:
+    """Both last-fill fields present and the quantity non-zero."""
+    return is_nonzero(num(o.last_filled_qty)) and num(o.last_filled_price) is not None
+
+
+def is_fill(o: OrderUpdateData) -> bool:
+    """An execution (``x`` TRADE or CALCULATED) - with or without last-fill fields."""
+    x = o.execution_type.upper()
+    return x in (EXEC_TRADE, EXEC_CALCULATED)
+
+
+def fill_trade_id(o: OrderUpdateData) -> str:
+    """``t``, else ``td``, else ``<orderId>-<z>`` (see module doc)."""
+    for candidate in (o.trade_id, o.trade_id_alt):
+        tid = to_int(candidate)
+        if tid:
+            return str(tid)
+    return bounded_trade_id(f"{o.order_id}-{num(o.cum_filled_qty) or '0'}")
+
+
+def _ws_liquidity(o: OrderUpdateData, order_type: OrderType) -> LiquiditySide:
+    if o.is_maker is not None:
+        return LiquiditySide.MAKER if o.is_maker else LiquiditySide.TAKER
+    if order_type in _MARKET_LIKE:
+        return LiquiditySide.TAKER
+    return LiquiditySide.NO_LIQUIDITY_SIDE
+
+
+def parse_order_fill(
+    o: OrderUpdateData,
+    price_precision: int,
+    size_precision: int,
+    quote_currency: Currency,
+    venue_position_id: PositionId | None = None,
+    ts_event_fallback: int = 0,
+) -> OrderFill | None:
+    """ORDER_TRADE_UPDATE execution -> fill args, or None when the event has no last-fill fields
+    (``l``/``L``): the caller must then take the fill from REST, never from cumulative ``z``."""
+    if not is_fill(o) or not has_last_fill(o):
+        return None
+    qty_s = num(o.last_filled_qty)
+    px_s = num(o.last_filled_price)
+    assert qty_s is not None and px_s is not None
+    asset = o.commission_asset
+    ccy = quote_currency if not asset or asset == quote_currency.code else parse_currency(asset)
+    order_type = parse_order_type(o.order_type)
+    return OrderFill(
+        VenueOrderId(str(o.order_id)),
+        venue_position_id,
+        TradeId(fill_trade_id(o)),
+        parse_order_side(o.side),
+        order_type,
+        parse_quantity(_abs(qty_s), size_precision),
+        parse_price(px_s, price_precision),
+        quote_currency,
+        commission_money(o.commission, ccy),
+        _ws_liquidity(o, order_type),
+        o.trade_time * _NANOS_PER_MS if o.trade_time else ts_event_fallback,
+    )
+
+
+def order_update_to_fill_report(
+    o: OrderUpdateData,
+    account_id: AccountId,
+    instrument_id: InstrumentId,
+    price_precision: int,
+    size_precision: int,
+    quote_currency: Currency,
+    ts_event: int,
+    ts_init: int,
+    venue_position_id: PositionId | None = None,
+) -> FillReport | None:
+    fill = parse_order_fill(o, price_precision, size_precision, quote_currency, venue_position_id, ts_event)
+    if fill is None:
+        return None
+    return FillReport(
+        account_id=account_id,
+        instrument_id=instrument_id,
+        venue_order_id=fill.venue_order_id,
+        trade_id=fill.trade_id,
+        order_side=fill.order_side,
+        last_qty=fill.last_qty,
+        last_px=fill.last_px,
+        commission=fill.commission,
+        liquidity_side=fill.liquidity_side,
+        report_id=UUID4(),
+        ts_event=fill.ts_event,
+        ts_init=ts_init,
+        client_order_id=parse_client_order_id(o.client_order_id),
+        venue_position_id=venue_position_id,
+    )
+
+
+def parse_update_status(o: OrderUpdateData, treat_expired_as_canceled: bool = False) -> OrderStatus:
+    """Nautilus status of an ORDER_TRADE_UPDATE (quantities used only for unknown status values)."""
+    return parse_order_status(
+        o.order_status,
+        to_decimal(num(o.original_qty)),
+        to_decimal(num(o.cum_filled_qty)),
+        treat_expired_as_canceled,
+    )
+
+
+def order_update_to_status_report(
+    o: OrderUpdateData,
+    account_id: AccountId,
+    instrument_id: InstrumentId,
+    price_precision: int,
+    size_precision: int,
+    ts_event: int,
+    ts_init: int,
+    treat_expired_as_canceled: bool = False,
+    venue_position_id: PositionId | None = None,
+) -> OrderStatusReport:
+    """ORDER_TRADE_UPDATE (untracked/external order) -> ``OrderStatusReport``."""
+    filled_s = num(o.cum_filled_qty) or "0"
+    qty_s = num(o.original_qty)
+    if not qty_s or not is_nonzero(qty_s):
+        qty_s = filled_s
+    if not is_nonzero(qty_s):
+        raise ValueError(f"order {o.order_id} has zero quantity; no report possible")
+    order_type = parse_order_type(o.order_type)
+    tif, post_only = parse_time_in_force(o.time_in_force)
+    stop_s = num(o.stop_price)
+    price_s = num(o.original_price)
+    trigger_price = None
+    trigger_type = TriggerType.NO_TRIGGER
+    if stop_s and is_nonzero(stop_s):
+        trigger_price = parse_price(stop_s, price_precision)
+        trigger_type = parse_trigger_type(o.working_type)
+    avg_s = num(o.avg_price)
+    return OrderStatusReport(
+        account_id=account_id,
+        instrument_id=instrument_id,
+        venue_order_id=VenueOrderId(str(o.order_id)),
+        order_side=parse_order_side(o.side),
+        order_type=order_type,
+        time_in_force=tif,
+        order_status=parse_update_status(o, treat_expired_as_canceled),
+        quantity=parse_quantity(_abs(qty_s), size_precision),
+        filled_qty=parse_quantity(_abs(filled_s), size_precision),
+        report_id=UUID4(),
+        ts_accepted=_ms_to_ns(o.order_time, ts_event),
+        ts_last=ts_event,
+        ts_init=ts_init,
+        client_order_id=parse_client_order_id(o.client_order_id),
+        venue_position_id=venue_position_id,
+        price=(
+            parse_price(price_s, price_precision)
+            if price_s and is_nonzero(price_s) and order_type not in _MARKET_LIKE
+            else None
+        ),
+        trigger_price=trigger_price,
+        trigger_type=trigger_type,
+        avg_px=Decimal(avg_s) if avg_s and is_nonzero(avg_s) else None,
+        post_only=post_only,
+        reduce_only=flag(o.reduce_only),
+    )

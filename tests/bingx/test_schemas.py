@@ -1,0 +1,221 @@
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from adapters.bingx import schemas as S
+from adapters.bingx import schemas_stream as W
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bingx"
+
+
+def load(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def data(name: str, tp: object) -> object:
+    env = S.decode_envelope(load(name))
+    assert env.code == 0
+    return S.decode_data(env.data, tp)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b'"0.0001"', "0.0001"),
+        (b"0.0001", "0.0001"),
+        (b"294.16914617776246", "294.16914617776246"),
+        (b"1e-5", "0.00001"),
+        (b'""', None),
+        (b"null", None),
+        (b"2", "2"),
+    ],
+)
+def test_num_is_exact_text(raw: bytes, expected: str | None) -> None:
+    assert S.num(msgspec.Raw(raw)) == expected
+
+
+def test_num_refuses_float() -> None:
+    with pytest.raises(TypeError):
+        S.num(0.1)
+
+
+def test_flag_and_to_int() -> None:
+    assert S.flag("true") and S.flag(True) and S.flag("TRUE")
+    assert not S.flag("") and not S.flag(None) and not S.flag("false")
+    assert S.to_int("1736012449498123456") == 1736012449498123456
+    assert S.to_int("") is None
+    assert S.to_int(0) == 0
+
+
+def test_order_ids_above_2_53_from_number_and_string() -> None:
+    q = data("order_query.json", S.OrderData)
+    assert isinstance(q, S.OrderData)
+    assert q.order.orderId == 1736012449498123456  # not rounded to ...123500
+    c = data("cancel_order.json", S.OrderData)
+    assert isinstance(c, S.OrderData)
+    assert c.order.orderId == 1736011869418901234
+    assert c.order.status == "CANCELLED"
+    assert S.to_int(q.order.triggerOrderId) == 1736012449498123500
+
+
+def test_order_tolerates_numbers_and_both_client_id_spellings() -> None:
+    p = data("place_order.json", S.OrderData)
+    assert isinstance(p, S.OrderData)
+    assert p.order.client_order_id == "528n81-abc"
+    assert p.order.quantity_s == "3"
+    assert S.num(p.order.price) == "0"
+    o = data("open_orders.json", S.OrdersData)
+    assert isinstance(o, S.OrdersData) and o.orders is not None
+    assert [x.client_order_id for x in o.orders] == ["abc-1", None]
+    assert S.flag(o.orders[1].reduceOnly) is True
+
+
+def test_contracts_numbers_kept_exact() -> None:
+    contracts = data("contracts.json", list[S.Contract])
+    assert isinstance(contracts, list)
+    btc = contracts[0]
+    assert S.num(btc.tradeMinQuantity) == "0.0001"
+    assert S.num(btc.makerFeeRate) == "0.0002"
+    assert btc.api_open_allowed
+    assert not contracts[1].api_open_allowed and contracts[1].api_close_allowed
+
+
+def test_positions_float_liquidation_price_exact() -> None:
+    positions = data("positions.json", list[S.Position])
+    assert isinstance(positions, list)
+    assert S.num(positions[1].liquidationPrice) == "294.16914617776246"
+    assert S.to_int(positions[0].positionId) == 1792480725958881280
+
+
+def test_envelope_error_at_http_200_keeps_code() -> None:
+    env = S.decode_envelope(
+        b'{"code":100001,"msg":"Signature verification failed","timestamp":1749815755208}'
+    )
+    assert env.code == 100001
+    assert len(env.data) == 0
+
+
+# -- stream ----------------------------------------------------------------------------------------
+
+
+def test_gzip_frames_and_ping() -> None:
+    assert W.decode_gzip_frame(gzip.compress(b"Ping")) == b"Ping"
+    assert W.decode_gzip_frame(b"plain") == b"plain"
+    assert W.is_ping(b"Ping")
+    assert isinstance(W.decode_user_frame(gzip.compress(b"Ping")), W.PingFrame)
+    assert isinstance(W.decode_market_frame(gzip.compress(b"Ping")), W.PingFrame)
+    with pytest.raises(ValueError):
+        W.decode_gzip_frame(b"\x1f\x8bgarbage")
+    assert isinstance(W.decode_user_frame(b"\x1f\x8bgarbage"), W.MalformedFrame)
+
+
+def test_json_ping_pong() -> None:
+    frame = W.decode_market_frame(b'{"ping":"abc","time":"2023-10-02T18:51:55.089+0800"}')
+    assert isinstance(frame, W.JsonPing)
+    assert msgspec.json.decode(W.json_pong(frame)) == {"pong": "abc", "time": "2023-10-02T18:51:55.089+0800"}
+
+
+def test_order_trade_update_gzip() -> None:
+    ev = W.decode_user_frame(gzip.compress(load("order_trade_update_partial.json")))
+    assert isinstance(ev, W.OrderTradeUpdate)
+    o = ev.order
+    assert o.order_id == 1970374651259388123
+    assert S.num(o.last_filled_qty) == "0.00100000"
+    assert S.num(o.cum_filled_qty) == "0.00200000"
+    assert o.client_order_id == "my-order-7"
+    assert S.to_int(o.trade_id_alt) == 511178071
+
+
+def test_trade_update_alias_and_string_order_id() -> None:
+    raw = load("order_trade_update_no_last.json").replace(b"ORDER_TRADE_UPDATE", b"TRADE_UPDATE")
+    ev = W.decode_user_frame(raw)
+    assert isinstance(ev, W.TradeUpdate) and isinstance(ev, W.OrderTradeUpdate)
+    assert ev.order.order_id == 1970374651259388000
+    assert S.num(ev.order.last_filled_qty) is None
+
+
+def test_account_events() -> None:
+    acc = W.decode_user_frame(load("account_update.json"))
+    assert isinstance(acc, W.AccountUpdate)
+    assert acc.account.reason == "ORDER"
+    assert (
+        acc.account.balances is not None and S.num(acc.account.balances[0].wallet_balance) == "117.80007595"
+    )
+    assert acc.account.positions is not None and acc.account.positions[0].position_side == "SHORT"
+    cfg = W.decode_user_frame(load("account_config_update.json"))
+    assert isinstance(cfg, W.AccountConfigUpdate) and cfg.config is not None
+    assert (cfg.config.long_leverage, cfg.config.short_leverage, cfg.config.margin_type) == (12, 9, "cross")
+    snap = W.decode_user_frame(
+        b'{"e":"SNAPSHOT","E":1780336019559,"ac":{"s":"MTL-USDT","l":1,"S":1,"mt":"isolated"}}'
+    )
+    assert isinstance(snap, W.Snapshot) and snap.config is not None and snap.config.symbol == "MTL-USDT"
+    exp = W.decode_user_frame(b'{"e":"listenKeyExpired","E":1676964520421,"listenKey":"53c1"}')
+    assert isinstance(exp, W.ListenKeyExpired) and exp.listen_key == "53c1"
+
+
+def test_unknown_acks_and_garbage_never_raise() -> None:
+    unknown = W.decode_user_frame(b'{"e":"NEW_THING","E":1}')
+    assert isinstance(unknown, W.UnknownEvent) and unknown.event_type == "NEW_THING"
+    ack = W.decode_user_frame(b'{"code":0,"id":"e745","msg":"SUCCESS","timestamp":1759980142604}')
+    assert isinstance(ack, W.StreamAck) and ack.ok and ack.id == "e745"
+    err = W.decode_market_frame(b'{"id":"","code":80014,"msg":"invalid params","dataType":"","data":null}')
+    assert isinstance(err, W.StreamAck) and err.code == 80014 and not err.ok
+    bad = W.decode_user_frame(b'{"e":"ORDER_TRADE_UPDATE","o":{"s":"X"}}')  # missing order id
+    assert isinstance(bad, W.MalformedFrame) and bad.event_type == "ORDER_TRADE_UPDATE"
+    assert isinstance(W.decode_user_frame(b"not json"), W.MalformedFrame)
+
+
+def test_market_frames() -> None:
+    trade = W.decode_market_frame(
+        gzip.compress(
+            b'{"code":0,"dataType":"BTC-USDT@trade","data":[{"q":"0.0162","p":"121934.9","T":1759994162450,'
+            b'"m":false,"s":"BTC-USDT"},{"q":"0.1","p":"121935.0","T":1759994162451,"m":true,"s":"BTC-USDT"}]}'
+        )
+    )
+    assert isinstance(trade, W.TradeFrame) and len(trade.data) == 2 and S.num(trade.data[0].p) == "121934.9"
+    depth = W.decode_market_frame(
+        b'{"code":0,"dataType":"BTC-USDT@depth5@500ms","ts":1759996742928,"data":{"bids":[["121825.7","7.7622"]],'
+        b'"asks":[["121827.3","0.0025"],["121827.1","0.0010"]]}}'
+    )
+    assert isinstance(depth, W.DepthFrame) and S.num(depth.data.asks[1][0]) == "121827.1"
+    incr = W.decode_market_frame(
+        b'{"code":0,"dataType":"BTC-USDT@incrDepth","data":{"action":"update","lastUpdateId":393592635,'
+        b'"time":1760002514979,"bids":[["1","0.0000"]],"asks":[]}}'
+    )
+    assert isinstance(incr, W.IncrDepthFrame) and incr.data.lastUpdateId == 393592635
+    kline = W.decode_market_frame(
+        b'{"code":0,"dataType":"BTC-USDT@kline_1m","s":"BTC-USDT","data":[{"c":"121697.7","o":"121684.1",'
+        b'"h":"121697.7","l":"121638.7","v":"5.8244","T":1759997460000}]}'
+    )
+    assert isinstance(kline, W.KlineFrame) and kline.data[0].T == 1759997460000
+    bt = W.decode_market_frame(
+        b'{"code":0,"dataType":"BTC-USDT@bookTicker","data":{"e":"bookTicker","u":578534658,"E":1760001840686,'
+        b'"T":1760001840687,"s":"BTC-USDT","b":"121584.1","B":"18.7084","a":"121584.3","A":"4.9602"}}'
+    )
+    assert isinstance(bt, W.BookTickerFrame) and S.num(bt.data.A) == "4.9602"
+    mp = W.decode_market_frame(
+        b'{"code":0,"dataType":"BTC-USDT@markPrice","data":{"e":"markPriceUpdate","E":1760001628357,'
+        b'"s":"BTC-USDT","p":"121570.0"}}'
+    )
+    assert isinstance(mp, W.MarkPriceFrame) and S.num(mp.data.p) == "121570.0"
+    other = W.decode_market_frame(b'{"code":0,"dataType":"BTC-USDT@ticker","data":{"e":"24hTicker"}}')
+    assert isinstance(other, W.UnknownMarketFrame) and other.data_type == "BTC-USDT@ticker"
+
+
+@pytest.mark.parametrize(
+    ("data_type", "kind"),
+    [
+        ("BTC-USDT@depth20@500ms", "depth"),
+        ("BTC-USDT@kline_1m", "kline"),
+        ("BTC-USDT@incrDepth", "incrDepth"),
+        ("BTC-USDT@trade", "trade"),
+        ("BTC-USDT@ticker", None),
+        ("nonsense", None),
+    ],
+)
+def test_topic_kind(data_type: str, kind: str | None) -> None:
+    assert W.market_topic_kind(data_type) == kind
