@@ -53,3 +53,13 @@ class MaskedReprMixin:
 
     def __rich_repr__(self) -> Iterator[tuple[str, Any]]:
         yield from self._masked_items()
+
+
+def redact_url(url: str) -> str:
+    """The URL with every query value replaced by ``***``: a listen key in ``?listenKey=`` grants
+    read access to the account's user stream and must not reach a log."""
+    base, sep, query = url.partition("?")
+    if not sep:
+        return url
+    parts = [f"{k}=***" if eq else k for k, eq, _ in (p.partition("=") for p in query.split("&"))]
+    return f"{base}?{'&'.join(parts)}"

@@ -48,6 +48,7 @@ from typing import Any, TypeAlias
 import aiohttp
 
 from adapters.core.backoff import Backoff, BackoffExhausted, SleepFn
+from adapters.core.secrets import redact_url
 from adapters.core.stream import CloseKind, Frame, Reconnected, StreamEnded, StreamItem
 
 _log = logging.getLogger(__name__)
@@ -75,6 +76,17 @@ class AppPing:
     interval: float
     timeout: float = 10.0
     forward_pong: bool = False  # also queue the pong frame for the dispatcher
+
+
+class WsConnectError(ConnectionError):
+    """A WebSocket connect failed; the message never contains the URL's query values."""
+
+
+def _describe_connect_error(exc: aiohttp.ClientError, url: str) -> str:
+    status = getattr(exc, "status", None)
+    message = getattr(exc, "message", None)
+    detail = f"HTTP {status} {message}" if status is not None else type(exc).__name__
+    return f"connect to {redact_url(url)} failed: {detail}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,16 +340,21 @@ class WsConnection:
         assert self._session is not None
         self._set_state(WsState.CONNECTING)
         cfg = self._cfg
-        async with asyncio.timeout(cfg.connect_timeout):
-            ws = await self._session.ws_connect(
-                self._url,
-                headers=self._headers,
-                autoping=False,  # we answer pings and consume pongs ourselves (RTT, deadlines)
-                autoclose=True,
-                heartbeat=None,
-                max_msg_size=cfg.max_msg_size,
-                timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=cfg.close_timeout),
-            )
+        try:
+            async with asyncio.timeout(cfg.connect_timeout):
+                ws = await self._session.ws_connect(
+                    self._url,
+                    headers=self._headers,
+                    autoping=False,  # we answer pings and consume pongs ourselves (RTT, deadlines)
+                    autoclose=True,
+                    heartbeat=None,
+                    max_msg_size=cfg.max_msg_size,
+                    timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=cfg.close_timeout),
+                )
+        except aiohttp.ClientError as exc:
+            # aiohttp's messages embed the full URL, query included (a listen key is a credential
+            # for the user stream): re-raise with the URL redacted, and without the original chained.
+            raise WsConnectError(_describe_connect_error(exc, self._url)) from None
         self._ws = ws
         if self._on_connected is not None:
             try:

@@ -26,3 +26,11 @@ def test_masked_repr() -> None:
         assert "KEYabcdefghijkl" not in text
     assert repr(cfg) == "_Cfg(api_key='KEYa...ijkl', api_secret='***', other=7)"
     assert repr(_Cfg()) == "_Cfg(api_key=None, api_secret=None, other=1)"
+
+
+def test_redact_url_hides_every_query_value() -> None:
+    from adapters.core.secrets import redact_url
+
+    url = "wss://fstream.binance.com/private/ws?listenKey=SECRETKEY&x=1&flag"
+    assert redact_url(url) == "wss://fstream.binance.com/private/ws?listenKey=***&x=***&flag"
+    assert redact_url("ws://127.0.0.1:1/ws") == "ws://127.0.0.1:1/ws"

@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 
 from adapters.core.stream import CloseKind, Reconnected, StreamEnded, StreamItem
-from adapters.core.ws_connection import AppPing, WsConfig, WsConnection, WsState
+from adapters.core.ws_connection import AppPing, WsConfig, WsConnectError, WsConnection, WsState
 from tests.core.fakes import RecordingSleep, other_tasks
 
 TIMEOUT = 3.0
@@ -299,7 +299,8 @@ async def test_reconnect_gives_up_after_max_attempts(server: Server) -> None:
 async def test_initial_connect_failure_raises(server: Server) -> None:
     server.connections["/once"] = 1  # the next request is refused
     conn = WsConnection(server.url("/once"), config=QUIET)
-    with pytest.raises(aiohttp.WSServerHandshakeError):
+    # Raised as our sanitized error (aiohttp's would carry the URL, query and all).
+    with pytest.raises(WsConnectError, match="HTTP"):
         await conn.start()
     assert conn.state is WsState.CLOSED
 
@@ -370,3 +371,30 @@ async def test_cancelled_close_still_releases_everything(server: Server) -> None
     assert await drain(conn) == [StreamEnded(CloseKind.OWNER, 1000, "closed by owner")]
     assert conn.state is WsState.CLOSED
     assert not owned_tasks("deaf")  # the server handler is still alive, ours are not
+
+
+async def test_failed_handshake_error_never_contains_the_listen_key() -> None:
+    """aiohttp puts the full URL in its exception text; a listen key there would reach the logs."""
+    from aiohttp import web
+
+    async def refuse(request: web.Request) -> web.Response:
+        return web.json_response({"code": -1125, "msg": "This listenKey does not exist."}, status=400)
+
+    app = web.Application()
+    app.router.add_get("/private/ws", refuse)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    conn = WsConnection(f"ws://127.0.0.1:{port}/private/ws?listenKey=SECRETKEY123")
+    try:
+        with pytest.raises(WsConnectError) as raised:
+            await conn.start()
+        text = f"{raised.value} {raised.value!r}"
+        assert "SECRETKEY123" not in text
+        assert "listenKey=***" in text and "400" in text
+        assert raised.value.__cause__ is None and raised.value.__suppress_context__
+    finally:
+        await conn.close()
+        await runner.cleanup()
