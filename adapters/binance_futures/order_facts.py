@@ -145,8 +145,39 @@ class OrderFacts:
             return
         order.accepted = True
         order.ambiguous = False
+        order.engine_venue_order_id = venue_order_id
         self._sink.generate_order_accepted(
             order.strategy_id, order.instrument_id, order.client_order_id, venue_order_id, ts_event
+        )
+
+    # --- venue order id ----------------------------------------------------------------------
+    def venue_id_changed(self, order: TrackedOrder, venue_order_id: VenueOrderId, ts_event: int) -> None:
+        """The order now lives under another venue id (a triggered algo order's regular order in
+        the matching engine): track it, and move the engine's order to it right away."""
+        if order.venue_order_id != venue_order_id:
+            self.tracker.set_venue_order_id(order, venue_order_id)
+        if order.terminal is None:
+            self._sync_engine_venue_id(order, venue_order_id, ts_event)
+
+    def _sync_engine_venue_id(self, order: TrackedOrder, venue_order_id: VenueOrderId, ts_event: int) -> None:
+        """NautilusTrader's ``Order.apply`` raises on a fill/cancel/expiry whose venue order id
+        differs from the order's (the event is then lost, while the position may still move).
+        Only ``OrderUpdated`` may change it: emit one first. Quantity is required and unchanged;
+        price and trigger price ``None`` leave them as they are."""
+        known = order.engine_venue_order_id
+        if known is None or known == venue_order_id:
+            return
+        order.engine_venue_order_id = venue_order_id
+        self._sink.generate_order_updated(
+            order.strategy_id,
+            order.instrument_id,
+            order.client_order_id,
+            venue_order_id,
+            Quantity.from_str(f"{order.quantity:f}"),
+            None,  # type: ignore[arg-type]  # None keeps the price (OrderUpdated allows it)
+            None,
+            ts_event,
+            venue_order_id_modified=True,
         )
 
     # --- filled ------------------------------------------------------------------------------
@@ -173,6 +204,7 @@ class OrderFacts:
         if order.venue_order_id != venue_order_id:
             # A triggered algo order trades under its new (regular) order id.
             self.tracker.set_venue_order_id(order, venue_order_id)
+        self._sync_engine_venue_id(order, venue_order_id, ts_event)
         order.filled += last_qty_dec
         self._sink.generate_order_filled(
             order.strategy_id,
@@ -236,6 +268,7 @@ class OrderFacts:
         comes second finds nothing new)."""
         if order.terminal is not None or (order.quantity == quantity and order.price == price):
             return
+        self._sync_engine_venue_id(order, venue_order_id, ts_event)
         order.quantity = quantity
         order.price = price
         self._sink.generate_order_updated(
@@ -256,9 +289,11 @@ class OrderFacts:
             return
         order.triggered = True
         if order.order_type in (OrderType.STOP_LIMIT, OrderType.LIMIT_IF_TOUCHED) and order.accepted:
-            assert order.venue_order_id is not None
+            # The id the engine holds (the triggered order's NEW may already have arrived).
+            venue_order_id = order.engine_venue_order_id or order.venue_order_id
+            assert venue_order_id is not None
             self._sink.generate_order_triggered(
-                order.strategy_id, order.instrument_id, order.client_order_id, order.venue_order_id, ts_event
+                order.strategy_id, order.instrument_id, order.client_order_id, venue_order_id, ts_event
             )
 
     def _terminal(
@@ -288,6 +323,7 @@ class OrderFacts:
             return
         if not order.accepted:
             self.accepted(order, venue_order_id, ts)
+        self._sync_engine_venue_id(order, venue_order_id, ts)
         order.terminal = kind
         sid, iid, cid = order.strategy_id, order.instrument_id, order.client_order_id
         if kind is Terminal.CANCELED:

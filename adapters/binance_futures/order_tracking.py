@@ -63,6 +63,17 @@ class TrackedOrder:
     pending_terminal: PendingTerminal | None = None
     # Set while a submit's outcome is unknown (timeout, 5xx, -1006/-1007): resolved by querying.
     ambiguous: bool = False
+    # The venue order id the *engine* holds for this order (``venue_order_id`` above is the newest
+    # the venue used). They differ once a triggered algo order trades under its new regular id:
+    # NautilusTrader refuses a fill or cancel whose venue id differs from the order's, so the
+    # engine is told with an OrderUpdated(venue_order_id_modified) first (see OrderFacts).
+    engine_venue_order_id: VenueOrderId | None = None
+
+    def __post_init__(self) -> None:
+        # An order adopted from the cache (accepted before a restart) is known to the engine
+        # under the venue id it was built with.
+        if self.accepted and self.engine_venue_order_id is None:
+            self.engine_venue_order_id = self.venue_order_id
 
     @property
     def is_open(self) -> bool:

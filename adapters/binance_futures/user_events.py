@@ -106,18 +106,33 @@ class UserStreamHandler:
         self._log = logger
         self.frames = 0
         self.malformed = 0
-        self.unknown = 0
+        self.unknown = 0  # unknown event types, execution types and algo statuses
+        self.errors = 0  # frames whose processing raised (logged, skipped)
 
     # --- entry point (the dispatcher's FrameHandler) -----------------------------------------
     def handle_frame(self, raw: bytes | str) -> None:
         self.frames += 1
         event = decode_user_frame(raw)
+        # Nothing a venue sends may raise out of here (a garbage decimal, an ALGO_UPDATE without
+        # its payload, a failing lookup): the frame is logged, counted and skipped. A try block
+        # costs nothing on the happy path.
+        try:
+            self._dispatch(event)
+        except Exception:
+            self.errors += 1
+            self._log.exception("user frame skipped: processing failed: %r", _raw_head(raw))
+
+    def _dispatch(self, event: object) -> None:
         # Ordered by frequency: fills and order updates dominate.
         if type(event) is OrderTradeUpdate:
             self._on_order_update(event.order, event.event_time)
         elif type(event) is AccountUpdate:
             self._on_account_update(event)
         elif type(event) is AlgoUpdate:
+            if event.o is None and event.ao is None:
+                self.malformed += 1
+                self._log.error("malformed ALGO_UPDATE skipped: no 'o'/'ao' payload")
+                return
             self._on_algo_update(event.algo, event.event_time)
         elif type(event) is TradeLite:
             # Fills are taken from ORDER_TRADE_UPDATE, which carries the commission; TRADE_LITE
@@ -184,7 +199,7 @@ class UserStreamHandler:
         if x == "NEW":
             if order.is_algo and order.accepted:
                 # The triggered algo order now lives in the matching engine under a new id.
-                self._tracker.set_venue_order_id(order, voi)
+                self._facts.venue_id_changed(order, voi, ts)
             else:
                 self._facts.accepted(order, voi, ts)
         elif x == "CANCELED":
@@ -203,6 +218,7 @@ class UserStreamHandler:
                 ts,
             )
         else:
+            self.unknown += 1
             self._log.warning("ORDER_TRADE_UPDATE with unknown execution type %r for %s skipped", x, cid)
 
     def _on_external_order_update(self, o: OrderUpdateData, event_time: int) -> None:
@@ -298,6 +314,7 @@ class UserStreamHandler:
         elif status in ("TRIGGERING", "FINISHED"):
             pass  # fills and the final state come from the triggered order's ORDER_TRADE_UPDATEs
         else:
+            self.unknown += 1
             self._log.warning("ALGO_UPDATE with unknown status %r for %s skipped", status, a.client_algo_id)
 
     # --- ACCOUNT_UPDATE ----------------------------------------------------------------------
@@ -311,3 +328,7 @@ class UserStreamHandler:
             reported=True,
             ts_event=event.event_time * _NANOS_PER_MS,
         )
+
+
+def _raw_head(raw: bytes | str) -> bytes | str:
+    return raw[:_MAX_LOGGED_RAW]

@@ -103,7 +103,7 @@ class VenueSync:
         status = o.status
         if status in ("NEW", "PARTIALLY_FILLED", "PENDING_NEW", "PENDING_CANCEL"):
             if order.is_algo and order.accepted:
-                self._tracker.set_venue_order_id(order, voi)
+                self._facts.venue_id_changed(order, voi, ts)
             else:
                 self._facts.accepted(order, voi, ts)
         elif status == "CANCELED":
@@ -207,8 +207,8 @@ class VenueSync:
             self.apply_order(order, o)
             return 1
         info = self._instruments(o.symbol)
-        self._handler.send_order_with_fills(
-            order_to_status_report(
+        try:
+            report = order_to_status_report(
                 o,
                 self._account_id,
                 info.instrument_id,
@@ -217,9 +217,13 @@ class VenueSync:
                 self._clock_ns(),
                 self._expired_as_canceled,
                 self._position_id(info.instrument_id, o.positionSide),
-            ),
-            [],
-        )
+            )
+        except ValueError as exc:
+            # An order no report can represent (zero quantity: closePosition) must not fail the
+            # whole snapshot, or recovery would retry it forever.
+            self._log.warning("recovery: external order %s not reported: %s", o.clientOrderId, exc)
+            return 0
+        self._handler.send_order_with_fills(report, [])
         return 1
 
     def _snapshot_algo(self, a: AlgoOrder) -> int:
@@ -228,8 +232,8 @@ class VenueSync:
             self.apply_algo(order, a)
             return 1
         info = self._instruments(a.symbol)
-        self._handler.send_order_with_fills(
-            algo_order_to_status_report(
+        try:
+            report = algo_order_to_status_report(
                 a,
                 self._account_id,
                 info.instrument_id,
@@ -237,9 +241,12 @@ class VenueSync:
                 info.size_precision,
                 self._clock_ns(),
                 self._expired_as_canceled,
-            ),
-            [],
-        )
+            )
+        except ValueError as exc:
+            # A closePosition stop placed elsewhere has no quantity: see _snapshot_order.
+            self._log.warning("recovery: external algo order %s not reported: %s", a.clientAlgoId, exc)
+            return 0
+        self._handler.send_order_with_fills(report, [])
         return 1
 
     async def post_snapshot(self) -> SnapshotOutcome:
@@ -330,9 +337,13 @@ class VenueSync:
 
     def _unknown_to_venue(self, order: TrackedOrder) -> None:
         if not order.accepted:
-            # A submit whose outcome was unknown and which the venue never saw: now definite.
-            self._facts.rejected(
-                order, "order not found on venue after an ambiguous submit", self._clock_ns()
+            # Not on the venue *yet*: its submit is still in flight (the REST answer will say), or
+            # ambiguous and being resolved by its own task, which only gives up after the order
+            # stayed unknown for a while (a -1007 may still execute). Rejecting it here, on one
+            # lookup, would make a venue acceptance a moment later a live order the node thinks
+            # dead (``accepted`` is a no-op after a terminal).
+            self._log.info(
+                "recovery: %s is not on the venue yet; its submit decides", order.client_order_id
             )
         else:
             self._log.error(

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+import pandas as pd
 from nautilus_trader.config import (
     InstrumentProviderConfig,
     LiveExecEngineConfig,
@@ -72,6 +73,7 @@ class ScriptedStrategy(Strategy):
         post_only: bool = False,
         time_in_force: TimeInForce = TimeInForce.GTC,
         reduce_only: bool = False,
+        expire_time: pd.Timestamp | None = None,
     ) -> ClientOrderId:
         inst = self._instrument(instrument_id)
         order = self.order_factory.limit(
@@ -81,6 +83,7 @@ class ScriptedStrategy(Strategy):
             inst.make_price(Decimal(price)),
             post_only=post_only,
             time_in_force=time_in_force,
+            expire_time=expire_time,
             reduce_only=reduce_only,
         )
         self.submit_order(order)
@@ -96,10 +99,30 @@ class ScriptedStrategy(Strategy):
         self.submit_order(order)
         return order.client_order_id
 
-    def stop_market(self, instrument_id: str, side: OrderSide, quantity: str, trigger: str) -> ClientOrderId:
+    def stop_market(
+        self, instrument_id: str, side: OrderSide, quantity: str, trigger: str, *, reduce_only: bool = False
+    ) -> ClientOrderId:
         inst = self._instrument(instrument_id)
         order = self.order_factory.stop_market(
-            inst.id, side, inst.make_qty(Decimal(quantity)), inst.make_price(Decimal(trigger))
+            inst.id,
+            side,
+            inst.make_qty(Decimal(quantity)),
+            inst.make_price(Decimal(trigger)),
+            reduce_only=reduce_only,
+        )
+        self.submit_order(order)
+        return order.client_order_id
+
+    def stop_limit(
+        self, instrument_id: str, side: OrderSide, quantity: str, price: str, trigger: str
+    ) -> ClientOrderId:
+        inst = self._instrument(instrument_id)
+        order = self.order_factory.stop_limit(
+            inst.id,
+            side,
+            inst.make_qty(Decimal(quantity)),
+            inst.make_price(Decimal(price)),
+            inst.make_price(Decimal(trigger)),
         )
         self.submit_order(order)
         return order.client_order_id
@@ -142,13 +165,22 @@ class SimNode:
         exec_config: dict[str, Any] | None = None,
         log_level: str = "WARNING",
         strategy: ScriptedStrategy | None = None,
+        hedge_mode: bool = False,
+        sim: SimVenue | None = None,
     ) -> None:
-        self.sim = SimVenue(
+        """``hedge_mode`` switches the venue account to hedge (dual-side) mode before the node
+        starts and sets ``dual_side_position`` in the exec config. ``sim`` starts the node
+        against an existing, running simulator (a restart of a node on the same account): the
+        simulator is then neither started nor stopped here, and the simulator options are unused.
+        """
+        self._owns_sim = sim is None
+        self.sim = sim or SimVenue(
             seed=seed,
             listen_key_ttl=listen_key_ttl,
             max_connection_age=max_connection_age,
             step_interval=step_interval,
         )
+        self.hedge_mode = hedge_mode
         self._exec_overrides = exec_config or {}
         self._log_level = log_level
         self.strategy = strategy or ScriptedStrategy()
@@ -157,11 +189,15 @@ class SimNode:
 
     # --- lifecycle ---------------------------------------------------------------------------
     async def __aenter__(self) -> SimNode:
-        await self.sim.__aenter__()
+        if self._owns_sim:
+            await self.sim.__aenter__()
         try:
+            if self.hedge_mode:
+                self.sim.engine.set_position_mode(self.sim.account_id, True)
             await self._start_node()
         except BaseException:
-            await self.sim.__aexit__(None, None, None)
+            if self._owns_sim:
+                await self.sim.__aexit__(None, None, None)
             raise
         return self
 
@@ -169,7 +205,8 @@ class SimNode:
         try:
             await self._stop_node()
         finally:
-            await self.sim.__aexit__(None, None, None)
+            if self._owns_sim:
+                await self.sim.__aexit__(None, None, None)
             if self.node is not None:
                 # The kernel's own disposal, not TradingNode.dispose(): that one also stops the
                 # running loop, which belongs to the caller (a test, the demo).
@@ -185,6 +222,8 @@ class SimNode:
             "instrument_provider": InstrumentProviderConfig(load_all=True),
             "http_timeout_secs": 5.0,
         }
+        if self.hedge_mode:
+            settings["dual_side_position"] = True
         settings.update(self._exec_overrides)
         return BinanceFuturesExecClientConfig(**settings)
 
@@ -207,6 +246,10 @@ class SimNode:
         self.node = node
         self._run_task = asyncio.get_running_loop().create_task(node.run_async(), name="trading-node")
         await self.wait_until(lambda: self.strategy.is_running, within=20.0, what="strategy running")
+
+    async def stop_node(self) -> None:
+        """Stop the node now (the simulator keeps running); ``__aexit__`` then only disposes."""
+        await self._stop_node()
 
     async def _stop_node(self) -> None:
         if self.node is None or self._run_task is None:

@@ -1,0 +1,1067 @@
+"""``UserStreamHandler.handle_frame`` sans I/O: frames as bytes, exactly as the venue sends them, in; the
+exact events and reports the exec client would receive out (a recording sink stands in for it).
+
+The recording sink and the frame builders live here and are shared with ``test_order_facts`` and
+``test_venue_sync``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from nautilus_trader.execution.reports import ExecutionMassStatus, OrderStatusReport
+from nautilus_trader.model.currencies import USDT
+from nautilus_trader.model.enums import LiquiditySide, OrderSide, OrderStatus, OrderType
+from nautilus_trader.model.identifiers import (
+    AccountId,
+    ClientId,
+    ClientOrderId,
+    InstrumentId,
+    PositionId,
+    StrategyId,
+    VenueOrderId,
+)
+
+from adapters.binance_futures.order_facts import OrderFacts
+from adapters.binance_futures.order_tracking import OrderTracker, Terminal, TrackedOrder
+from adapters.binance_futures.user_events import InstrumentInfo, UserStreamHandler
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "binance_futures"
+ACCOUNT = AccountId("BINANCE-USDT_FUTURES-master")
+CLIENT = ClientId("BINANCE")
+ETH = InstrumentId.from_str("ETHUSDT-PERP.BINANCE")
+BTC = InstrumentId.from_str("BTCUSDT-PERP.BINANCE")
+STRATEGY = StrategyId("S-001")
+CID = "O-20250101-000000-001-001-1"  # the regular LIMIT SELL of the fixtures
+ALGO_CID = "O-20250101-000000-001-001-2"  # the STOP_MARKET BUY algo order of the fixtures
+TS_INIT = 42
+INSTRUMENTS = {
+    "ETHUSDT": InstrumentInfo(ETH, 2, 3, USDT),
+    "BTCUSDT": InstrumentInfo(BTC, 2, 3, USDT),
+}
+MS = 1_000_000
+
+
+# ------------------------------------------------------------------------------------------------
+# Frames
+# ------------------------------------------------------------------------------------------------
+
+
+def fixture(name: str) -> Any:
+    return json.loads((FIXTURES / name).read_text())
+
+
+def raw(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def encode(payload: Any) -> bytes:
+    # Compact, as the venue sends it (the decoder's fast path keys on a leading {"e").
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+def otu(o: dict[str, Any], *, base: str = "order_trade_update_new.json", **top: Any) -> bytes:
+    """An ORDER_TRADE_UPDATE frame: the fixture with ``o`` fields replaced (wire keys)."""
+    payload = fixture(base)
+    payload["o"].update(o)
+    payload.update(top)
+    return encode(payload)
+
+
+def trade(t: int, last: str, cum: str, status: str = "PARTIALLY_FILLED", **o: Any) -> bytes:
+    """A TRADE of the fixtures' LIMIT SELL (order 4200000001) at 3150.10, maker, 0.063002 USDT fee."""
+    fields = {"x": "TRADE", "X": status, "l": last, "z": cum, "L": "3150.10", "t": t, "T": 1735689601000}
+    fields.update(o)
+    return otu(fields, base="order_trade_update_trade.json")
+
+
+def algo(status: str, *, base: str = "algo_update_new.json", **o: Any) -> bytes:
+    payload = fixture(base)
+    payload["o"].update({"X": status, **o})
+    return encode(payload)
+
+
+# ------------------------------------------------------------------------------------------------
+# The recording sink (implements OrderEventSink and ReportSink)
+# ------------------------------------------------------------------------------------------------
+
+
+class RecordingSink:
+    """Records every call as ``(kind, ...)`` with the fields that matter, plus the raw arguments."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[Any, ...]] = []
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def _record(self, kind: str, args: dict[str, Any], summary: tuple[Any, ...]) -> None:
+        self.calls.append((kind, args))
+        self.events.append((kind, *summary))
+
+    def generate_order_accepted(
+        self,
+        strategy_id: StrategyId,
+        instrument_id: InstrumentId,
+        client_order_id: ClientOrderId,
+        venue_order_id: VenueOrderId,
+        ts_event: int,
+    ) -> None:
+        self._record("accepted", locals(), (client_order_id.value, venue_order_id.value))
+
+    def generate_order_rejected(
+        self,
+        strategy_id: StrategyId,
+        instrument_id: InstrumentId,
+        client_order_id: ClientOrderId,
+        reason: str,
+        ts_event: int,
+        due_post_only: bool = False,
+    ) -> None:
+        self._record("rejected", locals(), (client_order_id.value, reason))
+
+    def generate_order_canceled(
+        self,
+        strategy_id: StrategyId,
+        instrument_id: InstrumentId,
+        client_order_id: ClientOrderId,
+        venue_order_id: VenueOrderId,
+        ts_event: int,
+    ) -> None:
+        self._record("canceled", locals(), (client_order_id.value, venue_order_id.value))
+
+    def generate_order_expired(
+        self,
+        strategy_id: StrategyId,
+        instrument_id: InstrumentId,
+        client_order_id: ClientOrderId,
+        venue_order_id: VenueOrderId,
+        ts_event: int,
+    ) -> None:
+        self._record("expired", locals(), (client_order_id.value, venue_order_id.value))
+
+    def generate_order_triggered(
+        self,
+        strategy_id: StrategyId,
+        instrument_id: InstrumentId,
+        client_order_id: ClientOrderId,
+        venue_order_id: VenueOrderId,
+        ts_event: int,
+    ) -> None:
+        self._record("triggered", locals(), (client_order_id.value, venue_order_id.value))
+
+    def generate_order_updated(
+        self,
+        strategy_id: StrategyId,
+        instrument_id: InstrumentId,
+        client_order_id: ClientOrderId,
+        venue_order_id: VenueOrderId,
+        quantity: Any,
+        price: Any,
+        trigger_price: Any,
+        ts_event: int,
+        venue_order_id_modified: bool = False,
+    ) -> None:
+        self._record(
+            "updated", locals(), (client_order_id.value, venue_order_id.value, str(quantity), str(price))
+        )
+
+    def generate_order_filled(
+        self,
+        strategy_id: StrategyId,
+        instrument_id: InstrumentId,
+        client_order_id: ClientOrderId,
+        venue_order_id: VenueOrderId,
+        venue_position_id: PositionId | None,
+        trade_id: Any,
+        order_side: OrderSide,
+        order_type: OrderType,
+        last_qty: Any,
+        last_px: Any,
+        quote_currency: Any,
+        commission: Any,
+        liquidity_side: LiquiditySide,
+        ts_event: int,
+    ) -> None:
+        self._record(
+            "filled",
+            locals(),
+            (client_order_id.value, venue_order_id.value, trade_id.value, str(last_qty), str(last_px)),
+        )
+
+    def _send_order_status_report(self, report: OrderStatusReport) -> None:
+        self._record("report", {"report": report}, (report,))
+
+    def _send_mass_status_report(self, report: ExecutionMassStatus) -> None:
+        self._record("mass", {"report": report}, (report,))
+
+    def generate_account_state(
+        self,
+        balances: list[Any],
+        margins: list[Any],
+        reported: bool,
+        ts_event: int,
+        info: dict[str, object] | None = None,
+    ) -> None:
+        self._record("account", locals(), (balances, margins, reported, ts_event))
+
+    # --- helpers for assertions --------------------------------------------------------------
+    def kinds(self) -> list[str]:
+        return [e[0] for e in self.events]
+
+    def args(self, kind: str) -> list[dict[str, Any]]:
+        return [a for k, a in self.calls if k == kind]
+
+
+@dataclass
+class Env:
+    tracker: OrderTracker
+    sink: RecordingSink
+    facts: OrderFacts
+    handler: UserStreamHandler
+    fill_requests: list[TrackedOrder] = field(default_factory=list)
+    expirations: list[str] = field(default_factory=list)
+    adopted: list[str] = field(default_factory=list)
+
+    def feed(self, *frames: bytes | str) -> None:
+        for f in frames:
+            self.handler.handle_frame(f)
+
+
+def make_env(
+    *,
+    expired_as_canceled: bool = False,
+    adopt: Callable[[str], TrackedOrder | None] | None = None,
+) -> Env:
+    tracker = OrderTracker()
+    sink = RecordingSink()
+    fill_requests: list[TrackedOrder] = []
+    expirations: list[str] = []
+    adopted: list[str] = []
+    facts = OrderFacts(
+        tracker, sink, treat_expired_as_canceled=expired_as_canceled, request_fills=fill_requests.append
+    )
+
+    def _adopt(cid: str) -> TrackedOrder | None:
+        adopted.append(cid)
+        return adopt(cid) if adopt is not None else None
+
+    def _position_id(iid: InstrumentId, side: str | None) -> PositionId | None:
+        return PositionId(f"{iid}-{side}") if side in ("LONG", "SHORT") else None
+
+    handler = UserStreamHandler(
+        facts=facts,
+        sink=sink,
+        client_id=CLIENT,
+        account_id=ACCOUNT,
+        instruments=INSTRUMENTS.__getitem__,
+        adopt=_adopt,
+        position_id=_position_id,
+        clock_ns=lambda: TS_INIT,
+        on_listen_key_expired=expirations.append,
+        treat_expired_as_canceled=expired_as_canceled,
+        logger=logging.getLogger("tests.user_events"),
+    )
+    return Env(tracker, sink, facts, handler, fill_requests, expirations, adopted)
+
+
+def tracked(
+    cid: str = CID,
+    *,
+    side: OrderSide = OrderSide.SELL,
+    order_type: OrderType = OrderType.LIMIT,
+    quantity: str | None = None,
+    price: str | None = "3150.10",
+    symbol: str = "ETHUSDT",
+) -> TrackedOrder:
+    is_algo = order_type not in (OrderType.LIMIT, OrderType.MARKET)
+    return TrackedOrder(
+        client_order_id=ClientOrderId(cid),
+        strategy_id=STRATEGY,
+        instrument_id=INSTRUMENTS[symbol].instrument_id,
+        symbol=symbol,
+        side=side,
+        order_type=order_type,
+        is_algo=is_algo,
+        quantity=Decimal(quantity or ("0.300" if cid == ALGO_CID else "0.250")),
+        price=Decimal(price) if price is not None else None,
+    )
+
+
+@pytest.fixture
+def env() -> Env:
+    return make_env()
+
+
+# ------------------------------------------------------------------------------------------------
+# Accepted
+# ------------------------------------------------------------------------------------------------
+
+
+def test_new_emits_accepted_exactly_once(env: Env) -> None:
+    order = env.tracker.track(tracked())
+    env.feed(raw("order_trade_update_new.json"), raw("order_trade_update_new.json"))
+    assert env.sink.events == [("accepted", CID, "4200000001")]
+    (args,) = env.sink.args("accepted")
+    assert args["strategy_id"] == STRATEGY and args["instrument_id"] == ETH
+    assert args["ts_event"] == 1735689600123 * MS  # the order's transaction time T
+    assert order.venue_order_id == VenueOrderId("4200000001")
+    assert env.tracker.by_venue("4200000001") is order
+
+
+def test_new_after_rest_acceptance_adds_nothing(env: Env) -> None:
+    order = env.tracker.track(tracked())
+    env.facts.accepted(order, VenueOrderId("4200000001"), 7)  # the REST response came first
+    env.feed(raw("order_trade_update_new.json"))
+    assert env.sink.events == [("accepted", CID, "4200000001")]
+    assert env.sink.args("accepted")[0]["ts_event"] == 7
+
+
+# ------------------------------------------------------------------------------------------------
+# Fills
+# ------------------------------------------------------------------------------------------------
+
+
+def test_trade_fill_exactly_once_despite_duplicates(env: Env) -> None:
+    env.tracker.track(tracked())
+    env.feed(raw("order_trade_update_new.json"))
+    frame = raw("order_trade_update_trade.json")
+    env.feed(frame, frame, frame)
+    assert env.sink.events == [
+        ("accepted", CID, "4200000001"),
+        ("filled", CID, "4200000001", "987650001", "0.100", "3150.10"),
+    ]
+    (fill,) = env.sink.args("filled")
+    assert str(fill["commission"]) == "0.06300200 USDT"
+    assert fill["liquidity_side"] == LiquiditySide.MAKER
+    assert fill["order_side"] == OrderSide.SELL and fill["order_type"] == OrderType.LIMIT
+    assert fill["venue_position_id"] is None  # one-way mode: no venue position id
+    assert fill["ts_event"] == 1735689601000 * MS
+    assert env.facts.duplicates_dropped == 2
+    assert env.tracker.last_trade_id == {"ETHUSDT": 987650001}
+
+
+def test_fill_before_new_implies_accepted(env: Env) -> None:
+    env.tracker.track(tracked())
+    env.feed(raw("order_trade_update_trade.json"), raw("order_trade_update_new.json"))
+    assert env.sink.kinds() == ["accepted", "filled"]
+    assert env.sink.events[0] == ("accepted", CID, "4200000001")
+
+
+def test_final_fill_with_foreign_commission_asset_closes_the_order(env: Env) -> None:
+    order = env.tracker.track(tracked())
+    env.feed(raw("order_trade_update_trade.json"), raw("order_trade_update_filled_bnb_fee.json"))
+    assert [e[:4] for e in env.sink.events] == [
+        ("accepted", CID, "4200000001"),
+        ("filled", CID, "4200000001", "987650001"),
+        ("filled", CID, "4200000001", "987650002"),
+    ]
+    last = env.sink.args("filled")[1]
+    assert str(last["last_qty"]) == "0.150"
+    assert str(last["commission"]) == "0.00012345 BNB"
+    assert last["liquidity_side"] == LiquiditySide.TAKER
+    assert order.filled == Decimal("0.250")
+    assert order.terminal is Terminal.FILLED
+    assert env.tracker.open_orders() == []
+
+
+def test_hedge_mode_fill_carries_the_venue_position_id(env: Env) -> None:
+    env.tracker.track(tracked())
+    env.feed(trade(5, "0.100", "0.100", ps="SHORT"))
+    (fill,) = env.sink.args("filled")
+    assert fill["venue_position_id"] == PositionId("ETHUSDT-PERP.BINANCE-SHORT")
+
+
+def test_partial_fills_accumulate(env: Env) -> None:
+    order = env.tracker.track(tracked())
+    env.feed(trade(1, "0.100", "0.100"), trade(2, "0.100", "0.200"), trade(1, "0.100", "0.100"))
+    env.feed(trade(3, "0.050", "0.250", status="FILLED"))
+    assert [e[3] for e in env.sink.events if e[0] == "filled"] == ["1", "2", "3"]
+    assert order.filled == Decimal("0.250") and order.terminal is Terminal.FILLED
+
+
+# ------------------------------------------------------------------------------------------------
+# Terminal states
+# ------------------------------------------------------------------------------------------------
+
+
+def test_cancel_overtaking_its_fill_is_held_then_released_by_the_fill(env: Env) -> None:
+    order = env.tracker.track(tracked())
+    env.feed(raw("order_trade_update_new.json"))
+    # The CANCELED says 0.100 was filled, but that fill has not arrived yet.
+    env.feed(otu({"x": "CANCELED", "X": "CANCELED", "z": "0.100", "T": 1735689602000}))
+    assert env.sink.kinds() == ["accepted"]
+    assert env.fill_requests == [order]  # the fills are fetched, not waited for
+    assert env.facts.terminals_held == 1
+    assert order.pending_terminal is not None and order.terminal is None
+    env.feed(otu({"x": "CANCELED", "X": "CANCELED", "z": "0.100"}))  # repeated: still held, no new fetch
+    assert env.fill_requests == [order]
+    env.feed(raw("order_trade_update_trade.json"))
+    assert env.sink.events == [
+        ("accepted", CID, "4200000001"),
+        ("filled", CID, "4200000001", "987650001", "0.100", "3150.10"),
+        ("canceled", CID, "4200000001"),
+    ]
+    assert env.sink.args("canceled")[0]["ts_event"] == 1735689602000 * MS  # the cancel's own time
+    assert order.terminal is Terminal.CANCELED and order.pending_terminal is None
+    env.feed(otu({"x": "CANCELED", "X": "CANCELED", "z": "0.100"}))
+    assert env.sink.kinds() == ["accepted", "filled", "canceled"]
+
+
+def test_cancel_with_everything_emitted_is_immediate_and_once(env: Env) -> None:
+    env.tracker.track(tracked())
+    cancel = otu({"x": "CANCELED", "X": "CANCELED"})
+    env.feed(raw("order_trade_update_new.json"), cancel, cancel)
+    assert env.sink.events == [("accepted", CID, "4200000001"), ("canceled", CID, "4200000001")]
+    assert env.fill_requests == []
+
+
+def test_cancel_without_new_implies_accepted(env: Env) -> None:
+    env.tracker.track(tracked())
+    env.feed(otu({"x": "CANCELED", "X": "CANCELED"}))
+    assert env.sink.kinds() == ["accepted", "canceled"]
+
+
+@pytest.mark.parametrize(("as_canceled", "kind"), [(False, "expired"), (True, "canceled")])
+def test_expired_honours_treat_expired_as_canceled(as_canceled: bool, kind: str) -> None:
+    env = make_env(expired_as_canceled=as_canceled)
+    env.tracker.track(tracked())
+    frame = raw("order_trade_update_expired_unknown_fields.json")
+    env.feed(raw("order_trade_update_new.json"), frame, frame)
+    assert env.sink.events == [("accepted", CID, "4200000001"), (kind, CID, "4200000001")]
+
+
+@pytest.mark.parametrize(("as_canceled", "kind"), [(False, "expired"), (True, "canceled")])
+def test_ioc_remainder_expired_after_partial_fill(as_canceled: bool, kind: str) -> None:
+    env = make_env(expired_as_canceled=as_canceled)
+    env.tracker.track(tracked())
+    env.feed(trade(11, "0.100", "0.100"), otu({"x": "EXPIRED", "X": "EXPIRED", "z": "0.100", "er": 2}))
+    assert env.sink.kinds() == ["accepted", "filled", kind]
+
+
+def test_frames_after_terminal_emit_nothing(env: Env) -> None:
+    env.tracker.track(tracked())
+    env.feed(otu({"x": "CANCELED", "X": "CANCELED"}))
+    env.feed(raw("order_trade_update_new.json"), otu({"x": "EXPIRED", "X": "EXPIRED"}))
+    env.feed(otu({"x": "AMENDMENT", "X": "NEW", "q": "0.300"}))
+    assert env.sink.kinds() == ["accepted", "canceled"]
+
+
+# ------------------------------------------------------------------------------------------------
+# Amendments
+# ------------------------------------------------------------------------------------------------
+
+
+def test_amendment_emits_updated_only_when_quantity_or_price_differ(env: Env) -> None:
+    order = env.tracker.track(tracked())
+    env.feed(raw("order_trade_update_new.json"))
+    env.feed(otu({"x": "AMENDMENT", "X": "NEW"}))  # same q and p: nothing new
+    env.feed(otu({"x": "AMENDMENT", "X": "NEW", "p": "3150.100"}))  # same value, other spelling
+    assert env.sink.kinds() == ["accepted"]
+    env.feed(otu({"x": "AMENDMENT", "X": "NEW", "q": "0.300"}))
+    env.feed(otu({"x": "AMENDMENT", "X": "NEW", "q": "0.300"}))  # repeated
+    env.feed(otu({"x": "AMENDMENT", "X": "NEW", "q": "0.300", "p": "3160.00"}))
+    assert env.sink.events[1:] == [
+        ("updated", CID, "4200000001", "0.300", "3150.10"),
+        ("updated", CID, "4200000001", "0.300", "3160.00"),
+    ]
+    assert env.sink.args("updated")[0]["trigger_price"] is None
+    assert order.quantity == Decimal("0.300") and order.price == Decimal("3160.00")
+
+
+# ------------------------------------------------------------------------------------------------
+# Algo orders (ALGO_UPDATE + the triggered order's ORDER_TRADE_UPDATEs)
+# ------------------------------------------------------------------------------------------------
+
+
+def triggered_order_frame(x: str, status: str, **o: Any) -> bytes:
+    """ORDER_TRADE_UPDATE of the order the algo service placed when the stop triggered."""
+    fields = {
+        "c": ALGO_CID,
+        "S": "BUY",
+        "o": "MARKET",
+        "ot": "STOP_MARKET",
+        "q": "0.300",
+        "p": "0",
+        "sp": "3300.00",
+        "x": x,
+        "X": status,
+        "i": 4200000077,
+        "l": "0",
+        "z": "0",
+        "L": "0",
+        "t": 0,
+        "m": False,
+        "N": "USDT",
+        "n": "0",
+    }
+    fields.update(o)
+    return otu(fields)
+
+
+def test_stop_market_lifecycle_is_accepted_then_filled_under_the_new_order_id(env: Env) -> None:
+    order = env.tracker.track(
+        tracked(ALGO_CID, side=OrderSide.BUY, order_type=OrderType.STOP_MARKET, price=None)
+    )
+    env.feed(raw("algo_update_new.json"), raw("algo_update_new.json"))
+    assert env.sink.events == [("accepted", ALGO_CID, "7700000001")]
+    assert order.algo_id == 7700000001
+    env.feed(algo("TRIGGERING"))
+    env.feed(raw("algo_update_triggered_ao_alias.json"))
+    assert env.sink.kinds() == ["accepted"]  # a stop-market has no TRIGGERED state in Nautilus
+    assert order.triggered  # later cancels go to the regular endpoint
+    env.feed(triggered_order_frame("NEW", "NEW"))
+    # The engine's order moves to the new id at once (NautilusTrader refuses a fill whose venue
+    # order id differs from the order's): an OrderUpdated with venue_order_id_modified.
+    assert env.sink.events[1:] == [("updated", ALGO_CID, "4200000077", "0.300", "None")]
+    (update,) = env.sink.args("updated")
+    assert update["venue_order_id_modified"] is True and update["trigger_price"] is None
+    assert order.venue_order_id == VenueOrderId("4200000077")
+    assert env.tracker.by_venue("4200000077") is order
+    fill = triggered_order_frame(
+        "TRADE", "FILLED", l="0.300", z="0.300", L="3300.40", t=987650200, n="0.49506000", T=1735689607500
+    )
+    env.feed(fill, fill)
+    env.feed(raw("algo_update_finished.json"))
+    assert env.sink.events == [
+        ("accepted", ALGO_CID, "7700000001"),
+        ("updated", ALGO_CID, "4200000077", "0.300", "None"),
+        ("filled", ALGO_CID, "4200000077", "987650200", "0.300", "3300.40"),
+    ]
+    (args,) = env.sink.args("filled")
+    assert args["order_type"] == OrderType.STOP_MARKET and args["order_side"] == OrderSide.BUY
+    assert str(args["commission"]) == "0.49506000 USDT"
+    assert order.terminal is Terminal.FILLED
+
+
+def test_stop_limit_is_triggered_then_filled_under_the_new_order_id(env: Env) -> None:
+    order = env.tracker.track(
+        tracked(ALGO_CID, side=OrderSide.BUY, order_type=OrderType.STOP_LIMIT, price="3305.00")
+    )
+    env.feed(algo("NEW", o="STOP", p="3305.00"))
+    env.feed(algo("TRIGGERING", o="STOP", p="3305.00"))
+    env.feed(algo("TRIGGERED", o="STOP", p="3305.00", ai="4200000078"))
+    env.feed(algo("TRIGGERED", o="STOP", p="3305.00", ai="4200000078"))  # repeated
+    assert env.sink.events == [("accepted", ALGO_CID, "7700000001"), ("triggered", ALGO_CID, "7700000001")]
+    env.feed(triggered_order_frame("NEW", "NEW", o="LIMIT", ot="STOP", p="3305.00", f="GTC", i=4200000078))
+    fill = triggered_order_frame(
+        "TRADE",
+        "FILLED",
+        o="LIMIT",
+        ot="STOP",
+        p="3305.00",
+        i=4200000078,
+        l="0.300",
+        z="0.300",
+        L="3305.00",
+        t=987650201,
+        m=True,
+    )
+    env.feed(fill, fill)
+    env.feed(algo("FINISHED", o="STOP", p="3305.00", ai="4200000078", aq="0.300"))
+    assert env.sink.events[2:] == [
+        ("updated", ALGO_CID, "4200000078", "0.300", "None"),
+        ("filled", ALGO_CID, "4200000078", "987650201", "0.300", "3305.00"),
+    ]
+    assert order.venue_order_id == VenueOrderId("4200000078")
+    assert order.terminal is Terminal.FILLED
+
+
+def test_triggered_order_canceled_in_the_matching_engine_uses_the_new_id(env: Env) -> None:
+    env.tracker.track(tracked(ALGO_CID, side=OrderSide.BUY, order_type=OrderType.STOP_LIMIT, price="3305.00"))
+    env.feed(algo("NEW", o="STOP", p="3305.00"), algo("TRIGGERED", o="STOP", ai="4200000078"))
+    env.feed(triggered_order_frame("NEW", "NEW", o="LIMIT", ot="STOP", p="3305.00", i=4200000078))
+    env.feed(triggered_order_frame("CANCELED", "CANCELED", o="LIMIT", ot="STOP", p="3305.00", i=4200000078))
+    env.feed(algo("FINISHED", o="STOP", ai="4200000078", aq="0"))
+    assert env.sink.events == [
+        ("accepted", ALGO_CID, "7700000001"),
+        ("triggered", ALGO_CID, "7700000001"),
+        ("updated", ALGO_CID, "4200000078", "0.300", "None"),
+        ("canceled", ALGO_CID, "4200000078"),
+    ]
+
+
+def test_fill_of_a_triggered_order_before_any_algo_update_still_counts_once(env: Env) -> None:
+    """The stream may deliver the triggered order's TRADE before ALGO_UPDATE NEW (or lose it)."""
+    order = env.tracker.track(
+        tracked(ALGO_CID, side=OrderSide.BUY, order_type=OrderType.STOP_MARKET, price=None)
+    )
+    fill = triggered_order_frame("TRADE", "FILLED", l="0.300", z="0.300", L="3300.40", t=987650300)
+    env.feed(fill, raw("algo_update_new.json"), fill)
+    assert env.sink.events == [
+        ("accepted", ALGO_CID, "4200000077"),
+        ("filled", ALGO_CID, "4200000077", "987650300", "0.300", "3300.40"),
+    ]
+    assert order.terminal is Terminal.FILLED
+
+
+def test_fill_under_a_new_id_without_its_new_frame_moves_the_engine_order_first(env: Env) -> None:
+    """The triggered order's NEW was lost (or reordered after its TRADE): the fill itself re-maps."""
+    order = env.tracker.track(
+        tracked(ALGO_CID, side=OrderSide.BUY, order_type=OrderType.STOP_MARKET, price=None)
+    )
+    env.feed(raw("algo_update_new.json"), raw("algo_update_triggered_ao_alias.json"))
+    fill = triggered_order_frame("TRADE", "FILLED", l="0.300", z="0.300", L="3300.40", t=987650400)
+    env.feed(fill, triggered_order_frame("NEW", "NEW"), fill)
+    assert env.sink.events == [
+        ("accepted", ALGO_CID, "7700000001"),
+        ("updated", ALGO_CID, "4200000077", "0.300", "None"),
+        ("filled", ALGO_CID, "4200000077", "987650400", "0.300", "3300.40"),
+    ]
+    assert order.engine_venue_order_id == VenueOrderId("4200000077")
+
+
+def test_adopted_order_is_known_to_the_engine_under_its_cached_venue_id() -> None:
+    adopted = TrackedOrder(
+        client_order_id=ClientOrderId(CID),
+        strategy_id=STRATEGY,
+        instrument_id=ETH,
+        symbol="ETHUSDT",
+        side=OrderSide.SELL,
+        order_type=OrderType.LIMIT,
+        is_algo=False,
+        quantity=Decimal("0.250"),
+        price=Decimal("3150.10"),
+        venue_order_id=VenueOrderId("4200000001"),
+        accepted=True,
+    )
+    assert adopted.engine_venue_order_id == VenueOrderId("4200000001")
+    env = make_env(adopt=lambda cid: adopted)
+    env.handler._adopt = lambda cid: env.tracker.track(adopted) if cid == CID else None
+    env.feed(raw("order_trade_update_trade.json"))
+    assert env.sink.events == [("filled", CID, "4200000001", "987650001", "0.100", "3150.10")]
+
+
+def test_untriggered_algo_cancel_uses_the_algo_id(env: Env) -> None:
+    env.tracker.track(tracked(ALGO_CID, side=OrderSide.BUY, order_type=OrderType.STOP_MARKET, price=None))
+    env.feed(raw("algo_update_new.json"), algo("CANCELED"), algo("CANCELED"))
+    assert env.sink.events == [("accepted", ALGO_CID, "7700000001"), ("canceled", ALGO_CID, "7700000001")]
+
+
+@pytest.mark.parametrize(("as_canceled", "kind"), [(False, "expired"), (True, "canceled")])
+def test_algo_expired_honours_treat_expired_as_canceled(as_canceled: bool, kind: str) -> None:
+    env = make_env(expired_as_canceled=as_canceled)
+    env.tracker.track(tracked(ALGO_CID, side=OrderSide.BUY, order_type=OrderType.STOP_MARKET, price=None))
+    env.feed(raw("algo_update_new.json"), algo("EXPIRED"), algo("EXPIRED"))
+    assert env.sink.events == [("accepted", ALGO_CID, "7700000001"), (kind, ALGO_CID, "7700000001")]
+
+
+def test_algo_rejected_carries_the_reason(env: Env) -> None:
+    env.tracker.track(tracked(ALGO_CID, side=OrderSide.BUY, order_type=OrderType.STOP_MARKET, price=None))
+    env.feed(raw("algo_update_new.json"), algo("TRIGGERING"))
+    env.feed(algo("REJECTED", rm="INSUFFICIENT_MARGIN"), algo("REJECTED", rm="INSUFFICIENT_MARGIN"))
+    assert env.sink.events == [
+        ("accepted", ALGO_CID, "7700000001"),
+        ("rejected", ALGO_CID, "algo order rejected: INSUFFICIENT_MARGIN"),
+    ]
+
+
+def test_algo_rejected_without_reason(env: Env) -> None:
+    env.tracker.track(tracked(ALGO_CID, side=OrderSide.BUY, order_type=OrderType.STOP_MARKET, price=None))
+    env.feed(algo("REJECTED"))
+    assert env.sink.events == [("rejected", ALGO_CID, "algo order rejected: REJECTED")]
+
+
+def _report(event: tuple[Any, ...]) -> OrderStatusReport:
+    assert event[0] == "report", event
+    report = event[1]
+    assert isinstance(report, OrderStatusReport)
+    return report
+
+
+def test_untracked_algo_lifecycle_becomes_status_reports(env: Env) -> None:
+    env.feed(raw("algo_update_new.json"))
+    env.feed(algo("TRIGGERING"))  # adds nothing to a report
+    env.feed(raw("algo_update_triggered_ao_alias.json"))
+    env.feed(raw("algo_update_finished.json"))  # the triggered order's own reports say how it ended
+    env.feed(algo("CANCELED", base="algo_update_new.json", caid="web-1", aid=7700000009))
+    assert env.sink.kinds() == ["report", "report", "report"]
+    new, triggered, canceled = (_report(e) for e in env.sink.events)
+    assert new.client_order_id == ClientOrderId(ALGO_CID)
+    assert new.venue_order_id == VenueOrderId("7700000001")
+    assert new.order_status == OrderStatus.ACCEPTED
+    assert new.order_type == OrderType.STOP_MARKET and new.order_side == OrderSide.BUY
+    assert str(new.quantity) == "0.300" and str(new.filled_qty) == "0.000"
+    assert str(new.trigger_price) == "3300.00"
+    assert new.reduce_only
+    assert new.ts_init == TS_INIT and new.ts_accepted == 1735689606001 * MS
+    assert triggered.order_status == OrderStatus.TRIGGERED
+    assert triggered.venue_order_id == VenueOrderId("4200000077")  # the order in the matching engine
+    assert canceled.order_status == OrderStatus.CANCELED
+    assert canceled.client_order_id == ClientOrderId("web-1")
+    assert canceled.venue_order_id == VenueOrderId("7700000009")
+
+
+@pytest.mark.parametrize(
+    ("status", "as_canceled", "expected"),
+    [
+        ("EXPIRED", False, OrderStatus.EXPIRED),
+        ("EXPIRED", True, OrderStatus.CANCELED),
+        ("REJECTED", False, OrderStatus.REJECTED),
+    ],
+)
+def test_untracked_algo_final_states(status: str, as_canceled: bool, expected: OrderStatus) -> None:
+    env = make_env(expired_as_canceled=as_canceled)
+    env.feed(algo(status))
+    (event,) = env.sink.events
+    assert _report(event).order_status == expected
+
+
+# ------------------------------------------------------------------------------------------------
+# Orders this node did not place, and exchange-generated fills
+# ------------------------------------------------------------------------------------------------
+
+
+def _mass(event: tuple[Any, ...]) -> ExecutionMassStatus:
+    assert event[0] == "mass", event
+    mass = event[1]
+    assert isinstance(mass, ExecutionMassStatus)
+    assert mass.client_id == CLIENT and mass.account_id == ACCOUNT
+    return mass
+
+
+def test_untracked_new_and_cancel_are_status_reports_only(env: Env) -> None:
+    env.feed(raw("order_trade_update_new.json"), otu({"x": "CANCELED", "X": "CANCELED"}))
+    assert env.adopted == [CID, CID]  # an order of ours from before a restart would be adopted
+    new, canceled = (_report(e) for e in env.sink.events)
+    assert new.order_status == OrderStatus.ACCEPTED
+    assert new.client_order_id == ClientOrderId(CID) and new.venue_order_id == VenueOrderId("4200000001")
+    assert new.instrument_id == ETH and new.account_id == ACCOUNT
+    assert str(new.quantity) == "0.250" and str(new.price) == "3150.10"
+    assert canceled.order_status == OrderStatus.CANCELED
+    assert env.tracker.orders == {}  # nothing tracked: it stays external
+
+
+def test_untracked_fill_is_bundled_with_its_order_report_once(env: Env) -> None:
+    frame = raw("order_trade_update_trade.json")
+    env.feed(frame, frame)
+    (event,) = env.sink.events
+    mass = _mass(event)
+    report = mass.order_reports[VenueOrderId("4200000001")]
+    assert report.order_status == OrderStatus.PARTIALLY_FILLED
+    assert str(report.filled_qty) == "0.100"
+    (fill,) = mass.fill_reports[VenueOrderId("4200000001")]
+    assert fill.trade_id.value == "987650001"
+    assert str(fill.last_qty) == "0.100" and str(fill.last_px) == "3150.10"
+    assert str(fill.commission) == "0.06300200 USDT"
+    assert fill.liquidity_side == LiquiditySide.MAKER
+    assert fill.client_order_id == ClientOrderId(CID)
+
+
+def test_order_of_ours_from_before_a_restart_is_adopted_and_stays_events() -> None:
+    order = tracked()
+    env = make_env(adopt=lambda cid: order if cid == CID else None)
+
+    def adopt_into_tracker(cid: str) -> TrackedOrder | None:
+        return env.tracker.track(order) if cid == CID else None
+
+    env.handler._adopt = adopt_into_tracker
+    env.feed(raw("order_trade_update_trade.json"), raw("order_trade_update_trade.json"))
+    assert env.sink.kinds() == ["accepted", "filled"]
+
+
+def test_liquidation_fill_is_a_mass_status_with_the_exact_fill(env: Env) -> None:
+    frame = raw("order_trade_update_liquidation_nulls.json")  # combined-stream wrapped, nulls
+    env.feed(frame, frame)
+    assert env.adopted == []  # exchange-generated ids are never adopted
+    (event,) = env.sink.events
+    mass = _mass(event)
+    voi = VenueOrderId("4200000009")
+    report = mass.order_reports[voi]
+    assert report.client_order_id == ClientOrderId("autoclose-1735689603000123")
+    assert report.order_status == OrderStatus.FILLED
+    assert report.order_type == OrderType.MARKET  # LIQUIDATION
+    assert str(report.quantity) == "0.500" and str(report.filled_qty) == "0.500"
+    (fill,) = mass.fill_reports[voi]
+    assert fill.trade_id.value == "987650100"
+    assert fill.order_side == OrderSide.SELL
+    assert str(fill.last_qty) == "0.500" and str(fill.last_px) == "2899.90"
+    assert str(fill.commission) == "0.00000000 USDT"  # n: null
+    assert fill.liquidity_side == LiquiditySide.TAKER
+    assert fill.ts_event == 1735689600123 * MS
+
+
+def test_zero_quantity_liquidation_is_skipped(env: Env) -> None:
+    payload = fixture("order_trade_update_liquidation_nulls.json")
+    payload["data"]["o"].update({"l": "0", "z": "0", "X": "NEW", "t": 0})
+    env.feed(encode(payload))
+    assert env.sink.events == []
+    assert env.tracker.last_trade_id == {}
+
+
+@pytest.mark.parametrize(
+    "client_order_id", ["adl_autoclose", "settlement_autoclose-1735689603", "delivery_autoclose-ETHUSDT"]
+)
+def test_adl_and_settlement_fills_are_mass_statuses(env: Env, client_order_id: str) -> None:
+    payload = fixture("order_trade_update_liquidation_nulls.json")["data"]
+    payload["o"].update(
+        {
+            "c": client_order_id,
+            "x": "TRADE",
+            "o": "MARKET",
+            "ot": "MARKET",
+            "i": 4200000010,
+            "t": 987650110,
+            "l": "0.200",
+            "z": "0.200",
+            "L": "2950.00",
+            "N": "USDT",
+            "n": "0.29500000",
+        }
+    )
+    frame = encode(payload)
+    env.feed(frame, frame)
+    (event,) = env.sink.events
+    mass = _mass(event)
+    (fill,) = mass.fill_reports[VenueOrderId("4200000010")]
+    assert (fill.trade_id.value, str(fill.last_qty), str(fill.last_px), str(fill.commission)) == (
+        "987650110",
+        "0.200",
+        "2950.00",
+        "0.29500000 USDT",
+    )
+    assert mass.order_reports[VenueOrderId("4200000010")].client_order_id == ClientOrderId(client_order_id)
+
+
+def test_exchange_generated_id_is_never_matched_to_a_tracked_order(env: Env) -> None:
+    env.tracker.track(tracked())
+    env.feed(raw("order_trade_update_liquidation_nulls.json"))
+    assert env.sink.kinds() == ["mass"]
+
+
+# ------------------------------------------------------------------------------------------------
+# Account, listen key and informational events
+# ------------------------------------------------------------------------------------------------
+
+
+def test_account_update_becomes_an_account_state_with_exact_balances(env: Env) -> None:
+    env.feed(raw("account_update.json"))
+    (args,) = env.sink.args("account")
+    assert args["reported"] is True and args["margins"] == []
+    assert args["ts_event"] == 1735689601003 * MS
+    balances = {b.currency.code: (str(b.total), str(b.locked), str(b.free)) for b in args["balances"]}
+    assert balances == {
+        "USDT": ("1520.41000000 USDT", "120.41000000 USDT", "1400.00000000 USDT"),
+        "BNFCR": ("10.00000000 BNFCR", "0.00000000 BNFCR", "10.00000000 BNFCR"),
+    }
+
+
+def test_account_update_without_balances_emits_nothing(env: Env) -> None:
+    payload = fixture("account_update.json")
+    payload["a"]["B"] = []
+    payload["a"]["m"] = "FUNDING_FEE"
+    env.feed(encode(payload))
+    assert env.sink.events == []
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        raw("listen_key_expired_int.json"),
+        raw("listen_key_expired_str.json"),
+        b'{"e":"listenKeyExpired","E":1735693200000}',
+        b'{"e":"listenKeyExpired","E":"1735693200000","listenKey":"k","extra":{"a":[1,2]},"T":5}',
+        b'{"stream":"k","data":{"e":"listenKeyExpired","E":"1735693200000","listenKey":"k"}}',
+        b'{"listenKey":"k","E":1735693200000,"e":"listenKeyExpired"}',
+    ],
+)
+def test_listen_key_expired_triggers_the_callback(env: Env, frame: bytes) -> None:
+    env.feed(frame)
+    assert env.expirations == ["listenKeyExpired"]
+    assert env.sink.events == []
+
+
+def test_repeated_listen_key_expired_calls_back_each_time(env: Env) -> None:
+    # De-duplicating rotations is the recovery trigger's job (it coalesces while one is running).
+    env.feed(raw("listen_key_expired_str.json"), raw("listen_key_expired_str.json"))
+    assert env.expirations == ["listenKeyExpired", "listenKeyExpired"]
+
+
+@pytest.mark.parametrize(
+    ("name", "logged"),
+    [
+        ("margin_call.json", "MARGIN_CALL"),
+        ("account_config_update.json", "ACCOUNT_CONFIG_UPDATE"),
+        ("account_config_update_asset_mode.json", "ACCOUNT_CONFIG_UPDATE"),
+        ("trade_lite.json", None),
+        ("stream_error.json", "-1125"),
+    ],
+)
+def test_informational_frames_are_only_logged(
+    env: Env, caplog: pytest.LogCaptureFixture, name: str, logged: str | None
+) -> None:
+    env.tracker.track(tracked())
+    with caplog.at_level(logging.DEBUG, logger="tests.user_events"):
+        env.feed(raw(name))
+    assert env.sink.events == [] and env.expirations == [] and env.fill_requests == []
+    assert env.handler.malformed == 0 and env.handler.unknown == 0
+    if logged is not None:
+        assert logged in caplog.text
+
+
+# ------------------------------------------------------------------------------------------------
+# Robustness: nothing the venue sends may raise out of handle_frame
+# ------------------------------------------------------------------------------------------------
+
+
+def test_unknown_event_type_is_counted_and_skipped(env: Env, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="tests.user_events"):
+        env.feed(raw("strategy_update_unknown.json"), b'{"e":"GRID_UPDATE","E":1,"gu":{}}')
+    assert env.handler.unknown == 2 and env.handler.frames == 2
+    assert env.sink.events == []
+    assert "STRATEGY_UPDATE" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        b'{"e":"ORDER_TRADE_UPDATE","E":1735689600125,"o":{"s":"ETHUSDT"',  # truncated JSON
+        b"",
+        b"not json",
+        b"[]",
+        b"null",
+        b'"ORDER_TRADE_UPDATE"',
+        b"\xff\xfe{}",
+        b'{"e":"ORDER_TRADE_UPDATE","E":1735689600125}',  # no "o"
+        b'{"e":"ORDER_TRADE_UPDATE","E":"yesterday","o":{}}',
+        b'{"e":"ALGO_UPDATE","E":1,"T":1}',  # neither "o" nor "ao"
+        b'{"e":"ACCOUNT_UPDATE","E":1,"a":{"B":[{"a":"USDT"}]}}',  # balance without wb
+        b'{"stream":"x","data":{"e":"ORDER_TRADE_UPDATE","E":1}}',
+        b'{"stream":"x","data":null}',
+        b'{"e":null}',
+        b"{}",
+    ],
+)
+def test_malformed_frames_are_counted_and_skipped(env: Env, frame: bytes) -> None:
+    env.tracker.track(tracked())
+    env.feed(frame)
+    assert env.sink.events == [] and env.expirations == []
+    assert env.handler.malformed + env.handler.unknown + env.handler.errors == 1
+
+
+def test_string_frames_are_accepted(env: Env) -> None:
+    env.tracker.track(tracked())
+    env.feed(raw("order_trade_update_new.json").decode())
+    assert env.sink.kinds() == ["accepted"]
+
+
+def test_numbers_sent_as_strings_are_accepted(env: Env) -> None:
+    """Binance sends ids and times as JSON numbers, prices as strings; both spellings of ids and
+    times are accepted (``E`` has been seen as a string)."""
+    env.tracker.track(tracked())
+    env.feed(otu({"i": "4200000001", "T": "1735689600123"}, E="1735689600125"))
+    env.feed(trade("987650001", "0.100", "0.100", T="1735689601000", i="4200000001"))  # type: ignore[arg-type]
+    assert env.sink.events == [
+        ("accepted", CID, "4200000001"),
+        ("filled", CID, "4200000001", "987650001", "0.100", "3150.10"),
+    ]
+    assert env.sink.args("filled")[0]["ts_event"] == 1735689601000 * MS
+
+
+def test_prices_as_json_numbers_do_not_raise(env: Env) -> None:
+    order = env.tracker.track(tracked())
+    env.feed(trade(987650001, "0.100", "0.100", L=3150.1, l=0.1))
+    # Either decoded exactly or rejected as malformed, never a wrong fill and never an exception.
+    fills = env.sink.args("filled")
+    if fills:
+        assert str(fills[0]["last_px"]) == "3150.10" and str(fills[0]["last_qty"]) == "0.100"
+    else:
+        assert env.handler.malformed == 1 and order.filled == 0
+
+
+def test_nulls_where_optional(env: Env) -> None:
+    env.tracker.track(tracked())
+    env.feed(
+        trade(
+            987650001,
+            "0.100",
+            "0.100",
+            N=None,
+            n=None,
+            sp=None,
+            ps=None,
+            wt=None,
+            ot=None,
+            cp=None,
+            AP=None,
+            cr=None,
+            pP=None,
+            rp=None,
+            V=None,
+            pm=None,
+            gtd=None,
+            er=None,
+            W=None,
+            b=None,
+            a=None,
+        )
+    )
+    assert env.sink.kinds() == ["accepted", "filled"]
+    assert str(env.sink.args("filled")[0]["commission"]) == "0.00000000 USDT"
+
+
+def test_unknown_execution_type_on_tracked_order_is_counted_and_skipped(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    order = env.tracker.track(tracked())
+    with caplog.at_level(logging.WARNING, logger="tests.user_events"):
+        env.feed(raw("order_trade_update_unknown_enums.json"))
+    assert env.sink.events == []
+    assert order.terminal is None and not order.accepted
+    assert env.handler.unknown == 1
+    assert "SOMETHING_NEW" in caplog.text
+
+
+def test_unknown_enums_on_untracked_order_report_with_fallbacks(env: Env) -> None:
+    env.feed(raw("order_trade_update_unknown_enums.json"))
+    (event,) = env.sink.events
+    report = _report(event)
+    assert report.order_status == OrderStatus.ACCEPTED  # unknown status, nothing filled
+    assert report.order_type == OrderType.MARKET  # unknown type fallback
+
+
+def test_unknown_algo_status_is_counted_and_skipped(env: Env) -> None:
+    order = env.tracker.track(
+        tracked(ALGO_CID, side=OrderSide.BUY, order_type=OrderType.STOP_MARKET, price=None)
+    )
+    env.feed(raw("algo_update_new.json"), algo("PAUSED"))
+    assert env.sink.kinds() == ["accepted"]
+    assert order.terminal is None
+    assert env.handler.unknown == 1
+
+
+def test_garbage_decimal_in_a_known_event_does_not_raise(env: Env) -> None:
+    env.tracker.track(tracked())
+    env.feed(otu({"x": "CANCELED", "X": "CANCELED", "z": "n/a"}))
+    env.feed(trade(5, "abc", "0.100"))
+    assert env.sink.events == []
+    assert env.handler.errors == 2
+
+
+def test_unknown_symbol_lookup_failure_does_not_raise(env: Env) -> None:
+    env.feed(otu({"s": "NOSUCHUSDT", "c": "web-7"}))
+    assert env.sink.events == []
+    assert env.handler.errors == 1
+
+
+def test_handler_keeps_working_after_bad_frames(env: Env) -> None:
+    env.tracker.track(tracked())
+    env.feed(
+        b"garbage", otu({"x": "CANCELED", "X": "CANCELED", "z": "n/a"}), raw("strategy_update_unknown.json")
+    )
+    env.feed(raw("order_trade_update_new.json"), raw("order_trade_update_trade.json"))
+    assert env.sink.kinds() == ["accepted", "filled"]
+    assert env.handler.frames == 5
+
+
+def test_combined_stream_wrapped_frames(env: Env) -> None:
+    env.tracker.track(tracked())
+    for name in ("order_trade_update_new.json", "order_trade_update_trade.json", "account_update.json"):
+        env.feed(encode({"stream": "listenkey", "data": fixture(name)}))
+    env.feed(encode({"data": fixture("order_trade_update_trade.json"), "stream": "listenkey"}))  # data first
+    assert env.sink.kinds() == ["accepted", "filled", "account"]

@@ -1,0 +1,419 @@
+"""``VenueSync`` sans I/O: a fake HTTP client answers with the venue's REST bodies (bytes decoded by
+the real decoders); the recording sink shows exactly what recovery and resolution emit."""
+
+from __future__ import annotations
+
+import json
+import logging
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from nautilus_trader.execution.reports import ExecutionMassStatus, OrderStatusReport
+from nautilus_trader.model.enums import OrderSide, OrderStatus, OrderType
+from nautilus_trader.model.identifiers import ClientOrderId, PositionId, VenueOrderId
+
+from adapters.binance_futures.errors import BinanceAmbiguous, BinanceRejection
+from adapters.binance_futures.order_tracking import Terminal
+from adapters.binance_futures.schemas import decode_http
+from adapters.binance_futures.schemas_http import AlgoOrder, Order, UserTrade
+from adapters.binance_futures.venue_sync import VenueSync
+from tests.binance_futures.test_user_events import (
+    ACCOUNT,
+    ALGO_CID,
+    CID,
+    INSTRUMENTS,
+    MS,
+    TS_INIT,
+    Env,
+    fixture,
+    make_env,
+    raw,
+    tracked,
+    trade,
+)
+
+SINCE_MS = 1735689000000
+
+
+def order(**fields: Any) -> Order:
+    body = fixture("http_order.json")
+    body.update(fields)
+    return decode_http(json.dumps(body).encode(), Order)
+
+
+def algo_order(index: int = 0, **fields: Any) -> AlgoOrder:
+    body = fixture("http_open_algo_orders.json")[index]
+    body.update(fields)
+    return decode_http(json.dumps(body).encode(), AlgoOrder)
+
+
+def user_trade(trade_id: int, qty: str = "0.100", order_id: int = 4200000001, **fields: Any) -> UserTrade:
+    body = fixture("http_user_trades.json")[0]
+    body.update({"id": trade_id, "qty": qty, "orderId": order_id, **fields})
+    return decode_http(json.dumps(body).encode(), UserTrade)
+
+
+def not_found() -> BinanceRejection:
+    return BinanceRejection(
+        -2013, "Order does not exist.", http_status=400, method="GET", path="/fapi/v1/order"
+    )
+
+
+class FakeHttp:
+    """The subset of ``BinanceFuturesHttpClient`` VenueSync calls, with canned answers and a call log."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.open: list[Order] | Exception = []
+        self.open_algos: list[AlgoOrder] | Exception = []
+        self.orders: dict[Any, Order | Exception] = {}  # by orderId or clientOrderId
+        self.algos: dict[str, AlgoOrder | Exception] = {}
+        self.trades: dict[str, list[UserTrade]] = {}  # per symbol, ascending ids
+
+    @staticmethod
+    def _answer(value: Any) -> Any:
+        if isinstance(value, Exception):
+            raise value
+        return value
+
+    async def open_orders(self, symbol: str | None = None) -> list[Order]:
+        self.calls.append(("open_orders", {"symbol": symbol}))
+        return list(self._answer(self.open))
+
+    async def open_algo_orders(self, symbol: str | None = None) -> list[AlgoOrder]:
+        self.calls.append(("open_algo_orders", {"symbol": symbol}))
+        return list(self._answer(self.open_algos))
+
+    async def query_order(
+        self, symbol: str, *, order_id: int | None = None, orig_client_order_id: str | None = None
+    ) -> Order:
+        self.calls.append(
+            ("query_order", {"symbol": symbol, "order_id": order_id, "cid": orig_client_order_id})
+        )
+        key = order_id if order_id is not None else orig_client_order_id
+        if key not in self.orders:
+            raise not_found()
+        return self._answer(self.orders[key])
+
+    async def query_algo_order(
+        self, *, algo_id: int | None = None, client_algo_id: str | None = None
+    ) -> AlgoOrder:
+        self.calls.append(("query_algo_order", {"algo_id": algo_id, "client_algo_id": client_algo_id}))
+        if client_algo_id not in self.algos:
+            raise not_found()
+        return self._answer(self.algos[client_algo_id])
+
+    async def user_trades(
+        self,
+        symbol: str,
+        *,
+        order_id: int | None = None,
+        start_time: int | None = None,
+        end_time: int | None = None,
+        from_id: int | None = None,
+        limit: int | None = None,
+    ) -> list[UserTrade]:
+        self.calls.append(
+            (
+                "user_trades",
+                {
+                    "symbol": symbol,
+                    "order_id": order_id,
+                    "start_time": start_time,
+                    "from_id": from_id,
+                    "limit": limit,
+                },
+            )
+        )
+        trades = self.trades.get(symbol, [])
+        if order_id is not None:
+            trades = [t for t in trades if t.orderId == order_id]
+        if from_id is not None:
+            trades = [t for t in trades if t.id >= from_id]
+        return trades[: limit or 500]
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.calls]
+
+
+class SyncEnv:
+    def __init__(self, *, expired_as_canceled: bool = False) -> None:
+        self.env: Env = make_env(expired_as_canceled=expired_as_canceled)
+        self.http = FakeHttp()
+        self.sync = VenueSync(
+            http=self.http,  # type: ignore[arg-type]
+            facts=self.env.facts,
+            handler=self.env.handler,
+            account_id=ACCOUNT,
+            instruments=INSTRUMENTS.__getitem__,
+            position_id=lambda iid, ps: PositionId(f"{iid}-{ps}") if ps in ("LONG", "SHORT") else None,
+            clock_ns=lambda: TS_INIT,
+            treat_expired_as_canceled=expired_as_canceled,
+            since_ms=lambda: SINCE_MS,
+            logger=logging.getLogger("tests.venue_sync"),
+        )
+
+    @property
+    def events(self) -> list[tuple[Any, ...]]:
+        return self.env.sink.events
+
+
+@pytest.fixture
+def s() -> SyncEnv:
+    return SyncEnv()
+
+
+def _report(event: tuple[Any, ...]) -> OrderStatusReport:
+    assert event[0] == "report", event
+    assert isinstance(event[1], OrderStatusReport)
+    return event[1]
+
+
+# ------------------------------------------------------------------------------------------------
+# Snapshot
+# ------------------------------------------------------------------------------------------------
+
+
+async def test_snapshot_confirms_tracked_orders_and_reports_external_ones(s: SyncEnv) -> None:
+    s.env.tracker.track(tracked())
+    s.env.tracker.track(tracked(ALGO_CID, side=OrderSide.BUY, order_type=OrderType.STOP_MARKET, price=None))
+    s.http.open = [order(), order(orderId=4200000002, clientOrderId="web-1", status="NEW", executedQty="0")]
+    s.http.open_algos = [algo_order(0), algo_order(1)]
+    outcome = await s.sync.snapshot()
+    assert [(q.name, q.ok, q.emitted) for q in outcome.queries] == [
+        ("openOrders", True, 2),
+        ("openAlgoOrders", True, 2),
+    ]
+    assert s.events[0] == ("accepted", CID, "4200000001")
+    external = _report(s.events[1])
+    assert (
+        external.client_order_id == ClientOrderId("web-1") and external.order_status == OrderStatus.ACCEPTED
+    )
+    assert s.events[2] == ("accepted", ALGO_CID, "7700000001")
+    triggered = _report(s.events[3])
+    assert triggered.client_order_id == ClientOrderId("O-20250101-000000-001-001-5")
+    assert triggered.order_status == OrderStatus.TRIGGERED
+    assert triggered.venue_order_id == VenueOrderId("4200000088")
+    assert len(s.events) == 4
+    # Repeating the snapshot adds nothing for tracked orders.
+    await s.sync.snapshot()
+    assert [e[0] for e in s.events[4:]] == ["report", "report"]
+
+
+async def test_snapshot_reports_each_query_separately(s: SyncEnv) -> None:
+    s.http.open = BinanceAmbiguous("HTTP 503", http_status=503)
+    s.http.open_algos = [algo_order(0)]
+    outcome = await s.sync.snapshot()
+    assert [(q.name, q.ok) for q in outcome.queries] == [("openOrders", False), ("openAlgoOrders", True)]
+    assert not outcome.all_failed
+    s.http.open_algos = BinanceAmbiguous("HTTP 502", http_status=502)
+    assert (await s.sync.snapshot()).all_failed
+
+
+async def test_snapshot_survives_an_order_no_report_can_represent(s: SyncEnv) -> None:
+    """A closePosition stop placed elsewhere has no quantity: it cannot become a report, but it must
+    not fail the whole snapshot (recovery would retry forever)."""
+    s.http.open_algos = [
+        algo_order(0, clientAlgoId="web-close", quantity="0", closePosition=True),
+        algo_order(1),
+    ]
+    outcome = await s.sync.snapshot()
+    assert [(q.name, q.ok) for q in outcome.queries] == [("openOrders", True), ("openAlgoOrders", True)]
+    (event,) = s.events
+    assert _report(event).venue_order_id == VenueOrderId("4200000088")
+
+
+# ------------------------------------------------------------------------------------------------
+# Post-snapshot: closed orders and the trade backfill
+# ------------------------------------------------------------------------------------------------
+
+
+async def test_order_filled_during_the_gap_gets_its_fills_then_closes(s: SyncEnv) -> None:
+    tracked_order = s.env.tracker.track(tracked())
+    s.env.feed(raw("order_trade_update_new.json"), raw("order_trade_update_trade.json"))
+    s.http.orders[CID] = order(status="FILLED", executedQty="0.250")
+    s.http.trades["ETHUSDT"] = [user_trade(987650001), user_trade(987650002, "0.150", maker=False)]
+    await s.sync.snapshot()
+    outcome = await s.sync.post_snapshot()
+    assert [(q.name, q.ok, q.emitted) for q in outcome.queries] == [
+        ("closedOrders", True, 1),
+        ("userTrades:ETHUSDT", True, 0),
+    ]
+    assert [e[:4] for e in s.events] == [
+        ("accepted", CID, "4200000001"),
+        ("filled", CID, "4200000001", "987650001"),
+        ("filled", CID, "4200000001", "987650002"),
+    ]
+    fill = s.env.sink.args("filled")[1]
+    assert str(fill["last_qty"]) == "0.150" and str(fill["commission"]) == "0.06300200 USDT"
+    assert fill["ts_event"] == 1735689601000 * MS
+    assert tracked_order.terminal is Terminal.FILLED
+    assert (
+        "user_trades",
+        {"symbol": "ETHUSDT", "order_id": None, "start_time": None, "from_id": 987650003, "limit": 1000},
+    ) in s.http.calls
+
+
+async def test_cancel_during_the_gap_emits_missing_fill_before_the_cancel(s: SyncEnv) -> None:
+    s.env.tracker.track(tracked())
+    s.env.feed(raw("order_trade_update_new.json"))
+    s.http.orders[CID] = order(status="CANCELED", executedQty="0.100")
+    s.http.trades["ETHUSDT"] = [user_trade(987650001)]
+    await s.sync.snapshot()
+    await s.sync.post_snapshot()
+    assert [e[0] for e in s.events] == ["accepted", "filled", "canceled"]
+    assert s.env.fill_requests == []  # fetched before the status was applied: nothing held
+
+
+@pytest.mark.parametrize(("as_canceled", "kind"), [(False, "expired"), (True, "canceled")])
+async def test_expired_during_the_gap(as_canceled: bool, kind: str) -> None:
+    s = SyncEnv(expired_as_canceled=as_canceled)
+    s.env.tracker.track(tracked())
+    s.http.orders[CID] = order(status="EXPIRED", executedQty="0")
+    await s.sync.post_snapshot()
+    assert [e[0] for e in s.events] == ["accepted", kind]
+
+
+async def test_backfill_pages_through_fills_of_open_and_unknown_orders(s: SyncEnv) -> None:
+    tracked_order = s.env.tracker.track(tracked())
+    s.env.feed(raw("order_trade_update_new.json"), trade(100, "0.010", "0.010"))
+    s.http.open = [order(status="PARTIALLY_FILLED", executedQty="0.050")]
+    ours = [user_trade(100 + i, "0.010") for i in range(5)]  # 100 already seen on the stream
+    theirs = [user_trade(105 + i, "0.001", order_id=4200000999) for i in range(1000)]
+    s.http.trades["ETHUSDT"] = ours + theirs
+    s.http.orders[4200000999] = order(
+        orderId=4200000999, clientOrderId="web-9", status="FILLED", origQty="1.000", executedQty="1.000"
+    )
+    await s.sync.snapshot()
+    outcome = await s.sync.post_snapshot()
+    assert [(q.name, q.ok, q.emitted) for q in outcome.queries] == [("userTrades:ETHUSDT", True, 1004)]
+    assert [e[3] for e in s.events if e[0] == "filled"] == ["100", "101", "102", "103", "104"]
+    assert tracked_order.filled == Decimal("0.050")
+    masses = [e[1] for e in s.events if e[0] == "mass"]
+    assert len(masses) == 1000
+    first = masses[0]
+    assert isinstance(first, ExecutionMassStatus)
+    (fill,) = first.fill_reports[VenueOrderId("4200000999")]
+    assert fill.trade_id.value == "105" and str(fill.last_qty) == "0.001"
+    assert first.order_reports[VenueOrderId("4200000999")].client_order_id == ClientOrderId("web-9")
+    pages = [c for name, c in s.http.calls if name == "user_trades"]
+    assert [p["from_id"] for p in pages] == [101, 1101]
+    assert s.env.tracker.last_trade_id["ETHUSDT"] == 1104
+    # A second pass finds nothing new.
+    before = len(s.events)
+    await s.sync.post_snapshot()
+    assert len(s.events) == before
+
+
+async def test_backfill_without_a_cursor_starts_at_the_session_start(s: SyncEnv) -> None:
+    s.env.tracker.track(tracked())
+    s.env.facts.accepted(s.env.tracker.orders[CID], VenueOrderId("4200000001"), 1)
+    s.http.open = [order(status="NEW", executedQty="0")]
+    await s.sync.snapshot()
+    await s.sync.post_snapshot()
+    assert [c for name, c in s.http.calls if name == "user_trades"] == [
+        {"symbol": "ETHUSDT", "order_id": None, "start_time": SINCE_MS, "from_id": None, "limit": 1000}
+    ]
+
+
+# ------------------------------------------------------------------------------------------------
+# Orders unknown to the venue, algo resolution
+# ------------------------------------------------------------------------------------------------
+
+
+async def test_in_flight_submit_is_not_rejected_by_a_recovery(s: SyncEnv) -> None:
+    """An order whose submit is still in flight (or ambiguous, being resolved by its own task) is
+    not on the venue yet: recovery must not declare it rejected (the venue may accept it a moment
+    later, leaving a live order the node believes dead)."""
+    pending = s.env.tracker.track(tracked())
+    await s.sync.snapshot()
+    await s.sync.post_snapshot()
+    assert s.events == []
+    assert pending.terminal is None
+    pending.ambiguous = True
+    await s.sync.post_snapshot()
+    assert s.events == [] and pending.terminal is None
+    # When the venue does answer, the order carries on normally.
+    s.env.feed(raw("order_trade_update_new.json"))
+    assert s.events == [("accepted", CID, "4200000001")]
+
+
+async def test_accepted_order_unknown_to_the_venue_is_left_alone(s: SyncEnv) -> None:
+    known = s.env.tracker.track(tracked())
+    s.env.facts.accepted(known, VenueOrderId("4200000001"), 1)
+    assert await s.sync.resolve_order(known) is False
+    await s.sync.post_snapshot()
+    assert [e[0] for e in s.events] == ["accepted"] and known.terminal is None
+
+
+async def test_resolve_propagates_ambiguous_errors(s: SyncEnv) -> None:
+    known = s.env.tracker.track(tracked())
+    s.http.orders[CID] = BinanceAmbiguous("timeout")
+    with pytest.raises(BinanceAmbiguous):
+        await s.sync.resolve_order(known)
+    outcome = await s.sync.post_snapshot()
+    assert outcome.queries[0].name == "closedOrders" and not outcome.queries[0].ok
+
+
+async def test_untriggered_algo_order_resolves_through_the_algo_endpoint(s: SyncEnv) -> None:
+    stop = s.env.tracker.track(
+        tracked(ALGO_CID, side=OrderSide.BUY, order_type=OrderType.STOP_MARKET, price=None)
+    )
+    s.http.algos[ALGO_CID] = algo_order(0, algoStatus="CANCELED")
+    assert await s.sync.resolve_order(stop) is True
+    assert s.events == [("accepted", ALGO_CID, "7700000001"), ("canceled", ALGO_CID, "7700000001")]
+    assert s.http.names() == ["query_algo_order"]
+
+
+async def test_algo_triggered_during_the_gap_is_filled_under_the_new_id(s: SyncEnv) -> None:
+    stop = s.env.tracker.track(
+        tracked(ALGO_CID, side=OrderSide.BUY, order_type=OrderType.STOP_MARKET, price=None)
+    )
+    s.env.feed(raw("algo_update_new.json"))
+    s.http.algos[ALGO_CID] = algo_order(
+        0, algoStatus="FINISHED", actualOrderId="4200000077", executedQty="0.300"
+    )
+    s.http.orders[4200000077] = order(
+        orderId=4200000077,
+        clientOrderId=ALGO_CID,
+        status="FILLED",
+        type="MARKET",
+        origType="STOP_MARKET",
+        side="BUY",
+        origQty="0.300",
+        executedQty="0.300",
+        price="0",
+    )
+    s.http.trades["ETHUSDT"] = [
+        user_trade(987650200, "0.300", order_id=4200000077, side="BUY", price="3300.40")
+    ]
+    await s.sync.snapshot()
+    await s.sync.post_snapshot()
+    assert [e[:5] for e in s.events] == [
+        ("accepted", ALGO_CID, "7700000001"),
+        ("updated", ALGO_CID, "4200000077", "0.300", "None"),
+        ("filled", ALGO_CID, "4200000077", "987650200", "0.300"),
+    ]
+    assert stop.triggered and stop.terminal is Terminal.FILLED
+    assert stop.venue_order_id == VenueOrderId("4200000077")
+
+
+async def test_stop_limit_triggered_during_the_gap_emits_triggered(s: SyncEnv) -> None:
+    stop = s.env.tracker.track(tracked(ALGO_CID, side=OrderSide.BUY, order_type=OrderType.STOP_LIMIT))
+    s.env.feed(raw("algo_update_new.json"))
+    s.http.open_algos = []
+    s.http.algos[ALGO_CID] = algo_order(
+        0, algoStatus="TRIGGERED", actualOrderId="4200000078", orderType="STOP"
+    )
+    s.http.orders[4200000078] = order(
+        orderId=4200000078, clientOrderId=ALGO_CID, status="NEW", executedQty="0"
+    )
+    await s.sync.snapshot()
+    await s.sync.post_snapshot()
+    assert s.events == [
+        ("accepted", ALGO_CID, "7700000001"),
+        ("triggered", ALGO_CID, "7700000001"),
+        ("updated", ALGO_CID, "4200000078", "0.300", "None"),
+    ]
+    assert stop.venue_order_id == VenueOrderId("4200000078") and stop.terminal is None
