@@ -120,6 +120,31 @@ class BinanceFuturesDataClientConfig(_MaskedReprMixin, LiveDataClientConfig, fro
     http_timeout_secs: float = 10.0
     recv_window_ms: int = 5_000
     update_instruments_interval_mins: int | None = 60
+    # --- market streams (see adapters.binance_futures.data) -------------------------------------
+    # Combined-stream path on ``base_url_ws``; ``ws_book_path`` (e.g. "/public/stream"), when set,
+    # carries the book streams (depth, bookTicker) on their own connections.
+    ws_stream_path: str = "/stream"
+    ws_book_path: str | None = None
+    # Binance allows 1024 streams per connection; NautilusTrader's own client uses 200.
+    max_streams_per_connection: int = 200
+    # Binance drops a connection sending more than 10 messages per second.
+    max_ws_messages_per_sec: int = 8
+    ws_ping_interval_secs: float | None = 30.0
+    ws_pong_timeout_secs: float = 10.0
+    ws_stall_timeout_secs: float | None = None
+    ws_backoff_initial_secs: float = 0.5
+    ws_backoff_cap_secs: float = 30.0
+    subscribe_timeout_secs: float = 10.0
+    use_agg_trades: bool = True  # aggTrade stream/REST; False: the raw trade stream
+    bars_closed_only: bool = True  # klines still open are not published
+    depth_update_speed_ms: int = 100
+    depth_snapshot_limit: int = 1000
+    depth_resync_backoff_secs: float = 0.2
+    mark_price_1s: bool = True
+    # REST paging for historical requests (Binance maxima: 1500 klines, 1000 aggTrades per call)
+    klines_page_limit: int = 1500
+    agg_trades_page_limit: int = 1000
+    max_request_items: int = 100_000
 
     def urls(self) -> BinanceUrls:
         return resolve_urls(self.environment, self.base_url_http, self.base_url_ws, self.base_url_ws_api)
@@ -145,7 +170,15 @@ class BinanceFuturesExecClientConfig(_MaskedReprMixin, LiveExecClientConfig, fro
         Hedge mode. None (default): query ``GET /fapi/v1/positionSide/dual`` on connect.
         True/False: trust the config and skip the query.
     use_ws_trading
-        Route order entry over the WS trading API instead of REST.
+        Route order entry (place / modify / cancel, and order queries that resolve ambiguous
+        outcomes) over the WS trading API (``base_url_ws_api``) instead of REST. Off by default;
+        while the trading socket is down, orders go over REST.
+    ws_trading_*
+        Trading socket: protocol ping period (None disables), pong timeout (also the deadline of the
+        JSON ``ping`` request sent every ``ws_trading_app_ping_interval_secs``), per-request timeout,
+        reconnect backoff (initial delay doubling up to the cap, at most ``max_reconnect_attempts``;
+        afterwards REST, with a background retry every cap), how long a socket must stay up before
+        the backoff resets, and the period of the debug-level health/metrics log line.
     """
 
     api_key: str | None = None
@@ -171,6 +204,17 @@ class BinanceFuturesExecClientConfig(_MaskedReprMixin, LiveExecClientConfig, fro
     ws_ping_interval_secs: float = 20.0
     ws_pong_timeout_secs: float = 10.0
     ws_stall_timeout_secs: float | None = 60.0
+    # WS trading API socket (used when use_ws_trading=True)
+    ws_trading_ping_interval_secs: float | None = 30.0
+    ws_trading_pong_timeout_secs: float = 10.0
+    ws_trading_app_ping_interval_secs: float | None = 30.0
+    ws_trading_request_timeout_secs: float = 10.0
+    ws_trading_connect_timeout_secs: float = 10.0
+    ws_trading_backoff_initial_secs: float = 1.0
+    ws_trading_backoff_cap_secs: float = 60.0
+    ws_trading_max_reconnect_attempts: int = 10
+    ws_trading_backoff_reset_after_secs: float = 30.0
+    ws_trading_metrics_log_interval_secs: float | None = 60.0
 
     def __post_init__(self) -> None:
         if self.keepalive_interval_secs <= 0:
@@ -181,6 +225,17 @@ class BinanceFuturesExecClientConfig(_MaskedReprMixin, LiveExecClientConfig, fro
             raise ValueError("http_timeout_secs must be > 0")
         if not 0 < self.recv_window_ms <= 60_000:
             raise ValueError("recv_window_ms must be in (0, 60000]")
+        if not 0 < self.ws_trading_backoff_initial_secs <= self.ws_trading_backoff_cap_secs:
+            raise ValueError("need 0 < ws_trading_backoff_initial_secs <= ws_trading_backoff_cap_secs")
+        if self.ws_trading_max_reconnect_attempts < 1:
+            raise ValueError("ws_trading_max_reconnect_attempts must be >= 1")
+        for name in (
+            "ws_trading_pong_timeout_secs",
+            "ws_trading_request_timeout_secs",
+            "ws_trading_connect_timeout_secs",
+        ):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0")
 
     def urls(self) -> BinanceUrls:
         return resolve_urls(self.environment, self.base_url_http, self.base_url_ws, self.base_url_ws_api)

@@ -8,16 +8,22 @@ Wiring, commands and reconciliation. The pieces it owns:
 * a ``UserStreamService`` from the core: the user socket, its dispatcher, the listen-key keepalive
   and the recovery driver that rotates the key and re-syncs by REST after any trigger;
 * ``OwnedTasks`` for side work (resolving ambiguous outcomes, fetching fills a held terminal status
-  waits for), cancelled and awaited on disconnect.
+  waits for), cancelled and awaited on disconnect;
+* with ``use_ws_trading``: a :class:`BinanceWsTradingClient` on ``/ws-fapi/v1``. Regular orders are
+  placed, amended, cancelled and queried over it while it is READY, over REST otherwise (a request
+  the socket refused before writing it, :class:`WsNotSent`, goes over REST at once: it provably
+  never reached the venue). Its outcomes are classified exactly like REST's.
 
 Commands never guess: a venue rejection becomes a Rejected event with the venue's message; an
-ambiguous outcome (timeout, 5xx, cut connection, -1006/-1007) emits nothing final and is resolved by
-querying the order; an order is never re-sent blindly.
+ambiguous outcome (timeout, 5xx, cut connection, -1006/-1007, a trading socket that died with the
+request in flight) emits nothing final and is resolved by querying the order (``order.status`` on
+the trading socket when it is READY, REST otherwise); an order is never re-sent blindly.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 from decimal import Decimal
 from typing import Any
@@ -54,7 +60,8 @@ from nautilus_trader.model.enums import (
 from nautilus_trader.model.identifiers import AccountId, ClientId, InstrumentId, PositionId, VenueOrderId
 from nautilus_trader.model.orders import Order as NautilusOrder
 
-from adapters.binance_futures.config import BinanceFuturesExecClientConfig
+from adapters.binance_futures.config import BinanceFuturesExecClientConfig, resolve_credentials
+from adapters.binance_futures.credentials import BinanceSigner
 from adapters.binance_futures.errors import (
     CODE_CANCEL_REJECTED,
     CODE_NO_SUCH_ORDER,
@@ -77,9 +84,11 @@ from adapters.binance_futures.parsing import (
     venue_symbol,
 )
 from adapters.binance_futures.providers import BinanceFuturesInstrumentProvider
+from adapters.binance_futures.schemas_http import Order as VenueOrder
 from adapters.binance_futures.user_events import InstrumentInfo, UserStreamHandler
 from adapters.binance_futures.user_stream import BinanceUserStreamOps
 from adapters.binance_futures.venue_sync import VenueSync
+from adapters.binance_futures.ws_trading import BinanceWsTradingClient, WsNotSent, settings_from_config
 from adapters.core import log_bridge
 from adapters.core.backoff import Backoff
 from adapters.core.precision import PrecisionResolver
@@ -213,6 +222,29 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
             name=f"{client_id.value}-user-stream",
             logger=self._pylog,
         )
+        # Order entry over the WS trading API (optional); REST whenever it is not READY.
+        self.ws_trading: BinanceWsTradingClient | None = None
+        # Routing switch (benchmarks flip it to compare WS with REST within one run).
+        self.route_orders_via_ws = bool(config.use_ws_trading)
+        # How many ambiguous outcomes were resolved by querying, per command kind.
+        self.resolutions: collections.Counter[str] = collections.Counter()
+        if config.use_ws_trading:
+            ws_api = config.urls().ws_api
+            if ws_api is None:
+                raise ValueError(
+                    "use_ws_trading=True needs base_url_ws_api (no default for this environment)"
+                )
+            api_key, api_secret = resolve_credentials(config.api_key, config.api_secret)
+            self.ws_trading = BinanceWsTradingClient(
+                settings_from_config(config, ws_api),
+                api_key=api_key,
+                signer=BinanceSigner(api_secret),
+                rate_limiter=http.rate_limiter,
+                now_ms=http.now_ms,
+                time_sync=http.sync_time,
+                logger=self._pylog,
+                name=f"{client_id.value}-ws-trading",
+            )
 
     # ------------------------------------------------------------------------------------------
     # Lifecycle
@@ -240,9 +272,20 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
         self._log.info(
             f"User stream connected (listen key ...{(self.user_stream.ctx.listen_key or '')[-6:]})"
         )
+        if self.ws_trading is not None:
+            # Never fatal: until the trading socket is READY orders go over REST, and it keeps
+            # (re)connecting in the background.
+            if await self.ws_trading.start():
+                self._log.info(f"WS trading connected ({self.ws_trading.state.value})")
+            else:
+                self._log.warning("WS trading not connected yet; orders go over REST meanwhile")
 
     async def _disconnect(self) -> None:
         # Bounded even when the venue hangs: each step has its own timeout inside.
+        # The trading socket first: no new order goes out on it, and a request still in flight
+        # fails as ambiguous and is resolved by query (side tasks, closed below, before REST).
+        if self.ws_trading is not None:
+            await self.ws_trading.close()
         await self.user_stream.stop()
         await self._side_tasks.close()
         await self._http.close()
@@ -353,7 +396,7 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
                 tracked.algo_id = algo.algoId
                 self.facts.accepted(tracked, VenueOrderId(str(algo.algoId)), self._clock.timestamp_ns())
             else:
-                placed = await self._http.new_order(**self._order_params(order, params))
+                placed = await self._place_order(self._order_params(order, params))
                 self.facts.accepted(tracked, VenueOrderId(str(placed.orderId)), self._clock.timestamp_ns())
         except BinanceRejection as exc:
             self.facts.rejected(
@@ -372,10 +415,11 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
         declared rejected after it stayed unknown for a few seconds (a -1007 may still execute)."""
         backoff = Backoff(0.25, 2.0, 5.0)
         not_found = 0
+        self.resolutions["submit"] += 1
         while tracked.ambiguous and tracked.terminal is None:
             await asyncio.sleep(backoff.next_delay())
             try:
-                found = await self.sync.resolve_order(tracked)
+                found = await self._resolve_order(tracked)
             except BinanceError as exc:
                 self._log.warning(f"Resolving {tracked.client_order_id} failed ({exc!r}); retrying")
                 continue
@@ -388,6 +432,71 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
                     tracked, "order not found on venue after an ambiguous submit", self._clock.timestamp_ns()
                 )
                 return
+
+    # ------------------------------------------------------------------------------------------
+    # Routing: WS trading API when READY, REST otherwise
+    # ------------------------------------------------------------------------------------------
+    def _ws(self) -> BinanceWsTradingClient | None:
+        ws = self.ws_trading
+        if ws is None or not self.route_orders_via_ws or not ws.is_ready:
+            return None
+        return ws
+
+    async def _place_order(self, kwargs: dict[str, Any]) -> VenueOrder:
+        ws = self._ws()
+        if ws is not None:
+            try:
+                return await ws.new_order(**kwargs)
+            except WsNotSent as exc:
+                self._pylog.debug("order.place not sent on the trading socket (%s); using REST", exc)
+        return await self._http.new_order(**kwargs)
+
+    async def _amend_order(self, symbol: str, side: str, quantity: str, price: str, cid: str) -> VenueOrder:
+        ws = self._ws()
+        if ws is not None:
+            try:
+                return await ws.modify_order(symbol, side, quantity, price, orig_client_order_id=cid)
+            except WsNotSent as exc:
+                self._pylog.debug("order.modify not sent on the trading socket (%s); using REST", exc)
+        return await self._http.modify_order(symbol, side, quantity, price, orig_client_order_id=cid)
+
+    async def _cancel_regular(self, symbol: str, cid: str) -> VenueOrder:
+        ws = self._ws()
+        if ws is not None:
+            try:
+                return await ws.cancel_order(symbol, orig_client_order_id=cid)
+            except WsNotSent as exc:
+                self._pylog.debug("order.cancel not sent on the trading socket (%s); using REST", exc)
+        return await self._http.cancel_order(symbol, orig_client_order_id=cid)
+
+    async def _query_venue_order(self, symbol: str, cid: str) -> VenueOrder:
+        """``order.status`` on the trading socket when READY, else REST. A query is idempotent, so
+        a WS query that failed for any transport reason is simply asked again over REST."""
+        ws = self._ws()
+        if ws is not None:
+            try:
+                return await ws.query_order(symbol, orig_client_order_id=cid)
+            except (BinanceAmbiguous, BinanceTransportError) as exc:
+                self._pylog.debug("order.status on the trading socket failed (%s); using REST", exc)
+        return await self._http.query_order(symbol, orig_client_order_id=cid)
+
+    async def _resolve_order(self, tracked: TrackedOrder) -> bool:
+        """:meth:`VenueSync.resolve_order` with the order query routed like commands. Returns False
+        when the venue does not know the order; raises on transport/ambiguous errors."""
+        if tracked.is_algo and not tracked.triggered:
+            return await self.sync.resolve_order(tracked)
+        try:
+            o = await self._query_venue_order(tracked.symbol, tracked.client_order_id.value)
+        except BinanceRejection as exc:
+            if exc.is_unknown_order:
+                return False
+            raise
+        self.tracker.set_venue_order_id(tracked, VenueOrderId(str(o.orderId)))
+        if Decimal(o.executedQty or "0") > tracked.filled:
+            # Fills first: a final status applied before them would close the order early.
+            await self.sync.fetch_order_fills(tracked, o.orderId)
+        self.sync.apply_order(tracked, o)
+        return True
 
     def _position_side(self, order: NautilusOrder, params: dict[str, Any] | None) -> str | None:
         if params and params.get("position_side"):
@@ -481,12 +590,8 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
         price = command.price or order.price
         info = self._instrument_info(tracked.symbol)
         try:
-            amended = await self._http.modify_order(
-                tracked.symbol,
-                side=_SIDE[order.side],
-                quantity=str(quantity),
-                price=str(price),
-                orig_client_order_id=order.client_order_id.value,
+            amended = await self._amend_order(
+                tracked.symbol, _SIDE[order.side], str(quantity), str(price), order.client_order_id.value
             )
         except BinanceRejection as exc:
             self.generate_order_modify_rejected(
@@ -521,11 +626,10 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
 
     async def _resolve_modify(self, tracked: TrackedOrder) -> None:
         backoff = Backoff(0.25, 2.0, 5.0)
+        self.resolutions["modify"] += 1
         while True:
             try:
-                o = await self._http.query_order(
-                    tracked.symbol, orig_client_order_id=tracked.client_order_id.value
-                )
+                o = await self._query_venue_order(tracked.symbol, tracked.client_order_id.value)
             except BinanceError as exc:
                 self._log.warning(f"Resolving modify of {tracked.client_order_id} failed ({exc!r}); retrying")
                 await asyncio.sleep(backoff.next_delay())
@@ -565,7 +669,7 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
                     voi = tracked.venue_order_id or VenueOrderId(str(tracked.algo_id))
                     self.facts.canceled(tracked, voi, Decimal(0), self._clock.timestamp_ns())
                     return
-            canceled = await self._http.cancel_order(tracked.symbol, orig_client_order_id=cid)
+            canceled = await self._cancel_regular(tracked.symbol, cid)
             self.facts.canceled(
                 tracked,
                 VenueOrderId(str(canceled.orderId)),
@@ -593,9 +697,10 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
 
     async def _resolve_cancel(self, tracked: TrackedOrder, rejection: str | None) -> None:
         backoff = Backoff(0.25, 2.0, 5.0)
+        self.resolutions["cancel"] += 1
         while True:
             try:
-                found = await self.sync.resolve_order(tracked)
+                found = await self._resolve_order(tracked)
             except BinanceError as exc:
                 self._log.warning(f"Resolving cancel of {tracked.client_order_id} failed ({exc!r}); retrying")
                 await asyncio.sleep(backoff.next_delay())

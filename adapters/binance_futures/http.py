@@ -56,6 +56,13 @@ from adapters.binance_futures.schemas_http import (
     ServerTime,
     UserTrade,
 )
+from adapters.binance_futures.schemas_market import (
+    AggTradeRest,
+    DepthSnapshot,
+    FundingRateRest,
+    KlineRow,
+    PremiumIndex,
+)
 
 T = TypeVar("T")
 ParamValue = str | int | float | bool | Decimal | None
@@ -667,3 +674,54 @@ class BinanceFuturesHttpClient:
         return await self.request(
             "GET", f"{API_V1}/commissionRate", CommissionRate, {"symbol": symbol}, signed=True, weight=20
         )
+
+    # ----------------------------------------------------------------------------------------------
+    # Public market data (no key needed)
+    # ----------------------------------------------------------------------------------------------
+
+    async def depth(self, symbol: str, limit: int = 1000) -> DepthSnapshot:
+        """``GET /fapi/v1/depth``: the REST order book snapshot (``lastUpdateId``)."""
+        weight = 2 if limit <= 50 else 5 if limit <= 100 else 10 if limit <= 500 else 20
+        return await self.request(
+            "GET", f"{API_V1}/depth", DepthSnapshot, {"symbol": symbol, "limit": limit}, weight=weight
+        )
+
+    async def klines(
+        self,
+        symbol: str,
+        interval: str,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+        limit: int = 1500,
+    ) -> list[KlineRow]:
+        """``GET /fapi/v1/klines``, ascending; without ``startTime``: the newest ``limit`` to ``endTime``."""
+        weight = 1 if limit < 100 else 2 if limit < 500 else 5 if limit <= 1000 else 10
+        params = {"symbol": symbol, "interval": interval, "startTime": start_ms, "endTime": end_ms}
+        return await self.request(
+            "GET", f"{API_V1}/klines", list[KlineRow], params | {"limit": limit}, weight=weight
+        )
+
+    async def agg_trades(
+        self,
+        symbol: str,
+        from_id: int | None = None,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+        limit: int = 1000,
+    ) -> list[AggTradeRest]:
+        """``GET /fapi/v1/aggTrades`` (ascending)."""
+        params = {"symbol": symbol, "fromId": from_id, "startTime": start_ms, "endTime": end_ms}
+        return await self.request(
+            "GET", f"{API_V1}/aggTrades", list[AggTradeRest], params | {"limit": limit}, weight=20
+        )
+
+    async def premium_index(self, symbol: str) -> PremiumIndex:
+        """``GET /fapi/v1/premiumIndex?symbol=``: mark, index, last funding rate, next funding time."""
+        return await self.request("GET", f"{API_V1}/premiumIndex", PremiumIndex, {"symbol": symbol})
+
+    async def funding_rates(
+        self, symbol: str, start_ms: int | None = None, end_ms: int | None = None, limit: int = 1000
+    ) -> list[FundingRateRest]:
+        """``GET /fapi/v1/fundingRate``: settled funding history (ascending)."""
+        params = {"symbol": symbol, "startTime": start_ms, "endTime": end_ms, "limit": limit}
+        return await self.request("GET", f"{API_V1}/fundingRate", list[FundingRateRest], params)

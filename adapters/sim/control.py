@@ -6,14 +6,18 @@ method as the Python API ``sim.faults``; see ``adapters.sim.faults`` for the sem
     POST /sim/listen-keys/expire              every active listen key expires now
     POST /sim/streams/drop?kind=K              abort sockets (no close frame); K user|market|api|all
     POST /sim/streams/stall?kind=K&seconds=N[&mode=drop|queue]
+    POST /sim/streams/refuse?kind=K[&on=true|false]  new handshakes of K fail with 503 (default on)
     POST /sim/connections/expire[?kind=K]      the 24-hour close, now (1001 + reason)
     POST /sim/fail {"method","path","count","status","code","msg","after_execute"}
+                                               method "WS": WS-API requests, path = WS method
+                                               (e.g. "order.place"); status 0 cuts the socket
     POST /sim/latency {"rest_ms","ws_ms"}
-    POST /sim/user-events {"duplicate","reorder"}
+    POST /sim/user-events {"duplicate","reorder","drop_ratio"}   drop_ratio in [0, 1]: events lost
     POST /sim/price {"symbol","price"}
     POST /sim/step?n=N
     POST /sim/clock {"skew_ms"}
     POST /sim/margin-call {"account"?}
+    POST /sim/market/gap?symbol=S[&count=N]   the next N depth diffs of S are lost (chain break)
     POST /sim/reset-faults
     GET  /sim/state
 """
@@ -48,6 +52,7 @@ class LatencyBody(msgspec.Struct, forbid_unknown_fields=True):
 class UserEventsBody(msgspec.Struct, forbid_unknown_fields=True):
     duplicate: bool | None = None
     reorder: bool | None = None
+    drop_ratio: float | None = None
 
 
 class PriceBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -108,6 +113,11 @@ def add_control_routes(app: web.Application, faults: Faults, state: Callable[[],
         n = faults.stall_streams(request.query.get("kind", "all"), seconds, request.query.get("mode", "drop"))
         return {"ok": True, "stalled": n, "seconds": seconds}
 
+    @route("POST", "/sim/streams/refuse")
+    async def refuse(request: web.Request) -> Any:
+        on = request.query.get("on", "true").lower() not in ("0", "false", "no", "off")
+        return {"ok": True, "refused": faults.refuse_streams(request.query.get("kind", "all"), on)}
+
     @route("POST", "/sim/connections/expire")
     async def expire_conns(request: web.Request) -> Any:
         return {"ok": True, "expired": faults.expire_connections(request.query.get("kind", "all"))}
@@ -127,8 +137,13 @@ def add_control_routes(app: web.Application, faults: Faults, state: Callable[[],
     @route("POST", "/sim/user-events")
     async def user_events(request: web.Request) -> Any:
         b = _decode(await request.read(), UserEventsBody)
-        faults.set_user_events(b.duplicate, b.reorder)
-        return {"ok": True, "duplicate": faults.duplicate_user_events, "reorder": faults.reorder_user_events}
+        faults.set_user_events(b.duplicate, b.reorder, b.drop_ratio)
+        return {
+            "ok": True,
+            "duplicate": faults.duplicate_user_events,
+            "reorder": faults.reorder_user_events,
+            "drop_ratio": faults.user_event_drop_ratio,
+        }
 
     @route("POST", "/sim/price")
     async def price(request: web.Request) -> Any:
@@ -152,6 +167,14 @@ def add_control_routes(app: web.Application, faults: Faults, state: Callable[[],
     async def margin_call(request: web.Request) -> Any:
         b = _decode(await request.read(), MarginCallBody)
         return {"ok": True, "account": faults.margin_call(b.account)}
+
+    @route("POST", "/sim/market/gap")
+    async def market_gap(request: web.Request) -> Any:
+        symbol = request.query.get("symbol")
+        if not symbol:
+            raise ControlError("symbol is required")
+        count = int(request.query.get("count", "1"))
+        return {"ok": True, "symbol": faults.market_gap(symbol, count), "count": count}
 
     @route("POST", "/sim/reset-faults")
     async def reset(request: web.Request) -> Any:

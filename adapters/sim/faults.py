@@ -14,12 +14,17 @@ Semantics chosen (see also the module docs of ``control``):
   mode that exposes clients which do not detect silence and reconcile. ``mode="queue"`` instead
   holds them and delivers them late when the stall ends (a TCP link that recovered).
 * **expire connections** is the venue's 24-hour close: a close frame (1001, with a reason).
-* **fail rules** make the next N matching REST requests fail. By default the request is *not*
-  executed (a definite failure). With ``after_execute`` the venue executes it and then the
+* **refuse** makes new websocket handshakes of a kind fail with HTTP 503 (existing sockets stay):
+  a venue that accepts no connections, so a client's reconnect attempts run out.
+* **fail rules** make the next N matching REST requests fail (rules with ``method="WS"`` match
+  WS trading API requests by method name instead, e.g. ``path="order.place"``). By default the
+  request is *not* executed (a definite failure). With ``after_execute`` the venue executes it and then the
   response is replaced by the failure (or the connection is cut for ``status`` 0) — the
   ambiguous outcome a client must resolve by querying.
 * **latency** delays each REST response by ``rest_ms`` and each websocket frame by ``ws_ms``
   (per-frame delivery time, so bursts are delayed but not throttled).
+* **drop user events** (``drop_ratio``) loses that fraction of user-data events for good,
+  deterministically and evenly spread (0.5 drops every 2nd event): BingX's missed-event quirk.
 * **clock skew** shifts the server's wire clock (time endpoint, timestamp checks), not the
   engine's event times, which stay monotonic.
 """
@@ -85,6 +90,7 @@ class LiveConnection:
         max_age: float,
         latency_s: Callable[[], float],
         on_stalled_drop: Callable[[int], None] | None = None,
+        app_ping: str | bytes | None = None,
     ) -> None:
         self.id = conn_id
         self.ws = ws
@@ -96,10 +102,13 @@ class LiveConnection:
         self._max_age = max_age
         self._latency_s = latency_s
         self._on_stalled_drop = on_stalled_drop
+        # Venues with an application-level heartbeat (BingX's gzip "Ping") send this frame instead
+        # of a protocol ping; the dialect calls ``on_pong`` when the client's answer arrives.
+        self._app_ping = app_ping
         self._loop = asyncio.get_running_loop()
         self.opened_at = self._loop.time()
         self.opened_ms = now_ms()
-        self._queue: collections.deque[tuple[float, str]] = collections.deque()
+        self._queue: collections.deque[tuple[float, str | bytes]] = collections.deque()
         self._wake = asyncio.Event()
         self._unstalled = asyncio.Event()
         self._unstalled.set()
@@ -121,7 +130,8 @@ class LiveConnection:
     def open(self) -> bool:
         return not (self.aborted or self.ws.closed or self._close_request is not None)
 
-    def send(self, text: str) -> None:
+    def send(self, text: str | bytes) -> None:
+        """Queue one frame: ``str`` goes out as a text frame, ``bytes`` as a binary frame."""
         if not self.open:
             return
         if self.is_stalled() and self.stall_mode == STALL_DROP:
@@ -210,8 +220,7 @@ class LiveConnection:
             if self._close_request is not None:
                 # Flush what was queued before the close was requested (e.g. listenKeyExpired).
                 while self._queue and not self.is_stalled(now):
-                    await self.ws.send_str(self._queue.popleft()[1])
-                    self.frames_sent += 1
+                    await self._send_frame(self._queue.popleft()[1])
                 code, reason = self._close_request
                 await self.ws.close(code=code, message=reason.encode())
                 return
@@ -228,15 +237,18 @@ class LiveConnection:
                     self.abort("pong timeout")
                     return
                 if now >= next_ping:
-                    await self.ws.ping(b"")
+                    if self._app_ping is not None:
+                        await self._send_frame(self._app_ping)
+                        self.frames_sent -= 1  # a heartbeat is not a data frame
+                    else:
+                        await self.ws.ping(b"")
                     self.pings_sent += 1
                     if self._pong_deadline is None:
                         self._pong_deadline = now + self._pong_timeout
                     next_ping = now + self._ping_interval
                     continue
                 if self._queue and self._queue[0][0] <= now:
-                    await self.ws.send_str(self._queue.popleft()[1])
-                    self.frames_sent += 1
+                    await self._send_frame(self._queue.popleft()[1])
                     continue
                 wait_until = min(wait_until, next_ping)
                 if self._pong_deadline is not None:
@@ -247,6 +259,13 @@ class LiveConnection:
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=max(wait_until - now, 0.0))
+
+    async def _send_frame(self, frame: str | bytes) -> None:
+        if isinstance(frame, bytes):
+            await self.ws.send_bytes(frame)
+        else:
+            await self.ws.send_str(frame)
+        self.frames_sent += 1
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -341,6 +360,8 @@ class Faults:
         self.ws_latency_ms = 0
         self.duplicate_user_events = False
         self.reorder_user_events = False
+        self.user_event_drop_ratio = 0.0
+        self._user_events_seen = 0
         self.clock_skew_ms = 0
         self.counters: collections.Counter[str] = collections.Counter()
         # Set by the venue dialect (listen keys are a dialect concept).
@@ -348,6 +369,9 @@ class Faults:
         self.default_account: str | None = None
         # Dialect state that "reset" also clears (e.g. rate-limit counters and IP bans).
         self.reset_hooks: list[Callable[[], None]] = []
+        self.refused_kinds: set[str] = set()
+        # Set by the venue dialect's market streams: lose the next depth diff(s) of a symbol.
+        self.market_gap_hook: Callable[[str, int], None] | None = None
 
     def attach_engine(self, engine: VenueEngine) -> None:
         self._engine = engine
@@ -396,8 +420,39 @@ class Faults:
         self.counters["connections_expired"] += len(conns)
         return len(conns)
 
+    def refuse_streams(self, kind: str = "all", on: bool = True) -> list[str]:
+        """New websocket handshakes of ``kind`` fail with HTTP 503 while on (existing sockets stay)."""
+        if kind not in (*KINDS, "all"):
+            raise ValueError(f"unknown stream kind {kind!r}; expected user, market, api or all")
+        kinds = set(KINDS) if kind == "all" else {kind}
+        if on:
+            self.refused_kinds |= kinds
+        else:
+            self.refused_kinds -= kinds
+        return sorted(self.refused_kinds)
+
+    def is_refused(self, kind: str) -> bool:
+        if kind in self.refused_kinds:
+            self.counters["handshakes_refused"] += 1
+            return True
+        return False
+
     def count_stalled_drop(self, n: int) -> None:
         self.counters["stalled_frames_dropped"] += n
+
+    # --- market data -------------------------------------------------------------------------
+    def market_gap(self, symbol: str, count: int = 1) -> str:
+        """Break the order-book diff chain of ``symbol``: its next ``count`` depth diffs are lost to
+        every diff-stream subscriber (the venue's book still changes), so the next diff a client
+        sees has ``pu`` != the last ``u`` it applied. Snapshots and partial-depth streams are
+        unaffected."""
+        if self.market_gap_hook is None:
+            raise RuntimeError("this venue has no market streams")
+        if count < 1:
+            raise ValueError(f"count must be >= 1, was {count}")
+        self.market_gap_hook(symbol, int(count))
+        self.counters["market_gaps"] += int(count)
+        return symbol
 
     # --- REST failures -----------------------------------------------------------------------
     def fail(
@@ -417,10 +472,24 @@ class Faults:
     def take_fail_rule(self, method: str, path: str) -> FailRule | None:
         """The first live rule matching this request, consuming one of its shots."""
         for rule in self.fail_rules:
+            if rule.method.upper() == "WS":
+                continue  # WS trading API rules: see take_ws_fail_rule
             if rule.count > 0 and rule.matches(method, path):
                 rule.count -= 1
                 rule.matched += 1
                 self.counters["rest_failures_injected"] += 1
+                if rule.count <= 0:
+                    self.fail_rules.remove(rule)
+                return rule
+        return None
+
+    def take_ws_fail_rule(self, ws_method: str) -> FailRule | None:
+        """The first live ``method="WS"`` rule whose path matches this WS-API method name."""
+        for rule in self.fail_rules:
+            if rule.count > 0 and rule.method.upper() == "WS" and rule.matches("WS", ws_method):
+                rule.count -= 1
+                rule.matched += 1
+                self.counters["ws_api_failures_injected"] += 1
                 if rule.count <= 0:
                     self.fail_rules.remove(rule)
                 return rule
@@ -436,11 +505,32 @@ class Faults:
     def ws_latency_s(self) -> float:
         return self.ws_latency_ms / 1000.0
 
-    def set_user_events(self, duplicate: bool | None = None, reorder: bool | None = None) -> None:
+    def set_user_events(
+        self, duplicate: bool | None = None, reorder: bool | None = None, drop_ratio: float | None = None
+    ) -> None:
         if duplicate is not None:
             self.duplicate_user_events = bool(duplicate)
         if reorder is not None:
             self.reorder_user_events = bool(reorder)
+        if drop_ratio is not None:
+            ratio = float(drop_ratio)
+            if not 0.0 <= ratio <= 1.0:
+                raise ValueError(f"drop_ratio {ratio} not in [0, 1]")
+            self.user_event_drop_ratio = ratio
+            self._user_events_seen = 0
+
+    def drop_user_event(self) -> bool:
+        """Whether the next user-data event is lost (``drop_ratio``), counting it. Deterministic:
+        the n-th event is dropped when floor(n * ratio) grows, so drops are evenly spread."""
+        ratio = self.user_event_drop_ratio
+        if ratio <= 0.0:
+            return False
+        before = int(self._user_events_seen * ratio + 1e-9)
+        self._user_events_seen += 1
+        if int(self._user_events_seen * ratio + 1e-9) > before:
+            self.counters["user_events_dropped"] += 1
+            return True
+        return False
 
     # --- market / account --------------------------------------------------------------------
     def set_price(self, symbol: str, price: Decimal | str | float) -> None:
@@ -463,7 +553,10 @@ class Faults:
         self.ws_latency_ms = 0
         self.duplicate_user_events = False
         self.reorder_user_events = False
+        self.user_event_drop_ratio = 0.0
+        self._user_events_seen = 0
         self.clock_skew_ms = 0
+        self.refused_kinds.clear()
         for conn in self.registry.select("all"):
             conn.unstall()
         for hook in self.reset_hooks:
@@ -476,7 +569,9 @@ class Faults:
             "ws_latency_ms": self.ws_latency_ms,
             "duplicate_user_events": self.duplicate_user_events,
             "reorder_user_events": self.reorder_user_events,
+            "user_event_drop_ratio": self.user_event_drop_ratio,
             "clock_skew_ms": self.clock_skew_ms,
+            "refused_kinds": sorted(self.refused_kinds),
             "counters": dict(self.counters),
         }
 
@@ -491,6 +586,7 @@ class WsSettings:
     ping_interval: float = 180.0  # Binance pings every 3 minutes
     pong_timeout: float = 600.0  # and disconnects if no pong within 10 minutes
     max_age: float = 86_400.0  # a connection is valid for 24 hours
+    app_ping: str | bytes | None = None  # application-level heartbeat frame (BingX), else protocol pings
 
 
 async def serve_ws(
@@ -508,6 +604,8 @@ async def serve_ws(
 
     ``on_text`` is an ``async`` callable run in the reader (requests are handled in arrival
     order, like the venue's per-connection processing)."""
+    if faults.is_refused(kind):
+        raise web.HTTPServiceUnavailable(text="fault: handshakes refused")
     # autoping off: ping/pong handling must stop during a stall, so the reader does it.
     ws = web.WebSocketResponse(autoping=False, max_msg_size=1 << 20)
     await ws.prepare(request)
@@ -522,6 +620,7 @@ async def serve_ws(
         max_age=settings.max_age,
         latency_s=faults.ws_latency_s,
         on_stalled_drop=faults.count_stalled_drop,
+        app_ping=settings.app_ping,
     )
     registry.add(conn)
     writer = asyncio.create_task(conn.run_writer(), name=f"sim-ws-writer-{conn.id}")

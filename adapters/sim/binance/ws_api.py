@@ -4,6 +4,12 @@ Requests ``{"id", "method", "params"}`` → responses ``{"id", "status", "result
 "rateLimits"}``. Each request is signed over its params (minus ``signature``) sorted by name
 and URL-query formatted, unless the connection did ``session.logon`` with an Ed25519 key, after
 which ``apiKey``/``signature`` may be omitted (``timestamp`` is still checked).
+
+Injected failures (``/sim/fail`` with ``method="WS"``, ``path`` = the WS method name, e.g.
+``order.place``): without ``after_execute`` the request is not executed and answered with the
+rule's error (e.g. ``status=408, code=-1007``); with it, the request is executed and then the
+answer is replaced by that error, or for ``status=0`` the socket is cut instead of answering —
+the outcomes a client must resolve by querying.
 """
 
 from __future__ import annotations
@@ -66,7 +72,9 @@ class WsApi:
             conn.describe = lambda: {"logged_on": session.key is not None}
 
         async def on_text(conn: LiveConnection, text: str) -> None:
-            conn.send(msgspec.json.encode(self._request(conn, text)).decode())
+            response = self._request(conn, text)
+            if response is not None:
+                conn.send(msgspec.json.encode(response).decode())
 
         def on_close(conn: LiveConnection) -> None:
             self.sessions.pop(conn, None)
@@ -114,7 +122,7 @@ class WsApi:
             ]
         return out
 
-    def _request(self, conn: LiveConnection, text: str) -> dict[str, Any]:
+    def _request(self, conn: LiveConnection, text: str) -> dict[str, Any] | None:
         try:
             msg = msgspec.json.decode(text.encode())
         except msgspec.DecodeError:
@@ -138,7 +146,18 @@ class WsApi:
             lim = self.venue.limiter
             if lim.add_weight(WEIGHTS.get(method, 1)) > lim.weight_limit:
                 raise errors.too_much_weight(lim.weight_limit)
+            rule = self.venue.faults.take_ws_fail_rule(method)
+            if rule is not None and not rule.after_execute:
+                if rule.status == 0:
+                    conn.abort("fault: request dropped")
+                    return None
+                raise errors.default_fail_error(rule.status, rule.code, rule.msg)
             result, account = self._dispatch(conn, method, params)
+            if rule is not None:
+                if rule.status == 0:
+                    conn.abort("fault: cut after execute")
+                    return None
+                raise errors.default_fail_error(rule.status, rule.code, rule.msg)
         except BinanceError as err:
             return {
                 "id": req_id,
