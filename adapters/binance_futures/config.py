@@ -204,6 +204,9 @@ class BinanceFuturesExecClientConfig(_MaskedReprMixin, LiveExecClientConfig, fro
     ws_ping_interval_secs: float = 20.0
     ws_pong_timeout_secs: float = 10.0
     ws_stall_timeout_secs: float | None = 60.0
+    # Reconciliation queries order and trade history per symbol: with at most this many instruments
+    # loaded, every one of them is queried (else only symbols with known activity).
+    reconciliation_max_symbols: int = 20
     # WS trading API socket (used when use_ws_trading=True)
     ws_trading_ping_interval_secs: float | None = 30.0
     ws_trading_pong_timeout_secs: float = 10.0

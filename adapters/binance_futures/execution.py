@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -856,7 +857,7 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
             algos = await self._http.open_algo_orders(symbol)
             if not command.open_only:
                 seen = {o.orderId for o in orders}
-                for sym in self._history_symbols(symbol):
+                for sym in await self._history_symbols(symbol):
                     for o in await self._http.all_orders(
                         sym, start_time=_ms(command.start), end_time=_ms(command.end)
                     ):
@@ -864,8 +865,10 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
                             orders.append(o)
         for o in orders:
             info = self._instrument_info(o.symbol)
-            reports.append(
-                order_to_status_report(
+            self._append_report(
+                reports,
+                o.clientOrderId,
+                lambda o=o, info=info: order_to_status_report(  # type: ignore[misc]
                     o,
                     self.account_id,
                     info.instrument_id,
@@ -874,12 +877,14 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
                     ts_init,
                     self._config.treat_expired_as_canceled,
                     self._venue_position_id(info.instrument_id, o.positionSide),
-                )
+                ),
             )
         for a in algos:
             info = self._instrument_info(a.symbol)
-            reports.append(
-                algo_order_to_status_report(
+            self._append_report(
+                reports,
+                a.clientAlgoId,
+                lambda a=a, info=info: algo_order_to_status_report(  # type: ignore[misc]
                     a,
                     self.account_id,
                     info.instrument_id,
@@ -887,9 +892,19 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
                     info.size_precision,
                     ts_init,
                     self._config.treat_expired_as_canceled,
-                )
+                ),
             )
         return reports
+
+    def _append_report(
+        self, reports: list[OrderStatusReport], client_id: str, build: Callable[[], OrderStatusReport]
+    ) -> None:
+        """One order a report cannot represent (e.g. a closePosition stop has no quantity) is skipped
+        and logged: raising would fail the whole mass status, and the trader would never start."""
+        try:
+            reports.append(build())
+        except ValueError as exc:
+            self._log.warning(f"Order {client_id} skipped in reconciliation: {exc}")
 
     async def generate_fill_reports(self, command: GenerateFillReports) -> list[FillReport]:
         symbol = venue_symbol(command.instrument_id) if command.instrument_id else None
@@ -901,7 +916,7 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
             else None
         )
         async with asyncio.timeout(self._report_timeout()):
-            for sym in self._history_symbols(symbol):
+            for sym in await self._history_symbols(symbol):
                 trades = await self._http.user_trades(
                     sym, order_id=oid, start_time=_ms(command.start), end_time=_ms(command.end)
                 )
@@ -946,14 +961,27 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
             )
         return reports
 
-    def _history_symbols(self, symbol: str | None) -> list[str]:
-        """Binance's order/trade history is per symbol. Without one: every symbol this node has an
-        order or position in (querying hundreds of listed symbols would burn the weight budget)."""
+    async def _history_symbols(self, symbol: str | None) -> list[str]:
+        """Binance's order and trade history is per symbol, so reconciliation must name them.
+
+        Without one: every symbol this node's cache knows, every symbol the *venue* shows activity
+        in (open orders, open algo orders, non-zero positions) — a restarted node's cache is empty,
+        yet fills made while it was down must still be found — and, when few instruments are loaded
+        (``reconciliation_max_symbols``), all of them: a position opened and closed while the node
+        was down leaves no other trace. Querying hundreds of listed symbols would burn the weight
+        budget, hence the bound.
+        """
         if symbol is not None:
             return [symbol]
-        ids = {o.instrument_id for o in self._cache.orders(venue=BINANCE_VENUE)}
-        ids |= {p.instrument_id for p in self._cache.positions(venue=BINANCE_VENUE)}
-        return sorted(venue_symbol(i) for i in ids)
+        symbols = {venue_symbol(o.instrument_id) for o in self._cache.orders(venue=BINANCE_VENUE)}
+        symbols |= {venue_symbol(p.instrument_id) for p in self._cache.positions(venue=BINANCE_VENUE)}
+        symbols |= {o.symbol for o in await self._http.open_orders()}
+        symbols |= {a.symbol for a in await self._http.open_algo_orders()}
+        symbols |= {p.symbol for p in await self._http.position_risk() if Decimal(p.positionAmt or "0") != 0}
+        loaded = self._provider.instruments_by_symbol
+        if len(loaded) <= self._config.reconciliation_max_symbols:
+            symbols |= set(loaded)
+        return sorted(symbols)
 
 
 def _ms(ts: pd.Timestamp | None) -> int | None:

@@ -357,12 +357,6 @@ def cid_tracked(env: SimNode, cid: ClientOrderId) -> bool:
     return cid.value in env.exec_client.tracker.orders
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="execution.py: startup reconciliation of a fresh node fetches no order history or fills "
-    "(_history_symbols() is empty with an empty cache), so fills made while the node was down are "
-    "lost (the position difference is inferred instead)",
-)
 async def test_restarted_node_reconciles_fills_made_while_it_was_down() -> None:
     async with SimNode(seed=5, exec_config=FAST) as first:
         sim = first.sim
