@@ -1,4 +1,4 @@
-"""Command line: ``python -m adapters.sim binance-futures --port 0 [--seed N] ...``.
+"""Command line: ``python -m adapters.sim {binance-futures|bingx} --port 0 [--seed N] ...``.
 
 Prints one JSON line with URLs and credentials once the venue accepts connections, then serves
 until SIGINT/SIGTERM and exits with status 0.
@@ -12,6 +12,7 @@ import json
 import logging
 import signal
 import sys
+from typing import Any
 
 from adapters.sim.server import SimVenue
 
@@ -30,7 +31,19 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--ping-interval", type=float, default=180.0, help="server ping period, seconds")
     b.add_argument("--pong-timeout", type=float, default=600.0, help="close when no pong within, seconds")
     b.add_argument("--log-level", default="WARNING")
-    sub.add_parser("bingx", help="BingX perpetual swaps dialect (not implemented yet)")
+    x = sub.add_parser("bingx", help="BingX USDT-M perpetual swaps dialect")
+    x.add_argument("--host", default="127.0.0.1")
+    x.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    x.add_argument("--seed", type=int, default=1)
+    x.add_argument("--listen-key-ttl", type=float, default=3600.0, help="listen key lifetime, seconds")
+    x.add_argument("--max-connection-age", type=float, default=86_400.0, help="websocket lifetime, seconds")
+    x.add_argument("--step-interval", type=float, default=0.1, help="market step period, seconds")
+    x.add_argument("--ping-interval", type=float, default=5.0, help="server 'Ping' period, seconds")
+    x.add_argument("--pong-timeout", type=float, default=60.0, help="close when no 'Pong' within, seconds")
+    x.add_argument(
+        "--duplicate-trade-every", type=int, default=50, help="send every n-th @trade frame twice (0 off)"
+    )
+    x.add_argument("--log-level", default="WARNING")
     return parser
 
 
@@ -39,17 +52,22 @@ async def _serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    extra: dict[str, Any] = (
+        {"rate_limit_weight": args.rate_limit_weight}
+        if args.venue == "binance-futures"
+        else {"duplicate_trade_every": args.duplicate_trade_every}
+    )
     async with SimVenue(
-        "binance-futures",
+        args.venue,
         host=args.host,
         port=args.port,
         seed=args.seed,
         listen_key_ttl=args.listen_key_ttl,
         max_connection_age=args.max_connection_age,
         step_interval=args.step_interval,
-        rate_limit_weight=args.rate_limit_weight,
         ping_interval=args.ping_interval,
         pong_timeout=args.pong_timeout,
+        **extra,
     ) as sim:
         sys.stdout.write(json.dumps(sim.info()) + "\n")
         sys.stdout.flush()
@@ -58,9 +76,6 @@ async def _serve(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.venue == "bingx":
-        print("error: the bingx simulator dialect is not implemented yet", file=sys.stderr)
-        return 2
     logging.basicConfig(
         level=args.log_level.upper(),
         stream=sys.stderr,

@@ -1046,6 +1046,21 @@ class VenueEngine:
         self._spec(symbol)
         return self._markets[symbol].klines(interval_ms, start_ms, end_ms, limit, self._now())
 
+    def deposit(self, account_id: str, amount: Decimal, *, reason: str = "DEPOSIT") -> Account:
+        """Credits (or, negative, debits) the wallet; publishes AccountEvent with ``balance_change``
+        (an addition to the contract, for demo-credit endpoints such as BingX's VST faucet)."""
+        acct = self._acct(account_id)
+        if amount == 0 or acct.wallet_balance + amount < 0:
+            raise VenueReject(RejectReason.INVALID_PARAMETER, f"amount {amount}")
+        now = self._now()
+        acct.wallet_balance += amount
+        acct.update_time_ms = now
+        self._emit(AccountEvent(
+            account_id=account_id, time_ms=now, reason=reason, wallet_balance=acct.wallet_balance,
+            cross_wallet_balance=acct.wallet_balance, balance_change=amount, positions=(),
+        ))
+        return self.account(account_id)
+
     # --- faults and ground truth -------------------------------------------------------------
     def emit_margin_call(self, account_id: str) -> None:
         acct = self._acct(account_id)

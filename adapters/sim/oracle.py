@@ -5,7 +5,9 @@ Used by the end-to-end tests, the demo and the chaos runner. Invariants checked:
 * every venue trade of the account appears **exactly once** as a fill in the node (none lost, none
   duplicated, no fill the venue never made);
 * every order the node knows has the venue's final status and filled quantity;
-* (optionally) net positions match.
+* (optionally, ``avg_price=True``) every order's average fill price matches the venue's;
+* (optionally, ``positions=True``) the node's net position per instrument matches the venue's;
+* (optionally, ``balances=True``) the node's wallet balance per asset matches the venue's.
 
 Pure: it reads a ground-truth dict and a NautilusTrader cache, and returns a report.
 """
@@ -48,23 +50,49 @@ class OracleReport:
     phantom: list[tuple[str, str]] = field(default_factory=list)  # in node, not on venue
     status_mismatches: list[str] = field(default_factory=list)
     filled_mismatches: list[str] = field(default_factory=list)
+    avg_price_mismatches: list[str] = field(default_factory=list)
+    position_mismatches: list[str] = field(default_factory=list)
+    balance_mismatches: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not (
-            self.lost or self.duplicated or self.phantom or self.status_mismatches or self.filled_mismatches
+            self.lost
+            or self.duplicated
+            or self.phantom
+            or self.status_mismatches
+            or self.filled_mismatches
+            or self.avg_price_mismatches
+            or self.position_mismatches
+            or self.balance_mismatches
         )
+
+    def violations(self) -> dict[str, int]:
+        """Count of each kind of violation (zero counts omitted)."""
+        names = (
+            "lost", "duplicated", "phantom", "status_mismatches", "filled_mismatches",
+            "avg_price_mismatches", "position_mismatches", "balance_mismatches",
+        )  # fmt: skip
+        return {n: len(getattr(self, n)) for n in names if getattr(self, n)}
 
     def summary(self) -> str:
         return (
             f"venue trades={self.venue_trades} node fills={self.node_fills} lost={len(self.lost)} "
             f"duplicated={len(self.duplicated)} phantom={len(self.phantom)} "
             f"status mismatches={len(self.status_mismatches)} filled mismatches={len(self.filled_mismatches)}"
+            + "".join(
+                f" {name.replace('_', ' ')}={len(getattr(self, name))}"
+                for name in ("avg_price_mismatches", "position_mismatches", "balance_mismatches")
+                if getattr(self, name)
+            )
         )
 
     def details(self) -> str:
         parts = [self.summary()]
-        for name in ("lost", "duplicated", "phantom", "status_mismatches", "filled_mismatches"):
+        for name in (
+            "lost", "duplicated", "phantom", "status_mismatches", "filled_mismatches",
+            "avg_price_mismatches", "position_mismatches", "balance_mismatches",
+        ):  # fmt: skip
             items = getattr(self, name)
             if items:
                 parts.append(f"{name}: {items[:20]}")
@@ -77,8 +105,19 @@ def symbol_of(instrument_id_value: str) -> str:
     return symbol.removesuffix("-PERP")
 
 
-def check(state: dict[str, Any], cache: Cache, account_id: str | None = None) -> OracleReport:
-    """Compare the venue's ``state`` with the node's ``cache`` (for one venue account)."""
+def check(
+    state: dict[str, Any],
+    cache: Cache,
+    account_id: str | None = None,
+    *,
+    avg_price: bool = False,
+    positions: bool = False,
+    balances: bool = False,
+) -> OracleReport:
+    """Compare the venue's ``state`` with the node's ``cache`` (for one venue account).
+
+    The optional checks are off by default; the chaos runner turns them all on. ``positions`` and
+    ``balances`` compare against the single venue account (``account_id``, or the only one)."""
     report = OracleReport()
     trades = [t for t in state["trades"] if account_id is None or t["account_id"] == account_id]
     venue_trades = {(t["symbol"], str(t["trade_id"])) for t in trades}
@@ -125,4 +164,49 @@ def check(state: dict[str, Any], cache: Cache, account_id: str | None = None) ->
             report.filled_mismatches.append(
                 f"{cid}: venue filled {venue['executed_qty']}, node {order.filled_qty}"
             )
+        elif avg_price and Decimal(venue["executed_qty"]) > 0:
+            _check_avg_price(report, cid, Decimal(venue["avg_price"]), order.avg_px)
+    accounts = state.get("accounts", {})
+    account = accounts.get(account_id) if account_id is not None else None
+    if account is None and len(accounts) == 1:
+        account = next(iter(accounts.values()))
+    if positions and account is not None:
+        _check_positions(report, account, cache)
+    if balances and account is not None:
+        _check_balances(report, account, cache)
     return report
+
+
+def _check_avg_price(report: OracleReport, cid: str, venue_avg: Decimal, node_avg: float | None) -> None:
+    # NautilusTrader keeps avg_px as a float: compare to a relative 1e-9 (far below one tick).
+    if node_avg is None or abs(Decimal(repr(node_avg)) - venue_avg) > abs(venue_avg) * Decimal("1e-9"):
+        report.avg_price_mismatches.append(f"{cid}: venue avg price {venue_avg}, node {node_avg}")
+
+
+def _check_positions(report: OracleReport, account: dict[str, Any], cache: Cache) -> None:
+    venue: dict[str, Decimal] = {}
+    for p in account.get("positions", []):
+        venue[p["symbol"]] = venue.get(p["symbol"], Decimal(0)) + Decimal(p["amount"])
+    node: dict[str, Decimal] = {}
+    for position in cache.positions_open():
+        symbol = symbol_of(position.instrument_id.value)
+        node[symbol] = node.get(symbol, Decimal(0)) + Decimal(str(position.signed_qty))
+    for symbol in sorted(set(venue) | set(node)):
+        v, n = venue.get(symbol, Decimal(0)), node.get(symbol, Decimal(0))
+        if v != n:
+            report.position_mismatches.append(f"{symbol}: venue net {v}, node net {n}")
+
+
+def _check_balances(report: OracleReport, account: dict[str, Any], cache: Cache) -> None:
+    asset = account.get("asset", "USDT")
+    venue = Decimal(account["wallet_balance"])
+    node_accounts = cache.accounts()
+    if not node_accounts:
+        report.balance_mismatches.append(f"{asset}: venue wallet {venue}, node has no account")
+        return
+    for acct in node_accounts:
+        currency = next((c for c in acct.currencies() if c.code == asset), None)
+        total = acct.balance_total(currency) if currency is not None else None
+        node = total.as_decimal() if total is not None else None
+        if node != venue:
+            report.balance_mismatches.append(f"{asset}: venue wallet {venue}, node {node}")

@@ -85,8 +85,3 @@ def test_cli_same_seed_same_credentials() -> None:
     assert lines[0]["api_key"] == lines[1]["api_key"] and lines[0]["rest"] != ""
 
 
-def test_cli_bingx_not_implemented() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "adapters.sim", "bingx"], cwd=ROOT, capture_output=True, text=True, timeout=30
-    )
-    assert proc.returncode == 2 and "not implemented" in proc.stderr

@@ -4,8 +4,14 @@ Streams (lowercase symbol): ``<sym>@bookTicker``, ``<sym>@aggTrade``, ``<sym>@de
 ``<sym>@depth@{0,100,250,500}ms`` (diffs — every engine ``BookDelta`` is forwarded unmerged, so
 the ``U``/``u``/``pu`` chain is exactly the engine's and continues the REST snapshot's
 ``lastUpdateId``), ``<sym>@depth{5,10,20}[@...ms]`` (partial book), ``<sym>@kline_<interval>``,
-``<sym>@markPrice[@1s]``. The router keeps a mirror of each book (seeded from the engine before
-it subscribes, then maintained from deltas) so listeners never call back into the engine.
+``<sym>@markPrice[@1s]``, ``<sym>@trade`` (raw trades: one event per public trade). The router
+keeps a mirror of each book (seeded from the engine before it subscribes, then maintained from
+deltas) so listeners never call back into the engine; the mirror, the live kline and the interval
+table are shared with BingX (``adapters.sim.market_feed``).
+
+A socket carries at most ``max_streams_per_connection`` streams (Binance: 1024); a SUBSCRIBE
+beyond it is refused (:class:`TooManyStreams`). ``inject_gap`` (the ``/sim/market/gap`` fault)
+loses a symbol's next depth diff(s) to every diff subscriber, breaking the ``pu``/``u`` chain.
 """
 
 from __future__ import annotations
@@ -21,27 +27,10 @@ import msgspec
 
 from adapters.sim.binance import wire
 from adapters.sim.faults import LiveConnection
+from adapters.sim.market_feed import INTERVAL_MS, BookMirror, LiveKline
 from adapters.sim.model import BookDelta, Kline, MarkPriceEvent, PublicTrade, SymbolSpec
 
 log = logging.getLogger(__name__)
-
-INTERVAL_MS: dict[str, int] = {
-    "1m": 60_000,
-    "3m": 180_000,
-    "5m": 300_000,
-    "15m": 900_000,
-    "30m": 1_800_000,
-    "1h": 3_600_000,
-    "2h": 7_200_000,
-    "4h": 14_400_000,
-    "6h": 21_600_000,
-    "8h": 28_800_000,
-    "12h": 43_200_000,
-    "1d": 86_400_000,
-    "3d": 259_200_000,
-    "1w": 604_800_000,
-    "1M": 2_592_000_000,
-}
 
 _DEPTH_RE = re.compile(r"^depth(?P<n>5|10|20)?(?:@(?:0|100|250|500)ms)?$")
 _KLINE_RE = re.compile(r"^kline_(?P<i>\w+)$")
@@ -52,67 +41,11 @@ def is_market_stream(name: str) -> bool:
     return "@" in name or name.startswith("!")
 
 
-class BookMirror:
-    def __init__(
-        self,
-        symbol: str,
-        bids: tuple[tuple[Decimal, Decimal], ...],
-        asks: tuple[tuple[Decimal, Decimal], ...],
-        last_update_id: int,
-    ) -> None:
-        self.symbol = symbol
-        self.bids: dict[Decimal, Decimal] = dict(bids)
-        self.asks: dict[Decimal, Decimal] = dict(asks)
-        self.last_update_id = last_update_id
-        self.time_ms = 0
-
-    def apply(self, d: BookDelta) -> None:
-        for side, rows in ((self.bids, d.bids), (self.asks, d.asks)):
-            for price, qty in rows:
-                if qty == 0:
-                    side.pop(price, None)
-                else:
-                    side[price] = qty
-        self.last_update_id = d.last_update_id
-        self.time_ms = d.time_ms
-
-    def top(self, n: int) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
-        bids = sorted(self.bids.items(), key=lambda kv: kv[0], reverse=True)[:n]
-        asks = sorted(self.asks.items(), key=lambda kv: kv[0])[:n]
-        return bids, asks
+MAX_STREAMS_PER_CONNECTION = 1024
 
 
-@dataclass(slots=True)
-class LiveKline:
-    open_time: int
-    interval_ms: int
-    open: Decimal
-    high: Decimal
-    low: Decimal
-    close: Decimal
-    volume: Decimal
-    quote_volume: Decimal
-    trades: int
-    taker_buy_volume: Decimal
-    taker_buy_quote_volume: Decimal
-    first_id: int = -1
-    last_id: int = -1
-
-    def as_kline(self, closed: bool) -> Kline:
-        return Kline(
-            self.open_time,
-            self.open_time + self.interval_ms - 1,
-            self.open,
-            self.high,
-            self.low,
-            self.close,
-            self.volume,
-            self.quote_volume,
-            self.trades,
-            self.taker_buy_volume,
-            self.taker_buy_quote_volume,
-            closed,
-        )
+class TooManyStreams(Exception):
+    """A subscription would exceed the per-connection stream limit."""
 
 
 @dataclass(slots=True)
@@ -132,6 +65,27 @@ class MarketStreams:
         self._klines: dict[tuple[str, str], LiveKline] = {}
         # Seeds a kline from engine history when its first subscriber arrives (not in a listener).
         self.kline_seed: Callable[[str, int], Kline | None] | None = None
+        self.max_streams_per_connection = MAX_STREAMS_PER_CONNECTION
+        self._gaps: dict[str, int] = {}  # symbol -> depth diffs still to lose
+        self.diffs_lost = 0
+
+    # --- limits and faults ---------------------------------------------------------------------
+    def check_capacity(self, conn: LiveConnection | None, names: list[str]) -> None:
+        """Raise :class:`TooManyStreams` if ``names`` would not fit on ``conn``."""
+        info = self._sockets.get(conn) if conn is not None else None
+        current = info.streams if info is not None else set()
+        total = len(current | {n for n in names if is_market_stream(n)})
+        if total > self.max_streams_per_connection:
+            raise TooManyStreams(
+                f"Invalid request: too many streams on one connection ({total} > "
+                f"{self.max_streams_per_connection})"
+            )
+
+    def inject_gap(self, symbol: str, count: int = 1) -> None:
+        upper = self._by_lower.get(symbol.lower())
+        if upper is None:
+            raise ValueError(f"unknown symbol {symbol!r}")
+        self._gaps[upper] = self._gaps.get(upper, 0) + count
 
     # --- subscriptions -------------------------------------------------------------------------
     def attach(self, conn: LiveConnection, combined: bool) -> MarketSocketInfo:
@@ -233,6 +187,15 @@ class MarketStreams:
         sym = d.symbol.lower()
         spec = self._specs.get(d.symbol)
         names = self._has(sym + "@depth")
+        lose_diff = False
+        pending_gaps = self._gaps.get(d.symbol, 0)
+        if pending_gaps:
+            lose_diff = True
+            self.diffs_lost += 1
+            if pending_gaps > 1:
+                self._gaps[d.symbol] = pending_gaps - 1
+            else:
+                del self._gaps[d.symbol]
         if names:
             diff: dict[str, Any] | None = None
             for name in names:
@@ -242,6 +205,8 @@ class MarketStreams:
                     continue
                 n = m.group("n")
                 if n is None:
+                    if lose_diff:
+                        continue  # the chain-break fault: this diff never reaches the socket
                     if diff is None:
                         diff = wire.depth_update(d, spec)
                     self._publish(name, diff)
@@ -283,6 +248,9 @@ class MarketStreams:
         name = sym + "@aggTrade"
         if name in self._subs:
             self._publish(name, wire.agg_trade(t, spec))
+        raw = sym + "@trade"
+        if raw in self._subs:
+            self._publish(raw, _raw_trade(t, spec))
         for (symbol, interval), k in list(self._klines.items()):
             if symbol != t.symbol:
                 continue
@@ -337,3 +305,19 @@ class MarketStreams:
             payload = wire.mark_price_update(ev, self._specs.get(ev.symbol))
             for name in names:
                 self._publish(name, payload)
+
+
+def _raw_trade(t: PublicTrade, spec: SymbolSpec | None) -> dict[str, Any]:
+    """``<sym>@trade``: the sim's public trades are single trades (first id == last id)."""
+    f = wire.Fmt(spec)
+    return {
+        "e": "trade",
+        "E": t.time_ms,
+        "T": t.time_ms,
+        "s": t.symbol,
+        "t": t.last_trade_id,
+        "p": f.px(t.price),
+        "q": f.qty(t.qty),
+        "X": "MARKET",
+        "m": t.buyer_is_maker,
+    }

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from adapters.sim.binance import errors
 from adapters.sim.binance.errors import BinanceError
+from adapters.sim.listen_keys import abbreviate as abbreviate  # shared; re-exported
 
 DEFAULT_RECV_WINDOW_MS = 5000
 MAX_RECV_WINDOW_MS = 60000
@@ -102,11 +103,6 @@ def load_private_key_pem(pem: str) -> Ed25519PrivateKey:
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError("not an Ed25519 private key")
     return key
-
-
-def abbreviate(secret: str) -> str:
-    """What may appear in logs and /sim/state for keys, listen keys and signatures."""
-    return secret[:6] + "…" if len(secret) > 6 else "…"
 
 
 # --- REST --------------------------------------------------------------------------------------

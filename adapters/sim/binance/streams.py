@@ -16,7 +16,7 @@ import msgspec
 from aiohttp import web
 
 from adapters.sim.binance import errors
-from adapters.sim.binance.market_stream import is_market_stream
+from adapters.sim.binance.market_stream import TooManyStreams, is_market_stream
 from adapters.sim.binance.signing import abbreviate
 from adapters.sim.faults import KIND_MARKET, KIND_USER, LiveConnection, serve_ws
 
@@ -29,6 +29,7 @@ STREAM_PREFIXES = ("", "/private", "/market", "/public")
 class StreamServer:
     def __init__(self, venue: BinanceVenue) -> None:
         self.venue = venue
+        venue.faults.market_gap_hook = venue.market.inject_gap
 
     def install(self, app: web.Application) -> None:
         for prefix in STREAM_PREFIXES:
@@ -55,6 +56,11 @@ class StreamServer:
                 err = errors.listen_key_missing()
                 return web.Response(body=err.json(), status=400, content_type="application/json")
         kind = KIND_USER if keys or path.startswith("/private") else KIND_MARKET
+        try:
+            v.market.check_capacity(None, market)
+        except TooManyStreams as exc:
+            body = msgspec.json.encode({"code": -1100, "msg": str(exc)})
+            return web.Response(body=body, status=400, content_type="application/json")
 
         def on_open(conn: LiveConnection) -> None:
             if kind == KIND_USER:
@@ -110,6 +116,11 @@ class StreamServer:
                     "error": {"code": 2, "msg": "Invalid request: params must be a list of strings"},
                     "id": req_id,
                 }
+            if method == "SUBSCRIBE":
+                try:
+                    v.market.check_capacity(conn, params)
+                except TooManyStreams as exc:
+                    return {"error": {"code": 2, "msg": str(exc)}, "id": req_id}
             for name in params:
                 if is_market_stream(name):
                     if method == "SUBSCRIBE":

@@ -1,0 +1,336 @@
+"""Assembles the BingX dialect around one ``VenueEngine``: credentials, listen keys, event
+rendering (user and market), REST, the ``/swap-market`` websocket and the housekeeping task.
+
+Order ids: the engine is created with ids above 2**53 (``ORDER_ID_START``) as on BingX. A
+conditional order (STOP_MARKET, TAKE_PROFIT_MARKET, TRIGGER_*, trailing) is an engine algo order
+whose id is its BingX ``orderId``; when it triggers, the engine's child order is reported under
+the same ``orderId`` (``triggerOrderId`` / ``ti`` carry the child's id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from aiohttp import web
+
+from adapters.sim.bingx import errors, wire
+from adapters.sim.bingx.market_stream import MarketStreams
+from adapters.sim.bingx.rest import RateLimiter, RestApi
+from adapters.sim.bingx.signing import KeyStore
+from adapters.sim.bingx.user_stream import bingx_listen_keys, bingx_user_streams
+from adapters.sim.bingx.ws import StreamServer
+from adapters.sim.engine import VenueEngine
+from adapters.sim.faults import ConnectionRegistry, Faults, WsSettings, now_ms
+from adapters.sim.listen_keys import ListenKey
+from adapters.sim.model import (
+    AccountConfigEvent,
+    AccountEvent,
+    AlgoEvent,
+    AlgoOrder,
+    AlgoStatus,
+    BookDelta,
+    EngineEvent,
+    ExecType,
+    Kline,
+    MarkPriceEvent,
+    Order,
+    OrderEvent,
+    PositionSide,
+    PublicTrade,
+    SymbolSpec,
+    VenueReject,
+)
+
+log = logging.getLogger(__name__)
+
+ORDER_ID_START = 1_970_374_651_259_388_000  # > 2**53, like BingX's ids
+ALGO_ID_START = 1_970_374_999_000_000_000
+PING_FRAME = wire.gz("Ping")
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    account_id: str
+    api_key: str
+    api_secret: str
+
+    def __repr__(self) -> str:  # never print secrets
+        return f"Credentials(account_id={self.account_id!r}, api_key={self.api_key[:6]!r}…)"
+
+
+@dataclass(slots=True)
+class BingxSettings:
+    seed: int = 1
+    listen_key_ttl: float = 3600.0
+    max_connection_age: float = 86_400.0
+    ping_interval: float = 5.0
+    pong_timeout: float = 60.0
+    rate_limit_scale: float = 1.0
+    duplicate_trade_every: int = 0
+    config_push_on_connect: bool = True
+    housekeeping_interval: float = 0.05
+
+
+class BingxVenue:
+    def __init__(
+        self,
+        engine: VenueEngine,
+        faults: Faults,
+        registry: ConnectionRegistry,
+        settings: BingxSettings | None = None,
+    ) -> None:
+        self.settings = settings or BingxSettings()
+        s = self.settings
+        self.engine = engine
+        self.faults = faults
+        self.registry = registry
+        self.specs: dict[str, SymbolSpec] = engine.specs
+        self.keys = KeyStore()
+        self.credentials: dict[str, Credentials] = {}
+        self.listen_keys = bingx_listen_keys(s.listen_key_ttl, seed=s.seed, now_ms=now_ms)
+        self.user = bingx_user_streams(self.listen_keys, faults)
+        self.market = MarketStreams(self.specs, duplicate_trade_every=s.duplicate_trade_every)
+        self.market.kline_seed = self._kline_seed
+        self.ws_settings = WsSettings(
+            s.ping_interval, s.pong_timeout, s.max_connection_age, app_ping=PING_FRAME
+        )
+        self.limiter = RateLimiter(s.rate_limit_scale)
+        self.default_fees = (Decimal("0.0002"), Decimal("0.0005"))
+        self.client_ids_used: set[tuple[str, str]] = set()
+        self._assets: dict[str, str] = {}
+        self._user_ids: dict[str, str] = {}
+        self._extras: dict[int, wire.OrderExtras] = {}  # order id or algo id -> extras
+        self._pending_extras: wire.OrderExtras | None = None
+        self._fees: dict[int, Decimal] = {}
+        self._pnl: dict[int, Decimal] = {}
+        self._housekeeping: asyncio.Task[None] | None = None
+        for symbol in self.specs:
+            book = engine.book(symbol, 1000)
+            self.market.seed_book(symbol, book.bids, book.asks, book.last_update_id, book.time_ms)
+            self.market.marks[symbol] = engine.mark_price(symbol).mark_price
+        engine.subscribe(self._on_event)
+        faults.expire_listen_keys_hook = lambda: self.user.expire_all(now_ms())
+        self.rest = RestApi(self)
+        self.streams = StreamServer(self)
+
+    # --- accounts --------------------------------------------------------------------------------
+    def add_account(self, account_id: str, **engine_kwargs: Any) -> Credentials:
+        """An engine account with a deterministic (per seed) API key and secret."""
+        acct = self.engine.create_account(account_id, **engine_kwargs)
+        self._assets[account_id] = acct.asset
+        seed = self.settings.seed
+        api_key = _token(f"sim-bingx-api-key:{seed}:{account_id}")
+        secret = _token(f"sim-bingx-api-secret:{seed}:{account_id}", 85)
+        self.keys.add(api_key, secret, account_id)
+        digest = hashlib.sha256(f"sim-bingx-uid:{seed}:{account_id}".encode()).digest()
+        self._user_ids[account_id] = str(100_000_000 + int.from_bytes(digest[:4], "big") % 900_000_000)
+        creds = Credentials(account_id, api_key, secret)
+        self.credentials[account_id] = creds
+        if self.faults.default_account is None:
+            self.faults.default_account = account_id
+        return creds
+
+    def user_id(self, account_id: str) -> str:
+        return self._user_ids.get(account_id, "0")
+
+    def position_id(self, account_id: str, symbol: str, side: PositionSide) -> int:
+        digest = hashlib.sha256(f"{account_id}:{symbol}:{side.value}".encode()).digest()
+        return 1_790_000_000_000_000_000 + int.from_bytes(digest[:6], "big")
+
+    # --- order bookkeeping the engine does not keep --------------------------------------------
+    @contextlib.contextmanager
+    def pending(self, extras: wire.OrderExtras) -> Iterator[None]:
+        """Tag the order (or conditional order) the engine call creates with ``extras``."""
+        self._pending_extras = extras
+        try:
+            yield
+        finally:
+            self._pending_extras = None
+
+    def extras_for(self, order: Order) -> wire.OrderExtras:
+        key = order.algo_id if order.algo_id is not None else order.order_id
+        return self._extras.get(key) or wire.OrderExtras()
+
+    def _leverage(self, account_id: str, symbol: str) -> int:
+        return self.engine.account(account_id).leverage.get(symbol, 20)
+
+    def order_json(self, order: Order) -> dict[str, Any]:
+        return wire.order_json(
+            order,
+            self.specs.get(order.symbol),
+            self.extras_for(order),
+            self._leverage(order.account_id, order.symbol),
+            self._fees.get(order.order_id, Decimal(0)),
+            self._pnl.get(order.order_id, Decimal(0)),
+        )
+
+    def algo_json(self, algo: AlgoOrder) -> dict[str, Any]:
+        return wire.algo_json(
+            algo,
+            self.specs.get(algo.symbol),
+            self._extras.get(algo.algo_id) or wire.OrderExtras(),
+            self._leverage(algo.account_id, algo.symbol),
+        )
+
+    def algo_by_id(self, account_id: str, algo_id: int) -> AlgoOrder | None:
+        if algo_id < ALGO_ID_START:
+            return None
+        try:
+            return self.engine.get_algo(account_id, algo_id=algo_id)
+        except VenueReject:
+            return None
+
+    def resolve(
+        self, account_id: str, symbol: str, order_id: int | None, client_id: str | None
+    ) -> Order | AlgoOrder:
+        """The order or conditional order a request names (by BingX orderId or client id)."""
+        algo: AlgoOrder | None = None
+        if order_id is not None:
+            algo = self.algo_by_id(account_id, order_id)
+        elif client_id is not None:
+            with contextlib.suppress(VenueReject):
+                algo = self.engine.get_algo(account_id, client_algo_id=client_id)
+        if algo is not None and algo.symbol == symbol:
+            return algo
+        if order_id is not None and order_id >= ALGO_ID_START:
+            raise errors.order_not_exist()
+        try:
+            order = self.engine.get_order(account_id, symbol, order_id=order_id, client_order_id=client_id)
+        except VenueReject:
+            raise errors.order_not_exist() from None
+        if order.algo_id is not None and client_id is None:
+            raise errors.order_not_exist()  # a triggered child is known by its conditional id
+        return order
+
+    def render(self, target: Order | AlgoOrder) -> dict[str, Any]:
+        if isinstance(target, AlgoOrder):
+            if target.actual_order_id is not None:
+                child = self.engine.get_order(
+                    target.account_id, target.symbol, order_id=target.actual_order_id
+                )
+                return self.order_json(child)
+            return self.algo_json(target)
+        return self.order_json(target)
+
+    def _kline_seed(self, symbol: str, interval_ms: int) -> Kline | None:
+        rows = self.engine.klines(symbol, interval_ms, limit=1)
+        return rows[-1] if rows else None
+
+    # --- user events -----------------------------------------------------------------------------
+    def config_changed(self, account_id: str, symbol: str) -> None:
+        acct = self.engine.account(account_id)
+        frame = wire.account_config_update(
+            symbol, acct.leverage.get(symbol, 20), acct.margin_type.get(symbol), now_ms()
+        )
+        self.user.publish(account_id, [frame])
+
+    def on_user_connected(self, lk: ListenKey) -> None:
+        """DOCS3: a full ACCOUNT_CONFIG_UPDATE push when a connection is established."""
+        if not self.settings.config_push_on_connect:
+            return
+        acct = self.engine.account(lk.account_id)
+        t = now_ms()
+        frames = [
+            wire.account_config_update(s, acct.leverage.get(s, 20), acct.margin_type.get(s), t)
+            for s in self.specs
+        ]
+        self.user.publish_to_key(lk, frames)
+
+    def _on_event(self, ev: EngineEvent) -> None:
+        if isinstance(ev, BookDelta):
+            self.market.on_book_delta(ev)
+        elif isinstance(ev, PublicTrade):
+            self.market.on_public_trade(ev)
+        elif isinstance(ev, MarkPriceEvent):
+            self.market.on_mark_price(ev)
+        elif isinstance(ev, OrderEvent):
+            self._on_order(ev)
+        elif isinstance(ev, AlgoEvent):
+            self._on_algo(ev)
+        elif isinstance(ev, AccountEvent):
+            acct_margin = self.engine.account(ev.account_id).margin_type
+            frame = wire.account_update(
+                ev, self._assets.get(ev.account_id, "USDT"), acct_margin, self.market.marks
+            )
+            self.user.publish(ev.account_id, [frame])
+        elif isinstance(ev, AccountConfigEvent):
+            mt = self.engine.account(ev.account_id).margin_type.get(ev.symbol or "")
+            cfg = wire.config_from_event(ev, mt)
+            if cfg is not None:
+                self.user.publish(ev.account_id, [cfg])
+
+    def _on_order(self, ev: OrderEvent) -> None:
+        order = ev.order
+        if (
+            ev.exec_type is ExecType.NEW
+            and self._pending_extras is not None
+            and order.algo_id is None
+            and order.order_id not in self._extras
+        ):
+            self._extras[order.order_id] = self._pending_extras
+        if ev.trade is not None:
+            self._fees[order.order_id] = self._fees.get(order.order_id, Decimal(0)) + ev.trade.commission
+            self._pnl[order.order_id] = self._pnl.get(order.order_id, Decimal(0)) + ev.trade.realized_pnl
+        frame = wire.order_trade_update(ev, self.extras_for(order), self._assets.get(ev.account_id, "USDT"))
+        self.user.publish(ev.account_id, [frame])
+
+    def _on_algo(self, ev: AlgoEvent) -> None:
+        a = ev.algo
+        if a.status is AlgoStatus.NEW and self._pending_extras is not None and a.algo_id not in self._extras:
+            self._extras[a.algo_id] = self._pending_extras
+        extras = self._extras.get(a.algo_id) or wire.OrderExtras()
+        asset = self._assets.get(ev.account_id, "USDT")
+        if a.status is AlgoStatus.NEW:
+            frame = wire.algo_trade_update(a, ev.time_ms, "NEW", "NEW", extras, asset)
+        elif a.status is AlgoStatus.CANCELED:
+            frame = wire.algo_trade_update(a, ev.time_ms, "CANCELED", "CANCELED", extras, asset)
+        elif a.status in (AlgoStatus.EXPIRED, AlgoStatus.REJECTED):
+            frame = wire.algo_trade_update(a, ev.time_ms, "EXPIRED", "EXPIRED", extras, asset)
+        else:
+            return  # TRIGGERING / TRIGGERED / FINISHED: the child order's events tell the story
+        self.user.publish(ev.account_id, [frame])
+
+    # --- lifecycle -------------------------------------------------------------------------------
+    def build_app(self) -> web.Application:
+        app = web.Application(middlewares=[self.rest.middleware()])
+        self.rest.install(app)
+        self.streams.install(app)
+        return app
+
+    async def start(self) -> None:
+        self._housekeeping = asyncio.create_task(self._housekeeping_loop(), name="sim-bingx-housekeeping")
+
+    async def stop(self) -> None:
+        task, self._housekeeping = self._housekeeping, None
+        if task is not None:
+            task.cancel()
+            await asyncio.wait([task])
+        self.engine.unsubscribe(self._on_event)
+
+    async def _housekeeping_loop(self) -> None:
+        interval = self.settings.housekeeping_interval
+        while True:
+            await asyncio.sleep(interval)
+            self.user.expire_due(now_ms())
+            self.user.flush_held()
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "listen_keys": self.listen_keys.snapshot(),
+            "rate_limits": {"refused": self.limiter.refused, "scale": self.limiter.scale},
+            "market": dict(self.market.counters),
+        }
+
+
+def _token(material: str, length: int = 64) -> str:
+    """Deterministic alphanumeric strings (BingX keys are 64 characters, secrets longer)."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+    digest = hashlib.sha512(material.encode()).digest() + hashlib.sha512(material.encode() + b"+").digest()
+    return "".join(alphabet[b % len(alphabet)] for b in digest[:length])
