@@ -72,8 +72,6 @@ from adapters.binance_futures.errors import (
     BinanceTransportError,
 )
 from adapters.binance_futures.http import BatchOrderError, BinanceFuturesHttpClient
-from adapters.binance_futures.order_facts import OrderFacts
-from adapters.binance_futures.order_tracking import OrderTracker, Terminal, TrackedOrder
 from adapters.binance_futures.parsing import (
     BINANCE_VENUE,
     account_info_to_balances,
@@ -92,6 +90,8 @@ from adapters.binance_futures.venue_sync import VenueSync
 from adapters.binance_futures.ws_trading import BinanceWsTradingClient, WsNotSent, settings_from_config
 from adapters.core import log_bridge
 from adapters.core.backoff import Backoff
+from adapters.core.order_facts import OrderFacts
+from adapters.core.order_tracking import OrderTracker, Terminal, TrackedOrder
 from adapters.core.precision import PrecisionResolver
 from adapters.core.recovery import RecoveryOptions
 from adapters.core.tasks import OwnedTasks

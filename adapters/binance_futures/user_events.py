@@ -20,8 +20,6 @@ from nautilus_trader.execution.reports import ExecutionMassStatus, FillReport, O
 from nautilus_trader.model.identifiers import AccountId, ClientId, InstrumentId, PositionId, VenueOrderId
 from nautilus_trader.model.objects import AccountBalance, Currency, MarginBalance
 
-from adapters.binance_futures.order_facts import OrderFacts
-from adapters.binance_futures.order_tracking import OrderTracker, TrackedOrder
 from adapters.binance_futures.parsing import (
     BINANCE_VENUE,
     account_update_to_balances,
@@ -48,6 +46,8 @@ from adapters.binance_futures.schemas import (
     decode_user_frame,
 )
 from adapters.binance_futures.schemas_user import AlgoUpdateData, OrderUpdateData
+from adapters.core.order_facts import OrderFacts
+from adapters.core.order_tracking import OrderTracker, TrackedOrder
 
 _NANOS_PER_MS = 1_000_000
 _MAX_LOGGED_RAW = 300

@@ -25,8 +25,6 @@ from nautilus_trader.model.identifiers import AccountId, InstrumentId, PositionI
 
 from adapters.binance_futures.errors import BinanceError, BinanceRejection
 from adapters.binance_futures.http import BinanceFuturesHttpClient
-from adapters.binance_futures.order_facts import OrderFacts
-from adapters.binance_futures.order_tracking import TrackedOrder
 from adapters.binance_futures.parsing import (
     algo_order_to_status_report,
     order_to_status_report,
@@ -38,6 +36,8 @@ from adapters.binance_futures.parsing import (
 )
 from adapters.binance_futures.schemas_http import AlgoOrder, Order, UserTrade
 from adapters.binance_futures.user_events import InstrumentInfo, UserStreamHandler
+from adapters.core.order_facts import OrderFacts
+from adapters.core.order_tracking import TrackedOrder
 from adapters.core.recovery import QueryResult, SnapshotOutcome
 
 _NANOS_PER_MS = 1_000_000

@@ -11,7 +11,7 @@ from nautilus_trader.model.enums import LiquiditySide, OrderSide, OrderType
 from nautilus_trader.model.identifiers import VenueOrderId
 from nautilus_trader.model.objects import Money, Price, Quantity
 
-from adapters.binance_futures.order_tracking import Terminal, TrackedOrder
+from adapters.core.order_tracking import Terminal, TrackedOrder
 from tests.binance_futures.test_user_events import (
     ALGO_CID,
     CID,

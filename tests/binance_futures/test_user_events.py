@@ -29,9 +29,9 @@ from nautilus_trader.model.identifiers import (
     VenueOrderId,
 )
 
-from adapters.binance_futures.order_facts import OrderFacts
-from adapters.binance_futures.order_tracking import OrderTracker, Terminal, TrackedOrder
 from adapters.binance_futures.user_events import InstrumentInfo, UserStreamHandler
+from adapters.core.order_facts import OrderFacts
+from adapters.core.order_tracking import OrderTracker, Terminal, TrackedOrder
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "binance_futures"
 ACCOUNT = AccountId("BINANCE-USDT_FUTURES-master")

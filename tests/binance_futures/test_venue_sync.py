@@ -14,10 +14,10 @@ from nautilus_trader.model.enums import OrderSide, OrderStatus, OrderType
 from nautilus_trader.model.identifiers import ClientOrderId, PositionId, VenueOrderId
 
 from adapters.binance_futures.errors import BinanceAmbiguous, BinanceRejection
-from adapters.binance_futures.order_tracking import Terminal
 from adapters.binance_futures.schemas import decode_http
 from adapters.binance_futures.schemas_http import AlgoOrder, Order, UserTrade
 from adapters.binance_futures.venue_sync import VenueSync
+from adapters.core.order_tracking import Terminal
 from tests.binance_futures.test_user_events import (
     ACCOUNT,
     ALGO_CID,

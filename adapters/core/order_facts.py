@@ -34,7 +34,7 @@ from nautilus_trader.model.identifiers import (
 )
 from nautilus_trader.model.objects import Currency, Money, Price, Quantity
 
-from adapters.binance_futures.order_tracking import OrderTracker, PendingTerminal, Terminal, TrackedOrder
+from adapters.core.order_tracking import OrderTracker, PendingTerminal, Terminal, TrackedOrder
 
 
 class OrderEventSink(Protocol):
