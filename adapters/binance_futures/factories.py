@@ -2,8 +2,17 @@
 
 Usage::
 
+    node.add_data_client_factory("BINANCE", BinanceFuturesLiveDataClientFactory)
     node.add_exec_client_factory("BINANCE", BinanceFuturesLiveExecClientFactory)
-    config = TradingNodeConfig(exec_clients={"BINANCE": BinanceFuturesExecClientConfig(...)})
+    config = TradingNodeConfig(
+        data_clients={"BINANCE": BinanceFuturesDataClientConfig(...)},
+        exec_clients={"BINANCE": BinanceFuturesExecClientConfig(...)},
+    )
+
+The data and exec clients of one venue account (same REST URL, same credentials, same instrument
+provider config) share one HTTP client (one rate-limit budget, as Binance counts weight per IP) and
+one instrument provider (exchangeInfo loaded once), like NautilusTrader's own Binance adapter does
+with ``lru_cache``d getters.
 
 (Register exec factories with ``add_exec_client_factory``: the ``ImportableConfig`` path is broken
 for exec clients in NautilusTrader 1.221.)
@@ -12,14 +21,20 @@ for exec clients in NautilusTrader 1.221.)
 from __future__ import annotations
 
 import asyncio
+from functools import lru_cache
 
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.common.component import LiveClock, MessageBus
 from nautilus_trader.config import InstrumentProviderConfig
-from nautilus_trader.live.factories import LiveExecClientFactory
+from nautilus_trader.live.factories import LiveDataClientFactory, LiveExecClientFactory
 from nautilus_trader.model.identifiers import ClientId
 
-from adapters.binance_futures.config import BinanceFuturesExecClientConfig, resolve_credentials
+from adapters.binance_futures.config import (
+    BinanceFuturesDataClientConfig,
+    BinanceFuturesExecClientConfig,
+    resolve_credentials,
+)
+from adapters.binance_futures.data import BinanceFuturesDataClient
 from adapters.binance_futures.execution import BinanceFuturesExecutionClient
 from adapters.binance_futures.http import BinanceFuturesHttpClient
 from adapters.binance_futures.providers import BinanceFuturesInstrumentProvider
@@ -52,6 +67,76 @@ def create_instrument_provider(
     return BinanceFuturesInstrumentProvider(http, config)
 
 
+@lru_cache(maxsize=16)
+def get_cached_http_client(
+    base_url_http: str,
+    api_key: str | None,
+    api_secret: str | None,
+    timeout_secs: float,
+    recv_window_ms: int,
+) -> BinanceFuturesHttpClient:
+    """One HTTP client per (URL, credentials): shared by the data and exec clients of an account.
+
+    Each client closes it on disconnect; the aiohttp session is re-created lazily if the other
+    client still uses it.
+    """
+    return BinanceFuturesHttpClient(
+        base_url_http, api_key, api_secret, timeout_secs=timeout_secs, recv_window_ms=recv_window_ms
+    )
+
+
+@lru_cache(maxsize=16)
+def _cached_provider(
+    http: BinanceFuturesHttpClient, config: InstrumentProviderConfig
+) -> BinanceFuturesInstrumentProvider:
+    return create_instrument_provider(http, config)
+
+
+def get_cached_instrument_provider(
+    http: BinanceFuturesHttpClient, config: InstrumentProviderConfig
+) -> BinanceFuturesInstrumentProvider:
+    """One provider per (HTTP client, provider config); an unhashable config gets its own."""
+    try:
+        hash(config)
+    except TypeError:
+        return create_instrument_provider(http, config)
+    return _cached_provider(http, config)
+
+
+def _optional_credentials(api_key: str | None, api_secret: str | None) -> tuple[str | None, str | None]:
+    """Market data is public: credentials are used when configured, not required."""
+    try:
+        return resolve_credentials(api_key, api_secret)
+    except ValueError:
+        return None, None
+
+
+class BinanceFuturesLiveDataClientFactory(LiveDataClientFactory):
+    @staticmethod
+    def create(  # type: ignore[override]
+        loop: asyncio.AbstractEventLoop,
+        name: str,
+        config: BinanceFuturesDataClientConfig,
+        msgbus: MessageBus,
+        cache: Cache,
+        clock: LiveClock,
+    ) -> BinanceFuturesDataClient:
+        urls = config.urls()
+        key, secret = _optional_credentials(config.api_key, config.api_secret)
+        http = get_cached_http_client(urls.http, key, secret, config.http_timeout_secs, config.recv_window_ms)
+        provider = get_cached_instrument_provider(http, config.instrument_provider)
+        return BinanceFuturesDataClient(
+            loop=loop,
+            client_id=ClientId(name),
+            config=config,
+            msgbus=msgbus,
+            cache=cache,
+            clock=clock,
+            instrument_provider=provider,
+            http=http,
+        )
+
+
 class BinanceFuturesLiveExecClientFactory(LiveExecClientFactory):
     @staticmethod
     def create(  # type: ignore[override]
@@ -63,10 +148,9 @@ class BinanceFuturesLiveExecClientFactory(LiveExecClientFactory):
         clock: LiveClock,
     ) -> BinanceFuturesExecutionClient:
         urls = config.urls()
-        http = create_http_client(
-            urls.http, config.api_key, config.api_secret, config.http_timeout_secs, config.recv_window_ms
-        )
-        provider = create_instrument_provider(http, config.instrument_provider)
+        key, secret = resolve_credentials(config.api_key, config.api_secret)
+        http = get_cached_http_client(urls.http, key, secret, config.http_timeout_secs, config.recv_window_ms)
+        provider = get_cached_instrument_provider(http, config.instrument_provider)
         return BinanceFuturesExecutionClient(
             loop=loop,
             client_id=ClientId(name),

@@ -1,0 +1,670 @@
+"""``BinanceFuturesDataClient``: the LiveMarketDataClient for Binance USD-M Futures.
+
+Streams (all on combined-stream sockets managed by :class:`MarketStreamPool`):
+
+==========================  ===============================  =====================================
+Nautilus subscription       Binance stream                   published as
+==========================  ===============================  =====================================
+quote ticks                 ``<sym>@bookTicker``             ``QuoteTick``
+trade ticks                 ``<sym>@aggTrade`` (or ``@trade``) ``TradeTick``
+order book deltas           ``<sym>@depth@100ms`` + REST     ``OrderBookDeltas`` (synchronised)
+order book depth            ``<sym>@depth10@100ms``          ``OrderBookDepth10``
+bars                        ``<sym>@kline_<i>``              ``Bar`` (closed only by default)
+mark / index / funding      ``<sym>@markPrice@1s``           ``MarkPriceUpdate`` /
+                                                             ``IndexPriceUpdate`` /
+                                                             ``FundingRateUpdate`` (+ next time)
+==========================  ===============================  =====================================
+
+Values are converted at the instrument's precisions (:mod:`parsing_market`).
+
+Order book. Binance's documented procedure, through :class:`BinanceBookSync`: diffs are buffered
+from the moment the stream is subscribed (acknowledged), a REST snapshot is fetched, diffs older
+than ``lastUpdateId`` are dropped, every later diff's ``pu`` must equal the previous ``u``. Any gap
+(or a snapshot the buffered diffs cannot bracket) clears the published book (one ``CLEAR``) and
+fetches a fresh snapshot; while unsynchronised nothing is published. After a socket reconnect the
+books carried by that socket are resynchronised the same way: diffs of two sockets never chain.
+
+Requests: instruments (provider), bars (klines paged backwards from ``end`` in pages of
+``klines_page_limit``: exactly the bars that open at or after ``start`` and close by ``end``,
+newest ``limit`` if a limit is given), trade ticks (aggTrades paged backwards by id from the
+newest trade: exactly the trades with ``start <= T <= end``, newest ``limit``), order book
+snapshot (REST depth). Historical data carries ``ts_init = ts_event`` (the DataEngine trims
+responses to the request range by ``ts_init``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import pandas as pd
+from nautilus_trader.cache.cache import Cache
+from nautilus_trader.common.component import LiveClock, MessageBus
+from nautilus_trader.core.datetime import dt_to_unix_nanos
+from nautilus_trader.data.messages import (
+    RequestBars,
+    RequestInstrument,
+    RequestInstruments,
+    RequestOrderBookSnapshot,
+    RequestQuoteTicks,
+    RequestTradeTicks,
+    SubscribeBars,
+    SubscribeFundingRates,
+    SubscribeIndexPrices,
+    SubscribeInstrument,
+    SubscribeInstruments,
+    SubscribeMarkPrices,
+    SubscribeOrderBook,
+    SubscribeQuoteTicks,
+    SubscribeTradeTicks,
+    UnsubscribeBars,
+    UnsubscribeFundingRates,
+    UnsubscribeIndexPrices,
+    UnsubscribeInstrument,
+    UnsubscribeInstruments,
+    UnsubscribeMarkPrices,
+    UnsubscribeOrderBook,
+    UnsubscribeQuoteTicks,
+    UnsubscribeTradeTicks,
+)
+from nautilus_trader.live.data_client import LiveMarketDataClient
+from nautilus_trader.model.data import Bar, BarType, DataType, OrderBookDeltas, TradeTick
+from nautilus_trader.model.identifiers import ClientId, InstrumentId
+
+from adapters.binance_futures.book import BinanceBookSync, BookEmission
+from adapters.binance_futures.config import BinanceFuturesDataClientConfig
+from adapters.binance_futures.errors import BinanceError
+from adapters.binance_futures.http import BinanceFuturesHttpClient
+from adapters.binance_futures.market_connections import MarketStreamPool
+from adapters.binance_futures.parsing import BINANCE_VENUE, venue_symbol
+from adapters.binance_futures.parsing_market import (
+    NANOS_PER_MS,
+    MarketContext,
+    interval_for,
+    parse_agg_trade,
+    parse_book_snapshot,
+    parse_depth10,
+    parse_funding_rate,
+    parse_index_price,
+    parse_kline,
+    parse_kline_rows,
+    parse_mark_price,
+    parse_quote_tick,
+    parse_trade,
+)
+from adapters.binance_futures.providers import BinanceFuturesInstrumentProvider
+from adapters.binance_futures.schemas_market import (
+    AggTrade,
+    AggTradeRest,
+    BookTicker,
+    DepthUpdate,
+    Kline,
+    KlineRow,
+    MarketDecoded,
+    MarkPriceUpdate,
+    Trade,
+)
+from adapters.binance_futures.streams import (
+    agg_trade_stream,
+    book_ticker_stream,
+    depth_diff_stream,
+    kline_stream,
+    mark_price_stream,
+    partial_depth_levels,
+    partial_depth_stream,
+    split_stream,
+    trade_stream,
+)
+from adapters.core import log_bridge
+from adapters.core.tasks import OwnedTasks
+from adapters.core.ws_connection import WsConfig
+
+# Owners of a stream in the pool (one Binance stream can feed several Nautilus subscriptions).
+OWN_QUOTES: Final = "quotes"
+OWN_TRADES: Final = "trades"
+OWN_BOOK: Final = "book"
+OWN_DEPTH10: Final = "depth10"
+OWN_BARS: Final = "bars"
+OWN_MARK: Final = "mark"
+OWN_INDEX: Final = "index"
+OWN_FUNDING: Final = "funding"
+
+_BOOK_CHANNELS: Final = ("bookTicker", "depth")
+
+
+@dataclass(slots=True)
+class BookState:
+    """One instrument's synchronised book and its snapshot fetcher (at most one in flight)."""
+
+    symbol: str
+    sync: BinanceBookSync
+    fetcher: asyncio.Task[Any] | None = None
+    snapshots_fetched: int = 0
+
+
+@dataclass(slots=True)
+class DataMetrics:
+    events: int = 0
+    book_resyncs_after_reconnect: int = 0
+    snapshot_fetch_failures: int = 0
+    reconnects: int = 0
+    dropped_unknown_symbol: int = 0
+    request_pages: dict[str, int] = field(default_factory=dict)
+
+
+class BinanceFuturesDataClient(LiveMarketDataClient):
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        client_id: ClientId,
+        config: BinanceFuturesDataClientConfig,
+        msgbus: MessageBus,
+        cache: Cache,
+        clock: LiveClock,
+        instrument_provider: BinanceFuturesInstrumentProvider,
+        http: BinanceFuturesHttpClient,
+    ) -> None:
+        super().__init__(
+            loop=loop,
+            client_id=client_id,
+            venue=BINANCE_VENUE,
+            msgbus=msgbus,
+            cache=cache,
+            clock=clock,
+            instrument_provider=instrument_provider,
+            config=config,
+        )
+        log_bridge.install()
+        self._dcfg = config
+        self._provider = instrument_provider
+        self._http = http
+        self._pylog = logging.getLogger(f"adapters.binance_futures.{client_id.value}.data")
+        book_path = config.ws_book_path
+
+        def path_for(stream: str) -> str:
+            if book_path is not None and stream.partition("@")[2].startswith(_BOOK_CHANNELS):
+                return book_path
+            return config.ws_stream_path
+
+        self.pool = MarketStreamPool(
+            config.urls().ws,
+            self,
+            capacity=config.max_streams_per_connection,
+            path_for=path_for,
+            ws_config=WsConfig(
+                ping_interval=config.ws_ping_interval_secs,
+                pong_timeout=config.ws_pong_timeout_secs,
+                stall_timeout=config.ws_stall_timeout_secs,
+                reconnect=True,
+                backoff_initial=config.ws_backoff_initial_secs,
+                backoff_cap=config.ws_backoff_cap_secs,
+                backoff_reset_after=5.0,
+            ),
+            max_messages_per_sec=config.max_ws_messages_per_sec,
+            request_timeout=config.subscribe_timeout_secs,
+            name=f"{client_id.value}-market",
+            logger=self._pylog,
+        )
+        self._side_tasks = OwnedTasks(f"{client_id.value}-data", self._pylog)
+        self._contexts: dict[str, MarketContext] = {}
+        self.books: dict[str, BookState] = {}
+        self._quote_symbols: set[str] = set()
+        self._trade_symbols: set[str] = set()
+        self._depth10_symbols: set[str] = set()
+        self._bar_types: dict[str, BarType] = {}  # kline stream -> bar type
+        self._mark_kinds: dict[str, set[str]] = {}  # symbol -> {mark, index, funding}
+        self.metrics = DataMetrics()
+
+    # ------------------------------------------------------------------------------------------
+    # Lifecycle
+    # ------------------------------------------------------------------------------------------
+    async def _connect(self) -> None:
+        try:
+            await self._http.sync_time()
+        except BinanceError as exc:
+            self._pylog.warning("server time unavailable (%s); using the local clock", exc)
+        await self._provider.initialize()
+        for instrument in self._provider.list_all():
+            self._handle_data(instrument)
+        for currency in self._provider.currencies().values():
+            self._cache.add_currency(currency)
+
+    async def _disconnect(self) -> None:
+        await self.pool.close()
+        await self._side_tasks.close()
+        for book in self.books.values():
+            book.sync.reset()
+        self.books.clear()
+        await self._http.close()
+
+    # ------------------------------------------------------------------------------------------
+    # Helpers
+    # ------------------------------------------------------------------------------------------
+    def _context(self, symbol: str) -> MarketContext | None:
+        ctx = self._contexts.get(symbol)
+        if ctx is None:
+            instrument = self._provider.find_by_symbol(symbol)
+            if instrument is None:
+                return None
+            ctx = MarketContext.from_instrument(instrument)
+            self._contexts[symbol] = ctx
+        return ctx
+
+    def _symbol(self, instrument_id: InstrumentId) -> str:
+        symbol = venue_symbol(instrument_id)
+        if self._context(symbol) is None:
+            raise ValueError(f"unknown instrument {instrument_id} (not loaded by the provider)")
+        return symbol
+
+    def _diff_stream(self, symbol: str) -> str:
+        return depth_diff_stream(symbol, self._dcfg.depth_update_speed_ms)
+
+    def _trade_stream(self, symbol: str) -> str:
+        return agg_trade_stream(symbol) if self._dcfg.use_agg_trades else trade_stream(symbol)
+
+    def _mark_stream(self, symbol: str) -> str:
+        return mark_price_stream(symbol, self._dcfg.mark_price_1s)
+
+    # ------------------------------------------------------------------------------------------
+    # Stream events (MarketSink)
+    # ------------------------------------------------------------------------------------------
+    def on_market_event(self, stream: str | None, event: MarketDecoded) -> None:
+        self.metrics.events += 1
+        ts_init = self._clock.timestamp_ns()
+        symbol = getattr(event, "symbol", None)
+        if not isinstance(symbol, str):
+            return
+        ctx = self._context(symbol)
+        if ctx is None:
+            self.metrics.dropped_unknown_symbol += 1
+            return
+        if isinstance(event, DepthUpdate):
+            channel = split_stream(stream)[1] if stream else "depth"
+            if partial_depth_levels(channel) is not None:
+                if symbol in self._depth10_symbols:
+                    self._handle_data(parse_depth10(event, ctx, ts_init))
+                return
+            book = self.books.get(symbol)
+            if book is not None:
+                self._publish_book(book, book.sync.on_diff(event, ts_init))
+        elif isinstance(event, BookTicker):
+            if symbol in self._quote_symbols:
+                self._handle_data(parse_quote_tick(event, ctx, ts_init))
+        elif isinstance(event, AggTrade | Trade):
+            if symbol in self._trade_symbols:
+                tick = (
+                    parse_agg_trade(event, ctx, ts_init)
+                    if isinstance(event, AggTrade)
+                    else parse_trade(event, ctx, ts_init)
+                )
+                if tick is not None:
+                    self._handle_data(tick)
+        elif isinstance(event, Kline):
+            bar_type = self._bar_types.get(stream) if stream else None
+            if bar_type is not None:
+                bar = parse_kline(event, bar_type, ctx, ts_init, closed_only=self._dcfg.bars_closed_only)
+                if bar is not None:
+                    self._handle_data(bar)
+        elif isinstance(event, MarkPriceUpdate):
+            kinds = self._mark_kinds.get(symbol)
+            if not kinds:
+                return
+            if OWN_MARK in kinds:
+                self._handle_data(parse_mark_price(event, ctx, ts_init))
+            if OWN_INDEX in kinds:
+                index = parse_index_price(event, ctx, ts_init)
+                if index is not None:
+                    self._handle_data(index)
+            if OWN_FUNDING in kinds:
+                funding = parse_funding_rate(event, ctx, ts_init)
+                if funding is not None:
+                    self._handle_data(funding)
+
+    def on_reconnected(self, streams: frozenset[str]) -> None:
+        """A socket came back (its streams are already re-subscribed): resync its books."""
+        self.metrics.reconnects += 1
+        ts_init = self._clock.timestamp_ns()
+        for book in list(self.books.values()):
+            if self._diff_stream(book.symbol) in streams:
+                self.metrics.book_resyncs_after_reconnect += 1
+                self._publish_book(book, book.sync.request_resync("market socket reconnected", ts_init))
+
+    # ------------------------------------------------------------------------------------------
+    # Order book synchronisation
+    # ------------------------------------------------------------------------------------------
+    def _publish_book(self, book: BookState, emission: BookEmission) -> None:
+        for deltas in emission.deltas:
+            self._handle_data(deltas)
+        if emission.request_snapshot:
+            self._request_book_snapshot(book)
+
+    def _request_book_snapshot(self, book: BookState) -> None:
+        if book.fetcher is not None and not book.fetcher.done():
+            return  # the fetcher loops until the book is synced
+        book.fetcher = self._side_tasks.spawn(self._fetch_snapshots(book), f"snapshot-{book.symbol}")
+
+    async def _fetch_snapshots(self, book: BookState) -> None:
+        """Fetch snapshots until one is accepted (the chain rule decides; never a guess)."""
+        attempt = 0
+        cfg = self._dcfg
+        while self.books.get(book.symbol) is book and not book.sync.is_synced:
+            if attempt:
+                # Retry pacing (a snapshot older than the buffered diffs, a failed request).
+                await asyncio.sleep(min(cfg.depth_resync_backoff_secs * 2 ** (attempt - 1), 5.0))
+            attempt += 1
+            try:
+                snapshot = await self._http.depth(book.symbol, cfg.depth_snapshot_limit)
+            except BinanceError as exc:
+                self.metrics.snapshot_fetch_failures += 1
+                self._pylog.warning("%s: depth snapshot failed: %s", book.symbol, exc)
+                continue
+            if self.books.get(book.symbol) is not book:
+                return  # unsubscribed meanwhile
+            book.snapshots_fetched += 1
+            emission = book.sync.on_snapshot(snapshot, self._clock.timestamp_ns())
+            for deltas in emission.deltas:
+                self._handle_data(deltas)
+
+    # ------------------------------------------------------------------------------------------
+    # Subscriptions
+    # ------------------------------------------------------------------------------------------
+    async def _subscribe_instrument(self, command: SubscribeInstrument) -> None:
+        pass  # instruments are pushed on connect; nothing streams them
+
+    async def _subscribe_instruments(self, command: SubscribeInstruments) -> None:
+        pass
+
+    async def _unsubscribe_instrument(self, command: UnsubscribeInstrument) -> None:
+        pass
+
+    async def _unsubscribe_instruments(self, command: UnsubscribeInstruments) -> None:
+        pass
+
+    async def _subscribe_quote_ticks(self, command: SubscribeQuoteTicks) -> None:
+        symbol = self._symbol(command.instrument_id)
+        self._quote_symbols.add(symbol)
+        await self.pool.subscribe([book_ticker_stream(symbol)], OWN_QUOTES)
+
+    async def _unsubscribe_quote_ticks(self, command: UnsubscribeQuoteTicks) -> None:
+        symbol = venue_symbol(command.instrument_id)
+        self._quote_symbols.discard(symbol)
+        await self.pool.unsubscribe([book_ticker_stream(symbol)], OWN_QUOTES)
+
+    async def _subscribe_trade_ticks(self, command: SubscribeTradeTicks) -> None:
+        symbol = self._symbol(command.instrument_id)
+        self._trade_symbols.add(symbol)
+        await self.pool.subscribe([self._trade_stream(symbol)], OWN_TRADES)
+
+    async def _unsubscribe_trade_ticks(self, command: UnsubscribeTradeTicks) -> None:
+        symbol = venue_symbol(command.instrument_id)
+        self._trade_symbols.discard(symbol)
+        await self.pool.unsubscribe([self._trade_stream(symbol)], OWN_TRADES)
+
+    async def _subscribe_order_book_deltas(self, command: SubscribeOrderBook) -> None:
+        symbol = self._symbol(command.instrument_id)
+        if symbol in self.books:
+            return
+        ctx = self._context(symbol)
+        assert ctx is not None
+        book = BookState(symbol, BinanceBookSync(ctx, logger=self._pylog))
+        self.books[symbol] = book  # buffer diffs from the first one the venue sends
+        try:
+            await self.pool.subscribe([self._diff_stream(symbol)], OWN_BOOK)
+        except BaseException:
+            self.books.pop(symbol, None)
+            raise
+        self._request_book_snapshot(book)
+
+    async def _unsubscribe_order_book_deltas(self, command: UnsubscribeOrderBook) -> None:
+        symbol = venue_symbol(command.instrument_id)
+        book = self.books.pop(symbol, None)
+        if book is not None:
+            book.sync.reset()
+            if book.fetcher is not None and not book.fetcher.done():
+                book.fetcher.cancel()
+                await asyncio.wait({book.fetcher})
+        await self.pool.unsubscribe([self._diff_stream(symbol)], OWN_BOOK)
+
+    async def _subscribe_order_book_snapshots(self, command: SubscribeOrderBook) -> None:
+        await self._subscribe_depth10(command)
+
+    async def _unsubscribe_order_book_snapshots(self, command: UnsubscribeOrderBook) -> None:
+        await self._unsubscribe_depth10(command)
+
+    def subscribe_order_book_depth(self, command: SubscribeOrderBook) -> None:
+        # LiveMarketDataClient has no async wrapper for OrderBookDepth10; the DataEngine checks
+        # subscribed_order_book_snapshots() for it.
+        self._add_subscription_order_book_snapshots(command.instrument_id)
+        self.create_task(
+            self._subscribe_depth10(command),
+            log_msg=f"subscribe: order_book_depth {command.instrument_id}",
+        )
+
+    def unsubscribe_order_book_depth(self, command: UnsubscribeOrderBook) -> None:
+        self._remove_subscription_order_book_snapshots(command.instrument_id)
+        self.create_task(
+            self._unsubscribe_depth10(command),
+            log_msg=f"unsubscribe: order_book_depth {command.instrument_id}",
+        )
+
+    async def _subscribe_depth10(self, command: SubscribeOrderBook | UnsubscribeOrderBook) -> None:
+        symbol = self._symbol(command.instrument_id)
+        self._depth10_symbols.add(symbol)
+        stream = partial_depth_stream(symbol, 10, self._dcfg.depth_update_speed_ms)
+        await self.pool.subscribe([stream], OWN_DEPTH10)
+
+    async def _unsubscribe_depth10(self, command: SubscribeOrderBook | UnsubscribeOrderBook) -> None:
+        symbol = venue_symbol(command.instrument_id)
+        self._depth10_symbols.discard(symbol)
+        stream = partial_depth_stream(symbol, 10, self._dcfg.depth_update_speed_ms)
+        await self.pool.unsubscribe([stream], OWN_DEPTH10)
+
+    async def _subscribe_bars(self, command: SubscribeBars) -> None:
+        bar_type = command.bar_type
+        symbol = self._symbol(bar_type.instrument_id)
+        stream = kline_stream(symbol, interval_for(bar_type))
+        self._bar_types[stream] = bar_type
+        await self.pool.subscribe([stream], OWN_BARS)
+
+    async def _unsubscribe_bars(self, command: UnsubscribeBars) -> None:
+        bar_type = command.bar_type
+        stream = kline_stream(venue_symbol(bar_type.instrument_id), interval_for(bar_type))
+        self._bar_types.pop(stream, None)
+        await self.pool.unsubscribe([stream], OWN_BARS)
+
+    async def _mark_subscribe(self, instrument_id: InstrumentId, kind: str) -> None:
+        symbol = self._symbol(instrument_id)
+        self._mark_kinds.setdefault(symbol, set()).add(kind)
+        await self.pool.subscribe([self._mark_stream(symbol)], kind)
+
+    async def _mark_unsubscribe(self, instrument_id: InstrumentId, kind: str) -> None:
+        symbol = venue_symbol(instrument_id)
+        kinds = self._mark_kinds.get(symbol)
+        if kinds is not None:
+            kinds.discard(kind)
+            if not kinds:
+                del self._mark_kinds[symbol]
+        await self.pool.unsubscribe([self._mark_stream(symbol)], kind)
+
+    async def _subscribe_mark_prices(self, command: SubscribeMarkPrices) -> None:
+        await self._mark_subscribe(command.instrument_id, OWN_MARK)
+
+    async def _unsubscribe_mark_prices(self, command: UnsubscribeMarkPrices) -> None:
+        await self._mark_unsubscribe(command.instrument_id, OWN_MARK)
+
+    async def _subscribe_index_prices(self, command: SubscribeIndexPrices) -> None:
+        await self._mark_subscribe(command.instrument_id, OWN_INDEX)
+
+    async def _unsubscribe_index_prices(self, command: UnsubscribeIndexPrices) -> None:
+        await self._mark_unsubscribe(command.instrument_id, OWN_INDEX)
+
+    async def _subscribe_funding_rates(self, command: SubscribeFundingRates) -> None:
+        await self._mark_subscribe(command.instrument_id, OWN_FUNDING)
+
+    async def _unsubscribe_funding_rates(self, command: UnsubscribeFundingRates) -> None:
+        await self._mark_unsubscribe(command.instrument_id, OWN_FUNDING)
+
+    # ------------------------------------------------------------------------------------------
+    # Requests
+    # ------------------------------------------------------------------------------------------
+    async def _request_instrument(self, request: RequestInstrument) -> None:
+        instrument = self._provider.find(request.instrument_id)
+        if instrument is None:
+            await self._provider.load_async(request.instrument_id)
+            instrument = self._provider.find(request.instrument_id)
+        if instrument is None:
+            self._pylog.error("instrument %s not found", request.instrument_id)
+            return
+        self._handle_instrument(instrument, request.id, request.start, request.end, request.params)
+
+    async def _request_instruments(self, request: RequestInstruments) -> None:
+        self._handle_instruments(
+            self.venue, self._provider.list_all(), request.id, request.start, request.end, request.params
+        )
+
+    async def _request_quote_ticks(self, request: RequestQuoteTicks) -> None:
+        self._pylog.warning("Binance has no historical quotes; answering %s with none", request.id)
+        self._handle_quote_ticks(
+            request.instrument_id, [], request.id, request.start, request.end, request.params
+        )
+
+    async def _request_order_book_snapshot(self, request: RequestOrderBookSnapshot) -> None:
+        deltas = await self.order_book_snapshot(request.instrument_id, request.limit or None)
+        self._handle_data_response(
+            DataType(OrderBookDeltas, metadata={"instrument_id": request.instrument_id}),
+            [deltas],
+            request.id,
+            None,
+            None,
+            request.params,
+        )
+
+    async def _request_bars(self, request: RequestBars) -> None:
+        bars = await self.historical_bars(request.bar_type, request.start, request.end, request.limit)
+        self._handle_bars(request.bar_type, bars, request.id, request.start, request.end, request.params)
+
+    async def _request_trade_ticks(self, request: RequestTradeTicks) -> None:
+        ticks = await self.historical_trades(request.instrument_id, request.start, request.end, request.limit)
+        self._handle_trade_ticks(
+            request.instrument_id, ticks, request.id, request.start, request.end, request.params
+        )
+
+    # -- request implementations (also usable directly) ------------------------------------------
+    async def order_book_snapshot(
+        self, instrument_id: InstrumentId, limit: int | None = None
+    ) -> OrderBookDeltas:
+        symbol = self._symbol(instrument_id)
+        ctx = self._context(symbol)
+        assert ctx is not None
+        snapshot = await self._http.depth(symbol, limit or self._dcfg.depth_snapshot_limit)
+        return parse_book_snapshot(snapshot, ctx, self._clock.timestamp_ns())
+
+    def _range_ms(self, start: pd.Timestamp | None, end: pd.Timestamp | None) -> tuple[int, int]:
+        now_ms = self._http.now_ms()
+        start_ms = 0
+        if start is not None:
+            start_ns = dt_to_unix_nanos(start)
+            start_ms = -(-start_ns // NANOS_PER_MS)  # ceil: nothing before start
+        end_ms = now_ms
+        if end is not None:
+            end_ms = min(now_ms, dt_to_unix_nanos(end) // NANOS_PER_MS)
+        return start_ms, end_ms
+
+    def _count_page(self, kind: str) -> None:
+        self.metrics.request_pages[kind] = self.metrics.request_pages.get(kind, 0) + 1
+
+    async def historical_bars(
+        self,
+        bar_type: BarType,
+        start: pd.Timestamp | None = None,
+        end: pd.Timestamp | None = None,
+        limit: int = 0,
+    ) -> list[Bar]:
+        """Closed bars opening at or after ``start`` and closing by ``end`` (newest ``limit``).
+
+        Paged backwards from ``end`` (``GET /fapi/v1/klines?endTime=``), so ``limit`` costs only
+        the pages it needs and an unset ``start`` (the DataEngine passes the epoch) is harmless.
+        """
+        symbol = self._symbol(bar_type.instrument_id)
+        ctx = self._context(symbol)
+        assert ctx is not None
+        interval = interval_for(bar_type)
+        start_ms, end_ms = self._range_ms(start, end)
+        page = self._dcfg.klines_page_limit
+        cap = min(limit, self._dcfg.max_request_items) if limit > 0 else self._dcfg.max_request_items
+        rows: list[KlineRow] = []
+        cursor = end_ms
+        seen = 0
+        while True:
+            batch = await self._http.klines(symbol, interval, end_ms=cursor, limit=page)
+            self._count_page("klines")
+            if not batch:
+                break
+            seen += len(batch)
+            rows[:0] = [r for r in batch if r.open_time >= start_ms and r.close_time + 1 <= end_ms]
+            oldest = batch[0].open_time
+            if oldest <= start_ms or len(rows) >= cap or len(batch) < page:
+                break
+            if seen >= self._dcfg.max_request_items:
+                self._pylog.warning("bars request for %s truncated at %d rows", bar_type, seen)
+                break
+            cursor = oldest - 1
+        unique: dict[int, KlineRow] = {r.open_time: r for r in rows}
+        ordered = [unique[k] for k in sorted(unique)]
+        if limit > 0:
+            ordered = ordered[-limit:]
+        out: list[Bar] = []
+        for row in ordered:
+            ts = (row.close_time + 1) * NANOS_PER_MS
+            out.extend(parse_kline_rows([row], bar_type, ctx, ts))
+        return out
+
+    async def historical_trades(
+        self,
+        instrument_id: InstrumentId,
+        start: pd.Timestamp | None = None,
+        end: pd.Timestamp | None = None,
+        limit: int = 0,
+    ) -> list[TradeTick]:
+        """Aggregate trades with ``start <= T <= end`` (newest ``limit``), ascending.
+
+        Paged backwards by aggregate id from the newest trade (``fromId``), which needs neither
+        Binance's one-hour ``startTime``/``endTime`` window nor a meaningful ``start``.
+        """
+        symbol = self._symbol(instrument_id)
+        ctx = self._context(symbol)
+        assert ctx is not None
+        start_ms, end_ms = self._range_ms(start, end)
+        page = self._dcfg.agg_trades_page_limit
+        cap = min(limit, self._dcfg.max_request_items) if limit > 0 else self._dcfg.max_request_items
+        batch: list[AggTradeRest] = await self._http.agg_trades(symbol, limit=page)
+        self._count_page("aggTrades")
+        picked: list[AggTradeRest] = []
+        seen = 0
+        while batch:
+            seen += len(batch)
+            picked[:0] = [r for r in batch if start_ms <= r.trade_time <= end_ms]
+            first = batch[0]
+            if first.trade_time < start_ms or first.agg_id <= 0 or len(picked) >= cap:
+                break
+            if seen >= self._dcfg.max_request_items:
+                self._pylog.warning("trades request for %s truncated at %d rows", instrument_id, seen)
+                break
+            from_id = max(0, first.agg_id - page)
+            if from_id >= first.agg_id:
+                break
+            batch = await self._http.agg_trades(symbol, from_id=from_id, limit=first.agg_id - from_id)
+            self._count_page("aggTrades")
+            batch = [r for r in batch if r.agg_id < first.agg_id]
+        unique = {r.agg_id: r for r in picked}
+        ordered = [unique[k] for k in sorted(unique)]
+        if limit > 0:
+            ordered = ordered[-limit:]
+        out: list[TradeTick] = []
+        for row in ordered:
+            tick = parse_agg_trade(row, ctx, row.trade_time * NANOS_PER_MS)
+            if tick is not None:
+                out.append(tick)
+        return out
