@@ -1,0 +1,56 @@
+"""TradingNode factories for BingX perpetual swaps, registered under the key ``"BINGX"``.
+
+Usage::
+
+    node.add_data_client_factory("BINGX", BingxLiveDataClientFactory)
+    node.add_exec_client_factory("BINGX", BingxLiveExecClientFactory)
+    config = TradingNodeConfig(
+        data_clients={"BINGX": BingxDataClientConfig(...)},
+        exec_clients={"BINGX": BingxExecClientConfig(...)},
+    )
+
+The data and exec clients of one account (same REST URL, credentials and provider config) share one
+HTTP client — BingX counts its rate limits per account and per IP — and one instrument provider
+(contracts loaded once).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from nautilus_trader.config import InstrumentProviderConfig
+
+from adapters.bingx.http import BingxHttpClient
+from adapters.bingx.providers import BingxInstrumentProvider
+
+BINGX = "BINGX"
+
+
+@lru_cache(maxsize=16)
+def get_cached_http_client(
+    base_url_http: str,
+    api_key: str | None,
+    api_secret: str | None,
+    timeout_secs: float,
+    recv_window_ms: int,
+) -> BingxHttpClient:
+    """One HTTP client per (URL, credentials), shared by the data and exec clients of an account."""
+    return BingxHttpClient(
+        base_url_http, api_key, api_secret, timeout_secs=timeout_secs, recv_window_ms=recv_window_ms
+    )
+
+
+@lru_cache(maxsize=16)
+def get_cached_instrument_provider(
+    http: BingxHttpClient, config: InstrumentProviderConfig
+) -> BingxInstrumentProvider:
+    # A provider that would load nothing leaves strategies without instruments: load everything
+    # unless the user narrowed it with load_ids.
+    if not config.load_all and not config.load_ids:
+        config = InstrumentProviderConfig(
+            load_all=True, filters=config.filters, log_warnings=config.log_warnings
+        )
+    return BingxInstrumentProvider(http, config)
+
+
+# Client factories follow (BingxLiveExecClientFactory, BingxLiveDataClientFactory).
