@@ -36,3 +36,30 @@ sim: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+# --- measurement layer -----------------------------------------------------------------------
+# make bench            benchmarks side by side in one run; writes benchmarks/RESULTS.md
+# make chaos N=1000     N seeded random fault schedules (seeds 1..N); SEED=S replays one
+# make soak DAYS=7      time-scaled week of rotations; RSS and live tasks must stay flat
+N    ?= 200
+DAYS ?= 7
+
+.PHONY: bench chaos soak
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run
+
+chaos: $(STAMP)
+	$(BIN)/python -m adapters.testkit.chaos $(if $(SEED),--seed $(SEED) -v,--seeds $(N))
+
+soak: $(STAMP)
+	$(BIN)/python -m adapters.testkit.chaos --soak --days $(DAYS)
+
+# --- documentation ---------------------------------------------------------------------------
+# make docs             regenerate the reference pages from the code, build the site into site/ (strict)
+.PHONY: docs
+
+docs: $(STAMP)
+	$(BIN)/python docs/gen_config_reference.py
+	$(BIN)/python docs/gen_log_reference.py
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
