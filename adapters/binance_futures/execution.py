@@ -196,6 +196,7 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
             clock_ns=self._clock.timestamp_ns,
             treat_expired_as_canceled=config.treat_expired_as_canceled,
             since_ms=lambda: self._started_ms,
+            refresh_account=self._update_account_state,
             logger=self._pylog,
         )
         self.stream_ops = BinanceUserStreamOps(

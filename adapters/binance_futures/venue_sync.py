@@ -17,7 +17,7 @@ Recovery runs in two phases (see ``adapters.core.recovery``):
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
 from nautilus_trader.model.enums import LiquiditySide
@@ -57,6 +57,7 @@ class VenueSync:
         clock_ns: Callable[[], int],
         treat_expired_as_canceled: bool,
         since_ms: Callable[[], int],
+        refresh_account: Callable[[], Awaitable[None]] | None = None,
         logger: logging.Logger,
     ) -> None:
         self._http = http
@@ -70,6 +71,9 @@ class VenueSync:
         self._expired_as_canceled = treat_expired_as_canceled
         # Where a symbol's backfill starts when no trade of it was seen yet (the session's start).
         self._since_ms = since_ms
+        # Balance changes made during a gap came with the fills the backfill recovers, but their
+        # ACCOUNT_UPDATEs are gone: the account is re-read after every backfill.
+        self._refresh_account = refresh_account
         self._log = logger
         self._open_at_snapshot: set[str] = set()
 
@@ -276,6 +280,14 @@ class VenueSync:
                 results.append(QueryResult(f"userTrades:{symbol}", False, error=repr(exc)))
             else:
                 results.append(QueryResult(f"userTrades:{symbol}", True, emitted))
+        # 3. The account (balances, margins): its updates during the gap were lost with the stream.
+        if self._refresh_account is not None:
+            try:
+                await self._refresh_account()
+            except BinanceError as exc:
+                results.append(QueryResult("account", False, error=repr(exc)))
+            else:
+                results.append(QueryResult("account", True, 1))
         return SnapshotOutcome(tuple(results))
 
     async def backfill_symbol(self, symbol: str) -> int:

@@ -13,12 +13,16 @@ A run (:func:`recover_once`), in this order and for these reasons:
 2. ``snapshot()`` - emit REST reports for open orders *before touching any socket*.  If every query
    fails the attempt fails with nothing changed: no orphaned socket without a dispatcher, and the
    old stream keeps dispatching meanwhile.  Partial success proceeds.
-3. ``post_snapshot()`` - venue second phase: backfill fills since the last seen trade id and
+3. ``connect_stream(new_key)`` - connected but not yet dispatching; its frames wait in its queue.
+   Connected *before* the backfill: the venue keeps no events for a key nobody is connected to,
+   so anything published between a backfill and a later connect would be lost (found by the
+   chaos runner).
+4. ``post_snapshot()`` - venue second phase: backfill fills since the last seen trade id and
    resolve orders that are no longer open (the gap the reference design leaves to periodic
-   reconciliation).  Its total failure fails the attempt exactly like a snapshot failure: a
-   rotation that silently skipped the backfill would leave a known gap, while retrying costs only
-   a repeated (idempotent) snapshot.
-4. ``connect_stream(new_key)`` - connected but not yet dispatching; its frames wait in its queue.
+   reconciliation); it covers everything up to the connect, the new socket everything after.
+   Its total failure fails the attempt exactly like a snapshot failure (the new socket, still
+   ours, is closed): a rotation that silently skipped the backfill would leave a known gap,
+   while retrying costs only a repeated (idempotent) snapshot.
 5. Overlap mode only: ``wait_healthy()`` - the new socket must prove itself (a frame or a pong)
    before the old one is closed; if it cannot, it is closed and the attempt fails with the old
    stream untouched.  Events seen on both sockets are de-duplicated downstream.
@@ -26,6 +30,8 @@ A run (:func:`recover_once`), in this order and for these reasons:
 7. Close the old stream, then *await* the old dispatcher: every event the old socket delivered is
    dispatched before any event of the new socket (per-stream ordering).
 8. Start the new dispatcher; it fires the same trigger channel, so the cycle can repeat.
+9. If the key changed and the venue has ``retire_listen_key`` (optional): retire the old key
+   (BingX mints a new key per POST; the old one would otherwise stay valid for an hour).
 
 Triggers fired while a run is in flight cause at most one more run (the run cannot know whether
 they were already covered); triggers fired during a backoff sleep are absorbed by the next attempt.
@@ -255,6 +261,20 @@ async def _drain(ctx: RecoveryCtx, dispatcher: Dispatcher) -> None:
         await dispatcher.cancel()
 
 
+async def _retire_key(ctx: RecoveryCtx, key: str) -> None:
+    """Optional venue hook ``retire_listen_key(old_key)``, called once a rotation replaced the key
+    with a *different* one (BingX mints a new key per POST and would keep the old one alive).
+    Bounded; a failure is logged, never raised: the rotation itself has succeeded."""
+    retire = getattr(ctx.venue, "retire_listen_key", None)
+    if retire is None:
+        return
+    try:
+        async with asyncio.timeout(ctx.options.op_timeout):
+            await retire(key)
+    except Exception as exc:
+        ctx.logger.warning("%s: retiring the previous listen key failed: %r", ctx.name, exc)
+
+
 # --------------------------------------------------------------------------- the driver
 
 
@@ -329,31 +349,38 @@ async def recover_once(ctx: RecoveryCtx, reasons: list[str]) -> None:
                 raise RecoveryAttemptError("snapshot", f"every query failed ({outcome.describe()})")
             log.info("%s: snapshot emitted %d report(s) (%s)", ctx.name, outcome.emitted, outcome.describe())
 
-            async with asyncio.timeout(opts.op_timeout):
-                post = await venue.post_snapshot()
-            timing.post_snapshot, mark = clock() - mark, clock()
-            if post.all_failed:
-                raise RecoveryAttemptError("post_snapshot", f"every query failed ({post.describe()})")
-
+            # Connect before the backfill: the venue does not buffer events for a key nobody is
+            # connected to, so a fill published between a backfill and a later connect would reach
+            # neither. Connected first, the new socket queues (does not dispatch) everything from
+            # here on, and the backfill covers everything before: together, no gap. Duplicates
+            # across the seam are removed downstream (fills are keyed by venue trade id).
             async with asyncio.timeout(opts.op_timeout):
                 new_stream = await venue.connect_stream(new_key)
             timing.connect, mark = clock() - mark, clock()
 
-            if opts.overlap:
-                try:
-                    async with asyncio.timeout(opts.healthy_timeout):
-                        await new_stream.wait_healthy()
-                except BaseException as exc:
-                    # Not swapped in yet: we still own it and must close it (also on cancel).
-                    await new_stream.close()
-                    if isinstance(exc, TimeoutError):
+            try:
+                async with asyncio.timeout(opts.op_timeout):
+                    post = await venue.post_snapshot()
+                timing.post_snapshot, mark = clock() - mark, clock()
+                if post.all_failed:
+                    raise RecoveryAttemptError("post_snapshot", f"every query failed ({post.describe()})")
+
+                if opts.overlap:
+                    try:
+                        async with asyncio.timeout(opts.healthy_timeout):
+                            await new_stream.wait_healthy()
+                    except TimeoutError as exc:
                         raise RecoveryAttemptError("healthy", "new stream not healthy in time") from exc
-                    raise
-                timing.healthy, mark = clock() - mark, clock()
+                    timing.healthy, mark = clock() - mark, clock()
+            except BaseException:
+                # Not swapped in yet: we still own the new socket and must close it (also on
+                # cancel), leaving the old stream and its dispatcher untouched.
+                await new_stream.close()
+                raise
 
             # Swap: from here on the new stream is the ctx's (so a shutdown closes it even if we
             # are cancelled below), and keepalive follows the new key.
-            old_stream, old_dispatcher = ctx.stream, ctx.dispatcher
+            old_stream, old_dispatcher, old_key = ctx.stream, ctx.dispatcher, ctx.listen_key
             ctx.stream = new_stream
             ctx.listen_key = new_key
 
@@ -368,6 +395,8 @@ async def recover_once(ctx: RecoveryCtx, reasons: list[str]) -> None:
             timing.drain = clock() - mark
 
             ctx.dispatcher = start_dispatcher(ctx, new_stream)
+            if old_key is not None and old_key != new_key:
+                await _retire_key(ctx, old_key)
         finally:
             ctx.metrics.in_progress = False
 

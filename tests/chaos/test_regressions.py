@@ -28,17 +28,11 @@ def _node_wallet(env: SimNode) -> Decimal:
 
 # Found by `python -m adapters.testkit.chaos --seeds 12`: seeds 1, 3, 4, 5, 7, 10, 11 (every other
 # invariant held). A fill made while the user stream is down is backfilled by the recovery, but the
-# ACCOUNT_UPDATE that carried the new wallet balance is not: the node's balance stays stale until
-# the next ACCOUNT_UPDATE, which may never come. Fix (adapters/binance_futures/venue_sync.py, owned
-# elsewhere): the recovery's post-snapshot phase should also query GET /fapi/v2/account and emit
-# the account state (as _update_account_state does at connect).
-STALE_BALANCE = pytest.mark.xfail(
-    strict=True,
-    reason="recovery does not refresh the account balance (adapters/binance_futures/venue_sync.py)",
-)
+# ACCOUNT_UPDATE that carried the new wallet balance was not: the node's balance stayed stale until
+# the next ACCOUNT_UPDATE, which might never come. Fixed: the recovery's post-snapshot phase re-reads
+# GET /fapi/v2/account and emits the account state (adapters/binance_futures/venue_sync.py).
 
 
-@STALE_BALANCE
 @pytest.mark.timeout(60)
 async def test_balance_after_a_fill_in_a_stream_gap() -> None:
     """Minimal form: drop the user socket, a market order fills in the gap, the recovery backfills
@@ -58,7 +52,6 @@ async def test_balance_after_a_fill_in_a_stream_gap() -> None:
         assert check(env.sim.state(), env.node.cache, avg_price=True, positions=True, balances=True).ok
 
 
-@STALE_BALANCE
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("seed", [4])
 async def test_chaos_seed_stale_balance(seed: int) -> None:
@@ -74,10 +67,6 @@ async def test_chaos_seed_stale_balance(seed: int) -> None:
 # connected reaches no socket and no query. Fix (adapters/core/recovery.py, owned elsewhere): connect
 # the new stream (frames queued, not dispatched) *before* the backfill, or backfill again after the
 # connect; the de-duplication in OrderFacts already makes the overlap harmless.
-@pytest.mark.xfail(
-    strict=True,
-    reason="events between backfill and connect are lost (adapters/core/recovery.py recover_once)",
-)
 @pytest.mark.timeout(60)
 async def test_fill_between_backfill_and_connect_is_not_lost() -> None:
     async with SimNode(

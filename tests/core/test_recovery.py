@@ -205,9 +205,14 @@ async def test_post_snapshot_failure_is_retried_like_snapshot_failure() -> None:
         await h.next_run()
         assert sleep.delays == [1.0, 2.0]
         assert venue.log.count("post_snapshot") == 3
-        # Snapshot always precedes post_snapshot, and both precede the new socket.
+        # Snapshot before any socket; the new socket connected before the backfill (the venue keeps
+        # no events for an unconnected key, so the backfill must cover up to the connect).
         last_connect = venue.log.index("connect:key-4")
-        assert venue.log[last_connect - 2 : last_connect] == ["snapshot", "post_snapshot"]
+        assert venue.log[last_connect - 1 : last_connect + 2] == ["snapshot", "connect:key-4", "post_snapshot"]
+        # The sockets of the two failed attempts were ours (never swapped in): closed, not orphaned.
+        new_streams = venue.streams[1:]
+        assert [s.closed for s in new_streams] == [True, True, False]
+        assert h.ctx.stream is new_streams[-1]
 
 
 async def test_old_stream_events_drain_before_new_stream_events() -> None:
