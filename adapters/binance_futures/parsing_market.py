@@ -32,8 +32,8 @@ Decisions
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from typing import Final, Protocol
+from decimal import Decimal, InvalidOperation
+from typing import Final
 
 from nautilus_trader.model.data import (
     Bar,
@@ -79,10 +79,10 @@ from adapters.binance_futures.schemas_market import (
     MarkPriceUpdate as MarkPriceMsg,
 )
 from adapters.binance_futures.streams import KLINE_INTERVALS
-from adapters.core.decimal_parse import parse_price, parse_quantity
+from adapters.core.decimal_parse import parse_quantity
+from adapters.core.market_context import MarketContext
 
 NANOS_PER_MS: Final = 1_000_000
-DEFAULT_CACHE_SIZE: Final = 50_000
 
 F_SNAPSHOT: Final = int(RecordFlag.F_SNAPSHOT)
 F_LAST: Final = int(RecordFlag.F_LAST)
@@ -93,78 +93,6 @@ _DELETE: Final = BookAction.DELETE
 _CLEAR: Final = BookAction.CLEAR
 _BUY: Final = OrderSide.BUY
 _SELL: Final = OrderSide.SELL
-
-
-class InstrumentLike(Protocol):
-    @property
-    def id(self) -> InstrumentId: ...
-
-    @property
-    def price_precision(self) -> int: ...
-
-    @property
-    def size_precision(self) -> int: ...
-
-
-class MarketContext:
-    """Per-instrument conversion context: id, precisions and the bounded string -> value caches.
-
-    The caches are plain dicts cleared when they reach ``cache_size`` (cheaper than LRU bookkeeping on every
-    hit; a refill costs one exact parse per distinct string).
-    """
-
-    __slots__ = ("_prices", "_sizes", "cache_size", "instrument_id", "price_precision", "size_precision")
-
-    def __init__(
-        self,
-        instrument_id: InstrumentId,
-        price_precision: int,
-        size_precision: int,
-        cache_size: int = DEFAULT_CACHE_SIZE,
-    ) -> None:
-        self.instrument_id = instrument_id
-        self.price_precision = price_precision
-        self.size_precision = size_precision
-        self.cache_size = cache_size
-        self._prices: dict[str, Price] = {}
-        self._sizes: dict[str, Quantity] = {}
-
-    @classmethod
-    def from_instrument(
-        cls, instrument: InstrumentLike, cache_size: int = DEFAULT_CACHE_SIZE
-    ) -> MarketContext:
-        return cls(instrument.id, instrument.price_precision, instrument.size_precision, cache_size)
-
-    def price(self, s: str) -> Price:
-        p = self._prices.get(s)
-        if p is None:
-            p = parse_price(s, self.price_precision)
-            if len(self._prices) >= self.cache_size:
-                self._prices.clear()
-            self._prices[s] = p
-        return p
-
-    def size(self, s: str) -> Quantity:
-        q = self._sizes.get(s)
-        if q is None:
-            q = parse_quantity(s, self.size_precision)
-            if len(self._sizes) >= self.cache_size:
-                self._sizes.clear()
-            self._sizes[s] = q
-        return q
-
-    def rounded_price(self, s: str) -> Price:
-        """Price rounded half-even to the instrument precision (for mark/index prices, not book levels)."""
-        return _round_price(s, self.price_precision)
-
-
-def _round_price(s: str, precision: int) -> Price:
-    try:
-        d = Decimal(s)
-    except InvalidOperation as exc:
-        raise ValueError(f"invalid price {s!r}") from exc
-    q = d.quantize(Decimal(1).scaleb(-precision), rounding=ROUND_HALF_EVEN)
-    return Price.from_str(f"{q:.{precision}f}")
 
 
 def ms_to_ns(ms: int) -> int:

@@ -93,7 +93,34 @@ def _check_common(http_timeout_secs: float, recv_window_ms: int) -> None:
 
 
 class BingxDataClientConfig(MaskedReprMixin, LiveDataClientConfig, frozen=True):  # type: ignore[misc]
-    """Market-data client configuration (same connection fields as the exec client)."""
+    """
+    Market-data client configuration (same connection fields as the exec client).
+
+    Parameters
+    ----------
+    max_topics_per_connection
+        Topics per market socket (BingX refuses more than 200 with 80403); more open another socket.
+    max_ws_messages_per_sec
+        Subscribe/unsubscribe requests per socket and second (BingX asks for at most 10).
+    subscribe_timeout_secs
+        How long a subscribe/unsubscribe waits for the venue's ack.
+    ws_stall_timeout_secs
+        No frame (BingX pings every ~5 s) for this long: the socket is dead and is reconnected.
+    ws_backoff_initial_secs / ws_backoff_cap_secs
+        Reconnect backoff.
+    depth_interval_ms
+        ``@depth10@<X>ms`` push interval for OrderBookDepth10; None: 200 for BTC-USDT/ETH-USDT and 500
+        otherwise (the venue's own cadence since 2025-06).
+    book_resync_backoff_secs
+        Pause between failed attempts to get a fresh ``@incrDepth`` snapshot (doubling, capped at 5 s).
+    funding_poll_interval_secs
+        Funding-rate and index-price subscriptions poll ``GET /openApi/swap/v2/quote/premiumIndex`` at
+        this period (the stream carries neither); an update is published when the value changes.
+    trade_dedup_capacity
+        How many recent synthesised trade ids are remembered per instrument to drop duplicate pushes.
+    klines_page_limit
+        Rows per ``klines`` page for bar requests (BingX max 1440).
+    """
 
     api_key: str | None = None
     api_secret: str | None = None
@@ -103,9 +130,31 @@ class BingxDataClientConfig(MaskedReprMixin, LiveDataClientConfig, frozen=True):
     http_timeout_secs: float = 10.0
     recv_window_ms: int = 5_000
     update_instruments_interval_mins: int | None = 60
+    max_topics_per_connection: int = 200
+    max_ws_messages_per_sec: int = 8
+    subscribe_timeout_secs: float = 10.0
+    ws_stall_timeout_secs: float | None = 30.0
+    ws_backoff_initial_secs: float = 0.5
+    ws_backoff_cap_secs: float = 30.0
+    depth_interval_ms: int | None = None
+    book_resync_backoff_secs: float = 0.5
+    funding_poll_interval_secs: float = 60.0
+    trade_dedup_capacity: int = 10_000
+    klines_page_limit: int = 1000
+    max_request_items: int = 50_000
 
     def __post_init__(self) -> None:
         _check_common(self.http_timeout_secs, self.recv_window_ms)
+        if not 1 <= self.max_topics_per_connection <= 200:
+            raise ValueError("max_topics_per_connection must be in [1, 200] (BingX's per-socket limit)")
+        if self.max_ws_messages_per_sec < 1:
+            raise ValueError("max_ws_messages_per_sec must be >= 1")
+        if self.funding_poll_interval_secs <= 0:
+            raise ValueError("funding_poll_interval_secs must be > 0")
+        if not 1 <= self.klines_page_limit <= 1440:
+            raise ValueError("klines_page_limit must be in [1, 1440]")
+        if self.trade_dedup_capacity < 1:
+            raise ValueError("trade_dedup_capacity must be >= 1")
 
     def urls(self) -> BingxUrls:
         return resolve_urls(self.environment, self.base_url_http, self.base_url_ws)
@@ -135,6 +184,28 @@ class BingxExecClientConfig(MaskedReprMixin, LiveExecClientConfig, frozen=True):
         True/False: trust the config and skip the query.
     source_key
         Optional ``X-SOURCE-KEY`` broker/source tag header (not required by BingX).
+    overlap_rotation
+        Rotate with overlap (default): the new listenKey's socket must prove healthy (first frame or
+        pong) before the old socket closes; events seen on both are de-duplicated. False: the new
+        socket simply replaces the old one.
+    healthy_timeout_secs
+        How long a new socket may take to prove healthy in an overlap rotation (else the attempt fails
+        and is retried with backoff, the old socket untouched).
+    ws_ping_interval_secs / ws_pong_timeout_secs / ws_stall_timeout_secs
+        Client-side liveness of the user socket: protocol ping period (None disables), its deadline,
+        and "no frame and no pong for this long" (BingX pings every ~5 s, so a silent socket is dead).
+    poll_failover / poll_interval_secs
+        While the user stream is down, poll REST (balance, positions, open orders, closed orders,
+        fills since the last trade id) every ``poll_interval_secs``.
+    audit_interval_secs
+        Poll REST this often even while the stream is up (BingX loses events on healthy sockets and
+        pushes nothing for some triggered SL/TP orders); None disables.
+    poll_only
+        REST-poll mode: no user stream at all; the account is polled every ``poll_interval_secs``
+        (the WS and poll paths produce identical account state: tests/bingx/test_mode_parity.py).
+    reconciliation_max_symbols
+        Fill/order history is queried per symbol; with at most this many instruments loaded, every
+        loaded symbol is queried during reconciliation (a restarted node knows no other trace).
     """
 
     api_key: str | None = None
@@ -153,8 +224,22 @@ class BingxExecClientConfig(MaskedReprMixin, LiveExecClientConfig, frozen=True):
     http_timeout_secs: float = 10.0
     recv_window_ms: int = 5_000
     source_key: str | None = None
+    overlap_rotation: bool = True
+    healthy_timeout_secs: float = 10.0
+    ws_ping_interval_secs: float | None = 20.0
+    ws_pong_timeout_secs: float = 10.0
+    ws_stall_timeout_secs: float | None = 30.0
+    poll_failover: bool = True
+    poll_interval_secs: float = 5.0
+    audit_interval_secs: float | None = 60.0
+    poll_only: bool = False
+    reconciliation_max_symbols: int = 20
 
     def __post_init__(self) -> None:
+        if self.poll_interval_secs <= 0:
+            raise ValueError("poll_interval_secs must be > 0")
+        if self.healthy_timeout_secs <= 0:
+            raise ValueError("healthy_timeout_secs must be > 0")
         if not 0 < self.keepalive_interval_secs < 3600:
             raise ValueError("keepalive_interval_secs must be in (0, 3600): listenKeys expire after 60 min")
         if not 0 < self.recovery_backoff_initial_secs <= self.recovery_backoff_cap_secs:

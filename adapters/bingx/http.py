@@ -735,6 +735,71 @@ class BingxHttpClient:
         data: CommissionData = await self.request("GET", f"{SWAP_V2}/user/commissionRate", CommissionData)
         return data.commission
 
+    # ----------------------------------------------------------------------------------------------
+    # Public market data (used by the data client; payload Structs in adapters.bingx.parsing_market)
+    # ----------------------------------------------------------------------------------------------
+    async def depth(self, symbol: str, limit: int = 100) -> Any:
+        """``GET /openApi/swap/v2/quote/depth`` (limit 5/10/20/50/100/500/1000) -> ``DepthRest``."""
+        from adapters.bingx.parsing_market import DepthRest
+
+        return await self.request(
+            "GET", f"{SWAP_V2}/quote/depth", DepthRest, {"symbol": symbol, "limit": limit}, signed=False
+        )
+
+    async def klines(
+        self,
+        symbol: str,
+        interval: str,
+        *,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+        limit: int = 500,
+    ) -> list[Any]:
+        """``GET /openApi/swap/v3/quote/klines`` -> ``list[KlineRest]`` (``time`` = bar open time)."""
+        from adapters.bingx.parsing_market import KlineRest
+
+        params: dict[str, ParamValue] = {
+            "symbol": symbol,
+            "interval": interval,
+            "startTime": start_ms,
+            "endTime": end_ms,
+            "limit": limit,
+        }
+        rows: list[Any] | None = await self.request(
+            "GET", f"{SWAP_V3}/quote/klines", list[KlineRest] | None, params, signed=False
+        )
+        return rows or []
+
+    async def premium_index(self, symbol: str) -> Any:
+        """``GET /openApi/swap/v2/quote/premiumIndex`` for one symbol -> ``PremiumIndexRest``."""
+        from adapters.bingx.parsing_market import PremiumIndexRest
+
+        result: Any = await self.request(
+            "GET",
+            f"{SWAP_V2}/quote/premiumIndex",
+            PremiumIndexRest | list[PremiumIndexRest],
+            {"symbol": symbol},
+            signed=False,
+        )
+        return result[0] if isinstance(result, list) else result
+
+    async def funding_rate_history(
+        self, symbol: str, *, start_ms: int | None = None, end_ms: int | None = None, limit: int = 100
+    ) -> list[Any]:
+        """``GET /openApi/swap/v2/quote/fundingRate`` -> ``list[FundingRateRest]``."""
+        from adapters.bingx.parsing_market import FundingRateRest
+
+        params: dict[str, ParamValue] = {
+            "symbol": symbol,
+            "startTime": start_ms,
+            "endTime": end_ms,
+            "limit": limit,
+        }
+        rows: list[Any] | None = await self.request(
+            "GET", f"{SWAP_V2}/quote/fundingRate", list[FundingRateRest] | None, params, signed=False
+        )
+        return rows or []
+
 
 # --------------------------------------------------------------------------------------------------
 # helpers

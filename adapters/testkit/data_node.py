@@ -1,4 +1,5 @@
-"""A DataEngine wired to our Binance data client against an in-process simulator (tests, tools).
+"""A DataEngine wired to our data client (Binance or BingX, by the simulator's venue) against an
+in-process simulator (tests, tools).
 
     async with SimVenue(seed=5, step_interval=3600.0) as sim:
         async with DataHarness(sim) as h:
@@ -27,6 +28,9 @@ from nautilus_trader.model.identifiers import TraderId
 from adapters.binance_futures.config import BinanceFuturesDataClientConfig
 from adapters.binance_futures.data import BinanceFuturesDataClient
 from adapters.binance_futures.factories import BINANCE, BinanceFuturesLiveDataClientFactory
+from adapters.bingx.config import BingxDataClientConfig
+from adapters.bingx.data import BingxDataClient
+from adapters.bingx.factories import BINGX, BingxLiveDataClientFactory
 from adapters.sim.server import SimVenue
 
 T = TypeVar("T")
@@ -48,22 +52,46 @@ def sim_data_config(sim: SimVenue, **overrides: Any) -> BinanceFuturesDataClient
     return BinanceFuturesDataClientConfig(**settings)
 
 
+def sim_bingx_data_config(sim: SimVenue, **overrides: Any) -> BingxDataClientConfig:
+    settings: dict[str, Any] = {
+        "base_url_http": sim.rest_url,
+        "base_url_ws": sim.ws_market_url,
+        "instrument_provider": InstrumentProviderConfig(load_all=True),
+        "http_timeout_secs": 5.0,
+        "ws_backoff_initial_secs": 0.05,
+        "ws_backoff_cap_secs": 0.2,
+        "book_resync_backoff_secs": 0.02,
+        "subscribe_timeout_secs": 5.0,
+    }
+    settings.update(overrides)
+    return BingxDataClientConfig(**settings)
+
+
 class DataHarness:
     def __init__(self, sim: SimVenue, **config: Any) -> None:
         self.sim = sim
-        self.config = sim_data_config(sim, **config)
+        self.config: BinanceFuturesDataClientConfig | BingxDataClientConfig = (
+            sim_bingx_data_config(sim, **config) if sim.bingx is not None else sim_data_config(sim, **config)
+        )
         self.clock = LiveClock()
         self.msgbus = MessageBus(TraderId("TESTER-001"), self.clock)
         self.cache = Cache(database=None)
         self.engine = DataEngine(msgbus=self.msgbus, cache=self.cache, clock=self.clock)
         self.received: list[Any] = []
         self.msgbus.subscribe("data.*", self.received.append)
-        self.client: BinanceFuturesDataClient | None = None
+        self.client: Any = None
 
     async def __aenter__(self) -> DataHarness:
-        client = BinanceFuturesLiveDataClientFactory.create(
-            asyncio.get_running_loop(), BINANCE, self.config, self.msgbus, self.cache, self.clock
-        )
+        loop = asyncio.get_running_loop()
+        client: BinanceFuturesDataClient | BingxDataClient
+        if isinstance(self.config, BingxDataClientConfig):
+            client = BingxLiveDataClientFactory.create(
+                loop, BINGX, self.config, self.msgbus, self.cache, self.clock
+            )
+        else:
+            client = BinanceFuturesLiveDataClientFactory.create(
+                loop, BINANCE, self.config, self.msgbus, self.cache, self.clock
+            )
         self.client = client
         self.engine.register_client(client)
         self.engine.start()
@@ -72,14 +100,19 @@ class DataHarness:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        client = self.c
+        client = self.client
         await client._disconnect()
         await client.cancel_pending_tasks(timeout_secs=2.0)
         self.engine.stop()
 
     @property
     def c(self) -> BinanceFuturesDataClient:
-        assert self.client is not None
+        assert isinstance(self.client, BinanceFuturesDataClient), "a Binance simulator"
+        return self.client
+
+    @property
+    def bx(self) -> BingxDataClient:
+        assert isinstance(self.client, BingxDataClient), "a BingX simulator"
         return self.client
 
     # --- commands ----------------------------------------------------------------------------
@@ -104,6 +137,9 @@ class DataHarness:
         return [x for x in self.received if isinstance(x, tp)]
 
     def venue_streams(self) -> set[str]:
+        bingx = self.sim.bingx
+        if bingx is not None:
+            return {t for conn in self.sim.registry.select("market") for t in bingx.market.topics_of(conn)}
         binance = self.sim.binance
         assert binance is not None, "a Binance simulator"
         market = binance.market

@@ -14,6 +14,10 @@ Every frame is gzip-compressed JSON sent as a binary websocket message. Topics:
 * ``<SYM>@bookTicker``, ``<SYM>@markPrice``, ``<SYM>@lastPrice``.
 
 Limits: 200 topics per connection (``80403``); an unknown or malformed request gets ``80014``.
+
+Fault: :meth:`MarketStreams.inject_gap` (``/sim/market/gap``) loses the next ``@incrDepth``
+update(s) of a symbol: the venue's book and ``lastUpdateId`` still move, so the next update a
+subscriber sees skips ids. Snapshots (``action: "all"``, ``@depthN``) are unaffected.
 """
 
 from __future__ import annotations
@@ -68,7 +72,14 @@ class MarketStreams:
         self._sockets: dict[LiveConnection, MarketSocketInfo] = {}
         self._klines: dict[tuple[str, str], LiveKline] = {}
         self.kline_seed: Callable[[str, int], Kline | None] | None = None
-        self.counters: dict[str, int] = {"public_trades_duplicated": 0}
+        self.counters: dict[str, int] = {"public_trades_duplicated": 0, "incr_depth_lost": 0}
+        self._gaps: dict[str, int] = {}  # symbol -> incrDepth updates still to lose
+
+    def inject_gap(self, symbol: str, count: int = 1) -> None:
+        """The next ``count`` incrDepth updates of ``symbol`` never reach any subscriber."""
+        if symbol not in self._specs:
+            raise ValueError(f"unknown symbol {symbol!r}")
+        self._gaps[symbol] = self._gaps.get(symbol, 0) + count
 
     # --- subscriptions -------------------------------------------------------------------------
     def attach(self, conn: LiveConnection) -> MarketSocketInfo:
@@ -217,6 +228,15 @@ class MarketStreams:
         prev_top = book.top(1)
         book.apply(d)
         self.incr_ids[d.symbol] = self.incr_ids.get(d.symbol, 0) + 1
+        lose_incr = False
+        pending = self._gaps.get(d.symbol, 0)
+        if pending:
+            lose_incr = True
+            self.counters["incr_depth_lost"] += 1
+            if pending > 1:
+                self._gaps[d.symbol] = pending - 1
+            else:
+                del self._gaps[d.symbol]
         spec = self._specs.get(d.symbol)
         for name in self._names(d.symbol):
             kind = name.partition("@")[2]
@@ -224,6 +244,8 @@ class MarketStreams:
             if m:
                 self._publish(name, self._depth_frame(name, book, int(m.group("n")), spec))
             elif kind == "incrDepth":
+                if lose_incr:
+                    continue  # the chain-break fault: this update never reaches the socket
                 self._publish(
                     name, self._incr_frame(name, "update", d.time_ms, d.bids, d.asks, spec, d.symbol)
                 )

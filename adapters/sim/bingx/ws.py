@@ -35,6 +35,7 @@ def ack(req_id: Any, code: int = 0, msg: str = "", data_type: str = "") -> dict[
 class StreamServer:
     def __init__(self, venue: BingxVenue) -> None:
         self.venue = venue
+        venue.faults.market_gap_hook = venue.market.inject_gap
 
     def install(self, app: web.Application) -> None:
         app.router.add_get(WS_PATH, self.handle)

@@ -1,0 +1,705 @@
+"""``BingxDataClient``: the LiveMarketDataClient for BingX USDT-M perpetual swaps.
+
+Streams (topics on ``/swap-market`` sockets managed by the core
+:class:`~adapters.core.stream_pool.MarketStreamPool`, 200 topics per socket):
+
+==========================  ==============================  =========================================
+Nautilus subscription       BingX topic (``dataType``)      published as
+==========================  ==============================  =========================================
+quote ticks                 ``<SYM>@bookTicker``            ``QuoteTick``
+trade ticks                 ``<SYM>@trade``                 ``TradeTick`` (synthesised id, de-duplicated)
+order book deltas           ``<SYM>@incrDepth``             ``OrderBookDeltas`` (sequence-checked)
+order book depth            ``<SYM>@depth10@<X>ms``         ``OrderBookDepth10``
+bars                        ``<SYM>@kline_<i>``             ``Bar``, only once final
+mark prices                 ``<SYM>@markPrice``             ``MarkPriceUpdate``
+funding rates / index       REST ``premiumIndex`` (polled)  ``FundingRateUpdate`` (+ next funding
+                                                            time) / ``IndexPriceUpdate``
+==========================  ==============================  =========================================
+
+Transport: every frame is gzip; the text heartbeat ``Ping`` is answered ``Pong`` by the connection
+itself (``server_ping_reply``, only small frames are inspected) and never reaches the dispatcher. A
+socket without any frame for ``ws_stall_timeout_secs`` is dead and reconnected; on reconnect every topic
+is re-subscribed before the first frame is read.
+
+Order book: see :mod:`adapters.bingx.book`. A gap (``lastUpdateId`` not previous + 1) clears the published
+book and re-subscribes ``@incrDepth`` to get a fresh ``all`` push; after a reconnect the resubscription
+brings one by itself (a watchdog re-subscribes if it does not come).
+
+Bars: BingX klines carry the *open* time and no closed flag. A bar is published when a push for a later
+bar arrives, with the values of the last push of the finished bar. After a reconnect the held bar is
+dropped (pushes may have been missed while the socket was down; a wrong bar is worse than a missing one).
+
+Hot path: :meth:`BingxDataClient.handle_frame` (gzip frame -> published Nautilus objects) is what the
+dispatcher runs for every frame; benchmarks time it directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import pandas as pd
+from nautilus_trader.cache.cache import Cache
+from nautilus_trader.common.component import LiveClock, MessageBus
+from nautilus_trader.core.datetime import dt_to_unix_nanos
+from nautilus_trader.data.messages import (
+    RequestBars,
+    RequestInstrument,
+    RequestInstruments,
+    RequestOrderBookSnapshot,
+    RequestQuoteTicks,
+    RequestTradeTicks,
+    SubscribeBars,
+    SubscribeFundingRates,
+    SubscribeIndexPrices,
+    SubscribeInstrument,
+    SubscribeInstruments,
+    SubscribeMarkPrices,
+    SubscribeOrderBook,
+    SubscribeQuoteTicks,
+    SubscribeTradeTicks,
+    UnsubscribeBars,
+    UnsubscribeFundingRates,
+    UnsubscribeIndexPrices,
+    UnsubscribeInstrument,
+    UnsubscribeInstruments,
+    UnsubscribeMarkPrices,
+    UnsubscribeOrderBook,
+    UnsubscribeQuoteTicks,
+    UnsubscribeTradeTicks,
+)
+from nautilus_trader.live.data_client import LiveMarketDataClient
+from nautilus_trader.model.data import Bar, BarType, DataType, OrderBookDeltas
+from nautilus_trader.model.identifiers import ClientId, InstrumentId
+
+from adapters.bingx.book import BingxBookSync, BookEmission
+from adapters.bingx.config import BingxDataClientConfig
+from adapters.bingx.errors import BingxError
+from adapters.bingx.http import BingxHttpClient
+from adapters.bingx.parsing import BINGX_VENUE, venue_symbol
+from adapters.bingx.parsing_market import (
+    KLINE_INTERVALS,
+    NANOS_PER_MS,
+    BarTracker,
+    BookTickerData,
+    DepthData,
+    IncrDepthData,
+    KlineData,
+    KlineRest,
+    MarketContext,
+    MarkPriceData,
+    TradeData,
+    book_ticker_topic,
+    decode_data_frame,
+    depth_topic,
+    incr_depth_topic,
+    interval_for,
+    kline_topic,
+    mark_price_topic,
+    parse_depth10,
+    parse_depth_rest,
+    parse_kline_rest,
+    parse_mark_price,
+    parse_premium_index,
+    parse_quote,
+    parse_trades,
+    trade_topic,
+)
+from adapters.bingx.providers import BingxInstrumentProvider
+from adapters.bingx.schemas_stream import (
+    JsonPing,
+    MalformedFrame,
+    StreamAck,
+    UnknownMarketFrame,
+    decode_gzip_frame,
+    is_ping,
+    json_pong,
+)
+from adapters.core import log_bridge
+from adapters.core.dedup import FifoDedup
+from adapters.core.stream import Frame
+from adapters.core.stream_pool import SUBSCRIBE, Ack, MarketStreamPool
+from adapters.core.tasks import OwnedTasks
+from adapters.core.ws_connection import WsConfig
+
+_log = logging.getLogger(__name__)
+
+OWN_QUOTES: Final = "quotes"
+OWN_TRADES: Final = "trades"
+OWN_BOOK: Final = "book"
+OWN_DEPTH10: Final = "depth10"
+OWN_BARS: Final = "bars"
+OWN_MARK: Final = "mark"
+
+# The gzip of "Ping" is ~24 bytes; data frames and acks are larger. Only frames this small are
+# decompressed by the heartbeat check, so the hot path pays nothing for it.
+_MAX_PING_FRAME: Final = 64
+
+
+def server_ping_reply(frame: Frame) -> Frame | None:
+    """``Ping`` (gzip or text) -> ``Pong``; a JSON ping -> its JSON pong; anything else None."""
+    if len(frame) > _MAX_PING_FRAME:
+        return None
+    try:
+        payload = decode_gzip_frame(frame)
+    except ValueError:
+        return None
+    if is_ping(payload):
+        return "Pong"
+    if payload.startswith(b'{"ping"'):
+        from adapters.bingx.schemas_stream import decode_market_frame
+
+        decoded = decode_market_frame(payload)
+        if isinstance(decoded, JsonPing):
+            return json_pong(decoded).decode()
+    return None
+
+
+class BingxStreamCodec:
+    """``{"id", "reqType": "sub"|"unsub", "dataType"}`` requests (one topic each); typed data frames."""
+
+    max_streams_per_request = 1
+
+    def __init__(self, name: str, logger: logging.Logger | None = None) -> None:
+        self.name = name
+        self.log = logger or _log
+
+    def encode(self, method: str, streams: Sequence[str], req_id: int) -> Frame:
+        req_type = "sub" if method == SUBSCRIBE else "unsub"
+        return f'{{"id":"{req_id}","reqType":"{req_type}","dataType":"{streams[0]}"}}'
+
+    def decode(self, frame: Frame) -> tuple[str | None, Any] | Ack | None:
+        decoded = decode_data_frame(frame)
+        data_type = getattr(decoded, "dataType", None)
+        if data_type is not None:
+            return data_type, decoded
+        if isinstance(decoded, StreamAck):
+            ident = int(decoded.id) if decoded.id and decoded.id.isdigit() else None
+            return Ack(ident, None if decoded.ok else f"code={decoded.code} msg={decoded.msg}")
+        if isinstance(decoded, MalformedFrame):
+            self.log.warning("%s: malformed frame: %s", self.name, decoded.error)
+        elif isinstance(decoded, UnknownMarketFrame):
+            self.log.debug("%s: unknown topic %s", self.name, decoded.data_type)
+        return None
+
+
+@dataclass(slots=True)
+class BookState:
+    """One instrument's synchronised book and its resync task (at most one in flight)."""
+
+    symbol: str
+    topic: str
+    sync: BingxBookSync
+    snapshot_seen: asyncio.Event = field(default_factory=asyncio.Event)
+    resyncer: asyncio.Task[Any] | None = None
+    refreshes: int = 0
+
+
+@dataclass(slots=True)
+class DataMetrics:
+    events: int = 0
+    reconnects: int = 0
+    book_resyncs_after_reconnect: int = 0
+    duplicate_trades_dropped: int = 0
+    bars_dropped_after_reconnect: int = 0
+    dropped_unknown_symbol: int = 0
+    funding_polls: int = 0
+    funding_poll_failures: int = 0
+    request_pages: dict[str, int] = field(default_factory=dict)
+
+
+class BingxDataClient(LiveMarketDataClient):
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        client_id: ClientId,
+        config: BingxDataClientConfig,
+        msgbus: MessageBus,
+        cache: Cache,
+        clock: LiveClock,
+        instrument_provider: BingxInstrumentProvider,
+        http: BingxHttpClient,
+    ) -> None:
+        super().__init__(
+            loop=loop,
+            client_id=client_id,
+            venue=BINGX_VENUE,
+            msgbus=msgbus,
+            cache=cache,
+            clock=clock,
+            instrument_provider=instrument_provider,
+            config=config,
+        )
+        log_bridge.install()
+        self._dcfg = config
+        self._provider = instrument_provider
+        self._http = http
+        self._pylog = logging.getLogger(f"adapters.bingx.{client_id.value}.data")
+        self.codec = BingxStreamCodec(f"{client_id.value}-market", self._pylog)
+        self.pool = MarketStreamPool(
+            config.urls().ws,
+            self,
+            self.codec,
+            capacity=config.max_topics_per_connection,
+            ws_config=WsConfig(
+                ping_interval=None,  # BingX's heartbeat is its own text Ping, answered below
+                stall_timeout=config.ws_stall_timeout_secs,
+                server_ping_reply=server_ping_reply,
+                reconnect=True,
+                backoff_initial=config.ws_backoff_initial_secs,
+                backoff_cap=config.ws_backoff_cap_secs,
+                backoff_reset_after=5.0,
+            ),
+            max_messages_per_sec=config.max_ws_messages_per_sec,
+            request_timeout=config.subscribe_timeout_secs,
+            name=f"{client_id.value}-market",
+            logger=self._pylog,
+        )
+        self._side_tasks = OwnedTasks(f"{client_id.value}-data", self._pylog)
+        self._contexts: dict[str, MarketContext] = {}
+        self.books: dict[str, BookState] = {}
+        self._quote_symbols: set[str] = set()
+        self._trade_seen: dict[str, FifoDedup[str]] = {}
+        self._depth10_symbols: set[str] = set()
+        self._bars: dict[str, BarTracker] = {}  # kline topic -> tracker
+        self._mark_symbols: set[str] = set()
+        self._funding_kinds: dict[str, set[str]] = {}  # symbol -> {"funding", "index"}
+        self._funding_last: dict[tuple[str, str], tuple[Any, ...]] = {}
+        self._funding_task: asyncio.Task[Any] | None = None
+        self._funding_wake = asyncio.Event()
+        self.metrics = DataMetrics()
+
+    # ------------------------------------------------------------------------------------------
+    # Lifecycle
+    # ------------------------------------------------------------------------------------------
+    async def _connect(self) -> None:
+        try:
+            await self._http.sync_time()
+        except BingxError as exc:
+            self._pylog.warning("server time unavailable (%s); using the local clock", exc)
+        await self._provider.initialize()
+        for instrument in self._provider.list_all():
+            self._handle_data(instrument)
+        for currency in self._provider.currencies().values():
+            self._cache.add_currency(currency)
+
+    async def _disconnect(self) -> None:
+        await self.pool.close()
+        await self._side_tasks.close()
+        self._funding_task = None
+        for book in self.books.values():
+            book.sync.reset()
+        self.books.clear()
+        await self._http.close()
+
+    # ------------------------------------------------------------------------------------------
+    # Helpers
+    # ------------------------------------------------------------------------------------------
+    def _context(self, symbol: str) -> MarketContext | None:
+        ctx = self._contexts.get(symbol)
+        if ctx is None:
+            instrument = self._provider.find_by_symbol(symbol)
+            if instrument is None:
+                return None
+            ctx = MarketContext.from_instrument(instrument)
+            self._contexts[symbol] = ctx
+        return ctx
+
+    def _symbol(self, instrument_id: InstrumentId) -> str:
+        symbol = venue_symbol(instrument_id)
+        if self._context(symbol) is None:
+            raise ValueError(f"unknown instrument {instrument_id} (not loaded by the provider)")
+        return symbol
+
+    def _depth_topic(self, symbol: str) -> str:
+        return depth_topic(symbol, 10, self._dcfg.depth_interval_ms)
+
+    # ------------------------------------------------------------------------------------------
+    # Hot path: frames -> Nautilus data (MarketSink)
+    # ------------------------------------------------------------------------------------------
+    def handle_frame(self, raw: Frame) -> None:
+        """One raw (gzip) market frame -> published Nautilus objects. Acks/pings/garbage are ignored."""
+        decoded = self.codec.decode(raw)
+        if type(decoded) is tuple:
+            self.on_market_event(decoded[0], decoded[1])
+
+    def on_market_event(self, stream: str | None, event: Any) -> None:
+        self.metrics.events += 1
+        ts_init = self._clock.timestamp_ns()
+        symbol = stream.partition("@")[0] if stream else ""
+        ctx = self._contexts.get(symbol) or self._context(symbol)
+        if ctx is None:
+            self.metrics.dropped_unknown_symbol += 1
+            return
+        tp = type(event)
+        if tp is IncrDepthData:
+            book = self.books.get(symbol)
+            if book is not None:
+                msg = event.data
+                if msg.action == "all":
+                    book.snapshot_seen.set()
+                self._publish_book(book, book.sync.on_push(msg, ts_init))
+        elif tp is BookTickerData:
+            if symbol in self._quote_symbols:
+                self._handle_data(parse_quote(event.data, ctx, ts_init))
+        elif tp is TradeData:
+            seen = self._trade_seen.get(symbol)
+            if seen is not None:
+                before = len(event.data)
+                ticks = parse_trades(event, ctx, ts_init, seen)
+                self.metrics.duplicate_trades_dropped += before - len(ticks)
+                for tick in ticks:
+                    self._handle_data(tick)
+        elif tp is KlineData:
+            tracker = self._bars.get(stream) if stream else None
+            if tracker is not None:
+                for bar in tracker.on_push(event.data, ts_init):
+                    self._handle_data(bar)
+        elif tp is MarkPriceData:
+            if symbol in self._mark_symbols:
+                self._handle_data(parse_mark_price(event.data, ctx, ts_init))
+        elif tp is DepthData and symbol in self._depth10_symbols:
+            self._handle_data(parse_depth10(event, ctx, ts_init))
+
+    def on_reconnected(self, streams: frozenset[str]) -> None:
+        """A socket came back (its topics are already re-subscribed): resync what cannot continue."""
+        self.metrics.reconnects += 1
+        ts_init = self._clock.timestamp_ns()
+        for book in list(self.books.values()):
+            if book.topic in streams:
+                self.metrics.book_resyncs_after_reconnect += 1
+                book.snapshot_seen.clear()
+                emission = book.sync.request_resync("market socket reconnected", ts_init)
+                for deltas in emission.deltas:
+                    self._handle_data(deltas)
+                # The resubscription brings a fresh ``all`` push; re-subscribe only if it does not.
+                self._start_resync(book, refresh_first=False)
+        for topic, tracker in self._bars.items():
+            if topic in streams and tracker.held is not None:
+                self.metrics.bars_dropped_after_reconnect += 1
+                tracker.invalidate()
+
+    # ------------------------------------------------------------------------------------------
+    # Order book synchronisation
+    # ------------------------------------------------------------------------------------------
+    def _publish_book(self, book: BookState, emission: BookEmission) -> None:
+        for deltas in emission.deltas:
+            self._handle_data(deltas)
+        if emission.request_snapshot:
+            self._start_resync(book, refresh_first=True)
+
+    def _start_resync(self, book: BookState, *, refresh_first: bool) -> None:
+        if book.resyncer is not None and not book.resyncer.done():
+            return  # the running one loops until the book is synced
+        book.resyncer = self._side_tasks.spawn(self._resync(book, refresh_first), f"resync-{book.symbol}")
+
+    async def _resync(self, book: BookState, refresh_first: bool) -> None:
+        """Get a fresh ``all`` push until the chain rule accepts one (re-subscribing the topic)."""
+        cfg = self._dcfg
+        attempt = 0
+        while self.books.get(book.symbol) is book and not book.sync.is_synced:
+            if refresh_first or attempt:
+                if attempt:
+                    # Retry pacing (a refused or unanswered re-subscription).
+                    await asyncio.sleep(min(cfg.book_resync_backoff_secs * 2 ** (attempt - 1), 5.0))
+                book.snapshot_seen.clear()
+                book.refreshes += 1
+                try:
+                    if not await self.pool.refresh(book.topic):
+                        return  # unsubscribed meanwhile
+                except Exception as exc:  # refused, unanswered, socket down: retried
+                    self._pylog.warning("%s: re-subscribing %s failed: %r", book.symbol, book.topic, exc)
+            attempt += 1
+            try:
+                async with asyncio.timeout(cfg.subscribe_timeout_secs):
+                    await book.snapshot_seen.wait()
+            except TimeoutError:
+                self._pylog.warning("%s: no snapshot push on %s", book.symbol, book.topic)
+
+    # ------------------------------------------------------------------------------------------
+    # Funding rate / index price polling
+    # ------------------------------------------------------------------------------------------
+    def _ensure_funding_poller(self) -> None:
+        if self._funding_task is None or self._funding_task.done():
+            self._funding_task = self._side_tasks.spawn(self._poll_funding(), "funding-poll")
+        else:
+            self._funding_wake.set()
+
+    async def _poll_funding(self) -> None:
+        while self._funding_kinds:
+            self._funding_wake.clear()
+            for symbol in list(self._funding_kinds):
+                await self._poll_symbol(symbol)
+            try:
+                async with asyncio.timeout(self._dcfg.funding_poll_interval_secs):
+                    await self._funding_wake.wait()  # a new subscription polls right away
+            except TimeoutError:
+                pass
+
+    async def _poll_symbol(self, symbol: str) -> None:
+        ctx = self._context(symbol)
+        if ctx is None:
+            return
+        self.metrics.funding_polls += 1
+        try:
+            pi = await self._http.premium_index(symbol)
+        except BingxError as exc:
+            self.metrics.funding_poll_failures += 1
+            self._pylog.warning("%s: premiumIndex failed: %s", symbol, exc)
+            return
+        kinds = self._funding_kinds.get(symbol)
+        if not kinds:
+            return
+        index, funding = parse_premium_index(pi, ctx, self._clock.timestamp_ns())
+        if funding is not None and "funding" in kinds:
+            key = (funding.rate, funding.next_funding_ns)
+            if self._funding_last.get((symbol, "funding")) != key:
+                self._funding_last[(symbol, "funding")] = key
+                self._handle_data(funding)
+        if index is not None and "index" in kinds:
+            ikey = (index.value,)
+            if self._funding_last.get((symbol, "index")) != ikey:
+                self._funding_last[(symbol, "index")] = ikey
+                self._handle_data(index)
+
+    def _funding_subscribe(self, instrument_id: InstrumentId, kind: str) -> None:
+        symbol = self._symbol(instrument_id)
+        self._funding_kinds.setdefault(symbol, set()).add(kind)
+        self._funding_last.pop((symbol, kind), None)
+        self._ensure_funding_poller()
+
+    def _funding_unsubscribe(self, instrument_id: InstrumentId, kind: str) -> None:
+        symbol = venue_symbol(instrument_id)
+        kinds = self._funding_kinds.get(symbol)
+        if kinds is not None:
+            kinds.discard(kind)
+            if not kinds:
+                del self._funding_kinds[symbol]
+        self._funding_last.pop((symbol, kind), None)
+
+    # ------------------------------------------------------------------------------------------
+    # Subscriptions
+    # ------------------------------------------------------------------------------------------
+    async def _subscribe_instrument(self, command: SubscribeInstrument) -> None:
+        pass  # instruments are pushed on connect; nothing streams them
+
+    async def _subscribe_instruments(self, command: SubscribeInstruments) -> None:
+        pass
+
+    async def _unsubscribe_instrument(self, command: UnsubscribeInstrument) -> None:
+        pass
+
+    async def _unsubscribe_instruments(self, command: UnsubscribeInstruments) -> None:
+        pass
+
+    async def _subscribe_quote_ticks(self, command: SubscribeQuoteTicks) -> None:
+        symbol = self._symbol(command.instrument_id)
+        self._quote_symbols.add(symbol)
+        await self.pool.subscribe([book_ticker_topic(symbol)], OWN_QUOTES)
+
+    async def _unsubscribe_quote_ticks(self, command: UnsubscribeQuoteTicks) -> None:
+        symbol = venue_symbol(command.instrument_id)
+        self._quote_symbols.discard(symbol)
+        await self.pool.unsubscribe([book_ticker_topic(symbol)], OWN_QUOTES)
+
+    async def _subscribe_trade_ticks(self, command: SubscribeTradeTicks) -> None:
+        symbol = self._symbol(command.instrument_id)
+        self._trade_seen.setdefault(symbol, FifoDedup(self._dcfg.trade_dedup_capacity))
+        await self.pool.subscribe([trade_topic(symbol)], OWN_TRADES)
+
+    async def _unsubscribe_trade_ticks(self, command: UnsubscribeTradeTicks) -> None:
+        symbol = venue_symbol(command.instrument_id)
+        self._trade_seen.pop(symbol, None)
+        await self.pool.unsubscribe([trade_topic(symbol)], OWN_TRADES)
+
+    async def _subscribe_order_book_deltas(self, command: SubscribeOrderBook) -> None:
+        symbol = self._symbol(command.instrument_id)
+        if symbol in self.books:
+            return
+        ctx = self._context(symbol)
+        assert ctx is not None
+        book = BookState(symbol, incr_depth_topic(symbol), BingxBookSync(ctx, logger=self._pylog))
+        self.books[symbol] = book  # the first push (``all``) follows the ack
+        try:
+            await self.pool.subscribe([book.topic], OWN_BOOK)
+        except BaseException:
+            self.books.pop(symbol, None)
+            raise
+        if not book.sync.is_synced:
+            self._start_resync(book, refresh_first=False)  # watchdog for the first ``all`` push
+
+    async def _unsubscribe_order_book_deltas(self, command: UnsubscribeOrderBook) -> None:
+        symbol = venue_symbol(command.instrument_id)
+        book = self.books.pop(symbol, None)
+        if book is not None:
+            book.sync.reset()
+            if book.resyncer is not None and not book.resyncer.done():
+                book.resyncer.cancel()
+                await asyncio.wait({book.resyncer})
+        await self.pool.unsubscribe([incr_depth_topic(symbol)], OWN_BOOK)
+
+    async def _subscribe_order_book_snapshots(self, command: SubscribeOrderBook) -> None:
+        await self._subscribe_depth10(command)
+
+    async def _unsubscribe_order_book_snapshots(self, command: UnsubscribeOrderBook) -> None:
+        await self._unsubscribe_depth10(command)
+
+    def subscribe_order_book_depth(self, command: SubscribeOrderBook) -> None:
+        # LiveMarketDataClient has no async wrapper for OrderBookDepth10 (notes §2).
+        self._add_subscription_order_book_snapshots(command.instrument_id)
+        self.create_task(
+            self._subscribe_depth10(command),
+            log_msg=f"subscribe: order_book_depth {command.instrument_id}",
+        )
+
+    def unsubscribe_order_book_depth(self, command: UnsubscribeOrderBook) -> None:
+        self._remove_subscription_order_book_snapshots(command.instrument_id)
+        self.create_task(
+            self._unsubscribe_depth10(command),
+            log_msg=f"unsubscribe: order_book_depth {command.instrument_id}",
+        )
+
+    async def _subscribe_depth10(self, command: SubscribeOrderBook | UnsubscribeOrderBook) -> None:
+        symbol = self._symbol(command.instrument_id)
+        self._depth10_symbols.add(symbol)
+        await self.pool.subscribe([self._depth_topic(symbol)], OWN_DEPTH10)
+
+    async def _unsubscribe_depth10(self, command: SubscribeOrderBook | UnsubscribeOrderBook) -> None:
+        symbol = venue_symbol(command.instrument_id)
+        self._depth10_symbols.discard(symbol)
+        await self.pool.unsubscribe([self._depth_topic(symbol)], OWN_DEPTH10)
+
+    async def _subscribe_bars(self, command: SubscribeBars) -> None:
+        bar_type = command.bar_type
+        symbol = self._symbol(bar_type.instrument_id)
+        ctx = self._context(symbol)
+        assert ctx is not None
+        interval = interval_for(bar_type)
+        topic = kline_topic(symbol, interval)
+        self._bars[topic] = BarTracker(bar_type, KLINE_INTERVALS[interval], ctx)
+        await self.pool.subscribe([topic], OWN_BARS)
+
+    async def _unsubscribe_bars(self, command: UnsubscribeBars) -> None:
+        bar_type = command.bar_type
+        topic = kline_topic(venue_symbol(bar_type.instrument_id), interval_for(bar_type))
+        self._bars.pop(topic, None)
+        await self.pool.unsubscribe([topic], OWN_BARS)
+
+    async def _subscribe_mark_prices(self, command: SubscribeMarkPrices) -> None:
+        symbol = self._symbol(command.instrument_id)
+        self._mark_symbols.add(symbol)
+        await self.pool.subscribe([mark_price_topic(symbol)], OWN_MARK)
+
+    async def _unsubscribe_mark_prices(self, command: UnsubscribeMarkPrices) -> None:
+        symbol = venue_symbol(command.instrument_id)
+        self._mark_symbols.discard(symbol)
+        await self.pool.unsubscribe([mark_price_topic(symbol)], OWN_MARK)
+
+    async def _subscribe_funding_rates(self, command: SubscribeFundingRates) -> None:
+        self._funding_subscribe(command.instrument_id, "funding")
+
+    async def _unsubscribe_funding_rates(self, command: UnsubscribeFundingRates) -> None:
+        self._funding_unsubscribe(command.instrument_id, "funding")
+
+    async def _subscribe_index_prices(self, command: SubscribeIndexPrices) -> None:
+        self._funding_subscribe(command.instrument_id, "index")
+
+    async def _unsubscribe_index_prices(self, command: UnsubscribeIndexPrices) -> None:
+        self._funding_unsubscribe(command.instrument_id, "index")
+
+    # ------------------------------------------------------------------------------------------
+    # Requests
+    # ------------------------------------------------------------------------------------------
+    async def _request_instrument(self, request: RequestInstrument) -> None:
+        instrument = self._provider.find(request.instrument_id)
+        if instrument is None:
+            await self._provider.load_async(request.instrument_id)
+            instrument = self._provider.find(request.instrument_id)
+        if instrument is None:
+            self._pylog.error("instrument %s not found", request.instrument_id)
+            return
+        self._handle_instrument(instrument, request.id, request.start, request.end, request.params)
+
+    async def _request_instruments(self, request: RequestInstruments) -> None:
+        self._handle_instruments(
+            self.venue, self._provider.list_all(), request.id, request.start, request.end, request.params
+        )
+
+    async def _request_quote_ticks(self, request: RequestQuoteTicks) -> None:
+        self._pylog.warning("BingX has no historical quotes; answering %s with none", request.id)
+        self._handle_quote_ticks(
+            request.instrument_id, [], request.id, request.start, request.end, request.params
+        )
+
+    async def _request_trade_ticks(self, request: RequestTradeTicks) -> None:
+        self._pylog.warning("BingX has no historical trades with ids; answering %s with none", request.id)
+        self._handle_trade_ticks(
+            request.instrument_id, [], request.id, request.start, request.end, request.params
+        )
+
+    async def _request_order_book_snapshot(self, request: RequestOrderBookSnapshot) -> None:
+        deltas = await self.order_book_snapshot(request.instrument_id, request.limit or None)
+        self._handle_data_response(
+            DataType(OrderBookDeltas, metadata={"instrument_id": request.instrument_id}),
+            [deltas],
+            request.id,
+            None,
+            None,
+            request.params,
+        )
+
+    async def _request_bars(self, request: RequestBars) -> None:
+        bars = await self.historical_bars(request.bar_type, request.start, request.end, request.limit)
+        self._handle_bars(request.bar_type, bars, request.id, request.start, request.end, request.params)
+
+    async def order_book_snapshot(
+        self, instrument_id: InstrumentId, limit: int | None = None
+    ) -> OrderBookDeltas:
+        symbol = self._symbol(instrument_id)
+        ctx = self._context(symbol)
+        assert ctx is not None
+        wanted = limit or 100
+        allowed = (5, 10, 20, 50, 100, 500, 1000)
+        snapshot = await self._http.depth(symbol, next((n for n in allowed if n >= wanted), 1000))
+        return parse_depth_rest(snapshot, ctx, self._clock.timestamp_ns())
+
+    async def historical_bars(
+        self,
+        bar_type: BarType,
+        start: pd.Timestamp | None = None,
+        end: pd.Timestamp | None = None,
+        limit: int = 0,
+    ) -> list[Bar]:
+        """Closed bars opening at or after ``start`` and closing by ``end`` (newest ``limit``), ascending.
+
+        Paged backwards from ``end`` with ``endTime`` (pages of ``klines_page_limit``).
+        """
+        symbol = self._symbol(bar_type.instrument_id)
+        ctx = self._context(symbol)
+        assert ctx is not None
+        interval = interval_for(bar_type)
+        interval_ms = KLINE_INTERVALS[interval]
+        now_ms = self._http.now_ms()
+        start_ms = 0 if start is None else -(-dt_to_unix_nanos(start) // NANOS_PER_MS)
+        end_ms = now_ms if end is None else min(now_ms, dt_to_unix_nanos(end) // NANOS_PER_MS)
+        page = self._dcfg.klines_page_limit
+        cap = min(limit, self._dcfg.max_request_items) if limit > 0 else self._dcfg.max_request_items
+        rows: dict[int, KlineRest] = {}
+        cursor = end_ms
+        while True:
+            batch = await self._http.klines(symbol, interval, end_ms=cursor, limit=page)
+            self.metrics.request_pages["klines"] = self.metrics.request_pages.get("klines", 0) + 1
+            if not batch:
+                break
+            for r in batch:
+                if r.time >= start_ms and r.time + interval_ms <= end_ms:
+                    rows[r.time] = r
+            oldest = min(r.time for r in batch)
+            if oldest <= start_ms or len(rows) >= cap or len(batch) < page or oldest - 1 >= cursor:
+                break
+            cursor = oldest - 1
+        bars = parse_kline_rest(list(rows.values()), bar_type, interval_ms, ctx, end_ms)
+        return bars[-limit:] if limit > 0 else bars

@@ -1,0 +1,615 @@
+"""BingX market data: fast frame decoding and pure conversions to NautilusTrader data (no I/O).
+
+Frames (notes §4): every server frame is gzip; after decompression a data frame is
+``{"code": 0, "dataType": "<SYM>@<topic>", "data": ...}``. :func:`decode_data_frame` finds
+``dataType`` with a byte search and decodes the frame **once** into the topic's Struct (typed
+``str`` fields: the market topics send decimal strings). Anything else (acks, errors, heartbeats,
+numbers where strings were expected) goes through the general
+:func:`adapters.bingx.schemas_stream.decode_market_frame`, which never raises.
+
+Conversions take a :class:`~adapters.core.market_context.MarketContext` (the
+venue-neutral per-instrument price/size cache shared with Binance) and ``ts_init``:
+
+* **Quotes** ``@bookTicker`` -> ``QuoteTick`` (``ts_event`` = ``T``, else ``E``).
+* **Trades** ``@trade`` -> ``TradeTick``. BingX sends no trade id and sometimes pushes a trade
+  twice; the id is synthesised from the trade itself (:func:`synthesize_trade_id`: time, index
+  in the batch and a CRC of price/size/side) and a bounded FIFO set drops ids already seen.
+* **Book** ``@incrDepth``: ``action: "all"`` -> ``CLEAR`` + ``ADD`` per level (``F_SNAPSHOT``),
+  ``action: "update"`` -> ``UPDATE``/``DELETE`` (qty 0) with ``F_LAST`` on the last delta;
+  ``sequence`` = ``lastUpdateId``. ``@depthN@Xms`` -> ``OrderBookDepth10`` (asks arrive
+  far-to-best and are sorted here).
+* **Bars** ``@kline_<i>``: ``T`` is the bar *open* time and there is no closed flag, so
+  :class:`BarTracker` holds the latest push of the open bar and emits it only when a push for a
+  later bar arrives (``ts_event`` = open + interval, the close boundary).
+* **Mark price** ``@markPrice`` -> ``MarkPriceUpdate`` rounded half-even to the price precision.
+  **Funding rate / index price** come from REST ``premiumIndex`` (the stream has neither).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any, Final
+
+import msgspec
+from nautilus_trader.model.data import (
+    Bar,
+    BarSpecification,
+    BarType,
+    BookOrder,
+    FundingRateUpdate,
+    IndexPriceUpdate,
+    MarkPriceUpdate,
+    OrderBookDelta,
+    OrderBookDeltas,
+    OrderBookDepth10,
+    QuoteTick,
+    TradeTick,
+)
+from nautilus_trader.model.enums import (
+    AggregationSource,
+    AggressorSide,
+    BarAggregation,
+    BookAction,
+    OrderSide,
+    PriceType,
+    RecordFlag,
+)
+from nautilus_trader.model.identifiers import InstrumentId, TradeId
+from nautilus_trader.model.objects import Price, Quantity
+
+from adapters.bingx.schemas_stream import MarketFrame, decode_gzip_frame, decode_market_frame
+from adapters.core.decimal_parse import parse_quantity
+from adapters.core.dedup import FifoDedup
+from adapters.core.market_context import MarketContext
+
+__all__ = ["MarketContext"]  # re-exported: the core per-instrument conversion context
+
+NANOS_PER_MS: Final = 1_000_000
+F_SNAPSHOT: Final = int(RecordFlag.F_SNAPSHOT)
+F_LAST: Final = int(RecordFlag.F_LAST)
+_ADD: Final = BookAction.ADD
+_UPDATE: Final = BookAction.UPDATE
+_DELETE: Final = BookAction.DELETE
+_CLEAR: Final = BookAction.CLEAR
+_BUY: Final = OrderSide.BUY
+_SELL: Final = OrderSide.SELL
+_SELLER: Final = AggressorSide.SELLER
+_BUYER: Final = AggressorSide.BUYER
+
+# --------------------------------------------------------------------------------------------------
+# Topics
+# --------------------------------------------------------------------------------------------------
+
+KLINE_INTERVALS: Final[dict[str, int]] = {
+    "1m": 60_000,
+    "3m": 180_000,
+    "5m": 300_000,
+    "15m": 900_000,
+    "30m": 1_800_000,
+    "1h": 3_600_000,
+    "2h": 7_200_000,
+    "4h": 14_400_000,
+    "6h": 21_600_000,
+    "8h": 28_800_000,
+    "12h": 43_200_000,
+    "1d": 86_400_000,
+    "1w": 604_800_000,
+    "1M": 2_592_000_000,
+}
+_UNIT: Final = {
+    "m": BarAggregation.MINUTE,
+    "h": BarAggregation.HOUR,
+    "d": BarAggregation.DAY,
+    "w": BarAggregation.WEEK,
+    "M": BarAggregation.MONTH,
+}
+_SPEC_INTERVALS: Final[dict[tuple[int, int], str]] = {
+    (int(i[:-1]), int(_UNIT[i[-1]])): i for i in KLINE_INTERVALS
+}
+# BingX pushes depth snapshots every 200 ms for BTC-USDT / ETH-USDT and every 500 ms for the rest
+# (docs change of 2025-06-17).
+FAST_DEPTH_SYMBOLS: Final = frozenset({"BTC-USDT", "ETH-USDT"})
+
+
+def trade_topic(symbol: str) -> str:
+    return f"{symbol}@trade"
+
+
+def book_ticker_topic(symbol: str) -> str:
+    return f"{symbol}@bookTicker"
+
+
+def incr_depth_topic(symbol: str) -> str:
+    return f"{symbol}@incrDepth"
+
+
+def mark_price_topic(symbol: str) -> str:
+    return f"{symbol}@markPrice"
+
+
+def kline_topic(symbol: str, interval: str) -> str:
+    return f"{symbol}@kline_{interval}"
+
+
+def depth_topic(symbol: str, levels: int = 10, interval_ms: int | None = None) -> str:
+    if interval_ms is None:
+        interval_ms = 200 if symbol in FAST_DEPTH_SYMBOLS else 500
+    return f"{symbol}@depth{levels}@{interval_ms}ms"
+
+
+def interval_for(bar_type: BarType) -> str:
+    """``...-1-MINUTE-LAST-EXTERNAL`` -> ``1m``; ValueError for a bar type BingX has no kline for."""
+    spec = bar_type.spec
+    if spec.price_type != PriceType.LAST or not bar_type.is_externally_aggregated():
+        raise ValueError(f"BingX klines are LAST-price EXTERNAL bars, got {bar_type}")
+    interval = _SPEC_INTERVALS.get((spec.step, int(spec.aggregation)))
+    if interval is None:
+        raise ValueError(f"no BingX kline interval for {bar_type}")
+    return interval
+
+
+def bar_type_for(instrument_id: InstrumentId, interval: str) -> BarType:
+    if interval not in KLINE_INTERVALS:
+        raise ValueError(f"unsupported BingX kline interval {interval!r}")
+    spec = BarSpecification(int(interval[:-1]), _UNIT[interval[-1]], PriceType.LAST)
+    return BarType(instrument_id, spec, AggregationSource.EXTERNAL)
+
+
+# --------------------------------------------------------------------------------------------------
+# Frames (hot path): typed str fields, decoded once
+# --------------------------------------------------------------------------------------------------
+
+Level = tuple[str, str]
+
+
+class TradeItem(msgspec.Struct, gc=False):
+    q: str
+    p: str
+    T: int = 0
+    m: bool = False
+    s: str = ""
+
+
+class TradeData(msgspec.Struct, gc=False):
+    dataType: str
+    data: list[TradeItem]
+
+
+class BookTicker(msgspec.Struct, gc=False):
+    b: str
+    B: str
+    a: str
+    A: str
+    s: str = ""
+    u: int | None = None
+    E: int | None = None
+    T: int | None = None
+
+
+class BookTickerData(msgspec.Struct, gc=False):
+    dataType: str
+    data: BookTicker
+
+
+class Depth(msgspec.Struct, gc=False):
+    bids: list[Level] = []
+    asks: list[Level] = []
+
+
+class DepthData(msgspec.Struct, gc=False):
+    dataType: str
+    data: Depth
+    ts: int | None = None
+
+
+class IncrDepth(msgspec.Struct, gc=False):
+    action: str
+    lastUpdateId: int
+    time: int | None = None
+    bids: list[Level] = []
+    asks: list[Level] = []
+
+    @property
+    def is_snapshot(self) -> bool:
+        return self.action == "all"
+
+
+class IncrDepthData(msgspec.Struct, gc=False):
+    dataType: str
+    data: IncrDepth
+
+
+class KlineItem(msgspec.Struct, gc=False):
+    o: str
+    h: str
+    l: str  # noqa: E741
+    c: str
+    v: str
+    T: int
+
+
+class KlineData(msgspec.Struct, gc=False):
+    dataType: str
+    data: list[KlineItem]
+
+
+class MarkPrice(msgspec.Struct, gc=False):
+    p: str
+    s: str = ""
+    E: int | None = None
+
+
+class MarkPriceData(msgspec.Struct, gc=False):
+    dataType: str
+    data: MarkPrice
+
+
+MarketData = TradeData | BookTickerData | DepthData | IncrDepthData | KlineData | MarkPriceData
+
+_DECODERS: Final[dict[str, msgspec.json.Decoder[Any]]] = {
+    "trade": msgspec.json.Decoder(TradeData),
+    "bookTicker": msgspec.json.Decoder(BookTickerData),
+    "depth": msgspec.json.Decoder(DepthData),
+    "incrDepth": msgspec.json.Decoder(IncrDepthData),
+    "kline": msgspec.json.Decoder(KlineData),
+    "markPrice": msgspec.json.Decoder(MarkPriceData),
+}
+_DATA_TYPE_KEY: Final = b'"dataType":"'
+_GZIP_MAGIC: Final = b"\x1f\x8b"
+_decoder_by_type: dict[bytes, msgspec.json.Decoder[Any] | None] = {}
+
+
+def _decoder_for(data_type: bytes) -> msgspec.json.Decoder[Any] | None:
+    dec = _decoder_by_type.get(data_type, _decoder_for)  # type: ignore[arg-type]
+    if dec is not _decoder_for:
+        return dec  # type: ignore[return-value]
+    _, _, topic = data_type.decode(errors="replace").partition("@")
+    head = topic.split("@", 1)[0]
+    kind = (
+        "kline"
+        if head.startswith("kline_")
+        else ("depth" if head[5:].isdigit() and head[:5] == "depth" else head)
+    )
+    found = _DECODERS.get(kind)
+    if len(_decoder_by_type) > 10_000:
+        _decoder_by_type.clear()
+    _decoder_by_type[data_type] = found
+    return found
+
+
+def gunzip(frame: bytes | bytearray | memoryview | str) -> bytes:
+    """The frame's payload (gzip decompressed when it is gzip)."""
+    if isinstance(frame, bytes) and frame[:2] == _GZIP_MAGIC:
+        try:
+            return zlib.decompress(frame, 31)
+        except zlib.error:
+            return decode_gzip_frame(frame)
+    return decode_gzip_frame(frame)
+
+
+def decode_data_frame(frame: bytes | bytearray | memoryview | str) -> MarketData | MarketFrame:
+    """One market frame -> a typed data Struct, else the general decode (ack, ping, unknown, malformed).
+
+    Never raises.
+    """
+    try:
+        payload = gunzip(frame)
+    except ValueError:
+        return decode_market_frame(frame)
+    i = payload.find(_DATA_TYPE_KEY)
+    if i >= 0:
+        start = i + len(_DATA_TYPE_KEY)
+        end = payload.find(b'"', start)
+        if end > start:
+            dec = _decoder_for(payload[start:end])
+            if dec is not None:
+                try:
+                    return dec.decode(payload)  # type: ignore[no-any-return]
+                except (msgspec.ValidationError, msgspec.DecodeError):
+                    pass  # an error frame for the topic, numbers for strings, ...: general path
+    return decode_market_frame(payload)
+
+
+def symbol_of(data_type: str) -> str:
+    return data_type.partition("@")[0]
+
+
+# --------------------------------------------------------------------------------------------------
+# Conversions
+# --------------------------------------------------------------------------------------------------
+
+
+def _ts(primary: int | None, secondary: int | None, default: int) -> int:
+    if primary:
+        return primary * NANOS_PER_MS
+    if secondary:
+        return secondary * NANOS_PER_MS
+    return default
+
+
+def parse_quote(msg: BookTicker, ctx: MarketContext, ts_init: int) -> QuoteTick:
+    return QuoteTick(
+        ctx.instrument_id,
+        ctx.price(msg.b),
+        ctx.price(msg.a),
+        ctx.size(msg.B),
+        ctx.size(msg.A),
+        _ts(msg.T, msg.E, ts_init),
+        ts_init,
+    )
+
+
+def synthesize_trade_id(t: TradeItem, index: int) -> str:
+    """Deterministic id of a BingX trade (which has none): ``<T>-<index>-<crc32(p|q|m)>``, <= 36 chars.
+
+    The same push delivered twice yields the same ids; different trades in the same millisecond
+    differ by their batch index or their price/size/side.
+    """
+    crc = zlib.crc32(f"{t.p}|{t.q}|{'1' if t.m else '0'}".encode())
+    return f"{t.T}-{index}-{crc:08x}"
+
+
+def parse_trades(
+    frame: TradeData, ctx: MarketContext, ts_init: int, seen: FifoDedup[str] | None = None
+) -> list[TradeTick]:
+    """``@trade`` push -> TradeTicks, skipping trades whose synthesised id ``seen`` already holds and
+    zero sizes (Nautilus rejects size 0)."""
+    out: list[TradeTick] = []
+    iid = ctx.instrument_id
+    precision = ctx.size_precision
+    for i, t in enumerate(frame.data):
+        trade_id = synthesize_trade_id(t, i)
+        if seen is not None and not seen.add(trade_id):
+            continue
+        size = parse_quantity(t.q, precision)  # trade sizes rarely repeat: skip the cache
+        if size.raw <= 0:
+            continue
+        out.append(
+            TradeTick(
+                iid,
+                ctx.price(t.p),
+                size,
+                _SELLER if t.m else _BUYER,
+                TradeId(trade_id),
+                t.T * NANOS_PER_MS if t.T else ts_init,
+                ts_init,
+            )
+        )
+    return out
+
+
+def parse_incr_snapshot(msg: IncrDepth, ctx: MarketContext, ts_init: int) -> OrderBookDeltas:
+    """``action: "all"`` -> ``CLEAR`` + ``ADD`` per level, all ``F_SNAPSHOT``, ``F_LAST`` on the last."""
+    iid = ctx.instrument_id
+    seq = msg.lastUpdateId
+    ts_event = _ts(msg.time, None, ts_init)
+    price = ctx.price
+    size = ctx.size
+    orders: list[BookOrder] = []
+    for side, levels in ((_BUY, msg.bids), (_SELL, msg.asks)):
+        for px, qty in levels:
+            q = size(qty)
+            if q.raw > 0:
+                orders.append(BookOrder(side, price(px), q, 0))
+    last = len(orders) - 1
+    deltas = [
+        OrderBookDelta(iid, _CLEAR, None, F_SNAPSHOT | (F_LAST if last < 0 else 0), seq, ts_event, ts_init)
+    ]
+    deltas.extend(
+        OrderBookDelta(iid, _ADD, o, F_SNAPSHOT | F_LAST if i == last else F_SNAPSHOT, seq, ts_event, ts_init)
+        for i, o in enumerate(orders)
+    )
+    return OrderBookDeltas(iid, deltas)
+
+
+def parse_incr_update(msg: IncrDepth, ctx: MarketContext, ts_init: int) -> OrderBookDeltas | None:
+    """``action: "update"`` -> UPDATE (qty > 0) / DELETE (qty 0) deltas; None when empty."""
+    n = len(msg.bids) + len(msg.asks)
+    if n == 0:
+        return None
+    iid = ctx.instrument_id
+    seq = msg.lastUpdateId
+    ts_event = _ts(msg.time, None, ts_init)
+    price = ctx.price
+    size = ctx.size
+    deltas: list[OrderBookDelta] = []
+    append = deltas.append
+    i = 0
+    for side, levels in ((_BUY, msg.bids), (_SELL, msg.asks)):
+        for px, qty in levels:
+            i += 1
+            q = size(qty)
+            append(
+                OrderBookDelta(
+                    iid,
+                    _UPDATE if q.raw > 0 else _DELETE,
+                    BookOrder(side, price(px), q, 0),
+                    F_LAST if i == n else 0,
+                    seq,
+                    ts_event,
+                    ts_init,
+                )
+            )
+    return OrderBookDeltas(iid, deltas)
+
+
+def _top(levels: Sequence[Level], side: OrderSide, ctx: MarketContext, descending: bool) -> list[BookOrder]:
+    parsed = [(ctx.price(px), ctx.size(qty)) for px, qty in levels]
+    parsed.sort(key=lambda pq: pq[0], reverse=descending)
+    return [BookOrder(side, px, qty, 0) for px, qty in parsed[:10] if qty.raw > 0]
+
+
+def parse_depth10(frame: DepthData, ctx: MarketContext, ts_init: int) -> OrderBookDepth10:
+    """``@depthN@Xms`` snapshot -> ``OrderBookDepth10`` (bids best first, asks best first)."""
+    bids = _top(frame.data.bids, _BUY, ctx, True)
+    asks = _top(frame.data.asks, _SELL, ctx, False)
+    null_order = BookOrder(
+        OrderSide.NO_ORDER_SIDE,
+        Price.from_raw(0, ctx.price_precision),
+        Quantity.from_raw(0, ctx.size_precision),
+        0,
+    )
+    bid_counts = [1] * len(bids) + [0] * (10 - len(bids))
+    ask_counts = [1] * len(asks) + [0] * (10 - len(asks))
+    bids.extend([null_order] * (10 - len(bids)))
+    asks.extend([null_order] * (10 - len(asks)))
+    ts_event = _ts(frame.ts, None, ts_init)
+    return OrderBookDepth10(
+        ctx.instrument_id, bids, asks, bid_counts, ask_counts, F_SNAPSHOT | F_LAST, 0, ts_event, ts_init
+    )
+
+
+def parse_mark_price(msg: MarkPrice, ctx: MarketContext, ts_init: int) -> MarkPriceUpdate:
+    return MarkPriceUpdate(ctx.instrument_id, ctx.rounded_price(msg.p), _ts(msg.E, None, ts_init), ts_init)
+
+
+class BarTracker:
+    """Emits a kline only once it is final (BingX has no closed flag: a later ``T`` closes it).
+
+    ``on_push`` returns the bars the push finalised (at most one per distinct earlier ``T``).
+    :meth:`invalidate` forgets the held bar (after a reconnect pushes may have been missed, so its
+    values are not trusted).
+    """
+
+    __slots__ = ("_held", "bar_type", "ctx", "interval_ms")
+
+    def __init__(self, bar_type: BarType, interval_ms: int, ctx: MarketContext) -> None:
+        self.bar_type = bar_type
+        self.interval_ms = interval_ms
+        self.ctx = ctx
+        self._held: KlineItem | None = None
+
+    @property
+    def held(self) -> KlineItem | None:
+        return self._held
+
+    def invalidate(self) -> None:
+        self._held = None
+
+    def on_push(self, items: Sequence[KlineItem], ts_init: int) -> list[Bar]:
+        out: list[Bar] = []
+        for k in items:
+            held = self._held
+            if held is not None and k.T > held.T:
+                out.append(self.to_bar(held, ts_init))
+            if held is None or k.T >= held.T:
+                self._held = k
+        return out
+
+    def to_bar(self, k: KlineItem, ts_init: int) -> Bar:
+        ctx = self.ctx
+        return Bar(
+            self.bar_type,
+            ctx.price(k.o),
+            ctx.price(k.h),
+            ctx.price(k.l),
+            ctx.price(k.c),
+            parse_quantity(k.v, ctx.size_precision),
+            (k.T + self.interval_ms) * NANOS_PER_MS,
+            ts_init,
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# REST market payloads (``/openApi/swap/v2|v3/quote/...``)
+# --------------------------------------------------------------------------------------------------
+
+
+class DepthRest(msgspec.Struct, gc=False):
+    bids: list[Level] = []
+    asks: list[Level] = []
+    T: int | None = None
+
+
+class KlineRest(msgspec.Struct, gc=False):
+    open: str
+    close: str
+    high: str
+    low: str
+    volume: str
+    time: int  # bar open time
+
+
+class PremiumIndexRest(msgspec.Struct, gc=False):
+    symbol: str
+    markPrice: str = ""
+    indexPrice: str = ""
+    lastFundingRate: str = ""
+    nextFundingTime: int | None = None
+    time: int | None = None
+
+
+class FundingRateRest(msgspec.Struct, gc=False):
+    symbol: str
+    fundingRate: str
+    fundingTime: int
+
+
+def _rate(s: str) -> Decimal | None:
+    if not s:
+        return None
+    try:
+        return Decimal(s)
+    except InvalidOperation:
+        return None
+
+
+def parse_premium_index(
+    pi: PremiumIndexRest, ctx: MarketContext, ts_init: int
+) -> tuple[IndexPriceUpdate | None, FundingRateUpdate | None]:
+    """``premiumIndex`` -> (index price, funding rate with the next funding time)."""
+    ts_event = _ts(pi.time, None, ts_init)
+    index = (
+        IndexPriceUpdate(ctx.instrument_id, ctx.rounded_price(pi.indexPrice), ts_event, ts_init)
+        if pi.indexPrice
+        else None
+    )
+    rate = _rate(pi.lastFundingRate)
+    funding = (
+        FundingRateUpdate(
+            ctx.instrument_id,
+            rate,
+            ts_event,
+            ts_init,
+            next_funding_ns=pi.nextFundingTime * NANOS_PER_MS if pi.nextFundingTime else None,
+        )
+        if rate is not None
+        else None
+    )
+    return index, funding
+
+
+def parse_kline_rest(
+    rows: Sequence[KlineRest], bar_type: BarType, interval_ms: int, ctx: MarketContext, now_ms: int
+) -> list[Bar]:
+    """REST klines -> closed Bars (ascending, the still-open bar dropped), ``ts_init = ts_event``."""
+    out: list[Bar] = []
+    for r in sorted(rows, key=lambda r: r.time):
+        close_ms = r.time + interval_ms
+        if close_ms > now_ms:
+            continue
+        ts = close_ms * NANOS_PER_MS
+        out.append(
+            Bar(
+                bar_type,
+                ctx.price(r.open),
+                ctx.price(r.high),
+                ctx.price(r.low),
+                ctx.price(r.close),
+                parse_quantity(r.volume, ctx.size_precision),
+                ts,
+                ts,
+            )
+        )
+    return out
+
+
+def parse_depth_rest(snap: DepthRest, ctx: MarketContext, ts_init: int) -> OrderBookDeltas:
+    """REST depth -> a snapshot packet (``sequence`` 0: REST depth carries no update id)."""
+    msg = IncrDepth("all", 0, snap.T, snap.bids, snap.asks)
+    return parse_incr_snapshot(msg, ctx, ts_init)
+
+
+ContextLookup = Callable[[str], MarketContext | None]
