@@ -54,3 +54,48 @@ def get_cached_instrument_provider(
 
 
 # Client factories follow (BingxLiveExecClientFactory, BingxLiveDataClientFactory).
+
+
+# --------------------------------------------------------------------------------------------------
+# Data client factory
+# --------------------------------------------------------------------------------------------------
+import asyncio  # noqa: E402
+
+from nautilus_trader.cache.cache import Cache  # noqa: E402
+from nautilus_trader.common.component import LiveClock, MessageBus  # noqa: E402
+from nautilus_trader.live.factories import LiveDataClientFactory  # noqa: E402
+from nautilus_trader.model.identifiers import ClientId  # noqa: E402
+
+from adapters.bingx.config import ENV_API_KEY, ENV_API_SECRET, BingxDataClientConfig  # noqa: E402
+from adapters.bingx.data import BingxDataClient  # noqa: E402
+
+
+class BingxLiveDataClientFactory(LiveDataClientFactory):
+    """Market data needs no credentials: they are used (config, else environment) when present."""
+
+    @staticmethod
+    def create(  # type: ignore[override]
+        loop: asyncio.AbstractEventLoop,
+        name: str,
+        config: BingxDataClientConfig,
+        msgbus: MessageBus,
+        cache: Cache,
+        clock: LiveClock,
+    ) -> BingxDataClient:
+        import os
+
+        urls = config.urls()
+        key = config.api_key or os.environ.get(ENV_API_KEY)
+        secret = config.api_secret or os.environ.get(ENV_API_SECRET)
+        http = get_cached_http_client(urls.http, key, secret, config.http_timeout_secs, config.recv_window_ms)
+        provider = get_cached_instrument_provider(http, config.instrument_provider)
+        return BingxDataClient(
+            loop=loop,
+            client_id=ClientId(name),
+            config=config,
+            msgbus=msgbus,
+            cache=cache,
+            clock=clock,
+            instrument_provider=provider,
+            http=http,
+        )
