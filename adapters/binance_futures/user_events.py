@@ -15,7 +15,6 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import NamedTuple, Protocol
 
-from nautilus_trader.core.uuid import UUID4
 from nautilus_trader.execution.reports import ExecutionMassStatus, FillReport, OrderStatusReport
 from nautilus_trader.model.identifiers import AccountId, ClientId, InstrumentId, PositionId, VenueOrderId
 from nautilus_trader.model.objects import AccountBalance, Currency, MarginBalance
@@ -48,6 +47,7 @@ from adapters.binance_futures.schemas import (
 from adapters.binance_futures.schemas_user import AlgoUpdateData, OrderUpdateData
 from adapters.core.order_facts import OrderFacts
 from adapters.core.order_tracking import OrderTracker, TrackedOrder
+from adapters.core.reports import send_order_with_fills
 
 _NANOS_PER_MS = 1_000_000
 _MAX_LOGGED_RAW = 300
@@ -260,19 +260,7 @@ class UserStreamHandler:
         self.send_order_with_fills(report, fills)
 
     def send_order_with_fills(self, report: OrderStatusReport, fills: list[FillReport]) -> None:
-        if not fills:
-            self._sink._send_order_status_report(report)
-            return
-        mass = ExecutionMassStatus(
-            client_id=self._client_id,
-            account_id=self._account_id,
-            venue=BINANCE_VENUE,
-            report_id=UUID4(),
-            ts_init=report.ts_init,
-        )
-        mass.add_order_reports([report])
-        mass.add_fill_reports(fills)
-        self._sink._send_mass_status_report(mass)
+        send_order_with_fills(self._sink, self._client_id, self._account_id, BINANCE_VENUE, report, fills)
 
     # --- ALGO_UPDATE -------------------------------------------------------------------------
     def _on_algo_update(self, a: AlgoUpdateData, event_time: int) -> None:

@@ -16,10 +16,25 @@ HTTP client — BingX counts its rate limits per account and per IP — and one 
 
 from __future__ import annotations
 
+import asyncio
+import os
 from functools import lru_cache
 
+from nautilus_trader.cache.cache import Cache
+from nautilus_trader.common.component import LiveClock, MessageBus
 from nautilus_trader.config import InstrumentProviderConfig
+from nautilus_trader.live.factories import LiveDataClientFactory, LiveExecClientFactory
+from nautilus_trader.model.identifiers import ClientId
 
+from adapters.bingx.config import (
+    ENV_API_KEY,
+    ENV_API_SECRET,
+    BingxDataClientConfig,
+    BingxExecClientConfig,
+    resolve_credentials,
+)
+from adapters.bingx.data import BingxDataClient
+from adapters.bingx.execution import BingxExecutionClient
 from adapters.bingx.http import BingxHttpClient
 from adapters.bingx.providers import BingxInstrumentProvider
 
@@ -53,21 +68,9 @@ def get_cached_instrument_provider(
     return BingxInstrumentProvider(http, config)
 
 
-# Client factories follow (BingxLiveExecClientFactory, BingxLiveDataClientFactory).
-
-
 # --------------------------------------------------------------------------------------------------
 # Data client factory
 # --------------------------------------------------------------------------------------------------
-import asyncio  # noqa: E402
-
-from nautilus_trader.cache.cache import Cache  # noqa: E402
-from nautilus_trader.common.component import LiveClock, MessageBus  # noqa: E402
-from nautilus_trader.live.factories import LiveDataClientFactory  # noqa: E402
-from nautilus_trader.model.identifiers import ClientId  # noqa: E402
-
-from adapters.bingx.config import ENV_API_KEY, ENV_API_SECRET, BingxDataClientConfig  # noqa: E402
-from adapters.bingx.data import BingxDataClient  # noqa: E402
 
 
 class BingxLiveDataClientFactory(LiveDataClientFactory):
@@ -82,14 +85,46 @@ class BingxLiveDataClientFactory(LiveDataClientFactory):
         cache: Cache,
         clock: LiveClock,
     ) -> BingxDataClient:
-        import os
-
         urls = config.urls()
         key = config.api_key or os.environ.get(ENV_API_KEY)
         secret = config.api_secret or os.environ.get(ENV_API_SECRET)
         http = get_cached_http_client(urls.http, key, secret, config.http_timeout_secs, config.recv_window_ms)
         provider = get_cached_instrument_provider(http, config.instrument_provider)
         return BingxDataClient(
+            loop=loop,
+            client_id=ClientId(name),
+            config=config,
+            msgbus=msgbus,
+            cache=cache,
+            clock=clock,
+            instrument_provider=provider,
+            http=http,
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# Execution client factory
+# --------------------------------------------------------------------------------------------------
+
+
+class BingxLiveExecClientFactory(LiveExecClientFactory):
+    """Creates :class:`~adapters.bingx.execution.BingxExecutionClient` (key ``"BINGX"``; instrument ids
+    like ``BTC-USDT-PERP.BINGX``). Shares the account's HTTP client and instrument provider."""
+
+    @staticmethod
+    def create(  # type: ignore[override]
+        loop: asyncio.AbstractEventLoop,
+        name: str,
+        config: BingxExecClientConfig,
+        msgbus: MessageBus,
+        cache: Cache,
+        clock: LiveClock,
+    ) -> BingxExecutionClient:
+        urls = config.urls()
+        key, secret = resolve_credentials(config.api_key, config.api_secret)
+        http = get_cached_http_client(urls.http, key, secret, config.http_timeout_secs, config.recv_window_ms)
+        provider = get_cached_instrument_provider(http, config.instrument_provider)
+        return BingxExecutionClient(
             loop=loop,
             client_id=ClientId(name),
             config=config,

@@ -1,5 +1,9 @@
 """A TradingNode wired to our clients and an in-process simulator, for tests, the demo and chaos runs.
 
+``SimNode()`` runs the Binance USD-M execution client against the Binance dialect (instrument ids
+``BTCUSDT-PERP.BINANCE``); ``SimNode(venue="bingx")`` runs the BingX execution client against the
+BingX dialect (``BTC-USDT-PERP.BINGX``). Everything else (strategy, waits, oracle) is shared.
+
 Usage::
 
     async with SimNode(seed=7) as env:
@@ -40,6 +44,9 @@ from nautilus_trader.trading.strategy import Strategy
 from adapters.binance_futures.config import BinanceFuturesExecClientConfig
 from adapters.binance_futures.execution import BinanceFuturesExecutionClient
 from adapters.binance_futures.factories import BINANCE, BinanceFuturesLiveExecClientFactory
+from adapters.bingx.config import BingxExecClientConfig
+from adapters.bingx.execution import BingxExecutionClient
+from adapters.bingx.factories import BINGX, BingxLiveExecClientFactory
 from adapters.sim.oracle import OracleReport, check
 from adapters.sim.server import SimVenue
 
@@ -152,12 +159,18 @@ class ScriptedStrategy(Strategy):
         )
 
 
+BINANCE_VENUE_NAME = "binance-futures"
+BINGX_VENUE_NAME = "bingx"
+
+
 class SimNode:
-    """An in-process simulator plus a running TradingNode using our Binance execution client."""
+    """An in-process simulator plus a running TradingNode using our execution client for ``venue``
+    (``"binance-futures"``, the default, or ``"bingx"``)."""
 
     def __init__(
         self,
         *,
+        venue: str = BINANCE_VENUE_NAME,
         seed: int = 1,
         listen_key_ttl: float = 3600.0,
         max_connection_age: float = 86400.0,
@@ -173,8 +186,12 @@ class SimNode:
         against an existing, running simulator (a restart of a node on the same account): the
         simulator is then neither started nor stopped here, and the simulator options are unused.
         """
+        if venue not in (BINANCE_VENUE_NAME, BINGX_VENUE_NAME):
+            raise ValueError(f"unknown venue {venue!r}")
+        self.venue = venue
         self._owns_sim = sim is None
         self.sim = sim or SimVenue(
+            venue,
             seed=seed,
             listen_key_ttl=listen_key_ttl,
             max_connection_age=max_connection_age,
@@ -212,7 +229,18 @@ class SimNode:
                 # running loop, which belongs to the caller (a test, the demo).
                 self.node.kernel.dispose()
 
-    def exec_config(self) -> BinanceFuturesExecClientConfig:
+    @property
+    def is_bingx(self) -> bool:
+        return self.venue == BINGX_VENUE_NAME
+
+    @property
+    def client_key(self) -> str:
+        """The factory / client id key: ``BINANCE`` or ``BINGX``."""
+        return BINGX if self.is_bingx else BINANCE
+
+    def exec_config(self) -> BinanceFuturesExecClientConfig | BingxExecClientConfig:
+        if self.is_bingx:
+            return self._bingx_exec_config()
         settings: dict[str, Any] = {
             "api_key": self.sim.api_key,
             "api_secret": self.sim.api_secret,
@@ -227,12 +255,26 @@ class SimNode:
         settings.update(self._exec_overrides)
         return BinanceFuturesExecClientConfig(**settings)
 
+    def _bingx_exec_config(self) -> BingxExecClientConfig:
+        settings: dict[str, Any] = {
+            "api_key": self.sim.api_key,
+            "api_secret": self.sim.api_secret,
+            "base_url_http": self.sim.rest_url,
+            "base_url_ws": self.sim.ws_user_url,
+            "instrument_provider": InstrumentProviderConfig(load_all=True),
+            "http_timeout_secs": 5.0,
+        }
+        if self.hedge_mode:
+            settings["dual_side_position"] = True
+        settings.update(self._exec_overrides)
+        return BingxExecClientConfig(**settings)
+
     async def _start_node(self) -> None:
         config = TradingNodeConfig(
             trader_id="TESTER-001",
             logging=LoggingConfig(log_level=self._log_level, log_colors=False, print_config=False),
             exec_engine=LiveExecEngineConfig(reconciliation=True, inflight_check_threshold_ms=10_000),
-            exec_clients={BINANCE: self.exec_config()},
+            exec_clients={self.client_key: self.exec_config()},
             timeout_connection=15,
             timeout_reconciliation=10,
             timeout_portfolio=5,
@@ -241,7 +283,10 @@ class SimNode:
         )
         node = TradingNode(config=config, loop=asyncio.get_running_loop())
         node.trader.add_strategy(self.strategy)
-        node.add_exec_client_factory(BINANCE, BinanceFuturesLiveExecClientFactory)
+        if self.is_bingx:
+            node.add_exec_client_factory(BINGX, BingxLiveExecClientFactory)
+        else:
+            node.add_exec_client_factory(BINANCE, BinanceFuturesLiveExecClientFactory)
         node.build()
         self.node = node
         self._run_task = asyncio.get_running_loop().create_task(node.run_async(), name="trading-node")
@@ -265,10 +310,21 @@ class SimNode:
     # --- accessors ---------------------------------------------------------------------------
     @property
     def exec_client(self) -> BinanceFuturesExecutionClient:
-        assert self.node is not None
-        client = self.node.kernel.exec_engine._clients[self.node.kernel.exec_engine.registered_clients[0]]  # type: ignore[attr-defined]
+        """The Binance execution client (``bingx_client`` for ``venue="bingx"``)."""
+        client = self._client()
         assert isinstance(client, BinanceFuturesExecutionClient)
         return client
+
+    @property
+    def bingx_client(self) -> BingxExecutionClient:
+        client = self._client()
+        assert isinstance(client, BingxExecutionClient)
+        return client
+
+    def _client(self) -> Any:
+        assert self.node is not None
+        engine = self.node.kernel.exec_engine
+        return engine._clients[engine.registered_clients[0]]  # type: ignore[attr-defined]
 
     def order(self, client_order_id: ClientOrderId) -> Order:
         assert self.node is not None
@@ -276,9 +332,14 @@ class SimNode:
         assert order is not None, client_order_id
         return order
 
-    def oracle(self) -> OracleReport:
+    def oracle(
+        self, *, avg_price: bool = False, positions: bool = False, balances: bool = False
+    ) -> OracleReport:
         assert self.node is not None
-        return check(self.sim.state(), self.node.cache)
+        state = self.sim.state()
+        if self.is_bingx:
+            state = bingx_oracle_state(state, [o.client_order_id.value for o in self.node.cache.orders()])
+        return check(state, self.node.cache, avg_price=avg_price, positions=positions, balances=balances)
 
     async def wait_until(
         self, condition: Callable[[], bool], within: float = 10.0, what: str = "condition"
@@ -298,7 +359,45 @@ class SimNode:
         return self.oracle()
 
     async def wait_recoveries(self, n: int, within: float = 15.0) -> None:
-        metrics = self.exec_client.user_stream.ctx.metrics
+        metrics = self._client().user_stream.ctx.metrics
         await self.wait_until(
             lambda: metrics.runs >= n and not metrics.in_progress, within, f"{n} recoveries"
         )
+
+
+def bingx_oracle_state(state: dict[str, Any], node_client_ids: list[str]) -> dict[str, Any]:
+    """``/sim/state`` of the BingX dialect in the oracle's terms.
+
+    BingX lowercases client order ids, and the BingX client modifies by cancel-replace: one
+    NautilusTrader order is then a chain of venue orders ``<cid>``, ``<cid>-r1``, ``<cid>-r2``...
+    Each chain becomes one venue order under the node's client id, with the status of its last link
+    and the quantity filled by all links. Everything else is left as it is.
+    """
+    names = {cid.lower(): cid for cid in node_client_ids}
+
+    def chains(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        links: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        for row in rows:
+            venue_cid = row.get(key) or ""
+            base, _, n = venue_cid.rpartition("-r")
+            if venue_cid in names:
+                links.setdefault(names[venue_cid], []).append((0, row))
+            elif base in names and n.isdigit():
+                links.setdefault(names[base], []).append((int(n), row))
+            else:
+                out.append(row)
+        for node_cid, chain in links.items():
+            chain.sort(key=lambda item: item[0])
+            last = dict(chain[-1][1])
+            last[key] = node_cid
+            if "executed_qty" in last:
+                last["executed_qty"] = str(sum(Decimal(r["executed_qty"]) for _, r in chain))
+            out.append(last)
+        return out
+
+    return {
+        **state,
+        "orders": chains(state["orders"], "client_order_id"),
+        "algo_orders": chains(state.get("algo_orders", []), "client_algo_id"),
+    }

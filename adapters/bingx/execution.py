@@ -1,0 +1,1024 @@
+"""``BingxExecutionClient`` — the LiveExecutionClient for BingX USDT-M perpetual swaps.
+
+Built on the same core as the Binance client (no second recovery implementation):
+
+* ``OrderTracker`` + ``OrderFacts`` — every fact about our orders reaches the engine exactly once,
+  from whichever source (stream, both sockets of an overlap rotation, REST responses, backfill, poll);
+* ``UserStreamService`` — listenKey create / keepalive every 30 min / DELETE on close, recovery on
+  ``listenKeyExpired``, failed keepalive or any socket incident, backoff doubling 1 s -> 30 s and
+  reset on success, and **overlap rotation** (``RecoveryOptions(overlap=True)`` + ``rotate_every``):
+  before the assumed connection-age limit a new key and socket are established and proven healthy
+  before the old socket closes; events seen on both are de-duplicated by ``OrderFacts``;
+* gap backfill on every (re)connect (:class:`~adapters.bingx.venue_sync.BingxVenueSync`): balance,
+  positions, open orders, closed orders' final states, fills since the last trade id — emitted
+  before the new socket's buffered events;
+* REST-poll failover while the stream is down, or as the only path (``poll_only``):
+  :class:`~adapters.bingx.poll.RestPollFailover`.
+
+Commands never guess: a venue rejection becomes a Rejected event with the venue's code and message;
+an ambiguous outcome (timeout, 5xx, busy codes, a duplicate client id after a lost response) emits
+nothing final and is resolved by querying the order; an order is never re-sent blindly.
+
+**Modify is cancel-replace** (BingX's cancelReplace is not atomic either, and it cannot keep the
+client id, which must be unique): the live venue order is canceled *first*; the cancel response's
+``executedQty`` is the final filled quantity of that venue order (no fill can happen after it), and
+the replacement is placed for ``new quantity - everything the chain filled`` under a new client id
+``<cid>-r<n>``. So a fill that happened before the cancel (even one the node has not heard of yet)
+is never placed again. If the cancel finds the order filled or gone, nothing is placed and the
+modify is rejected; if nothing remains to place, the order ends CANCELED; if the replacement is
+rejected, the order ends CANCELED with the modify rejected. The chain (which venue orders belong to
+the NautilusTrader order) lives in :class:`~adapters.bingx.user_events.OrderIndex`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+from nautilus_trader.cache.cache import Cache
+from nautilus_trader.common.component import LiveClock, MessageBus
+from nautilus_trader.core.datetime import dt_to_unix_nanos
+from nautilus_trader.execution.messages import (
+    BatchCancelOrders,
+    CancelAllOrders,
+    CancelOrder,
+    GenerateFillReports,
+    GenerateOrderStatusReport,
+    GenerateOrderStatusReports,
+    GeneratePositionStatusReports,
+    ModifyOrder,
+    QueryAccount,
+    SubmitOrder,
+    SubmitOrderList,
+)
+from nautilus_trader.execution.reports import FillReport, OrderStatusReport, PositionStatusReport
+from nautilus_trader.live.execution_client import LiveExecutionClient
+from nautilus_trader.model.enums import (
+    AccountType,
+    OmsType,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+    TrailingOffsetType,
+)
+from nautilus_trader.model.identifiers import (
+    AccountId,
+    ClientId,
+    InstrumentId,
+    PositionId,
+    VenueOrderId,
+)
+from nautilus_trader.model.objects import Price, Quantity
+from nautilus_trader.model.orders import Order as NautilusOrder
+
+from adapters.bingx.config import BingxExecClientConfig
+from adapters.bingx.errors import BingxAmbiguous, BingxError, BingxRejection, BingxTransportError
+from adapters.bingx.http import MAX_BATCH_CANCEL, MAX_CLIENT_ORDER_ID_LEN, BingxHttpClient
+from adapters.bingx.parsing import (
+    BINGX_VENUE,
+    balances_to_account_balances,
+    fill_history_to_fill_report,
+    format_instrument_id,
+    make_position_id,
+    order_to_status_report,
+    position_to_status_report,
+    to_bingx_order_type,
+    to_bingx_position_side,
+    to_bingx_time_in_force,
+    to_bingx_working_type,
+    venue_symbol,
+)
+from adapters.bingx.poll import RestPollFailover
+from adapters.bingx.providers import BingxInstrumentProvider
+from adapters.bingx.schemas import Order as VenueOrder
+from adapters.bingx.schemas import num, to_int
+from adapters.bingx.user_events import BingxUserStreamHandler, InstrumentInfo, OrderIndex
+from adapters.bingx.user_stream import BingxUserStreamOps, ping_reply
+from adapters.bingx.venue_sync import BingxVenueSync
+from adapters.core import log_bridge
+from adapters.core.backoff import Backoff
+from adapters.core.decimal_parse import to_decimal
+from adapters.core.order_facts import OrderFacts
+from adapters.core.order_tracking import OrderTracker, Terminal, TrackedOrder
+from adapters.core.precision import PrecisionResolver
+from adapters.core.recovery import RecoveryOptions
+from adapters.core.tasks import OwnedTasks
+from adapters.core.user_stream import UserStreamService
+from adapters.core.ws_connection import WsConfig
+
+_CONDITIONAL = frozenset(
+    {
+        OrderType.STOP_MARKET,
+        OrderType.STOP_LIMIT,
+        OrderType.MARKET_IF_TOUCHED,
+        OrderType.LIMIT_IF_TOUCHED,
+        OrderType.TRAILING_STOP_MARKET,
+    }
+)
+_SIDE = {OrderSide.BUY: "BUY", OrderSide.SELL: "SELL"}
+_TERMINAL_OF = {
+    OrderStatus.CANCELED: Terminal.CANCELED,
+    OrderStatus.EXPIRED: Terminal.EXPIRED,
+    OrderStatus.REJECTED: Terminal.REJECTED,
+    OrderStatus.FILLED: Terminal.FILLED,
+    OrderStatus.DENIED: Terminal.REJECTED,
+}
+_NANOS_PER_MS = 1_000_000
+_HISTORY_WINDOW_MS = 7 * 24 * 3600 * 1000 - 60_000
+
+
+class BingxExecutionClient(LiveExecutionClient):
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        client_id: ClientId,
+        config: BingxExecClientConfig,
+        msgbus: MessageBus,
+        cache: Cache,
+        clock: LiveClock,
+        instrument_provider: BingxInstrumentProvider,
+        http: BingxHttpClient,
+    ) -> None:
+        super().__init__(
+            loop=loop,
+            client_id=client_id,
+            venue=BINGX_VENUE,
+            oms_type=OmsType.HEDGING if config.dual_side_position else OmsType.NETTING,
+            account_type=AccountType.MARGIN,
+            base_currency=None,
+            instrument_provider=instrument_provider,
+            msgbus=msgbus,
+            cache=cache,
+            clock=clock,
+            config=config,
+        )
+        self._config = config
+        self._hedge = bool(config.dual_side_position)
+        self._set_account_id(AccountId(f"{client_id.value}-SWAP"))
+        self._provider = instrument_provider
+        self._http = http
+        log_bridge.install()
+        self._pylog = logging.getLogger(f"adapters.bingx.{client_id.value}")
+        self._started_ms = 0
+        self._precision = PrecisionResolver(
+            lookup=self._provider.find_by_symbol, formatter=format_instrument_id, logger=self._pylog
+        )
+        self._instrument_infos: dict[str, InstrumentInfo] = {}
+        self._side_tasks = OwnedTasks(f"{client_id.value}-exec", self._pylog)
+        self._order_locks: dict[str, asyncio.Lock] = {}
+        self._not_in_cache: set[str] = set()
+        self.resolutions: collections.Counter[str] = collections.Counter()
+
+        self.tracker = OrderTracker()
+        self.index = OrderIndex(self.tracker)
+        self.facts = OrderFacts(
+            self.tracker,
+            self,
+            treat_expired_as_canceled=config.treat_expired_as_canceled,
+            request_fills=self._request_fills,
+        )
+        self.stream_handler = BingxUserStreamHandler(
+            facts=self.facts,
+            index=self.index,
+            sink=self,
+            client_id=client_id,
+            account_id=self.account_id,
+            instruments=self._instrument_info,
+            adopt=self._adopt,
+            position_id=self._venue_position_id,
+            clock_ns=self._clock.timestamp_ns,
+            on_listen_key_expired=self._on_listen_key_expired,
+            fetch_fills=self._fetch_fills_of,
+            treat_expired_as_canceled=config.treat_expired_as_canceled,
+            fee_rates=self._fee_rates,
+            logger=self._pylog,
+        )
+        self.sync = BingxVenueSync(
+            http=http,
+            facts=self.facts,
+            index=self.index,
+            handler=self.stream_handler,
+            sink=self,
+            account_id=self.account_id,
+            instruments=self._instrument_info,
+            position_id=self._venue_position_id,
+            clock_ns=self._clock.timestamp_ns,
+            treat_expired_as_canceled=config.treat_expired_as_canceled,
+            since_ms=lambda: self._started_ms,
+            logger=self._pylog,
+        )
+        self.stream_ops = BingxUserStreamOps(
+            http=http,
+            sync=self.sync,
+            handler=self.stream_handler,
+            ws_base_url=config.urls().ws,
+            ws_config=WsConfig(
+                ping_interval=config.ws_ping_interval_secs,
+                pong_timeout=config.ws_pong_timeout_secs,
+                stall_timeout=config.ws_stall_timeout_secs,
+                server_ping_reply=ping_reply,
+            ),
+            session=None,
+            logger=self._pylog,
+        )
+        self.user_stream = UserStreamService(
+            self.stream_ops,
+            self.stream_ops,
+            options=RecoveryOptions(
+                retry_initial=config.recovery_backoff_initial_secs,
+                retry_cap=config.recovery_backoff_cap_secs,
+                op_timeout=max(3 * config.http_timeout_secs, 10.0),
+                overlap=config.overlap_rotation,
+                healthy_timeout=config.healthy_timeout_secs,
+            ),
+            keepalive_interval=config.keepalive_interval_secs,
+            rotate_every=config.rotate_after_secs,
+            name=f"{client_id.value}-user-stream",
+            logger=self._pylog,
+        )
+        self.poller: RestPollFailover | None = None
+        if config.poll_only or config.poll_failover:
+            self.poller = RestPollFailover(
+                self.sync,
+                lock=self.user_stream.ctx.lock,
+                stream_down=self._stream_down,
+                interval=config.poll_interval_secs,
+                always=config.poll_only,
+                audit_every=config.audit_interval_secs,
+                timeout=max(3 * config.http_timeout_secs, 10.0),
+                name=f"{client_id.value}-poll",
+                logger=self._pylog,
+            )
+
+    # ------------------------------------------------------------------------------------------
+    # Lifecycle
+    # ------------------------------------------------------------------------------------------
+    async def _connect(self) -> None:
+        self._started_ms = self._clock.timestamp_ms()
+        await self._http.sync_time()
+        await self._provider.initialize()
+        for instrument in self._provider.list_all():
+            if self._cache.instrument(instrument.id) is None:
+                self._cache.add_instrument(instrument)
+        for currency in self._provider.currencies().values():
+            self._cache.add_currency(currency)
+
+        if self._config.dual_side_position is None:
+            venue_hedge = await self._http.position_side_dual()
+            if venue_hedge:
+                raise RuntimeError(
+                    "position mode mismatch: the BingX account is in hedge mode; "
+                    "set dual_side_position=True (HEDGING OMS)"
+                )
+            self._hedge = venue_hedge
+
+        await self._update_account_state()
+        await self._await_account_registered(timeout_secs=self._config.http_timeout_secs * 3)
+        if not self._config.poll_only:
+            await self.user_stream.start()
+            self._log.info(
+                f"User stream connected (listen key ...{(self.user_stream.ctx.listen_key or '')[-6:]})"
+            )
+        if self.poller is not None:
+            self.poller.start()
+
+    async def _disconnect(self) -> None:
+        if self.poller is not None:
+            await self.poller.stop()
+        if not self._config.poll_only:
+            await self.user_stream.stop()
+        await self._side_tasks.close()
+        await self._http.close()
+
+    async def _update_account_state(self) -> None:
+        balances = balances_to_account_balances(await self._http.balance())
+        self.generate_account_state(
+            balances=balances, margins=[], reported=True, ts_event=self._clock.timestamp_ns()
+        )
+
+    def _stream_down(self) -> bool:
+        """For the poll failover: no dispatching stream, or recovery is failing."""
+        ctx = self.user_stream.ctx
+        dispatcher = ctx.dispatcher
+        return dispatcher is None or not dispatcher.running or ctx.metrics.last_error is not None
+
+    # ------------------------------------------------------------------------------------------
+    # Lookups used by the hot path
+    # ------------------------------------------------------------------------------------------
+    def _instrument_info(self, symbol: str) -> InstrumentInfo:
+        info = self._instrument_infos.get(symbol)
+        if info is None:
+            resolved = self._precision.resolve(symbol)
+            instrument = self._provider.find_by_symbol(symbol)
+            quote = instrument.quote_currency if instrument is not None else _usdt()
+            info = InstrumentInfo(
+                resolved.instrument_id, resolved.price_precision, resolved.size_precision, quote
+            )
+            if resolved.cached:
+                self._instrument_infos[symbol] = info
+        return info
+
+    def _fee_rates(self, symbol: str) -> tuple[Decimal, Decimal] | None:
+        instrument = self._provider.find_by_symbol(symbol)
+        if instrument is None:
+            return None
+        return Decimal(instrument.maker_fee), Decimal(instrument.taker_fee)
+
+    def _venue_position_id(self, instrument_id: InstrumentId, position_side: str | None) -> PositionId | None:
+        if not self._hedge or not self._config.use_position_ids or position_side not in ("LONG", "SHORT"):
+            return None
+        return make_position_id(instrument_id, position_side)
+
+    def _adopt(self, venue_cid: str) -> TrackedOrder | None:
+        """An order of ours the tracker does not know (submitted before a restart): rebuild its
+        tracking state from the cache (the venue echoes the client id lowercased)."""
+        if venue_cid in self._not_in_cache:
+            return None
+        for order in self._cache.orders(venue=BINGX_VENUE):
+            if order.client_order_id.value.lower() == venue_cid:
+                return self.index.register(self._tracked_from_cache(order))
+        self._not_in_cache.add(venue_cid)
+        return None
+
+    def _tracked_from_cache(self, order: NautilusOrder) -> TrackedOrder:
+        return TrackedOrder(
+            client_order_id=order.client_order_id,
+            strategy_id=order.strategy_id,
+            instrument_id=order.instrument_id,
+            symbol=venue_symbol(order.instrument_id),
+            side=order.side,
+            order_type=order.order_type,
+            is_algo=order.order_type in _CONDITIONAL,
+            quantity=order.quantity.as_decimal(),
+            price=order.price.as_decimal() if getattr(order, "price", None) is not None else None,
+            venue_order_id=order.venue_order_id,
+            accepted=order.status not in (OrderStatus.INITIALIZED, OrderStatus.SUBMITTED),
+            terminal=_TERMINAL_OF.get(order.status),
+            filled=order.filled_qty.as_decimal(),
+            triggered=order.status == OrderStatus.TRIGGERED,
+        )
+
+    def _tracked_for(self, client_order_id: str) -> TrackedOrder | None:
+        return self.tracker.get(client_order_id) or self._adopt(client_order_id.lower())
+
+    def _lock_for(self, order: TrackedOrder) -> asyncio.Lock:
+        """Commands on one order (modify, cancel) run one at a time: a cancel-replace must not
+        interleave with a cancel of the same order."""
+        key = order.client_order_id.value
+        lock = self._order_locks.get(key)
+        if lock is None:
+            lock = self._order_locks[key] = asyncio.Lock()
+        return lock
+
+    def _on_listen_key_expired(self, reason: str) -> None:
+        self.user_stream.trigger.fire(reason)
+
+    # --- fills the stream could not give ---------------------------------------------------------
+    def _request_fills(self, order: TrackedOrder) -> None:
+        """A terminal status is held because fills are missing: fetch them by REST."""
+        self._side_tasks.spawn(self._fetch_pending_fills(order), f"fills-{order.client_order_id.value}")
+
+    async def _fetch_pending_fills(self, order: TrackedOrder) -> None:
+        backoff = Backoff(0.25, 2.0, 5.0)
+        while order.pending_terminal is not None:
+            try:
+                await self.sync.resolve_order(order)
+                voi = _venue_int(order.venue_order_id)
+                if order.pending_terminal is not None and voi is not None:
+                    await self.sync.fetch_order_fills(order, voi)
+            except BingxError as exc:
+                self._pylog.warning("fetching fills of %s failed (%r); retrying", order.client_order_id, exc)
+            if order.pending_terminal is None:
+                return
+            await asyncio.sleep(backoff.next_delay())
+
+    def _fetch_fills_of(self, order: TrackedOrder | None, symbol: str, order_id: int) -> None:
+        """An execution arrived without last-fill fields: take its fills from fillHistory (never
+        from the cumulative quantity)."""
+        self._side_tasks.spawn(self._fetch_fills_task(order, symbol, order_id), f"fills-{order_id}")
+
+    async def _fetch_fills_task(self, order: TrackedOrder | None, symbol: str, order_id: int) -> None:
+        backoff = Backoff(0.25, 2.0, 5.0)
+        for _ in range(8):
+            try:
+                await self.sync.fetch_order_fills(order, order_id, symbol)
+                if order is not None and order.terminal is None:
+                    await self.sync.resolve_order(order)
+                return
+            except BingxError as exc:
+                self._pylog.warning("fetching fills of order %s failed (%r); retrying", order_id, exc)
+            await asyncio.sleep(backoff.next_delay())
+        self._pylog.error("fills of order %s could not be fetched; left to recovery/poll", order_id)
+
+    # ------------------------------------------------------------------------------------------
+    # Submit
+    # ------------------------------------------------------------------------------------------
+    async def _submit_order(self, command: SubmitOrder) -> None:
+        await self._submit(command.order, command.params)
+
+    async def _submit_order_list(self, command: SubmitOrderList) -> None:
+        # One by one: a batchOrders response mixes orders and per-item errors, and its orders are
+        # processed concurrently by the venue anyway.
+        for order in command.order_list.orders:
+            await self._submit(order, command.params)
+
+    async def _submit(self, order: NautilusOrder, params: dict[str, Any] | None) -> None:
+        if order.is_closed:
+            return
+        tracked = self.index.register(
+            TrackedOrder(
+                client_order_id=order.client_order_id,
+                strategy_id=order.strategy_id,
+                instrument_id=order.instrument_id,
+                symbol=venue_symbol(order.instrument_id),
+                side=order.side,
+                order_type=order.order_type,
+                is_algo=order.order_type in _CONDITIONAL,
+                quantity=order.quantity.as_decimal(),
+                price=order.price.as_decimal() if order.has_price else None,
+            )
+        )
+        self.generate_order_submitted(
+            order.strategy_id, order.instrument_id, order.client_order_id, self._clock.timestamp_ns()
+        )
+        try:
+            kwargs = self._order_params(order, params, cid=order.client_order_id.value)
+        except ValueError as exc:
+            self.facts.rejected(tracked, f"unsupported by BingX: {exc}", self._clock.timestamp_ns())
+            return
+        try:
+            placed = await self._http.place_order(**kwargs)
+        except BingxRejection as exc:
+            if exc.is_duplicate_client_order_id:
+                # The venue already has it: a lost response to an earlier identical request.
+                self._spawn_resolve_submit(tracked, f"{exc.code}: {exc.msg}")
+                return
+            self.facts.rejected(
+                tracked, f"{exc.code}: {exc.msg}", self._clock.timestamp_ns(), exc.is_post_only
+            )
+            return
+        except BingxTransportError as exc:
+            self.facts.rejected(tracked, f"not sent: {exc}", self._clock.timestamp_ns())
+            return
+        except BingxAmbiguous as exc:
+            self._spawn_resolve_submit(tracked, str(exc))
+            return
+        self.facts.accepted(tracked, VenueOrderId(str(placed.orderId)), self._clock.timestamp_ns())
+        self._apply_response(tracked, placed)
+
+    def _apply_response(self, tracked: TrackedOrder, placed: VenueOrder) -> None:
+        """A place response may already say FILLED/CANCELLED (MARKET, IOC, FOK): fetch its fills
+        unless the stream delivers them first (the held-terminal mechanism does exactly that)."""
+        status = (placed.status or "").upper()
+        if (
+            status in ("FILLED", "CANCELLED", "CANCELED", "EXPIRED")
+            and to_decimal(num(placed.executedQty)) > tracked.filled
+        ):
+            self._fetch_fills_of(tracked, tracked.symbol, placed.orderId)
+
+    def _spawn_resolve_submit(self, tracked: TrackedOrder, why: str) -> None:
+        tracked.ambiguous = True
+        self._pylog.warning("submit of %s ambiguous (%s); resolving by query", tracked.client_order_id, why)
+        self._side_tasks.spawn(self._resolve_submit(tracked), f"resolve-{tracked.client_order_id.value}")
+
+    async def _resolve_submit(self, tracked: TrackedOrder) -> None:
+        """Query until the venue answers definitely; unknown three times in a row (with backoff) ->
+        rejected. Never re-sent."""
+        backoff = Backoff(0.25, 2.0, 5.0)
+        not_found = 0
+        self.resolutions["submit"] += 1
+        while tracked.ambiguous and tracked.terminal is None:
+            await asyncio.sleep(backoff.next_delay())
+            try:
+                found = await self.sync.resolve_order(tracked)
+            except BingxError as exc:
+                self._pylog.warning("resolving %s failed (%r); retrying", tracked.client_order_id, exc)
+                continue
+            if found:
+                tracked.ambiguous = False
+                return
+            not_found += 1
+            if not_found >= 3:
+                self.facts.rejected(
+                    tracked, "order not found on venue after an ambiguous submit", self._clock.timestamp_ns()
+                )
+                return
+
+    # --- order parameters -------------------------------------------------------------------------
+    def _order_params(
+        self,
+        order: NautilusOrder,
+        params: dict[str, Any] | None,
+        *,
+        cid: str,
+        quantity: Decimal | None = None,
+        price: Price | None = None,
+        trigger_price: Price | None = None,
+    ) -> dict[str, Any]:
+        reduce_only = bool(order.is_reduce_only)
+        position_side = (
+            str(params["position_side"]).upper()
+            if params and params.get("position_side")
+            else to_bingx_position_side(order.side, reduce_only, self._hedge)
+        )
+        qty = quantity if quantity is not None else order.quantity.as_decimal()
+        out: dict[str, Any] = {
+            "symbol": venue_symbol(order.instrument_id),
+            "side": _SIDE[order.side],
+            "position_side": position_side,
+            "quantity": f"{qty:f}",
+            "client_order_id": cid,
+        }
+        if reduce_only and self._config.use_reduce_only and not self._hedge:
+            out["reduce_only"] = True
+        ot = order.order_type
+        if ot == OrderType.MARKET:
+            out["order_type"] = "MARKET"
+            return out
+        if ot == OrderType.LIMIT:
+            out["order_type"] = "LIMIT"
+            out["price"] = str(price or order.price)
+            out["time_in_force"] = to_bingx_time_in_force(order.time_in_force, order.is_post_only)
+            return out
+        if ot not in _CONDITIONAL:
+            raise ValueError(f"order type {ot.name}")
+        out["order_type"] = to_bingx_order_type(ot, reduce_only)
+        out["working_type"] = to_bingx_working_type(order.trigger_type)
+        if ot == OrderType.TRAILING_STOP_MARKET:
+            if order.trailing_offset_type != TrailingOffsetType.BASIS_POINTS:
+                raise ValueError("trailing stops take a rate: use BASIS_POINTS offsets")
+            out["price_rate"] = f"{Decimal(str(order.trailing_offset)) / 10_000:f}"
+            activation = getattr(order, "activation_price", None) or trigger_price or order.trigger_price
+            if activation is not None:
+                out["activation_price"] = str(activation)
+            return out
+        out["stop_price"] = str(trigger_price or order.trigger_price)
+        if order.has_price:
+            out["price"] = str(price or order.price)
+            if order.time_in_force != TimeInForce.GTC or order.is_post_only:
+                out["time_in_force"] = to_bingx_time_in_force(order.time_in_force, order.is_post_only)
+        return out
+
+    # ------------------------------------------------------------------------------------------
+    # Cancel
+    # ------------------------------------------------------------------------------------------
+    async def _cancel_order(self, command: CancelOrder) -> None:
+        tracked = self._tracked_for(command.client_order_id.value)
+        if tracked is None:
+            self.generate_order_cancel_rejected(
+                command.strategy_id,
+                command.instrument_id,
+                command.client_order_id,
+                command.venue_order_id,
+                "order not found",
+                self._clock.timestamp_ns(),
+            )
+            return
+        async with self._lock_for(tracked):
+            await self._cancel_tracked(tracked)
+
+    async def _cancel_tracked(self, tracked: TrackedOrder) -> None:
+        if tracked.terminal is not None:
+            return
+        try:
+            canceled = await self._http.cancel_order(
+                tracked.symbol, client_order_id=self.index.venue_cid(tracked)
+            )
+        except BingxRejection as exc:
+            reason = f"{exc.code}: {exc.msg}"
+            if exc.is_unknown_order or exc.is_already_filled:
+                self._side_tasks.spawn(
+                    self._resolve_cancel(tracked, reason), f"cancel-{tracked.client_order_id}"
+                )
+                return
+            self._cancel_rejected(tracked, reason)
+            return
+        except BingxError as exc:
+            self._pylog.warning("cancel of %s ambiguous (%r); resolving", tracked.client_order_id, exc)
+            self._side_tasks.spawn(self._resolve_cancel(tracked, None), f"cancel-{tracked.client_order_id}")
+            return
+        self._apply_canceled(tracked, canceled)
+
+    def _apply_canceled(self, tracked: TrackedOrder, canceled: VenueOrder) -> None:
+        self.facts.canceled(
+            tracked,
+            VenueOrderId(str(canceled.orderId)),
+            self.index.filled_before(tracked) + to_decimal(num(canceled.executedQty)),
+            self._clock.timestamp_ns(),
+        )
+
+    def _cancel_rejected(self, tracked: TrackedOrder, reason: str) -> None:
+        self.generate_order_cancel_rejected(
+            tracked.strategy_id,
+            tracked.instrument_id,
+            tracked.client_order_id,
+            tracked.engine_venue_order_id or tracked.venue_order_id,
+            reason,
+            self._clock.timestamp_ns(),
+        )
+
+    async def _resolve_cancel(self, tracked: TrackedOrder, rejection: str | None) -> None:
+        backoff = Backoff(0.25, 2.0, 5.0)
+        self.resolutions["cancel"] += 1
+        while True:
+            try:
+                found = await self.sync.resolve_order(tracked)
+            except BingxError as exc:
+                self._pylog.warning("resolving cancel of %s failed (%r)", tracked.client_order_id, exc)
+                await asyncio.sleep(backoff.next_delay())
+                continue
+            if rejection is not None and (not found or tracked.terminal is None):
+                self._cancel_rejected(tracked, rejection)
+            return
+
+    async def _cancel_all_orders(self, command: CancelAllOrders) -> None:
+        if command.order_side != OrderSide.NO_ORDER_SIDE:
+            for order in self._cache.orders_open(
+                instrument_id=command.instrument_id, side=command.order_side
+            ):
+                tracked = self._tracked_for(order.client_order_id.value)
+                if tracked is not None:
+                    async with self._lock_for(tracked):
+                        await self._cancel_tracked(tracked)
+            return
+        symbol = venue_symbol(command.instrument_id)
+        try:
+            result = await self._http.cancel_all_open_orders(symbol)
+        except BingxError as exc:
+            self._pylog.error(
+                "cancel-all for %s failed: %r (final states follow from the stream/poll)", symbol, exc
+            )
+            return
+        for o in result.success or []:
+            tracked = self.index.lookup(o.client_order_id, o.orderId)
+            if tracked is not None:
+                self._apply_canceled(tracked, o)
+
+    async def _batch_cancel_orders(self, command: BatchCancelOrders) -> None:
+        by_symbol: dict[str, list[TrackedOrder]] = {}
+        for cancel in command.cancels:
+            tracked = self._tracked_for(cancel.client_order_id.value)
+            if tracked is None:
+                await self._cancel_order(cancel)  # emits the rejection
+            elif tracked.terminal is None:
+                by_symbol.setdefault(tracked.symbol, []).append(tracked)
+        for symbol, orders in by_symbol.items():
+            for i in range(0, len(orders), MAX_BATCH_CANCEL):
+                await self._batch_cancel_chunk(symbol, orders[i : i + MAX_BATCH_CANCEL])
+
+    async def _batch_cancel_chunk(self, symbol: str, orders: list[TrackedOrder]) -> None:
+        by_cid = {self.index.venue_cid(o): o for o in orders}
+        try:
+            result = await self._http.cancel_batch_orders(symbol, client_order_ids=list(by_cid))
+        except BingxError as exc:
+            self._pylog.warning("batch cancel on %s failed (%r); canceling one by one", symbol, exc)
+            for one in orders:
+                async with self._lock_for(one):
+                    await self._cancel_tracked(one)
+            return
+        for o in result.success or []:
+            done = self.index.lookup(o.client_order_id, o.orderId)
+            if done is not None:
+                self._apply_canceled(done, o)
+        for failed in result.failed or []:
+            refused = self.index.lookup(failed.clientOrderId, to_int(failed.orderId))
+            if refused is not None:
+                reason = f"{failed.errorCode}: {failed.errorMessage}"
+                self._side_tasks.spawn(
+                    self._resolve_cancel(refused, reason), f"cancel-{refused.client_order_id}"
+                )
+
+    # ------------------------------------------------------------------------------------------
+    # Modify: cancel-replace (see module docstring)
+    # ------------------------------------------------------------------------------------------
+    async def _modify_order(self, command: ModifyOrder) -> None:
+        order = self._cache.order(command.client_order_id)
+        tracked = self._tracked_for(command.client_order_id.value)
+        if order is None or tracked is None:
+            self.generate_order_modify_rejected(
+                command.strategy_id,
+                command.instrument_id,
+                command.client_order_id,
+                command.venue_order_id,
+                "order not found",
+                self._clock.timestamp_ns(),
+            )
+            return
+        async with self._lock_for(tracked):
+            await self._cancel_replace(order, tracked, command)
+
+    def _modify_rejected(self, tracked: TrackedOrder, reason: str) -> None:
+        self.generate_order_modify_rejected(
+            tracked.strategy_id,
+            tracked.instrument_id,
+            tracked.client_order_id,
+            tracked.engine_venue_order_id or tracked.venue_order_id,
+            reason,
+            self._clock.timestamp_ns(),
+        )
+
+    async def _cancel_replace(
+        self, order: NautilusOrder, tracked: TrackedOrder, command: ModifyOrder
+    ) -> None:
+        if tracked.terminal is not None or tracked.venue_order_id is None:
+            self._modify_rejected(tracked, "order is not open on the venue")
+            return
+        new_qty = (command.quantity or order.quantity).as_decimal()
+        new_price = command.price or (order.price if order.has_price else None)
+        new_trigger = command.trigger_price or (order.trigger_price if order.has_trigger_price else None)
+        old_voi = tracked.venue_order_id
+        chain = self.index.chain_for(tracked)
+        # 1. Retire the live link *before* canceling it: its CANCELED event (which may overtake the
+        #    REST answer on the stream) must not close the NautilusTrader order.
+        chain.retired.add(old_voi.value)
+        try:
+            canceled = await self._http.cancel_order(tracked.symbol, client_order_id=chain.current_cid)
+        except BingxRejection as exc:
+            chain.retired.discard(old_voi.value)
+            self._modify_rejected(tracked, f"cancel-replace: cancel failed: {exc.code}: {exc.msg}")
+            if exc.is_unknown_order or exc.is_already_filled:
+                # Filled or gone meanwhile: nothing is placed; learn the final state (and fills).
+                self._side_tasks.spawn(
+                    self._resolve_cancel(tracked, None), f"modify-{tracked.client_order_id}"
+                )
+            return
+        except BingxError as exc:
+            chain.retired.discard(old_voi.value)
+            self._modify_rejected(tracked, f"cancel-replace: cancel outcome unknown ({exc}); not replaced")
+            self._side_tasks.spawn(self._resolve_cancel(tracked, None), f"modify-{tracked.client_order_id}")
+            return
+        # 2. The cancel is final: executedQty is all that link will ever fill.
+        chain.filled_before += to_decimal(num(canceled.executedQty))
+        ts = self._clock.timestamp_ns()
+        remaining = new_qty - chain.filled_before
+        if remaining <= 0:
+            self._modify_rejected(
+                tracked, f"cancel-replace: quantity {new_qty} not above filled {chain.filled_before}"
+            )
+            self.facts.canceled(tracked, old_voi, chain.filled_before, ts)
+            return
+        # 3. The replacement: a new client id (BingX ids are unique), registered before it is sent
+        #    so its stream events (which may overtake the response) find the order.
+        chain.replacements += 1
+        alias = _alias(tracked.client_order_id.value, chain.replacements)
+        self.index.add_alias(tracked, alias)
+        chain.current_cid = alias
+        info = self._instrument_info(tracked.symbol)
+        self._set_order(tracked, new_qty, new_price, new_trigger, info, ts)
+        try:
+            kwargs = self._order_params(
+                order, None, cid=alias, quantity=remaining, price=new_price, trigger_price=new_trigger
+            )
+            placed = await self._http.place_order(**kwargs)
+        except BingxRejection as exc:
+            self._modify_rejected(tracked, f"cancel-replace: replacement rejected: {exc.code}: {exc.msg}")
+            self.facts.canceled(tracked, old_voi, chain.filled_before, self._clock.timestamp_ns())
+            return
+        except (BingxError, ValueError) as exc:
+            self._pylog.warning("replacement of %s ambiguous (%r); resolving", tracked.client_order_id, exc)
+            self._side_tasks.spawn(self._resolve_replacement(tracked, old_voi), f"replace-{alias}")
+            return
+        self.facts.venue_id_changed(tracked, VenueOrderId(str(placed.orderId)), self._clock.timestamp_ns())
+        self._apply_response(tracked, placed)
+
+    def _set_order(
+        self,
+        tracked: TrackedOrder,
+        quantity: Decimal,
+        price: Price | None,
+        trigger: Price | None,
+        info: InstrumentInfo,
+        ts: int,
+    ) -> None:
+        """The NautilusTrader order takes its new quantity/price now (still under the canceled
+        link's venue id; the replacement's id follows with ``venue_id_changed``)."""
+        voi = tracked.engine_venue_order_id or tracked.venue_order_id
+        assert voi is not None
+        tracked.quantity = quantity
+        tracked.price = price.as_decimal() if price is not None else None
+        self.generate_order_updated(
+            tracked.strategy_id,
+            tracked.instrument_id,
+            tracked.client_order_id,
+            voi,
+            Quantity(quantity, info.size_precision),
+            price,  # type: ignore[arg-type]  # None keeps the price
+            trigger,
+            ts,
+        )
+
+    async def _resolve_replacement(self, tracked: TrackedOrder, old_voi: VenueOrderId) -> None:
+        backoff = Backoff(0.25, 2.0, 5.0)
+        not_found = 0
+        self.resolutions["modify"] += 1
+        while tracked.terminal is None:
+            await asyncio.sleep(backoff.next_delay())
+            try:
+                o = await self.sync.query_live_link(tracked)
+            except BingxError as exc:
+                self._pylog.warning("resolving replacement of %s failed (%r)", tracked.client_order_id, exc)
+                continue
+            if o is not None:
+                self.facts.venue_id_changed(tracked, VenueOrderId(str(o.orderId)), self._clock.timestamp_ns())
+                await self.sync.sync_order(tracked, o)
+                return
+            not_found += 1
+            if not_found >= 3:
+                self._modify_rejected(tracked, "cancel-replace: replacement not found on venue")
+                self.facts.canceled(
+                    tracked, old_voi, self.index.filled_before(tracked), self._clock.timestamp_ns()
+                )
+                return
+
+    async def _query_account(self, command: QueryAccount) -> None:
+        try:
+            await self._update_account_state()
+        except BingxError as exc:
+            self._pylog.error("account query failed: %r", exc)
+
+    # ------------------------------------------------------------------------------------------
+    # Reconciliation reports (startup and the engine's periodic checks)
+    # ------------------------------------------------------------------------------------------
+    def _report_timeout(self) -> float:
+        return max(3 * self._config.http_timeout_secs, 10.0)
+
+    def _restore_client_id(self, report: OrderStatusReport) -> OrderStatusReport:
+        """The venue lowercases client ids (and a replaced order lives under an alias): give the
+        report the id the engine knows, or it would adopt our own order as an external one."""
+        cid = report.client_order_id
+        if cid is None:
+            tracked = self.tracker.by_venue(report.venue_order_id.value)
+        else:
+            tracked = self.index.lookup(cid.value, None) or self._adopt(cid.value.lower())
+        if tracked is not None:
+            report.client_order_id = tracked.client_order_id
+        return report
+
+    def _order_report(self, o: VenueOrder, ts_init: int) -> OrderStatusReport:
+        info = self._instrument_info(o.symbol)
+        report = order_to_status_report(
+            o,
+            self.account_id,
+            info.instrument_id,
+            info.price_precision,
+            info.size_precision,
+            ts_init,
+            self._config.treat_expired_as_canceled,
+            self._venue_position_id(info.instrument_id, o.positionSide),
+        )
+        return self._restore_client_id(report)
+
+    async def generate_order_status_report(
+        self, command: GenerateOrderStatusReport
+    ) -> OrderStatusReport | None:
+        symbol = venue_symbol(command.instrument_id)
+        tracked = self.tracker.get(command.client_order_id.value) if command.client_order_id else None
+        cid = self.index.venue_cid(tracked) if tracked is not None else None
+        if cid is None and command.client_order_id is not None:
+            cid = command.client_order_id.value.lower()
+        oid = _venue_int(command.venue_order_id)
+        try:
+            async with asyncio.timeout(self._report_timeout()):
+                o = await self._http.query_order(symbol, order_id=None if cid else oid, client_order_id=cid)
+        except BingxRejection as exc:
+            if not exc.is_unknown_order:
+                self._pylog.error("order status report for %s failed: %r", cid or oid, exc)
+            return None
+        except (BingxError, TimeoutError) as exc:
+            self._pylog.error("order status report for %s failed: %r", cid or oid, exc)
+            return None
+        try:
+            return self._order_report(o, self._clock.timestamp_ns())
+        except ValueError as exc:
+            self._pylog.warning("order %s not reportable: %s", o.orderId, exc)
+            return None
+
+    async def generate_order_status_reports(
+        self, command: GenerateOrderStatusReports
+    ) -> list[OrderStatusReport]:
+        symbol = venue_symbol(command.instrument_id) if command.instrument_id else None
+        ts_init = self._clock.timestamp_ns()
+        reports: list[OrderStatusReport] = []
+        async with asyncio.timeout(self._report_timeout()):
+            orders = await self._http.open_orders(symbol)
+            if not command.open_only:
+                seen = {o.orderId for o in orders}
+                for sym in await self._history_symbols(symbol):
+                    for o in await self._http.all_orders(
+                        sym, start_time=_ms(command.start), end_time=_ms(command.end), limit=1000
+                    ):
+                        if o.orderId not in seen:
+                            orders.append(o)
+        for o in orders:
+            try:
+                reports.append(self._order_report(o, ts_init))
+            except ValueError as exc:
+                self._pylog.warning("order %s skipped in reconciliation: %s", o.orderId, exc)
+        return reports
+
+    async def generate_fill_reports(self, command: GenerateFillReports) -> list[FillReport]:
+        symbol = venue_symbol(command.instrument_id) if command.instrument_id else None
+        ts_init = self._clock.timestamp_ns()
+        reports: list[FillReport] = []
+        oid = _venue_int(command.venue_order_id)
+        async with asyncio.timeout(self._report_timeout()):
+            now = self._http.now_ms()
+            start = max(_ms(command.start) or 0, now - _HISTORY_WINDOW_MS)
+            for sym in await self._history_symbols(symbol):
+                info = self._instrument_info(sym)
+                page = 1
+                while True:
+                    data = await self._http.fill_history(
+                        sym, order_id=oid, start_ts=start, end_ts=now, page_index=page, page_size=1000
+                    )
+                    rows = data.fill_history_orders or []
+                    for t in rows:
+                        tid = to_int(t.tradeId)
+                        if tid is None:
+                            continue
+                        self.tracker.first_fill(sym, tid)  # in the engine after this report
+                        reports.append(
+                            fill_history_to_fill_report(
+                                t,
+                                self.account_id,
+                                info.instrument_id,
+                                info.price_precision,
+                                info.size_precision,
+                                ts_init,
+                                None,
+                                self._venue_position_id(info.instrument_id, (t.positionSide or "").upper()),
+                                info.quote_currency.code,
+                            )
+                        )
+                    if len(rows) < 1000:
+                        break
+                    page += 1
+        return reports
+
+    async def generate_position_status_reports(
+        self, command: GeneratePositionStatusReports
+    ) -> list[PositionStatusReport]:
+        symbol = venue_symbol(command.instrument_id) if command.instrument_id else None
+        ts_init = self._clock.timestamp_ns()
+        reports: list[PositionStatusReport] = []
+        async with asyncio.timeout(self._report_timeout()):
+            positions = await self._http.positions(symbol)
+        for p in positions:
+            if to_decimal(num(p.positionAmt)) == 0:
+                continue
+            info = self._instrument_info(p.symbol)
+            reports.append(
+                position_to_status_report(
+                    p,
+                    self.account_id,
+                    info.instrument_id,
+                    info.size_precision,
+                    ts_init,
+                    self._venue_position_id(info.instrument_id, p.positionSide),
+                )
+            )
+        return reports
+
+    async def _history_symbols(self, symbol: str | None) -> list[str]:
+        """BingX history endpoints are queried per symbol: every symbol the cache knows, every
+        symbol with venue activity (open orders, positions) and, with few instruments loaded, all."""
+        if symbol is not None:
+            return [symbol]
+        symbols = {venue_symbol(o.instrument_id) for o in self._cache.orders(venue=BINGX_VENUE)}
+        symbols |= {venue_symbol(p.instrument_id) for p in self._cache.positions(venue=BINGX_VENUE)}
+        symbols |= {o.symbol for o in await self._http.open_orders()}
+        symbols |= {p.symbol for p in await self._http.positions() if to_decimal(num(p.positionAmt)) != 0}
+        loaded = self._provider.instruments_by_symbol
+        if len(loaded) <= self._config.reconciliation_max_symbols:
+            symbols |= set(loaded)
+        return sorted(symbols)
+
+
+def _alias(client_order_id: str, n: int) -> str:
+    """The venue client id of the n-th replacement: ``<cid>-r<n>`` (lowercase, at most 40 chars)."""
+    suffix = f"-r{n}"
+    base = client_order_id.lower()[: MAX_CLIENT_ORDER_ID_LEN - len(suffix)]
+    return f"{base}{suffix}"
+
+
+def _venue_int(venue_order_id: VenueOrderId | None) -> int | None:
+    if venue_order_id is None or not venue_order_id.value.isdigit():
+        return None
+    return int(venue_order_id.value)
+
+
+def _ms(ts: pd.Timestamp | None) -> int | None:
+    if ts is None:
+        return None
+    return dt_to_unix_nanos(ts) // _NANOS_PER_MS
+
+
+def _usdt() -> Any:
+    from nautilus_trader.model.currencies import USDT
+
+    return USDT

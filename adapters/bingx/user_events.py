@@ -1,0 +1,413 @@
+"""BingX user-data stream frame handler: one gzip frame in, NautilusTrader events or reports out.
+
+The hot path (run synchronously by the core dispatcher for every frame). Orders this node submitted
+become order *events* through the core :class:`~adapters.core.order_facts.OrderFacts` (each fact
+exactly once, whichever source reports it: this stream, both sockets of an overlap rotation, REST
+backfill, the poll failover); anything else becomes *reports* (with its fills bundled).
+
+BingX specifics handled here:
+
+* client order ids come back **lowercased** (and conditional orders may carry none): orders are found
+  through :class:`OrderIndex` by lowercase client id, then by venue order id;
+* a modify is a cancel-replace (:mod:`adapters.bingx.execution`): one NautilusTrader order is then a
+  *chain* of venue orders. :class:`OrderIndex` knows the chain: fills of any link are the order's
+  fills (reported under the venue order id the engine holds), lifecycle events (NEW / CANCELED) of a
+  retired link are ignored, and the cumulative ``z`` of the current link is offset by what the
+  retired links filled;
+* fill quantity and price come **only** from the last-fill fields ``l``/``L`` with the venue trade id
+  (``td``/``t``). An execution without them is never turned into a fill from cumulative ``z`` (the
+  reference design's double count): the order's fills are fetched by REST instead
+  (``fetch_fills``), keyed by the same trade ids, so a later duplicate is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import NamedTuple, Protocol
+
+from nautilus_trader.execution.reports import ExecutionMassStatus, FillReport, OrderStatusReport
+from nautilus_trader.model.enums import LiquiditySide
+from nautilus_trader.model.identifiers import AccountId, ClientId, InstrumentId, PositionId, VenueOrderId
+from nautilus_trader.model.objects import AccountBalance, Currency, MarginBalance
+
+from adapters.bingx.parsing import (
+    BINGX_VENUE,
+    OrderFill,
+    account_update_to_balances,
+    has_last_fill,
+    is_fill,
+    order_update_to_fill_report,
+    order_update_to_status_report,
+    parse_order_fill,
+)
+from adapters.bingx.schemas import num, to_int
+from adapters.bingx.schemas_stream import (
+    AccountConfigUpdate,
+    AccountUpdate,
+    JsonPing,
+    ListenKeyExpired,
+    MalformedFrame,
+    OrderTradeUpdate,
+    OrderUpdateData,
+    PingFrame,
+    Snapshot,
+    StreamAck,
+    UnknownEvent,
+    decode_user_frame,
+)
+from adapters.core.decimal_parse import to_decimal
+from adapters.core.order_facts import OrderFacts
+from adapters.core.order_tracking import OrderTracker, TrackedOrder
+from adapters.core.reports import send_order_with_fills
+
+_NANOS_PER_MS = 1_000_000
+_MAX_LOGGED_RAW = 300
+
+
+class InstrumentInfo(NamedTuple):
+    instrument_id: InstrumentId
+    price_precision: int
+    size_precision: int
+    quote_currency: Currency
+
+
+class ReportSink(Protocol):
+    """Where reports and account states go (the exec client)."""
+
+    def _send_order_status_report(self, report: OrderStatusReport) -> None: ...
+    def _send_mass_status_report(self, report: ExecutionMassStatus) -> None: ...
+
+    def generate_account_state(
+        self,
+        balances: list[AccountBalance],
+        margins: list[MarginBalance],
+        reported: bool,
+        ts_event: int,
+        info: dict[str, object] | None = None,
+    ) -> None: ...
+
+
+# --------------------------------------------------------------------------------------------------
+# Order index: lowercase client ids and cancel-replace chains
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Chain:
+    """The venue orders one NautilusTrader order has lived as (cancel-replace modifies)."""
+
+    current_cid: str  # lowercase venue client id of the live link
+    retired: set[str] = field(default_factory=set)  # venue order ids of canceled links
+    filled_before: Decimal = Decimal(0)  # what the retired links filled (venue-confirmed)
+    replacements: int = 0
+
+
+class OrderIndex:
+    """Finds tracked orders by the venue's lowercase client id (original or replacement alias)."""
+
+    def __init__(self, tracker: OrderTracker) -> None:
+        self.tracker = tracker
+        self._by_cid: dict[str, TrackedOrder] = {}
+        self._chains: dict[str, Chain] = {}  # keyed by the NautilusTrader client order id
+
+    def register(self, order: TrackedOrder) -> TrackedOrder:
+        self.tracker.track(order)
+        self._by_cid[order.client_order_id.value.lower()] = order
+        return order
+
+    def add_alias(self, order: TrackedOrder, alias: str) -> None:
+        self._by_cid[alias] = order
+
+    def lookup(self, venue_cid: str | None, venue_order_id: int | None) -> TrackedOrder | None:
+        if venue_cid:
+            order = self._by_cid.get(venue_cid.lower())
+            if order is not None:
+                return order
+        if venue_order_id is not None:
+            return self.tracker.by_venue(str(venue_order_id))
+        return None
+
+    # --- chains ---------------------------------------------------------------------------------
+    def chain(self, order: TrackedOrder) -> Chain | None:
+        return self._chains.get(order.client_order_id.value)
+
+    def chain_for(self, order: TrackedOrder) -> Chain:
+        key = order.client_order_id.value
+        chain = self._chains.get(key)
+        if chain is None:
+            chain = self._chains[key] = Chain(current_cid=key.lower())
+        return chain
+
+    def venue_cid(self, order: TrackedOrder) -> str:
+        """The client id the venue knows the order's live link by."""
+        chain = self._chains.get(order.client_order_id.value)
+        return chain.current_cid if chain is not None else order.client_order_id.value.lower()
+
+    def is_retired(self, order: TrackedOrder, venue_order_id: str) -> bool:
+        chain = self._chains.get(order.client_order_id.value)
+        return chain is not None and venue_order_id in chain.retired
+
+    def filled_before(self, order: TrackedOrder) -> Decimal:
+        chain = self._chains.get(order.client_order_id.value)
+        return chain.filled_before if chain is not None else Decimal(0)
+
+    def effective_venue_id(self, order: TrackedOrder, venue_order_id: VenueOrderId) -> VenueOrderId:
+        """A fill of a retired link is reported under the id the engine holds (it must not move the
+        engine's order back to a canceled venue order)."""
+        if self.is_retired(order, venue_order_id.value):
+            return order.engine_venue_order_id or order.venue_order_id or venue_order_id
+        return venue_order_id
+
+
+# --------------------------------------------------------------------------------------------------
+# The handler
+# --------------------------------------------------------------------------------------------------
+
+
+class BingxUserStreamHandler:
+    def __init__(
+        self,
+        *,
+        facts: OrderFacts,
+        index: OrderIndex,
+        sink: ReportSink,
+        client_id: ClientId,
+        account_id: AccountId,
+        instruments: Callable[[str], InstrumentInfo],
+        adopt: Callable[[str], TrackedOrder | None],
+        position_id: Callable[[InstrumentId, str | None], PositionId | None],
+        clock_ns: Callable[[], int],
+        on_listen_key_expired: Callable[[str], None],
+        fetch_fills: Callable[[TrackedOrder | None, str, int], None],
+        treat_expired_as_canceled: bool,
+        fee_rates: Callable[[str], tuple[Decimal, Decimal] | None] = lambda symbol: None,
+        logger: logging.Logger,
+    ) -> None:
+        self._facts = facts
+        self._tracker = facts.tracker
+        self._index = index
+        self._sink = sink
+        self._client_id = client_id
+        self._account_id = account_id
+        self._instruments = instruments
+        self._adopt = adopt
+        self._position_id = position_id
+        self._clock_ns = clock_ns
+        self._on_listen_key_expired = on_listen_key_expired
+        # (tracked order or None for an external one, symbol, venue order id): fetch by REST
+        self._fetch_fills = fetch_fills
+        self._expired_as_canceled = treat_expired_as_canceled
+        self._fee_rates = fee_rates  # (maker, taker) per symbol
+        self._log = logger
+        self.frames = 0
+        self.malformed = 0
+        self.unknown = 0
+        self.errors = 0
+        self.missing_last_fill = 0  # executions without l/L/trade id: fetched by REST instead
+
+    # --- entry point (the dispatcher's FrameHandler) -----------------------------------------
+    def handle_frame(self, raw: bytes | str) -> None:
+        self.frames += 1
+        event = decode_user_frame(raw)
+        try:
+            self._dispatch(event)
+        except Exception:
+            self.errors += 1
+            self._log.exception("user frame skipped: processing failed: %r", _raw_head(raw))
+
+    def _dispatch(self, event: object) -> None:
+        tp = type(event)
+        if issubclass(tp, OrderTradeUpdate):  # ORDER_TRADE_UPDATE and TRADE_UPDATE
+            assert isinstance(event, OrderTradeUpdate)
+            self._on_order_update(event.order, event.event_time)
+        elif tp is AccountUpdate:
+            assert isinstance(event, AccountUpdate)
+            self._on_account(event.account, event.event_time)
+        elif tp is Snapshot:
+            assert isinstance(event, Snapshot)
+            if event.account is not None:
+                self._on_account(event.account, event.event_time)
+        elif tp is AccountConfigUpdate:
+            self._log.debug("ACCOUNT_CONFIG_UPDATE: %s", event)
+        elif tp is ListenKeyExpired:
+            self._log.warning("listenKeyExpired received: no further events on this key; rotating")
+            self._on_listen_key_expired("listenKeyExpired")
+        elif tp is PingFrame or tp is JsonPing:
+            pass  # answered by the connection (server_ping_reply); nothing to do here
+        elif tp is StreamAck:
+            assert isinstance(event, StreamAck)
+            if not event.ok:
+                self._log.warning("user stream error frame: code=%s msg=%s", event.code, event.msg)
+        elif tp is UnknownEvent:
+            assert isinstance(event, UnknownEvent)
+            self.unknown += 1
+            self._log.warning("unknown user event type %r skipped", event.event_type)
+        elif tp is MalformedFrame:
+            assert isinstance(event, MalformedFrame)
+            self.malformed += 1
+            self._log.error("malformed user frame skipped (%s): %r", event.error, event.raw[:_MAX_LOGGED_RAW])
+        else:  # pragma: no cover - decode_user_frame returns one of the above
+            self._log.warning("unhandled user event %r", tp.__name__)
+
+    # --- ORDER_TRADE_UPDATE ------------------------------------------------------------------
+    def _on_order_update(self, o: OrderUpdateData, event_time: int) -> None:
+        cid = (o.client_order_id or "").lower()
+        order = self._index.lookup(cid, o.order_id)
+        if order is None and cid:
+            order = self._adopt(cid)
+        if order is None:
+            self._on_external(o, event_time)
+            return
+        voi = VenueOrderId(str(o.order_id))
+        if is_fill(o):
+            self._on_fill(order, o, voi)
+            return
+        if self._index.is_retired(order, voi.value):
+            return  # lifecycle of a link our cancel-replace retired: not the order's
+        ts = (o.trade_time or event_time) * _NANOS_PER_MS
+        x = o.execution_type.upper()
+        venue_filled = self._index.filled_before(order) + to_decimal(num(o.cum_filled_qty))
+        if x == "NEW":
+            if order.venue_order_id is not None and order.venue_order_id != voi and order.accepted:
+                self._facts.venue_id_changed(order, voi, ts)
+            else:
+                self._facts.accepted(order, voi, ts)
+        elif x == "CANCELED":
+            if o.order_status.upper() == "EXPIRED":
+                self._facts.expired(order, voi, venue_filled, ts)
+            else:
+                self._facts.canceled(order, voi, venue_filled, ts)
+        elif x == "EXPIRED":
+            self._facts.expired(order, voi, venue_filled, ts)
+        else:
+            self.unknown += 1
+            self._log.warning("ORDER_TRADE_UPDATE with unknown execution type %r for %s skipped", x, cid)
+
+    def _on_fill(self, order: TrackedOrder, o: OrderUpdateData, voi: VenueOrderId) -> None:
+        trade_id = _trade_id(o)
+        if trade_id is None or not has_last_fill(o):
+            # Never from cumulative z: fetch this venue order's fills (with trade ids) by REST.
+            self.missing_last_fill += 1
+            self._fetch_fills(order, o.symbol, o.order_id)
+            return
+        info = self._instruments(o.symbol)
+        pos_id = self._position_id(info.instrument_id, o.position_side)
+        fill = parse_order_fill(o, info.price_precision, info.size_precision, info.quote_currency, pos_id)
+        assert fill is not None
+        last_qty = num(o.last_filled_qty)
+        assert last_qty is not None
+        if fill.liquidity_side == LiquiditySide.NO_LIQUIDITY_SIDE:
+            fill = fill._replace(liquidity_side=self._infer_liquidity(o.symbol, fill))
+        self._facts.filled(
+            order,
+            trade_id,
+            self._index.effective_venue_id(order, voi),
+            pos_id,
+            fill.last_qty,
+            abs(Decimal(last_qty)),
+            fill.last_px,
+            info.quote_currency,
+            fill.commission,
+            fill.liquidity_side,
+            fill.ts_event,
+        )
+        if (
+            o.order_status.upper() == "FILLED"
+            and not self._index.is_retired(order, voi.value)
+            and order.filled >= self._index.filled_before(order) + to_decimal(num(o.cum_filled_qty))
+        ):
+            self._facts.fully_filled(order)
+
+    def _infer_liquidity(self, symbol: str, fill: OrderFill) -> LiquiditySide:
+        """BingX's swap order event has no maker flag (REST ``fillHistory`` has ``role``): infer it
+        from the fee rate charged - the nearer of the account's maker and taker rates - so the
+        stream and the REST path report the same fill the same way (mode parity)."""
+        rates = self._fee_rates(symbol)
+        notional = fill.last_qty.as_decimal() * fill.last_px.as_decimal()
+        if rates is None or notional == 0:
+            return LiquiditySide.NO_LIQUIDITY_SIDE
+        maker, taker = rates
+        if maker == taker:
+            return LiquiditySide.NO_LIQUIDITY_SIDE
+        rate = fill.commission.as_decimal() / notional
+        return LiquiditySide.MAKER if abs(rate - maker) < abs(rate - taker) else LiquiditySide.TAKER
+
+    def _on_external(self, o: OrderUpdateData, event_time: int) -> None:
+        """An order this node did not submit: report it, its fill bundled."""
+        info = self._instruments(o.symbol)
+        ts_init = self._clock_ns()
+        pos_id = self._position_id(info.instrument_id, o.position_side)
+        ts_event = (o.trade_time or event_time) * _NANOS_PER_MS
+        fills: list[FillReport] = []
+        if is_fill(o):
+            trade_id = _trade_id(o)
+            if trade_id is None or not has_last_fill(o):
+                self.missing_last_fill += 1
+                self._fetch_fills(None, o.symbol, o.order_id)
+                return
+            if not self._tracker.first_fill(o.symbol, trade_id):
+                return
+            report = order_update_to_fill_report(
+                o,
+                self._account_id,
+                info.instrument_id,
+                info.price_precision,
+                info.size_precision,
+                info.quote_currency,
+                ts_event,
+                ts_init,
+                pos_id,
+            )
+            if report is not None:
+                fills.append(report)
+        try:
+            status = order_update_to_status_report(
+                o,
+                self._account_id,
+                info.instrument_id,
+                info.price_precision,
+                info.size_precision,
+                ts_event,
+                ts_init,
+                self._expired_as_canceled,
+                pos_id,
+            )
+        except ValueError as exc:
+            self._log.warning("external order %s not reported: %s", o.order_id, exc)
+            return
+        self.send_order_with_fills(status, fills)
+
+    def send_order_with_fills(self, report: OrderStatusReport, fills: list[FillReport]) -> None:
+        send_order_with_fills(self._sink, self._client_id, self._account_id, BINGX_VENUE, report, fills)
+
+    # --- ACCOUNT_UPDATE ----------------------------------------------------------------------
+    def _on_account(self, data: object, event_time: int) -> None:
+        from adapters.bingx.schemas_stream import AccountUpdateData
+
+        assert isinstance(data, AccountUpdateData)
+        balances = account_update_to_balances(data)
+        if not balances:
+            return
+        self._sink.generate_account_state(
+            balances=balances,
+            margins=[],
+            reported=True,
+            ts_event=(event_time * _NANOS_PER_MS) or self._clock_ns(),
+        )
+
+
+def _trade_id(o: OrderUpdateData) -> int | None:
+    """The venue trade id (``t``, else ``td``); None when absent (never synthesized from ``z``: a
+    synthesized id could not be matched with the REST fill of the same trade)."""
+    for candidate in (o.trade_id, o.trade_id_alt):
+        tid = to_int(candidate)
+        if tid:
+            return tid
+    return None
+
+
+def _raw_head(raw: bytes | str) -> bytes | str:
+    return raw[:_MAX_LOGGED_RAW]

@@ -1,0 +1,110 @@
+"""BingX's side of the user-data stream: the venue operations the core recovery driver and listen-key
+keeper call (``RecoveryVenue`` and ``ListenKeyOps``), plus the gzip ``Ping``/``Pong`` heartbeat.
+
+Thin by design: ordering, retries with backoff, overlap rotation (new socket proven healthy before
+the old closes), draining and keepalive scheduling live once in ``adapters.core`` and are shared with
+Binance. Here are only BingX's endpoints, its URL (``<ws>?listenKey=<key>``) and its framing:
+
+* every server frame is gzip-compressed binary, the heartbeat included: the connection answers the
+  text ``Ping`` with ``Pong`` itself (``server_ping_reply``) so heartbeats never reach the dispatcher;
+  the handler decompresses everything else;
+* ``POST`` mints a **new** key each time (earlier keys stay valid until they expire): after a
+  rotation the previous key is deleted (``retire_listen_key``), so keys do not pile up and the old
+  key's events stop once the new socket carries them.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import aiohttp
+
+from adapters.bingx.http import BingxHttpClient
+from adapters.bingx.schemas_stream import PONG, decode_gzip_frame, is_ping
+from adapters.bingx.user_events import BingxUserStreamHandler
+from adapters.bingx.venue_sync import BingxVenueSync
+from adapters.core.recovery import SnapshotOutcome
+from adapters.core.stream import Frame, StreamHandle
+from adapters.core.ws_connection import WsConfig, WsConnection
+
+# A gzip-compressed "Ping" is ~24 bytes; only frames this small can be one (no decompression of
+# every event just to look for the heartbeat).
+_MAX_PING_FRAME = 64
+
+
+def user_stream_url(ws_base_url: str, listen_key: str) -> str:
+    return f"{ws_base_url.rstrip('/')}?listenKey={listen_key}"
+
+
+def ping_reply(frame: Frame) -> Frame | None:
+    """``server_ping_reply`` for BingX: ``Pong`` for the (gzip) text ``Ping``, else None."""
+    if len(frame) > _MAX_PING_FRAME:
+        return None
+    try:
+        payload = decode_gzip_frame(frame)
+    except ValueError:
+        return None
+    return PONG if is_ping(payload) else None
+
+
+class BingxUserStreamOps:
+    def __init__(
+        self,
+        *,
+        http: BingxHttpClient,
+        sync: BingxVenueSync,
+        handler: BingxUserStreamHandler,
+        ws_base_url: str,
+        ws_config: WsConfig,
+        session: aiohttp.ClientSession | None,
+        logger: logging.Logger,
+    ) -> None:
+        self._http = http
+        self._sync = sync
+        self._handler = handler
+        self._ws_base_url = ws_base_url
+        self._ws_config = ws_config
+        self._session = session
+        self._log = logger
+        self.connections = 0
+        self.keys_created = 0
+        self.keys_retired = 0
+
+    # --- RecoveryVenue -----------------------------------------------------------------------
+    async def create_listen_key(self) -> str:
+        key = await self._http.create_listen_key()
+        self.keys_created += 1
+        return key
+
+    async def snapshot(self) -> SnapshotOutcome:
+        return await self._sync.snapshot()
+
+    async def post_snapshot(self) -> SnapshotOutcome:
+        return await self._sync.post_snapshot()
+
+    async def connect_stream(self, listen_key: str) -> StreamHandle:
+        self.connections += 1
+        conn = WsConnection(
+            user_stream_url(self._ws_base_url, listen_key),
+            config=self._ws_config,
+            session=self._session,
+            name=f"bingx-user-{self.connections}",
+            logger=self._log,
+        )
+        await conn.start()
+        return conn
+
+    def handle_frame(self, frame: bytes | str) -> None:
+        self._handler.handle_frame(frame)
+
+    async def retire_listen_key(self, key: str) -> None:
+        """The key a rotation replaced: BingX keeps it alive for up to 60 min otherwise."""
+        await self._http.close_listen_key(key)
+        self.keys_retired += 1
+
+    # --- ListenKeyOps ------------------------------------------------------------------------
+    async def keepalive(self, key: str) -> None:
+        await self._http.keepalive_listen_key(key)
+
+    async def delete(self, key: str) -> None:
+        await self._http.close_listen_key(key)

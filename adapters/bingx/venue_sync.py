@@ -1,0 +1,385 @@
+"""Bring the engine in line with BingX's REST view: snapshot, gap backfill, poll, single-order resolution.
+
+Used by the core recovery driver after every (re)connect and rotation, by the REST-poll failover
+while the stream is down (:mod:`adapters.bingx.poll`), by the resolution of ambiguous command
+outcomes, and when a terminal status or an execution without last-fill fields needs the order's
+fills. Everything goes through :class:`~adapters.core.order_facts.OrderFacts`, so whatever the
+stream also reports (before, during or after, on either socket of an overlap) reaches the engine once.
+
+Phases (see ``adapters.core.recovery``):
+
+* ``snapshot`` — balance (an account state), positions (kept for inspection, see below) and open
+  orders: tracked ones are confirmed, external ones reported.
+* ``post_snapshot`` — tracked orders that are no longer open are queried for their final state
+  (their fills first), then every fill since the last trade id seen per symbol is fetched from
+  ``fillHistory`` (trade ids, last-fill quantities) and emitted. Nothing lost in the gap, nothing
+  twice. These are the gaps the reference design leaves (it backfills balances and positions only).
+
+Positions are queried but **not** sent to the engine as ``PositionStatusReport`` at runtime: in
+NautilusTrader 1.221 a position report that disagrees with the cache (e.g. because a fill is still
+queued in the engine) makes the engine *generate* an inferred fill, and the real fill would then
+count twice. Positions follow from the fills; the REST view is kept in :attr:`last_positions` and
+reported by the engine-driven reconciliation (``generate_position_status_reports``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from decimal import Decimal
+
+from nautilus_trader.model.identifiers import AccountId, InstrumentId, PositionId, VenueOrderId
+from nautilus_trader.model.objects import AccountBalance, MarginBalance
+
+from adapters.bingx.errors import BingxError, BingxRejection
+from adapters.bingx.http import BingxHttpClient
+from adapters.bingx.parsing import (
+    balances_to_account_balances,
+    commission_money,
+    fill_history_to_fill_report,
+    order_to_status_report,
+    parse_fill_time_ns,
+    parse_liquidity_side,
+)
+from adapters.bingx.schemas import FillHistoryItem, Order, Position, num, to_int
+from adapters.bingx.user_events import BingxUserStreamHandler, InstrumentInfo, OrderIndex
+from adapters.core.decimal_parse import parse_currency, parse_price, parse_quantity, to_decimal
+from adapters.core.order_facts import OrderFacts
+from adapters.core.order_tracking import TrackedOrder
+from adapters.core.recovery import QueryResult, SnapshotOutcome
+
+_NANOS_PER_MS = 1_000_000
+_FILLS_PAGE = 1000
+_FILL_WINDOW_MS = 7 * 24 * 3600 * 1000 - 60_000  # fillHistory keeps 7 days; stay inside
+_OPEN = frozenset({"NEW", "PENDING", "PARTIALLY_FILLED", "RUNNING"})
+
+
+class AccountSink:
+    """What the sync emits besides order events (the exec client)."""
+
+    def generate_account_state(
+        self,
+        balances: list[AccountBalance],
+        margins: list[MarginBalance],
+        reported: bool,
+        ts_event: int,
+        info: dict[str, object] | None = None,
+    ) -> None:  # pragma: no cover - protocol shape
+        raise NotImplementedError
+
+
+class BingxVenueSync:
+    def __init__(
+        self,
+        *,
+        http: BingxHttpClient,
+        facts: OrderFacts,
+        index: OrderIndex,
+        handler: BingxUserStreamHandler,
+        sink: AccountSink,
+        account_id: AccountId,
+        instruments: Callable[[str], InstrumentInfo],
+        position_id: Callable[[InstrumentId, str | None], PositionId | None],
+        clock_ns: Callable[[], int],
+        treat_expired_as_canceled: bool,
+        since_ms: Callable[[], int],
+        logger: logging.Logger,
+    ) -> None:
+        self._http = http
+        self._facts = facts
+        self._tracker = facts.tracker
+        self._index = index
+        self._handler = handler
+        self._sink = sink
+        self._account_id = account_id
+        self._instruments = instruments
+        self._position_id = position_id
+        self._clock_ns = clock_ns
+        self._expired_as_canceled = treat_expired_as_canceled
+        self._since_ms = since_ms  # where a symbol's backfill starts when no trade of it was seen
+        self._log = logger
+        self._open_at_snapshot: set[str] = set()
+        self.last_positions: list[Position] = []
+        self.polls = 0
+
+    # --- applying REST objects ---------------------------------------------------------------
+    def apply_fill(self, order: TrackedOrder, item: FillHistoryItem) -> bool:
+        """One ``fillHistory`` row of a tracked order (quantity = the fill's own ``qty``)."""
+        trade_id = to_int(item.tradeId)
+        qty_s = num(item.qty) or num(item.volume)
+        px_s = num(item.price)
+        if trade_id is None or not qty_s or not px_s:
+            self._log.warning("fill of order %s without trade id/qty/price skipped", item.orderId)
+            return False
+        info = self._instruments(item.symbol or order.symbol)
+        qty = abs(Decimal(qty_s))
+        ccy = parse_currency(item.commissionAsset) if item.commissionAsset else info.quote_currency
+        ts = parse_fill_time_ns(item.filledTime, item.filledTm) or self._clock_ns()
+        return self._facts.filled(
+            order,
+            trade_id,
+            self._index.effective_venue_id(order, VenueOrderId(str(item.orderId))),
+            self._position_id(info.instrument_id, (item.positionSide or "").upper() or None),
+            parse_quantity(f"{qty:f}", info.size_precision),
+            qty,
+            parse_price(px_s, info.price_precision),
+            info.quote_currency,
+            commission_money(item.commission, ccy),
+            parse_liquidity_side(item.role),
+            ts,
+        )
+
+    def apply_order(self, order: TrackedOrder, o: Order) -> None:
+        """The venue's state of the order's live link (fills are applied separately, before)."""
+        voi = VenueOrderId(str(o.orderId))
+        if self._index.is_retired(order, voi.value):
+            return
+        ts = (o.updateTime or o.time or 0) * _NANOS_PER_MS or self._clock_ns()
+        venue_filled = self._index.filled_before(order) + to_decimal(num(o.executedQty))
+        status = (o.status or "").upper()
+        if status in _OPEN:
+            if order.accepted and order.venue_order_id is not None and order.venue_order_id != voi:
+                self._facts.venue_id_changed(order, voi, ts)
+            else:
+                self._facts.accepted(order, voi, ts)
+        elif status in ("CANCELED", "CANCELLED"):
+            if (o.timeInForce or "").upper() in ("IOC", "FOK"):
+                # REST has no EXPIRED: an IOC/FOK remainder the venue dropped is what the stream
+                # calls EXPIRED (both paths must end the order the same way: mode parity).
+                self._facts.expired(order, voi, venue_filled, ts)
+            else:
+                self._facts.canceled(order, voi, venue_filled, ts)
+        elif status == "EXPIRED":
+            self._facts.expired(order, voi, venue_filled, ts)
+        elif status == "FAILED":
+            self._facts.rejected(order, "FAILED on venue", ts)
+        elif status == "FILLED":
+            self._facts.accepted(order, voi, ts)
+            if order.filled >= venue_filled:
+                self._facts.fully_filled(order)
+        else:
+            self._log.warning("order %s has unknown venue status %r", o.client_order_id, o.status)
+
+    # --- single-order resolution -------------------------------------------------------------
+    async def query_live_link(self, order: TrackedOrder) -> Order | None:
+        """The order's live venue link by its current client id; None when the venue does not
+        know it. Raises on transport/ambiguous errors."""
+        try:
+            return await self._http.query_order(order.symbol, client_order_id=self._index.venue_cid(order))
+        except BingxRejection as exc:
+            if exc.is_unknown_order:
+                return None
+            raise
+
+    async def resolve_order(self, order: TrackedOrder) -> bool:
+        """Query the order's live link and its fills, apply them. False when the venue does not know
+        it; raises on transport/ambiguous errors."""
+        o = await self.query_live_link(order)
+        if o is None:
+            return False
+        await self.sync_order(order, o)
+        return True
+
+    async def sync_order(self, order: TrackedOrder, o: Order) -> None:
+        voi = VenueOrderId(str(o.orderId))
+        if order.venue_order_id is None:
+            self._tracker.set_venue_order_id(order, voi)
+        if self._index.filled_before(order) + to_decimal(num(o.executedQty)) > order.filled:
+            # Fills first: a final status applied before them would close the order early.
+            await self.fetch_order_fills(order, o.orderId)
+        self.apply_order(order, o)
+
+    async def fetch_order_fills(self, order: TrackedOrder | None, order_id: int, symbol: str = "") -> int:
+        """Every fill of one venue order (tracked or external), by trade id."""
+        sym = order.symbol if order is not None else symbol
+        emitted = 0
+        page = 1
+        while True:
+            data = await self._http.fill_history(
+                sym, order_id=order_id, end_ts=self._http.now_ms(), page_index=page, page_size=_FILLS_PAGE
+            )
+            rows = sorted(data.fill_history_orders or [], key=_trade_key)
+            for item in rows:
+                emitted += await self._apply_backfilled(item, order)
+            if len(rows) < _FILLS_PAGE:
+                return emitted
+            page += 1
+
+    # --- recovery phases / poll --------------------------------------------------------------
+    async def snapshot(self) -> SnapshotOutcome:
+        results: list[QueryResult] = []
+        self._open_at_snapshot = set()
+        try:
+            balances = balances_to_account_balances(await self._http.balance())
+        except BingxError as exc:
+            results.append(QueryResult("balance", False, error=repr(exc)))
+        else:
+            if balances:
+                self._sink.generate_account_state(
+                    balances=balances, margins=[], reported=True, ts_event=self._clock_ns()
+                )
+            results.append(QueryResult("balance", True, 1 if balances else 0))
+        try:
+            self.last_positions = [
+                p for p in await self._http.positions() if to_decimal(num(p.positionAmt)) != 0
+            ]
+        except BingxError as exc:
+            results.append(QueryResult("positions", False, error=repr(exc)))
+        else:
+            results.append(QueryResult("positions", True, 0))
+        try:
+            orders = await self._http.open_orders()
+        except BingxError as exc:
+            results.append(QueryResult("openOrders", False, error=repr(exc)))
+        else:
+            emitted = 0
+            for o in orders:
+                emitted += self._snapshot_order(o)
+            results.append(QueryResult("openOrders", True, emitted))
+        return SnapshotOutcome(tuple(results))
+
+    def _snapshot_order(self, o: Order) -> int:
+        order = self._index.lookup(o.client_order_id, o.orderId)
+        if order is not None:
+            self._open_at_snapshot.add(order.client_order_id.value)
+            if self._index.filled_before(order) + to_decimal(num(o.executedQty)) <= order.filled:
+                self.apply_order(order, o)
+            # else: its missing fills come from the backfill in post_snapshot
+            return 1
+        info = self._instruments(o.symbol)
+        try:
+            report = order_to_status_report(
+                o,
+                self._account_id,
+                info.instrument_id,
+                info.price_precision,
+                info.size_precision,
+                self._clock_ns(),
+                self._expired_as_canceled,
+                self._position_id(info.instrument_id, o.positionSide),
+            )
+        except ValueError as exc:
+            self._log.warning("recovery: external order %s not reported: %s", o.orderId, exc)
+            return 0
+        self._handler.send_order_with_fills(report, [])
+        return 1
+
+    async def post_snapshot(self) -> SnapshotOutcome:
+        results: list[QueryResult] = []
+        gone = [
+            o for o in self._tracker.open_orders() if o.client_order_id.value not in self._open_at_snapshot
+        ]
+        ok = failed = 0
+        for order in gone:
+            try:
+                if not await self.resolve_order(order):
+                    self._unknown_to_venue(order)
+                ok += 1
+            except BingxError as exc:
+                failed += 1
+                self._log.warning("recovery: could not resolve %s: %r", order.client_order_id, exc)
+        if gone:
+            results.append(QueryResult("closedOrders", failed == 0 or ok > 0, ok))
+        symbols = {o.symbol for o in self._tracker.open_orders()} | set(self._tracker.last_trade_id)
+        for symbol in sorted(symbols):
+            try:
+                emitted = await self.backfill_symbol(symbol)
+            except BingxError as exc:
+                results.append(QueryResult(f"fillHistory:{symbol}", False, error=repr(exc)))
+            else:
+                results.append(QueryResult(f"fillHistory:{symbol}", True, emitted))
+        return SnapshotOutcome(tuple(results))
+
+    async def poll_once(self) -> SnapshotOutcome:
+        """One REST poll (the failover while the stream is down): both phases."""
+        self.polls += 1
+        first = await self.snapshot()
+        second = await self.post_snapshot()
+        return SnapshotOutcome(first.queries + second.queries)
+
+    async def backfill_symbol(self, symbol: str) -> int:
+        """Every fill after the symbol's last seen trade id (or since the session start)."""
+        emitted = 0
+        cursor = self._tracker.last_trade_id.get(symbol)
+        while True:
+            now = self._http.now_ms()
+            if cursor is not None:
+                data = await self._http.fill_history(
+                    symbol, end_ts=now, last_fill_id=cursor, page_size=_FILLS_PAGE
+                )
+            else:
+                start = max(self._since_ms() - 1, now - _FILL_WINDOW_MS)
+                data = await self._http.fill_history(
+                    symbol, start_ts=start, end_ts=now, page_size=_FILLS_PAGE
+                )
+            rows = sorted(data.fill_history_orders or [], key=_trade_key)
+            for item in rows:
+                emitted += await self._apply_backfilled(item, None)
+            ids = [t for t in (to_int(r.tradeId) for r in rows) if t is not None]
+            if len(rows) < _FILLS_PAGE or not ids or (cursor is not None and max(ids) <= cursor):
+                return emitted
+            cursor = max(ids)
+
+    async def _apply_backfilled(self, item: FillHistoryItem, order: TrackedOrder | None) -> int:
+        order = order or self._tracker.by_venue(str(item.orderId))
+        if order is not None:
+            return 1 if self.apply_fill(order, item) else 0
+        trade_id = to_int(item.tradeId)
+        symbol = item.symbol
+        if trade_id is None or (symbol, trade_id) in self._tracker.seen_trades:
+            return 0
+        # A trade of an order we do not know by venue id: ask for the order (its client id).
+        o = await self._http.query_order(symbol, order_id=item.orderId)
+        tracked = self._index.lookup(o.client_order_id, None)
+        if tracked is not None:
+            if tracked.venue_order_id is None:
+                self._tracker.set_venue_order_id(tracked, VenueOrderId(str(o.orderId)))
+            else:
+                self._tracker.by_venue_id[str(o.orderId)] = tracked
+            return 1 if self.apply_fill(tracked, item) else 0
+        if not self._tracker.first_fill(symbol, trade_id):
+            return 0
+        info = self._instruments(symbol)
+        ts_init = self._clock_ns()
+        pos_id = self._position_id(info.instrument_id, (item.positionSide or "").upper() or None)
+        self._handler.send_order_with_fills(
+            order_to_status_report(
+                o,
+                self._account_id,
+                info.instrument_id,
+                info.price_precision,
+                info.size_precision,
+                ts_init,
+                self._expired_as_canceled,
+                pos_id,
+            ),
+            [
+                fill_history_to_fill_report(
+                    item,
+                    self._account_id,
+                    info.instrument_id,
+                    info.price_precision,
+                    info.size_precision,
+                    ts_init,
+                    None,
+                    pos_id,
+                    info.quote_currency.code,
+                )
+            ],
+        )
+        return 1
+
+    def _unknown_to_venue(self, order: TrackedOrder) -> None:
+        if not order.accepted:
+            # Its submit is still in flight (or ambiguous and being resolved by its own task).
+            self._log.info("recovery: %s is not on the venue yet; its submit decides", order.client_order_id)
+        else:
+            self._log.error(
+                "recovery: accepted order %s is unknown to the venue; leaving it to reconciliation",
+                order.client_order_id,
+            )
+
+
+def _trade_key(item: FillHistoryItem) -> int:
+    tid = to_int(item.tradeId)
+    return tid if tid is not None else -1
