@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import NamedTuple, Protocol
 
 from nautilus_trader.execution.reports import ExecutionMassStatus, FillReport, OrderStatusReport
+from nautilus_trader.model.enums import LiquiditySide
 from nautilus_trader.model.identifiers import AccountId, ClientId, InstrumentId, PositionId, VenueOrderId
 from nautilus_trader.model.objects import AccountBalance, Currency, MarginBalance
 
@@ -26,7 +27,8 @@ from adapters.binance_futures.parsing import (
     is_exchange_generated,
     order_update_to_fill_report,
     order_update_to_status_report,
-    parse_order_fill,
+    parse_currency,
+    parse_money,
     parse_price,
     parse_quantity,
 )
@@ -45,11 +47,14 @@ from adapters.binance_futures.schemas import (
     decode_user_frame,
 )
 from adapters.binance_futures.schemas_user import AlgoUpdateData, OrderUpdateData
+from adapters.core.market_context import MarketContext
 from adapters.core.order_facts import OrderFacts
 from adapters.core.order_tracking import OrderTracker, TrackedOrder
 from adapters.core.reports import send_order_with_fills
 
 _NANOS_PER_MS = 1_000_000
+# Distinct quantity/price strings remembered per instrument on the fill path (cleared when full).
+_CONTEXT_CACHE = 4096
 _MAX_LOGGED_RAW = 300
 
 
@@ -104,6 +109,7 @@ class UserStreamHandler:
         self._on_listen_key_expired = on_listen_key_expired
         self._expired_as_canceled = treat_expired_as_canceled
         self._log = logger
+        self._contexts: dict[str, MarketContext] = {}
         self.frames = 0
         self.malformed = 0
         self.unknown = 0  # unknown event types, execution types and algo statuses
@@ -173,23 +179,32 @@ class UserStreamHandler:
                 return
         x = o.execution_type
         if x == "TRADE" or x == "CALCULATED":
-            if o.last_filled_qty == "0" or Decimal(o.last_filled_qty) == 0:
+            last_qty_dec = Decimal(o.last_filled_qty)
+            if last_qty_dec == 0:
                 return  # a liquidation announced before its execution: no fill yet
             info = self._instruments(o.symbol)
-            pos_id = self._position_id(info.instrument_id, o.position_side)
-            fill = parse_order_fill(o, info.price_precision, info.size_precision, info.quote_currency, pos_id)
+            ctx = self._contexts.get(o.symbol)
+            if ctx is None or ctx.instrument_id != info.instrument_id:
+                ctx = self._contexts[o.symbol] = MarketContext(
+                    info.instrument_id, info.price_precision, info.size_precision, _CONTEXT_CACHE
+                )
+            quote = info.quote_currency
+            n_asset = o.commission_asset
+            commission_ccy = quote if not n_asset or n_asset == quote.code else parse_currency(n_asset)
+            # The hot path: quantities and prices repeat (lot sizes, price levels), so they come from
+            # the per-instrument caches (exact integer parse on a miss); nothing goes through float.
             self._facts.filled(
                 order,
                 o.trade_id,
-                fill.venue_order_id,
-                pos_id,
-                fill.last_qty,
-                Decimal(o.last_filled_qty),
-                fill.last_px,
-                info.quote_currency,
-                fill.commission,
-                fill.liquidity_side,
-                fill.ts_event,
+                VenueOrderId(str(o.order_id)),
+                self._position_id(info.instrument_id, o.position_side),
+                ctx.size(o.last_filled_qty),
+                last_qty_dec,
+                ctx.price(o.last_filled_price),
+                quote,
+                parse_money(o.commission, commission_ccy),
+                LiquiditySide.MAKER if o.is_maker else LiquiditySide.TAKER,
+                o.trade_time * _NANOS_PER_MS,
             )
             if o.order_status == "FILLED" and order.filled >= Decimal(o.cum_filled_qty):
                 self._facts.fully_filled(order)
