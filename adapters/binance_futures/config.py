@@ -195,7 +195,6 @@ class BinanceFuturesExecClientConfig(_MaskedReprMixin, LiveExecClientConfig, fro
     use_position_ids: bool = True
     dual_side_position: bool | None = None
     use_ws_trading: bool = False
-    use_trade_lite: bool = False
     http_timeout_secs: float = 10.0
     recv_window_ms: int = 5_000
     # User socket liveness: a protocol ping every ``ws_ping_interval_secs``; no pong within
