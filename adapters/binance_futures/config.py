@@ -167,8 +167,10 @@ class BinanceFuturesExecClientConfig(_MaskedReprMixin, LiveExecClientConfig, fro
     use_position_ids
         Emit venue position ids ``<instrument_id>-<LONG|SHORT|BOTH>`` on fills (hedge-mode friendly).
     dual_side_position
-        Hedge mode. None (default): query ``GET /fapi/v1/positionSide/dual`` on connect.
-        True/False: trust the config and skip the query.
+        Hedge mode (True) or one-way mode (False/None, the default). The node's OMS type follows it
+        (HEDGING or NETTING) and is fixed when the client is built, so on connect the account's mode
+        is read (``GET /fapi/v1/positionSide/dual``) and a mismatch fails the connect with a message
+        saying which value to set — never trading in the wrong mode.
     use_ws_trading
         Route order entry (place / modify / cancel, and order queries that resolve ambiguous
         outcomes) over the WS trading API (``base_url_ws_api``) instead of REST. Off by default;
