@@ -269,7 +269,7 @@ class VenueSync:
                 failed += 1
                 self._log.warning("recovery: could not resolve %s: %r", order.client_order_id, exc)
         if gone:
-            results.append(QueryResult("closedOrders", failed == 0 or ok > 0, ok))
+            results.append(QueryResult("closedOrders", failed == 0, ok, required=True))
         # 2. Every fill since the last trade id seen per symbol (fills of still-open orders, and of
         #    orders we did not know about).
         symbols = {o.symbol for o in self._tracker.open_orders()} | set(self._tracker.last_trade_id)
@@ -277,7 +277,7 @@ class VenueSync:
             try:
                 emitted = await self.backfill_symbol(symbol)
             except BinanceError as exc:
-                results.append(QueryResult(f"userTrades:{symbol}", False, error=repr(exc)))
+                results.append(QueryResult(f"userTrades:{symbol}", False, error=repr(exc), required=True))
             else:
                 results.append(QueryResult(f"userTrades:{symbol}", True, emitted))
         # 3. The account (balances, margins): its updates during the gap were lost with the stream.

@@ -279,13 +279,13 @@ class BingxVenueSync:
                 failed += 1
                 self._log.warning("recovery: could not resolve %s: %r", order.client_order_id, exc)
         if gone:
-            results.append(QueryResult("closedOrders", failed == 0 or ok > 0, ok))
+            results.append(QueryResult("closedOrders", failed == 0, ok, required=True))
         symbols = {o.symbol for o in self._tracker.open_orders()} | set(self._tracker.last_trade_id)
         for symbol in sorted(symbols):
             try:
                 emitted = await self.backfill_symbol(symbol)
             except BingxError as exc:
-                results.append(QueryResult(f"fillHistory:{symbol}", False, error=repr(exc)))
+                results.append(QueryResult(f"fillHistory:{symbol}", False, error=repr(exc), required=True))
             else:
                 results.append(QueryResult(f"fillHistory:{symbol}", True, emitted))
         return SnapshotOutcome(tuple(results))

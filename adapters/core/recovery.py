@@ -20,9 +20,11 @@ A run (:func:`recover_once`), in this order and for these reasons:
 4. ``post_snapshot()`` - venue second phase: backfill fills since the last seen trade id and
    resolve orders that are no longer open (the gap the reference design leaves to periodic
    reconciliation); it covers everything up to the connect, the new socket everything after.
-   Its total failure fails the attempt exactly like a snapshot failure (the new socket, still
-   ours, is closed): a rotation that silently skipped the backfill would leave a known gap,
-   while retrying costs only a repeated (idempotent) snapshot.
+   Stricter than the snapshot: the attempt fails if every query fails *or any required one
+   does* (a symbol's fills, a closed order's final state — chaos seed 23 lost a fill when one
+   symbol's trade query failed and the rotation completed anyway); the new socket, still ours,
+   is closed and the attempt retried: a rotation that skipped part of the backfill would leave a
+   known gap, while retrying costs only a repeated (idempotent) snapshot.
 5. Overlap mode only: ``wait_healthy()`` - the new socket must prove itself (a frame or a pong)
    before the old one is closed; if it cannot, it is closed and the attempt fails with the old
    stream untouched.  Events seen on both sockets are de-duplicated downstream.
@@ -63,6 +65,9 @@ class QueryResult:
     ok: bool
     emitted: int = 0
     error: str | None = None
+    # A required query's failure fails the whole attempt (retried with backoff): e.g. a symbol's
+    # fill backfill — completing the rotation without it would leave a known gap nobody refetches.
+    required: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +79,10 @@ class SnapshotOutcome:
     @property
     def all_failed(self) -> bool:
         return bool(self.queries) and not any(q.ok for q in self.queries)
+
+    @property
+    def required_failed(self) -> list[str]:
+        return [q.name for q in self.queries if q.required and not q.ok]
 
     @property
     def emitted(self) -> int:
@@ -362,8 +371,8 @@ async def recover_once(ctx: RecoveryCtx, reasons: list[str]) -> None:
                 async with asyncio.timeout(opts.op_timeout):
                     post = await venue.post_snapshot()
                 timing.post_snapshot, mark = clock() - mark, clock()
-                if post.all_failed:
-                    raise RecoveryAttemptError("post_snapshot", f"every query failed ({post.describe()})")
+                if post.all_failed or post.required_failed:
+                    raise RecoveryAttemptError("post_snapshot", f"backfill incomplete ({post.describe()})")
 
                 if opts.overlap:
                     try:

@@ -7,9 +7,11 @@ import asyncio
 import pytest
 
 from adapters.core.recovery import (
+    QueryResult,
     RecoveryCtx,
     RecoveryOptions,
     RunTiming,
+    SnapshotOutcome,
     open_stream,
     recover_once,
     run_recovery_driver,
@@ -208,11 +210,37 @@ async def test_post_snapshot_failure_is_retried_like_snapshot_failure() -> None:
         # Snapshot before any socket; the new socket connected before the backfill (the venue keeps
         # no events for an unconnected key, so the backfill must cover up to the connect).
         last_connect = venue.log.index("connect:key-4")
-        assert venue.log[last_connect - 1 : last_connect + 2] == ["snapshot", "connect:key-4", "post_snapshot"]
+        window = venue.log[last_connect - 1 : last_connect + 2]
+        assert window == ["snapshot", "connect:key-4", "post_snapshot"]
         # The sockets of the two failed attempts were ours (never swapped in): closed, not orphaned.
         new_streams = venue.streams[1:]
         assert [s.closed for s in new_streams] == [True, True, False]
         assert h.ctx.stream is new_streams[-1]
+
+
+async def test_one_required_backfill_query_failing_fails_the_attempt() -> None:
+    """Snapshot semantics (fail only if every query fails) are too lax for the backfill: one symbol's
+    fills missing is a known gap. A required query's failure is retried; optional ones are not."""
+    venue = ScriptedVenue()
+    sleep = RecordingSleep()
+    partial = SnapshotOutcome(
+        (
+            QueryResult("userTrades:AAA", True, 3, required=True),
+            QueryResult("userTrades:BBB", False, error="HTTP 500", required=True),
+            QueryResult("account", True, 1),
+        )
+    )
+    optional_only = SnapshotOutcome(
+        (QueryResult("userTrades:AAA", True, 1, required=True), QueryResult("account", False, error="x"))
+    )
+    venue.post_snapshots = [partial, optional_only]
+    async with Harness(venue, sleep) as h:
+        h.ctx.trigger.fire("expired")
+        await h.next_run()
+        assert sleep.delays == [1.0]  # the partial backfill was retried once; the optional miss was not
+        assert venue.log.count("post_snapshot") == 2
+        assert h.ctx.metrics.failures == 1
+        assert [s.closed for s in venue.streams[1:]] == [True, False]
 
 
 async def test_old_stream_events_drain_before_new_stream_events() -> None:

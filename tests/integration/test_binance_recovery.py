@@ -169,6 +169,20 @@ async def test_rest_failures_and_cut_connections_during_recovery(env: SimNode) -
     assert_oracle(await env.wait_converged())
 
 
+async def test_one_symbols_fill_backfill_failing_is_retried_not_skipped(env: SimNode) -> None:
+    """Chaos seed 23: the socket drops, an order fills in the gap, and the symbol's trade query fails
+    during the recovery while the other backfill queries succeed. The rotation must not complete
+    without that symbol's fills (nothing would fetch them again)."""
+    cid, price = await resting_buy(env)
+    env.sim.faults.fail("GET", "/fapi/v1/userTrades", count=3, status=500)
+    env.sim.faults.drop_streams("user")
+    fill_resting(env, price)
+    await env.wait_recoveries(1, within=20)
+    assert env.exec_client.user_stream.ctx.metrics.failures >= 1
+    await env.wait_until(lambda: env.order(cid).status == OrderStatus.FILLED, what="fill recovered")
+    assert_oracle(await env.wait_converged())
+
+
 async def test_duplicated_and_reordered_events(env: SimNode) -> None:
     env.sim.faults.set_user_events(duplicate=True, reorder=True)
     orders = []

@@ -237,7 +237,10 @@ async def test_dropped_events_on_a_healthy_stream_are_found_by_the_audit_poll(en
     )
     client = env.bingx_client
     assert env.sim.state()["faults"]["counters"].get("user_events_dropped", 0) > 0
-    assert client.poller is not None and client.poller.polls > 0
+    assert client.poller is not None
+    # The poll's counter moves when a poll completes, after the fills it found were emitted: wait for
+    # it rather than expect it at the moment the last fill lands.
+    await env.wait_until(lambda: client.poller.polls > 0, what="an audit poll to complete")
     assert client.user_stream.ctx.metrics.runs == 0  # no reconnect involved
     assert_oracle(await env.wait_converged())
 
