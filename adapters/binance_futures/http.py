@@ -16,27 +16,26 @@ Secrets (api secret, signature, full query) never appear in logs or exception me
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
-from typing import Any, Final, Protocol, TypeVar
+from typing import Any, ClassVar, Final
 from urllib.parse import quote
 
 import aiohttp
 import msgspec
-from yarl import URL
 
 from adapters.binance_futures.credentials import BinanceSigner
 from adapters.binance_futures.errors import (
     AMBIGUOUS_CODES,
     CODE_INVALID_TIMESTAMP,
+    CODE_TOO_MANY_REQUESTS,
     BinanceAmbiguous,
     BinanceError,
     BinanceRateLimited,
     BinanceRejection,
     BinanceTransportError,
 )
-from adapters.binance_futures.rate_limit import RateLimitTracker, parse_retry_after
+from adapters.binance_futures.rate_limit import RateLimitTracker
 from adapters.binance_futures.schemas import http_decoder
 from adapters.binance_futures.schemas_http import (
     AccountInfo,
@@ -63,45 +62,35 @@ from adapters.binance_futures.schemas_market import (
     KlineRow,
     PremiumIndex,
 )
+from adapters.core.http_errors import VenueRejection, is_ambiguous_http_status
+from adapters.core.rest_client import (
+    LoggerLike,
+    ParamValue,
+    RestClientBase,
+    Signer,
+    VenueErrorTypes,
+    param_strings,
+    parse_error_body,
+    wall_clock_ms,
+)
 
-T = TypeVar("T")
-ParamValue = str | int | float | bool | Decimal | None
+__all__ = [
+    "API_V1",
+    "BatchOrderError",
+    "BinanceFuturesHttpClient",
+    "LoggerLike",
+    "ParamValue",
+    "encode_params",
+]
 
 API_V1: Final = "/fapi/v1"
 _ERROR_DECODER = msgspec.json.Decoder(BinanceErrorBody, strict=False)
 _BATCH_ITEM_DECODER = msgspec.json.Decoder(list[msgspec.Raw])
 
 
-class LoggerLike(Protocol):
-    def debug(self, message: str) -> None: ...
-    def info(self, message: str) -> None: ...
-    def warning(self, message: str) -> None: ...
-
-
-class _NullLogger:
-    def debug(self, message: str) -> None:
-        pass
-
-    def info(self, message: str) -> None:
-        pass
-
-    def warning(self, message: str) -> None:
-        pass
-
-
-def _fmt(value: ParamValue) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    return str(value)
-
-
 def encode_params(params: Mapping[str, ParamValue] | None) -> str:
     """URL-encode params in insertion order, dropping None values."""
-    if not params:
-        return ""
-    return "&".join(f"{k}={quote(_fmt(v), safe='')}" for k, v in params.items() if v is not None)
+    return param_strings(params)[1]
 
 
 class BatchOrderError(msgspec.Struct, gc=False):
@@ -109,12 +98,14 @@ class BatchOrderError(msgspec.Struct, gc=False):
     msg: str = ""
 
 
-def _wall_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-class BinanceFuturesHttpClient:
+class BinanceFuturesHttpClient(RestClientBase):
     """Async REST client. Create inside a running event loop (the aiohttp session is created lazily)."""
+
+    ERRORS: ClassVar = VenueErrorTypes(
+        BinanceError, BinanceAmbiguous, BinanceTransportError, BinanceRateLimited
+    )
+    API_KEY_HEADER: ClassVar = "X-MBX-APIKEY"
+    RATE_LIMIT_RETRY_LABEL: ClassVar = "HTTP 429"
 
     def __init__(
         self,
@@ -128,62 +119,50 @@ class BinanceFuturesHttpClient:
         rate_limiter: RateLimitTracker | None = None,
         session: aiohttp.ClientSession | None = None,
         logger: LoggerLike | None = None,
-        wall_ms: Callable[[], int] = _wall_ms,
+        wall_ms: Callable[[], int] = wall_clock_ms,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         max_retry_after_secs: float = 5.0,
     ) -> None:
-        self._base_url = base_url.rstrip("/")
-        self._api_key = api_key
-        self._signer = signer if signer is not None else (BinanceSigner(api_secret) if api_secret else None)
-        self._timeout = aiohttp.ClientTimeout(total=timeout_secs)
-        self._recv_window_ms = recv_window_ms
+        super().__init__(
+            base_url,
+            api_key,
+            signer if signer is not None else (BinanceSigner(api_secret) if api_secret else None),
+            timeout_secs=timeout_secs,
+            recv_window_ms=recv_window_ms,
+            session=session,
+            logger=logger,
+            wall_ms=wall_ms,
+            sleep=sleep,
+            max_retry_after_secs=max_retry_after_secs,
+        )
         self.rate_limiter = rate_limiter or RateLimitTracker()
-        self._session = session
-        self._owns_session = session is None
-        self._log: LoggerLike = logger or _NullLogger()
-        self._wall_ms = wall_ms
-        self._sleep = sleep
-        self._max_retry_after_secs = max_retry_after_secs
-        self.time_offset_ms: int = 0
-
-    def __repr__(self) -> str:
-        return f"BinanceFuturesHttpClient(base_url={self._base_url!r}, signer={self._signer!r})"
-
-    @property
-    def base_url(self) -> str:
-        return self._base_url
-
-    def now_ms(self) -> int:
-        """Venue-corrected time in ms."""
-        return self._wall_ms() + self.time_offset_ms
-
-    async def close(self) -> None:
-        if self._session is not None and self._owns_session:
-            await self._session.close()
-        self._session = None
-
-    def _get_session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
-            self._owns_session = True
-        return self._session
 
     # ----------------------------------------------------------------------------------------------
-    # Core request
+    # Core request (session, clock, transport and retry loop: adapters.core.rest_client)
     # ----------------------------------------------------------------------------------------------
 
-    def build_query(self, params: Mapping[str, ParamValue] | None, signed: bool) -> str:
-        query = encode_params(params)
-        if not signed:
-            return query
-        if self._signer is None:
-            raise BinanceError("signed endpoint requires api_secret")
-        ts = f"timestamp={self.now_ms()}&recvWindow={self._recv_window_ms}"
-        query = f"{query}&{ts}" if query else ts
-        signature = self._signer.sign(query)
-        if self._signer.is_ed25519:
-            signature = quote(signature, safe="")
-        return f"{query}&signature={signature}"
+    def _param_strings(self, params: Mapping[str, Any] | None) -> tuple[str, str]:
+        # Binance signs the percent-encoded query, i.e. exactly the bytes sent.
+        encoded = encode_params(params)
+        return encoded, encoded
+
+    def _signature(self, signer: Signer, payload: str) -> str:
+        signature = signer.sign(payload)
+        if isinstance(signer, BinanceSigner) and signer.is_ed25519:
+            signature = quote(signature, safe="")  # base64 may contain '+', '/', '='
+        return signature
+
+    def _block_all(self, secs: float, now_ms: int) -> None:
+        self.rate_limiter.block_for(secs, now_ms)
+
+    def _rate_limited_fallback_code(self, status: int) -> int:
+        return CODE_TOO_MANY_REQUESTS
+
+    def _is_clock_error(self, exc: VenueRejection) -> bool:
+        return exc.code == CODE_INVALID_TIMESTAMP
+
+    def _clock_error_label(self, exc: VenueRejection) -> str:
+        return str(exc.code)
 
     async def request(
         self,
@@ -198,30 +177,12 @@ class BinanceFuturesHttpClient:
         is_order: bool = False,
     ) -> Any:
         """Send a request and decode the 2xx body into ``tp``. See module doc for error semantics."""
-        retried_timestamp = False
-        retried_429 = False
-        while True:
-            try:
-                return await self._request_once(method, path, tp, params, signed, api_key, weight, is_order)
-            except BinanceRateLimited as exc:
-                if (
-                    retried_429
-                    or exc.is_ip_ban
-                    or exc.retry_after_secs is None
-                    or exc.retry_after_secs > self._max_retry_after_secs
-                ):
-                    raise
-                retried_429 = True
-                self._log.warning(f"HTTP 429 on {method} {path}; retrying after {exc.retry_after_secs}s")
-            except BinanceRejection as exc:
-                if exc.code != CODE_INVALID_TIMESTAMP or retried_timestamp or not signed:
-                    raise
-                retried_timestamp = True
-                old = self.time_offset_ms
-                await self.sync_time()
-                self._log.warning(
-                    f"-1021 on {method} {path}: clock offset {old} -> {self.time_offset_ms} ms; retrying once"
-                )
+        return await self._with_retries(
+            method,
+            path,
+            signed,
+            lambda: self._request_once(method, path, tp, params, signed, api_key, weight, is_order),
+        )
 
     async def _request_once(
         self,
@@ -238,30 +199,9 @@ class BinanceFuturesHttpClient:
         if delay > 0:
             self._log.warning(f"Rate limit near for {method} {path}: waiting {delay:.3f}s for window roll")
             await self._sleep(delay)
-        query = self.build_query(params, signed)
-        url = URL(f"{self._base_url}{path}?{query}" if query else f"{self._base_url}{path}", encoded=True)
-        headers = {}
-        if signed or api_key:
-            if not self._api_key:
-                raise BinanceError("endpoint requires api_key", method=method, path=path)
-            headers["X-MBX-APIKEY"] = self._api_key
-        session = self._get_session()
-        try:
-            async with session.request(method, url, headers=headers, timeout=self._timeout) as resp:
-                body = await resp.read()
-                status = resp.status
-                resp_headers = resp.headers
-        except aiohttp.ClientConnectorError as exc:
-            # Connection could not be established: the request never left this process.
-            raise BinanceTransportError(
-                f"connect failed for {method} {path}: {type(exc).__name__}", method=method, path=path
-            ) from None
-        except TimeoutError:
-            raise BinanceAmbiguous("timeout", method=method, path=path) from None
-        except (aiohttp.ClientError, OSError) as exc:
-            raise BinanceAmbiguous(
-                f"connection error: {type(exc).__name__}", method=method, path=path
-            ) from None
+        url = self._url(path, self.build_query(params, signed))
+        headers = self._key_headers(signed or api_key, method, path)
+        status, body, resp_headers = await self._exchange(method, path, url, headers)
 
         now = self.now_ms()
         self.rate_limiter.update_from_headers(resp_headers, now)
@@ -275,23 +215,12 @@ class BinanceFuturesHttpClient:
                 ) from None
 
         code, msg = self._parse_error(body)
-        if status in (418, 429):
-            retry_after = parse_retry_after(resp_headers.get("Retry-After"))
-            if retry_after is not None:
-                self.rate_limiter.block_for(retry_after, now)
-            raise BinanceRateLimited(
-                code if code is not None else -1003,
-                msg or f"HTTP {status}",
-                http_status=status,
-                retry_after_secs=retry_after,
-                method=method,
-                path=path,
-            )
+        self._raise_if_rate_limited(status, code, msg, resp_headers, now, method, path)
         if code in AMBIGUOUS_CODES:
             raise BinanceAmbiguous(
                 f"code={code} msg={msg!r}", code=code, http_status=status, method=method, path=path
             )
-        if status >= 500 or status == 408:
+        if is_ambiguous_http_status(status):
             raise BinanceAmbiguous(
                 f"HTTP {status} code={code} msg={msg!r}",
                 code=code,
@@ -306,22 +235,13 @@ class BinanceFuturesHttpClient:
 
     @staticmethod
     def _parse_error(body: bytes) -> tuple[int | None, str]:
-        try:
-            err = _ERROR_DECODER.decode(body)
-            return err.code, err.msg
-        except (msgspec.ValidationError, msgspec.DecodeError):
-            text = body[:200].decode("utf-8", "replace").strip()
-            return None, text
+        return parse_error_body(body, _ERROR_DECODER)
 
-    async def sync_time(self) -> int:
-        """Fetch server time and set ``time_offset_ms`` (server - local midpoint). Returns the offset."""
-        t0 = self._wall_ms()
+    async def _fetch_server_time_ms(self) -> int:
         st: ServerTime = await self._request_once(
             "GET", f"{API_V1}/time", ServerTime, None, False, False, 1, False
         )
-        t1 = self._wall_ms()
-        self.time_offset_ms = st.serverTime - (t0 + t1) // 2
-        return self.time_offset_ms
+        return st.serverTime
 
     # ----------------------------------------------------------------------------------------------
     # Market / general

@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
 
 import msgspec
 import pandas as pd
@@ -110,6 +110,14 @@ from adapters.core.decimal_parse import (
     raw_value,
     to_decimal,
 )
+from adapters.core.instrument_ids import PerpInstrumentIds, strip_perp_suffix
+from adapters.core.instrument_ids import make_position_id as make_position_id
+from adapters.core.order_fill import OrderFill as OrderFill
+from adapters.core.order_fill import order_fill_to_fill_report
+from adapters.core.order_status import resolve_order_status
+from adapters.core.position_report import position_status_report
+from adapters.core.timestamps import ms_to_ns
+from adapters.core.venue_vocabulary import VenueVocabulary
 
 _log = logging.getLogger(__name__)
 
@@ -190,49 +198,27 @@ _CONDITIONAL_TYPES: Final = frozenset(
 )
 ALGO_ORDER_TYPES: Final = _CONDITIONAL_TYPES
 
-_warned: set[tuple[str, str]] = set()
-
-
-def _warn_unknown(kind: str, value: str) -> None:
-    key = (kind, value)
-    if key not in _warned:
-        _warned.add(key)
-        _log.warning("Unknown Binance %s %r; using fallback mapping", kind, value)
+_vocab = VenueVocabulary("Binance", _log)
+_warn_unknown = _vocab.warn_unknown
 
 
 def parse_order_side(value: str) -> OrderSide:
-    side = ORDER_SIDE.get(value)
-    if side is None:
-        _warn_unknown("order side", value)
-        return OrderSide.NO_ORDER_SIDE
-    return side
+    return _vocab.lookup(ORDER_SIDE, value, "order side", OrderSide.NO_ORDER_SIDE)
 
 
 def parse_order_type(value: str | None) -> OrderType:
-    ot = ORDER_TYPE.get(value or "")
-    if ot is None:
-        _warn_unknown("order type", str(value))
-        return OrderType.MARKET
-    return ot
+    return _vocab.lookup(ORDER_TYPE, value or "", "order type", OrderType.MARKET, str(value))
 
 
 def parse_time_in_force(value: str | None) -> tuple[TimeInForce, bool]:
     """Return ``(time_in_force, post_only)``."""
-    tif = TIME_IN_FORCE.get(value or "")
-    if tif is None:
-        _warn_unknown("time in force", str(value))
-        return TimeInForce.GTC, False
-    return tif
+    return _vocab.lookup(TIME_IN_FORCE, value or "", "time in force", (TimeInForce.GTC, False), str(value))
 
 
 def parse_trigger_type(value: str | None) -> TriggerType:
     if not value:
         return TriggerType.LAST_PRICE
-    tt = TRIGGER_TYPE.get(value)
-    if tt is None:
-        _warn_unknown("working type", value)
-        return TriggerType.LAST_PRICE
-    return tt
+    return _vocab.lookup(TRIGGER_TYPE, value, "working type", TriggerType.LAST_PRICE)
 
 
 def parse_order_status(
@@ -241,12 +227,7 @@ def parse_order_status(
     status = ORDER_STATUS.get(value)
     if status is None:
         _warn_unknown("order status", value)
-        if filled <= 0:
-            return OrderStatus.ACCEPTED
-        return OrderStatus.FILLED if filled >= quantity else OrderStatus.PARTIALLY_FILLED
-    if status == OrderStatus.EXPIRED and treat_expired_as_canceled:
-        return OrderStatus.CANCELED
-    return status
+    return resolve_order_status(status, quantity, filled, treat_expired_as_canceled)
 
 
 def parse_algo_status(
@@ -276,31 +257,23 @@ def is_algo_order_type(binance_type: str) -> bool:
 # Identifiers
 # --------------------------------------------------------------------------------------------------
 
-_IID_CACHE: dict[str, InstrumentId] = {}
+
+def _instrument_name(symbol: str) -> str:
+    # Dated contracts (``BTCUSDT_250627``) keep their symbol; perpetuals get ``-PERP``.
+    return symbol if "_" in symbol else f"{symbol}-PERP"
+
+
+_IIDS: Final = PerpInstrumentIds(BINANCE_VENUE, _instrument_name)
 
 
 def format_instrument_id(symbol: str, venue: Venue = BINANCE_VENUE) -> InstrumentId:
     """``BTCUSDT`` -> ``BTCUSDT-PERP.BINANCE``. Dated contracts (``BTCUSDT_250627``) keep their symbol."""
-    if venue is BINANCE_VENUE:
-        cached = _IID_CACHE.get(symbol)
-        if cached is not None:
-            return cached
-    name = symbol if "_" in symbol else f"{symbol}-PERP"
-    iid = InstrumentId(Symbol(name), venue)
-    if venue is BINANCE_VENUE:
-        _IID_CACHE[symbol] = iid
-    return iid
+    return _IIDS.get(symbol, venue)
 
 
 def venue_symbol(instrument_id: InstrumentId) -> str:
     """Inverse of :func:`format_instrument_id`: ``BTCUSDT-PERP.BINANCE`` -> ``BTCUSDT``."""
-    value = instrument_id.symbol.value
-    return value[:-5] if value.endswith("-PERP") else value
-
-
-def make_position_id(instrument_id: InstrumentId, position_side: str | None) -> PositionId:
-    """Venue position id ``<instrument_id>-<LONG|SHORT|BOTH>`` (one-way mode uses ``BOTH``)."""
-    return PositionId(f"{instrument_id}-{position_side or 'BOTH'}")
+    return strip_perp_suffix(instrument_id)
 
 
 LIQUIDATION_PREFIX: Final = "autoclose-"
@@ -341,32 +314,12 @@ _dec = to_decimal
 _nonzero = is_nonzero
 
 
-def _ms_to_ns(ms: int | None, default: int) -> int:
-    return ms * _NANOS_PER_MS if ms else default
+_ms_to_ns = ms_to_ns
 
 
 # --------------------------------------------------------------------------------------------------
 # ORDER_TRADE_UPDATE hot path
 # --------------------------------------------------------------------------------------------------
-
-
-class OrderFill(NamedTuple):
-    """Positional args of ``ExecutionClient.generate_order_filled`` after ``client_order_id``.
-
-    Use: ``client.generate_order_filled(strategy_id, instrument_id, client_order_id, *fill)``.
-    """
-
-    venue_order_id: VenueOrderId
-    venue_position_id: PositionId | None
-    trade_id: TradeId
-    order_side: OrderSide
-    order_type: OrderType
-    last_qty: Quantity
-    last_px: Price
-    quote_currency: Currency
-    commission: Money
-    liquidity_side: LiquiditySide
-    ts_event: int
 
 
 _tuple_new = tuple.__new__
@@ -456,21 +409,8 @@ def order_update_to_fill_report(
     venue_position_id: PositionId | None = None,
 ) -> FillReport:
     fill = parse_order_fill(o, price_precision, size_precision, quote_currency, venue_position_id)
-    return FillReport(
-        account_id=account_id,
-        instrument_id=instrument_id,
-        venue_order_id=fill.venue_order_id,
-        trade_id=fill.trade_id,
-        order_side=fill.order_side,
-        last_qty=fill.last_qty,
-        last_px=fill.last_px,
-        commission=fill.commission,
-        liquidity_side=fill.liquidity_side,
-        report_id=UUID4(),
-        ts_event=fill.ts_event,
-        ts_init=ts_init,
-        client_order_id=parse_client_order_id(o.client_order_id),
-        venue_position_id=venue_position_id,
+    return order_fill_to_fill_report(
+        fill, account_id, instrument_id, ts_init, parse_client_order_id(o.client_order_id), venue_position_id
     )
 
 
@@ -764,18 +704,16 @@ def position_to_status_report(
         side = PositionSide.SHORT
     else:
         side = PositionSide.FLAT
-    qty_s = position.positionAmt.lstrip("-") if amount != 0 else "0"
-    entry = _dec(position.entryPrice)
-    return PositionStatusReport(
-        account_id=account_id,
-        instrument_id=instrument_id,
-        position_side=side,
-        quantity=parse_quantity(qty_s, size_precision),
-        report_id=UUID4(),
-        ts_last=_ms_to_ns(position.updateTime, ts_init),
-        ts_init=ts_init,
-        venue_position_id=venue_position_id,
-        avg_px_open=entry if entry != 0 and side != PositionSide.FLAT else None,
+    return position_status_report(
+        account_id,
+        instrument_id,
+        side,
+        position.positionAmt,
+        position.entryPrice,
+        size_precision,
+        _ms_to_ns(position.updateTime, ts_init),
+        ts_init,
+        venue_position_id,
     )
 
 

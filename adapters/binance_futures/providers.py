@@ -6,10 +6,8 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from nautilus_trader.common.providers import InstrumentProvider
 from nautilus_trader.config import InstrumentProviderConfig
 from nautilus_trader.model.identifiers import InstrumentId, Venue
-from nautilus_trader.model.instruments import CryptoPerpetual
 
 from adapters.binance_futures.errors import BinanceError
 from adapters.binance_futures.http import BinanceFuturesHttpClient
@@ -21,9 +19,10 @@ from adapters.binance_futures.parsing import (
     venue_symbol,
 )
 from adapters.binance_futures.schemas_http import SymbolInfo
+from adapters.core.perpetual_provider import PerpetualInstrumentProvider, passes_asset_filters
 
 
-class BinanceFuturesInstrumentProvider(InstrumentProvider):
+class BinanceFuturesInstrumentProvider(PerpetualInstrumentProvider):
     """
     Loads TRADING PERPETUAL symbols as ``CryptoPerpetual`` and caches them by venue symbol.
 
@@ -32,6 +31,8 @@ class BinanceFuturesInstrumentProvider(InstrumentProvider):
     universes); otherwise ``default_maker_fee`` / ``default_taker_fee`` (USD-M VIP0: 0.02% / 0.05%).
     A failed commission query falls back to the defaults.
     """
+
+    MISSING_HINT = "not TRADING PERPETUAL?"
 
     def __init__(
         self,
@@ -43,38 +44,15 @@ class BinanceFuturesInstrumentProvider(InstrumentProvider):
         default_taker_fee: Decimal = DEFAULT_TAKER_FEE,
         max_commission_queries: int = 20,
     ) -> None:
-        super().__init__(config=config)
+        super().__init__(config, venue)
         self._client = client
-        self._venue = venue
         self._query_commission_rates = query_commission_rates
         self._default_fees = (default_maker_fee, default_taker_fee)
         self._max_commission_queries = max_commission_queries
-        self._by_symbol: dict[str, CryptoPerpetual] = {}
         self.symbol_infos: dict[str, SymbolInfo] = {}
 
-    # -- lookups ---------------------------------------------------------------------------------
-
-    def find_by_symbol(self, symbol: str) -> CryptoPerpetual | None:
-        """Instrument by venue symbol (``BTCUSDT``)."""
-        return self._by_symbol.get(symbol)
-
-    @property
-    def instruments_by_symbol(self) -> dict[str, CryptoPerpetual]:
-        return self._by_symbol
-
-    # -- loading ---------------------------------------------------------------------------------
-
-    async def load_all_async(self, filters: dict[str, Any] | None = None) -> None:
-        await self._load(None, filters)
-
-    async def load_ids_async(
-        self, instrument_ids: list[InstrumentId], filters: dict[str, Any] | None = None
-    ) -> None:
-        wanted = {venue_symbol(iid) for iid in instrument_ids if iid.venue == self._venue}
-        await self._load(wanted, filters)
-
-    async def load_async(self, instrument_id: InstrumentId, filters: dict[str, Any] | None = None) -> None:
-        await self.load_ids_async([instrument_id], filters)
+    def _venue_symbol(self, instrument_id: InstrumentId) -> str:
+        return venue_symbol(instrument_id)
 
     async def _load(self, wanted: set[str] | None, filters: dict[str, Any] | None) -> None:
         info = await self._client.exchange_info()
@@ -101,15 +79,8 @@ class BinanceFuturesInstrumentProvider(InstrumentProvider):
                 self._log.warning(f"Skipping {sym.symbol}: {exc}")
                 continue
             self.symbol_infos[sym.symbol] = sym
-            self._by_symbol[sym.symbol] = inst
-            self.add_currency(inst.base_currency)
-            self.add_currency(inst.quote_currency)
-            self.add_currency(inst.settlement_currency)
-            self.add(inst)
-        if wanted:
-            missing = wanted - set(self._by_symbol)
-            if missing:
-                self._log.warning(f"Instruments not found (not TRADING PERPETUAL?): {sorted(missing)}")
+            self._register(sym.symbol, inst)
+        self._warn_missing(wanted)
 
     async def _commission(self, symbol: str) -> tuple[Decimal, Decimal]:
         try:
@@ -123,15 +94,6 @@ class BinanceFuturesInstrumentProvider(InstrumentProvider):
 
 
 def _passes(sym: SymbolInfo, filters: dict[str, Any] | None) -> bool:
-    """Supported filters: ``quote_asset``/``quote_assets``, ``base_asset``/``base_assets``, ``symbols``."""
-    if not filters:
-        return True
-    for key, attr in (("quote_asset", "quoteAsset"), ("base_asset", "baseAsset")):
-        value = filters.get(key)
-        if value is not None and getattr(sym, attr) != value:
-            return False
-        values = filters.get(key + "s")
-        if values is not None and getattr(sym, attr) not in values:
-            return False
-    symbols = filters.get("symbols")
-    return symbols is None or sym.symbol in symbols
+    return passes_asset_filters(
+        filters, symbol=sym.symbol, base_asset=sym.baseAsset, quote_asset=sym.quoteAsset
+    )

@@ -27,15 +27,12 @@ Secrets (api secret, signature, full query) never appear in logs or exception me
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
-from typing import Any, Final, Protocol, TypeVar
-from urllib.parse import quote
+from typing import Any, ClassVar, Final
 
 import aiohttp
 import msgspec
-from yarl import URL
 
 from adapters.bingx.credentials import BingxSigner
 from adapters.bingx.errors import (
@@ -70,10 +67,30 @@ from adapters.bingx.schemas import (
     decoder,
     flag,
 )
-from adapters.core.http_errors import is_ambiguous_http_status
-from adapters.core.rate_window import FixedWindow, parse_retry_after
+from adapters.core.http_errors import VenueRejection, is_ambiguous_http_status
+from adapters.core.rate_window import FixedWindow
+from adapters.core.rest_client import (
+    LoggerLike,
+    RestClientBase,
+    VenueErrorTypes,
+    format_param,
+    param_strings,
+    parse_error_body,
+    wall_clock_ms,
+)
 
-T = TypeVar("T")
+__all__ = [
+    "MAX_BATCH_CANCEL",
+    "MAX_BATCH_PLACE",
+    "MAX_CLIENT_ORDER_ID_LEN",
+    "BingxHttpClient",
+    "BingxRateLimiter",
+    "LoggerLike",
+    "build_param_strings",
+    "normalize_client_order_id",
+    "parse_expire_ms",
+]
+
 ParamValue = str | int | bool | Decimal | None
 
 SWAP_V1: Final = "/openApi/swap/v1"
@@ -89,46 +106,15 @@ HEADER_REMAIN: Final = "X-RateLimit-Requests-Remain"
 HEADER_EXPIRE: Final = "X-RateLimit-Requests-Expire"
 
 
-class LoggerLike(Protocol):
-    def debug(self, message: str) -> None: ...
-    def info(self, message: str) -> None: ...
-    def warning(self, message: str) -> None: ...
-
-
-class _NullLogger:
-    def debug(self, message: str) -> None:
-        pass
-
-    def info(self, message: str) -> None:
-        pass
-
-    def warning(self, message: str) -> None:
-        pass
-
-
 def _fmt(value: ParamValue) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Decimal):
-        return format(value, "f")
     if isinstance(value, float):  # pragma: no cover - guarded by the type; never format money via float
         raise TypeError("float parameters are not accepted; pass str or Decimal")
-    return str(value)
+    return format_param(value)
 
 
 def build_param_strings(params: Mapping[str, ParamValue] | None) -> tuple[str, str]:
     """``(to_sign, to_send)``: raw ``k=v&...`` and the same with each value percent-encoded (None dropped)."""
-    if not params:
-        return "", ""
-    raw: list[str] = []
-    sent: list[str] = []
-    for k, v in params.items():
-        if v is None:
-            continue
-        s = _fmt(v)
-        raw.append(f"{k}={s}")
-        sent.append(f"{k}={quote(s, safe='')}")
-    return "&".join(raw), "&".join(sent)
+    return param_strings(params, _fmt)
 
 
 def normalize_client_order_id(value: str) -> str:
@@ -136,10 +122,6 @@ def normalize_client_order_id(value: str) -> str:
     if not 1 <= len(value) <= MAX_CLIENT_ORDER_ID_LEN:
         raise ValueError(f"clientOrderId must be 1-{MAX_CLIENT_ORDER_ID_LEN} characters, was {len(value)}")
     return value.lower()
-
-
-def _wall_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 # Per-UID per-endpoint limits (requests per second), DOCS3 + support article (place order 10/s since
@@ -230,8 +212,11 @@ class BingxRateLimiter:
         self.blocked_until_ms = max(self.blocked_until_ms, until)
 
 
-class BingxHttpClient:
+class BingxHttpClient(RestClientBase):
     """Async REST client. Create inside a running event loop (the aiohttp session is created lazily)."""
+
+    ERRORS: ClassVar = VenueErrorTypes(BingxError, BingxAmbiguous, BingxTransportError, BingxRateLimited)
+    API_KEY_HEADER: ClassVar = "X-BX-APIKEY"
 
     def __init__(
         self,
@@ -245,63 +230,42 @@ class BingxHttpClient:
         rate_limiter: BingxRateLimiter | None = None,
         session: aiohttp.ClientSession | None = None,
         logger: LoggerLike | None = None,
-        wall_ms: Callable[[], int] = _wall_ms,
+        wall_ms: Callable[[], int] = wall_clock_ms,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         source_key: str | None = None,
         max_retry_after_secs: float = 5.0,
     ) -> None:
-        self._base_url = base_url.rstrip("/")
-        self._api_key = api_key
-        self._signer = signer if signer is not None else (BingxSigner(api_secret) if api_secret else None)
-        self._timeout = aiohttp.ClientTimeout(total=timeout_secs)
-        self._recv_window_ms = recv_window_ms
+        super().__init__(
+            base_url,
+            api_key,
+            signer if signer is not None else (BingxSigner(api_secret) if api_secret else None),
+            timeout_secs=timeout_secs,
+            recv_window_ms=recv_window_ms,
+            session=session,
+            logger=logger,
+            wall_ms=wall_ms,
+            sleep=sleep,
+            max_retry_after_secs=max_retry_after_secs,
+        )
         self.rate_limiter = rate_limiter or BingxRateLimiter()
-        self._session = session
-        self._owns_session = session is None
-        self._log: LoggerLike = logger or _NullLogger()
-        self._wall_ms = wall_ms
-        self._sleep = sleep
         self._source_key = source_key
-        self._max_retry_after_secs = max_retry_after_secs
-        self.time_offset_ms: int = 0
-
-    def __repr__(self) -> str:
-        return f"BingxHttpClient(base_url={self._base_url!r}, signer={self._signer!r})"
-
-    @property
-    def base_url(self) -> str:
-        return self._base_url
-
-    def now_ms(self) -> int:
-        """Venue-corrected time in ms."""
-        return self._wall_ms() + self.time_offset_ms
-
-    async def close(self) -> None:
-        if self._session is not None and self._owns_session:
-            await self._session.close()
-        self._session = None
-
-    def _get_session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
-            self._owns_session = True
-        return self._session
 
     # ----------------------------------------------------------------------------------------------
-    # Core request
+    # Core request (session, clock, transport and retry loop: adapters.core.rest_client)
     # ----------------------------------------------------------------------------------------------
 
-    def build_query(self, params: Mapping[str, ParamValue] | None, signed: bool) -> str:
-        """The query string to send (signed: ``...&timestamp=..&recvWindow=..&signature=..``)."""
-        to_sign, to_send = build_param_strings(params)
-        if not signed:
-            return to_send
-        if self._signer is None:
-            raise BingxError("signed endpoint requires api_secret")
-        ts = f"timestamp={self.now_ms()}&recvWindow={self._recv_window_ms}"
-        to_sign = f"{to_sign}&{ts}" if to_sign else ts
-        to_send = f"{to_send}&{ts}" if to_send else ts
-        return f"{to_send}&signature={self._signer.sign(to_sign)}"
+    def _param_strings(self, params: Mapping[str, Any] | None) -> tuple[str, str]:
+        # BingX signs the raw values and sends them percent-encoded.
+        return build_param_strings(params)
+
+    def _block_all(self, secs: float, now_ms: int) -> None:
+        self.rate_limiter.block_all(secs, now_ms)
+
+    def _is_clock_error(self, exc: VenueRejection) -> bool:
+        return isinstance(exc, BingxRejection) and exc.is_timestamp_error
+
+    def _clock_error_label(self, exc: VenueRejection) -> str:
+        return f"Timestamp error {exc.code}"
 
     async def request(
         self,
@@ -313,32 +277,12 @@ class BingxHttpClient:
         signed: bool = True,
     ) -> Any:
         """Send a request, check the envelope and decode ``data`` into ``tp``."""
-        retried_timestamp = False
-        retried_429 = False
-        while True:
-            try:
-                body = await self._send(method, path, params, signed)
-                return self._unwrap(body, tp, method, path)
-            except BingxRateLimited as exc:
-                if (
-                    retried_429
-                    or exc.is_ip_ban
-                    or exc.retry_after_secs is None
-                    or exc.retry_after_secs > self._max_retry_after_secs
-                ):
-                    raise
-                retried_429 = True
-                self._log.warning(f"Rate limited on {method} {path}; retrying after {exc.retry_after_secs}s")
-            except BingxRejection as exc:
-                if not exc.is_timestamp_error or retried_timestamp or not signed:
-                    raise
-                retried_timestamp = True
-                old = self.time_offset_ms
-                await self.sync_time()
-                self._log.warning(
-                    f"Timestamp error {exc.code} on {method} {path}: clock offset {old} -> "
-                    f"{self.time_offset_ms} ms; retrying once"
-                )
+
+        async def attempt() -> Any:
+            body = await self._send(method, path, params, signed)
+            return self._unwrap(body, tp, method, path)
+
+        return await self._with_retries(method, path, signed, attempt)
 
     async def _send(
         self, method: str, path: str, params: Mapping[str, ParamValue] | None, signed: bool
@@ -348,50 +292,19 @@ class BingxHttpClient:
         if delay > 0:
             self._log.debug(f"Rate limit near for {method} {path}: waiting {delay} ms")
             await self._sleep(delay / 1000)
-        query = self.build_query(params, signed)
-        url = URL(f"{self._base_url}{path}?{query}" if query else f"{self._base_url}{path}", encoded=True)
-        headers: dict[str, str] = {}
-        if signed or path == LISTEN_KEY_PATH:
-            if not self._api_key:
-                raise BingxError("endpoint requires api_key", method=method, path=path)
-            headers["X-BX-APIKEY"] = self._api_key
+        url = self._url(path, self.build_query(params, signed))
+        headers = self._key_headers(signed or path == LISTEN_KEY_PATH, method, path)
         if self._source_key:
             headers["X-SOURCE-KEY"] = self._source_key
-        session = self._get_session()
         self.rate_limiter.on_send(method, path, self.now_ms())
-        try:
-            async with session.request(method, url, headers=headers, timeout=self._timeout) as resp:
-                body = await resp.read()
-                status = resp.status
-                resp_headers = resp.headers
-        except aiohttp.ClientConnectorError as exc:
-            raise BingxTransportError(
-                f"connect failed for {method} {path}: {type(exc).__name__}", method=method, path=path
-            ) from None
-        except TimeoutError:
-            raise BingxAmbiguous("timeout", method=method, path=path) from None
-        except (aiohttp.ClientError, OSError) as exc:
-            raise BingxAmbiguous(
-                f"connection error: {type(exc).__name__}", method=method, path=path
-            ) from None
+        status, body, resp_headers = await self._exchange(method, path, url, headers)
 
         now = self.now_ms()
         self.rate_limiter.update_from_headers(method, path, resp_headers, now)
         if 200 <= status < 300:
             return body
         code, msg = _parse_error(body)
-        if status in (418, 429):
-            retry_after = parse_retry_after(resp_headers.get("Retry-After"))
-            if retry_after is not None:
-                self.rate_limiter.block_all(retry_after, now)
-            raise BingxRateLimited(
-                code if code is not None else status,
-                msg or f"HTTP {status}",
-                http_status=status,
-                retry_after_secs=retry_after,
-                method=method,
-                path=path,
-            )
+        self._raise_if_rate_limited(status, code, msg, resp_headers, now, method, path)
         if is_ambiguous_http_status(status) or (code is not None and code in AMBIGUOUS_CODES):
             raise BingxAmbiguous(
                 f"HTTP {status} code={code} msg={msg!r}",
@@ -422,14 +335,10 @@ class BingxHttpClient:
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             raise BingxAmbiguous(f"undecodable data: {exc}", code=0, method=method, path=path) from None
 
-    async def sync_time(self) -> int:
-        """Fetch server time and set ``time_offset_ms`` (server - local midpoint). Returns the offset."""
-        t0 = self._wall_ms()
+    async def _fetch_server_time_ms(self) -> int:
         body = await self._send("GET", SERVER_TIME_PATH, None, False)
-        t1 = self._wall_ms()
         st: ServerTime = self._unwrap(body, ServerTime, "GET", SERVER_TIME_PATH)
-        self.time_offset_ms = st.serverTime - (t0 + t1) // 2
-        return self.time_offset_ms
+        return st.serverTime
 
     # ----------------------------------------------------------------------------------------------
     # Market / general
@@ -815,11 +724,7 @@ _ERROR_DECODER = msgspec.json.Decoder(_ErrorBody, strict=False)
 
 
 def _parse_error(body: bytes) -> tuple[int | None, str]:
-    try:
-        err = _ERROR_DECODER.decode(body)
-        return err.code, err.msg or ""
-    except (msgspec.ValidationError, msgspec.DecodeError):
-        return None, body[:200].decode("utf-8", "replace").strip()
+    return parse_error_body(body, _ERROR_DECODER)
 
 
 def _raise_for_code(code: int, msg: str, status: int, method: str, path: str) -> None:

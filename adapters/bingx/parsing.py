@@ -60,7 +60,7 @@ import hashlib
 import logging
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import ROUND_UP, Decimal
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
 
 import msgspec
 from nautilus_trader.core.uuid import UUID4
@@ -112,11 +112,19 @@ from adapters.core.decimal_parse import (
     parse_quantity,
     to_decimal,
 )
+from adapters.core.instrument_ids import PERP_SUFFIX as PERP_SUFFIX
+from adapters.core.instrument_ids import PerpInstrumentIds, strip_perp_suffix
+from adapters.core.instrument_ids import make_position_id as _position_id
+from adapters.core.order_fill import OrderFill as OrderFill
+from adapters.core.order_fill import order_fill_to_fill_report
+from adapters.core.order_status import resolve_order_status
+from adapters.core.position_report import position_status_report
+from adapters.core.timestamps import ms_to_ns
+from adapters.core.venue_vocabulary import VenueVocabulary
 
 _log = logging.getLogger(__name__)
 
 BINGX_VENUE: Final = Venue("BINGX")
-PERP_SUFFIX: Final = "-PERP"
 _NANOS_PER_MS: Final = 1_000_000
 DEFAULT_MAKER_FEE: Final = Decimal("0.0002")
 DEFAULT_TAKER_FEE: Final = Decimal("0.0005")
@@ -182,51 +190,30 @@ _MARKET_LIKE: Final = frozenset(
     {OrderType.MARKET, OrderType.STOP_MARKET, OrderType.MARKET_IF_TOUCHED, OrderType.TRAILING_STOP_MARKET}
 )
 
-_warned: set[tuple[str, str]] = set()
-
-
-def _warn_unknown(kind: str, value: str) -> None:
-    key = (kind, value)
-    if key not in _warned:
-        _warned.add(key)
-        _log.warning("Unknown BingX %s %r; using fallback mapping", kind, value)
+# BingX spells its enum values in mixed case across endpoints (``PostOnly``, ``Maker``): look up upper-cased.
+_vocab = VenueVocabulary("BingX", _log)
+_warn_unknown = _vocab.warn_unknown
 
 
 def parse_order_side(value: str) -> OrderSide:
-    side = ORDER_SIDE.get(value.upper())
-    if side is None:
-        _warn_unknown("order side", value)
-        return OrderSide.NO_ORDER_SIDE
-    return side
+    return _vocab.lookup(ORDER_SIDE, value.upper(), "order side", OrderSide.NO_ORDER_SIDE, value)
 
 
 def parse_order_type(value: str | None) -> OrderType:
-    ot = ORDER_TYPE.get((value or "").upper())
-    if ot is None:
-        _warn_unknown("order type", str(value))
-        return OrderType.MARKET
-    return ot
+    return _vocab.lookup(ORDER_TYPE, (value or "").upper(), "order type", OrderType.MARKET, str(value))
 
 
 def parse_time_in_force(value: str | None) -> tuple[TimeInForce, bool]:
     """``(time_in_force, post_only)``; empty -> GTC."""
     if not value:
         return TimeInForce.GTC, False
-    tif = TIME_IN_FORCE.get(value.upper())
-    if tif is None:
-        _warn_unknown("time in force", value)
-        return TimeInForce.GTC, False
-    return tif
+    return _vocab.lookup(TIME_IN_FORCE, value.upper(), "time in force", (TimeInForce.GTC, False), value)
 
 
 def parse_trigger_type(value: str | None) -> TriggerType:
     if not value:
         return TriggerType.MARK_PRICE
-    tt = TRIGGER_TYPE.get(value.upper())
-    if tt is None:
-        _warn_unknown("working type", value)
-        return TriggerType.MARK_PRICE
-    return tt
+    return _vocab.lookup(TRIGGER_TYPE, value.upper(), "working type", TriggerType.MARK_PRICE, value)
 
 
 def parse_order_status(
@@ -235,12 +222,7 @@ def parse_order_status(
     status = ORDER_STATUS.get((value or "").upper())
     if status is None:
         _warn_unknown("order status", str(value))
-        if filled <= 0:
-            return OrderStatus.ACCEPTED
-        return OrderStatus.FILLED if filled >= quantity else OrderStatus.PARTIALLY_FILLED
-    if status == OrderStatus.EXPIRED and treat_expired_as_canceled:
-        return OrderStatus.CANCELED
-    return status
+    return resolve_order_status(status, quantity, filled, treat_expired_as_canceled)
 
 
 def parse_liquidity_side(role: str | None) -> LiquiditySide:
@@ -314,30 +296,22 @@ def to_bingx_position_side(order_side: OrderSide, reduce_only: bool, hedge_mode:
 # Identifiers
 # --------------------------------------------------------------------------------------------------
 
-_IID_CACHE: dict[str, InstrumentId] = {}
+_IIDS: Final = PerpInstrumentIds(BINGX_VENUE)
 
 
 def format_instrument_id(symbol: str, venue: Venue = BINGX_VENUE) -> InstrumentId:
     """``BTC-USDT`` -> ``BTC-USDT-PERP.BINGX``."""
-    if venue is BINGX_VENUE:
-        cached = _IID_CACHE.get(symbol)
-        if cached is not None:
-            return cached
-    iid = InstrumentId(Symbol(f"{symbol}{PERP_SUFFIX}"), venue)
-    if venue is BINGX_VENUE:
-        _IID_CACHE[symbol] = iid
-    return iid
+    return _IIDS.get(symbol, venue)
 
 
 def venue_symbol(instrument_id: InstrumentId) -> str:
     """Inverse of :func:`format_instrument_id`: ``BTC-USDT-PERP.BINGX`` -> ``BTC-USDT``."""
-    value = instrument_id.symbol.value
-    return value[: -len(PERP_SUFFIX)] if value.endswith(PERP_SUFFIX) else value
+    return strip_perp_suffix(instrument_id)
 
 
 def make_position_id(instrument_id: InstrumentId, position_side: str | None) -> PositionId:
-    """Venue position id ``<instrument_id>-<LONG|SHORT|BOTH>`` (one-way mode uses ``BOTH``)."""
-    return PositionId(f"{instrument_id}-{(position_side or 'BOTH').upper()}")
+    """Venue position id ``<instrument_id>-<LONG|SHORT|BOTH>`` (BingX spells sides in either case)."""
+    return _position_id(instrument_id, position_side.upper() if position_side else None)
 
 
 def parse_client_order_id(value: str | None) -> ClientOrderId | None:
@@ -374,8 +348,7 @@ def _abs(s: str) -> str:
     return s[1:] if s.startswith("-") else s
 
 
-def _ms_to_ns(ms: int | None, default: int) -> int:
-    return ms * _NANOS_PER_MS if ms else default
+_ms_to_ns = ms_to_ns
 
 
 def _dt_to_ns(dt: datetime) -> int:
@@ -677,21 +650,16 @@ def position_to_status_report(
     venue_position_id: PositionId | None = None,
 ) -> PositionStatusReport:
     amt_s = num(position.positionAmt) or "0"
-    amount = to_decimal(amt_s)
-    side = _position_side(position.positionSide, amount)
-    entry_s = num(position.avgPrice)
-    return PositionStatusReport(
-        account_id=account_id,
-        instrument_id=instrument_id,
-        position_side=side,
-        quantity=parse_quantity(_abs(amt_s) if amount != 0 else "0", size_precision),
-        report_id=UUID4(),
-        ts_last=_ms_to_ns(position.updateTime, ts_init),
-        ts_init=ts_init,
-        venue_position_id=venue_position_id,
-        avg_px_open=Decimal(entry_s)
-        if entry_s and is_nonzero(entry_s) and side != PositionSide.FLAT
-        else None,
+    return position_status_report(
+        account_id,
+        instrument_id,
+        _position_side(position.positionSide, to_decimal(amt_s)),
+        amt_s,
+        num(position.avgPrice),
+        size_precision,
+        _ms_to_ns(position.updateTime, ts_init),
+        ts_init,
+        venue_position_id,
     )
 
 
@@ -706,21 +674,16 @@ def position_update_to_status_report(
 ) -> PositionStatusReport:
     """ACCOUNT_UPDATE ``P`` item -> ``PositionStatusReport`` (same side rules as REST)."""
     amt_s = num(p.position_amount) or "0"
-    amount = to_decimal(amt_s)
-    side = _position_side(p.position_side, amount)
-    entry_s = num(p.entry_price)
-    return PositionStatusReport(
-        account_id=account_id,
-        instrument_id=instrument_id,
-        position_side=side,
-        quantity=parse_quantity(_abs(amt_s) if amount != 0 else "0", size_precision),
-        report_id=UUID4(),
-        ts_last=ts_event,
-        ts_init=ts_init,
-        venue_position_id=venue_position_id,
-        avg_px_open=Decimal(entry_s)
-        if entry_s and is_nonzero(entry_s) and side != PositionSide.FLAT
-        else None,
+    return position_status_report(
+        account_id,
+        instrument_id,
+        _position_side(p.position_side, to_decimal(amt_s)),
+        amt_s,
+        num(p.entry_price),
+        size_precision,
+        ts_event,
+        ts_init,
+        venue_position_id,
     )
 
 
@@ -749,25 +712,6 @@ def account_update_to_balances(data: AccountUpdateData) -> list[AccountBalance]:
 # --------------------------------------------------------------------------------------------------
 # ORDER_TRADE_UPDATE
 # --------------------------------------------------------------------------------------------------
-
-
-class OrderFill(NamedTuple):
-    """Positional args of ``ExecutionClient.generate_order_filled`` after ``client_order_id``.
-
-    Use: ``client.generate_order_filled(strategy_id, instrument_id, client_order_id, *fill)``.
-    """
-
-    venue_order_id: VenueOrderId
-    venue_position_id: PositionId | None
-    trade_id: TradeId
-    order_side: OrderSide
-    order_type: OrderType
-    last_qty: Quantity
-    last_px: Price
-    quote_currency: Currency
-    commission: Money
-    liquidity_side: LiquiditySide
-    ts_event: int
 
 
 def has_last_fill(o: OrderUpdateData) -> bool:
@@ -845,21 +789,8 @@ def order_update_to_fill_report(
     fill = parse_order_fill(o, price_precision, size_precision, quote_currency, venue_position_id, ts_event)
     if fill is None:
         return None
-    return FillReport(
-        account_id=account_id,
-        instrument_id=instrument_id,
-        venue_order_id=fill.venue_order_id,
-        trade_id=fill.trade_id,
-        order_side=fill.order_side,
-        last_qty=fill.last_qty,
-        last_px=fill.last_px,
-        commission=fill.commission,
-        liquidity_side=fill.liquidity_side,
-        report_id=UUID4(),
-        ts_event=fill.ts_event,
-        ts_init=ts_init,
-        client_order_id=parse_client_order_id(o.client_order_id),
-        venue_position_id=venue_position_id,
+    return order_fill_to_fill_report(
+        fill, account_id, instrument_id, ts_init, parse_client_order_id(o.client_order_id), venue_position_id
     )
 
 

@@ -6,22 +6,21 @@ import time
 from decimal import Decimal
 from typing import Any, Final
 
-from nautilus_trader.common.providers import InstrumentProvider
 from nautilus_trader.config import InstrumentProviderConfig
 from nautilus_trader.model.identifiers import InstrumentId, Venue
-from nautilus_trader.model.instruments import CryptoPerpetual
 
 from adapters.bingx.errors import BingxError
 from adapters.bingx.http import BingxHttpClient
 from adapters.bingx.parsing import BINGX_VENUE, contract_to_perpetual, venue_symbol
 from adapters.bingx.schemas import Contract, num
+from adapters.core.perpetual_provider import PerpetualInstrumentProvider, passes_asset_filters
 
 # 1 online, 25 opening forbidden (closing still possible: keep it so positions reconcile),
 # 5 pre-online and 0 offline are skipped.
 TRADABLE_STATUSES: Final = frozenset({1, 25})
 
 
-class BingxInstrumentProvider(InstrumentProvider):
+class BingxInstrumentProvider(PerpetualInstrumentProvider):
     """
     Loads perpetual contracts as ``CryptoPerpetual`` and caches them by venue symbol (``BTC-USDT``).
 
@@ -29,6 +28,8 @@ class BingxInstrumentProvider(InstrumentProvider):
     and credentials, ``GET /openApi/swap/v2/user/commissionRate`` (one account-wide call) overrides them; a
     failed query falls back to the contract fields.
     """
+
+    MISSING_HINT = "offline or unknown?"
 
     def __init__(
         self,
@@ -38,33 +39,14 @@ class BingxInstrumentProvider(InstrumentProvider):
         query_commission_rate: bool = False,
         statuses: frozenset[int] = TRADABLE_STATUSES,
     ) -> None:
-        super().__init__(config=config)
+        super().__init__(config, venue)
         self._client = client
-        self._venue = venue
         self._query_commission_rate = query_commission_rate
         self._statuses = statuses
-        self._by_symbol: dict[str, CryptoPerpetual] = {}
         self.contracts: dict[str, Contract] = {}
 
-    def find_by_symbol(self, symbol: str) -> CryptoPerpetual | None:
-        """Instrument by venue symbol (``BTC-USDT``)."""
-        return self._by_symbol.get(symbol)
-
-    @property
-    def instruments_by_symbol(self) -> dict[str, CryptoPerpetual]:
-        return self._by_symbol
-
-    async def load_all_async(self, filters: dict[str, Any] | None = None) -> None:
-        await self._load(None, filters)
-
-    async def load_ids_async(
-        self, instrument_ids: list[InstrumentId], filters: dict[str, Any] | None = None
-    ) -> None:
-        wanted = {venue_symbol(iid) for iid in instrument_ids if iid.venue == self._venue}
-        await self._load(wanted, filters)
-
-    async def load_async(self, instrument_id: InstrumentId, filters: dict[str, Any] | None = None) -> None:
-        await self.load_ids_async([instrument_id], filters)
+    def _venue_symbol(self, instrument_id: InstrumentId) -> str:
+        return venue_symbol(instrument_id)
 
     async def _load(self, wanted: set[str] | None, filters: dict[str, Any] | None) -> None:
         contracts = await self._client.contracts()
@@ -81,14 +63,8 @@ class BingxInstrumentProvider(InstrumentProvider):
                 self._log.warning(f"Skipping {c.symbol}: {exc}")
                 continue
             self.contracts[c.symbol] = c
-            self._by_symbol[c.symbol] = inst
-            self.add_currency(inst.base_currency)
-            self.add_currency(inst.quote_currency)
-            self.add(inst)
-        if wanted:
-            missing = wanted - set(self._by_symbol)
-            if missing:
-                self._log.warning(f"Instruments not found (offline or unknown?): {sorted(missing)}")
+            self._register(c.symbol, inst)
+        self._warn_missing(wanted)
 
     async def _account_fees(self) -> tuple[Decimal | None, Decimal | None]:
         try:
@@ -101,15 +77,5 @@ class BingxInstrumentProvider(InstrumentProvider):
 
 
 def _passes(c: Contract, filters: dict[str, Any] | None) -> bool:
-    """Supported filters: ``quote_asset(s)`` (``currency``), ``base_asset(s)`` (``asset``), ``symbols``."""
-    if not filters:
-        return True
-    for key, attr in (("quote_asset", "currency"), ("base_asset", "asset")):
-        value = filters.get(key)
-        if value is not None and getattr(c, attr) != value:
-            return False
-        values = filters.get(key + "s")
-        if values is not None and getattr(c, attr) not in values:
-            return False
-    symbols = filters.get("symbols")
-    return symbols is None or c.symbol in symbols
+    """``quote_asset(s)`` match the contract's ``currency``, ``base_asset(s)`` its ``asset``."""
+    return passes_asset_filters(filters, symbol=c.symbol, base_asset=c.asset, quote_asset=c.currency)
