@@ -10,6 +10,13 @@ Used by the end-to-end tests, the demo and the chaos runner. Invariants checked:
 * (optionally, ``balances=True``) the node's wallet balance per asset matches the venue's.
 
 Pure: it reads a ground-truth dict and a NautilusTrader cache, and returns a report.
+
+Venue dialects whose ground truth does not name orders the way the node does are brought into the
+oracle's terms first (``check(..., venue="bingx")``, or :func:`normalize_state` directly): BingX
+lowercases client order ids, and a BingX modify is a cancel-replace, so one NautilusTrader order is a
+chain of venue orders ``<cid>``, ``<cid>-r1``, ``<cid>-r2``... (:func:`normalize_bingx_state`). The
+normalisation is idempotent: state that is already normalised comes back unchanged, so a caller that
+normalised it itself and passes ``venue="bingx"`` too gets the same report.
 """
 
 from __future__ import annotations
@@ -105,6 +112,108 @@ def symbol_of(instrument_id_value: str) -> str:
     return symbol.removesuffix("-PERP")
 
 
+BINGX = "bingx"
+# BingX's REST balance (GET /openApi/swap/v3/user/balance) publishes 4 decimals; its stream 8. A node
+# whose last word on the balance came from REST (a recovery, the audit poll) can know no more.
+BINGX_REST_BALANCE_PLACES = 4
+# Venues whose /sim/state needs no translation into the oracle's terms.
+_PLAIN_VENUES = (None, "binance", "binance-futures")
+
+
+def normalize_state(state: dict[str, Any], node_client_ids: list[str], venue: str | None) -> dict[str, Any]:
+    """``state`` in the oracle's terms for ``venue`` (``None``/Binance: unchanged; ``"bingx"``:
+    :func:`normalize_bingx_state`). Idempotent."""
+    if venue in _PLAIN_VENUES:
+        return state
+    if venue == BINGX:
+        return normalize_bingx_state(state, node_client_ids)
+    raise ValueError(f"unknown venue {venue!r}; expected None, 'binance-futures' or 'bingx'")
+
+
+def normalize_bingx_state(state: dict[str, Any], node_client_ids: list[str]) -> dict[str, Any]:
+    """``/sim/state`` of the BingX dialect in the oracle's terms.
+
+    BingX lowercases client order ids, and the BingX client modifies by cancel-replace: one
+    NautilusTrader order is then a chain of venue orders ``<cid>``, ``<cid>-r1``, ``<cid>-r2``...
+    (matched case-insensitively against ``node_client_ids``). Each chain becomes one venue order
+    under the node's client id, with the status of its last link, the quantity filled by all links
+    and (when more than one link filled) the average price of all the chain's trades. Orders and
+    algo orders the node does not know, trades, accounts and everything else are left as they are.
+
+    Each account gets ``wallet_balance_rest``: the wallet balance as BingX's REST publishes it
+    (:data:`BINGX_REST_BALANCE_PLACES` decimals); the balance check accepts it as well as the exact one.
+
+    Idempotent: a chain already merged is one row under the node's id, which maps to itself.
+    """
+    names = {cid.lower(): cid for cid in node_client_ids}
+    trades_by_order: dict[Any, list[dict[str, Any]]] = {}
+    for t in state.get("trades", []):
+        trades_by_order.setdefault(t.get("order_id"), []).append(t)
+
+    def link_of(venue_cid: str) -> tuple[str, int] | None:
+        lowered = venue_cid.lower()
+        if lowered in names:  # exact (any case) match first: an id may itself contain "-r"
+            return names[lowered], 0
+        base, sep, n = lowered.rpartition("-r")
+        if sep and base in names and n.isdigit():
+            return names[base], int(n)
+        return None
+
+    def chains(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        links: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        for row in rows:
+            link = link_of(row.get(key) or "")
+            if link is None:
+                out.append(row)
+            else:
+                links.setdefault(link[0], []).append((link[1], row))
+        for node_cid, chain in links.items():
+            chain.sort(key=lambda item: item[0])
+            last = dict(chain[-1][1])
+            last[key] = node_cid
+            if len(chain) > 1 and "executed_qty" in last:
+                filled = sum((Decimal(r["executed_qty"]) for _, r in chain), Decimal(0))
+                last["executed_qty"] = str(filled)
+                avg = _chain_avg_price(chain, trades_by_order)
+                if avg is not None:
+                    last["avg_price"] = str(avg)
+            out.append(last)
+        return out
+
+    step = Decimal(1).scaleb(-BINGX_REST_BALANCE_PLACES)
+    accounts = {
+        name: {**acct, "wallet_balance_rest": str(Decimal(acct["wallet_balance"]).quantize(step))}
+        if "wallet_balance" in acct
+        else acct
+        for name, acct in state.get("accounts", {}).items()
+    }
+    return {
+        **state,
+        "accounts": accounts,
+        "orders": chains(state["orders"], "client_order_id"),
+        "algo_orders": chains(state.get("algo_orders", []), "client_algo_id"),
+    }
+
+
+def _chain_avg_price(
+    chain: list[tuple[int, dict[str, Any]]], trades_by_order: dict[Any, list[dict[str, Any]]]
+) -> Decimal | None:
+    """The average price of every fill of a cancel-replace chain: from the venue's trades when it
+    has them, else the links' average prices weighted by what each filled."""
+    notional, qty = Decimal(0), Decimal(0)
+    for _, row in chain:
+        trades = trades_by_order.get(row.get("order_id"), []) if "order_id" in row else []
+        if trades:
+            for t in trades:
+                notional += Decimal(t["qty"]) * Decimal(t["price"])
+                qty += Decimal(t["qty"])
+        elif Decimal(row.get("executed_qty", "0")) > 0:
+            notional += Decimal(row["executed_qty"]) * Decimal(row.get("avg_price", "0"))
+            qty += Decimal(row["executed_qty"])
+    return notional / qty if qty > 0 else None
+
+
 def check(
     state: dict[str, Any],
     cache: Cache,
@@ -113,11 +222,16 @@ def check(
     avg_price: bool = False,
     positions: bool = False,
     balances: bool = False,
+    venue: str | None = None,
 ) -> OracleReport:
     """Compare the venue's ``state`` with the node's ``cache`` (for one venue account).
 
     The optional checks are off by default; the chaos runner turns them all on. ``positions`` and
-    ``balances`` compare against the single venue account (``account_id``, or the only one)."""
+    ``balances`` compare against the single venue account (``account_id``, or the only one).
+    ``venue="bingx"`` first brings BingX's state into the oracle's terms (:func:`normalize_state`;
+    harmless on state already normalised)."""
+    if venue not in _PLAIN_VENUES:
+        state = normalize_state(state, [o.client_order_id.value for o in cache.orders()], venue)
     report = OracleReport()
     trades = [t for t in state["trades"] if account_id is None or t["account_id"] == account_id]
     venue_trades = {(t["symbol"], str(t["trade_id"])) for t in trades}
@@ -200,6 +314,10 @@ def _check_positions(report: OracleReport, account: dict[str, Any], cache: Cache
 def _check_balances(report: OracleReport, account: dict[str, Any], cache: Cache) -> None:
     asset = account.get("asset", "USDT")
     venue = Decimal(account["wallet_balance"])
+    # The venue's ground truth, or exactly what its REST publishes (fewer decimals: BingX).
+    accepted = {venue}
+    if "wallet_balance_rest" in account:
+        accepted.add(Decimal(account["wallet_balance_rest"]))
     node_accounts = cache.accounts()
     if not node_accounts:
         report.balance_mismatches.append(f"{asset}: venue wallet {venue}, node has no account")
@@ -208,5 +326,5 @@ def _check_balances(report: OracleReport, account: dict[str, Any], cache: Cache)
         currency = next((c for c in acct.currencies() if c.code == asset), None)
         total = acct.balance_total(currency) if currency is not None else None
         node = total.as_decimal() if total is not None else None
-        if node != venue:
+        if node not in accepted:
             report.balance_mismatches.append(f"{asset}: venue wallet {venue}, node {node}")

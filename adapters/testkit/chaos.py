@@ -1,6 +1,8 @@
 """The chaos runner: a TradingNode with our clients trades against the simulator while a seeded random
 schedule fires any mix of the simulator's faults; afterwards the node is checked against the venue's
-ground truth (``/sim/state``).
+ground truth (``/sim/state``). Both venues: Binance USD-M (``--venue binance``) and BingX
+(``--venue bingx``, with BingX's own faults: keepalive 404s, events lost on a healthy socket
+(``drop_ratio``), forced overlap rotations); ``--venue both`` (the default) runs every seed on each.
 
 Invariants checked after each schedule (``adapters.sim.oracle.check`` with every option on):
 
@@ -10,10 +12,11 @@ Invariants checked after each schedule (``adapters.sim.oracle.check`` with every
 * liveness: every fault that must cause a recovery does, and the node converges within a deadline.
 
 A schedule is a pure function of its seed (:func:`make_schedule`), and the simulator is seeded with
-it too, so a failing seed replays with ``python -m adapters.testkit.chaos --seed S``.
+it too, so a failing seed replays with ``python -m adapters.testkit.chaos --venue V --seed S -v``.
 
-    python -m adapters.testkit.chaos --seeds 200          # seeds 1..200
-    python -m adapters.testkit.chaos --seed 17 -v          # replay one schedule, step by step
+    python -m adapters.testkit.chaos --seeds 200          # seeds 1..200 on both venues
+    python -m adapters.testkit.chaos --venue bingx --seeds 100
+    python -m adapters.testkit.chaos --venue bingx --seed 17 -v   # replay one schedule, step by step
     python -m adapters.testkit.chaos --soak [--days 7]     # time-scaled soak (adapters.testkit.soak)
 """
 
@@ -70,6 +73,101 @@ FAULTS: dict[str, bool] = {
 }
 FAULT_KINDS = tuple(FAULTS)
 
+# BingX: the same user-stream and REST faults in BingX's terms, plus its own quirks.
+BINGX_SYMBOLS: dict[str, tuple[str, tuple[int, int], Decimal]] = {
+    "BTC-USDT": ("BTC-USDT-PERP.BINGX", (20, 100), Decimal("0.1")),  # x 0.0001
+    "ETH-USDT": ("ETH-USDT-PERP.BINGX", (1, 4), Decimal("0.01")),  # x 0.01
+}
+BINGX_QTY_STEP = {"BTC-USDT": Decimal("0.0001"), "ETH-USDT": Decimal("0.01")}
+BINGX_FAULTS: dict[str, bool] = {
+    "listen_key_expiry": True,
+    "keepalive_failure": True,  # 404 (the key is gone: must rotate) or a cut connection (retried)
+    "socket_drop": True,
+    "socket_stall": True,
+    "day_close": True,  # the venue closes the socket (1001)
+    "overlap_rotation": True,  # a forced rotation: both sockets open while the market moves
+    "rest_failures": False,
+    "rest_latency": False,
+    "duplicate_reorder": False,
+    "drop_events": False,  # events lost for good on a healthy socket (drop_ratio): the audit poll
+    "cut_submit": False,
+    "cut_cancel": False,
+}
+BINGX_FAULT_KINDS = tuple(BINGX_FAULTS)
+BINGX_CHAOS_EXEC_CONFIG: dict[str, Any] = {
+    **CHAOS_EXEC_CONFIG,
+    "poll_interval_secs": 0.2,
+    "healthy_timeout_secs": 2.0,
+    "audit_interval_secs": 0.5,
+}
+_BX = "/openApi/swap/v2"
+BINGX_LISTEN_KEY_PATH = "/openApi/user/auth/userDataStream"
+
+
+@dataclass(frozen=True, slots=True)
+class VenueProfile:
+    """What differs between venues for the runner: simulator, symbols, faults, REST paths."""
+
+    name: str  # "binance" | "bingx" (the --venue value)
+    sim_venue: str  # SimNode(venue=...)
+    oracle_venue: str | None  # adapters.sim.oracle.check(venue=...)
+    symbols: dict[str, tuple[str, tuple[int, int], Decimal]]
+    qty_step: dict[str, Decimal]
+    faults: dict[str, bool]
+    exec_config: dict[str, Any]
+    listen_key_path: str
+    order_path: str
+    rest_paths: tuple[str, ...]  # GET paths a recovery / query uses ("*": every request)
+
+    @property
+    def fault_kinds(self) -> tuple[str, ...]:
+        return tuple(self.faults)
+
+
+BINANCE = VenueProfile(
+    name="binance",
+    sim_venue="binance-futures",
+    oracle_venue=None,
+    symbols=SYMBOLS,
+    qty_step={s: Decimal("0.001") for s in SYMBOLS},
+    faults=FAULTS,
+    exec_config=CHAOS_EXEC_CONFIG,
+    listen_key_path="/fapi/v1/listenKey",
+    order_path="/fapi/v1/order",
+    rest_paths=("/fapi/v1/openOrders", "/fapi/v1/userTrades", "/fapi/v1/listenKey", "/fapi/v1/order", "*"),
+)
+BINGX = VenueProfile(
+    name="bingx",
+    sim_venue="bingx",
+    oracle_venue="bingx",
+    symbols=BINGX_SYMBOLS,
+    qty_step=BINGX_QTY_STEP,
+    faults=BINGX_FAULTS,
+    exec_config=BINGX_CHAOS_EXEC_CONFIG,
+    listen_key_path=BINGX_LISTEN_KEY_PATH,
+    order_path=f"{_BX}/trade/order",
+    rest_paths=(
+        f"{_BX}/trade/openOrders",
+        f"{_BX}/trade/fillHistory",
+        "/openApi/swap/v3/user/balance",
+        f"{_BX}/user/positions",
+        BINGX_LISTEN_KEY_PATH,
+        f"{_BX}/trade/order",
+        "*",
+    ),
+)
+VENUES: dict[str, VenueProfile] = {"binance": BINANCE, "bingx": BINGX}
+
+
+def profile(venue: str | VenueProfile) -> VenueProfile:
+    if isinstance(venue, VenueProfile):
+        return venue
+    try:
+        return VENUES[venue]
+    except KeyError:
+        raise ValueError(f"unknown venue {venue!r}; expected one of {sorted(VENUES)}") from None
+
+
 RECOVERY_DEADLINE = 20.0
 CONVERGE_DEADLINE = 10.0
 SCHEDULE_DEADLINE = 120.0
@@ -97,7 +195,10 @@ class Step:
         return f"{self.fault}({params}) {actions}"
 
 
-def make_schedule(seed: int, steps: int | None = None) -> list[Step]:
+def make_schedule(seed: int, steps: int | None = None, venue: str = "binance") -> list[Step]:
+    """The schedule of ``seed`` on ``venue`` (Binance's schedules are unchanged by BingX's arrival)."""
+    if profile(venue).name == "bingx":
+        return _make_bingx_schedule(seed, steps)
     rng = random.Random(seed)
     n = steps if steps is not None else rng.randint(3, 6)
     out: list[Step] = []
@@ -139,6 +240,48 @@ def make_schedule(seed: int, steps: int | None = None) -> list[Step]:
     return out
 
 
+def _make_bingx_schedule(seed: int, steps: int | None) -> list[Step]:
+    rng = random.Random(f"bingx-{seed}")
+    n = steps if steps is not None else rng.randint(3, 6)
+    out: list[Step] = []
+    for _ in range(n):
+        fault = rng.choice(BINGX_FAULT_KINDS)
+        params: dict[str, Any] = {}
+        if fault == "keepalive_failure":
+            params["status"] = rng.choice([404, 404, 0])  # key gone (must rotate), or a cut (retried)
+        elif fault == "socket_stall":
+            params["mode"] = rng.choice(["drop", "queue"])
+        elif fault == "rest_failures":
+            params["path"] = rng.choice(BINGX.rest_paths)
+            params["method"] = "*" if params["path"] in (BINGX_LISTEN_KEY_PATH, "*") else "GET"
+            params["status"] = rng.choice([0, 500, 503, 429])
+            params["count"] = rng.randint(1, 3)
+            params["and_drop"] = rng.random() < 0.7
+        elif fault == "rest_latency":
+            params["rest_ms"] = rng.choice([50, 150, 400])
+            params["ws_ms"] = rng.choice([0, 20, 80])
+        elif fault == "duplicate_reorder":
+            params["duplicate"] = rng.random() < 0.7
+            params["reorder"] = rng.random() < 0.7
+        elif fault == "drop_events":
+            params["ratio"] = rng.choice([0.25, 0.5, 1.0])
+        elif fault in ("cut_submit", "cut_cancel"):
+            params["status"] = rng.choice([0, 0, 503])
+            params["after_execute"] = rng.random() < 0.6
+        move = rng.choice(["0", "0", f"{rng.uniform(-0.008, 0.008):.4f}"])
+        out.append(
+            Step(
+                fault=fault,
+                params=tuple(sorted(params.items())),
+                place=rng.randint(0, 4) + (1 if fault in ("cut_cancel", "overlap_rotation") else 0),
+                market=rng.randint(0, 2) + (1 if fault == "cut_submit" else 0),
+                cancel=rng.randint(0, 2) + (1 if fault == "cut_cancel" else 0),
+                move=move,
+            )
+        )
+    return out
+
+
 # ------------------------------------------------------------------------------------------------
 # Running one schedule
 # ------------------------------------------------------------------------------------------------
@@ -146,6 +289,7 @@ def make_schedule(seed: int, steps: int | None = None) -> list[Step]:
 class ScheduleResult:
     seed: int
     steps: list[Step]
+    venue: str = "binance"
     faults: Counter[str] = field(default_factory=Counter)
     recoveries: int = 0
     recovery_times: list[float] = field(default_factory=list)
@@ -160,31 +304,42 @@ class ScheduleResult:
         return not self.violations
 
     def replay(self) -> str:
-        return f"python -m adapters.testkit.chaos --seed {self.seed} -v"
+        return f"python -m adapters.testkit.chaos --venue {self.venue} --seed {self.seed} -v"
 
 
 class Chaos:
     """Drives one schedule on a running :class:`SimNode`."""
 
-    def __init__(self, env: SimNode, rng: random.Random, log: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        env: SimNode,
+        rng: random.Random,
+        log: Callable[[str], None],
+        venue: VenueProfile = BINANCE,
+    ) -> None:
         self.env = env
         self.rng = rng
         self.log = log
+        self.venue = venue
         self.orders: list[ClientOrderId] = []
+
+    @property
+    def client(self) -> Any:
+        return exec_client(self.env)
 
     # --- trading ---------------------------------------------------------------------------------
     def _symbol(self) -> str:
-        return self.rng.choice(list(SYMBOLS))
+        return self.rng.choice(list(self.venue.symbols))
 
     def _qty(self, symbol: str) -> str:
-        lo, hi = SYMBOLS[symbol][1]
-        return str(Decimal(self.rng.randint(lo, hi)) / 1000)
+        lo, hi = self.venue.symbols[symbol][1]
+        return str(Decimal(self.rng.randint(lo, hi)) * self.venue.qty_step[symbol])
 
     def place(self, n: int) -> None:
         strat = self.env.strategy
         for _ in range(n):
             symbol = self._symbol()
-            iid, _, tick = SYMBOLS[symbol]
+            iid, _, tick = self.venue.symbols[symbol]
             last = self.env.sim.engine.last_price(symbol)
             side = self.rng.choice([OrderSide.BUY, OrderSide.SELL])
             offset = Decimal(str(round(self.rng.uniform(0.0005, 0.006), 4)))
@@ -196,7 +351,9 @@ class Chaos:
         for _ in range(n):
             symbol = self._symbol()
             side = self.rng.choice([OrderSide.BUY, OrderSide.SELL])
-            self.orders.append(self.env.strategy.market(SYMBOLS[symbol][0], side, self._qty(symbol)))
+            self.orders.append(
+                self.env.strategy.market(self.venue.symbols[symbol][0], side, self._qty(symbol))
+            )
 
     def cancel(self, n: int) -> None:
         cache = self.env.node.cache if self.env.node is not None else None
@@ -214,7 +371,7 @@ class Chaos:
     def move(self, rel: str) -> None:
         if Decimal(rel) == 0:
             return
-        for symbol, (_, _, tick) in SYMBOLS.items():
+        for symbol, (_, _, tick) in self.venue.symbols.items():
             last = self.env.sim.engine.last_price(symbol)
             self.env.sim.engine.set_price(symbol, (last * (Decimal(1) + Decimal(rel))).quantize(tick))
 
@@ -226,16 +383,22 @@ class Chaos:
 
     # --- faults ----------------------------------------------------------------------------------
     async def fire(self, step: Step) -> None:
-        env, faults = self.env, self.env.sim.faults
-        metrics = env.exec_client.user_stream.ctx.metrics
+        env, faults, venue = self.env, self.env.sim.faults, self.venue
+        metrics = self.client.user_stream.ctx.metrics
         runs_before = metrics.runs
         kind = step.fault
         if kind == "listen_key_expiry":
             faults.expire_listen_keys()
             self.act(step)
         elif kind == "keepalive_failure":
-            code = step.p("code")
-            faults.fail("PUT", "/fapi/v1/listenKey", count=1, status=400 if code else 0, code=code or None)
+            if venue.name == "bingx":
+                status = step.p("status")
+                faults.fail("PUT", venue.listen_key_path, count=1, status=status)
+            else:
+                code = step.p("code")
+                faults.fail(
+                    "PUT", venue.listen_key_path, count=1, status=400 if code else 0, code=code or None
+                )
             self.act(step)
         elif kind == "socket_drop":
             faults.drop_streams("user")
@@ -246,6 +409,17 @@ class Chaos:
         elif kind == "day_close":
             faults.expire_connections("user")
             self.act(step)
+        elif kind == "overlap_rotation":
+            # Rest this step's orders first, so the move can fill them while both sockets are open.
+            self.place(step.place)
+            await self.settle()
+            self.client.user_stream.trigger.fire("scheduled rotation")
+            await env.wait_until(
+                lambda: metrics.in_progress or metrics.runs > runs_before, what="rotation start"
+            )
+            self.market(step.market)
+            self.cancel(step.cancel)
+            self.move(step.move)
         elif kind == "rest_failures":
             faults.fail(step.p("method"), step.p("path"), count=step.p("count"), status=step.p("status"))
             if step.p("and_drop"):
@@ -257,10 +431,13 @@ class Chaos:
         elif kind == "duplicate_reorder":
             faults.set_user_events(duplicate=step.p("duplicate"), reorder=step.p("reorder"))
             self.act(step)
+        elif kind == "drop_events":
+            faults.set_user_events(drop_ratio=step.p("ratio"))
+            self.act(step)
         elif kind == "cut_submit":
             faults.fail(
                 "POST",
-                "/fapi/v1/order",
+                venue.order_path,
                 count=1,
                 status=step.p("status"),
                 after_execute=step.p("after_execute"),
@@ -269,7 +446,7 @@ class Chaos:
         elif kind == "cut_cancel":
             faults.fail(
                 "DELETE",
-                "/fapi/v1/order",
+                venue.order_path,
                 count=1,
                 status=step.p("status"),
                 after_execute=step.p("after_execute"),
@@ -282,9 +459,7 @@ class Chaos:
             self.move(step.move)
         else:  # pragma: no cover - make_schedule only emits known kinds
             raise ValueError(kind)
-        # A keepalive cut (no answer) is retried, not proof the key is gone: only -1125 must rotate.
-        must_recover = FAULTS[kind] and not (kind == "keepalive_failure" and not step.p("code"))
-        if must_recover or (kind == "rest_failures" and step.p("and_drop")):
+        if self.must_recover(step):
             await env.wait_until(
                 lambda: metrics.runs > runs_before and not metrics.in_progress,
                 within=RECOVERY_DEADLINE,
@@ -295,6 +470,18 @@ class Chaos:
         # the step so that recoveries and commands of *this* step run through them.
         faults.set_latency(rest_ms=0, ws_ms=0)
         faults.set_user_events(duplicate=False, reorder=False)
+        if kind == "drop_events":
+            faults.set_user_events(drop_ratio=0.0)
+
+    def must_recover(self, step: Step) -> bool:
+        """Whether ``step`` must end in a (successful) recovery run. A keepalive cut (no answer) is
+        retried, not proof the key is gone: only Binance's -1125 / BingX's 404 must rotate."""
+        kind = step.fault
+        if kind == "keepalive_failure":
+            return bool(step.p("code") if self.venue.name == "binance" else step.p("status") == 404)
+        if kind == "rest_failures":
+            return bool(step.p("and_drop"))
+        return self.venue.faults[kind]
 
     async def settle(self, within: float = 10.0) -> None:
         """Wait until no order of ours is still in flight (not yet through the engine's queue,
@@ -321,16 +508,35 @@ class Chaos:
             self.log("  (orders still in flight after settle deadline; the oracle will judge)")
 
 
+def exec_client(env: SimNode) -> Any:
+    """The node's execution client, whichever venue it trades."""
+    return env.bingx_client if env.is_bingx else env.exec_client
+
+
 def full_check(env: SimNode) -> OracleReport:
+    """Every oracle invariant, the venue's state in the oracle's terms (``venue="bingx"``)."""
     assert env.node is not None
-    return check(env.sim.state(), env.node.cache, avg_price=True, positions=True, balances=True)
+    return check(
+        env.sim.state(),
+        env.node.cache,
+        avg_price=True,
+        positions=True,
+        balances=True,
+        venue="bingx" if env.is_bingx else None,
+    )
 
 
 async def run_schedule(
-    seed: int, *, steps: int | None = None, verbose: bool = False, log: Callable[[str], None] = print
+    seed: int,
+    *,
+    steps: int | None = None,
+    verbose: bool = False,
+    log: Callable[[str], None] = print,
+    venue: str = "binance",
 ) -> ScheduleResult:
-    schedule = make_schedule(seed, steps)
-    result = ScheduleResult(seed, schedule)
+    prof = profile(venue)
+    schedule = make_schedule(seed, steps, prof.name)
+    result = ScheduleResult(seed, schedule, prof.name)
     started = time.monotonic()
 
     def vlog(msg: str) -> None:
@@ -338,7 +544,7 @@ async def run_schedule(
             log(msg)
 
     try:
-        await asyncio.wait_for(_run(seed, schedule, result, vlog), timeout=SCHEDULE_DEADLINE)
+        await asyncio.wait_for(_run(seed, schedule, result, vlog, prof), timeout=SCHEDULE_DEADLINE)
     except TimeoutError:
         result.violations.append(f"schedule did not finish within {SCHEDULE_DEADLINE:.0f}s")
     except Exception as exc:
@@ -347,14 +553,24 @@ async def run_schedule(
     return result
 
 
-async def _run(seed: int, schedule: list[Step], result: ScheduleResult, vlog: Callable[[str], None]) -> None:
+async def _run(
+    seed: int,
+    schedule: list[Step],
+    result: ScheduleResult,
+    vlog: Callable[[str], None],
+    venue: VenueProfile = BINANCE,
+) -> None:
     async with SimNode(
-        seed=seed, step_interval=3600.0, exec_config=CHAOS_EXEC_CONFIG, log_level="ERROR"
+        venue=venue.sim_venue,
+        seed=seed,
+        step_interval=3600.0,
+        exec_config=venue.exec_config,
+        log_level="ERROR",
     ) as env:
-        ctx = env.exec_client.user_stream.ctx
+        ctx = exec_client(env).user_stream.ctx
         timings: list[RunTiming] = []
         ctx.on_run = timings.append
-        chaos = Chaos(env, random.Random(seed * 7919 + 1), vlog)
+        chaos = Chaos(env, random.Random(seed * 7919 + 1), vlog, venue)
         chaos.place(4)
         await chaos.settle()
         for i, step in enumerate(schedule, 1):
@@ -390,6 +606,7 @@ async def _run(seed: int, schedule: list[Step], result: ScheduleResult, vlog: Ca
 @dataclass
 class Summary:
     results: list[ScheduleResult] = field(default_factory=list)
+    venue: str = "binance"
 
     def render(self) -> str:
         faults: Counter[str] = Counter()
@@ -406,7 +623,7 @@ class Summary:
                     violations[v.split(":")[0]] += 1
         lines = [
             "",
-            "== chaos summary ==",
+            f"== chaos summary: {self.venue} ==",
             f"schedules               {len(self.results)} "
             f"({len(self.results) - len(failing)} ok, {len(failing)} failing)",
             f"orders submitted        {sum(r.orders for r in self.results)}",
@@ -416,7 +633,7 @@ class Summary:
             f"wall time               {sum(r.seconds for r in self.results):.0f} s",
             "faults fired by kind:",
         ]
-        lines += [f"  {k:<22}{faults[k]}" for k in FAULT_KINDS]
+        lines += [f"  {k:<22}{faults[k]}" for k in profile(self.venue).fault_kinds]
         lines.append(f"violations              {sum(violations.values())}")
         lines += [f"  {k:<22}{v}" for k, v in sorted(violations.items())]
         for r in failing:
@@ -425,22 +642,25 @@ class Summary:
         return "\n".join(lines)
 
 
-async def run_many(seeds: list[int], *, steps: int | None = None, verbose: bool = False) -> Summary:
-    summary = Summary()
+async def run_many(
+    seeds: list[int], *, steps: int | None = None, verbose: bool = False, venue: str = "binance"
+) -> Summary:
+    summary = Summary(venue=profile(venue).name)
     for n, seed in enumerate(seeds, 1):
         if verbose:
-            print(f"seed {seed}:")
-        result = await run_schedule(seed, steps=steps, verbose=verbose)
+            print(f"{venue} seed {seed}:")
+        result = await run_schedule(seed, steps=steps, verbose=verbose, venue=venue)
         summary.results.append(result)
         mark = "ok" if result.ok else "FAIL"
         print(
-            f"[{n}/{len(seeds)}] seed {seed:<6} {mark:<4} faults={sum(result.faults.values())} "
+            f"[{venue} {n}/{len(seeds)}] seed {seed:<6} {mark:<4} faults={sum(result.faults.values())} "
             f"recoveries={result.recoveries} trades={result.venue_trades} {result.seconds:.1f}s",
             flush=True,
         )
         if not result.ok:
             for v in result.violations:
                 print("    " + v.replace("\n", "\n    "))
+            print(f"    replay: {result.replay()}", flush=True)
     return summary
 
 
@@ -451,6 +671,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=20, help="run seeds FIRST..FIRST+N-1")
     parser.add_argument("--first", type=int, default=1, help="first seed (with --seeds)")
     parser.add_argument("--seed", type=int, action="append", help="run exactly this seed (repeatable)")
+    parser.add_argument(
+        "--venue", choices=["binance", "bingx", "both"], default="both", help="venue(s) to run each seed on"
+    )
     parser.add_argument("--steps", type=int, default=None, help="faults per schedule (default: 3-6 by seed)")
     parser.add_argument("-v", "--verbose", action="store_true", help="print each step")
     parser.add_argument("--soak", action="store_true", help="run the time-scaled soak instead")
@@ -462,9 +685,15 @@ def main(argv: list[str] | None = None) -> int:
 
         return soak_main(days=args.days, hour_secs=args.hour_secs)
     seeds = args.seed or list(range(args.first, args.first + args.seeds))
-    summary = asyncio.run(run_many(seeds, steps=args.steps, verbose=args.verbose))
-    print(summary.render())
-    return 0 if all(r.ok for r in summary.results) else 1
+    venues = ["binance", "bingx"] if args.venue == "both" else [args.venue]
+
+    async def run_all() -> list[Summary]:
+        return [await run_many(seeds, steps=args.steps, verbose=args.verbose, venue=v) for v in venues]
+
+    summaries = asyncio.run(run_all())
+    for summary in summaries:
+        print(summary.render())
+    return 0 if all(r.ok for s in summaries for r in s.results) else 1
 
 
 if __name__ == "__main__":
