@@ -330,10 +330,14 @@ class SimNode:
         self, *, avg_price: bool = False, positions: bool = False, balances: bool = False
     ) -> OracleReport:
         assert self.node is not None
-        state = self.sim.state()
-        if self.is_bingx:
-            state = bingx_oracle_state(state, [o.client_order_id.value for o in self.node.cache.orders()])
-        return check(state, self.node.cache, avg_price=avg_price, positions=positions, balances=balances)
+        return check(
+            self.sim.state(),
+            self.node.cache,
+            avg_price=avg_price,
+            positions=positions,
+            balances=balances,
+            venue="bingx" if self.is_bingx else None,
+        )
 
     async def wait_until(
         self, condition: Callable[[], bool], within: float = 10.0, what: str = "condition"
@@ -357,44 +361,6 @@ class SimNode:
         await self.wait_until(
             lambda: metrics.runs >= n and not metrics.in_progress, within, f"{n} recoveries"
         )
-
-
-def bingx_oracle_state(state: dict[str, Any], node_client_ids: list[str]) -> dict[str, Any]:
-    """``/sim/state`` of the BingX dialect in the oracle's terms.
-
-    BingX lowercases client order ids, and the BingX client modifies by cancel-replace: one
-    NautilusTrader order is then a chain of venue orders ``<cid>``, ``<cid>-r1``, ``<cid>-r2``...
-    Each chain becomes one venue order under the node's client id, with the status of its last link
-    and the quantity filled by all links. Everything else is left as it is.
-    """
-    names = {cid.lower(): cid for cid in node_client_ids}
-
-    def chains(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        links: dict[str, list[tuple[int, dict[str, Any]]]] = {}
-        for row in rows:
-            venue_cid = row.get(key) or ""
-            base, _, n = venue_cid.rpartition("-r")
-            if venue_cid in names:
-                links.setdefault(names[venue_cid], []).append((0, row))
-            elif base in names and n.isdigit():
-                links.setdefault(names[base], []).append((int(n), row))
-            else:
-                out.append(row)
-        for node_cid, chain in links.items():
-            chain.sort(key=lambda item: item[0])
-            last = dict(chain[-1][1])
-            last[key] = node_cid
-            if "executed_qty" in last:
-                last["executed_qty"] = str(sum(Decimal(r["executed_qty"]) for _, r in chain))
-            out.append(last)
-        return out
-
-    return {
-        **state,
-        "orders": chains(state["orders"], "client_order_id"),
-        "algo_orders": chains(state.get("algo_orders", []), "client_algo_id"),
-    }
 
 
 # --------------------------------------------------------------------------- two venues, one node
@@ -693,10 +659,14 @@ class MultiVenueNode:
         """One venue's ground truth against that venue's orders in the shared cache."""
         assert self.node is not None
         view = _VenueCacheView(self.node.cache, Venue(key))
-        state = self.sims[key].state()
-        if key == BINGX:
-            state = bingx_oracle_state(state, [o.client_order_id.value for o in view.orders()])
-        return check(state, cast(Cache, view), avg_price=avg_price, positions=positions, balances=balances)
+        return check(
+            self.sims[key].state(),
+            cast(Cache, view),
+            avg_price=avg_price,
+            positions=positions,
+            balances=balances,
+            venue="bingx" if key == BINGX else None,
+        )
 
     def all_ok(self) -> bool:
         return all(self.oracle(key).ok for key in self.keys)

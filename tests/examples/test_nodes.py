@@ -21,7 +21,6 @@ from adapters.binance_futures.config import (
 from adapters.bingx.config import BingxDataClientConfig, BingxEnvironment, BingxExecClientConfig
 from adapters.sim.oracle import check
 from adapters.sim.server import SimVenue
-from adapters.testkit.node import bingx_oracle_state
 from examples.nodes import binance_demo, binance_testnet, bingx_vst, live, sim_binance, sim_bingx
 from examples.nodes.common import run_strategies
 
@@ -202,9 +201,7 @@ async def test_sim_node_trades(venue: str, module: Any, instrument_id: str) -> N
     )
     assert all(p.is_closed for p in node.cache.positions())
     # every venue trade reached the node exactly once, and the venue's order statuses match
-    if venue == "bingx":
-        state = bingx_oracle_state(state, [o.client_order_id.value for o in orders])
-    report = check(state, node.cache)
+    report = check(state, node.cache, venue=venue)
     assert report.ok, report.details()
     assert report.venue_trades == len(flip.fills) >= 4
 
