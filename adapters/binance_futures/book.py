@@ -30,28 +30,18 @@ Choices beyond the documented rule (all in favour of never emitting a wrong book
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from typing import Final
 
-from nautilus_trader.model.data import OrderBookDelta, OrderBookDeltas
-from nautilus_trader.model.enums import BookAction
-
 from adapters.binance_futures.parsing_market import (
-    F_LAST,
     MarketContext,
     parse_book_snapshot,
     parse_depth_diff,
 )
 from adapters.binance_futures.schemas_market import DepthSnapshot, DepthUpdate
-from adapters.core.book_sync import (
-    DEFAULT_MAX_BUFFER,
-    BookSynchronizer,
-    ChainRule,
-    SyncMetrics,
-    SyncOutput,
-    SyncState,
-    Verdict,
-)
+from adapters.core.book_glue import BookEmission, SyncedBook
+from adapters.core.book_sync import DEFAULT_MAX_BUFFER, ChainRule, Verdict
+
+__all__ = ["BINANCE_CHAIN_RULE", "BinanceBookSync", "BookEmission"]
 
 _log = logging.getLogger(__name__)
 
@@ -98,16 +88,7 @@ BINANCE_CHAIN_RULE: Final[ChainRule[DepthUpdate, DepthSnapshot]] = ChainRule(
 )
 
 
-@dataclass(slots=True)
-class BookEmission:
-    """What the data client must do: publish ``deltas`` in order, and fetch a snapshot if asked."""
-
-    deltas: list[OrderBookDeltas] = field(default_factory=list)
-    request_snapshot: bool = False
-    reason: str | None = None
-
-
-class BinanceBookSync:
+class BinanceBookSync(SyncedBook[DepthUpdate, DepthSnapshot]):
     """One instrument's synchronised L2 book: feed it diffs and REST snapshots, publish what it returns.
 
     The caller requests the first snapshot right after subscribing to ``<sym>@depth@100ms`` (the state starts
@@ -117,7 +98,7 @@ class BinanceBookSync:
     caller must call :meth:`request_resync`: diffs from two connections cannot be chained.
     """
 
-    __slots__ = ("_clear_on_desync", "_ctx", "_sync")
+    __slots__ = ()
 
     def __init__(
         self,
@@ -127,60 +108,12 @@ class BinanceBookSync:
         clear_on_desync: bool = True,
         logger: logging.Logger | None = None,
     ) -> None:
-        self._ctx = ctx
-        self._clear_on_desync = clear_on_desync
-        self._sync: BookSynchronizer[DepthUpdate, DepthSnapshot] = BookSynchronizer(
-            BINANCE_CHAIN_RULE, max_buffer=max_buffer, name=str(ctx.instrument_id), logger=logger or _log
+        super().__init__(
+            ctx,
+            BINANCE_CHAIN_RULE,
+            parse_book_snapshot,
+            parse_depth_diff,
+            max_buffer=max_buffer,
+            clear_on_desync=clear_on_desync,
+            logger=logger or _log,
         )
-
-    @property
-    def state(self) -> SyncState:
-        return self._sync.state
-
-    @property
-    def is_synced(self) -> bool:
-        return self._sync.is_synced
-
-    @property
-    def metrics(self) -> SyncMetrics:
-        return self._sync.metrics
-
-    @property
-    def buffered(self) -> int:
-        return self._sync.buffered
-
-    @property
-    def last_update_id(self) -> int | None:
-        return self._sync.last_id
-
-    def on_diff(self, msg: DepthUpdate, ts_init: int) -> BookEmission:
-        last = self._sync.last_id
-        return self._emit(self._sync.on_diff(msg), ts_init, last)
-
-    def on_snapshot(self, snapshot: DepthSnapshot, ts_init: int) -> BookEmission:
-        return self._emit(self._sync.on_snapshot(snapshot), ts_init, None)
-
-    def request_resync(self, reason: str, ts_init: int) -> BookEmission:
-        last = self._sync.last_id
-        return self._emit(self._sync.request_resync(reason), ts_init, last)
-
-    def reset(self) -> None:
-        self._sync.reset()
-
-    def _emit(
-        self, out: SyncOutput[DepthUpdate, DepthSnapshot], ts_init: int, last_synced_id: int | None
-    ) -> BookEmission:
-        ctx = self._ctx
-        deltas: list[OrderBookDeltas] = []
-        if out.snapshot is not None:
-            deltas.append(parse_book_snapshot(out.snapshot, ctx, ts_init))
-        for diff in out.diffs:
-            packet = parse_depth_diff(diff, ctx, ts_init)
-            if packet is not None:
-                deltas.append(packet)
-        if out.request_snapshot and last_synced_id is not None and self._clear_on_desync:
-            # We had published a book and can no longer vouch for it: empty it rather than leave it stale.
-            iid = ctx.instrument_id
-            clear = OrderBookDelta(iid, BookAction.CLEAR, None, F_LAST, last_synced_id, ts_init, ts_init)
-            deltas.append(OrderBookDeltas(iid, [clear]))
-        return BookEmission(deltas, out.request_snapshot, out.reason)

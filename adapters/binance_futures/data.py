@@ -35,42 +35,28 @@ responses to the request range by ``ts_init``).
 from __future__ import annotations
 
 import asyncio
-import logging
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import pandas as pd
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.common.component import LiveClock, MessageBus
-from nautilus_trader.core.datetime import dt_to_unix_nanos
 from nautilus_trader.data.messages import (
-    RequestBars,
-    RequestInstrument,
-    RequestInstruments,
-    RequestOrderBookSnapshot,
-    RequestQuoteTicks,
     RequestTradeTicks,
     SubscribeBars,
     SubscribeFundingRates,
     SubscribeIndexPrices,
-    SubscribeInstrument,
-    SubscribeInstruments,
     SubscribeMarkPrices,
     SubscribeOrderBook,
-    SubscribeQuoteTicks,
     SubscribeTradeTicks,
     UnsubscribeBars,
     UnsubscribeFundingRates,
     UnsubscribeIndexPrices,
-    UnsubscribeInstrument,
-    UnsubscribeInstruments,
     UnsubscribeMarkPrices,
     UnsubscribeOrderBook,
-    UnsubscribeQuoteTicks,
     UnsubscribeTradeTicks,
 )
-from nautilus_trader.live.data_client import LiveMarketDataClient
-from nautilus_trader.model.data import Bar, BarType, DataType, OrderBookDeltas, TradeTick
+from nautilus_trader.model.data import Bar, BarType, OrderBookDeltas, TradeTick
 from nautilus_trader.model.identifiers import ClientId, InstrumentId
 
 from adapters.binance_futures.book import BinanceBookSync, BookEmission
@@ -81,7 +67,6 @@ from adapters.binance_futures.market_connections import MarketStreamPool
 from adapters.binance_futures.parsing import BINANCE_VENUE, venue_symbol
 from adapters.binance_futures.parsing_market import (
     NANOS_PER_MS,
-    MarketContext,
     interval_for,
     parse_agg_trade,
     parse_book_snapshot,
@@ -117,17 +102,36 @@ from adapters.binance_futures.streams import (
     split_stream,
     trade_stream,
 )
-from adapters.core import log_bridge
-from adapters.core.tasks import OwnedTasks
+from adapters.core.data_client import (
+    OWN_BARS,
+    OWN_BOOK,
+    OWN_DEPTH10,
+    OWN_MARK,
+    OWN_QUOTES,
+    OWN_TRADES,
+    PerpMarketDataClient,
+    add_kind,
+    discard_kind,
+    resync_delay,
+)
 from adapters.core.ws_connection import WsConfig
 
-# Owners of a stream in the pool (one Binance stream can feed several Nautilus subscriptions).
-OWN_QUOTES: Final = "quotes"
-OWN_TRADES: Final = "trades"
-OWN_BOOK: Final = "book"
-OWN_DEPTH10: Final = "depth10"
-OWN_BARS: Final = "bars"
-OWN_MARK: Final = "mark"
+__all__ = [
+    "OWN_BARS",
+    "OWN_BOOK",
+    "OWN_DEPTH10",
+    "OWN_FUNDING",
+    "OWN_INDEX",
+    "OWN_MARK",
+    "OWN_QUOTES",
+    "OWN_TRADES",
+    "BinanceFuturesDataClient",
+    "BookState",
+    "DataMetrics",
+]
+
+# Owners of a stream in the pool (one Binance stream can feed several Nautilus subscriptions); the
+# others are the core ones.
 OWN_INDEX: Final = "index"
 OWN_FUNDING: Final = "funding"
 
@@ -154,7 +158,15 @@ class DataMetrics:
     request_pages: dict[str, int] = field(default_factory=dict)
 
 
-class BinanceFuturesDataClient(LiveMarketDataClient):
+class BinanceFuturesDataClient(PerpMarketDataClient[BookState]):
+    venue_name = "Binance"
+    venue_error = BinanceError
+
+    _dcfg: BinanceFuturesDataClientConfig
+    _provider: BinanceFuturesInstrumentProvider
+    _http: BinanceFuturesHttpClient
+    pool: MarketStreamPool
+
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,
@@ -167,20 +179,19 @@ class BinanceFuturesDataClient(LiveMarketDataClient):
         http: BinanceFuturesHttpClient,
     ) -> None:
         super().__init__(
-            loop=loop,
-            client_id=client_id,
-            venue=BINANCE_VENUE,
-            msgbus=msgbus,
-            cache=cache,
-            clock=clock,
-            instrument_provider=instrument_provider,
-            config=config,
+            loop,
+            client_id,
+            BINANCE_VENUE,
+            config,
+            msgbus,
+            cache,
+            clock,
+            instrument_provider,
+            http,
+            venue_symbol,
+            f"adapters.binance_futures.{client_id.value}.data",
         )
-        log_bridge.install()
         self._dcfg = config
-        self._provider = instrument_provider
-        self._http = http
-        self._pylog = logging.getLogger(f"adapters.binance_futures.{client_id.value}.data")
         book_path = config.ws_book_path
 
         def path_for(stream: str) -> str:
@@ -207,56 +218,22 @@ class BinanceFuturesDataClient(LiveMarketDataClient):
             name=f"{client_id.value}-market",
             logger=self._pylog,
         )
-        self._side_tasks = OwnedTasks(f"{client_id.value}-data", self._pylog)
-        self._contexts: dict[str, MarketContext] = {}
-        self.books: dict[str, BookState] = {}
-        self._quote_symbols: set[str] = set()
         self._trade_symbols: set[str] = set()
-        self._depth10_symbols: set[str] = set()
         self._bar_types: dict[str, BarType] = {}  # kline stream -> bar type
         self._mark_kinds: dict[str, set[str]] = {}  # symbol -> {mark, index, funding}
         self.metrics = DataMetrics()
 
     # ------------------------------------------------------------------------------------------
-    # Lifecycle
+    # Hooks and helpers
     # ------------------------------------------------------------------------------------------
-    async def _connect(self) -> None:
-        try:
-            await self._http.sync_time()
-        except BinanceError as exc:
-            self._pylog.warning("server time unavailable (%s); using the local clock", exc)
-        await self._provider.initialize()
-        for instrument in self._provider.list_all():
-            self._handle_data(instrument)
-        for currency in self._provider.currencies().values():
-            self._cache.add_currency(currency)
+    def _reset_book(self, book: BookState) -> None:
+        book.sync.reset()
 
-    async def _disconnect(self) -> None:
-        await self.pool.close()
-        await self._side_tasks.close()
-        for book in self.books.values():
-            book.sync.reset()
-        self.books.clear()
-        await self._http.close()
+    def _quote_stream(self, symbol: str) -> str:
+        return book_ticker_stream(symbol)
 
-    # ------------------------------------------------------------------------------------------
-    # Helpers
-    # ------------------------------------------------------------------------------------------
-    def _context(self, symbol: str) -> MarketContext | None:
-        ctx = self._contexts.get(symbol)
-        if ctx is None:
-            instrument = self._provider.find_by_symbol(symbol)
-            if instrument is None:
-                return None
-            ctx = MarketContext.from_instrument(instrument)
-            self._contexts[symbol] = ctx
-        return ctx
-
-    def _symbol(self, instrument_id: InstrumentId) -> str:
-        symbol = venue_symbol(instrument_id)
-        if self._context(symbol) is None:
-            raise ValueError(f"unknown instrument {instrument_id} (not loaded by the provider)")
-        return symbol
+    def _depth10_stream(self, symbol: str) -> str:
+        return partial_depth_stream(symbol, 10, self._dcfg.depth_update_speed_ms)
 
     def _diff_stream(self, symbol: str) -> str:
         return depth_diff_stream(symbol, self._dcfg.depth_update_speed_ms)
@@ -335,15 +312,15 @@ class BinanceFuturesDataClient(LiveMarketDataClient):
     # Order book synchronisation
     # ------------------------------------------------------------------------------------------
     def _publish_book(self, book: BookState, emission: BookEmission) -> None:
-        for deltas in emission.deltas:
-            self._handle_data(deltas)
+        self._publish_deltas(emission)
         if emission.request_snapshot:
             self._request_book_snapshot(book)
 
     def _request_book_snapshot(self, book: BookState) -> None:
-        if book.fetcher is not None and not book.fetcher.done():
-            return  # the fetcher loops until the book is synced
-        book.fetcher = self._side_tasks.spawn(self._fetch_snapshots(book), f"snapshot-{book.symbol}")
+        # A running fetcher loops until the book is synced.
+        book.fetcher = self._spawn_once(
+            book.fetcher, lambda: self._fetch_snapshots(book), f"snapshot-{book.symbol}"
+        )
 
     async def _fetch_snapshots(self, book: BookState) -> None:
         """Fetch snapshots until one is accepted (the chain rule decides; never a guess)."""
@@ -352,7 +329,7 @@ class BinanceFuturesDataClient(LiveMarketDataClient):
         while self.books.get(book.symbol) is book and not book.sync.is_synced:
             if attempt:
                 # Retry pacing (a snapshot older than the buffered diffs, a failed request).
-                await asyncio.sleep(min(cfg.depth_resync_backoff_secs * 2 ** (attempt - 1), 5.0))
+                await asyncio.sleep(resync_delay(cfg.depth_resync_backoff_secs, attempt))
             attempt += 1
             try:
                 snapshot = await self._http.depth(book.symbol, cfg.depth_snapshot_limit)
@@ -363,35 +340,11 @@ class BinanceFuturesDataClient(LiveMarketDataClient):
             if self.books.get(book.symbol) is not book:
                 return  # unsubscribed meanwhile
             book.snapshots_fetched += 1
-            emission = book.sync.on_snapshot(snapshot, self._clock.timestamp_ns())
-            for deltas in emission.deltas:
-                self._handle_data(deltas)
+            self._publish_deltas(book.sync.on_snapshot(snapshot, self._clock.timestamp_ns()))
 
     # ------------------------------------------------------------------------------------------
     # Subscriptions
     # ------------------------------------------------------------------------------------------
-    async def _subscribe_instrument(self, command: SubscribeInstrument) -> None:
-        pass  # instruments are pushed on connect; nothing streams them
-
-    async def _subscribe_instruments(self, command: SubscribeInstruments) -> None:
-        pass
-
-    async def _unsubscribe_instrument(self, command: UnsubscribeInstrument) -> None:
-        pass
-
-    async def _unsubscribe_instruments(self, command: UnsubscribeInstruments) -> None:
-        pass
-
-    async def _subscribe_quote_ticks(self, command: SubscribeQuoteTicks) -> None:
-        symbol = self._symbol(command.instrument_id)
-        self._quote_symbols.add(symbol)
-        await self.pool.subscribe([book_ticker_stream(symbol)], OWN_QUOTES)
-
-    async def _unsubscribe_quote_ticks(self, command: UnsubscribeQuoteTicks) -> None:
-        symbol = venue_symbol(command.instrument_id)
-        self._quote_symbols.discard(symbol)
-        await self.pool.unsubscribe([book_ticker_stream(symbol)], OWN_QUOTES)
-
     async def _subscribe_trade_ticks(self, command: SubscribeTradeTicks) -> None:
         symbol = self._symbol(command.instrument_id)
         self._trade_symbols.add(symbol)
@@ -409,57 +362,14 @@ class BinanceFuturesDataClient(LiveMarketDataClient):
         ctx = self._context(symbol)
         assert ctx is not None
         book = BookState(symbol, BinanceBookSync(ctx, logger=self._pylog))
-        self.books[symbol] = book  # buffer diffs from the first one the venue sends
-        try:
-            await self.pool.subscribe([self._diff_stream(symbol)], OWN_BOOK)
-        except BaseException:
-            self.books.pop(symbol, None)
-            raise
+        # Buffer diffs from the first one the venue sends.
+        await self._add_book(symbol, book, [self._diff_stream(symbol)])
         self._request_book_snapshot(book)
 
     async def _unsubscribe_order_book_deltas(self, command: UnsubscribeOrderBook) -> None:
         symbol = venue_symbol(command.instrument_id)
-        book = self.books.pop(symbol, None)
-        if book is not None:
-            book.sync.reset()
-            if book.fetcher is not None and not book.fetcher.done():
-                book.fetcher.cancel()
-                await asyncio.wait({book.fetcher})
+        await self._drop_book(symbol, lambda book: book.fetcher)
         await self.pool.unsubscribe([self._diff_stream(symbol)], OWN_BOOK)
-
-    async def _subscribe_order_book_snapshots(self, command: SubscribeOrderBook) -> None:
-        await self._subscribe_depth10(command)
-
-    async def _unsubscribe_order_book_snapshots(self, command: UnsubscribeOrderBook) -> None:
-        await self._unsubscribe_depth10(command)
-
-    def subscribe_order_book_depth(self, command: SubscribeOrderBook) -> None:
-        # LiveMarketDataClient has no async wrapper for OrderBookDepth10; the DataEngine checks
-        # subscribed_order_book_snapshots() for it.
-        self._add_subscription_order_book_snapshots(command.instrument_id)
-        self.create_task(
-            self._subscribe_depth10(command),
-            log_msg=f"subscribe: order_book_depth {command.instrument_id}",
-        )
-
-    def unsubscribe_order_book_depth(self, command: UnsubscribeOrderBook) -> None:
-        self._remove_subscription_order_book_snapshots(command.instrument_id)
-        self.create_task(
-            self._unsubscribe_depth10(command),
-            log_msg=f"unsubscribe: order_book_depth {command.instrument_id}",
-        )
-
-    async def _subscribe_depth10(self, command: SubscribeOrderBook | UnsubscribeOrderBook) -> None:
-        symbol = self._symbol(command.instrument_id)
-        self._depth10_symbols.add(symbol)
-        stream = partial_depth_stream(symbol, 10, self._dcfg.depth_update_speed_ms)
-        await self.pool.subscribe([stream], OWN_DEPTH10)
-
-    async def _unsubscribe_depth10(self, command: SubscribeOrderBook | UnsubscribeOrderBook) -> None:
-        symbol = venue_symbol(command.instrument_id)
-        self._depth10_symbols.discard(symbol)
-        stream = partial_depth_stream(symbol, 10, self._dcfg.depth_update_speed_ms)
-        await self.pool.unsubscribe([stream], OWN_DEPTH10)
 
     async def _subscribe_bars(self, command: SubscribeBars) -> None:
         bar_type = command.bar_type
@@ -476,16 +386,12 @@ class BinanceFuturesDataClient(LiveMarketDataClient):
 
     async def _mark_subscribe(self, instrument_id: InstrumentId, kind: str) -> None:
         symbol = self._symbol(instrument_id)
-        self._mark_kinds.setdefault(symbol, set()).add(kind)
+        add_kind(self._mark_kinds, symbol, kind)
         await self.pool.subscribe([self._mark_stream(symbol)], kind)
 
     async def _mark_unsubscribe(self, instrument_id: InstrumentId, kind: str) -> None:
         symbol = venue_symbol(instrument_id)
-        kinds = self._mark_kinds.get(symbol)
-        if kinds is not None:
-            kinds.discard(kind)
-            if not kinds:
-                del self._mark_kinds[symbol]
+        discard_kind(self._mark_kinds, symbol, kind)
         await self.pool.unsubscribe([self._mark_stream(symbol)], kind)
 
     async def _subscribe_mark_prices(self, command: SubscribeMarkPrices) -> None:
@@ -509,42 +415,6 @@ class BinanceFuturesDataClient(LiveMarketDataClient):
     # ------------------------------------------------------------------------------------------
     # Requests
     # ------------------------------------------------------------------------------------------
-    async def _request_instrument(self, request: RequestInstrument) -> None:
-        instrument = self._provider.find(request.instrument_id)
-        if instrument is None:
-            await self._provider.load_async(request.instrument_id)
-            instrument = self._provider.find(request.instrument_id)
-        if instrument is None:
-            self._pylog.error("instrument %s not found", request.instrument_id)
-            return
-        self._handle_instrument(instrument, request.id, request.start, request.end, request.params)
-
-    async def _request_instruments(self, request: RequestInstruments) -> None:
-        self._handle_instruments(
-            self.venue, self._provider.list_all(), request.id, request.start, request.end, request.params
-        )
-
-    async def _request_quote_ticks(self, request: RequestQuoteTicks) -> None:
-        self._pylog.warning("Binance has no historical quotes; answering %s with none", request.id)
-        self._handle_quote_ticks(
-            request.instrument_id, [], request.id, request.start, request.end, request.params
-        )
-
-    async def _request_order_book_snapshot(self, request: RequestOrderBookSnapshot) -> None:
-        deltas = await self.order_book_snapshot(request.instrument_id, request.limit or None)
-        self._handle_data_response(
-            DataType(OrderBookDeltas, metadata={"instrument_id": request.instrument_id}),
-            [deltas],
-            request.id,
-            None,
-            None,
-            request.params,
-        )
-
-    async def _request_bars(self, request: RequestBars) -> None:
-        bars = await self.historical_bars(request.bar_type, request.start, request.end, request.limit)
-        self._handle_bars(request.bar_type, bars, request.id, request.start, request.end, request.params)
-
     async def _request_trade_ticks(self, request: RequestTradeTicks) -> None:
         ticks = await self.historical_trades(request.instrument_id, request.start, request.end, request.limit)
         self._handle_trade_ticks(
@@ -560,17 +430,6 @@ class BinanceFuturesDataClient(LiveMarketDataClient):
         assert ctx is not None
         snapshot = await self._http.depth(symbol, limit or self._dcfg.depth_snapshot_limit)
         return parse_book_snapshot(snapshot, ctx, self._clock.timestamp_ns())
-
-    def _range_ms(self, start: pd.Timestamp | None, end: pd.Timestamp | None) -> tuple[int, int]:
-        now_ms = self._http.now_ms()
-        start_ms = 0
-        if start is not None:
-            start_ns = dt_to_unix_nanos(start)
-            start_ms = -(-start_ns // NANOS_PER_MS)  # ceil: nothing before start
-        end_ms = now_ms
-        if end is not None:
-            end_ms = min(now_ms, dt_to_unix_nanos(end) // NANOS_PER_MS)
-        return start_ms, end_ms
 
     def _count_page(self, kind: str) -> None:
         self.metrics.request_pages[kind] = self.metrics.request_pages.get(kind, 0) + 1

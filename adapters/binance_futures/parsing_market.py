@@ -32,7 +32,6 @@ Decisions
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from decimal import Decimal, InvalidOperation
 from typing import Final
 
 from nautilus_trader.model.data import (
@@ -43,23 +42,13 @@ from nautilus_trader.model.data import (
     FundingRateUpdate,
     IndexPriceUpdate,
     MarkPriceUpdate,
-    OrderBookDelta,
     OrderBookDeltas,
     OrderBookDepth10,
     QuoteTick,
     TradeTick,
 )
-from nautilus_trader.model.enums import (
-    AggregationSource,
-    AggressorSide,
-    BarAggregation,
-    BookAction,
-    OrderSide,
-    PriceType,
-    RecordFlag,
-)
+from nautilus_trader.model.enums import AggregationSource, AggressorSide, OrderSide
 from nautilus_trader.model.identifiers import InstrumentId, TradeId
-from nautilus_trader.model.objects import Price, Quantity
 
 from adapters.binance_futures.schemas_market import (
     AggTrade,
@@ -81,31 +70,29 @@ from adapters.binance_futures.schemas_market import (
 from adapters.binance_futures.streams import KLINE_INTERVALS
 from adapters.core.decimal_parse import parse_quantity
 from adapters.core.market_context import MarketContext
+from adapters.core.market_parsing import (
+    F_LAST,
+    F_SNAPSHOT,
+    NANOS_PER_MS,
+    depth10,
+    index_and_funding,
+    interval_key,
+    interval_of,
+    interval_spec,
+    parse_rate,
+    snapshot_deltas,
+    update_deltas,
+)
+from adapters.core.market_parsing import ts_ms as _ts
 
-NANOS_PER_MS: Final = 1_000_000
+__all__ = ["F_LAST", "F_SNAPSHOT", "NANOS_PER_MS", "MarketContext"]  # re-exported from core
 
-F_SNAPSHOT: Final = int(RecordFlag.F_SNAPSHOT)
-F_LAST: Final = int(RecordFlag.F_LAST)
-
-_ADD: Final = BookAction.ADD
-_UPDATE: Final = BookAction.UPDATE
-_DELETE: Final = BookAction.DELETE
-_CLEAR: Final = BookAction.CLEAR
 _BUY: Final = OrderSide.BUY
 _SELL: Final = OrderSide.SELL
 
 
 def ms_to_ns(ms: int) -> int:
     return ms * NANOS_PER_MS
-
-
-def _ts(primary: int | None, secondary: int | None, default: int) -> int:
-    """First non-zero ms timestamp of (primary, secondary) in ns, else ``default``."""
-    if primary:
-        return primary * NANOS_PER_MS
-    if secondary:
-        return secondary * NANOS_PER_MS
-    return default
 
 
 # --------------------------------------------------------------------------------------------------
@@ -184,58 +171,17 @@ def parse_book_snapshot(
     ``sequence`` = ``lastUpdateId``. Zero-size levels (Binance never sends them) are skipped: ADD needs
     size > 0.
     """
-    iid = ctx.instrument_id
-    seq = snap.last_update_id
     if ts_event is None:
         ts_event = _ts(snap.transaction_time, snap.event_time, ts_init)
-    price = ctx.price
-    size = ctx.size
-    orders: list[BookOrder] = []
-    for side, levels in ((_BUY, snap.bids), (_SELL, snap.asks)):
-        for px, qty in levels:
-            q = size(qty)
-            if q.raw > 0:
-                orders.append(BookOrder(side, price(px), q, 0))
-    last = len(orders) - 1
-    deltas = [
-        OrderBookDelta(iid, _CLEAR, None, F_SNAPSHOT | (F_LAST if last < 0 else 0), seq, ts_event, ts_init)
-    ]
-    deltas.extend(
-        OrderBookDelta(iid, _ADD, o, F_SNAPSHOT | F_LAST if i == last else F_SNAPSHOT, seq, ts_event, ts_init)
-        for i, o in enumerate(orders)
-    )
-    return OrderBookDeltas(iid, deltas)
+    return snapshot_deltas(ctx, snap.bids, snap.asks, snap.last_update_id, ts_event, ts_init)
 
 
 def parse_depth_diff(msg: DepthUpdate, ctx: MarketContext, ts_init: int) -> OrderBookDeltas | None:
     """Diff event -> UPDATE/DELETE deltas, ``F_LAST`` on the last, ``sequence`` = ``u``. None if empty."""
-    n = len(msg.bids) + len(msg.asks)
-    if n == 0:
+    if not msg.bids and not msg.asks:
         return None
-    iid = ctx.instrument_id
-    seq = msg.final_update_id
     ts_event = _ts(msg.transaction_time, msg.event_time, ts_init)
-    price = ctx.price
-    size = ctx.size
-    deltas: list[OrderBookDelta] = []
-    append = deltas.append
-    i = 0
-    for side, levels in ((_BUY, msg.bids), (_SELL, msg.asks)):
-        for px, qty in levels:
-            i += 1
-            q = size(qty)
-            append(
-                OrderBookDelta(
-                    iid,
-                    _UPDATE if q.raw > 0 else _DELETE,
-                    BookOrder(side, price(px), q, 0),
-                    F_LAST if i == n else 0,
-                    seq,
-                    ts_event,
-                    ts_init,
-                )
-            )
-    return OrderBookDeltas(iid, deltas)
+    return update_deltas(ctx, msg.bids, msg.asks, msg.final_update_id, ts_event, ts_init)
 
 
 def _top(levels: Sequence[Level], side: OrderSide, ctx: MarketContext, n: int) -> list[BookOrder]:
@@ -249,57 +195,22 @@ def parse_depth10(msg: DepthUpdate, ctx: MarketContext, ts_init: int) -> OrderBo
     """
     bids = _top(msg.bids, _BUY, ctx, 10)
     asks = _top(msg.asks, _SELL, ctx, 10)
-    # Nautilus pads only when both sides have the same length; pad each side ourselves.
-    null_order = BookOrder(
-        OrderSide.NO_ORDER_SIDE,
-        Price.from_raw(0, ctx.price_precision),
-        Quantity.from_raw(0, ctx.size_precision),
-        0,
-    )
-    bid_counts = [1] * len(bids) + [0] * (10 - len(bids))
-    ask_counts = [1] * len(asks) + [0] * (10 - len(asks))
-    bids.extend([null_order] * (10 - len(bids)))
-    asks.extend([null_order] * (10 - len(asks)))
-    return OrderBookDepth10(
-        ctx.instrument_id,
-        bids,
-        asks,
-        bid_counts,
-        ask_counts,
-        F_SNAPSHOT | F_LAST,
-        msg.final_update_id,
-        _ts(msg.transaction_time, msg.event_time, ts_init),
-        ts_init,
-    )
+    ts_event = _ts(msg.transaction_time, msg.event_time, ts_init)
+    return depth10(ctx, bids, asks, msg.final_update_id, ts_event, ts_init)
 
 
 # --------------------------------------------------------------------------------------------------
 # Bars
 # --------------------------------------------------------------------------------------------------
 
-_UNIT: Final = {
-    "m": BarAggregation.MINUTE,
-    "h": BarAggregation.HOUR,
-    "d": BarAggregation.DAY,
-    "w": BarAggregation.WEEK,
-    "M": BarAggregation.MONTH,
-}
-
-
-def _spec(interval: str) -> BarSpecification:
-    return BarSpecification(int(interval[:-1]), _UNIT[interval[-1]], PriceType.LAST)
-
-
 # Binance interval -> bar specification, and the inverse keyed on (step, aggregation). ``3d`` is left out:
 # Nautilus 1.221 rejects ``BarSpecification(3, DAY, ...)`` (a DAY step must divide 1), and no other unit
 # expresses three days, so a 3d kline has no Nautilus bar type.
 UNSUPPORTED_INTERVALS: Final = frozenset({"3d"})
 INTERVAL_SPECS: Final[dict[str, BarSpecification]] = {
-    i: _spec(i) for i in KLINE_INTERVALS if i not in UNSUPPORTED_INTERVALS
+    i: interval_spec(i) for i in KLINE_INTERVALS if i not in UNSUPPORTED_INTERVALS
 }
-_SPEC_INTERVALS: Final[dict[tuple[int, int], str]] = {
-    (s.step, int(s.aggregation)): i for i, s in INTERVAL_SPECS.items()
-}
+_SPEC_INTERVALS: Final[dict[tuple[int, int], str]] = {interval_key(i): i for i in INTERVAL_SPECS}
 
 
 def bar_type_for(instrument_id: InstrumentId, interval: str) -> BarType:
@@ -314,13 +225,7 @@ def bar_type_for(instrument_id: InstrumentId, interval: str) -> BarType:
 
 def interval_for(bar_type: BarType) -> str:
     """Inverse of :func:`bar_type_for`. ValueError for a bar type Binance has no kline for."""
-    spec = bar_type.spec
-    if spec.price_type != PriceType.LAST or not bar_type.is_externally_aggregated():
-        raise ValueError(f"Binance klines are LAST-price EXTERNAL bars, got {bar_type}")
-    interval = _SPEC_INTERVALS.get((spec.step, int(spec.aggregation)))
-    if interval is None:
-        raise ValueError(f"no Binance kline interval for {bar_type}")
-    return interval
+    return interval_of(bar_type, _SPEC_INTERVALS, "Binance")
 
 
 def _bar(
@@ -391,13 +296,7 @@ def parse_index_price(msg: MarkPriceMsg, ctx: MarketContext, ts_init: int) -> In
     )
 
 
-def _rate(s: str | None) -> Decimal | None:
-    if not s:  # delivery contracts send "" (no funding)
-        return None
-    try:
-        return Decimal(s)
-    except InvalidOperation:
-        return None
+_rate = parse_rate  # delivery contracts send "" (no funding)
 
 
 def parse_funding_rate(msg: MarkPriceMsg, ctx: MarketContext, ts_init: int) -> FundingRateUpdate | None:
@@ -420,22 +319,8 @@ def parse_premium_index(
     """``GET /fapi/v1/premiumIndex`` item -> (mark, index, funding) updates."""
     ts_event = _ts(pi.time, None, ts_init)
     mark = MarkPriceUpdate(ctx.instrument_id, ctx.rounded_price(pi.markPrice), ts_event, ts_init)
-    index = (
-        IndexPriceUpdate(ctx.instrument_id, ctx.rounded_price(pi.indexPrice), ts_event, ts_init)
-        if pi.indexPrice
-        else None
-    )
-    rate = _rate(pi.lastFundingRate)
-    funding = (
-        FundingRateUpdate(
-            ctx.instrument_id,
-            rate,
-            ts_event,
-            ts_init,
-            next_funding_ns=pi.nextFundingTime * NANOS_PER_MS if pi.nextFundingTime else None,
-        )
-        if rate is not None
-        else None
+    index, funding = index_and_funding(
+        ctx, pi.indexPrice, pi.lastFundingRate, pi.nextFundingTime, ts_event, ts_init
     )
     return mark, index, funding
 

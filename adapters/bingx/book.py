@@ -23,28 +23,18 @@ Nautilus book is empty until the next snapshot instead of silently stale.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from typing import Final
 
-from nautilus_trader.model.data import OrderBookDelta, OrderBookDeltas
-from nautilus_trader.model.enums import BookAction
-
 from adapters.bingx.parsing_market import (
-    F_LAST,
     IncrDepth,
     MarketContext,
     parse_incr_snapshot,
     parse_incr_update,
 )
-from adapters.core.book_sync import (
-    DEFAULT_MAX_BUFFER,
-    BookSynchronizer,
-    ChainRule,
-    SyncMetrics,
-    SyncOutput,
-    SyncState,
-    Verdict,
-)
+from adapters.core.book_glue import BookEmission, SyncedBook
+from adapters.core.book_sync import DEFAULT_MAX_BUFFER, ChainRule, Verdict
+
+__all__ = ["BINGX_CHAIN_RULE", "BingxBookSync", "BookEmission"]
 
 _log = logging.getLogger(__name__)
 
@@ -80,19 +70,10 @@ BINGX_CHAIN_RULE: Final[ChainRule[IncrDepth, IncrDepth]] = ChainRule(
 )
 
 
-@dataclass(slots=True)
-class BookEmission:
-    """What the data client must do: publish ``deltas`` in order; get a fresh ``all`` push if asked."""
-
-    deltas: list[OrderBookDeltas] = field(default_factory=list)
-    request_snapshot: bool = False
-    reason: str | None = None
-
-
-class BingxBookSync:
+class BingxBookSync(SyncedBook[IncrDepth, IncrDepth]):
     """One instrument's synchronised L2 book fed by ``@incrDepth`` pushes (snapshots and updates alike)."""
 
-    __slots__ = ("_clear_on_desync", "_ctx", "_sync", "snapshots_seen")
+    __slots__ = ("snapshots_seen",)
 
     def __init__(
         self,
@@ -102,28 +83,16 @@ class BingxBookSync:
         clear_on_desync: bool = True,
         logger: logging.Logger | None = None,
     ) -> None:
-        self._ctx = ctx
-        self._clear_on_desync = clear_on_desync
-        self._sync: BookSynchronizer[IncrDepth, IncrDepth] = BookSynchronizer(
-            BINGX_CHAIN_RULE, max_buffer=max_buffer, name=str(ctx.instrument_id), logger=logger or _log
+        super().__init__(
+            ctx,
+            BINGX_CHAIN_RULE,
+            parse_incr_snapshot,
+            parse_incr_update,
+            max_buffer=max_buffer,
+            clear_on_desync=clear_on_desync,
+            logger=logger or _log,
         )
         self.snapshots_seen = 0
-
-    @property
-    def state(self) -> SyncState:
-        return self._sync.state
-
-    @property
-    def is_synced(self) -> bool:
-        return self._sync.is_synced
-
-    @property
-    def metrics(self) -> SyncMetrics:
-        return self._sync.metrics
-
-    @property
-    def last_update_id(self) -> int | None:
-        return self._sync.last_id
 
     def on_push(self, msg: IncrDepth, ts_init: int) -> BookEmission:
         """Any ``@incrDepth`` push: ``all`` is a snapshot, anything else an update."""
@@ -134,27 +103,3 @@ class BingxBookSync:
             return self._emit(self._sync.on_snapshot(msg), ts_init, None)
         last = self._sync.last_id
         return self._emit(self._sync.on_diff(msg), ts_init, last)
-
-    def request_resync(self, reason: str, ts_init: int) -> BookEmission:
-        last = self._sync.last_id
-        return self._emit(self._sync.request_resync(reason), ts_init, last)
-
-    def reset(self) -> None:
-        self._sync.reset()
-
-    def _emit(
-        self, out: SyncOutput[IncrDepth, IncrDepth], ts_init: int, last_synced_id: int | None
-    ) -> BookEmission:
-        ctx = self._ctx
-        deltas: list[OrderBookDeltas] = []
-        if out.snapshot is not None:
-            deltas.append(parse_incr_snapshot(out.snapshot, ctx, ts_init))
-        for diff in out.diffs:
-            packet = parse_incr_update(diff, ctx, ts_init)
-            if packet is not None:
-                deltas.append(packet)
-        if out.request_snapshot and last_synced_id is not None and self._clear_on_desync:
-            iid = ctx.instrument_id
-            clear = OrderBookDelta(iid, BookAction.CLEAR, None, F_LAST, last_synced_id, ts_init, ts_init)
-            deltas.append(OrderBookDeltas(iid, [clear]))
-        return BookEmission(deltas, out.request_snapshot, out.reason)

@@ -44,35 +44,22 @@ from typing import Any, Final
 import pandas as pd
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.common.component import LiveClock, MessageBus
-from nautilus_trader.core.datetime import dt_to_unix_nanos
 from nautilus_trader.data.messages import (
-    RequestBars,
-    RequestInstrument,
-    RequestInstruments,
-    RequestOrderBookSnapshot,
-    RequestQuoteTicks,
     RequestTradeTicks,
     SubscribeBars,
     SubscribeFundingRates,
     SubscribeIndexPrices,
-    SubscribeInstrument,
-    SubscribeInstruments,
     SubscribeMarkPrices,
     SubscribeOrderBook,
-    SubscribeQuoteTicks,
     SubscribeTradeTicks,
     UnsubscribeBars,
     UnsubscribeFundingRates,
     UnsubscribeIndexPrices,
-    UnsubscribeInstrument,
-    UnsubscribeInstruments,
     UnsubscribeMarkPrices,
     UnsubscribeOrderBook,
-    UnsubscribeQuoteTicks,
     UnsubscribeTradeTicks,
 )
-from nautilus_trader.live.data_client import LiveMarketDataClient
-from nautilus_trader.model.data import Bar, BarType, DataType, OrderBookDeltas
+from nautilus_trader.model.data import Bar, BarType, OrderBookDeltas
 from nautilus_trader.model.identifiers import ClientId, InstrumentId
 
 from adapters.bingx.book import BingxBookSync, BookEmission
@@ -82,14 +69,12 @@ from adapters.bingx.http import BingxHttpClient
 from adapters.bingx.parsing import BINGX_VENUE, venue_symbol
 from adapters.bingx.parsing_market import (
     KLINE_INTERVALS,
-    NANOS_PER_MS,
     BarTracker,
     BookTickerData,
     DepthData,
     IncrDepthData,
     KlineData,
     KlineRest,
-    MarketContext,
     MarkPriceData,
     TradeData,
     book_ticker_topic,
@@ -118,21 +103,38 @@ from adapters.bingx.schemas_stream import (
     is_ping,
     json_pong,
 )
-from adapters.core import log_bridge
+from adapters.core.data_client import (
+    OWN_BARS,
+    OWN_BOOK,
+    OWN_DEPTH10,
+    OWN_MARK,
+    OWN_QUOTES,
+    OWN_TRADES,
+    PerpMarketDataClient,
+    add_kind,
+    discard_kind,
+    resync_delay,
+)
 from adapters.core.dedup import FifoDedup
 from adapters.core.stream import Frame
 from adapters.core.stream_pool import SUBSCRIBE, Ack, MarketStreamPool
-from adapters.core.tasks import OwnedTasks
 from adapters.core.ws_connection import WsConfig
 
-_log = logging.getLogger(__name__)
+__all__ = [
+    "OWN_BARS",
+    "OWN_BOOK",
+    "OWN_DEPTH10",
+    "OWN_MARK",
+    "OWN_QUOTES",
+    "OWN_TRADES",
+    "BingxDataClient",
+    "BingxStreamCodec",
+    "BookState",
+    "DataMetrics",
+    "server_ping_reply",
+]
 
-OWN_QUOTES: Final = "quotes"
-OWN_TRADES: Final = "trades"
-OWN_BOOK: Final = "book"
-OWN_DEPTH10: Final = "depth10"
-OWN_BARS: Final = "bars"
-OWN_MARK: Final = "mark"
+_log = logging.getLogger(__name__)
 
 # The gzip of "Ping" is ~24 bytes; data frames and acks are larger. Only frames this small are
 # decompressed by the heartbeat check, so the hot path pays nothing for it.
@@ -211,7 +213,14 @@ class DataMetrics:
     request_pages: dict[str, int] = field(default_factory=dict)
 
 
-class BingxDataClient(LiveMarketDataClient):
+class BingxDataClient(PerpMarketDataClient[BookState]):
+    venue_name = "BingX"
+    venue_error = BingxError
+
+    _dcfg: BingxDataClientConfig
+    _provider: BingxInstrumentProvider
+    _http: BingxHttpClient
+
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,
@@ -224,20 +233,19 @@ class BingxDataClient(LiveMarketDataClient):
         http: BingxHttpClient,
     ) -> None:
         super().__init__(
-            loop=loop,
-            client_id=client_id,
-            venue=BINGX_VENUE,
-            msgbus=msgbus,
-            cache=cache,
-            clock=clock,
-            instrument_provider=instrument_provider,
-            config=config,
+            loop,
+            client_id,
+            BINGX_VENUE,
+            config,
+            msgbus,
+            cache,
+            clock,
+            instrument_provider,
+            http,
+            venue_symbol,
+            f"adapters.bingx.{client_id.value}.data",
         )
-        log_bridge.install()
         self._dcfg = config
-        self._provider = instrument_provider
-        self._http = http
-        self._pylog = logging.getLogger(f"adapters.bingx.{client_id.value}.data")
         self.codec = BingxStreamCodec(f"{client_id.value}-market", self._pylog)
         self.pool = MarketStreamPool(
             config.urls().ws,
@@ -258,12 +266,7 @@ class BingxDataClient(LiveMarketDataClient):
             name=f"{client_id.value}-market",
             logger=self._pylog,
         )
-        self._side_tasks = OwnedTasks(f"{client_id.value}-data", self._pylog)
-        self._contexts: dict[str, MarketContext] = {}
-        self.books: dict[str, BookState] = {}
-        self._quote_symbols: set[str] = set()
         self._trade_seen: dict[str, FifoDedup[str]] = {}
-        self._depth10_symbols: set[str] = set()
         self._bars: dict[str, BarTracker] = {}  # kline topic -> tracker
         self._mark_symbols: set[str] = set()
         self._funding_kinds: dict[str, set[str]] = {}  # symbol -> {"funding", "index"}
@@ -273,48 +276,18 @@ class BingxDataClient(LiveMarketDataClient):
         self.metrics = DataMetrics()
 
     # ------------------------------------------------------------------------------------------
-    # Lifecycle
+    # Hooks
     # ------------------------------------------------------------------------------------------
-    async def _connect(self) -> None:
-        try:
-            await self._http.sync_time()
-        except BingxError as exc:
-            self._pylog.warning("server time unavailable (%s); using the local clock", exc)
-        await self._provider.initialize()
-        for instrument in self._provider.list_all():
-            self._handle_data(instrument)
-        for currency in self._provider.currencies().values():
-            self._cache.add_currency(currency)
-
-    async def _disconnect(self) -> None:
-        await self.pool.close()
-        await self._side_tasks.close()
+    def _after_side_tasks_closed(self) -> None:
         self._funding_task = None
-        for book in self.books.values():
-            book.sync.reset()
-        self.books.clear()
-        await self._http.close()
 
-    # ------------------------------------------------------------------------------------------
-    # Helpers
-    # ------------------------------------------------------------------------------------------
-    def _context(self, symbol: str) -> MarketContext | None:
-        ctx = self._contexts.get(symbol)
-        if ctx is None:
-            instrument = self._provider.find_by_symbol(symbol)
-            if instrument is None:
-                return None
-            ctx = MarketContext.from_instrument(instrument)
-            self._contexts[symbol] = ctx
-        return ctx
+    def _reset_book(self, book: BookState) -> None:
+        book.sync.reset()
 
-    def _symbol(self, instrument_id: InstrumentId) -> str:
-        symbol = venue_symbol(instrument_id)
-        if self._context(symbol) is None:
-            raise ValueError(f"unknown instrument {instrument_id} (not loaded by the provider)")
-        return symbol
+    def _quote_stream(self, symbol: str) -> str:
+        return book_ticker_topic(symbol)
 
-    def _depth_topic(self, symbol: str) -> str:
+    def _depth10_stream(self, symbol: str) -> str:
         return depth_topic(symbol, 10, self._dcfg.depth_interval_ms)
 
     # ------------------------------------------------------------------------------------------
@@ -372,9 +345,7 @@ class BingxDataClient(LiveMarketDataClient):
             if book.topic in streams:
                 self.metrics.book_resyncs_after_reconnect += 1
                 book.snapshot_seen.clear()
-                emission = book.sync.request_resync("market socket reconnected", ts_init)
-                for deltas in emission.deltas:
-                    self._handle_data(deltas)
+                self._publish_deltas(book.sync.request_resync("market socket reconnected", ts_init))
                 # The resubscription brings a fresh ``all`` push; re-subscribe only if it does not.
                 self._start_resync(book, refresh_first=False)
         for topic, tracker in self._bars.items():
@@ -386,15 +357,15 @@ class BingxDataClient(LiveMarketDataClient):
     # Order book synchronisation
     # ------------------------------------------------------------------------------------------
     def _publish_book(self, book: BookState, emission: BookEmission) -> None:
-        for deltas in emission.deltas:
-            self._handle_data(deltas)
+        self._publish_deltas(emission)
         if emission.request_snapshot:
             self._start_resync(book, refresh_first=True)
 
     def _start_resync(self, book: BookState, *, refresh_first: bool) -> None:
-        if book.resyncer is not None and not book.resyncer.done():
-            return  # the running one loops until the book is synced
-        book.resyncer = self._side_tasks.spawn(self._resync(book, refresh_first), f"resync-{book.symbol}")
+        # A running one loops until the book is synced.
+        book.resyncer = self._spawn_once(
+            book.resyncer, lambda: self._resync(book, refresh_first), f"resync-{book.symbol}"
+        )
 
     async def _resync(self, book: BookState, refresh_first: bool) -> None:
         """Get a fresh ``all`` push until the chain rule accepts one (re-subscribing the topic)."""
@@ -404,7 +375,7 @@ class BingxDataClient(LiveMarketDataClient):
             if refresh_first or attempt:
                 if attempt:
                     # Retry pacing (a refused or unanswered re-subscription).
-                    await asyncio.sleep(min(cfg.book_resync_backoff_secs * 2 ** (attempt - 1), 5.0))
+                    await asyncio.sleep(resync_delay(cfg.book_resync_backoff_secs, attempt))
                 book.snapshot_seen.clear()
                 book.refreshes += 1
                 try:
@@ -467,44 +438,18 @@ class BingxDataClient(LiveMarketDataClient):
 
     def _funding_subscribe(self, instrument_id: InstrumentId, kind: str) -> None:
         symbol = self._symbol(instrument_id)
-        self._funding_kinds.setdefault(symbol, set()).add(kind)
+        add_kind(self._funding_kinds, symbol, kind)
         self._funding_last.pop((symbol, kind), None)
         self._ensure_funding_poller()
 
     def _funding_unsubscribe(self, instrument_id: InstrumentId, kind: str) -> None:
         symbol = venue_symbol(instrument_id)
-        kinds = self._funding_kinds.get(symbol)
-        if kinds is not None:
-            kinds.discard(kind)
-            if not kinds:
-                del self._funding_kinds[symbol]
+        discard_kind(self._funding_kinds, symbol, kind)
         self._funding_last.pop((symbol, kind), None)
 
     # ------------------------------------------------------------------------------------------
     # Subscriptions
     # ------------------------------------------------------------------------------------------
-    async def _subscribe_instrument(self, command: SubscribeInstrument) -> None:
-        pass  # instruments are pushed on connect; nothing streams them
-
-    async def _subscribe_instruments(self, command: SubscribeInstruments) -> None:
-        pass
-
-    async def _unsubscribe_instrument(self, command: UnsubscribeInstrument) -> None:
-        pass
-
-    async def _unsubscribe_instruments(self, command: UnsubscribeInstruments) -> None:
-        pass
-
-    async def _subscribe_quote_ticks(self, command: SubscribeQuoteTicks) -> None:
-        symbol = self._symbol(command.instrument_id)
-        self._quote_symbols.add(symbol)
-        await self.pool.subscribe([book_ticker_topic(symbol)], OWN_QUOTES)
-
-    async def _unsubscribe_quote_ticks(self, command: UnsubscribeQuoteTicks) -> None:
-        symbol = venue_symbol(command.instrument_id)
-        self._quote_symbols.discard(symbol)
-        await self.pool.unsubscribe([book_ticker_topic(symbol)], OWN_QUOTES)
-
     async def _subscribe_trade_ticks(self, command: SubscribeTradeTicks) -> None:
         symbol = self._symbol(command.instrument_id)
         self._trade_seen.setdefault(symbol, FifoDedup(self._dcfg.trade_dedup_capacity))
@@ -522,55 +467,15 @@ class BingxDataClient(LiveMarketDataClient):
         ctx = self._context(symbol)
         assert ctx is not None
         book = BookState(symbol, incr_depth_topic(symbol), BingxBookSync(ctx, logger=self._pylog))
-        self.books[symbol] = book  # the first push (``all``) follows the ack
-        try:
-            await self.pool.subscribe([book.topic], OWN_BOOK)
-        except BaseException:
-            self.books.pop(symbol, None)
-            raise
+        # The first push (``all``) follows the ack.
+        await self._add_book(symbol, book, [book.topic])
         if not book.sync.is_synced:
             self._start_resync(book, refresh_first=False)  # watchdog for the first ``all`` push
 
     async def _unsubscribe_order_book_deltas(self, command: UnsubscribeOrderBook) -> None:
         symbol = venue_symbol(command.instrument_id)
-        book = self.books.pop(symbol, None)
-        if book is not None:
-            book.sync.reset()
-            if book.resyncer is not None and not book.resyncer.done():
-                book.resyncer.cancel()
-                await asyncio.wait({book.resyncer})
+        await self._drop_book(symbol, lambda book: book.resyncer)
         await self.pool.unsubscribe([incr_depth_topic(symbol)], OWN_BOOK)
-
-    async def _subscribe_order_book_snapshots(self, command: SubscribeOrderBook) -> None:
-        await self._subscribe_depth10(command)
-
-    async def _unsubscribe_order_book_snapshots(self, command: UnsubscribeOrderBook) -> None:
-        await self._unsubscribe_depth10(command)
-
-    def subscribe_order_book_depth(self, command: SubscribeOrderBook) -> None:
-        # LiveMarketDataClient has no async wrapper for OrderBookDepth10 (notes §2).
-        self._add_subscription_order_book_snapshots(command.instrument_id)
-        self.create_task(
-            self._subscribe_depth10(command),
-            log_msg=f"subscribe: order_book_depth {command.instrument_id}",
-        )
-
-    def unsubscribe_order_book_depth(self, command: UnsubscribeOrderBook) -> None:
-        self._remove_subscription_order_book_snapshots(command.instrument_id)
-        self.create_task(
-            self._unsubscribe_depth10(command),
-            log_msg=f"unsubscribe: order_book_depth {command.instrument_id}",
-        )
-
-    async def _subscribe_depth10(self, command: SubscribeOrderBook | UnsubscribeOrderBook) -> None:
-        symbol = self._symbol(command.instrument_id)
-        self._depth10_symbols.add(symbol)
-        await self.pool.subscribe([self._depth_topic(symbol)], OWN_DEPTH10)
-
-    async def _unsubscribe_depth10(self, command: SubscribeOrderBook | UnsubscribeOrderBook) -> None:
-        symbol = venue_symbol(command.instrument_id)
-        self._depth10_symbols.discard(symbol)
-        await self.pool.unsubscribe([self._depth_topic(symbol)], OWN_DEPTH10)
 
     async def _subscribe_bars(self, command: SubscribeBars) -> None:
         bar_type = command.bar_type
@@ -613,47 +518,11 @@ class BingxDataClient(LiveMarketDataClient):
     # ------------------------------------------------------------------------------------------
     # Requests
     # ------------------------------------------------------------------------------------------
-    async def _request_instrument(self, request: RequestInstrument) -> None:
-        instrument = self._provider.find(request.instrument_id)
-        if instrument is None:
-            await self._provider.load_async(request.instrument_id)
-            instrument = self._provider.find(request.instrument_id)
-        if instrument is None:
-            self._pylog.error("instrument %s not found", request.instrument_id)
-            return
-        self._handle_instrument(instrument, request.id, request.start, request.end, request.params)
-
-    async def _request_instruments(self, request: RequestInstruments) -> None:
-        self._handle_instruments(
-            self.venue, self._provider.list_all(), request.id, request.start, request.end, request.params
-        )
-
-    async def _request_quote_ticks(self, request: RequestQuoteTicks) -> None:
-        self._pylog.warning("BingX has no historical quotes; answering %s with none", request.id)
-        self._handle_quote_ticks(
-            request.instrument_id, [], request.id, request.start, request.end, request.params
-        )
-
     async def _request_trade_ticks(self, request: RequestTradeTicks) -> None:
         self._pylog.warning("BingX has no historical trades with ids; answering %s with none", request.id)
         self._handle_trade_ticks(
             request.instrument_id, [], request.id, request.start, request.end, request.params
         )
-
-    async def _request_order_book_snapshot(self, request: RequestOrderBookSnapshot) -> None:
-        deltas = await self.order_book_snapshot(request.instrument_id, request.limit or None)
-        self._handle_data_response(
-            DataType(OrderBookDeltas, metadata={"instrument_id": request.instrument_id}),
-            [deltas],
-            request.id,
-            None,
-            None,
-            request.params,
-        )
-
-    async def _request_bars(self, request: RequestBars) -> None:
-        bars = await self.historical_bars(request.bar_type, request.start, request.end, request.limit)
-        self._handle_bars(request.bar_type, bars, request.id, request.start, request.end, request.params)
 
     async def order_book_snapshot(
         self, instrument_id: InstrumentId, limit: int | None = None
@@ -682,9 +551,7 @@ class BingxDataClient(LiveMarketDataClient):
         assert ctx is not None
         interval = interval_for(bar_type)
         interval_ms = KLINE_INTERVALS[interval]
-        now_ms = self._http.now_ms()
-        start_ms = 0 if start is None else -(-dt_to_unix_nanos(start) // NANOS_PER_MS)
-        end_ms = now_ms if end is None else min(now_ms, dt_to_unix_nanos(end) // NANOS_PER_MS)
+        start_ms, end_ms = self._range_ms(start, end)
         page = self._dcfg.klines_page_limit
         cap = min(limit, self._dcfg.max_request_items) if limit > 0 else self._dcfg.max_request_items
         rows: dict[int, KlineRest] = {}

@@ -29,50 +29,46 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Sequence
-from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
 import msgspec
 from nautilus_trader.model.data import (
     Bar,
-    BarSpecification,
     BarType,
     BookOrder,
     FundingRateUpdate,
     IndexPriceUpdate,
     MarkPriceUpdate,
-    OrderBookDelta,
     OrderBookDeltas,
     OrderBookDepth10,
     QuoteTick,
     TradeTick,
 )
-from nautilus_trader.model.enums import (
-    AggregationSource,
-    AggressorSide,
-    BarAggregation,
-    BookAction,
-    OrderSide,
-    PriceType,
-    RecordFlag,
-)
+from nautilus_trader.model.enums import AggregationSource, AggressorSide, OrderSide
 from nautilus_trader.model.identifiers import InstrumentId, TradeId
-from nautilus_trader.model.objects import Price, Quantity
 
 from adapters.bingx.schemas_stream import MarketFrame, decode_gzip_frame, decode_market_frame
 from adapters.core.decimal_parse import parse_quantity
 from adapters.core.dedup import FifoDedup
 from adapters.core.market_context import MarketContext
+from adapters.core.market_parsing import (
+    F_LAST,
+    F_SNAPSHOT,
+    NANOS_PER_MS,
+    Level,
+    depth10,
+    index_and_funding,
+    interval_key,
+    interval_of,
+    interval_spec,
+    snapshot_deltas,
+    update_deltas,
+)
+from adapters.core.market_parsing import ts_ms as _ts
 
-__all__ = ["MarketContext"]  # re-exported: the core per-instrument conversion context
+# re-exported: the core per-instrument conversion context and the shared constants
+__all__ = ["F_LAST", "F_SNAPSHOT", "NANOS_PER_MS", "Level", "MarketContext"]
 
-NANOS_PER_MS: Final = 1_000_000
-F_SNAPSHOT: Final = int(RecordFlag.F_SNAPSHOT)
-F_LAST: Final = int(RecordFlag.F_LAST)
-_ADD: Final = BookAction.ADD
-_UPDATE: Final = BookAction.UPDATE
-_DELETE: Final = BookAction.DELETE
-_CLEAR: Final = BookAction.CLEAR
 _BUY: Final = OrderSide.BUY
 _SELL: Final = OrderSide.SELL
 _SELLER: Final = AggressorSide.SELLER
@@ -98,16 +94,7 @@ KLINE_INTERVALS: Final[dict[str, int]] = {
     "1w": 604_800_000,
     "1M": 2_592_000_000,
 }
-_UNIT: Final = {
-    "m": BarAggregation.MINUTE,
-    "h": BarAggregation.HOUR,
-    "d": BarAggregation.DAY,
-    "w": BarAggregation.WEEK,
-    "M": BarAggregation.MONTH,
-}
-_SPEC_INTERVALS: Final[dict[tuple[int, int], str]] = {
-    (int(i[:-1]), int(_UNIT[i[-1]])): i for i in KLINE_INTERVALS
-}
+_SPEC_INTERVALS: Final[dict[tuple[int, int], str]] = {interval_key(i): i for i in KLINE_INTERVALS}
 # BingX pushes depth snapshots every 200 ms for BTC-USDT / ETH-USDT and every 500 ms for the rest
 # (docs change of 2025-06-17).
 FAST_DEPTH_SYMBOLS: Final = frozenset({"BTC-USDT", "ETH-USDT"})
@@ -141,27 +128,18 @@ def depth_topic(symbol: str, levels: int = 10, interval_ms: int | None = None) -
 
 def interval_for(bar_type: BarType) -> str:
     """``...-1-MINUTE-LAST-EXTERNAL`` -> ``1m``; ValueError for a bar type BingX has no kline for."""
-    spec = bar_type.spec
-    if spec.price_type != PriceType.LAST or not bar_type.is_externally_aggregated():
-        raise ValueError(f"BingX klines are LAST-price EXTERNAL bars, got {bar_type}")
-    interval = _SPEC_INTERVALS.get((spec.step, int(spec.aggregation)))
-    if interval is None:
-        raise ValueError(f"no BingX kline interval for {bar_type}")
-    return interval
+    return interval_of(bar_type, _SPEC_INTERVALS, "BingX")
 
 
 def bar_type_for(instrument_id: InstrumentId, interval: str) -> BarType:
     if interval not in KLINE_INTERVALS:
         raise ValueError(f"unsupported BingX kline interval {interval!r}")
-    spec = BarSpecification(int(interval[:-1]), _UNIT[interval[-1]], PriceType.LAST)
-    return BarType(instrument_id, spec, AggregationSource.EXTERNAL)
+    return BarType(instrument_id, interval_spec(interval), AggregationSource.EXTERNAL)
 
 
 # --------------------------------------------------------------------------------------------------
 # Frames (hot path): typed str fields, decoded once
 # --------------------------------------------------------------------------------------------------
-
-Level = tuple[str, str]
 
 
 class TradeItem(msgspec.Struct, gc=False):
@@ -321,14 +299,6 @@ def symbol_of(data_type: str) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
-def _ts(primary: int | None, secondary: int | None, default: int) -> int:
-    if primary:
-        return primary * NANOS_PER_MS
-    if secondary:
-        return secondary * NANOS_PER_MS
-    return default
-
-
 def parse_quote(msg: BookTicker, ctx: MarketContext, ts_init: int) -> QuoteTick:
     return QuoteTick(
         ctx.instrument_id,
@@ -382,57 +352,12 @@ def parse_trades(
 
 def parse_incr_snapshot(msg: IncrDepth, ctx: MarketContext, ts_init: int) -> OrderBookDeltas:
     """``action: "all"`` -> ``CLEAR`` + ``ADD`` per level, all ``F_SNAPSHOT``, ``F_LAST`` on the last."""
-    iid = ctx.instrument_id
-    seq = msg.lastUpdateId
-    ts_event = _ts(msg.time, None, ts_init)
-    price = ctx.price
-    size = ctx.size
-    orders: list[BookOrder] = []
-    for side, levels in ((_BUY, msg.bids), (_SELL, msg.asks)):
-        for px, qty in levels:
-            q = size(qty)
-            if q.raw > 0:
-                orders.append(BookOrder(side, price(px), q, 0))
-    last = len(orders) - 1
-    deltas = [
-        OrderBookDelta(iid, _CLEAR, None, F_SNAPSHOT | (F_LAST if last < 0 else 0), seq, ts_event, ts_init)
-    ]
-    deltas.extend(
-        OrderBookDelta(iid, _ADD, o, F_SNAPSHOT | F_LAST if i == last else F_SNAPSHOT, seq, ts_event, ts_init)
-        for i, o in enumerate(orders)
-    )
-    return OrderBookDeltas(iid, deltas)
+    return snapshot_deltas(ctx, msg.bids, msg.asks, msg.lastUpdateId, _ts(msg.time, None, ts_init), ts_init)
 
 
 def parse_incr_update(msg: IncrDepth, ctx: MarketContext, ts_init: int) -> OrderBookDeltas | None:
     """``action: "update"`` -> UPDATE (qty > 0) / DELETE (qty 0) deltas; None when empty."""
-    n = len(msg.bids) + len(msg.asks)
-    if n == 0:
-        return None
-    iid = ctx.instrument_id
-    seq = msg.lastUpdateId
-    ts_event = _ts(msg.time, None, ts_init)
-    price = ctx.price
-    size = ctx.size
-    deltas: list[OrderBookDelta] = []
-    append = deltas.append
-    i = 0
-    for side, levels in ((_BUY, msg.bids), (_SELL, msg.asks)):
-        for px, qty in levels:
-            i += 1
-            q = size(qty)
-            append(
-                OrderBookDelta(
-                    iid,
-                    _UPDATE if q.raw > 0 else _DELETE,
-                    BookOrder(side, price(px), q, 0),
-                    F_LAST if i == n else 0,
-                    seq,
-                    ts_event,
-                    ts_init,
-                )
-            )
-    return OrderBookDeltas(iid, deltas)
+    return update_deltas(ctx, msg.bids, msg.asks, msg.lastUpdateId, _ts(msg.time, None, ts_init), ts_init)
 
 
 def _top(levels: Sequence[Level], side: OrderSide, ctx: MarketContext, descending: bool) -> list[BookOrder]:
@@ -445,20 +370,7 @@ def parse_depth10(frame: DepthData, ctx: MarketContext, ts_init: int) -> OrderBo
     """``@depthN@Xms`` snapshot -> ``OrderBookDepth10`` (bids best first, asks best first)."""
     bids = _top(frame.data.bids, _BUY, ctx, True)
     asks = _top(frame.data.asks, _SELL, ctx, False)
-    null_order = BookOrder(
-        OrderSide.NO_ORDER_SIDE,
-        Price.from_raw(0, ctx.price_precision),
-        Quantity.from_raw(0, ctx.size_precision),
-        0,
-    )
-    bid_counts = [1] * len(bids) + [0] * (10 - len(bids))
-    ask_counts = [1] * len(asks) + [0] * (10 - len(asks))
-    bids.extend([null_order] * (10 - len(bids)))
-    asks.extend([null_order] * (10 - len(asks)))
-    ts_event = _ts(frame.ts, None, ts_init)
-    return OrderBookDepth10(
-        ctx.instrument_id, bids, asks, bid_counts, ask_counts, F_SNAPSHOT | F_LAST, 0, ts_event, ts_init
-    )
+    return depth10(ctx, bids, asks, 0, _ts(frame.ts, None, ts_init), ts_init)
 
 
 def parse_mark_price(msg: MarkPrice, ctx: MarketContext, ts_init: int) -> MarkPriceUpdate:
@@ -547,38 +459,12 @@ class FundingRateRest(msgspec.Struct, gc=False):
     fundingTime: int
 
 
-def _rate(s: str) -> Decimal | None:
-    if not s:
-        return None
-    try:
-        return Decimal(s)
-    except InvalidOperation:
-        return None
-
-
 def parse_premium_index(
     pi: PremiumIndexRest, ctx: MarketContext, ts_init: int
 ) -> tuple[IndexPriceUpdate | None, FundingRateUpdate | None]:
     """``premiumIndex`` -> (index price, funding rate with the next funding time)."""
     ts_event = _ts(pi.time, None, ts_init)
-    index = (
-        IndexPriceUpdate(ctx.instrument_id, ctx.rounded_price(pi.indexPrice), ts_event, ts_init)
-        if pi.indexPrice
-        else None
-    )
-    rate = _rate(pi.lastFundingRate)
-    funding = (
-        FundingRateUpdate(
-            ctx.instrument_id,
-            rate,
-            ts_event,
-            ts_init,
-            next_funding_ns=pi.nextFundingTime * NANOS_PER_MS if pi.nextFundingTime else None,
-        )
-        if rate is not None
-        else None
-    )
-    return index, funding
+    return index_and_funding(ctx, pi.indexPrice, pi.lastFundingRate, pi.nextFundingTime, ts_event, ts_init)
 
 
 def parse_kline_rest(

@@ -1,0 +1,119 @@
+"""The glue between :class:`~adapters.core.book_sync.BookSynchronizer` and a data client: its decisions as
+``OrderBookDeltas`` (venue-neutral; each venue supplies its chain rule and its two message converters).
+
+:class:`SyncedBook` owns one instrument's synchroniser and turns every :class:`SyncOutput` into a
+:class:`BookEmission`: the snapshot's full set of levels first (``CLEAR`` + ``ADD``, ``F_SNAPSHOT``), then
+each applied diff's deltas in order, and - when sync is lost after a book was published and
+``clear_on_desync`` - a lone ``CLEAR`` (``F_LAST``, sequence = the last id the published book was at) so
+the downstream Nautilus book is empty until the next snapshot instead of silently stale.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from nautilus_trader.model.data import OrderBookDeltas
+
+from adapters.core.book_sync import (
+    DEFAULT_MAX_BUFFER,
+    BookSynchronizer,
+    ChainRule,
+    SyncMetrics,
+    SyncOutput,
+    SyncState,
+)
+from adapters.core.market_context import MarketContext
+from adapters.core.market_parsing import clear_deltas
+
+D = TypeVar("D")  # a venue diff message
+S = TypeVar("S")  # a venue snapshot message
+
+
+@dataclass(slots=True)
+class BookEmission:
+    """What the data client must do: publish ``deltas`` in order, and get a fresh snapshot if asked."""
+
+    deltas: list[OrderBookDeltas] = field(default_factory=list)
+    request_snapshot: bool = False
+    reason: str | None = None
+
+
+class SyncedBook(Generic[D, S]):
+    """One instrument's synchronised L2 book: the synchroniser plus the conversion of its decisions.
+
+    Subclasses (one per venue) set the chain rule and the converters and expose the venue's inputs
+    (a REST snapshot, an in-stream snapshot push, ...) on top of :meth:`_emit`.
+    """
+
+    __slots__ = ("_clear_on_desync", "_ctx", "_parse_diff", "_parse_snapshot", "_sync")
+
+    def __init__(
+        self,
+        ctx: MarketContext,
+        rule: ChainRule[D, S],
+        parse_snapshot: Callable[[S, MarketContext, int], OrderBookDeltas],
+        parse_diff: Callable[[D, MarketContext, int], OrderBookDeltas | None],
+        *,
+        max_buffer: int = DEFAULT_MAX_BUFFER,
+        clear_on_desync: bool = True,
+        logger: logging.Logger,
+    ) -> None:
+        self._ctx = ctx
+        self._clear_on_desync = clear_on_desync
+        self._parse_snapshot = parse_snapshot
+        self._parse_diff = parse_diff
+        self._sync: BookSynchronizer[D, S] = BookSynchronizer(
+            rule, max_buffer=max_buffer, name=str(ctx.instrument_id), logger=logger
+        )
+
+    @property
+    def state(self) -> SyncState:
+        return self._sync.state
+
+    @property
+    def is_synced(self) -> bool:
+        return self._sync.is_synced
+
+    @property
+    def metrics(self) -> SyncMetrics:
+        return self._sync.metrics
+
+    @property
+    def buffered(self) -> int:
+        return self._sync.buffered
+
+    @property
+    def last_update_id(self) -> int | None:
+        return self._sync.last_id
+
+    def on_diff(self, msg: D, ts_init: int) -> BookEmission:
+        last = self._sync.last_id
+        return self._emit(self._sync.on_diff(msg), ts_init, last)
+
+    def on_snapshot(self, snapshot: S, ts_init: int) -> BookEmission:
+        return self._emit(self._sync.on_snapshot(snapshot), ts_init, None)
+
+    def request_resync(self, reason: str, ts_init: int) -> BookEmission:
+        last = self._sync.last_id
+        return self._emit(self._sync.request_resync(reason), ts_init, last)
+
+    def reset(self) -> None:
+        self._sync.reset()
+
+    def _emit(self, out: SyncOutput[D, S], ts_init: int, last_synced_id: int | None) -> BookEmission:
+        ctx = self._ctx
+        deltas: list[OrderBookDeltas] = []
+        if out.snapshot is not None:
+            deltas.append(self._parse_snapshot(out.snapshot, ctx, ts_init))
+        parse_diff = self._parse_diff
+        for diff in out.diffs:
+            packet = parse_diff(diff, ctx, ts_init)
+            if packet is not None:
+                deltas.append(packet)
+        if out.request_snapshot and last_synced_id is not None and self._clear_on_desync:
+            # We had published a book and can no longer vouch for it: empty it rather than leave it stale.
+            deltas.append(clear_deltas(ctx, last_synced_id, ts_init))
+        return BookEmission(deltas, out.request_snapshot, out.reason)

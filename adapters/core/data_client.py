@@ -1,0 +1,357 @@
+"""The venue-neutral part of a perpetual-futures ``LiveMarketDataClient`` (both venues' clients build on it).
+
+What lives here is what the venues do the same way; wire formats, stream names and venue quirks stay in the
+venue clients, which supply them through a few small hooks (:meth:`_quote_stream`, :meth:`_depth10_stream`,
+:meth:`order_book_snapshot`, :meth:`historical_bars`):
+
+* **Connect**: the venue clock offset (a failure falls back to the local clock), the instrument provider,
+  then every instrument and currency pushed to the DataEngine / cache (nothing streams instruments).
+* **Disconnect**: the stream pool, then the side tasks, then the books reset and dropped, then the HTTP
+  client.
+* **Lookups**: the per-instrument :class:`MarketContext` (cached by venue symbol) and the venue symbol of a
+  subscribed instrument (ValueError when the provider did not load it).
+* **Subscription bookkeeping** for quotes and top-10 depth (a symbol set + one stream per symbol), the
+  ``OrderBookDepth10`` wrappers Nautilus lacks, and the book registration (the book is registered before the
+  subscribe request so no diff is lost; a refused subscription unregisters it; an unsubscription resets the
+  book and cancels its resync task).
+* **Requests**: instruments, quotes (the venues keep no quote history: answered empty), order book snapshot
+  and bars (the venue fetches, this answers), and the request range in ms (``start`` rounded up, ``end``
+  capped at the venue's now).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any, ClassVar, Final, Generic, TypeVar
+
+import pandas as pd
+from nautilus_trader.cache.cache import Cache
+from nautilus_trader.common.component import LiveClock, MessageBus
+from nautilus_trader.config import LiveDataClientConfig
+from nautilus_trader.core.datetime import dt_to_unix_nanos
+from nautilus_trader.data.messages import (
+    RequestBars,
+    RequestInstrument,
+    RequestInstruments,
+    RequestOrderBookSnapshot,
+    RequestQuoteTicks,
+    SubscribeInstrument,
+    SubscribeInstruments,
+    SubscribeOrderBook,
+    SubscribeQuoteTicks,
+    UnsubscribeInstrument,
+    UnsubscribeInstruments,
+    UnsubscribeOrderBook,
+    UnsubscribeQuoteTicks,
+)
+from nautilus_trader.live.data_client import LiveMarketDataClient
+from nautilus_trader.model.data import Bar, BarType, DataType, OrderBookDeltas
+from nautilus_trader.model.identifiers import ClientId, InstrumentId, Venue
+
+from adapters.core import log_bridge
+from adapters.core.book_glue import BookEmission
+from adapters.core.market_context import MarketContext
+from adapters.core.market_parsing import NANOS_PER_MS
+from adapters.core.perpetual_provider import PerpetualInstrumentProvider
+from adapters.core.rest_client import RestClientBase
+from adapters.core.stream_pool import MarketStreamPool
+from adapters.core.tasks import OwnedTasks
+
+# Owners of a stream in the pool (one venue stream can feed several Nautilus subscriptions).
+OWN_QUOTES: Final = "quotes"
+OWN_TRADES: Final = "trades"
+OWN_BOOK: Final = "book"
+OWN_DEPTH10: Final = "depth10"
+OWN_BARS: Final = "bars"
+OWN_MARK: Final = "mark"
+
+BookT = TypeVar("BookT")
+
+RESYNC_BACKOFF_CAP_SECS: Final = 5.0
+
+
+def resync_delay(base_secs: float, attempt: int) -> float:
+    """Pause before retry ``attempt`` (>= 1) of a book resync: doubling from ``base_secs``, capped at 5 s."""
+    return min(base_secs * 2 ** (attempt - 1), RESYNC_BACKOFF_CAP_SECS)
+
+
+def add_kind(kinds_by_symbol: dict[str, set[str]], symbol: str, kind: str) -> None:
+    """Record that ``kind`` (mark, index, funding, ...) is subscribed for ``symbol``."""
+    kinds_by_symbol.setdefault(symbol, set()).add(kind)
+
+
+def discard_kind(kinds_by_symbol: dict[str, set[str]], symbol: str, kind: str) -> None:
+    """Forget ``kind`` for ``symbol``; the symbol goes when its last kind does."""
+    kinds = kinds_by_symbol.get(symbol)
+    if kinds is not None:
+        kinds.discard(kind)
+        if not kinds:
+            del kinds_by_symbol[symbol]
+
+
+class PerpMarketDataClient(LiveMarketDataClient, Generic[BookT]):
+    """Shared skeleton of the venues' market-data clients; ``BookT`` is the venue's per-book state.
+
+    A venue subclass sets :attr:`venue_name` and :attr:`venue_error`, builds ``self.pool`` and
+    ``self.metrics`` after calling ``super().__init__`` and implements the hooks.
+    """
+
+    venue_name: ClassVar[str] = ""  # in log messages
+    venue_error: ClassVar[type[Exception]] = Exception  # what a failed server-time request raises
+
+    pool: MarketStreamPool
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        client_id: ClientId,
+        venue: Venue,
+        config: LiveDataClientConfig,
+        msgbus: MessageBus,
+        cache: Cache,
+        clock: LiveClock,
+        instrument_provider: PerpetualInstrumentProvider,
+        http: RestClientBase,
+        venue_symbol: Callable[[InstrumentId], str],
+        logger_name: str,
+    ) -> None:
+        super().__init__(
+            loop=loop,
+            client_id=client_id,
+            venue=venue,
+            msgbus=msgbus,
+            cache=cache,
+            clock=clock,
+            instrument_provider=instrument_provider,
+            config=config,
+        )
+        log_bridge.install()
+        self._provider = instrument_provider
+        self._http = http
+        self._venue_symbol = venue_symbol
+        self._pylog = logging.getLogger(logger_name)
+        self._side_tasks = OwnedTasks(f"{client_id.value}-data", self._pylog)
+        self._contexts: dict[str, MarketContext] = {}
+        self.books: dict[str, BookT] = {}
+        self._quote_symbols: set[str] = set()
+        self._depth10_symbols: set[str] = set()
+
+    # ------------------------------------------------------------------------------------------
+    # Hooks (venue)
+    # ------------------------------------------------------------------------------------------
+    def _quote_stream(self, symbol: str) -> str:
+        raise NotImplementedError
+
+    def _depth10_stream(self, symbol: str) -> str:
+        raise NotImplementedError
+
+    def _reset_book(self, book: BookT) -> None:
+        raise NotImplementedError
+
+    def _after_side_tasks_closed(self) -> None:
+        """Disconnect hook: forget handles to side tasks that are now closed."""
+
+    async def order_book_snapshot(
+        self, instrument_id: InstrumentId, limit: int | None = None
+    ) -> OrderBookDeltas:
+        raise NotImplementedError
+
+    async def historical_bars(
+        self,
+        bar_type: BarType,
+        start: pd.Timestamp | None = None,
+        end: pd.Timestamp | None = None,
+        limit: int = 0,
+    ) -> list[Bar]:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------------------------------
+    # Lifecycle
+    # ------------------------------------------------------------------------------------------
+    async def _connect(self) -> None:
+        try:
+            await self._http.sync_time()
+        except self.venue_error as exc:
+            self._pylog.warning("server time unavailable (%s); using the local clock", exc)
+        await self._provider.initialize()
+        for instrument in self._provider.list_all():
+            self._handle_data(instrument)
+        for currency in self._provider.currencies().values():
+            self._cache.add_currency(currency)
+
+    async def _disconnect(self) -> None:
+        await self.pool.close()
+        await self._side_tasks.close()
+        self._after_side_tasks_closed()
+        for book in self.books.values():
+            self._reset_book(book)
+        self.books.clear()
+        await self._http.close()
+
+    # ------------------------------------------------------------------------------------------
+    # Helpers
+    # ------------------------------------------------------------------------------------------
+    def _context(self, symbol: str) -> MarketContext | None:
+        ctx = self._contexts.get(symbol)
+        if ctx is None:
+            instrument = self._provider.find_by_symbol(symbol)
+            if instrument is None:
+                return None
+            ctx = MarketContext.from_instrument(instrument)
+            self._contexts[symbol] = ctx
+        return ctx
+
+    def _symbol(self, instrument_id: InstrumentId) -> str:
+        symbol = self._venue_symbol(instrument_id)
+        if self._context(symbol) is None:
+            raise ValueError(f"unknown instrument {instrument_id} (not loaded by the provider)")
+        return symbol
+
+    def _publish_deltas(self, emission: BookEmission) -> None:
+        for deltas in emission.deltas:
+            self._handle_data(deltas)
+
+    def _spawn_once(
+        self, running: asyncio.Task[Any] | None, work: Callable[[], Coroutine[Any, Any, Any]], name: str
+    ) -> asyncio.Task[Any] | None:
+        """``running`` while it runs (it loops until its job is done), else a new side task doing ``work``.
+
+        None when the side tasks are closing (the task is not started).
+        """
+        if running is not None and not running.done():
+            return running
+        return self._side_tasks.spawn(work(), name)
+
+    # ------------------------------------------------------------------------------------------
+    # Order books: registration
+    # ------------------------------------------------------------------------------------------
+    async def _add_book(self, symbol: str, book: BookT, streams: Iterable[str]) -> None:
+        """Register ``book`` (so the first message the venue sends is kept), then subscribe its stream."""
+        self.books[symbol] = book
+        try:
+            await self.pool.subscribe(list(streams), OWN_BOOK)
+        except BaseException:
+            self.books.pop(symbol, None)
+            raise
+
+    async def _drop_book(self, symbol: str, task_of: Callable[[BookT], asyncio.Task[Any] | None]) -> None:
+        """Forget ``symbol``'s book: reset it and cancel (and await) its resync task."""
+        book = self.books.pop(symbol, None)
+        if book is not None:
+            self._reset_book(book)
+            task = task_of(book)
+            if task is not None and not task.done():
+                task.cancel()
+                await asyncio.wait({task})
+
+    # ------------------------------------------------------------------------------------------
+    # Subscriptions
+    # ------------------------------------------------------------------------------------------
+    async def _subscribe_instrument(self, command: SubscribeInstrument) -> None:
+        pass  # instruments are pushed on connect; nothing streams them
+
+    async def _subscribe_instruments(self, command: SubscribeInstruments) -> None:
+        pass
+
+    async def _unsubscribe_instrument(self, command: UnsubscribeInstrument) -> None:
+        pass
+
+    async def _unsubscribe_instruments(self, command: UnsubscribeInstruments) -> None:
+        pass
+
+    async def _subscribe_quote_ticks(self, command: SubscribeQuoteTicks) -> None:
+        symbol = self._symbol(command.instrument_id)
+        self._quote_symbols.add(symbol)
+        await self.pool.subscribe([self._quote_stream(symbol)], OWN_QUOTES)
+
+    async def _unsubscribe_quote_ticks(self, command: UnsubscribeQuoteTicks) -> None:
+        symbol = self._venue_symbol(command.instrument_id)
+        self._quote_symbols.discard(symbol)
+        await self.pool.unsubscribe([self._quote_stream(symbol)], OWN_QUOTES)
+
+    async def _subscribe_order_book_snapshots(self, command: SubscribeOrderBook) -> None:
+        await self._subscribe_depth10(command)
+
+    async def _unsubscribe_order_book_snapshots(self, command: UnsubscribeOrderBook) -> None:
+        await self._unsubscribe_depth10(command)
+
+    def subscribe_order_book_depth(self, command: SubscribeOrderBook) -> None:
+        # LiveMarketDataClient has no async wrapper for OrderBookDepth10; the DataEngine checks
+        # subscribed_order_book_snapshots() for it.
+        self._add_subscription_order_book_snapshots(command.instrument_id)
+        self.create_task(
+            self._subscribe_depth10(command),
+            log_msg=f"subscribe: order_book_depth {command.instrument_id}",
+        )
+
+    def unsubscribe_order_book_depth(self, command: UnsubscribeOrderBook) -> None:
+        self._remove_subscription_order_book_snapshots(command.instrument_id)
+        self.create_task(
+            self._unsubscribe_depth10(command),
+            log_msg=f"unsubscribe: order_book_depth {command.instrument_id}",
+        )
+
+    async def _subscribe_depth10(self, command: SubscribeOrderBook | UnsubscribeOrderBook) -> None:
+        symbol = self._symbol(command.instrument_id)
+        self._depth10_symbols.add(symbol)
+        await self.pool.subscribe([self._depth10_stream(symbol)], OWN_DEPTH10)
+
+    async def _unsubscribe_depth10(self, command: SubscribeOrderBook | UnsubscribeOrderBook) -> None:
+        symbol = self._venue_symbol(command.instrument_id)
+        self._depth10_symbols.discard(symbol)
+        await self.pool.unsubscribe([self._depth10_stream(symbol)], OWN_DEPTH10)
+
+    # ------------------------------------------------------------------------------------------
+    # Requests
+    # ------------------------------------------------------------------------------------------
+    async def _request_instrument(self, request: RequestInstrument) -> None:
+        instrument = self._provider.find(request.instrument_id)
+        if instrument is None:
+            await self._provider.load_async(request.instrument_id)
+            instrument = self._provider.find(request.instrument_id)
+        if instrument is None:
+            self._pylog.error("instrument %s not found", request.instrument_id)
+            return
+        self._handle_instrument(instrument, request.id, request.start, request.end, request.params)
+
+    async def _request_instruments(self, request: RequestInstruments) -> None:
+        self._handle_instruments(
+            self.venue, self._provider.list_all(), request.id, request.start, request.end, request.params
+        )
+
+    async def _request_quote_ticks(self, request: RequestQuoteTicks) -> None:
+        self._pylog.warning(
+            "%s has no historical quotes; answering %s with none", self.venue_name, request.id
+        )
+        self._handle_quote_ticks(
+            request.instrument_id, [], request.id, request.start, request.end, request.params
+        )
+
+    async def _request_order_book_snapshot(self, request: RequestOrderBookSnapshot) -> None:
+        deltas = await self.order_book_snapshot(request.instrument_id, request.limit or None)
+        self._handle_data_response(
+            DataType(OrderBookDeltas, metadata={"instrument_id": request.instrument_id}),
+            [deltas],
+            request.id,
+            None,
+            None,
+            request.params,
+        )
+
+    async def _request_bars(self, request: RequestBars) -> None:
+        bars = await self.historical_bars(request.bar_type, request.start, request.end, request.limit)
+        self._handle_bars(request.bar_type, bars, request.id, request.start, request.end, request.params)
+
+    def _range_ms(self, start: pd.Timestamp | None, end: pd.Timestamp | None) -> tuple[int, int]:
+        """A request range in venue ms: ``start`` rounded up (nothing before it), ``end`` capped at now."""
+        now_ms = self._http.now_ms()
+        start_ms = 0
+        if start is not None:
+            start_ns = dt_to_unix_nanos(start)
+            start_ms = -(-start_ns // NANOS_PER_MS)  # ceil: nothing before start
+        end_ms = now_ms
+        if end is not None:
+            end_ms = min(now_ms, dt_to_unix_nanos(end) // NANOS_PER_MS)
+        return start_ms, end_ms

@@ -1,0 +1,76 @@
+"""SyncedBook: synchroniser decisions -> OrderBookDeltas (adapters.core.book_glue)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from nautilus_trader.model.enums import BookAction
+from nautilus_trader.model.identifiers import InstrumentId
+
+from adapters.core.book_glue import SyncedBook
+from adapters.core.book_sync import ChainRule, SyncState, Verdict
+from adapters.core.market_context import MarketContext
+from adapters.core.market_parsing import F_LAST, snapshot_deltas, update_deltas
+
+IID = InstrumentId.from_str("BTCUSDT-PERP.TEST")
+
+
+@dataclass
+class Msg:
+    id: int
+    bids: list[tuple[str, str]]
+
+
+def _next(d: Msg, last: int) -> Verdict:
+    if d.id == last + 1:
+        return Verdict.APPLY
+    return Verdict.STALE if d.id <= last else Verdict.GAP
+
+
+RULE: ChainRule[Msg, Msg] = ChainRule(
+    snapshot_id=lambda s: s.id, first=_next, next=_next, last_id=lambda d: d.id
+)
+
+
+def book(clear_on_desync: bool = True) -> SyncedBook[Msg, Msg]:
+    return SyncedBook(
+        MarketContext(IID, 2, 3),
+        RULE,
+        lambda s, c, ts: snapshot_deltas(c, s.bids, [], s.id, ts, ts),
+        lambda d, c, ts: update_deltas(c, d.bids, [], d.id, ts, ts),
+        clear_on_desync=clear_on_desync,
+        logger=logging.getLogger("test"),
+    )
+
+
+def test_snapshot_then_diffs_then_clear_on_gap() -> None:
+    b = book()
+    assert b.state is SyncState.WAITING_SNAPSHOT
+    assert b.on_diff(Msg(11, [("1.00", "2.000")]), 1).deltas == []  # buffered
+    assert b.buffered == 1
+    em = b.on_snapshot(Msg(10, [("1.00", "1.000")]), 2)
+    assert b.is_synced and b.last_update_id == 11 and len(em.deltas) == 2
+    assert em.deltas[0].deltas[0].action == BookAction.CLEAR
+    em = b.on_diff(Msg(13, [("1.00", "3.000")]), 3)  # 12 missing
+    assert em.request_snapshot and em.reason
+    (clear,) = em.deltas
+    assert [(d.action, d.flags, d.sequence) for d in clear.deltas] == [(BookAction.CLEAR, F_LAST, 11)]
+    assert b.metrics.gaps_detected == 1
+
+
+def test_no_clear_before_a_book_was_published_or_when_disabled() -> None:
+    b = book()
+    em = b.request_resync("reconnect", 1)
+    assert em.request_snapshot and em.deltas == []
+    b2 = book(clear_on_desync=False)
+    b2.on_snapshot(Msg(1, []), 1)
+    em = b2.request_resync("reconnect", 2)
+    assert em.request_snapshot and em.deltas == []
+
+
+def test_reset_back_to_waiting() -> None:
+    b = book()
+    b.on_snapshot(Msg(1, []), 1)
+    b.reset()
+    assert b.state is SyncState.WAITING_SNAPSHOT and b.last_update_id is None
