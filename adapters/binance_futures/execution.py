@@ -29,10 +29,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-import pandas as pd
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.common.component import LiveClock, MessageBus
-from nautilus_trader.core.datetime import dt_to_unix_nanos
 from nautilus_trader.execution.messages import (
     BatchCancelOrders,
     CancelAllOrders,
@@ -52,7 +50,6 @@ from nautilus_trader.model.enums import (
     AccountType,
     OmsType,
     OrderSide,
-    OrderStatus,
     OrderType,
     TimeInForce,
     TrailingOffsetType,
@@ -84,19 +81,33 @@ from adapters.binance_futures.parsing import (
 )
 from adapters.binance_futures.providers import BinanceFuturesInstrumentProvider
 from adapters.binance_futures.schemas_http import Order as VenueOrder
+from adapters.binance_futures.schemas_http import PositionRisk
 from adapters.binance_futures.user_events import InstrumentInfo, UserStreamHandler
 from adapters.binance_futures.user_stream import BinanceUserStreamOps
 from adapters.binance_futures.venue_sync import VenueSync
 from adapters.binance_futures.ws_trading import BinanceWsTradingClient, WsNotSent, settings_from_config
 from adapters.core import log_bridge
 from adapters.core.backoff import Backoff
+from adapters.core.exec_client import (
+    InstrumentInfoCache,
+    append_or_skip,
+    history_symbols,
+    load_instruments,
+    ms_or_none,
+    open_and_history_orders,
+    position_status_reports,
+    reject_not_found,
+    report_timeout,
+    tracked_for_submit,
+    tracked_from_cache,
+    user_stream_service,
+    ws_config,
+)
 from adapters.core.order_facts import OrderFacts
-from adapters.core.order_tracking import OrderTracker, Terminal, TrackedOrder
+from adapters.core.order_tracking import OrderTracker, TrackedOrder
 from adapters.core.precision import PrecisionResolver
-from adapters.core.recovery import RecoveryOptions
+from adapters.core.resolution import AmbiguityResolver, fetch_held_fills
 from adapters.core.tasks import OwnedTasks
-from adapters.core.user_stream import UserStreamService
-from adapters.core.ws_connection import WsConfig
 
 _ALGO_TYPES = {
     OrderType.STOP_MARKET: "STOP_MARKET",
@@ -112,13 +123,6 @@ _TIF = {
     TimeInForce.GTD: "GTD",
 }
 _SIDE = {OrderSide.BUY: "BUY", OrderSide.SELL: "SELL"}
-_TERMINAL_OF = {
-    OrderStatus.CANCELED: Terminal.CANCELED,
-    OrderStatus.EXPIRED: Terminal.EXPIRED,
-    OrderStatus.REJECTED: Terminal.REJECTED,
-    OrderStatus.FILLED: Terminal.FILLED,
-    OrderStatus.DENIED: Terminal.REJECTED,
-}
 _NANOS_PER_MS = 1_000_000
 _BATCH_CANCEL_MAX = 10  # Binance DELETE batchOrders limit
 
@@ -163,7 +167,8 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
             formatter=format_instrument_id,
             logger=self._pylog,
         )
-        self._instrument_infos: dict[str, InstrumentInfo] = {}
+        self._infos = InstrumentInfoCache(self._precision, self._provider.find_by_symbol, InstrumentInfo)
+        self._instrument_infos = self._infos.infos
         self._side_tasks = OwnedTasks(f"{client_id.value}-exec", self._pylog)
 
         self.tracker = OrderTracker()
@@ -172,6 +177,14 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
             self,
             treat_expired_as_canceled=config.treat_expired_as_canceled,
             request_fills=self._request_fills,
+        )
+        # Ambiguous submits and cancels are resolved by querying (over the routed order query).
+        self._resolver = AmbiguityResolver(
+            facts=self.facts,
+            clock_ns=self._clock.timestamp_ns,
+            query=lambda tracked: self._resolve_order(tracked),
+            errors=BinanceError,
+            cancel_rejected=self._cancel_rejected,
         )
         self.stream_handler = UserStreamHandler(
             facts=self.facts,
@@ -204,32 +217,19 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
             sync=self.sync,
             handler=self.stream_handler,
             ws_base_url=config.urls().ws,
-            ws_config=WsConfig(
-                ping_interval=config.ws_ping_interval_secs,
-                pong_timeout=config.ws_pong_timeout_secs,
-                stall_timeout=config.ws_stall_timeout_secs,
-            ),
+            ws_config=ws_config(config),
             session=None,
             logger=self._pylog,
         )
-        self.user_stream = UserStreamService(
-            self.stream_ops,
-            self.stream_ops,
-            options=RecoveryOptions(
-                retry_initial=config.recovery_backoff_initial_secs,
-                retry_cap=config.recovery_backoff_cap_secs,
-                op_timeout=max(3 * config.http_timeout_secs, 10.0),
-            ),
-            keepalive_interval=config.keepalive_interval_secs,
-            name=f"{client_id.value}-user-stream",
-            logger=self._pylog,
+        self.user_stream = user_stream_service(
+            self.stream_ops, config, name=f"{client_id.value}-user-stream", logger=self._pylog
         )
         # Order entry over the WS trading API (optional); REST whenever it is not READY.
         self.ws_trading: BinanceWsTradingClient | None = None
         # Routing switch (benchmarks flip it to compare WS with REST within one run).
         self.route_orders_via_ws = bool(config.use_ws_trading)
         # How many ambiguous outcomes were resolved by querying, per command kind.
-        self.resolutions: collections.Counter[str] = collections.Counter()
+        self.resolutions: collections.Counter[str] = self._resolver.resolutions
         if config.use_ws_trading:
             ws_api = config.urls().ws_api
             if ws_api is None:
@@ -254,12 +254,7 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
     async def _connect(self) -> None:
         self._started_ms = self._clock.timestamp_ms()
         await self._http.sync_time()
-        await self._provider.initialize()
-        for instrument in self._provider.list_all():
-            if self._cache.instrument(instrument.id) is None:
-                self._cache.add_instrument(instrument)
-        for currency in self._provider.currencies().values():
-            self._cache.add_currency(currency)
+        await load_instruments(self._provider, self._cache)
 
         venue_hedge = await self._http.position_side_dual()
         if venue_hedge != self._hedge:
@@ -303,17 +298,7 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
     # Lookups used by the hot path
     # ------------------------------------------------------------------------------------------
     def _instrument_info(self, symbol: str) -> InstrumentInfo:
-        info = self._instrument_infos.get(symbol)
-        if info is None:
-            resolved = self._precision.resolve(symbol)
-            instrument = self._provider.find_by_symbol(symbol)
-            quote = instrument.quote_currency if instrument is not None else _usdt()
-            info = InstrumentInfo(
-                resolved.instrument_id, resolved.price_precision, resolved.size_precision, quote
-            )
-            if resolved.cached:
-                self._instrument_infos[symbol] = info
-        return info
+        return self._infos.get(symbol)
 
     def _venue_position_id(self, instrument_id: InstrumentId, position_side: str | None) -> PositionId | None:
         if not self._hedge or not self._config.use_position_ids or position_side not in ("LONG", "SHORT"):
@@ -328,21 +313,8 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
         order = self._cache.order(ClientOrderId(client_order_id))
         if order is None or order.instrument_id.venue != BINANCE_VENUE:
             return None
-        tracked = TrackedOrder(
-            client_order_id=order.client_order_id,
-            strategy_id=order.strategy_id,
-            instrument_id=order.instrument_id,
-            symbol=venue_symbol(order.instrument_id),
-            side=order.side,
-            order_type=order.order_type,
-            is_algo=order.order_type in _ALGO_TYPES,
-            quantity=order.quantity.as_decimal(),
-            price=order.price.as_decimal() if getattr(order, "price", None) is not None else None,
-            venue_order_id=order.venue_order_id,
-            accepted=order.status not in (OrderStatus.INITIALIZED, OrderStatus.SUBMITTED),
-            terminal=_TERMINAL_OF.get(order.status),
-            filled=order.filled_qty.as_decimal(),
-            triggered=order.status == OrderStatus.TRIGGERED,
+        tracked = tracked_from_cache(
+            order, symbol=venue_symbol(order.instrument_id), is_algo=order.order_type in _ALGO_TYPES
         )
         return self.tracker.track(tracked)
 
@@ -354,15 +326,15 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
 
     async def _fetch_fills(self, order: TrackedOrder) -> None:
         """A terminal status is held because its fills have not arrived: fetch them by REST."""
-        backoff = Backoff(0.5, 2.0, 10.0)
-        while order.pending_terminal is not None:
-            try:
-                await self.sync.resolve_order(order)
-            except BinanceError as exc:
-                self._log.warning(f"Fetching fills of {order.client_order_id} failed ({exc!r}); retrying")
-            if order.pending_terminal is None:
-                return
-            await asyncio.sleep(backoff.next_delay())
+        await fetch_held_fills(
+            order,
+            self.sync.resolve_order,
+            errors=BinanceError,
+            backoff=Backoff(0.5, 2.0, 10.0),
+            retry_failed=lambda o, exc: self._log.warning(
+                f"Fetching fills of {o.client_order_id} failed ({exc!r}); retrying"
+            ),
+        )
 
     # ------------------------------------------------------------------------------------------
     # Commands
@@ -378,16 +350,8 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
         if order.is_closed:
             return  # denied or otherwise finished before it reached us
         tracked = self.tracker.track(
-            TrackedOrder(
-                client_order_id=order.client_order_id,
-                strategy_id=order.strategy_id,
-                instrument_id=order.instrument_id,
-                symbol=venue_symbol(order.instrument_id),
-                side=order.side,
-                order_type=order.order_type,
-                is_algo=order.order_type in _ALGO_TYPES,
-                quantity=order.quantity.as_decimal(),
-                price=order.price.as_decimal() if order.has_price else None,
+            tracked_for_submit(
+                order, symbol=venue_symbol(order.instrument_id), is_algo=order.order_type in _ALGO_TYPES
             )
         )
         ts = self._clock.timestamp_ns()
@@ -415,25 +379,10 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
     async def _resolve_ambiguous(self, tracked: TrackedOrder) -> None:
         """Query until the venue gives a definite answer. A submit the venue does not know is only
         declared rejected after it stayed unknown for a few seconds (a -1007 may still execute)."""
-        backoff = Backoff(0.25, 2.0, 5.0)
-        not_found = 0
-        self.resolutions["submit"] += 1
-        while tracked.ambiguous and tracked.terminal is None:
-            await asyncio.sleep(backoff.next_delay())
-            try:
-                found = await self._resolve_order(tracked)
-            except BinanceError as exc:
-                self._log.warning(f"Resolving {tracked.client_order_id} failed ({exc!r}); retrying")
-                continue
-            if found:
-                tracked.ambiguous = False
-                return
-            not_found += 1
-            if not_found >= 3:
-                self.facts.rejected(
-                    tracked, "order not found on venue after an ambiguous submit", self._clock.timestamp_ns()
-                )
-                return
+        await self._resolver.resolve_submit(
+            tracked,
+            lambda t, exc: self._log.warning(f"Resolving {t.client_order_id} failed ({exc!r}); retrying"),
+        )
 
     # ------------------------------------------------------------------------------------------
     # Routing: WS trading API when READY, REST otherwise
@@ -569,14 +518,7 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
         order = self._cache.order(command.client_order_id)
         tracked = self._tracked_for(command.client_order_id.value)
         if order is None or tracked is None:
-            self.generate_order_modify_rejected(
-                command.strategy_id,
-                command.instrument_id,
-                command.client_order_id,
-                command.venue_order_id,
-                "order not found",
-                self._clock.timestamp_ns(),
-            )
+            reject_not_found(self.generate_order_modify_rejected, command, self._clock.timestamp_ns())
             return
         if order.order_type != OrderType.LIMIT:
             self.generate_order_modify_rejected(
@@ -645,14 +587,7 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
     async def _cancel_order(self, command: CancelOrder) -> None:
         tracked = self._tracked_for(command.client_order_id.value)
         if tracked is None:
-            self.generate_order_cancel_rejected(
-                command.strategy_id,
-                command.instrument_id,
-                command.client_order_id,
-                command.venue_order_id,
-                "order not found",
-                self._clock.timestamp_ns(),
-            )
+            reject_not_found(self.generate_order_cancel_rejected, command, self._clock.timestamp_ns())
             return
         await self._cancel_tracked(tracked, command.venue_order_id)
 
@@ -698,25 +633,23 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
             self._side_tasks.spawn(self._resolve_cancel(tracked, None), f"cancel-{cid}")
 
     async def _resolve_cancel(self, tracked: TrackedOrder, rejection: str | None) -> None:
-        backoff = Backoff(0.25, 2.0, 5.0)
-        self.resolutions["cancel"] += 1
-        while True:
-            try:
-                found = await self._resolve_order(tracked)
-            except BinanceError as exc:
-                self._log.warning(f"Resolving cancel of {tracked.client_order_id} failed ({exc!r}); retrying")
-                await asyncio.sleep(backoff.next_delay())
-                continue
-            if rejection is not None and (not found or tracked.terminal is None):
-                self.generate_order_cancel_rejected(
-                    tracked.strategy_id,
-                    tracked.instrument_id,
-                    tracked.client_order_id,
-                    tracked.venue_order_id,
-                    rejection,
-                    self._clock.timestamp_ns(),
-                )
-            return
+        await self._resolver.resolve_cancel(
+            tracked,
+            rejection,
+            lambda t, exc: self._log.warning(
+                f"Resolving cancel of {t.client_order_id} failed ({exc!r}); retrying"
+            ),
+        )
+
+    def _cancel_rejected(self, tracked: TrackedOrder, reason: str) -> None:
+        self.generate_order_cancel_rejected(
+            tracked.strategy_id,
+            tracked.instrument_id,
+            tracked.client_order_id,
+            tracked.venue_order_id,
+            reason,
+            self._clock.timestamp_ns(),
+        )
 
     async def _cancel_all_orders(self, command: CancelAllOrders) -> None:
         symbol = venue_symbol(command.instrument_id)
@@ -797,8 +730,7 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
     # Reconciliation reports (startup and the engine's periodic checks)
     # ------------------------------------------------------------------------------------------
     def _report_timeout(self) -> float:
-        # NautilusTrader does not enforce timeout_reconciliation: bound our own calls.
-        return max(3 * self._config.http_timeout_secs, 10.0)
+        return report_timeout(self._config.http_timeout_secs)
 
     async def generate_order_status_report(
         self, command: GenerateOrderStatusReport
@@ -853,17 +785,17 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
         symbol = venue_symbol(command.instrument_id) if command.instrument_id else None
         ts_init = self._clock.timestamp_ns()
         reports: list[OrderStatusReport] = []
+        start, end = ms_or_none(command.start), ms_or_none(command.end)
         async with asyncio.timeout(self._report_timeout()):
             orders = await self._http.open_orders(symbol)
             algos = await self._http.open_algo_orders(symbol)
-            if not command.open_only:
-                seen = {o.orderId for o in orders}
-                for sym in await self._history_symbols(symbol):
-                    for o in await self._http.all_orders(
-                        sym, start_time=_ms(command.start), end_time=_ms(command.end)
-                    ):
-                        if o.orderId not in seen:
-                            orders.append(o)
+            await open_and_history_orders(
+                orders,
+                open_only=command.open_only,
+                symbols=lambda: self._history_symbols(symbol),
+                history=lambda sym: self._http.all_orders(sym, start_time=start, end_time=end),
+                order_id=lambda o: o.orderId,
+            )
         for o in orders:
             info = self._instrument_info(o.symbol)
             self._append_report(
@@ -900,12 +832,12 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
     def _append_report(
         self, reports: list[OrderStatusReport], client_id: str, build: Callable[[], OrderStatusReport]
     ) -> None:
-        """One order a report cannot represent (e.g. a closePosition stop has no quantity) is skipped
-        and logged: raising would fail the whole mass status, and the trader would never start."""
-        try:
-            reports.append(build())
-        except ValueError as exc:
-            self._log.warning(f"Order {client_id} skipped in reconciliation: {exc}")
+        """See :func:`adapters.core.exec_client.append_or_skip`."""
+        append_or_skip(
+            reports,
+            build,
+            lambda exc: self._log.warning(f"Order {client_id} skipped in reconciliation: {exc}"),
+        )
 
     async def generate_fill_reports(self, command: GenerateFillReports) -> list[FillReport]:
         symbol = venue_symbol(command.instrument_id) if command.instrument_id else None
@@ -919,7 +851,7 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
         async with asyncio.timeout(self._report_timeout()):
             for sym in await self._history_symbols(symbol):
                 trades = await self._http.user_trades(
-                    sym, order_id=oid, start_time=_ms(command.start), end_time=_ms(command.end)
+                    sym, order_id=oid, start_time=ms_or_none(command.start), end_time=ms_or_none(command.end)
                 )
                 info = self._instrument_info(sym)
                 for t in trades:
@@ -942,25 +874,16 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
         self, command: GeneratePositionStatusReports
     ) -> list[PositionStatusReport]:
         symbol = venue_symbol(command.instrument_id) if command.instrument_id else None
-        ts_init = self._clock.timestamp_ns()
-        reports: list[PositionStatusReport] = []
-        async with asyncio.timeout(self._report_timeout()):
-            positions = await self._http.position_risk(symbol)
-        for p in positions:
-            if Decimal(p.positionAmt or "0") == 0:
-                continue
-            info = self._instrument_info(p.symbol)
-            reports.append(
-                position_to_status_report(
-                    p,
-                    self.account_id,
-                    info.instrument_id,
-                    info.size_precision,
-                    ts_init,
-                    self._venue_position_id(info.instrument_id, p.positionSide),
-                )
-            )
-        return reports
+        return await position_status_reports(
+            self._http.position_risk(symbol),
+            within=self._report_timeout(),
+            ts_init=self._clock.timestamp_ns(),
+            is_flat=_flat,
+            instruments=self._instrument_info,
+            position_id=self._venue_position_id,
+            account_id=self.account_id,
+            to_report=position_to_status_report,
+        )
 
     async def _history_symbols(self, symbol: str | None) -> list[str]:
         """Binance's order and trade history is per symbol, so reconciliation must name them.
@@ -972,26 +895,29 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
         was down leaves no other trace. Querying hundreds of listed symbols would burn the weight
         budget, hence the bound.
         """
-        if symbol is not None:
-            return [symbol]
-        symbols = {venue_symbol(o.instrument_id) for o in self._cache.orders(venue=BINANCE_VENUE)}
-        symbols |= {venue_symbol(p.instrument_id) for p in self._cache.positions(venue=BINANCE_VENUE)}
-        symbols |= {o.symbol for o in await self._http.open_orders()}
-        symbols |= {a.symbol for a in await self._http.open_algo_orders()}
-        symbols |= {p.symbol for p in await self._http.position_risk() if Decimal(p.positionAmt or "0") != 0}
-        loaded = self._provider.instruments_by_symbol
-        if len(loaded) <= self._config.reconciliation_max_symbols:
-            symbols |= set(loaded)
-        return sorted(symbols)
+        return await history_symbols(
+            symbol,
+            cache=self._cache,
+            venue=BINANCE_VENUE,
+            venue_symbol=venue_symbol,
+            venue_active=(
+                self._open_order_symbols,
+                self._open_algo_symbols,
+                self._position_symbols,
+            ),
+            loaded=self._provider.instruments_by_symbol,
+            max_symbols=self._config.reconciliation_max_symbols,
+        )
+
+    async def _open_order_symbols(self) -> list[str]:
+        return [o.symbol for o in await self._http.open_orders()]
+
+    async def _open_algo_symbols(self) -> list[str]:
+        return [a.symbol for a in await self._http.open_algo_orders()]
+
+    async def _position_symbols(self) -> list[str]:
+        return [p.symbol for p in await self._http.position_risk() if not _flat(p)]
 
 
-def _ms(ts: pd.Timestamp | None) -> int | None:
-    if ts is None:
-        return None
-    return dt_to_unix_nanos(ts) // _NANOS_PER_MS
-
-
-def _usdt() -> Any:
-    from nautilus_trader.model.currencies import USDT
-
-    return USDT
+def _flat(p: PositionRisk) -> bool:
+    return Decimal(p.positionAmt or "0") == 0

@@ -36,6 +36,7 @@ from adapters.binance_futures.parsing import (
 )
 from adapters.binance_futures.schemas_http import AlgoOrder, Order, UserTrade
 from adapters.binance_futures.user_events import InstrumentInfo, UserStreamHandler
+from adapters.core import gap_sync
 from adapters.core.order_facts import OrderFacts
 from adapters.core.order_tracking import TrackedOrder
 from adapters.core.recovery import QueryResult, SnapshotOutcome
@@ -211,8 +212,9 @@ class VenueSync:
             self.apply_order(order, o)
             return 1
         info = self._instruments(o.symbol)
-        try:
-            report = order_to_status_report(
+        return gap_sync.report_external(
+            self._handler.send_order_with_fills,
+            lambda: order_to_status_report(
                 o,
                 self._account_id,
                 info.instrument_id,
@@ -221,14 +223,11 @@ class VenueSync:
                 self._clock_ns(),
                 self._expired_as_canceled,
                 self._position_id(info.instrument_id, o.positionSide),
-            )
-        except ValueError as exc:
-            # An order no report can represent (zero quantity: closePosition) must not fail the
-            # whole snapshot, or recovery would retry it forever.
-            self._log.warning("recovery: external order %s not reported: %s", o.clientOrderId, exc)
-            return 0
-        self._handler.send_order_with_fills(report, [])
-        return 1
+            ),
+            log=self._log,
+            what="order",
+            ident=o.clientOrderId,
+        )
 
     def _snapshot_algo(self, a: AlgoOrder) -> int:
         order = self._tracker.orders.get(a.clientAlgoId)
@@ -236,8 +235,9 @@ class VenueSync:
             self.apply_algo(order, a)
             return 1
         info = self._instruments(a.symbol)
-        try:
-            report = algo_order_to_status_report(
+        return gap_sync.report_external(
+            self._handler.send_order_with_fills,
+            lambda: algo_order_to_status_report(
                 a,
                 self._account_id,
                 info.instrument_id,
@@ -245,50 +245,25 @@ class VenueSync:
                 info.size_precision,
                 self._clock_ns(),
                 self._expired_as_canceled,
-            )
-        except ValueError as exc:
-            # A closePosition stop placed elsewhere has no quantity: see _snapshot_order.
-            self._log.warning("recovery: external algo order %s not reported: %s", a.clientAlgoId, exc)
-            return 0
-        self._handler.send_order_with_fills(report, [])
-        return 1
+            ),
+            log=self._log,
+            what="algo order",
+            ident=a.clientAlgoId,
+        )
 
     async def post_snapshot(self) -> SnapshotOutcome:
-        results: list[QueryResult] = []
-        # 1. Tracked orders the snapshot no longer lists closed during the gap: their final state.
-        gone = [
-            o for o in self._tracker.open_orders() if o.client_order_id.value not in self._open_at_snapshot
-        ]
-        ok = failed = 0
-        for order in gone:
-            try:
-                if not await self.resolve_order(order):
-                    self._unknown_to_venue(order)
-                ok += 1
-            except BinanceError as exc:
-                failed += 1
-                self._log.warning("recovery: could not resolve %s: %r", order.client_order_id, exc)
-        if gone:
-            results.append(QueryResult("closedOrders", failed == 0, ok, required=True))
-        # 2. Every fill since the last trade id seen per symbol (fills of still-open orders, and of
-        #    orders we did not know about).
-        symbols = {o.symbol for o in self._tracker.open_orders()} | set(self._tracker.last_trade_id)
-        for symbol in sorted(symbols):
-            try:
-                emitted = await self.backfill_symbol(symbol)
-            except BinanceError as exc:
-                results.append(QueryResult(f"userTrades:{symbol}", False, error=repr(exc), required=True))
-            else:
-                results.append(QueryResult(f"userTrades:{symbol}", True, emitted))
-        # 3. The account (balances, margins): its updates during the gap were lost with the stream.
-        if self._refresh_account is not None:
-            try:
-                await self._refresh_account()
-            except BinanceError as exc:
-                results.append(QueryResult("account", False, error=repr(exc)))
-            else:
-                results.append(QueryResult("account", True, 1))
-        return SnapshotOutcome(tuple(results))
+        """Closed orders' final states, every fill since the last trade id per symbol
+        (``userTrades``), then the account (see :func:`adapters.core.gap_sync.post_snapshot`)."""
+        return await gap_sync.post_snapshot(
+            tracker=self._tracker,
+            open_at_snapshot=self._open_at_snapshot,
+            resolve_order=self.resolve_order,
+            backfill_symbol=self.backfill_symbol,
+            fills_query="userTrades",
+            errors=BinanceError,
+            log=self._log,
+            refresh_account=self._refresh_account,
+        )
 
     async def backfill_symbol(self, symbol: str) -> int:
         emitted = 0
@@ -316,13 +291,15 @@ class VenueSync:
         if tracked is not None:
             self._tracker.set_venue_order_id(tracked, VenueOrderId(str(o.orderId)))
             return 1 if self.apply_trade(tracked, t) else 0
-        if not self._tracker.first_fill(t.symbol, t.id):
-            return 0
-        info = self._instruments(t.symbol)
-        ts_init = self._clock_ns()
-        pos_id = self._position_id(info.instrument_id, t.positionSide)
-        self._handler.send_order_with_fills(
-            order_to_status_report(
+        return gap_sync.report_external_fill(
+            tracker=self._tracker,
+            symbol=t.symbol,
+            trade_id=t.id,
+            info=lambda: self._instruments(t.symbol),
+            position_id=lambda info: self._position_id(info.instrument_id, t.positionSide),
+            clock_ns=self._clock_ns,
+            send=self._handler.send_order_with_fills,
+            order_report=lambda info, ts_init, pos_id: order_to_status_report(
                 o,
                 self._account_id,
                 info.instrument_id,
@@ -332,36 +309,17 @@ class VenueSync:
                 self._expired_as_canceled,
                 pos_id,
             ),
-            [
-                user_trade_to_fill_report(
-                    t,
-                    self._account_id,
-                    info.instrument_id,
-                    info.price_precision,
-                    info.size_precision,
-                    ts_init,
-                    None,
-                    pos_id,
-                )
-            ],
+            fill_report=lambda info, ts_init, pos_id: user_trade_to_fill_report(
+                t,
+                self._account_id,
+                info.instrument_id,
+                info.price_precision,
+                info.size_precision,
+                ts_init,
+                None,
+                pos_id,
+            ),
         )
-        return 1
-
-    def _unknown_to_venue(self, order: TrackedOrder) -> None:
-        if not order.accepted:
-            # Not on the venue *yet*: its submit is still in flight (the REST answer will say), or
-            # ambiguous and being resolved by its own task, which only gives up after the order
-            # stayed unknown for a while (a -1007 may still execute). Rejecting it here, on one
-            # lookup, would make a venue acceptance a moment later a live order the node thinks
-            # dead (``accepted`` is a no-op after a terminal).
-            self._log.info(
-                "recovery: %s is not on the venue yet; its submit decides", order.client_order_id
-            )
-        else:
-            self._log.error(
-                "recovery: accepted order %s is unknown to the venue; leaving it to reconciliation",
-                order.client_order_id,
-            )
 
 
 def _venue_int(order: TrackedOrder) -> int | None:

@@ -38,10 +38,8 @@ import logging
 from decimal import Decimal
 from typing import Any
 
-import pandas as pd
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.common.component import LiveClock, MessageBus
-from nautilus_trader.core.datetime import dt_to_unix_nanos
 from nautilus_trader.execution.messages import (
     BatchCancelOrders,
     CancelAllOrders,
@@ -61,7 +59,6 @@ from nautilus_trader.model.enums import (
     AccountType,
     OmsType,
     OrderSide,
-    OrderStatus,
     OrderType,
     TimeInForce,
     TrailingOffsetType,
@@ -96,20 +93,33 @@ from adapters.bingx.parsing import (
 from adapters.bingx.poll import RestPollFailover
 from adapters.bingx.providers import BingxInstrumentProvider
 from adapters.bingx.schemas import Order as VenueOrder
-from adapters.bingx.schemas import num, to_int
+from adapters.bingx.schemas import Position, num, to_int
 from adapters.bingx.user_events import BingxUserStreamHandler, InstrumentInfo, OrderIndex
 from adapters.bingx.user_stream import BingxUserStreamOps, ping_reply
 from adapters.bingx.venue_sync import BingxVenueSync
 from adapters.core import log_bridge
 from adapters.core.backoff import Backoff
 from adapters.core.decimal_parse import to_decimal
+from adapters.core.exec_client import (
+    InstrumentInfoCache,
+    append_or_skip,
+    history_symbols,
+    load_instruments,
+    ms_or_none,
+    open_and_history_orders,
+    position_status_reports,
+    reject_not_found,
+    report_timeout,
+    tracked_for_submit,
+    tracked_from_cache,
+    user_stream_service,
+    ws_config,
+)
 from adapters.core.order_facts import OrderFacts
-from adapters.core.order_tracking import OrderTracker, Terminal, TrackedOrder
+from adapters.core.order_tracking import OrderTracker, TrackedOrder
 from adapters.core.precision import PrecisionResolver
-from adapters.core.recovery import RecoveryOptions
+from adapters.core.resolution import AmbiguityResolver, fetch_held_fills
 from adapters.core.tasks import OwnedTasks
-from adapters.core.user_stream import UserStreamService
-from adapters.core.ws_connection import WsConfig
 
 _CONDITIONAL = frozenset(
     {
@@ -121,14 +131,6 @@ _CONDITIONAL = frozenset(
     }
 )
 _SIDE = {OrderSide.BUY: "BUY", OrderSide.SELL: "SELL"}
-_TERMINAL_OF = {
-    OrderStatus.CANCELED: Terminal.CANCELED,
-    OrderStatus.EXPIRED: Terminal.EXPIRED,
-    OrderStatus.REJECTED: Terminal.REJECTED,
-    OrderStatus.FILLED: Terminal.FILLED,
-    OrderStatus.DENIED: Terminal.REJECTED,
-}
-_NANOS_PER_MS = 1_000_000
 _HISTORY_WINDOW_MS = 7 * 24 * 3600 * 1000 - 60_000
 
 
@@ -168,11 +170,11 @@ class BingxExecutionClient(LiveExecutionClient):
         self._precision = PrecisionResolver(
             lookup=self._provider.find_by_symbol, formatter=format_instrument_id, logger=self._pylog
         )
-        self._instrument_infos: dict[str, InstrumentInfo] = {}
+        self._infos = InstrumentInfoCache(self._precision, self._provider.find_by_symbol, InstrumentInfo)
+        self._instrument_infos = self._infos.infos
         self._side_tasks = OwnedTasks(f"{client_id.value}-exec", self._pylog)
         self._order_locks: dict[str, asyncio.Lock] = {}
         self._not_in_cache: set[str] = set()
-        self.resolutions: collections.Counter[str] = collections.Counter()
 
         self.tracker = OrderTracker()
         self.index = OrderIndex(self.tracker)
@@ -182,6 +184,15 @@ class BingxExecutionClient(LiveExecutionClient):
             treat_expired_as_canceled=config.treat_expired_as_canceled,
             request_fills=self._request_fills,
         )
+        # Ambiguous submits and cancels are resolved by querying the order's live link.
+        self._resolver = AmbiguityResolver(
+            facts=self.facts,
+            clock_ns=self._clock.timestamp_ns,
+            query=lambda tracked: self.sync.resolve_order(tracked),
+            errors=BingxError,
+            cancel_rejected=self._cancel_rejected,
+        )
+        self.resolutions: collections.Counter[str] = self._resolver.resolutions
         self.stream_handler = BingxUserStreamHandler(
             facts=self.facts,
             index=self.index,
@@ -217,29 +228,18 @@ class BingxExecutionClient(LiveExecutionClient):
             sync=self.sync,
             handler=self.stream_handler,
             ws_base_url=config.urls().ws,
-            ws_config=WsConfig(
-                ping_interval=config.ws_ping_interval_secs,
-                pong_timeout=config.ws_pong_timeout_secs,
-                stall_timeout=config.ws_stall_timeout_secs,
-                server_ping_reply=ping_reply,
-            ),
+            ws_config=ws_config(config, server_ping_reply=ping_reply),
             session=None,
             logger=self._pylog,
         )
-        self.user_stream = UserStreamService(
+        self.user_stream = user_stream_service(
             self.stream_ops,
-            self.stream_ops,
-            options=RecoveryOptions(
-                retry_initial=config.recovery_backoff_initial_secs,
-                retry_cap=config.recovery_backoff_cap_secs,
-                op_timeout=max(3 * config.http_timeout_secs, 10.0),
-                overlap=config.overlap_rotation,
-                healthy_timeout=config.healthy_timeout_secs,
-            ),
-            keepalive_interval=config.keepalive_interval_secs,
-            rotate_every=config.rotate_after_secs,
+            config,
             name=f"{client_id.value}-user-stream",
             logger=self._pylog,
+            rotate_every=config.rotate_after_secs,
+            overlap=config.overlap_rotation,
+            healthy_timeout=config.healthy_timeout_secs,
         )
         self.poller: RestPollFailover | None = None
         if config.poll_only or config.poll_failover:
@@ -250,7 +250,7 @@ class BingxExecutionClient(LiveExecutionClient):
                 interval=config.poll_interval_secs,
                 always=config.poll_only,
                 audit_every=config.audit_interval_secs,
-                timeout=max(3 * config.http_timeout_secs, 10.0),
+                timeout=report_timeout(config.http_timeout_secs),
                 name=f"{client_id.value}-poll",
                 logger=self._pylog,
             )
@@ -261,12 +261,7 @@ class BingxExecutionClient(LiveExecutionClient):
     async def _connect(self) -> None:
         self._started_ms = self._clock.timestamp_ms()
         await self._http.sync_time()
-        await self._provider.initialize()
-        for instrument in self._provider.list_all():
-            if self._cache.instrument(instrument.id) is None:
-                self._cache.add_instrument(instrument)
-        for currency in self._provider.currencies().values():
-            self._cache.add_currency(currency)
+        await load_instruments(self._provider, self._cache)
 
         if self._config.dual_side_position is None:
             venue_hedge = await self._http.position_side_dual()
@@ -311,17 +306,7 @@ class BingxExecutionClient(LiveExecutionClient):
     # Lookups used by the hot path
     # ------------------------------------------------------------------------------------------
     def _instrument_info(self, symbol: str) -> InstrumentInfo:
-        info = self._instrument_infos.get(symbol)
-        if info is None:
-            resolved = self._precision.resolve(symbol)
-            instrument = self._provider.find_by_symbol(symbol)
-            quote = instrument.quote_currency if instrument is not None else _usdt()
-            info = InstrumentInfo(
-                resolved.instrument_id, resolved.price_precision, resolved.size_precision, quote
-            )
-            if resolved.cached:
-                self._instrument_infos[symbol] = info
-        return info
+        return self._infos.get(symbol)
 
     def _fee_rates(self, symbol: str) -> tuple[Decimal, Decimal] | None:
         instrument = self._provider.find_by_symbol(symbol)
@@ -346,21 +331,8 @@ class BingxExecutionClient(LiveExecutionClient):
         return None
 
     def _tracked_from_cache(self, order: NautilusOrder) -> TrackedOrder:
-        return TrackedOrder(
-            client_order_id=order.client_order_id,
-            strategy_id=order.strategy_id,
-            instrument_id=order.instrument_id,
-            symbol=venue_symbol(order.instrument_id),
-            side=order.side,
-            order_type=order.order_type,
-            is_algo=order.order_type in _CONDITIONAL,
-            quantity=order.quantity.as_decimal(),
-            price=order.price.as_decimal() if getattr(order, "price", None) is not None else None,
-            venue_order_id=order.venue_order_id,
-            accepted=order.status not in (OrderStatus.INITIALIZED, OrderStatus.SUBMITTED),
-            terminal=_TERMINAL_OF.get(order.status),
-            filled=order.filled_qty.as_decimal(),
-            triggered=order.status == OrderStatus.TRIGGERED,
+        return tracked_from_cache(
+            order, symbol=venue_symbol(order.instrument_id), is_algo=order.order_type in _CONDITIONAL
         )
 
     def _tracked_for(self, client_order_id: str) -> TrackedOrder | None:
@@ -384,18 +356,21 @@ class BingxExecutionClient(LiveExecutionClient):
         self._side_tasks.spawn(self._fetch_pending_fills(order), f"fills-{order.client_order_id.value}")
 
     async def _fetch_pending_fills(self, order: TrackedOrder) -> None:
-        backoff = Backoff(0.25, 2.0, 5.0)
-        while order.pending_terminal is not None:
-            try:
-                await self.sync.resolve_order(order)
-                voi = _venue_int(order.venue_order_id)
-                if order.pending_terminal is not None and voi is not None:
-                    await self.sync.fetch_order_fills(order, voi)
-            except BingxError as exc:
-                self._pylog.warning("fetching fills of %s failed (%r); retrying", order.client_order_id, exc)
-            if order.pending_terminal is None:
-                return
-            await asyncio.sleep(backoff.next_delay())
+        await fetch_held_fills(
+            order,
+            self._resolve_with_fills,
+            errors=BingxError,
+            backoff=Backoff(0.25, 2.0, 5.0),
+            retry_failed=lambda o, exc: self._pylog.warning(
+                "fetching fills of %s failed (%r); retrying", o.client_order_id, exc
+            ),
+        )
+
+    async def _resolve_with_fills(self, order: TrackedOrder) -> None:
+        await self.sync.resolve_order(order)
+        voi = _venue_int(order.venue_order_id)
+        if order.pending_terminal is not None and voi is not None:
+            await self.sync.fetch_order_fills(order, voi)
 
     def _fetch_fills_of(self, order: TrackedOrder | None, symbol: str, order_id: int) -> None:
         """An execution arrived without last-fill fields: take its fills from fillHistory (never
@@ -431,16 +406,8 @@ class BingxExecutionClient(LiveExecutionClient):
         if order.is_closed:
             return
         tracked = self.index.register(
-            TrackedOrder(
-                client_order_id=order.client_order_id,
-                strategy_id=order.strategy_id,
-                instrument_id=order.instrument_id,
-                symbol=venue_symbol(order.instrument_id),
-                side=order.side,
-                order_type=order.order_type,
-                is_algo=order.order_type in _CONDITIONAL,
-                quantity=order.quantity.as_decimal(),
-                price=order.price.as_decimal() if order.has_price else None,
+            tracked_for_submit(
+                order, symbol=venue_symbol(order.instrument_id), is_algo=order.order_type in _CONDITIONAL
             )
         )
         self.generate_order_submitted(
@@ -489,25 +456,10 @@ class BingxExecutionClient(LiveExecutionClient):
     async def _resolve_submit(self, tracked: TrackedOrder) -> None:
         """Query until the venue answers definitely; unknown three times in a row (with backoff) ->
         rejected. Never re-sent."""
-        backoff = Backoff(0.25, 2.0, 5.0)
-        not_found = 0
-        self.resolutions["submit"] += 1
-        while tracked.ambiguous and tracked.terminal is None:
-            await asyncio.sleep(backoff.next_delay())
-            try:
-                found = await self.sync.resolve_order(tracked)
-            except BingxError as exc:
-                self._pylog.warning("resolving %s failed (%r); retrying", tracked.client_order_id, exc)
-                continue
-            if found:
-                tracked.ambiguous = False
-                return
-            not_found += 1
-            if not_found >= 3:
-                self.facts.rejected(
-                    tracked, "order not found on venue after an ambiguous submit", self._clock.timestamp_ns()
-                )
-                return
+        await self._resolver.resolve_submit(
+            tracked,
+            lambda t, exc: self._pylog.warning("resolving %s failed (%r); retrying", t.client_order_id, exc),
+        )
 
     # --- order parameters -------------------------------------------------------------------------
     def _order_params(
@@ -570,14 +522,7 @@ class BingxExecutionClient(LiveExecutionClient):
     async def _cancel_order(self, command: CancelOrder) -> None:
         tracked = self._tracked_for(command.client_order_id.value)
         if tracked is None:
-            self.generate_order_cancel_rejected(
-                command.strategy_id,
-                command.instrument_id,
-                command.client_order_id,
-                command.venue_order_id,
-                "order not found",
-                self._clock.timestamp_ns(),
-            )
+            reject_not_found(self.generate_order_cancel_rejected, command, self._clock.timestamp_ns())
             return
         async with self._lock_for(tracked):
             await self._cancel_tracked(tracked)
@@ -623,18 +568,11 @@ class BingxExecutionClient(LiveExecutionClient):
         )
 
     async def _resolve_cancel(self, tracked: TrackedOrder, rejection: str | None) -> None:
-        backoff = Backoff(0.25, 2.0, 5.0)
-        self.resolutions["cancel"] += 1
-        while True:
-            try:
-                found = await self.sync.resolve_order(tracked)
-            except BingxError as exc:
-                self._pylog.warning("resolving cancel of %s failed (%r)", tracked.client_order_id, exc)
-                await asyncio.sleep(backoff.next_delay())
-                continue
-            if rejection is not None and (not found or tracked.terminal is None):
-                self._cancel_rejected(tracked, rejection)
-            return
+        await self._resolver.resolve_cancel(
+            tracked,
+            rejection,
+            lambda t, exc: self._pylog.warning("resolving cancel of %s failed (%r)", t.client_order_id, exc),
+        )
 
     async def _cancel_all_orders(self, command: CancelAllOrders) -> None:
         if command.order_side != OrderSide.NO_ORDER_SIDE:
@@ -700,14 +638,7 @@ class BingxExecutionClient(LiveExecutionClient):
         order = self._cache.order(command.client_order_id)
         tracked = self._tracked_for(command.client_order_id.value)
         if order is None or tracked is None:
-            self.generate_order_modify_rejected(
-                command.strategy_id,
-                command.instrument_id,
-                command.client_order_id,
-                command.venue_order_id,
-                "order not found",
-                self._clock.timestamp_ns(),
-            )
+            reject_not_found(self.generate_order_modify_rejected, command, self._clock.timestamp_ns())
             return
         async with self._lock_for(tracked):
             await self._cancel_replace(order, tracked, command)
@@ -845,7 +776,7 @@ class BingxExecutionClient(LiveExecutionClient):
     # Reconciliation reports (startup and the engine's periodic checks)
     # ------------------------------------------------------------------------------------------
     def _report_timeout(self) -> float:
-        return max(3 * self._config.http_timeout_secs, 10.0)
+        return report_timeout(self._config.http_timeout_secs)
 
     def _restore_client_id(self, report: OrderStatusReport) -> OrderStatusReport:
         """The venue lowercases client ids (and a replaced order lives under an alias): give the
@@ -904,21 +835,24 @@ class BingxExecutionClient(LiveExecutionClient):
         symbol = venue_symbol(command.instrument_id) if command.instrument_id else None
         ts_init = self._clock.timestamp_ns()
         reports: list[OrderStatusReport] = []
+        start, end = ms_or_none(command.start), ms_or_none(command.end)
         async with asyncio.timeout(self._report_timeout()):
             orders = await self._http.open_orders(symbol)
-            if not command.open_only:
-                seen = {o.orderId for o in orders}
-                for sym in await self._history_symbols(symbol):
-                    for o in await self._http.all_orders(
-                        sym, start_time=_ms(command.start), end_time=_ms(command.end), limit=1000
-                    ):
-                        if o.orderId not in seen:
-                            orders.append(o)
+            await open_and_history_orders(
+                orders,
+                open_only=command.open_only,
+                symbols=lambda: self._history_symbols(symbol),
+                history=lambda sym: self._http.all_orders(sym, start_time=start, end_time=end, limit=1000),
+                order_id=lambda o: o.orderId,
+            )
         for o in orders:
-            try:
-                reports.append(self._order_report(o, ts_init))
-            except ValueError as exc:
-                self._pylog.warning("order %s skipped in reconciliation: %s", o.orderId, exc)
+            append_or_skip(
+                reports,
+                lambda: self._order_report(o, ts_init),  # noqa: B023 - called at once
+                lambda exc: self._pylog.warning(
+                    "order %s skipped in reconciliation: %s", o.orderId, exc  # noqa: B023
+                ),
+            )
         return reports
 
     async def generate_fill_reports(self, command: GenerateFillReports) -> list[FillReport]:
@@ -928,7 +862,7 @@ class BingxExecutionClient(LiveExecutionClient):
         oid = _venue_int(command.venue_order_id)
         async with asyncio.timeout(self._report_timeout()):
             now = self._http.now_ms()
-            start = max(_ms(command.start) or 0, now - _HISTORY_WINDOW_MS)
+            start = max(ms_or_none(command.start) or 0, now - _HISTORY_WINDOW_MS)
             for sym in await self._history_symbols(symbol):
                 info = self._instrument_info(sym)
                 page = 1
@@ -964,39 +898,39 @@ class BingxExecutionClient(LiveExecutionClient):
         self, command: GeneratePositionStatusReports
     ) -> list[PositionStatusReport]:
         symbol = venue_symbol(command.instrument_id) if command.instrument_id else None
-        ts_init = self._clock.timestamp_ns()
-        reports: list[PositionStatusReport] = []
-        async with asyncio.timeout(self._report_timeout()):
-            positions = await self._http.positions(symbol)
-        for p in positions:
-            if to_decimal(num(p.positionAmt)) == 0:
-                continue
-            info = self._instrument_info(p.symbol)
-            reports.append(
-                position_to_status_report(
-                    p,
-                    self.account_id,
-                    info.instrument_id,
-                    info.size_precision,
-                    ts_init,
-                    self._venue_position_id(info.instrument_id, p.positionSide),
-                )
-            )
-        return reports
+        return await position_status_reports(
+            self._http.positions(symbol),
+            within=self._report_timeout(),
+            ts_init=self._clock.timestamp_ns(),
+            is_flat=_flat,
+            instruments=self._instrument_info,
+            position_id=self._venue_position_id,
+            account_id=self.account_id,
+            to_report=position_to_status_report,
+        )
 
     async def _history_symbols(self, symbol: str | None) -> list[str]:
         """BingX history endpoints are queried per symbol: every symbol the cache knows, every
         symbol with venue activity (open orders, positions) and, with few instruments loaded, all."""
-        if symbol is not None:
-            return [symbol]
-        symbols = {venue_symbol(o.instrument_id) for o in self._cache.orders(venue=BINGX_VENUE)}
-        symbols |= {venue_symbol(p.instrument_id) for p in self._cache.positions(venue=BINGX_VENUE)}
-        symbols |= {o.symbol for o in await self._http.open_orders()}
-        symbols |= {p.symbol for p in await self._http.positions() if to_decimal(num(p.positionAmt)) != 0}
-        loaded = self._provider.instruments_by_symbol
-        if len(loaded) <= self._config.reconciliation_max_symbols:
-            symbols |= set(loaded)
-        return sorted(symbols)
+        return await history_symbols(
+            symbol,
+            cache=self._cache,
+            venue=BINGX_VENUE,
+            venue_symbol=venue_symbol,
+            venue_active=(self._open_order_symbols, self._position_symbols),
+            loaded=self._provider.instruments_by_symbol,
+            max_symbols=self._config.reconciliation_max_symbols,
+        )
+
+    async def _open_order_symbols(self) -> list[str]:
+        return [o.symbol for o in await self._http.open_orders()]
+
+    async def _position_symbols(self) -> list[str]:
+        return [p.symbol for p in await self._http.positions() if not _flat(p)]
+
+
+def _flat(p: Position) -> bool:
+    return to_decimal(num(p.positionAmt)) == 0
 
 
 def _alias(client_order_id: str, n: int) -> str:
@@ -1011,14 +945,3 @@ def _venue_int(venue_order_id: VenueOrderId | None) -> int | None:
         return None
     return int(venue_order_id.value)
 
-
-def _ms(ts: pd.Timestamp | None) -> int | None:
-    if ts is None:
-        return None
-    return dt_to_unix_nanos(ts) // _NANOS_PER_MS
-
-
-def _usdt() -> Any:
-    from nautilus_trader.model.currencies import USDT
-
-    return USDT

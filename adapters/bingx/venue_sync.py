@@ -43,6 +43,7 @@ from adapters.bingx.parsing import (
 )
 from adapters.bingx.schemas import FillHistoryItem, Order, Position, num, to_int
 from adapters.bingx.user_events import BingxUserStreamHandler, InstrumentInfo, OrderIndex
+from adapters.core import gap_sync
 from adapters.core.decimal_parse import parse_currency, parse_price, parse_quantity, to_decimal
 from adapters.core.order_facts import OrderFacts
 from adapters.core.order_tracking import TrackedOrder
@@ -247,8 +248,9 @@ class BingxVenueSync:
             # else: its missing fills come from the backfill in post_snapshot
             return 1
         info = self._instruments(o.symbol)
-        try:
-            report = order_to_status_report(
+        return gap_sync.report_external(
+            self._handler.send_order_with_fills,
+            lambda: order_to_status_report(
                 o,
                 self._account_id,
                 info.instrument_id,
@@ -257,38 +259,24 @@ class BingxVenueSync:
                 self._clock_ns(),
                 self._expired_as_canceled,
                 self._position_id(info.instrument_id, o.positionSide),
-            )
-        except ValueError as exc:
-            self._log.warning("recovery: external order %s not reported: %s", o.orderId, exc)
-            return 0
-        self._handler.send_order_with_fills(report, [])
-        return 1
+            ),
+            log=self._log,
+            what="order",
+            ident=o.orderId,
+        )
 
     async def post_snapshot(self) -> SnapshotOutcome:
-        results: list[QueryResult] = []
-        gone = [
-            o for o in self._tracker.open_orders() if o.client_order_id.value not in self._open_at_snapshot
-        ]
-        ok = failed = 0
-        for order in gone:
-            try:
-                if not await self.resolve_order(order):
-                    self._unknown_to_venue(order)
-                ok += 1
-            except BingxError as exc:
-                failed += 1
-                self._log.warning("recovery: could not resolve %s: %r", order.client_order_id, exc)
-        if gone:
-            results.append(QueryResult("closedOrders", failed == 0, ok, required=True))
-        symbols = {o.symbol for o in self._tracker.open_orders()} | set(self._tracker.last_trade_id)
-        for symbol in sorted(symbols):
-            try:
-                emitted = await self.backfill_symbol(symbol)
-            except BingxError as exc:
-                results.append(QueryResult(f"fillHistory:{symbol}", False, error=repr(exc), required=True))
-            else:
-                results.append(QueryResult(f"fillHistory:{symbol}", True, emitted))
-        return SnapshotOutcome(tuple(results))
+        """Closed orders' final states, then every fill since the last trade id per symbol
+        (``fillHistory``); see :func:`adapters.core.gap_sync.post_snapshot`."""
+        return await gap_sync.post_snapshot(
+            tracker=self._tracker,
+            open_at_snapshot=self._open_at_snapshot,
+            resolve_order=self.resolve_order,
+            backfill_symbol=self.backfill_symbol,
+            fills_query="fillHistory",
+            errors=BingxError,
+            log=self._log,
+        )
 
     async def poll_once(self) -> SnapshotOutcome:
         """One REST poll (the failover while the stream is down): both phases."""
@@ -337,13 +325,17 @@ class BingxVenueSync:
             else:
                 self._tracker.by_venue_id[str(o.orderId)] = tracked
             return 1 if self.apply_fill(tracked, item) else 0
-        if not self._tracker.first_fill(symbol, trade_id):
-            return 0
-        info = self._instruments(symbol)
-        ts_init = self._clock_ns()
-        pos_id = self._position_id(info.instrument_id, (item.positionSide or "").upper() or None)
-        self._handler.send_order_with_fills(
-            order_to_status_report(
+        return gap_sync.report_external_fill(
+            tracker=self._tracker,
+            symbol=symbol,
+            trade_id=trade_id,
+            info=lambda: self._instruments(symbol),
+            position_id=lambda info: self._position_id(
+                info.instrument_id, (item.positionSide or "").upper() or None
+            ),
+            clock_ns=self._clock_ns,
+            send=self._handler.send_order_with_fills,
+            order_report=lambda info, ts_init, pos_id: order_to_status_report(
                 o,
                 self._account_id,
                 info.instrument_id,
@@ -353,31 +345,18 @@ class BingxVenueSync:
                 self._expired_as_canceled,
                 pos_id,
             ),
-            [
-                fill_history_to_fill_report(
-                    item,
-                    self._account_id,
-                    info.instrument_id,
-                    info.price_precision,
-                    info.size_precision,
-                    ts_init,
-                    None,
-                    pos_id,
-                    info.quote_currency.code,
-                )
-            ],
+            fill_report=lambda info, ts_init, pos_id: fill_history_to_fill_report(
+                item,
+                self._account_id,
+                info.instrument_id,
+                info.price_precision,
+                info.size_precision,
+                ts_init,
+                None,
+                pos_id,
+                info.quote_currency.code,
+            ),
         )
-        return 1
-
-    def _unknown_to_venue(self, order: TrackedOrder) -> None:
-        if not order.accepted:
-            # Its submit is still in flight (or ambiguous and being resolved by its own task).
-            self._log.info("recovery: %s is not on the venue yet; its submit decides", order.client_order_id)
-        else:
-            self._log.error(
-                "recovery: accepted order %s is unknown to the venue; leaving it to reconciliation",
-                order.client_order_id,
-            )
 
 
 def _trade_key(item: FillHistoryItem) -> int:

@@ -151,25 +151,13 @@ async def test_bingx_chaos_seed_rest_rounded_balance() -> None:
 
 
 # Found by `python -m adapters.testkit.chaos --venue bingx --seeds 100` (seeds 29, 31, ...: every
-# cut_cancel(after_execute=False)); the same holds on Binance. The oracle held in the end, liveness did
+# cut_cancel(after_execute=False)); the same held on Binance. The oracle held in the end, liveness did
 # not: a cancel whose answer is lost (cut / 503) is resolved by querying the order, and when the venue
-# says it is still open (the cancel never executed) the client emits nothing, so the order stays
-# PENDING_CANCEL until NautilusTrader's in-flight check reconciles it (10 s in SimNode; the runner's
-# settle deadline trips). Fix (owned elsewhere): ``_resolve_cancel`` in adapters/bingx/execution.py and
-# adapters/binance_futures/execution.py - when the resolved order is still open, emit
-# OrderCancelRejected ("cancel not executed by the venue") or re-send the cancel.
-def _pending_cancel_xfail(path: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(strict=True, reason=f"fix in {path}: _resolve_cancel leaves PENDING_CANCEL")
-
-
+# said it was still open (the cancel never executed) the client emitted nothing, so the order stayed
+# PENDING_CANCEL until NautilusTrader's in-flight check reconciled it (10 s). Fixed in
+# adapters/core/resolution.py (resolve_cancel rejects the cancel when the order is still open).
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize(
-    "venue",
-    [
-        pytest.param("bingx", marks=_pending_cancel_xfail("adapters/bingx/execution.py")),
-        pytest.param("binance", marks=_pending_cancel_xfail("adapters/binance_futures/execution.py")),
-    ],
-)
+@pytest.mark.parametrize("venue", ["bingx", "binance"])
 async def test_a_cancel_that_never_executed_does_not_stay_pending(venue: str) -> None:
     prof = profile(venue)
     async with SimNode(

@@ -1,0 +1,345 @@
+"""Pieces both venues' execution clients compose: instrument lookups, adoption, reconciliation helpers.
+
+Venue-neutral: every venue detail (endpoints, symbol format, which order types are conditional, how a
+position amount is written) comes in as a callable or a value. What lives here is the logic the two
+clients would otherwise repeat:
+
+* :class:`InstrumentInfoCache` — a symbol's instrument id, precisions and quote currency, cached once
+  the instrument is known (an uncached symbol is resolved again next time, with the fallback);
+* :func:`tracked_from_cache` — rebuild an order's tracking state from the engine cache (an order of
+  ours submitted before a restart), so its events stay events, not reports;
+* :func:`load_instruments` — the provider's instruments and currencies into the cache on connect;
+* :func:`history_symbols` — which symbols per-symbol history endpoints must be asked about;
+* :func:`open_and_history_orders`, :func:`append_or_skip`, :func:`nonzero_position_reports` — the
+  skeletons of the reconciliation reports;
+* :func:`report_timeout`, :func:`ms_or_none` — the time bounds those reports use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from decimal import Decimal
+from typing import Any, Generic, Protocol, TypeVar
+
+import pandas as pd
+from nautilus_trader.core.datetime import dt_to_unix_nanos
+from nautilus_trader.execution.messages import CancelOrder, ModifyOrder
+from nautilus_trader.model.enums import OrderStatus
+from nautilus_trader.model.identifiers import (
+    AccountId,
+    ClientOrderId,
+    InstrumentId,
+    PositionId,
+    StrategyId,
+    Venue,
+    VenueOrderId,
+)
+from nautilus_trader.model.objects import Currency
+from nautilus_trader.model.orders import Order as NautilusOrder
+
+from adapters.core.listen_key import ListenKeyOps
+from adapters.core.order_tracking import Terminal, TrackedOrder
+from adapters.core.precision import PrecisionResolver
+from adapters.core.recovery import RecoveryOptions, RecoveryVenue
+from adapters.core.user_stream import UserStreamService
+from adapters.core.ws_connection import WsConfig
+
+_NANOS_PER_MS = 1_000_000
+
+I = TypeVar("I")  # noqa: E741 - a venue's InstrumentInfo
+O = TypeVar("O")  # noqa: E741 - a venue's order schema
+R = TypeVar("R")  # a report
+
+# The engine's status of a cached order -> the tracker's terminal state (None: still live).
+TERMINAL_OF = {
+    OrderStatus.CANCELED: Terminal.CANCELED,
+    OrderStatus.EXPIRED: Terminal.EXPIRED,
+    OrderStatus.REJECTED: Terminal.REJECTED,
+    OrderStatus.FILLED: Terminal.FILLED,
+    OrderStatus.DENIED: Terminal.REJECTED,
+}
+
+
+def default_quote() -> Currency:
+    """The quote currency assumed for a symbol whose instrument is not loaded (USDT-margined)."""
+    from nautilus_trader.model.currencies import USDT
+
+    return USDT
+
+
+class InstrumentInfoCache(Generic[I]):
+    """``symbol -> info`` for the hot path, built by ``make(instrument_id, price_precision,
+    size_precision, quote_currency)``. Cached only when the instrument is known."""
+
+    def __init__(
+        self,
+        precision: PrecisionResolver,
+        find_by_symbol: Callable[[str], Any],
+        make: Callable[[InstrumentId, int, int, Currency], I],
+    ) -> None:
+        self._precision = precision
+        self._find = find_by_symbol
+        self._make = make
+        self.infos: dict[str, I] = {}
+
+    def get(self, symbol: str) -> I:
+        info = self.infos.get(symbol)
+        if info is None:
+            resolved = self._precision.resolve(symbol)
+            instrument = self._find(symbol)
+            quote = instrument.quote_currency if instrument is not None else default_quote()
+            info = self._make(
+                resolved.instrument_id, resolved.price_precision, resolved.size_precision, quote
+            )
+            if resolved.cached:
+                self.infos[symbol] = info
+        return info
+
+
+def _tracked(
+    order: NautilusOrder, symbol: str, is_algo: bool, price: Decimal | None, **state: Any
+) -> TrackedOrder:
+    return TrackedOrder(
+        client_order_id=order.client_order_id,
+        strategy_id=order.strategy_id,
+        instrument_id=order.instrument_id,
+        symbol=symbol,
+        side=order.side,
+        order_type=order.order_type,
+        is_algo=is_algo,
+        quantity=order.quantity.as_decimal(),
+        price=price,
+        **state,
+    )
+
+
+def tracked_from_cache(order: NautilusOrder, *, symbol: str, is_algo: bool) -> TrackedOrder:
+    """The tracking state of an order the engine cache holds (the venue's symbol and whether it is a
+    conditional/algo order are the venue's to say)."""
+    return _tracked(
+        order,
+        symbol,
+        is_algo,
+        order.price.as_decimal() if getattr(order, "price", None) is not None else None,
+        venue_order_id=order.venue_order_id,
+        accepted=order.status not in (OrderStatus.INITIALIZED, OrderStatus.SUBMITTED),
+        terminal=TERMINAL_OF.get(order.status),
+        filled=order.filled_qty.as_decimal(),
+        triggered=order.status == OrderStatus.TRIGGERED,
+    )
+
+
+async def load_instruments(provider: Any, cache: Any) -> None:
+    """Load the provider and put its instruments (those the cache lacks) and currencies into the cache."""
+    await provider.initialize()
+    for instrument in provider.list_all():
+        if cache.instrument(instrument.id) is None:
+            cache.add_instrument(instrument)
+    for currency in provider.currencies().values():
+        cache.add_currency(currency)
+
+
+def report_timeout(http_timeout_secs: float) -> float:
+    """A bound for a REST-backed report (NautilusTrader does not enforce ``timeout_reconciliation``),
+    and for one recovery operation."""
+    return max(3 * http_timeout_secs, 10.0)
+
+
+def ms_or_none(ts: pd.Timestamp | None) -> int | None:
+    if ts is None:
+        return None
+    return dt_to_unix_nanos(ts) // _NANOS_PER_MS
+
+
+async def history_symbols(
+    symbol: str | None,
+    *,
+    cache: Any,
+    venue: Venue,
+    venue_symbol: Callable[[InstrumentId], str],
+    venue_active: Iterable[Callable[[], Awaitable[Iterable[str]]]],
+    loaded: Iterable[str],
+    max_symbols: int,
+) -> list[str]:
+    """The symbols per-symbol history endpoints must be asked about.
+
+    ``symbol`` alone when given. Otherwise: every symbol the node's cache knows (orders, positions),
+    every symbol the *venue* shows activity in (``venue_active``, asked in order: a restarted node's
+    cache is empty, yet fills made while it was down must still be found) and, when at most
+    ``max_symbols`` instruments are loaded, all of them (a position opened and closed while the node
+    was down leaves no other trace; querying hundreds would burn the weight budget).
+    """
+    if symbol is not None:
+        return [symbol]
+    symbols = {venue_symbol(o.instrument_id) for o in cache.orders(venue=venue)}
+    symbols |= {venue_symbol(p.instrument_id) for p in cache.positions(venue=venue)}
+    for active in venue_active:
+        symbols |= set(await active())
+    loaded_symbols = list(loaded)
+    if len(loaded_symbols) <= max_symbols:
+        symbols |= set(loaded_symbols)
+    return sorted(symbols)
+
+
+async def open_and_history_orders(
+    orders: list[O],
+    *,
+    open_only: bool,
+    symbols: Callable[[], Awaitable[list[str]]],
+    history: Callable[[str], Awaitable[Iterable[O]]],
+    order_id: Callable[[O], object],
+) -> list[O]:
+    """``orders`` (the open ones), extended unless ``open_only`` by each symbol's history orders not
+    already among them (``orders`` is extended in place and returned)."""
+    if not open_only:
+        seen = {order_id(o) for o in orders}
+        for sym in await symbols():
+            for o in await history(sym):
+                if order_id(o) not in seen:
+                    orders.append(o)
+    return orders
+
+
+def append_or_skip(reports: list[R], build: Callable[[], R], skipped: Callable[[ValueError], None]) -> None:
+    """One order a report cannot represent (e.g. a closePosition stop has no quantity) is skipped and
+    ``skipped`` told why: raising would fail the whole mass status, and the trader would never start."""
+    try:
+        reports.append(build())
+    except ValueError as exc:
+        skipped(exc)
+
+
+def nonzero_position_reports(
+    positions: Iterable[O], *, is_flat: Callable[[O], bool], build: Callable[[O], R]
+) -> list[R]:
+    """A report per position that is not flat."""
+    return [build(p) for p in positions if not is_flat(p)]
+
+
+def tracked_for_submit(order: NautilusOrder, *, symbol: str, is_algo: bool) -> TrackedOrder:
+    """The tracking state of an order about to be submitted."""
+    return _tracked(order, symbol, is_algo, order.price.as_decimal() if order.has_price else None)
+
+
+RejectEvent = Callable[[StrategyId, InstrumentId, ClientOrderId, VenueOrderId | None, str, int], None]
+
+
+def reject_not_found(reject: RejectEvent, command: CancelOrder | ModifyOrder, ts: int) -> None:
+    """A cancel or modify of an order this client neither tracks nor finds in the cache: ``reject``
+    is the exec client's ``generate_order_cancel_rejected`` or ``generate_order_modify_rejected``."""
+    reject(
+        command.strategy_id,
+        command.instrument_id,
+        command.client_order_id,
+        command.venue_order_id,
+        "order not found",
+        ts,
+    )
+
+
+class StreamConfig(Protocol):
+    """The exec-client config fields the user stream is built from (both venues' configs have them)."""
+
+    @property
+    def recovery_backoff_initial_secs(self) -> float: ...
+    @property
+    def recovery_backoff_cap_secs(self) -> float: ...
+    @property
+    def http_timeout_secs(self) -> float: ...
+    @property
+    def keepalive_interval_secs(self) -> float: ...
+
+
+class StreamOps(RecoveryVenue, ListenKeyOps, Protocol):
+    """A venue's user-stream operations: recovery phases and listen-key calls in one object."""
+
+
+def user_stream_service(
+    ops: StreamOps,
+    config: StreamConfig,
+    *,
+    name: str,
+    logger: logging.Logger,
+    rotate_every: float | None = None,
+    **options: Any,
+) -> UserStreamService:
+    """The user stream from ``config``: recovery backoff bounds, one operation bounded like a report,
+    the keepalive period; ``options`` are further :class:`RecoveryOptions` (e.g. overlap rotation)."""
+    return UserStreamService(
+        ops,
+        ops,
+        options=RecoveryOptions(
+            retry_initial=config.recovery_backoff_initial_secs,
+            retry_cap=config.recovery_backoff_cap_secs,
+            op_timeout=report_timeout(config.http_timeout_secs),
+            **options,
+        ),
+        keepalive_interval=config.keepalive_interval_secs,
+        rotate_every=rotate_every,
+        name=name,
+        logger=logger,
+    )
+
+
+class _Position(Protocol):
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def positionSide(self) -> str | None: ...
+
+
+P = TypeVar("P", bound=_Position)
+
+
+async def position_status_reports(
+    positions: Awaitable[Iterable[P]],
+    *,
+    within: float,
+    ts_init: int,
+    is_flat: Callable[[P], bool],
+    instruments: Callable[[str], Any],
+    position_id: Callable[[InstrumentId, str | None], PositionId | None],
+    account_id: AccountId,
+    to_report: Callable[[P, AccountId, InstrumentId, int, int, PositionId | None], R],
+) -> list[R]:
+    """A report per position that is not flat, the fetch bounded by ``within`` seconds (``to_report``
+    is the venue's parser: position,
+    account, instrument id, size precision, ``ts_init``, venue position id)."""
+    async with asyncio.timeout(within):
+        fetched = await positions
+
+    def build(p: P) -> R:
+        info = instruments(p.symbol)
+        return to_report(
+            p,
+            account_id,
+            info.instrument_id,
+            info.size_precision,
+            ts_init,
+            position_id(info.instrument_id, p.positionSide),
+        )
+
+    return nonzero_position_reports(fetched, is_flat=is_flat, build=build)
+
+
+class WsSocketConfig(Protocol):
+    """The exec-client config fields a user socket is built from."""
+
+    @property
+    def ws_ping_interval_secs(self) -> float | None: ...
+    @property
+    def ws_pong_timeout_secs(self) -> float: ...
+    @property
+    def ws_stall_timeout_secs(self) -> float | None: ...
+
+
+def ws_config(config: WsSocketConfig, **extra: Any) -> WsConfig:
+    """The user socket's keepalive and stall bounds from ``config``; ``extra``: further fields."""
+    return WsConfig(
+        ping_interval=config.ws_ping_interval_secs,
+        pong_timeout=config.ws_pong_timeout_secs,
+        stall_timeout=config.ws_stall_timeout_secs,
+        **extra,
+    )
