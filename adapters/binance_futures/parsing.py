@@ -81,7 +81,7 @@ from nautilus_trader.model.identifiers import (
     VenueOrderId,
 )
 from nautilus_trader.model.instruments import CryptoPerpetual
-from nautilus_trader.model.objects import AccountBalance, Currency, MarginBalance, Money, Price, Quantity
+from nautilus_trader.model.objects import AccountBalance, Currency, MarginBalance, Price, Quantity
 
 from adapters.binance_futures.schemas_http import (
     AccountInfo,
@@ -96,7 +96,6 @@ from adapters.binance_futures.schemas_user import (
     AccountUpdateData,
     AlgoUpdateData,
     OrderUpdateData,
-    TradeLite,
 )
 from adapters.core.decimal_parse import (
     account_balance,
@@ -364,30 +363,6 @@ def parse_order_fill(
             _MAKER if o.is_maker else _TAKER,
             o.trade_time * 1_000_000,
         ),
-    )
-
-
-def parse_trade_lite_fill(
-    t: TradeLite,
-    price_precision: int,
-    size_precision: int,
-    quote_currency: Currency,
-    order_type: OrderType,
-    venue_position_id: PositionId | None = None,
-) -> OrderFill:
-    """TRADE_LITE -> fill args. It carries no commission and no order type: zero commission, caller's type."""
-    return OrderFill(
-        VenueOrderId(str(t.order_id)),
-        venue_position_id,
-        TradeId(str(t.trade_id)),
-        parse_order_side(t.side),
-        order_type,
-        parse_quantity(t.last_filled_qty, size_precision),
-        parse_price(t.last_filled_price, price_precision),
-        quote_currency,
-        Money(0, quote_currency),
-        parse_liquidity_side(t.is_maker),
-        t.transaction_time * _NANOS_PER_MS,
     )
 
 

@@ -30,7 +30,6 @@ from adapters.binance_futures.schemas import (
     Order,
     OrderTradeUpdate,
     PositionRisk,
-    TradeLite,
     UserTrade,
     decode_http,
     decode_user_frame,
@@ -290,20 +289,6 @@ def test_order_update_reports() -> None:
         P.order_update_to_status_report(exp.order, ACCOUNT, ETH, 2, 3, 5, TS_INIT, True).order_status
         == OrderStatus.CANCELED
     )
-
-
-def test_trade_lite_fill() -> None:
-    t = frame("trade_lite.json")
-    assert isinstance(t, TradeLite)
-    fill = P.parse_trade_lite_fill(t, 2, 3, USDT, OrderType.LIMIT)
-    assert fill.trade_id.value == "987650001"
-    assert fill.last_px == Price.from_str("3150.10")
-    assert str(fill.commission) == "0.00000000 USDT"
-
-
-# ------------------------------------------------------------------------------------------------
-# REST reports
-# ------------------------------------------------------------------------------------------------
 
 
 def test_rest_order_report() -> None:
