@@ -158,8 +158,12 @@ class BinanceFuturesExecClientConfig(_MaskedReprMixin, LiveExecClientConfig, fro
     ----------
     keepalive_interval_secs
         Listen-key keepalive (``PUT /fapi/v1/listenKey``) period; Binance expires keys after 60 min.
-    recovery_backoff_initial_secs / recovery_backoff_cap_secs
-        User-stream recovery retry backoff: initial delay, doubling up to the cap, forever until cancelled.
+    recovery_backoff_initial_secs / recovery_backoff_cap_secs / recovery_backoff_reset_secs
+        User-stream recovery retry backoff: initial delay, doubling up to the cap; shared by
+        consecutive recoveries until a recovered stream has stayed up ``recovery_backoff_reset_secs``;
+        retried forever until cancelled.
+    closed_order_retention_secs
+        How long a closed order stays tracked before it is forgotten (memory stays flat).
     treat_expired_as_canceled
         Map venue EXPIRED / EXPIRED_IN_MATCH to CANCELED instead of EXPIRED.
     use_reduce_only
@@ -192,6 +196,8 @@ class BinanceFuturesExecClientConfig(_MaskedReprMixin, LiveExecClientConfig, fro
     keepalive_interval_secs: float = 1800.0
     recovery_backoff_initial_secs: float = 1.0
     recovery_backoff_cap_secs: float = 30.0
+    recovery_backoff_reset_secs: float = 30.0
+    closed_order_retention_secs: float = 3600.0
     treat_expired_as_canceled: bool = False
     use_reduce_only: bool = True
     use_position_ids: bool = True
@@ -225,6 +231,8 @@ class BinanceFuturesExecClientConfig(_MaskedReprMixin, LiveExecClientConfig, fro
             raise ValueError("keepalive_interval_secs must be > 0")
         if not 0 < self.recovery_backoff_initial_secs <= self.recovery_backoff_cap_secs:
             raise ValueError("need 0 < recovery_backoff_initial_secs <= recovery_backoff_cap_secs")
+        if self.recovery_backoff_reset_secs < 0 or self.closed_order_retention_secs < 0:
+            raise ValueError("recovery_backoff_reset_secs and closed_order_retention_secs must be >= 0")
         if self.http_timeout_secs <= 0:
             raise ValueError("http_timeout_secs must be > 0")
         if not 0 < self.recv_window_ms <= 60_000:

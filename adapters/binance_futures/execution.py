@@ -41,6 +41,7 @@ from nautilus_trader.execution.messages import (
     GeneratePositionStatusReports,
     ModifyOrder,
     QueryAccount,
+    QueryOrder,
     SubmitOrder,
     SubmitOrderList,
 )
@@ -50,12 +51,20 @@ from nautilus_trader.model.enums import (
     AccountType,
     OmsType,
     OrderSide,
+    OrderStatus,
     OrderType,
     TimeInForce,
     TrailingOffsetType,
     TriggerType,
 )
-from nautilus_trader.model.identifiers import AccountId, ClientId, InstrumentId, PositionId, VenueOrderId
+from nautilus_trader.model.identifiers import (
+    AccountId,
+    ClientId,
+    ClientOrderId,
+    InstrumentId,
+    PositionId,
+    VenueOrderId,
+)
 from nautilus_trader.model.orders import Order as NautilusOrder
 
 from adapters.binance_futures.config import BinanceFuturesExecClientConfig, resolve_credentials
@@ -104,9 +113,9 @@ from adapters.core.exec_client import (
     ws_config,
 )
 from adapters.core.order_facts import OrderFacts
-from adapters.core.order_tracking import OrderTracker, TrackedOrder
+from adapters.core.order_tracking import OrderTracker, TrackedOrder, fill_key
 from adapters.core.precision import PrecisionResolver
-from adapters.core.resolution import AmbiguityResolver, fetch_held_fills
+from adapters.core.resolution import ACCEPT_MARGIN_SECS, AmbiguityResolver, FillRepairs
 from adapters.core.tasks import OwnedTasks
 
 _ALGO_TYPES = {
@@ -171,20 +180,33 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
         self._instrument_infos = self._infos.infos
         self._side_tasks = OwnedTasks(f"{client_id.value}-exec", self._pylog)
 
-        self.tracker = OrderTracker()
+        self.tracker = OrderTracker(retention=config.closed_order_retention_secs)
+        # One repair task per order whose venue state is ahead of the engine's (missing fills, a
+        # terminal held for them, an overfill to reconcile): its state and fills fetched by id.
+        self.repairs = FillRepairs(
+            lambda order: self.sync.resolve_order(order),
+            tasks=self._side_tasks,
+            errors=BinanceError,
+            logger=self._pylog,
+        )
         self.facts = OrderFacts(
             self.tracker,
             self,
             treat_expired_as_canceled=config.treat_expired_as_canceled,
-            request_fills=self._request_fills,
+            request_fills=self.repairs.request,
+            engine_status=self._engine_status,
+            on_live_after_rejected=self._cancel_zombie,
+            logger=self._pylog,
         )
-        # Ambiguous submits and cancels are resolved by querying (over the routed order query).
+        # Ambiguous submits and cancels are resolved by querying (over the routed order query); a
+        # submit stays unresolved while the venue may still accept it (its recvWindow).
         self._resolver = AmbiguityResolver(
             facts=self.facts,
             clock_ns=self._clock.timestamp_ns,
             query=lambda tracked: self._resolve_order(tracked),
             errors=BinanceError,
             cancel_rejected=self._cancel_rejected,
+            accept_window_secs=config.recv_window_ms / 1000 + ACCEPT_MARGIN_SECS,
         )
         self.stream_handler = UserStreamHandler(
             facts=self.facts,
@@ -288,8 +310,15 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
         await self._http.close()
 
     async def _update_account_state(self) -> None:
+        asked_ms = self._http.now_ms()
         info = await self._http.account()
         balances, margins = account_info_to_balances(info)
+        # Stamped with the venue's time of the read: a stream update older than it (still queued on
+        # a socket being drained) must not revert what this read says.
+        stamp = max((a.updateTime or 0 for a in info.assets), default=0) or asked_ms
+        balances = self.stream_handler.balance_clock.fresh(balances, max(stamp, asked_ms))
+        if not balances:
+            return
         self.generate_account_state(
             balances=balances, margins=margins, reported=True, ts_event=self._clock.timestamp_ns()
         )
@@ -308,8 +337,6 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
     def _adopt(self, client_order_id: str) -> TrackedOrder | None:
         """An order of ours the tracker does not know (submitted before a restart): rebuild its
         tracking state from the cache so its events stay events, not reports."""
-        from nautilus_trader.model.identifiers import ClientOrderId
-
         order = self._cache.order(ClientOrderId(client_order_id))
         if order is None or order.instrument_id.venue != BINANCE_VENUE:
             return None
@@ -321,20 +348,20 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
     def _on_listen_key_expired(self, reason: str) -> None:
         self.user_stream.trigger.fire(reason)
 
-    def _request_fills(self, order: TrackedOrder) -> None:
-        self._side_tasks.spawn(self._fetch_fills(order), f"fills-{order.client_order_id.value}")
+    def _engine_status(self, client_order_id: ClientOrderId) -> OrderStatus | None:
+        order = self._cache.order(client_order_id)
+        return order.status if order is not None else None
 
-    async def _fetch_fills(self, order: TrackedOrder) -> None:
-        """A terminal status is held because its fills have not arrived: fetch them by REST."""
-        await fetch_held_fills(
-            order,
-            self.sync.resolve_order,
-            errors=BinanceError,
-            backoff=Backoff(0.5, 2.0, 10.0),
-            retry_failed=lambda o, exc: self._log.warning(
-                f"Fetching fills of {o.client_order_id} failed ({exc!r}); retrying"
-            ),
-        )
+    def _cancel_zombie(self, order: TrackedOrder, venue_order_id: VenueOrderId) -> None:
+        """The venue has an order live that this node declared rejected: cancel it there."""
+        cid = order.client_order_id.value
+        self._side_tasks.spawn(self._cancel_zombie_task(order), f"zombie-{cid}-{venue_order_id.value}")
+
+    async def _cancel_zombie_task(self, order: TrackedOrder) -> None:
+        try:
+            await self._cancel_regular(order.symbol, order.client_order_id.value)
+        except BinanceError as exc:
+            self._pylog.error("canceling %s on the venue failed: %r", order.client_order_id, exc)
 
     # ------------------------------------------------------------------------------------------
     # Commands
@@ -442,11 +469,7 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
             if exc.is_unknown_order:
                 return False
             raise
-        self.tracker.set_venue_order_id(tracked, VenueOrderId(str(o.orderId)))
-        if Decimal(o.executedQty or "0") > tracked.filled:
-            # Fills first: a final status applied before them would close the order early.
-            await self.sync.fetch_order_fills(tracked, o.orderId)
-        self.sync.apply_order(tracked, o)
+        await self.sync.sync_order(tracked, o)
         return True
 
     def _position_side(self, order: NautilusOrder, params: dict[str, Any] | None) -> str | None:
@@ -720,6 +743,22 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
                     self._clock.timestamp_ns(),
                 )
 
+    async def _query_order(self, command: QueryOrder) -> None:
+        """The engine's in-flight check asks about an order. One of ours is resolved through
+        ``OrderFacts`` (events, each fact once) rather than answered with a report the engine would
+        reconcile on its own — its OrderAccepted would race the one our resolver emits."""
+        tracked = self._tracked_for(command.client_order_id.value)
+        if tracked is None:
+            await super()._query_order(command)
+            return
+        try:
+            found = await self._resolve_order(tracked)
+        except BinanceError as exc:
+            self._pylog.warning("query of %s failed: %r", command.client_order_id, exc)
+            return
+        if not found:
+            self._pylog.info("query: %s is not on the venue (yet)", command.client_order_id)
+
     async def _query_account(self, command: QueryAccount) -> None:
         try:
             await self._update_account_state()
@@ -855,7 +894,9 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
                 )
                 info = self._instrument_info(sym)
                 for t in trades:
-                    self.tracker.first_fill(sym, t.id)  # already in the engine after this report
+                    # already in the engine after this report
+                    side = OrderSide.BUY if t.side == "BUY" else OrderSide.SELL
+                    self.tracker.mark_seen(fill_key(sym, t.id, side))
                     reports.append(
                         user_trade_to_fill_report(
                             t,

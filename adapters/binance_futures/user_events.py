@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import NamedTuple, Protocol
 
 from nautilus_trader.execution.reports import ExecutionMassStatus, FillReport, OrderStatusReport
-from nautilus_trader.model.enums import LiquiditySide
+from nautilus_trader.model.enums import LiquiditySide, OrderSide
 from nautilus_trader.model.identifiers import AccountId, ClientId, InstrumentId, PositionId, VenueOrderId
 from nautilus_trader.model.objects import AccountBalance, Currency, MarginBalance
 
@@ -47,9 +47,10 @@ from adapters.binance_futures.schemas import (
     decode_user_frame,
 )
 from adapters.binance_futures.schemas_user import AlgoUpdateData, OrderUpdateData
+from adapters.core.balance_clock import BalanceClock
 from adapters.core.market_context import MarketContext
 from adapters.core.order_facts import OrderFacts
-from adapters.core.order_tracking import OrderTracker, TrackedOrder
+from adapters.core.order_tracking import OrderTracker, TrackedOrder, fill_key
 from adapters.core.reports import send_order_with_fills
 
 _NANOS_PER_MS = 1_000_000
@@ -96,6 +97,7 @@ class UserStreamHandler:
         on_listen_key_expired: Callable[[str], None],
         treat_expired_as_canceled: bool,
         logger: logging.Logger,
+        balance_clock: BalanceClock | None = None,
     ) -> None:
         self._facts = facts
         self._tracker: OrderTracker = facts.tracker
@@ -109,6 +111,7 @@ class UserStreamHandler:
         self._on_listen_key_expired = on_listen_key_expired
         self._expired_as_canceled = treat_expired_as_canceled
         self._log = logger
+        self.balance_clock = balance_clock or BalanceClock()
         self._contexts: dict[str, MarketContext] = {}
         self.frames = 0
         self.malformed = 0
@@ -168,6 +171,10 @@ class UserStreamHandler:
         else:  # pragma: no cover - decode_user_frame returns one of the above
             self._log.warning("unhandled user event %r", type(event).__name__)
 
+    def adopt(self, client_order_id: str) -> TrackedOrder | None:
+        """An order of ours (in the engine's cache) the tracker does not know: tracked from now on."""
+        return self._adopt(client_order_id)
+
     # --- ORDER_TRADE_UPDATE ------------------------------------------------------------------
     def _on_order_update(self, o: OrderUpdateData, event_time: int) -> None:
         cid = o.client_order_id
@@ -193,6 +200,7 @@ class UserStreamHandler:
             commission_ccy = quote if not n_asset or n_asset == quote.code else parse_currency(n_asset)
             # The hot path: quantities and prices repeat (lot sizes, price levels), so they come from
             # the per-instrument caches (exact integer parse on a miss); nothing goes through float.
+            cum = Decimal(o.cum_filled_qty)
             self._facts.filled(
                 order,
                 o.trade_id,
@@ -205,8 +213,13 @@ class UserStreamHandler:
                 parse_money(o.commission, commission_ccy),
                 LiquiditySide.MAKER if o.is_maker else LiquiditySide.TAKER,
                 o.trade_time * _NANOS_PER_MS,
+                cum,
             )
-            if o.order_status == "FILLED" and order.filled >= Decimal(o.cum_filled_qty):
+            # The stream is in trade order per connection: a trade it delivered (and the engine has)
+            # moves the symbol's cursor; a gap is found by the recovery it triggers.
+            if self._tracker.is_seen(fill_key(o.symbol, o.trade_id, order.side)):
+                self._tracker.advance_cursor(o.symbol, o.trade_id, o.trade_time)
+            if o.order_status == "FILLED" and order.filled >= cum:
                 self._facts.fully_filled(order)
             return
         ts = (o.trade_time or event_time) * _NANOS_PER_MS
@@ -244,8 +257,10 @@ class UserStreamHandler:
         pos_id = self._position_id(info.instrument_id, o.position_side)
         ts_event = (o.trade_time or event_time) * _NANOS_PER_MS
         fills: list[FillReport] = []
+        key = None
         if o.execution_type in ("TRADE", "CALCULATED") and Decimal(o.last_filled_qty) > 0:
-            if not self._tracker.first_fill(o.symbol, o.trade_id):
+            key = fill_key(o.symbol, o.trade_id, OrderSide.BUY if o.side == "BUY" else OrderSide.SELL)
+            if self._tracker.is_seen(key):
                 return
             fills.append(
                 order_update_to_fill_report(
@@ -273,6 +288,10 @@ class UserStreamHandler:
             pos_id,
         )
         self.send_order_with_fills(report, fills)
+        if key is not None:
+            # Committed only once both reports were built and sent.
+            self._tracker.mark_seen(key)
+            self._tracker.advance_cursor(o.symbol, o.trade_id, o.trade_time)
 
     def send_order_with_fills(self, report: OrderStatusReport, fills: list[FillReport]) -> None:
         send_order_with_fills(self._sink, self._client_id, self._account_id, BINANCE_VENUE, report, fills)
@@ -322,7 +341,11 @@ class UserStreamHandler:
 
     # --- ACCOUNT_UPDATE ----------------------------------------------------------------------
     def _on_account_update(self, event: AccountUpdate) -> None:
-        balances = account_update_to_balances(event.data)
+        # Stamped with the transaction time: an older update replayed after a newer REST read (the
+        # old socket drained after a recovery's backfill, an overlap) must not revert the balance.
+        balances = self.balance_clock.fresh(
+            account_update_to_balances(event.data), event.transaction_time or event.event_time
+        )
         if not balances:
             return
         self._sink.generate_account_state(

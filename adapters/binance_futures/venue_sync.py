@@ -8,10 +8,17 @@ also reports (before, during or after) reaches the engine once.
 Recovery runs in two phases (see ``adapters.core.recovery``):
 
 * ``snapshot`` — open orders and open algo orders: tracked ones are confirmed, external ones are
-  reported. The venue's cumulative filled quantity of each open order is remembered.
-* ``post_snapshot`` — what the reference design leaves to the next periodic reconciliation: tracked
-  orders that are no longer open are queried for their final state; their fills, and every fill since
-  the last trade id seen per symbol, are fetched and emitted. Nothing lost in the gap, nothing twice.
+  reported. The venue's cumulative filled quantity of each open tracked order is remembered.
+* ``post_snapshot`` — what the reference design leaves to the next periodic reconciliation (see
+  :mod:`adapters.core.gap_sync`): tracked orders that are no longer open are queried for their final
+  state; every open tracked order's executed quantity is compared with what the engine was told and a
+  shortfall is fetched by order id; every fill since each symbol's trade cursor is walked
+  (``userTrades`` pages within the venue's windows). Nothing lost in the gap, nothing twice.
+
+``userTrades`` serves only recent history (the last 90 days since 2026-08) and at most 7 days per
+time-bounded call: a walk with no cursor pages 7-day windows from the session start, then by trade
+id; a walk that would have to start before the venue's horizon says, as an ERROR, which symbol and
+period can no longer be verified.
 """
 
 from __future__ import annotations
@@ -20,10 +27,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
-from nautilus_trader.model.enums import LiquiditySide
+from nautilus_trader.model.enums import LiquiditySide, OrderSide
 from nautilus_trader.model.identifiers import AccountId, InstrumentId, PositionId, VenueOrderId
 
-from adapters.binance_futures.errors import BinanceError, BinanceRejection
+from adapters.binance_futures.errors import CODE_INVALID_SYMBOL, BinanceError, BinanceRejection
 from adapters.binance_futures.http import BinanceFuturesHttpClient
 from adapters.binance_futures.parsing import (
     algo_order_to_status_report,
@@ -38,11 +45,21 @@ from adapters.binance_futures.schemas_http import AlgoOrder, Order, UserTrade
 from adapters.binance_futures.user_events import InstrumentInfo, UserStreamHandler
 from adapters.core import gap_sync
 from adapters.core.order_facts import OrderFacts
-from adapters.core.order_tracking import TrackedOrder
+from adapters.core.order_tracking import TrackedOrder, fill_key
 from adapters.core.recovery import QueryResult, SnapshotOutcome
+from adapters.core.timestamps import MILLIS_PER_DAY, NANOS_PER_MS, format_ms
 
-_NANOS_PER_MS = 1_000_000
+_NANOS_PER_MS = NANOS_PER_MS
 _TRADES_PAGE = 1000
+# userTrades: a startTime/endTime span is at most 7 days; history is served for the last 90 days
+# (Binance USD-M change log, 2026-08-26). Both are settings of VenueSync for the simulator's sake.
+_TRADE_WINDOW_MS = 7 * MILLIS_PER_DAY
+TRADE_HISTORY_DAYS = 90
+
+
+def is_permanent(exc: Exception) -> bool:
+    """An error the venue will give for this request forever (a delisted or unknown symbol)."""
+    return isinstance(exc, BinanceRejection) and exc.code == CODE_INVALID_SYMBOL
 
 
 class VenueSync:
@@ -60,6 +77,7 @@ class VenueSync:
         since_ms: Callable[[], int],
         refresh_account: Callable[[], Awaitable[None]] | None = None,
         logger: logging.Logger,
+        history_days: int = TRADE_HISTORY_DAYS,
     ) -> None:
         self._http = http
         self._facts = facts
@@ -76,7 +94,10 @@ class VenueSync:
         # ACCOUNT_UPDATEs are gone: the account is re-read after every backfill.
         self._refresh_account = refresh_account
         self._log = logger
-        self._open_at_snapshot: set[str] = set()
+        self._history_days = history_days
+        # Tracked orders open at the last snapshot -> the venue's cumulative executed quantity.
+        self._open_at_snapshot: dict[str, Decimal] = {}
+        self._venue_symbols: set[str] = set()
 
     # --- applying REST objects ---------------------------------------------------------------
     def apply_trade(self, order: TrackedOrder, t: UserTrade) -> bool:
@@ -105,6 +126,8 @@ class VenueSync:
         voi = VenueOrderId(str(o.orderId))
         ts = (o.updateTime or o.time or 0) * _NANOS_PER_MS or self._clock_ns()
         executed = Decimal(o.executedQty or "0")
+        self._facts.note_venue_filled(order, executed)
+        self._apply_amendment(order, o, voi, ts)
         status = o.status
         if status in ("NEW", "PARTIALLY_FILLED", "PENDING_NEW", "PENDING_CANCEL"):
             if order.is_algo and order.accepted:
@@ -123,6 +146,25 @@ class VenueSync:
                 self._facts.fully_filled(order)
         else:
             self._log.warning("order %s has unknown venue status %r", o.clientOrderId, status)
+
+    def _apply_amendment(self, order: TrackedOrder, o: Order, voi: VenueOrderId, ts: int) -> None:
+        """A quantity/price the venue changed while the node did not hear of it (an AMENDMENT lost
+        in a gap): the engine's order follows the venue's."""
+        if o.type != "LIMIT" or order.is_algo or not o.origQty:
+            return
+        qty, price = Decimal(o.origQty), Decimal(o.price or "0")
+        if qty == order.quantity and (price == 0 or price == order.price):
+            return
+        info = self._instruments(o.symbol)
+        self._facts.amended(
+            order,
+            voi,
+            qty,
+            price if price > 0 else None,
+            lambda q: parse_quantity(f"{q:f}", info.size_precision),
+            lambda p: parse_price(f"{p:f}", info.price_precision),
+            ts,
+        )
 
     def apply_algo(self, order: TrackedOrder, a: AlgoOrder) -> int | None:
         """The venue's state of a tracked algo order. Returns the triggered order's id, if any,
@@ -165,25 +207,41 @@ class VenueSync:
             if exc.is_unknown_order:
                 return False
             raise
-        executed = Decimal(o.executedQty or "0")
-        self._tracker.set_venue_order_id(order, VenueOrderId(str(o.orderId)))
-        if executed > order.filled:
-            # Fills first: a final status applied before them would close the order early.
-            await self.fetch_order_fills(order, o.orderId)
-        self.apply_order(order, o)
+        await self.sync_order(order, o)
         return True
 
+    async def sync_order(self, order: TrackedOrder, o: Order) -> None:
+        """Apply a fresh venue view of ``order``: its fills first (a final status applied before
+        them would close the order early), then its state."""
+        executed = Decimal(o.executedQty or "0")
+        self._tracker.set_venue_order_id(order, VenueOrderId(str(o.orderId)))
+        self._facts.note_venue_filled(order, executed)
+        if executed > order.filled or order.resync:
+            await self.fetch_order_fills(order, o.orderId)
+        self.apply_order(order, o)
+
     async def fetch_order_fills(self, order: TrackedOrder, order_id: int | None = None) -> int:
+        """Every trade of one venue order (by its id), emitted once each."""
         venue_id = order_id if order_id is not None else _venue_int(order)
         if venue_id is None:
             return 0
-        trades = await self._http.user_trades(order.symbol, order_id=venue_id)
-        return sum(1 for t in sorted(trades, key=lambda t: t.id) if self.apply_trade(order, t))
+        emitted = 0
+        from_id: int | None = None
+        while True:
+            trades = await self._http.user_trades(
+                order.symbol, order_id=venue_id, from_id=from_id, limit=_TRADES_PAGE
+            )
+            trades = sorted(trades, key=lambda t: t.id)
+            emitted += sum(1 for t in trades if self.apply_trade(order, t))
+            if len(trades) < _TRADES_PAGE:
+                return emitted
+            from_id = trades[-1].id + 1
 
     # --- recovery phases ---------------------------------------------------------------------
     async def snapshot(self) -> SnapshotOutcome:
         results: list[QueryResult] = []
-        self._open_at_snapshot = set()
+        self._open_at_snapshot = {}
+        self._venue_symbols = set()
         try:
             orders = await self._http.open_orders()
         except BinanceError as exc:
@@ -191,7 +249,7 @@ class VenueSync:
         else:
             emitted = 0
             for o in orders:
-                self._open_at_snapshot.add(o.clientOrderId)
+                self._venue_symbols.add(o.symbol)
                 emitted += self._snapshot_order(o)
             results.append(QueryResult("openOrders", True, emitted))
         try:
@@ -201,14 +259,20 @@ class VenueSync:
         else:
             emitted = 0
             for a in algos:
-                self._open_at_snapshot.add(a.clientAlgoId)
                 emitted += self._snapshot_algo(a)
             results.append(QueryResult("openAlgoOrders", True, emitted))
         return SnapshotOutcome(tuple(results))
 
     def _snapshot_order(self, o: Order) -> int:
         order = self._tracker.orders.get(o.clientOrderId)
+        if order is None and o.clientOrderId:
+            order = self._handler.adopt(o.clientOrderId)
         if order is not None:
+            executed = Decimal(o.executedQty or "0")
+            # A triggered algo order's regular order is listed under its own client id; both
+            # map to the tracked order, and its executed quantity is the order's.
+            cid = order.client_order_id.value
+            self._open_at_snapshot[cid] = max(executed, self._open_at_snapshot.get(cid, Decimal(0)))
             self.apply_order(order, o)
             return 1
         info = self._instruments(o.symbol)
@@ -231,7 +295,11 @@ class VenueSync:
 
     def _snapshot_algo(self, a: AlgoOrder) -> int:
         order = self._tracker.orders.get(a.clientAlgoId)
+        if order is None and a.clientAlgoId:
+            order = self._handler.adopt(a.clientAlgoId)
         if order is not None:
+            cid = order.client_order_id.value
+            self._open_at_snapshot.setdefault(cid, Decimal(a.executedQty or "0"))
             self.apply_algo(order, a)
             return 1
         info = self._instruments(a.symbol)
@@ -258,32 +326,59 @@ class VenueSync:
             tracker=self._tracker,
             open_at_snapshot=self._open_at_snapshot,
             resolve_order=self.resolve_order,
+            fetch_order_fills=self.fetch_order_fills,
             backfill_symbol=self.backfill_symbol,
             fills_query="userTrades",
             errors=BinanceError,
             log=self._log,
+            venue_symbols=self._venue_symbols,
+            is_permanent=is_permanent,
             refresh_account=self._refresh_account,
         )
 
-    async def backfill_symbol(self, symbol: str) -> int:
+    async def backfill_symbol(self, symbol: str, cursor: int | None) -> int:
+        """Walk every trade of ``symbol`` after ``cursor`` (None: since the session started) and
+        emit those not emitted yet; the symbol's cursor advances over each trade processed."""
+        now = self._http.now_ms()
+        horizon = now - self._history_days * MILLIS_PER_DAY
+        since = self._tracker.cursor_time_ms.get(symbol) if cursor is not None else self._since_ms()
+        if since is not None and since < horizon:
+            self._log.error(
+                "fills of %s from %s to %s can no longer be verified: the venue serves only the last %d "
+                "days of trades",
+                symbol,
+                format_ms(since),
+                format_ms(horizon),
+                self._history_days,
+            )
         emitted = 0
+        start = max(self._since_ms(), horizon)
         while True:
-            last = self._tracker.last_trade_id.get(symbol)
-            if last is not None:
-                trades = await self._http.user_trades(symbol, from_id=last + 1, limit=_TRADES_PAGE)
+            by_id = cursor is not None
+            if cursor is not None:
+                trades = await self._http.user_trades(symbol, from_id=cursor + 1, limit=_TRADES_PAGE)
             else:
-                trades = await self._http.user_trades(symbol, start_time=self._since_ms(), limit=_TRADES_PAGE)
-            for t in sorted(trades, key=lambda t: t.id):
+                end = min(start + _TRADE_WINDOW_MS - 1, now)
+                trades = await self._http.user_trades(
+                    symbol, start_time=start, end_time=end, limit=_TRADES_PAGE
+                )
+            trades = sorted(trades, key=lambda t: t.id)
+            for t in trades:
                 emitted += await self._apply_backfilled_trade(t)
-            # Without a cursor the first page also sets one; stop once a page comes back short.
-            if len(trades) < _TRADES_PAGE or self._tracker.last_trade_id.get(symbol) == last:
+                self._tracker.advance_cursor(symbol, t.id, t.time)
+                cursor = t.id
+            if len(trades) == _TRADES_PAGE or (not by_id and cursor is not None):
+                continue  # more after the last id (by id from here on, whatever their time)
+            if by_id or end >= now:
                 return emitted
+            start = end + 1  # an empty 7-day window: the next one
 
     async def _apply_backfilled_trade(self, t: UserTrade) -> int:
         order = self._tracker.by_venue(str(t.orderId))
         if order is not None:
             return 1 if self.apply_trade(order, t) else 0
-        if (t.symbol, t.id) in self._tracker.seen_trades:
+        key = fill_key(t.symbol, t.id, _side(t.side))
+        if self._tracker.is_seen(key):
             return 0
         # A trade of an order we do not track: report the order with the fill bundled.
         o = await self._http.query_order(t.symbol, order_id=t.orderId)
@@ -293,8 +388,7 @@ class VenueSync:
             return 1 if self.apply_trade(tracked, t) else 0
         return gap_sync.report_external_fill(
             tracker=self._tracker,
-            symbol=t.symbol,
-            trade_id=t.id,
+            key=key,
             info=lambda: self._instruments(t.symbol),
             position_id=lambda info: self._position_id(info.instrument_id, t.positionSide),
             clock_ns=self._clock_ns,
@@ -320,6 +414,10 @@ class VenueSync:
                 pos_id,
             ),
         )
+
+
+def _side(side: str) -> OrderSide:
+    return OrderSide.BUY if side == "BUY" else OrderSide.SELL
 
 
 def _venue_int(order: TrackedOrder) -> int | None:

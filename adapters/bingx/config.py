@@ -169,8 +169,12 @@ class BingxExecClientConfig(MaskedReprMixin, LiveExecClientConfig, frozen=True):
     keepalive_interval_secs
         listenKey keepalive (``PUT /openApi/user/auth/userDataStream``) period. Keys live 60 min from the
         last keepalive; BingX recommends every 30 min (the default).
-    recovery_backoff_initial_secs / recovery_backoff_cap_secs
-        User-stream recovery retry backoff: initial delay, doubling up to the cap.
+    recovery_backoff_initial_secs / recovery_backoff_cap_secs / recovery_backoff_reset_secs
+        User-stream recovery retry backoff: initial delay, doubling up to the cap; shared by
+        consecutive recoveries until a recovered stream has stayed up ``recovery_backoff_reset_secs``;
+        retried forever until cancelled.
+    closed_order_retention_secs
+        How long a closed order stays tracked before it is forgotten (memory stays flat).
     rotate_after_secs
         Proactively rotate the user-stream connection (new listenKey + socket + REST reconciliation) after
         this connection age. BingX documents no age limit; peers assume ~24 h. None disables rotation.
@@ -216,6 +220,8 @@ class BingxExecClientConfig(MaskedReprMixin, LiveExecClientConfig, frozen=True):
     keepalive_interval_secs: float = 1800.0
     recovery_backoff_initial_secs: float = 1.0
     recovery_backoff_cap_secs: float = 30.0
+    recovery_backoff_reset_secs: float = 30.0
+    closed_order_retention_secs: float = 3600.0
     rotate_after_secs: float | None = DEFAULT_ROTATE_AFTER_SECS
     treat_expired_as_canceled: bool = False
     use_reduce_only: bool = True
@@ -244,6 +250,8 @@ class BingxExecClientConfig(MaskedReprMixin, LiveExecClientConfig, frozen=True):
             raise ValueError("keepalive_interval_secs must be in (0, 3600): listenKeys expire after 60 min")
         if not 0 < self.recovery_backoff_initial_secs <= self.recovery_backoff_cap_secs:
             raise ValueError("need 0 < recovery_backoff_initial_secs <= recovery_backoff_cap_secs")
+        if self.recovery_backoff_reset_secs < 0 or self.closed_order_retention_secs < 0:
+            raise ValueError("recovery_backoff_reset_secs and closed_order_retention_secs must be >= 0")
         if self.rotate_after_secs is not None and self.rotate_after_secs <= self.keepalive_interval_secs:
             raise ValueError("rotate_after_secs must be > keepalive_interval_secs (or None)")
         _check_common(self.http_timeout_secs, self.recv_window_ms)

@@ -65,6 +65,15 @@ AMBIGUOUS_CODES: Final = frozenset(
 _UNKNOWN_ORDER_CODES: Final = frozenset({CODE_ORDER_NOT_EXIST, CODE_ORDER_NOT_EXIST_ALT})
 
 
+def is_unknown_symbol(code: int, msg: str) -> bool:
+    """BingX refuses a symbol it does not (or no longer) list: 109400/109500 "symbol not exist",
+    80012 "contract not exist" (the swap trade docs' error lists)."""
+    lowered = msg.lower()
+    return code in (CODE_VALIDATION, 109500, CODE_SERVICE_UNAVAILABLE) and (
+        "symbol not exist" in lowered or "contract not exist" in lowered
+    )
+
+
 def is_timestamp_error(code: int, msg: str) -> bool:
     """Clock-skew rejection (fix: resync server time, retry once)."""
     lowered = msg.lower()

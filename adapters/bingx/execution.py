@@ -50,6 +50,7 @@ from nautilus_trader.execution.messages import (
     GeneratePositionStatusReports,
     ModifyOrder,
     QueryAccount,
+    QueryOrder,
     SubmitOrder,
     SubmitOrderList,
 )
@@ -59,6 +60,7 @@ from nautilus_trader.model.enums import (
     AccountType,
     OmsType,
     OrderSide,
+    OrderStatus,
     OrderType,
     TimeInForce,
     TrailingOffsetType,
@@ -66,6 +68,7 @@ from nautilus_trader.model.enums import (
 from nautilus_trader.model.identifiers import (
     AccountId,
     ClientId,
+    ClientOrderId,
     InstrumentId,
     PositionId,
     VenueOrderId,
@@ -116,9 +119,9 @@ from adapters.core.exec_client import (
     ws_config,
 )
 from adapters.core.order_facts import OrderFacts
-from adapters.core.order_tracking import OrderTracker, TrackedOrder
+from adapters.core.order_tracking import OrderTracker, TrackedOrder, fill_key
 from adapters.core.precision import PrecisionResolver
-from adapters.core.resolution import AmbiguityResolver, fetch_held_fills
+from adapters.core.resolution import ACCEPT_MARGIN_SECS, AmbiguityResolver, FillRepairs
 from adapters.core.tasks import OwnedTasks
 
 _CONDITIONAL = frozenset(
@@ -176,21 +179,33 @@ class BingxExecutionClient(LiveExecutionClient):
         self._order_locks: dict[str, asyncio.Lock] = {}
         self._not_in_cache: set[str] = set()
 
-        self.tracker = OrderTracker()
+        self.tracker = OrderTracker(retention=config.closed_order_retention_secs)
+        # A forgotten order's per-order lock goes with it (memory stays flat over long runs).
+        self.tracker.on_forget.append(self._forget_order)
         self.index = OrderIndex(self.tracker)
+        # One repair task per order whose venue state is ahead of the engine's (missing fills, a
+        # terminal held for them, an overfill to reconcile): its state and fills fetched by id.
+        self.repairs = FillRepairs(
+            self._resolve_with_fills, tasks=self._side_tasks, errors=BingxError, logger=self._pylog
+        )
         self.facts = OrderFacts(
             self.tracker,
             self,
             treat_expired_as_canceled=config.treat_expired_as_canceled,
-            request_fills=self._request_fills,
+            request_fills=self.repairs.request,
+            engine_status=self._engine_status,
+            on_live_after_rejected=self._cancel_zombie,
+            logger=self._pylog,
         )
-        # Ambiguous submits and cancels are resolved by querying the order's live link.
+        # Ambiguous submits and cancels are resolved by querying the order's live link; a submit
+        # stays unresolved while the venue may still accept it (its recvWindow).
         self._resolver = AmbiguityResolver(
             facts=self.facts,
             clock_ns=self._clock.timestamp_ns,
             query=lambda tracked: self.sync.resolve_order(tracked),
             errors=BingxError,
             cancel_rejected=self._cancel_rejected,
+            accept_window_secs=config.recv_window_ms / 1000 + ACCEPT_MARGIN_SECS,
         )
         self.resolutions: collections.Counter[str] = self._resolver.resolutions
         self.stream_handler = BingxUserStreamHandler(
@@ -222,6 +237,7 @@ class BingxExecutionClient(LiveExecutionClient):
             treat_expired_as_canceled=config.treat_expired_as_canceled,
             since_ms=lambda: self._started_ms,
             logger=self._pylog,
+            balance_clock=self.stream_handler.balance_clock,
         )
         self.stream_ops = BingxUserStreamOps(
             http=http,
@@ -291,7 +307,12 @@ class BingxExecutionClient(LiveExecutionClient):
         await self._http.close()
 
     async def _update_account_state(self) -> None:
-        balances = balances_to_account_balances(await self._http.balance())
+        asked_ms = self._http.now_ms()
+        balances = self.stream_handler.balance_clock.fresh(
+            balances_to_account_balances(await self._http.balance()), asked_ms
+        )
+        if not balances:
+            return
         self.generate_account_state(
             balances=balances, margins=[], reported=True, ts_event=self._clock.timestamp_ns()
         )
@@ -350,27 +371,34 @@ class BingxExecutionClient(LiveExecutionClient):
     def _on_listen_key_expired(self, reason: str) -> None:
         self.user_stream.trigger.fire(reason)
 
-    # --- fills the stream could not give ---------------------------------------------------------
-    def _request_fills(self, order: TrackedOrder) -> None:
-        """A terminal status is held because fills are missing: fetch them by REST."""
-        self._side_tasks.spawn(self._fetch_pending_fills(order), f"fills-{order.client_order_id.value}")
+    def _forget_order(self, order: TrackedOrder) -> None:
+        self._order_locks.pop(order.client_order_id.value, None)
 
-    async def _fetch_pending_fills(self, order: TrackedOrder) -> None:
-        await fetch_held_fills(
-            order,
-            self._resolve_with_fills,
-            errors=BingxError,
-            backoff=Backoff(0.25, 2.0, 5.0),
-            retry_failed=lambda o, exc: self._pylog.warning(
-                "fetching fills of %s failed (%r); retrying", o.client_order_id, exc
-            ),
+    def _engine_status(self, client_order_id: ClientOrderId) -> OrderStatus | None:
+        order = self._cache.order(client_order_id)
+        return order.status if order is not None else None
+
+    def _cancel_zombie(self, order: TrackedOrder, venue_order_id: VenueOrderId) -> None:
+        """The venue has an order live that this node declared rejected: cancel it there."""
+        self._side_tasks.spawn(
+            self._cancel_zombie_task(order, venue_order_id),
+            f"zombie-{order.client_order_id.value}-{venue_order_id.value}",
         )
 
+    async def _cancel_zombie_task(self, order: TrackedOrder, venue_order_id: VenueOrderId) -> None:
+        voi = _venue_int(venue_order_id)
+        try:
+            await self._http.cancel_order(order.symbol, order_id=voi)
+        except BingxError as exc:
+            self._pylog.error("canceling %s on the venue failed: %r", order.client_order_id, exc)
+
+    # --- fills the stream could not give ---------------------------------------------------------
     async def _resolve_with_fills(self, order: TrackedOrder) -> None:
+        """The repair of one order: its live link's state and fills; every link's fills when some
+        are still missing (a retired link's fill lost in a gap)."""
         await self.sync.resolve_order(order)
-        voi = _venue_int(order.venue_order_id)
-        if order.pending_terminal is not None and voi is not None:
-            await self.sync.fetch_order_fills(order, voi)
+        if order.needs_repair:
+            await self.sync.fetch_all_fills(order)
 
     def _fetch_fills_of(self, order: TrackedOrder | None, symbol: str, order_id: int) -> None:
         """An execution arrived without last-fill fields: take its fills from fillHistory (never
@@ -766,6 +794,22 @@ class BingxExecutionClient(LiveExecutionClient):
                 )
                 return
 
+    async def _query_order(self, command: QueryOrder) -> None:
+        """The engine's in-flight check asks about an order. One of ours is resolved through
+        ``OrderFacts`` (events, each fact once) rather than answered with a report the engine would
+        reconcile on its own — its OrderAccepted would race the one our resolver emits."""
+        tracked = self._tracked_for(command.client_order_id.value)
+        if tracked is None:
+            await super()._query_order(command)
+            return
+        try:
+            found = await self.sync.resolve_order(tracked)
+        except BingxError as exc:
+            self._pylog.warning("query of %s failed: %r", command.client_order_id, exc)
+            return
+        if not found:
+            self._pylog.info("query: %s is not on the venue (yet)", command.client_order_id)
+
     async def _query_account(self, command: QueryAccount) -> None:
         try:
             await self._update_account_state()
@@ -875,7 +919,9 @@ class BingxExecutionClient(LiveExecutionClient):
                         tid = to_int(t.tradeId)
                         if tid is None:
                             continue
-                        self.tracker.first_fill(sym, tid)  # in the engine after this report
+                        # in the engine after this report
+                        side = OrderSide.BUY if (t.side or "").upper() == "BUY" else OrderSide.SELL
+                        self.tracker.mark_seen(fill_key(sym, tid, side))
                         reports.append(
                             fill_history_to_fill_report(
                                 t,

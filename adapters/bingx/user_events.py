@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import NamedTuple, Protocol
 
 from nautilus_trader.execution.reports import ExecutionMassStatus, FillReport, OrderStatusReport
-from nautilus_trader.model.enums import LiquiditySide
+from nautilus_trader.model.enums import LiquiditySide, OrderSide
 from nautilus_trader.model.identifiers import AccountId, ClientId, InstrumentId, PositionId, VenueOrderId
 from nautilus_trader.model.objects import AccountBalance, Currency, MarginBalance
 
@@ -58,9 +58,10 @@ from adapters.bingx.schemas_stream import (
     UnknownEvent,
     decode_user_frame,
 )
+from adapters.core.balance_clock import BalanceClock
 from adapters.core.decimal_parse import to_decimal
 from adapters.core.order_facts import OrderFacts
-from adapters.core.order_tracking import OrderTracker, TrackedOrder
+from adapters.core.order_tracking import OrderTracker, TrackedOrder, fill_key
 from adapters.core.reports import send_order_with_fills
 
 _NANOS_PER_MS = 1_000_000
@@ -112,14 +113,24 @@ class OrderIndex:
         self.tracker = tracker
         self._by_cid: dict[str, TrackedOrder] = {}
         self._chains: dict[str, Chain] = {}  # keyed by the NautilusTrader client order id
+        self._aliases: dict[str, list[str]] = {}  # client order id -> its venue client ids
+        tracker.on_forget.append(self._forget)
 
     def register(self, order: TrackedOrder) -> TrackedOrder:
         self.tracker.track(order)
-        self._by_cid[order.client_order_id.value.lower()] = order
+        self.add_alias(order, order.client_order_id.value.lower())
         return order
 
     def add_alias(self, order: TrackedOrder, alias: str) -> None:
         self._by_cid[alias] = order
+        self._aliases.setdefault(order.client_order_id.value, []).append(alias)
+
+    def _forget(self, order: TrackedOrder) -> None:
+        cid = order.client_order_id.value
+        for alias in self._aliases.pop(cid, ()):
+            if self._by_cid.get(alias) is order:
+                del self._by_cid[alias]
+        self._chains.pop(cid, None)
 
     def lookup(self, venue_cid: str | None, venue_order_id: int | None) -> TrackedOrder | None:
         if venue_cid:
@@ -185,6 +196,7 @@ class BingxUserStreamHandler:
         treat_expired_as_canceled: bool,
         fee_rates: Callable[[str], tuple[Decimal, Decimal] | None] = lambda symbol: None,
         logger: logging.Logger,
+        balance_clock: BalanceClock | None = None,
     ) -> None:
         self._facts = facts
         self._tracker = facts.tracker
@@ -202,6 +214,7 @@ class BingxUserStreamHandler:
         self._expired_as_canceled = treat_expired_as_canceled
         self._fee_rates = fee_rates  # (maker, taker) per symbol
         self._log = logger
+        self.balance_clock = balance_clock or BalanceClock()
         self.frames = 0
         self.malformed = 0
         self.unknown = 0
@@ -252,6 +265,10 @@ class BingxUserStreamHandler:
         else:  # pragma: no cover - decode_user_frame returns one of the above
             self._log.warning("unhandled user event %r", tp.__name__)
 
+    def adopt(self, venue_cid: str) -> TrackedOrder | None:
+        """An order of ours (in the engine's cache) the tracker does not know: tracked from now on."""
+        return self._adopt(venue_cid)
+
     # --- ORDER_TRADE_UPDATE ------------------------------------------------------------------
     def _on_order_update(self, o: OrderUpdateData, event_time: int) -> None:
         cid = (o.client_order_id or "").lower()
@@ -301,6 +318,9 @@ class BingxUserStreamHandler:
         assert last_qty is not None
         if fill.liquidity_side == LiquiditySide.NO_LIQUIDITY_SIDE:
             fill = fill._replace(liquidity_side=self._infer_liquidity(o.symbol, fill))
+        retired = self._index.is_retired(order, voi.value)
+        # The whole chain's cumulative (a retired link's z says nothing about the live link).
+        venue_cum = None if retired else self._index.filled_before(order) + to_decimal(num(o.cum_filled_qty))
         self._facts.filled(
             order,
             trade_id,
@@ -313,12 +333,9 @@ class BingxUserStreamHandler:
             fill.commission,
             fill.liquidity_side,
             fill.ts_event,
+            venue_cum,
         )
-        if (
-            o.order_status.upper() == "FILLED"
-            and not self._index.is_retired(order, voi.value)
-            and order.filled >= self._index.filled_before(order) + to_decimal(num(o.cum_filled_qty))
-        ):
+        if o.order_status.upper() == "FILLED" and venue_cum is not None and order.filled >= venue_cum:
             self._facts.fully_filled(order)
 
     def _infer_liquidity(self, symbol: str, fill: OrderFill) -> LiquiditySide:
@@ -348,7 +365,8 @@ class BingxUserStreamHandler:
                 self.missing_last_fill += 1
                 self._fetch_fills(None, o.symbol, o.order_id)
                 return
-            if not self._tracker.first_fill(o.symbol, trade_id):
+            key = fill_key(o.symbol, trade_id, OrderSide.BUY if o.side.upper() == "BUY" else OrderSide.SELL)
+            if self._tracker.is_seen(key):
                 return
             report = order_update_to_fill_report(
                 o,
@@ -379,6 +397,8 @@ class BingxUserStreamHandler:
             self._log.warning("external order %s not reported: %s", o.order_id, exc)
             return
         self.send_order_with_fills(status, fills)
+        if fills:
+            self._tracker.mark_seen(key)  # committed once both reports were built and sent
 
     def send_order_with_fills(self, report: OrderStatusReport, fills: list[FillReport]) -> None:
         send_order_with_fills(self._sink, self._client_id, self._account_id, BINGX_VENUE, report, fills)
@@ -388,7 +408,9 @@ class BingxUserStreamHandler:
         from adapters.bingx.schemas_stream import AccountUpdateData
 
         assert isinstance(data, AccountUpdateData)
-        balances = account_update_to_balances(data)
+        # Stamped with the event time: an update older than a REST read already applied (still queued
+        # on a socket being drained, or repeated by the overlap's second socket) must not revert it.
+        balances = self.balance_clock.fresh(account_update_to_balances(data), event_time)
         if not balances:
             return
         self._sink.generate_account_state(

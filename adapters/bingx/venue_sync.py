@@ -10,10 +10,17 @@ Phases (see ``adapters.core.recovery``):
 
 * ``snapshot`` — balance (an account state), positions (kept for inspection, see below) and open
   orders: tracked ones are confirmed, external ones reported.
-* ``post_snapshot`` — tracked orders that are no longer open are queried for their final state
-  (their fills first), then every fill since the last trade id seen per symbol is fetched from
-  ``fillHistory`` (trade ids, last-fill quantities) and emitted. Nothing lost in the gap, nothing
-  twice. These are the gaps the reference design leaves (it backfills balances and positions only).
+* ``post_snapshot`` — (see :mod:`adapters.core.gap_sync`) tracked orders that are no longer open are
+  queried for their final state (their fills first); every open tracked order's executed quantity is
+  compared with what the engine was told and a shortfall is fetched by order id; then every fill
+  since each symbol's trade cursor is walked in ``fillHistory`` (trade ids, last-fill quantities).
+  Nothing lost in the gap, nothing twice. These are the gaps the reference design leaves (it
+  backfills balances and positions only).
+
+BingX loses events on healthy sockets, so its stream never moves a trade cursor: only these REST
+walks do (recovery, the REST poll and its periodic audit). ``fillHistory`` keeps 7 days: a walk
+that would have to start earlier says, as an ERROR, which symbol and period can no longer be
+verified.
 
 Positions are queried but **not** sent to the engine as ``PositionStatusReport`` at runtime: in
 NautilusTrader 1.221 a position report that disagrees with the cache (e.g. because a fill is still
@@ -28,10 +35,11 @@ import logging
 from collections.abc import Callable
 from decimal import Decimal
 
+from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.identifiers import AccountId, InstrumentId, PositionId, VenueOrderId
 from nautilus_trader.model.objects import AccountBalance, MarginBalance
 
-from adapters.bingx.errors import BingxError, BingxRejection
+from adapters.bingx.errors import BingxError, BingxRejection, is_unknown_symbol
 from adapters.bingx.http import BingxHttpClient
 from adapters.bingx.parsing import (
     balances_to_account_balances,
@@ -44,15 +52,22 @@ from adapters.bingx.parsing import (
 from adapters.bingx.schemas import FillHistoryItem, Order, Position, num, to_int
 from adapters.bingx.user_events import BingxUserStreamHandler, InstrumentInfo, OrderIndex
 from adapters.core import gap_sync
+from adapters.core.balance_clock import BalanceClock
 from adapters.core.decimal_parse import parse_currency, parse_price, parse_quantity, to_decimal
 from adapters.core.order_facts import OrderFacts
-from adapters.core.order_tracking import TrackedOrder
+from adapters.core.order_tracking import TrackedOrder, fill_key
 from adapters.core.recovery import QueryResult, SnapshotOutcome
+from adapters.core.timestamps import format_ms
 
 _NANOS_PER_MS = 1_000_000
 _FILLS_PAGE = 1000
 _FILL_WINDOW_MS = 7 * 24 * 3600 * 1000 - 60_000  # fillHistory keeps 7 days; stay inside
 _OPEN = frozenset({"NEW", "PENDING", "PARTIALLY_FILLED", "RUNNING"})
+
+
+def is_permanent(exc: Exception) -> bool:
+    """An error the venue will give for this request forever (a delisted or unknown symbol)."""
+    return isinstance(exc, BingxRejection) and is_unknown_symbol(exc.code, exc.msg)
 
 
 class AccountSink:
@@ -85,6 +100,7 @@ class BingxVenueSync:
         treat_expired_as_canceled: bool,
         since_ms: Callable[[], int],
         logger: logging.Logger,
+        balance_clock: BalanceClock | None = None,
     ) -> None:
         self._http = http
         self._facts = facts
@@ -99,7 +115,11 @@ class BingxVenueSync:
         self._expired_as_canceled = treat_expired_as_canceled
         self._since_ms = since_ms  # where a symbol's backfill starts when no trade of it was seen
         self._log = logger
-        self._open_at_snapshot: set[str] = set()
+        self._balance_clock = balance_clock or BalanceClock()
+        # Tracked orders open at the last snapshot -> the venue's cumulative executed quantity
+        # (of the whole cancel-replace chain).
+        self._open_at_snapshot: dict[str, Decimal] = {}
+        self._venue_symbols: set[str] = set()
         self.last_positions: list[Position] = []
         self.polls = 0
 
@@ -185,10 +205,20 @@ class BingxVenueSync:
         voi = VenueOrderId(str(o.orderId))
         if order.venue_order_id is None:
             self._tracker.set_venue_order_id(order, voi)
-        if self._index.filled_before(order) + to_decimal(num(o.executedQty)) > order.filled:
+        venue_filled = self._index.filled_before(order) + to_decimal(num(o.executedQty))
+        if not self._index.is_retired(order, voi.value):
+            self._facts.note_venue_filled(order, venue_filled)
+        if venue_filled > order.filled or order.resync:
             # Fills first: a final status applied before them would close the order early.
             await self.fetch_order_fills(order, o.orderId)
         self.apply_order(order, o)
+
+    async def fetch_all_fills(self, order: TrackedOrder) -> int:
+        """Every fill of every venue order the order has lived as (its cancel-replace links)."""
+        ids = [v for v in dict.fromkeys(order.venue_ids) if v.isdigit()]
+        if not ids and order.venue_order_id is not None and order.venue_order_id.value.isdigit():
+            ids = [order.venue_order_id.value]
+        return sum([await self.fetch_order_fills(order, int(v)) for v in ids])
 
     async def fetch_order_fills(self, order: TrackedOrder | None, order_id: int, symbol: str = "") -> int:
         """Every fill of one venue order (tracked or external), by trade id."""
@@ -209,9 +239,15 @@ class BingxVenueSync:
     # --- recovery phases / poll --------------------------------------------------------------
     async def snapshot(self) -> SnapshotOutcome:
         results: list[QueryResult] = []
-        self._open_at_snapshot = set()
+        self._open_at_snapshot = {}
+        self._venue_symbols = set()
         try:
-            balances = balances_to_account_balances(await self._http.balance())
+            asked_ms = self._http.now_ms()
+            # Stamped with the venue time the read was asked at (the REST balance carries none): a
+            # stream update older than it, still queued on a socket being drained, must not revert it.
+            balances = self._balance_clock.fresh(
+                balances_to_account_balances(await self._http.balance()), asked_ms
+            )
         except BingxError as exc:
             results.append(QueryResult("balance", False, error=repr(exc)))
         else:
@@ -224,6 +260,7 @@ class BingxVenueSync:
             self.last_positions = [
                 p for p in await self._http.positions() if to_decimal(num(p.positionAmt)) != 0
             ]
+            self._venue_symbols.update(p.symbol for p in self.last_positions if p.symbol)
         except BingxError as exc:
             results.append(QueryResult("positions", False, error=repr(exc)))
         else:
@@ -240,12 +277,16 @@ class BingxVenueSync:
         return SnapshotOutcome(tuple(results))
 
     def _snapshot_order(self, o: Order) -> int:
+        self._venue_symbols.add(o.symbol)
         order = self._index.lookup(o.client_order_id, o.orderId)
+        if order is None and o.client_order_id:
+            order = self._handler.adopt(o.client_order_id.lower())
         if order is not None:
-            self._open_at_snapshot.add(order.client_order_id.value)
-            if self._index.filled_before(order) + to_decimal(num(o.executedQty)) <= order.filled:
+            venue_filled = self._index.filled_before(order) + to_decimal(num(o.executedQty))
+            self._open_at_snapshot[order.client_order_id.value] = venue_filled
+            if venue_filled <= order.filled:
                 self.apply_order(order, o)
-            # else: its missing fills come from the backfill in post_snapshot
+            # else: its missing fills are fetched by post_snapshot's quantity check first
             return 1
         info = self._instruments(o.symbol)
         return gap_sync.report_external(
@@ -272,10 +313,13 @@ class BingxVenueSync:
             tracker=self._tracker,
             open_at_snapshot=self._open_at_snapshot,
             resolve_order=self.resolve_order,
+            fetch_order_fills=self.fetch_all_fills,
             backfill_symbol=self.backfill_symbol,
             fills_query="fillHistory",
             errors=BingxError,
             log=self._log,
+            venue_symbols=self._venue_symbols,
+            is_permanent=is_permanent,
         )
 
     async def poll_once(self) -> SnapshotOutcome:
@@ -285,10 +329,19 @@ class BingxVenueSync:
         second = await self.post_snapshot()
         return SnapshotOutcome(first.queries + second.queries)
 
-    async def backfill_symbol(self, symbol: str) -> int:
-        """Every fill after the symbol's last seen trade id (or since the session start)."""
+    async def backfill_symbol(self, symbol: str, cursor: int | None) -> int:
+        """Every fill of ``symbol`` after ``cursor`` (None: since the session start), emitted once;
+        the symbol's cursor advances over each fill processed."""
         emitted = 0
-        cursor = self._tracker.last_trade_id.get(symbol)
+        now = self._http.now_ms()
+        since = self._tracker.cursor_time_ms.get(symbol) if cursor is not None else self._since_ms()
+        if since is not None and since < now - _FILL_WINDOW_MS:
+            self._log.error(
+                "fills of %s from %s to %s can no longer be verified: fillHistory keeps 7 days",
+                symbol,
+                format_ms(since),
+                format_ms(now - _FILL_WINDOW_MS),
+            )
         while True:
             now = self._http.now_ms()
             if cursor is not None:
@@ -301,12 +354,15 @@ class BingxVenueSync:
                     symbol, start_ts=start, end_ts=now, page_size=_FILLS_PAGE
                 )
             rows = sorted(data.fill_history_orders or [], key=_trade_key)
+            before = cursor
             for item in rows:
                 emitted += await self._apply_backfilled(item, None)
-            ids = [t for t in (to_int(r.tradeId) for r in rows) if t is not None]
-            if len(rows) < _FILLS_PAGE or not ids or (cursor is not None and max(ids) <= cursor):
+                trade_id = to_int(item.tradeId)
+                if trade_id is not None:
+                    self._tracker.advance_cursor(symbol, trade_id, _fill_ms(item))
+                    cursor = trade_id if cursor is None else max(cursor, trade_id)
+            if len(rows) < _FILLS_PAGE or cursor == before:
                 return emitted
-            cursor = max(ids)
 
     async def _apply_backfilled(self, item: FillHistoryItem, order: TrackedOrder | None) -> int:
         order = order or self._tracker.by_venue(str(item.orderId))
@@ -314,7 +370,10 @@ class BingxVenueSync:
             return 1 if self.apply_fill(order, item) else 0
         trade_id = to_int(item.tradeId)
         symbol = item.symbol
-        if trade_id is None or (symbol, trade_id) in self._tracker.seen_trades:
+        if trade_id is None:
+            return 0
+        key = fill_key(symbol, trade_id, _side(item.side))
+        if self._tracker.is_seen(key):
             return 0
         # A trade of an order we do not know by venue id: ask for the order (its client id).
         o = await self._http.query_order(symbol, order_id=item.orderId)
@@ -323,12 +382,11 @@ class BingxVenueSync:
             if tracked.venue_order_id is None:
                 self._tracker.set_venue_order_id(tracked, VenueOrderId(str(o.orderId)))
             else:
-                self._tracker.by_venue_id[str(o.orderId)] = tracked
+                self._tracker.link_venue_id(tracked, str(o.orderId))
             return 1 if self.apply_fill(tracked, item) else 0
         return gap_sync.report_external_fill(
             tracker=self._tracker,
-            symbol=symbol,
-            trade_id=trade_id,
+            key=key,
             info=lambda: self._instruments(symbol),
             position_id=lambda info: self._position_id(
                 info.instrument_id, (item.positionSide or "").upper() or None
@@ -357,6 +415,15 @@ class BingxVenueSync:
                 info.quote_currency.code,
             ),
         )
+
+
+def _side(side: str) -> OrderSide:
+    return OrderSide.BUY if side.upper() == "BUY" else OrderSide.SELL
+
+
+def _fill_ms(item: FillHistoryItem) -> int | None:
+    ns = parse_fill_time_ns(item.filledTime, item.filledTm)
+    return ns // _NANOS_PER_MS if ns else None
 
 
 def _trade_key(item: FillHistoryItem) -> int:

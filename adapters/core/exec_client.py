@@ -247,6 +247,8 @@ class StreamConfig(Protocol):
     @property
     def recovery_backoff_cap_secs(self) -> float: ...
     @property
+    def recovery_backoff_reset_secs(self) -> float: ...
+    @property
     def http_timeout_secs(self) -> float: ...
     @property
     def keepalive_interval_secs(self) -> float: ...
@@ -273,6 +275,7 @@ def user_stream_service(
         options=RecoveryOptions(
             retry_initial=config.recovery_backoff_initial_secs,
             retry_cap=config.recovery_backoff_cap_secs,
+            backoff_reset_after=config.recovery_backoff_reset_secs,
             op_timeout=report_timeout(config.http_timeout_secs),
             **options,
         ),

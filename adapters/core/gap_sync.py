@@ -1,14 +1,27 @@
-"""The venue-neutral skeleton of a recovery's ``post_snapshot`` phase (see ``adapters.core.recovery``).
+"""The venue-neutral skeleton of a recovery's ``post_snapshot`` phase (see ``adapters.core.recovery``),
+also run by BingX's REST poll and audit.
 
-After the snapshot (open orders) both venues' syncs do the same three steps; only the queries are the
-venue's:
+The guarantee it builds is about *quantities*, not cursors: after every gap sync, for every order
+the node tracks, the filled quantity the engine was told equals the venue's executed quantity. The
+venue's snapshot of open orders (taken just before) says how much each open order has executed; a
+closed order's own query says it for that order. Steps, each venue supplying only its queries:
 
-1. tracked orders the snapshot no longer lists closed during the gap: each is resolved (its final
-   state and fills); one the venue does not know is logged, never guessed at. Required: a failure
-   fails the attempt.
-2. every fill since the last trade id seen per symbol (symbols of open tracked orders and of every
-   trade seen), one required query per symbol.
-3. optionally the account (balances, margins): its updates during the gap were lost with the stream.
+0. the per-symbol trade cursors are read *first*: resolving one order below emits its fills, and
+   nothing done to one order may move the point from which the other orders' trades are fetched;
+1. tracked orders the snapshot no longer lists closed during the gap: each is resolved (its fills
+   first, then its final state); one the venue does not know is logged, never guessed at;
+2. tracked orders the snapshot lists: the venue's executed quantity against what the engine was
+   told — a shortfall fetches that order's trades by order id and emits the missing ones (exactly
+   once: fills are keyed by trade id); an excess is re-read and, if it stands, logged as an ERROR
+   with both figures;
+3. every fill since each symbol's cursor (symbols of tracked orders, of every open venue order and
+   of every cursor): finds the fills of orders the node does not track; the cursor advances only
+   over trades this walk emitted or found already emitted;
+4. optionally the account (balances, margins): its updates during the gap were lost with the stream.
+
+Steps 1-3 are *required*: a transient failure fails the attempt (retried with backoff). A permanent
+one (a delisted symbol: the venue will never answer) is logged as an ERROR naming the symbol and the
+attempt proceeds — one dead symbol must not keep the whole stream blind.
 
 And the reports of what the node does not track (:func:`report_external`, :func:`report_external_fill`).
 """
@@ -17,12 +30,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import TypeVar
 
 from nautilus_trader.execution.reports import FillReport, OrderStatusReport
 from nautilus_trader.model.identifiers import PositionId
 
-from adapters.core.order_tracking import OrderTracker, TrackedOrder
+from adapters.core.order_tracking import FillKey, OrderTracker, TrackedOrder
 from adapters.core.recovery import QueryResult, SnapshotOutcome
 
 ErrorTypes = type[Exception] | tuple[type[Exception], ...]
@@ -33,10 +47,9 @@ def unknown_to_venue(order: TrackedOrder, log: logging.Logger) -> None:
     """A tracked order the venue does not know, found by recovery."""
     if not order.accepted:
         # Not on the venue *yet*: its submit is still in flight (the REST answer will say), or
-        # ambiguous and being resolved by its own task, which only gives up after the order stayed
-        # unknown for a while (it may still execute). Rejecting it here, on one lookup, would make a
-        # venue acceptance a moment later a live order the node thinks dead (``accepted`` is a no-op
-        # after a terminal).
+        # ambiguous and being resolved by its own task, which only gives up once the venue can no
+        # longer accept it. Rejecting it here, on one lookup, would make a venue acceptance a
+        # moment later a live order the node thinks dead.
         log.info("recovery: %s is not on the venue yet; its submit decides", order.client_order_id)
     else:
         log.error(
@@ -45,19 +58,36 @@ def unknown_to_venue(order: TrackedOrder, log: logging.Logger) -> None:
         )
 
 
+def _never_permanent(exc: Exception) -> bool:
+    return False
+
+
 async def post_snapshot(
     *,
     tracker: OrderTracker,
-    open_at_snapshot: set[str],
+    open_at_snapshot: dict[str, Decimal],
     resolve_order: Callable[[TrackedOrder], Awaitable[bool]],
-    backfill_symbol: Callable[[str], Awaitable[int]],
+    fetch_order_fills: Callable[[TrackedOrder], Awaitable[object]],
+    backfill_symbol: Callable[[str, int | None], Awaitable[int]],
     fills_query: str,
     errors: ErrorTypes,
     log: logging.Logger,
+    venue_symbols: set[str] | frozenset[str] = frozenset(),
+    is_permanent: Callable[[Exception], bool] = _never_permanent,
     refresh_account: Callable[[], Awaitable[None]] | None = None,
 ) -> SnapshotOutcome:
-    """Steps 1-3 above. ``fills_query`` names the per-symbol fill queries (``<fills_query>:<symbol>``)."""
+    """Steps 0-4 above.
+
+    ``open_at_snapshot``: client order id -> the venue's cumulative executed quantity, for every
+    *tracked* order the snapshot listed open. ``fetch_order_fills(order)`` emits the order's fills
+    by its venue id. ``backfill_symbol(symbol, cursor)`` walks the symbol's fills after ``cursor``
+    (None: since the session started). ``venue_symbols``: symbols with open orders on the venue
+    (external ones included). ``fills_query`` names the per-symbol queries (``<fills_query>:<symbol>``).
+    """
+    cursors = dict(tracker.trade_cursor)  # step 0: before anything below emits a fill
     results: list[QueryResult] = []
+
+    # 1. closed during the gap
     gone = [o for o in tracker.open_orders() if o.client_order_id.value not in open_at_snapshot]
     ok = failed = 0
     for order in gone:
@@ -66,18 +96,78 @@ async def post_snapshot(
                 unknown_to_venue(order, log)
             ok += 1
         except errors as exc:
+            if is_permanent(exc):
+                log.error("recovery: order %s cannot be resolved (%r); skipped", order.client_order_id, exc)
+                ok += 1
+                continue
             failed += 1
             log.warning("recovery: could not resolve %s: %r", order.client_order_id, exc)
     if gone:
         results.append(QueryResult("closedOrders", failed == 0, ok, required=True))
-    symbols = {o.symbol for o in tracker.open_orders()} | set(tracker.last_trade_id)
+
+    # 2. open: quantities
+    short = failed = 0
+    for cid, venue_filled in open_at_snapshot.items():
+        tracked = tracker.get(cid)
+        if tracked is None or tracked.terminal is not None:
+            continue
+        order = tracked
+        if venue_filled > order.venue_filled:
+            order.venue_filled = venue_filled
+        if order.filled < venue_filled:
+            short += 1
+            try:
+                await fetch_order_fills(order)
+            except errors as exc:
+                if is_permanent(exc):
+                    log.error("recovery: fills of %s cannot be fetched (%r)", order.client_order_id, exc)
+                    continue
+                failed += 1
+                log.warning("recovery: fetching the fills of %s failed: %r", order.client_order_id, exc)
+                continue
+            if order.filled < venue_filled:
+                # The venue has not published the trades yet (or lost them): the attempt fails and
+                # is retried, rather than completing with a known shortfall.
+                failed += 1
+                log.warning(
+                    "recovery: %s has %s filled on the venue but only %s in trades fetched so far",
+                    order.client_order_id,
+                    venue_filled,
+                    order.filled,
+                )
+        elif order.filled > venue_filled:
+            # The snapshot may only be older than a fill the stream delivered since: re-read first.
+            try:
+                await resolve_order(order)
+            except errors as exc:
+                log.warning("recovery: re-reading %s failed: %r", order.client_order_id, exc)
+            if order.filled > order.venue_filled:
+                log.error(
+                    "recovery: order %s: the engine was told %s filled but the venue reports %s",
+                    order.client_order_id,
+                    order.filled,
+                    order.venue_filled,
+                )
+    if short:
+        results.append(QueryResult("orderFills", failed == 0, short - failed, required=True))
+
+    # 3. every fill since the cursors
+    symbols = {o.symbol for o in tracker.open_orders()} | set(cursors) | set(venue_symbols)
+    symbols |= {o.symbol for o in gone}
     for symbol in sorted(symbols):
+        name = f"{fills_query}:{symbol}"
         try:
-            emitted = await backfill_symbol(symbol)
+            emitted = await backfill_symbol(symbol, cursors.get(symbol))
         except errors as exc:
-            results.append(QueryResult(f"{fills_query}:{symbol}", False, error=repr(exc), required=True))
+            if is_permanent(exc):
+                log.error("recovery: fills of %s cannot be verified (the venue refuses it): %r", symbol, exc)
+                results.append(QueryResult(name, False, error=repr(exc)))
+            else:
+                results.append(QueryResult(name, False, error=repr(exc), required=True))
         else:
-            results.append(QueryResult(f"{fills_query}:{symbol}", True, emitted))
+            results.append(QueryResult(name, True, emitted))
+
+    # 4. the account
     if refresh_account is not None:
         try:
             await refresh_account()
@@ -113,8 +203,7 @@ def report_external(
 def report_external_fill(
     *,
     tracker: OrderTracker,
-    symbol: str,
-    trade_id: int,
+    key: FillKey,
     info: Callable[[], I],
     position_id: Callable[[I], PositionId | None],
     clock_ns: Callable[[], int],
@@ -123,12 +212,14 @@ def report_external_fill(
     fill_report: Callable[[I, int, PositionId | None], FillReport],
 ) -> int:
     """A backfilled trade of an order this node does not track: its order report with the fill
-    bundled (once per trade id); 1 if sent. ``order_report``/``fill_report`` take the instrument
-    info, ``ts_init`` and the position id."""
-    if not tracker.first_fill(symbol, trade_id):
+    bundled (once per trade); 1 if sent. ``order_report``/``fill_report`` take the instrument info,
+    ``ts_init`` and the position id. The trade is marked seen only after both reports were built
+    and sent."""
+    if tracker.is_seen(key):
         return 0
     instrument = info()
     ts_init = clock_ns()
     pos_id = position_id(instrument)
     send(order_report(instrument, ts_init, pos_id), [fill_report(instrument, ts_init, pos_id)])
+    tracker.mark_seen(key)
     return 1

@@ -5,12 +5,22 @@ Every source of truth funnels through here: the user stream (hot path), REST com
 fetched by REST after a gap). Three facts exist — accepted, filled, terminal — and each method is
 idempotent, so any source may report anything any number of times, in any order:
 
-* ``accepted``: emitted once, and implied by a fill or a terminal status that arrives first.
-* ``filled``: de-duplicated on the venue's ``(symbol, trade_id)``.
+* ``accepted``: emitted once, and implied by a fill or a terminal status that arrives first; not
+  emitted at all when the engine already applied one (it generates its own from a query answer or
+  a reconciliation report while our resolver may still be working).
+* ``filled``: de-duplicated on the venue's ``(symbol, trade_id, side)``; never beyond the order's
+  quantity (an overfill is reconciled against the venue, not emitted); *committed after it was
+  built*: a fill whose event could not be built is not marked seen, so its replay (or the REST
+  backfill) still delivers it.
 * ``terminal`` (canceled / expired / rejected): emitted once. If the venue says the order had
   filled more than we have emitted, the terminal event is *held* and the missing fills are fetched:
   a cancel overtaking its last fill (reordered events, a rotation) must not close the order before
   that fill, which would otherwise reopen it or be lost.
+
+Quantities, not cursors: every source that states the venue's cumulative filled quantity (a
+stream event's ``z``, a snapshot's ``executedQty``) goes through :meth:`OrderFacts.venue_filled`.
+When it is ahead of what the engine was told, the order's own fills are fetched by id
+(``request_fills``) until the two agree — whatever the per-symbol cursor says.
 
 Why events and not reports for tracked orders: the execution engine queues order events but
 reconciles reports synchronously, so a report could overtake fills still in the queue and make the
@@ -19,11 +29,12 @@ engine infer a fill that then arrives a second time. Events keep one ordered pat
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Protocol
 
-from nautilus_trader.model.enums import LiquiditySide, OrderSide, OrderType
+from nautilus_trader.model.enums import LiquiditySide, OrderSide, OrderStatus, OrderType
 from nautilus_trader.model.identifiers import (
     ClientOrderId,
     InstrumentId,
@@ -34,7 +45,12 @@ from nautilus_trader.model.identifiers import (
 )
 from nautilus_trader.model.objects import Currency, Money, Price, Quantity
 
-from adapters.core.order_tracking import OrderTracker, PendingTerminal, Terminal, TrackedOrder
+from adapters.core.order_tracking import OrderTracker, PendingTerminal, Terminal, TrackedOrder, fill_key
+
+_log = logging.getLogger(__name__)
+
+# Engine statuses at which an order has not been accepted yet.
+_NOT_YET_ACCEPTED = frozenset({OrderStatus.INITIALIZED, OrderStatus.SUBMITTED})
 
 
 class OrderEventSink(Protocol):
@@ -128,27 +144,58 @@ class OrderFacts:
         *,
         treat_expired_as_canceled: bool,
         request_fills: Callable[[TrackedOrder], None],
+        engine_status: Callable[[ClientOrderId], OrderStatus | None] | None = None,
+        on_live_after_rejected: Callable[[TrackedOrder, VenueOrderId], None] | None = None,
+        logger: logging.Logger | None = None,
     ) -> None:
         self.tracker = tracker
         self._sink = sink
         self._expired_as_canceled = treat_expired_as_canceled
-        # Asks the client to fetch an order's fills by REST (a held terminal is waiting for them).
+        # Asks the client to fetch an order's fills by REST until ``filled == venue_filled`` and
+        # any held terminal is released (one repair task per order; see core.resolution).
         self._request_fills = request_fills
+        # The engine's view of an order (the cache): events it already applied are not sent again.
+        self._engine_status = engine_status
+        # The venue shows as live an order this node closed as rejected: the client cancels it.
+        self._on_live_after_rejected = on_live_after_rejected
+        self._log = logger or _log
         self.duplicates_dropped = 0
         self.terminals_held = 0
+        self.overfills = 0
+        self.engine_accepted = 0  # acceptances the engine had already applied (not re-sent)
 
     # --- accepted ----------------------------------------------------------------------------
     def accepted(self, order: TrackedOrder, venue_order_id: VenueOrderId, ts_event: int) -> None:
         if order.venue_order_id is None:
             self.tracker.set_venue_order_id(order, venue_order_id)
+        order.ambiguous = False
+        if order.terminal is Terminal.REJECTED:
+            self._live_after_rejected(order, venue_order_id)
+            return
         if order.accepted or order.terminal is not None:
             return
         order.accepted = True
-        order.ambiguous = False
-        order.engine_venue_order_id = venue_order_id
+        if order.engine_venue_order_id is None:
+            order.engine_venue_order_id = venue_order_id
+        status = self._engine_status(order.client_order_id) if self._engine_status is not None else None
+        if status is not None and status not in _NOT_YET_ACCEPTED:
+            # The engine accepted it already (from a query answer or a reconciliation report):
+            # a second OrderAccepted would reach the strategy twice.
+            self.engine_accepted += 1
+            return
         self._sink.generate_order_accepted(
             order.strategy_id, order.instrument_id, order.client_order_id, venue_order_id, ts_event
         )
+
+    def _live_after_rejected(self, order: TrackedOrder, venue_order_id: VenueOrderId) -> None:
+        """The venue has (or had) an order this node declared rejected: never left untracked."""
+        self._log.error(
+            "order %s was declared rejected but the venue shows it live as %s; canceling it on the venue",
+            order.client_order_id,
+            venue_order_id,
+        )
+        if self._on_live_after_rejected is not None:
+            self._on_live_after_rejected(order, venue_order_id)
 
     # --- venue order id ----------------------------------------------------------------------
     def venue_id_changed(self, order: TrackedOrder, venue_order_id: VenueOrderId, ts_event: int) -> None:
@@ -194,18 +241,28 @@ class OrderFacts:
         commission: Money,
         liquidity_side: LiquiditySide,
         ts_event: int,
+        venue_cum: Decimal | None = None,
     ) -> bool:
-        """Emit one fill. Returns False when the trade was already seen."""
-        if not self.tracker.first_fill(order.symbol, trade_id):
+        """Emit one fill. Returns False when it was not emitted (already seen, or an overfill that
+        is being reconciled). ``venue_cum``: the venue's cumulative filled quantity with this fill
+        (the stream's ``z``), when the source states it."""
+        key = fill_key(order.symbol, trade_id, order.side)
+        if self.tracker.is_seen(key):
             self.duplicates_dropped += 1
+            if venue_cum is not None:
+                self.venue_filled(order, venue_cum)
             return False
-        if not order.accepted:
+        if order.filled + last_qty_dec > order.quantity:
+            self._overfill(order, trade_id, last_qty_dec, venue_cum)
+            return False
+        if order.terminal is Terminal.REJECTED:
+            self._live_after_rejected(order, venue_order_id)
+        elif not order.accepted:
             self.accepted(order, venue_order_id, ts_event)
         if order.venue_order_id != venue_order_id:
             # A triggered algo order trades under its new (regular) order id.
             self.tracker.set_venue_order_id(order, venue_order_id)
         self._sync_engine_venue_id(order, venue_order_id, ts_event)
-        order.filled += last_qty_dec
         self._sink.generate_order_filled(
             order.strategy_id,
             order.instrument_id,
@@ -222,16 +279,60 @@ class OrderFacts:
             liquidity_side,
             ts_event,
         )
+        # Committed only now: had building the event raised, the trade would still be new.
+        self.tracker.mark_seen(key)
+        order.filled += last_qty_dec
+        if order.filled > order.venue_filled:
+            order.venue_filled = order.filled
         pending = order.pending_terminal
         if pending is not None and order.filled >= pending.venue_filled:
             order.pending_terminal = None
             self._emit_terminal(order, pending.kind, pending.venue_order_id, pending.ts_event)
+        if venue_cum is not None:
+            self.venue_filled(order, venue_cum)
         return True
+
+    def venue_filled(self, order: TrackedOrder, cumulative: Decimal) -> None:
+        """The venue says the order has filled ``cumulative`` in all. Ahead of what the engine was
+        told: the missing fills are fetched by the order's id (they may have been lost in a gap, or
+        may still be on their way out of order — the fetch is idempotent either way)."""
+        self.note_venue_filled(order, cumulative)
+        if order.missing_fills:
+            self._request_fills(order)
+
+    @staticmethod
+    def note_venue_filled(order: TrackedOrder, cumulative: Decimal) -> None:
+        """Record the venue's cumulative filled quantity without asking for a fetch (the caller is
+        fetching the order's fills itself)."""
+        if cumulative > order.venue_filled:
+            order.venue_filled = cumulative
+
+    def _overfill(self, order: TrackedOrder, trade_id: int, qty: Decimal, venue_cum: Decimal | None) -> None:
+        """A fill that would take the order beyond its quantity is not believed: either an amendment
+        the node has not seen raised the quantity, or it is a duplicate the de-duplication could not
+        recognise. The venue decides: the order is re-read (quantity, fills by trade id)."""
+        self.overfills += 1
+        if trade_id in order.overfill_trade_ids:
+            return  # escalated before, and the venue's answer did not make room for it
+        order.overfill_trade_ids.add(trade_id)
+        order.resync = True
+        self._log.error(
+            "fill %s of order %s not emitted: %s filled + %s would exceed its quantity %s; "
+            "reconciling with the venue",
+            trade_id,
+            order.client_order_id,
+            order.filled,
+            qty,
+            order.quantity,
+        )
+        if venue_cum is not None and venue_cum > order.venue_filled:
+            order.venue_filled = venue_cum
+        self._request_fills(order)
 
     def fully_filled(self, order: TrackedOrder) -> None:
         """The venue says FILLED and every fill has been emitted: nothing more can happen."""
-        if order.terminal is None:
-            order.terminal = Terminal.FILLED
+        if order.terminal is None and not order.missing_fills:
+            self.tracker.close(order, Terminal.FILLED)
 
     # --- terminal ----------------------------------------------------------------------------
     def canceled(
@@ -248,8 +349,10 @@ class OrderFacts:
     def rejected(self, order: TrackedOrder, reason: str, ts_event: int, due_post_only: bool = False) -> None:
         if order.terminal is not None:
             return
-        order.terminal = Terminal.REJECTED
+        self.tracker.close(order, Terminal.REJECTED)
         order.ambiguous = False
+        if self._engine_closed(order):
+            return
         self._sink.generate_order_rejected(
             order.strategy_id, order.instrument_id, order.client_order_id, reason, ts_event, due_post_only
         )
@@ -259,25 +362,32 @@ class OrderFacts:
         order: TrackedOrder,
         venue_order_id: VenueOrderId,
         quantity: Decimal,
-        price: Decimal,
+        price: Decimal | None,
         make_qty: Callable[[Decimal], Quantity],
         make_px: Callable[[Decimal], Price],
         ts_event: int,
     ) -> None:
         """The venue changed quantity/price (our modify, confirmed by REST or the stream — whichever
-        comes second finds nothing new)."""
-        if order.terminal is not None or (order.quantity == quantity and order.price == price):
+        comes second finds nothing new). An amendment older than the newest one applied (replayed
+        across a drain or an overlap rotation) is ignored: it must not revert the order."""
+        if order.terminal is not None or ts_event < order.amended_ts:
+            return
+        if price is None:
+            price = order.price
+        if order.quantity == quantity and order.price == price:
+            order.amended_ts = max(order.amended_ts, ts_event)
             return
         self._sync_engine_venue_id(order, venue_order_id, ts_event)
         order.quantity = quantity
         order.price = price
+        order.amended_ts = ts_event
         self._sink.generate_order_updated(
             order.strategy_id,
             order.instrument_id,
             order.client_order_id,
             venue_order_id,
             make_qty(quantity),
-            make_px(price),
+            make_px(price) if price is not None else None,  # type: ignore[arg-type]
             None,
             ts_event,
         )
@@ -306,13 +416,15 @@ class OrderFacts:
     ) -> None:
         if order.terminal is not None:
             return
-        if venue_filled > order.filled:
+        if venue_filled > order.venue_filled:
+            order.venue_filled = venue_filled
+        if order.missing_fills:
             # Fills are missing (reordered or lost in a gap): hold the terminal event until they
             # are emitted, and fetch them rather than wait for a stream that may never send them.
             if order.pending_terminal is None:
                 self.terminals_held += 1
-                order.pending_terminal = PendingTerminal(kind, venue_filled, venue_order_id, ts_event)
-                self._request_fills(order)
+                order.pending_terminal = PendingTerminal(kind, order.venue_filled, venue_order_id, ts_event)
+            self._request_fills(order)
             return
         self._emit_terminal(order, kind, venue_order_id, ts_event)
 
@@ -324,9 +436,19 @@ class OrderFacts:
         if not order.accepted:
             self.accepted(order, venue_order_id, ts)
         self._sync_engine_venue_id(order, venue_order_id, ts)
-        order.terminal = kind
+        self.tracker.close(order, kind)
+        if self._engine_closed(order):
+            return
         sid, iid, cid = order.strategy_id, order.instrument_id, order.client_order_id
         if kind is Terminal.CANCELED:
             self._sink.generate_order_canceled(sid, iid, cid, venue_order_id, ts)
         elif kind is Terminal.EXPIRED:
             self._sink.generate_order_expired(sid, iid, cid, venue_order_id, ts)
+
+    def _engine_closed(self, order: TrackedOrder) -> bool:
+        """The engine closed the order on its own (its in-flight check): a second terminal event
+        would reach the strategy twice."""
+        if self._engine_status is None:
+            return False
+        status = self._engine_status(order.client_order_id)
+        return status in (OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED, OrderStatus.DENIED)

@@ -5,16 +5,28 @@ acceptance, a fill, a cancel) — sometimes twice (the venue's duplicates, two s
 rotation), sometimes out of order (a cancel overtaking the fill before it). This module is the one
 place that decides whether something is *new*, so each fact reaches the engine exactly once:
 
-* fills are keyed by ``(symbol, trade_id)`` in a bounded FIFO — the venue's own identity of a trade;
-* per order: accepted / terminal flags and the filled quantity already emitted;
-* a terminal status that reports more filled quantity than was emitted is *held* until the missing
-  fills arrive (or are fetched), because applying a fill to a closed order would lose it.
+* fills are keyed by ``(symbol, trade_id, side)`` in a bounded FIFO — the venue's own identity of a
+  trade, per side: a self-trade (two of our orders on one trade id) is two fills;
+* per order: accepted / terminal flags, the filled quantity already emitted and the highest
+  cumulative filled quantity the venue has reported (the order's fills are complete when the two
+  agree);
+* per symbol, a *trade cursor*: the trade id up to which the gap backfill has verified that every
+  trade of the account reached the engine. It only moves over trades actually emitted (or already
+  seen): never because one order's fills were fetched by id — that would skip the earlier trades
+  of the other orders (the partial fill lost in a gap).
+
+Closed orders are kept for ``retention`` seconds (late duplicates still find their order), then
+forgotten: open-order scans touch only open orders, so a node that has placed 100,000 orders does
+not scan them on every recovery.
 
 Plain Python state, owned and mutated only on the event loop thread: no locks needed.
 """
 
 from __future__ import annotations
 
+import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
@@ -23,6 +35,12 @@ from nautilus_trader.model.enums import OrderSide, OrderType
 from nautilus_trader.model.identifiers import ClientOrderId, InstrumentId, StrategyId, VenueOrderId
 
 from adapters.core.dedup import FifoDedup
+
+FillKey = tuple[str, int, bool]  # (symbol, trade id, is the buy side)
+
+
+def fill_key(symbol: str, trade_id: int, side: OrderSide) -> FillKey:
+    return (symbol, trade_id, side == OrderSide.BUY)
 
 
 class Terminal(Enum):
@@ -60,6 +78,9 @@ class TrackedOrder:
     accepted: bool = False
     terminal: Terminal | None = None
     filled: Decimal = Decimal(0)
+    # The highest cumulative filled quantity the venue has reported for this order (stream ``z``,
+    # a snapshot's ``executedQty``). ``filled < venue_filled`` means fills are missing: fetched.
+    venue_filled: Decimal = Decimal(0)
     pending_terminal: PendingTerminal | None = None
     # Set while a submit's outcome is unknown (timeout, 5xx, -1006/-1007): resolved by querying.
     ambiguous: bool = False
@@ -68,38 +89,73 @@ class TrackedOrder:
     # NautilusTrader refuses a fill or cancel whose venue id differs from the order's, so the
     # engine is told with an OrderUpdated(venue_order_id_modified) first (see OrderFacts).
     engine_venue_order_id: VenueOrderId | None = None
+    # Event time of the newest amendment applied: a replayed older AMENDMENT (across a drain or an
+    # overlap rotation) must not revert quantity/price.
+    amended_ts: int = 0
+    # Every venue order id this order has lived under (an algo order's id and its triggered order's;
+    # BingX's cancel-replace links): all are unlinked when the order is forgotten.
+    venue_ids: list[str] = field(default_factory=list)
+    # The order must be re-read from the venue (quantity, fills) even if no fill is known to be
+    # missing: a fill would have overfilled it. Trade ids already escalated that way are kept so a
+    # fill the venue confirms as impossible is escalated once, not in a loop.
+    resync: bool = False
+    overfill_trade_ids: set[int] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         # An order adopted from the cache (accepted before a restart) is known to the engine
         # under the venue id it was built with.
         if self.accepted and self.engine_venue_order_id is None:
             self.engine_venue_order_id = self.venue_order_id
+        if self.venue_filled < self.filled:
+            self.venue_filled = self.filled
 
     @property
     def is_open(self) -> bool:
         return self.terminal is None
 
+    @property
+    def missing_fills(self) -> bool:
+        """The venue has reported more filled quantity than the engine was told."""
+        return self.filled < self.venue_filled
+
+    @property
+    def needs_repair(self) -> bool:
+        """Something about this order must still be fetched from the venue."""
+        return self.pending_terminal is not None or self.filled < self.venue_filled or self.resync
+
 
 @dataclass(slots=True)
 class OrderTracker:
-    """Orders by client id and venue id, plus fill de-duplication and per-symbol trade cursors."""
+    """Orders by client id and venue id, open orders, fill de-duplication and trade cursors."""
 
     dedup_capacity: int = 100_000
+    retention: float = 3600.0  # seconds a closed order is remembered
+    clock: Callable[[], float] = time.monotonic
     # Keyed by the client order id *string*: the hot path looks orders up straight from the wire
     # without building a ClientOrderId per frame.
     orders: dict[str, TrackedOrder] = field(default_factory=dict)
     by_venue_id: dict[str, TrackedOrder] = field(default_factory=dict)
-    seen_trades: FifoDedup[tuple[str, int]] = field(init=False)
-    # Highest trade id seen per symbol: recovery backfills fills after it (userTrades fromId).
-    last_trade_id: dict[str, int] = field(default_factory=dict)
+    seen_trades: FifoDedup[FillKey] = field(init=False)
+    # Per symbol: every trade of the account up to this id has reached the engine (see module doc).
+    trade_cursor: dict[str, int] = field(default_factory=dict)
+    cursor_time_ms: dict[str, int] = field(default_factory=dict)  # venue time of the cursor's trade
+    _open: dict[str, TrackedOrder] = field(default_factory=dict)
+    _closed: deque[tuple[float, str]] = field(default_factory=deque)
+    # Called with each order as it is forgotten (owners drop their per-order state, e.g. locks).
+    on_forget: list[Callable[[TrackedOrder], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.seen_trades = FifoDedup(self.dedup_capacity)
 
     def track(self, order: TrackedOrder) -> TrackedOrder:
-        self.orders[order.client_order_id.value] = order
+        cid = order.client_order_id.value
+        self.orders[cid] = order
         if order.venue_order_id is not None:
-            self.by_venue_id[order.venue_order_id.value] = order
+            self.link_venue_id(order, order.venue_order_id.value)
+        if order.terminal is None:
+            self._open[cid] = order
+        else:
+            self._closed.append((self.clock(), cid))
         return order
 
     def get(self, client_order_id: str) -> TrackedOrder | None:
@@ -110,23 +166,66 @@ class OrderTracker:
 
     def set_venue_order_id(self, order: TrackedOrder, venue_order_id: VenueOrderId) -> None:
         order.venue_order_id = venue_order_id
-        self.by_venue_id[venue_order_id.value] = order
+        self.link_venue_id(order, venue_order_id.value)
 
-    def first_fill(self, symbol: str, trade_id: int) -> bool:
-        """True exactly once per venue trade; also advances the symbol's trade cursor."""
-        if not self.seen_trades.add((symbol, trade_id)):
-            return False
-        if trade_id > self.last_trade_id.get(symbol, -1):
-            self.last_trade_id[symbol] = trade_id
-        return True
+    def link_venue_id(self, order: TrackedOrder, venue_order_id: str) -> None:
+        """Find ``order`` by ``venue_order_id`` too (without making it the order's current id)."""
+        if self.by_venue_id.get(venue_order_id) is not order:
+            self.by_venue_id[venue_order_id] = order
+            order.venue_ids.append(venue_order_id)
 
+    def close(self, order: TrackedOrder, kind: Terminal) -> None:
+        """The order reached a final state (the one place ``terminal`` is set after tracking)."""
+        if order.terminal is not None:
+            return
+        order.terminal = kind
+        cid = order.client_order_id.value
+        if self._open.pop(cid, None) is not None:
+            self._closed.append((self.clock(), cid))
+        self.forget_expired()
+
+    # --- fills -----------------------------------------------------------------------------------
+    def is_seen(self, key: FillKey) -> bool:
+        return key in self.seen_trades
+
+    def mark_seen(self, key: FillKey) -> None:
+        """The fill reached the engine: commit it (after its event or report was built and sent)."""
+        self.seen_trades.add(key)
+
+    def cursor(self, symbol: str) -> int | None:
+        return self.trade_cursor.get(symbol)
+
+    def advance_cursor(self, symbol: str, trade_id: int, time_ms: int | None = None) -> None:
+        """Every trade of ``symbol`` up to ``trade_id`` reached the engine (see module docstring)."""
+        if trade_id > self.trade_cursor.get(symbol, -1):
+            self.trade_cursor[symbol] = trade_id
+            if time_ms:
+                self.cursor_time_ms[symbol] = time_ms
+
+    # --- scans -----------------------------------------------------------------------------------
     def open_orders(self) -> list[TrackedOrder]:
-        return [o for o in self.orders.values() if o.terminal is None]
+        return list(self._open.values())
 
-    def forget_closed(self, keep: int = 10_000) -> None:
-        """Bound memory on long runs: drop the oldest closed orders beyond ``keep``."""
-        closed = [cid for cid, o in self.orders.items() if o.terminal is not None]
-        for cid in closed[: max(0, len(closed) - keep)]:
-            order = self.orders.pop(cid)
-            if order.venue_order_id is not None:
-                self.by_venue_id.pop(order.venue_order_id.value, None)
+    @property
+    def open_count(self) -> int:
+        return len(self._open)
+
+    def forget_expired(self) -> int:
+        """Forget closed orders older than ``retention``; returns how many were forgotten. A late
+        event for a forgotten order finds it again through the client's cache adoption."""
+        horizon = self.clock() - self.retention
+        closed = self._closed
+        n = 0
+        while closed and closed[0][0] <= horizon:
+            _, cid = closed.popleft()
+            order = self.orders.get(cid)
+            if order is None or order.terminal is None:
+                continue  # re-tracked since (a restart adoption): not ours to forget
+            del self.orders[cid]
+            for vid in order.venue_ids:
+                if self.by_venue_id.get(vid) is order:
+                    del self.by_venue_id[vid]
+            for hook in self.on_forget:
+                hook(order)
+            n += 1
+        return n

@@ -7,6 +7,12 @@ dispatcher, a failed keepalive, and any incident end of the user socket (server 
 are serialized by ``ctx.lock``; a failed run is retried forever with backoff 1 s -> 30 s until the
 driver is cancelled.
 
+The backoff belongs to the ctx, not to one run: a run that "succeeds" with a socket that dies at
+once is followed by the next run only after the next delay. It resets only once a run's stream has
+stayed up for ``RecoveryOptions.backoff_reset_after`` (30 s): a venue that accepts and immediately
+drops the socket must not be hammered with full rotations (each costs a listen key, a snapshot and
+a backfill of request weight).
+
 A run (:func:`recover_once`), in this order and for these reasons:
 
 1. ``create_listen_key()`` - a fresh (or, on Binance, extended) key.
@@ -33,7 +39,11 @@ A run (:func:`recover_once`), in this order and for these reasons:
    dispatched before any event of the new socket (per-stream ordering).
 8. Start the new dispatcher; it fires the same trigger channel, so the cycle can repeat.
 9. If the key changed and the venue has ``retire_listen_key`` (optional): retire the old key
-   (BingX mints a new key per POST; the old one would otherwise stay valid for an hour).
+   (BingX mints a new key per POST; the old one would otherwise stay valid for an hour). A key
+   minted by an attempt that then failed is retired too, before the retry mints another.
+
+Steps 6-8 are one unit even under cancellation (a shutdown): once the new stream is swapped in, its
+queued frames are dispatched after the old stream drained, never dropped.
 
 Triggers fired while a run is in flight cause at most one more run (the run cannot know whether
 they were already covered); triggers fired during a backoff sleep are absorbed by the next attempt.
@@ -44,9 +54,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from adapters.core.backoff import Backoff, SleepFn
 from adapters.core.dispatch import Dispatcher, FrameHandler
@@ -145,6 +155,9 @@ class RecoveryOptions:
     overlap: bool = False  # BingX-style rotation: new socket proven healthy before old closes
     healthy_timeout: float = 10.0
     drain_timeout: float = 30.0  # bound on awaiting the old dispatcher
+    # A run's stream must stay up this long before the run backoff starts again from its initial
+    # delay; a trigger sooner means the new stream died, and the next run waits the next delay.
+    backoff_reset_after: float = 30.0
 
 
 @dataclass(slots=True)
@@ -173,6 +186,8 @@ class RecoveryMetrics:
     last_error: str | None = None
     last_timing: RunTiming | None = None
     history: list[RunTiming] = field(default_factory=list)  # bounded to the last 32 runs
+    paced: int = 0  # runs delayed because the previous run's stream died within backoff_reset_after
+    keys_retired_after_failure: int = 0
 
 
 @dataclass(eq=False)
@@ -192,6 +207,9 @@ class RecoveryCtx:
     logger: logging.Logger = _log
     name: str = "user-stream"
     on_run: Callable[[RunTiming], None] | None = None  # observer called after each successful run
+    # Shared by every run and retry (see module docstring); built from ``options`` on first use.
+    backoff: Backoff | None = None
+    last_success: float | None = None  # clock() when the last run completed
 
     def current_key(self) -> str | None:
         """For :class:`~adapters.core.listen_key.ListenKeyKeeper`: always the published key."""
@@ -270,6 +288,54 @@ async def _drain(ctx: RecoveryCtx, dispatcher: Dispatcher) -> None:
         await dispatcher.cancel()
 
 
+async def _hand_over(
+    ctx: RecoveryCtx,
+    old_stream: StreamHandle | None,
+    old_dispatcher: Dispatcher | None,
+    new_stream: StreamHandle,
+    timing: RunTiming,
+) -> None:
+    """Steps 7-8: close the old stream, drain its dispatcher (every event the old socket delivered
+    is dispatched before any of the new one's), then start the new stream's dispatcher."""
+    mark = ctx.clock()
+    try:
+        if old_stream is not None:
+            await old_stream.close()
+        timing.close_old, mark = ctx.clock() - mark, ctx.clock()
+        if old_dispatcher is not None:
+            await _drain(ctx, old_dispatcher)
+        timing.drain = ctx.clock() - mark
+    finally:
+        if ctx.stream is new_stream and ctx.dispatcher is None:
+            ctx.dispatcher = start_dispatcher(ctx, new_stream)
+
+
+async def _uncancellable(coro: Coroutine[Any, Any, None]) -> None:
+    """Run ``coro`` to completion even if the caller is cancelled meanwhile; then re-raise the
+    cancellation. Only for bounded work (every await inside has its own timeout)."""
+    task = asyncio.ensure_future(coro)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.done():
+                break
+            cancelled = True
+    if cancelled:
+        task.result()
+        raise asyncio.CancelledError
+    task.result()
+
+
+async def _retire_failed_key(ctx: RecoveryCtx, key: str) -> None:
+    """A key this attempt minted and will never use (it failed after creating it)."""
+    if getattr(ctx.venue, "retire_listen_key", None) is None:
+        return
+    await _retire_key(ctx, key)
+    ctx.metrics.keys_retired_after_failure += 1
+
+
 async def _retire_key(ctx: RecoveryCtx, key: str) -> None:
     """Optional venue hook ``retire_listen_key(old_key)``, called once a rotation replaced the key
     with a *different* one (BingX mints a new key per POST and would keep the old one alive).
@@ -287,6 +353,13 @@ async def _retire_key(ctx: RecoveryCtx, key: str) -> None:
 # --------------------------------------------------------------------------- the driver
 
 
+def _backoff(ctx: RecoveryCtx) -> Backoff:
+    if ctx.backoff is None:
+        opts = ctx.options
+        ctx.backoff = Backoff(opts.retry_initial, opts.retry_factor, opts.retry_cap)
+    return ctx.backoff
+
+
 async def run_recovery_driver(ctx: RecoveryCtx) -> None:
     """Long-lived driver: one recovery run per burst of triggers, until cancelled or the trigger
     channel is closed."""
@@ -298,7 +371,26 @@ async def run_recovery_driver(ctx: RecoveryCtx) -> None:
             log.debug("%s: trigger channel closed; recovery driver exiting", ctx.name)
             return
         ctx.metrics.triggers = ctx.trigger.fired_total
+        await _pace(ctx, reasons)
         await recover_with_retry(ctx, reasons)
+
+
+async def _pace(ctx: RecoveryCtx, reasons: list[str]) -> None:
+    """Wait before a run whose predecessor's stream did not stay up (see module docstring)."""
+    backoff = _backoff(ctx)
+    if ctx.last_success is None or ctx.clock() - ctx.last_success >= ctx.options.backoff_reset_after:
+        backoff.reset()
+        return
+    delay = backoff.next_delay()
+    ctx.metrics.paced += 1
+    ctx.logger.warning(
+        "%s: the stream of the last recovery ended %.1fs after it (%s); next run in %.1fs",
+        ctx.name,
+        ctx.clock() - ctx.last_success,
+        "; ".join(reasons) or "-",
+        delay,
+    )
+    await ctx.sleep(delay)
 
 
 async def recover_with_retry(ctx: RecoveryCtx, reasons: list[str]) -> None:
@@ -309,8 +401,7 @@ async def recover_with_retry(ctx: RecoveryCtx, reasons: list[str]) -> None:
     Cancellation (shutdown) is the only way out besides success, and it is honoured both while
     sleeping and inside venue I/O.
     """
-    opts = ctx.options
-    backoff = Backoff(opts.retry_initial, opts.retry_factor, opts.retry_cap)
+    backoff = _backoff(ctx)
     log = ctx.logger
     while True:
         # Triggers fired during the backoff sleep are covered by the attempt about to start.
@@ -348,14 +439,20 @@ async def recover_once(ctx: RecoveryCtx, reasons: list[str]) -> None:
             async with asyncio.timeout(opts.op_timeout):
                 new_key = await venue.create_listen_key()
             timing.create_key, mark = clock() - mark, clock()
+            minted = new_key if new_key != ctx.listen_key else None
 
             # Snapshot before any socket exists: a failure here leaves nothing to clean up and the
             # old stream/dispatcher untouched.
-            async with asyncio.timeout(opts.op_timeout):
-                outcome = await venue.snapshot()
-            timing.snapshot, mark = clock() - mark, clock()
-            if outcome.all_failed:
-                raise RecoveryAttemptError("snapshot", f"every query failed ({outcome.describe()})")
+            try:
+                async with asyncio.timeout(opts.op_timeout):
+                    outcome = await venue.snapshot()
+                timing.snapshot, mark = clock() - mark, clock()
+                if outcome.all_failed:
+                    raise RecoveryAttemptError("snapshot", f"every query failed ({outcome.describe()})")
+            except Exception:
+                if minted is not None:
+                    await _retire_failed_key(ctx, minted)
+                raise
             log.info("%s: snapshot emitted %d report(s) (%s)", ctx.name, outcome.emitted, outcome.describe())
 
             # Connect before the backfill: the venue does not buffer events for a key nobody is
@@ -363,8 +460,13 @@ async def recover_once(ctx: RecoveryCtx, reasons: list[str]) -> None:
             # neither. Connected first, the new socket queues (does not dispatch) everything from
             # here on, and the backfill covers everything before: together, no gap. Duplicates
             # across the seam are removed downstream (fills are keyed by venue trade id).
-            async with asyncio.timeout(opts.op_timeout):
-                new_stream = await venue.connect_stream(new_key)
+            try:
+                async with asyncio.timeout(opts.op_timeout):
+                    new_stream = await venue.connect_stream(new_key)
+            except Exception:
+                if minted is not None:
+                    await _retire_failed_key(ctx, minted)
+                raise
             timing.connect, mark = clock() - mark, clock()
 
             try:
@@ -381,29 +483,24 @@ async def recover_once(ctx: RecoveryCtx, reasons: list[str]) -> None:
                     except TimeoutError as exc:
                         raise RecoveryAttemptError("healthy", "new stream not healthy in time") from exc
                     timing.healthy, mark = clock() - mark, clock()
-            except BaseException:
+            except BaseException as exc:
                 # Not swapped in yet: we still own the new socket and must close it (also on
                 # cancel), leaving the old stream and its dispatcher untouched.
                 await new_stream.close()
+                if minted is not None and isinstance(exc, Exception):
+                    await _retire_failed_key(ctx, minted)
                 raise
 
-            # Swap: from here on the new stream is the ctx's (so a shutdown closes it even if we
-            # are cancelled below), and keepalive follows the new key.
+            # Swap: from here on the new stream is the ctx's, and keepalive follows the new key.
             old_stream, old_dispatcher, old_key = ctx.stream, ctx.dispatcher, ctx.listen_key
             ctx.stream = new_stream
             ctx.listen_key = new_key
+            ctx.dispatcher = None
 
-            if old_stream is not None:
-                await old_stream.close()
-            timing.close_old, mark = clock() - mark, clock()
-
-            # Drain: the old dispatcher exits after its end marker, i.e. after every event the old
-            # socket delivered.  Only then may the new stream's (queued) events be dispatched.
-            if old_dispatcher is not None:
-                await _drain(ctx, old_dispatcher)
-            timing.drain = clock() - mark
-
-            ctx.dispatcher = start_dispatcher(ctx, new_stream)
+            # Close old -> drain old -> start new, as one unit: a cancel (shutdown) arriving in the
+            # middle must not leave the new stream without a dispatcher (its queued frames would
+            # be dropped by the shutdown's close) nor start it before the old one drained.
+            await _uncancellable(_hand_over(ctx, old_stream, old_dispatcher, new_stream, timing))
             if old_key is not None and old_key != new_key:
                 await _retire_key(ctx, old_key)
         finally:
@@ -417,6 +514,7 @@ async def recover_once(ctx: RecoveryCtx, reasons: list[str]) -> None:
         m.last_error = None
         m.history.append(timing)
         del m.history[:-32]
+        ctx.last_success = clock()
         if ctx.on_run is not None:
             ctx.on_run(timing)
         log.warning("%s: recovery complete in %.3fs", ctx.name, timing.total)

@@ -11,7 +11,7 @@ from nautilus_trader.model.enums import LiquiditySide, OrderSide, OrderType
 from nautilus_trader.model.identifiers import VenueOrderId
 from nautilus_trader.model.objects import Money, Price, Quantity
 
-from adapters.core.order_tracking import Terminal, TrackedOrder
+from adapters.core.order_tracking import Terminal, TrackedOrder, fill_key
 from tests.binance_futures.test_user_events import (
     ALGO_CID,
     CID,
@@ -83,7 +83,44 @@ def test_same_trade_id_on_another_symbol_is_another_trade(env: Env) -> None:
     btc = env.tracker.track(tracked("O-btc", symbol="BTCUSDT"))
     assert rest_fill(env, eth, 7, "0.100")
     assert rest_fill(env, btc, 7, "0.100", VenueOrderId("99"))
-    assert env.tracker.last_trade_id == {"ETHUSDT": 7, "BTCUSDT": 7}
+    assert env.tracker.is_seen(fill_key("ETHUSDT", 7, OrderSide.SELL))
+    assert env.tracker.is_seen(fill_key("BTCUSDT", 7, OrderSide.SELL))
+    # A fill fetched for one order never moves a symbol's trade cursor (only walks and the stream do).
+    assert env.tracker.trade_cursor == {}
+
+
+def test_self_trade_two_of_our_orders_on_one_trade_id_are_two_fills(env: Env) -> None:
+    """A self-trade: our buy and our sell matched each other, one venue trade id, two fills."""
+    sell = env.tracker.track(tracked())
+    buy = env.tracker.track(tracked("O-buy", side=OrderSide.BUY))
+    assert rest_fill(env, sell, 7, "0.100")
+    assert rest_fill(env, buy, 7, "0.100", VenueOrderId("99"))
+    assert not rest_fill(env, buy, 7, "0.100", VenueOrderId("99"))  # its replay is a duplicate
+    assert [e[1] for e in env.sink.events if e[0] == "filled"] == [CID, "O-buy"]
+    assert sell.filled == buy.filled == Decimal("0.100")
+
+
+def test_a_fill_beyond_the_order_quantity_is_not_emitted_but_reconciled(env: Env) -> None:
+    order = env.tracker.track(tracked())  # quantity 0.250
+    assert rest_fill(env, order, 1, "0.200")
+    assert not rest_fill(env, order, 2, "0.100")  # 0.300 > 0.250: not believed
+    assert order.filled == Decimal("0.200") and env.facts.overfills == 1
+    assert order.resync and env.fill_requests == [order]  # the venue decides
+    assert not env.tracker.is_seen(fill_key("ETHUSDT", 2, OrderSide.SELL))  # still deliverable
+    # The venue says an amendment raised the quantity: the same fill is then emitted.
+    order.quantity = Decimal("0.300")
+    assert rest_fill(env, order, 2, "0.100")
+    assert order.filled == Decimal("0.300")
+
+
+def test_a_fill_whose_event_cannot_be_built_is_not_marked_seen(env: Env) -> None:
+    order = env.tracker.track(tracked())
+    env.sink.fail_next_fill = True
+    with pytest.raises(ValueError):
+        rest_fill(env, order, 1, "0.100")
+    assert order.filled == 0 and not env.tracker.is_seen(fill_key("ETHUSDT", 1, OrderSide.SELL))
+    assert rest_fill(env, order, 1, "0.100")  # the replay (or the backfill) still delivers it
+    assert order.filled == Decimal("0.100")
 
 
 def test_held_terminal_waits_for_every_missing_fill(env: Env) -> None:
@@ -186,12 +223,24 @@ def test_fully_filled_only_closes_an_open_order(env: Env) -> None:
     assert order.terminal is Terminal.CANCELED
 
 
-def test_forget_closed_bounds_memory_but_keeps_open_orders(env: Env) -> None:
+def test_closed_orders_are_forgotten_after_the_retention_but_open_ones_kept(env: Env) -> None:
+    now = [0.0]
+    env.tracker.clock = lambda: now[0]
+    env.tracker.retention = 60.0
+    forgotten: list[str] = []
+    env.tracker.on_forget.append(lambda o: forgotten.append(o.client_order_id.value))
     for i in range(5):
         order = env.tracker.track(tracked(f"O-{i}"))
         env.facts.accepted(order, VenueOrderId(str(i)), 1)
         if i < 4:
+            now[0] = float(i * 30)  # closed at 0, 30, 60, 90 s
             env.facts.canceled(order, VenueOrderId(str(i)), Decimal(0), 2)
-    env.tracker.forget_closed(keep=1)
-    assert sorted(env.tracker.orders) == ["O-3", "O-4"]
-    assert sorted(env.tracker.by_venue_id) == ["3", "4"]
+    assert env.tracker.open_count == 1
+    assert [o.client_order_id.value for o in env.tracker.open_orders()] == ["O-4"]
+    # Closing at 90 s forgot what had been closed for 60 s (at 0 and 30 s) on the way.
+    assert sorted(env.tracker.orders) == ["O-2", "O-3", "O-4"]
+    assert sorted(env.tracker.by_venue_id) == ["2", "3", "4"]
+    assert forgotten == ["O-0", "O-1"]
+    now[0] = 1000.0
+    assert env.tracker.forget_expired() == 2
+    assert sorted(env.tracker.orders) == ["O-4"] and sorted(env.tracker.by_venue_id) == ["4"]

@@ -99,6 +99,7 @@ class RecordingSink:
     def __init__(self) -> None:
         self.events: list[tuple[Any, ...]] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.fail_next_fill = False
 
     def _record(self, kind: str, args: dict[str, Any], summary: tuple[Any, ...]) -> None:
         self.calls.append((kind, args))
@@ -188,6 +189,10 @@ class RecordingSink:
         liquidity_side: LiquiditySide,
         ts_event: int,
     ) -> None:
+        if self.fail_next_fill:
+            # As building a real OrderFilled raises on a value NautilusTrader cannot represent.
+            self.fail_next_fill = False
+            raise ValueError("cannot build OrderFilled")
         self._record(
             "filled",
             locals(),
@@ -243,8 +248,14 @@ def make_env(
     fill_requests: list[TrackedOrder] = []
     expirations: list[str] = []
     adopted: list[str] = []
+
+    def request_fills(order: TrackedOrder) -> None:
+        # As FillRepairs: at most one repair per order at a time.
+        if not any(o is order for o in fill_requests):
+            fill_requests.append(order)
+
     facts = OrderFacts(
-        tracker, sink, treat_expired_as_canceled=expired_as_canceled, request_fills=fill_requests.append
+        tracker, sink, treat_expired_as_canceled=expired_as_canceled, request_fills=request_fills
     )
 
     def _adopt(cid: str) -> TrackedOrder | None:
@@ -343,7 +354,7 @@ def test_trade_fill_exactly_once_despite_duplicates(env: Env) -> None:
     assert fill["venue_position_id"] is None  # one-way mode: no venue position id
     assert fill["ts_event"] == 1735689601000 * MS
     assert env.facts.duplicates_dropped == 2
-    assert env.tracker.last_trade_id == {"ETHUSDT": 987650001}
+    assert env.tracker.trade_cursor == {"ETHUSDT": 987650001}  # the stream moves the cursor
 
 
 def test_fill_before_new_implies_accepted(env: Env) -> None:
@@ -791,7 +802,7 @@ def test_zero_quantity_liquidation_is_skipped(env: Env) -> None:
     payload["data"]["o"].update({"l": "0", "z": "0", "X": "NEW", "t": 0})
     env.feed(encode(payload))
     assert env.sink.events == []
-    assert env.tracker.last_trade_id == {}
+    assert env.tracker.trade_cursor == {}
 
 
 @pytest.mark.parametrize(

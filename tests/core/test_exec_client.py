@@ -168,6 +168,7 @@ async def test_position_status_reports_skip_flat_positions() -> None:
 class _Config(NamedTuple):
     recovery_backoff_initial_secs: float = 0.5
     recovery_backoff_cap_secs: float = 8.0
+    recovery_backoff_reset_secs: float = 12.0
     http_timeout_secs: float = 5.0
     keepalive_interval_secs: float = 60.0
     ws_ping_interval_secs: float | None = 20.0
@@ -184,12 +185,13 @@ def test_stream_wiring_from_config() -> None:
         overlap=True,
     )
     options = service.ctx.options
-    assert (options.retry_initial, options.retry_cap, options.op_timeout, options.overlap) == (
-        0.5,
-        8.0,
-        15.0,
-        True,
-    )
+    assert (
+        options.retry_initial,
+        options.retry_cap,
+        options.backoff_reset_after,
+        options.op_timeout,
+        options.overlap,
+    ) == (0.5, 8.0, 12.0, 15.0, True)
     ws = ws_config(_Config(), reconnect=True)
     assert (ws.ping_interval, ws.pong_timeout, ws.stall_timeout, ws.reconnect) == (20.0, 3.0, 30.0, True)
 

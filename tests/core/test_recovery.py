@@ -121,16 +121,135 @@ async def test_retry_backoff_sequence_doubles_to_cap_then_succeeds() -> None:
         assert sum(1 for entry in venue.log if entry.startswith("connect:")) == 2
 
 
-async def test_new_run_starts_backoff_from_initial_delay() -> None:
+class FakeTime:
+    """A monotonic clock that only the driver's sleeps advance (and that yields on each sleep)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.delays: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, delay: float) -> None:
+        self.delays.append(delay)
+        self.now += delay
+        await asyncio.sleep(0)
+
+
+async def test_a_run_after_a_healthy_period_starts_backoff_from_initial_delay() -> None:
     venue = ScriptedVenue()
-    sleep = RecordingSleep()
+    t = FakeTime()
     venue.snapshots = [NONE_OK, NONE_OK, OK, NONE_OK]
-    async with Harness(venue, sleep) as h:
+    async with Harness(venue, t.sleep) as h:
+        h.ctx.clock = t.clock
         h.ctx.trigger.fire("a")
         await h.next_run()
+        t.now += 31.0  # the recovered stream stayed up longer than backoff_reset_after (30 s)
         h.ctx.trigger.fire("b")
         await h.next_run()
-        assert sleep.delays == [1.0, 2.0, 1.0]
+        assert t.delays == [1.0, 2.0, 1.0]
+        assert h.ctx.metrics.paced == 0
+
+
+async def test_a_stream_that_dies_right_after_a_run_paces_the_next_run() -> None:
+    """The backoff belongs to the ctx: a "successful" run whose socket dies at once is not followed
+    by an immediate full rotation (22 rotations in 3 s before this)."""
+    venue = ScriptedVenue()
+    t = FakeTime()
+    venue.snapshots = [NONE_OK, OK, OK]
+    async with Harness(venue, t.sleep) as h:
+        h.ctx.clock = t.clock
+        h.ctx.trigger.fire("a")
+        await h.next_run()  # after one failure (1 s)
+        h.ctx.trigger.fire("the new socket died")  # 0 s after the run
+        await h.next_run()
+        assert t.delays == [1.0, 2.0]  # the second run waited the next delay, not none
+        assert h.ctx.metrics.paced == 1
+
+
+async def test_every_new_socket_dying_at_once_keeps_the_run_rate_bounded() -> None:
+    venue = ScriptedVenue()
+    t = FakeTime()
+    venue.on_connect = lambda stream: stream.die()  # accepted, then dropped at once, every time
+    async with Harness(venue, t.sleep, retry_cap=30.0) as h:
+        h.ctx.clock = t.clock
+        h.stream.die()
+        start = t.now
+        while t.now - start < 600.0:  # ten minutes of venue time
+            await h.next_run()
+        runs = h.ctx.metrics.runs
+        # 1+2+4+8+16 s, then one run per 30 s: ~24 runs in 10 min, not one per round trip.
+        assert runs <= 26, runs
+        assert t.delays[:6] == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0]
+        assert h.ctx.metrics.paced >= runs - 1  # every run after the first waited its delay
+        # Request weight: each run costs a key, a snapshot and a backfill, so it is bounded by the
+        # same count (the simulator test measures the weight itself).
+        assert venue.log.count("snapshot") <= runs + 1  # (+1: the run in progress)
+
+
+async def test_a_key_minted_by_a_failed_attempt_is_retired() -> None:
+    """BingX mints a new key per POST: a failed attempt's key must not stay alive for an hour."""
+    venue = RetiringVenue()
+    sleep = RecordingSleep()
+    venue.snapshots = [NONE_OK, RuntimeError("snapshot timed out"), OK]
+    venue.post_snapshots = [RuntimeError("backfill failed"), SnapshotOutcome()]
+    async with Harness(venue, sleep) as h:
+        h.ctx.trigger.fire("expired")
+        await h.next_run()
+        # key-2: snapshot failed; key-3: snapshot raised; key-4: backfill failed; key-5 is used.
+        # key-1 (the one replaced by the successful run) is retired too.
+        assert venue.retired == ["key-2", "key-3", "key-4", "key-1"]
+        assert h.ctx.listen_key == "key-5"
+        assert h.ctx.metrics.keys_retired_after_failure == 3
+
+
+class RetiringVenue(ScriptedVenue):
+    def __init__(self) -> None:
+        super().__init__()
+        self.retired: list[str] = []
+
+    async def retire_listen_key(self, key: str) -> None:
+        self.retired.append(key)
+
+
+async def test_cancel_between_the_swap_and_the_new_dispatcher_loses_no_frame() -> None:
+    """A shutdown arriving while the old dispatcher drains must neither drop the new socket's
+    queued frames nor dispatch them before the old socket's."""
+    venue = ScriptedVenue()
+    async with Harness(venue) as h:
+        old = h.stream
+        release = asyncio.Event()
+        blocker = asyncio.get_running_loop().create_future()
+
+        def on_connect(new: FakeStream) -> None:
+            old.push("old-1")
+            new.push("new-1", "new-2")
+
+        venue.on_connect = on_connect
+        # Make the old stream's close slow: the drain is in progress when the cancel lands.
+        real_close = old.close
+
+        async def slow_close() -> None:
+            blocker.set_result(None)
+            await release.wait()
+            await real_close()
+
+        old.close = slow_close  # type: ignore[method-assign]
+        last_new = venue.seen("new-2")
+        h.ctx.trigger.fire("expired")
+        await asyncio.wait_for(blocker, TIMEOUT)
+        assert h.driver is not None
+        h.driver.cancel()  # shutdown, mid hand-over
+        await asyncio.sleep(0)
+        release.set()
+        done, _ = await asyncio.wait({h.driver}, timeout=TIMEOUT)
+        assert done and h.driver.cancelled()
+        # The hand-over completed: the new stream has its dispatcher and its frames are handled
+        # after the old stream's.
+        assert h.ctx.dispatcher is not None and h.ctx.stream is venue.streams[-1]
+        await asyncio.wait_for(last_new.wait(), TIMEOUT)
+        assert venue.handled == ["old-1", "new-1", "new-2"]
 
 
 async def test_cancel_during_backoff_sleep_is_prompt_and_leaks_nothing() -> None:
