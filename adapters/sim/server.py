@@ -229,6 +229,7 @@ class SimVenue:
         if task is not None:
             task.cancel()
             await asyncio.wait([task])
+        await self.faults.late.cancel_all()
         await self.registry.close_all()
         await self.dialect.stop()
         runner, self._runner = self._runner, None
