@@ -44,6 +44,7 @@ CONDITIONAL_TYPES = frozenset(
 _CLIENT_ID_RE = re.compile(r"^[\.A-Z\:/a-z0-9_-]{1,36}$")
 _DECIMAL_RE = re.compile(r"^-?([0-9]{1,20})(\.[0-9]{1,20})?$")
 _INT_RE = re.compile(r"^-?[0-9]{1,19}$")
+_SCIENTIFIC_RE = re.compile(r"^-?[0-9]{1,20}(\.[0-9]{1,20})?[eE][-+]?[0-9]{1,3}$")
 INT64_MAX = 2**63 - 1  # Binance LONG / INT parameters
 STP_MODES = ("NONE", "EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH")
 PRICE_MATCH = (
@@ -95,8 +96,12 @@ class Params:
                 f"Illegal characters found in parameter '{name}'; legal range is "
                 "'^([0-9]{1,20})(\\.[0-9]{1,20})?$'.",
             )
+            # Tolerate 1e-05 style from float-formatting clients; not the rest of what Decimal()
+            # reads ("1_000", " 1", "NaN").
+            if not _SCIENTIFIC_RE.match(raw):
+                raise illegal
             try:
-                value = Decimal(raw)  # tolerate 1e-05 style from float-formatting clients
+                value = Decimal(raw)
             except InvalidOperation:
                 raise illegal from None
             # NaN, Infinity and 1e999999 are not numbers the venue reads (the engine would fail).

@@ -76,6 +76,7 @@ FILL_HISTORY_WINDOW_MS = 7 * 86_400_000
 CLIENT_ID_MAX = 40
 VST_CREDIT = Decimal("20000")
 _INT_RE = re.compile(r"^-?[0-9]{1,19}$")
+_NUMBER_RE = re.compile(r"^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$")
 INT64_MAX = 2**63 - 1
 
 _TYPE_MAP: dict[str, OrderType] = {
@@ -187,6 +188,8 @@ class Params:
         raw = self.req(name) if required else self.get(name)
         if raw is None:
             return None
+        if not _NUMBER_RE.match(raw):  # Decimal() also reads "1_000", " 1" and "NaN"
+            raise errors.invalid(f"{name}: must be a number")
         try:
             value = Decimal(raw)
         except InvalidOperation:
