@@ -48,7 +48,7 @@ class _ServerLog(logging.LoggerAdapter):  # type: ignore[type-arg]
 
     def exception(self, msg: object, *args: object, exc_info: Any = True, **kwargs: Any) -> None:
         if isinstance(exc_info, HttpProcessingError) and (exc_info.code or 400) < 500:
-            self.warning("%s: %s", msg % args if args else msg, exc_info.message, **kwargs)
+            self.warning("%s: %s", str(msg) % args if args else msg, exc_info.message, **kwargs)
             return
         super().exception(msg, *args, exc_info=exc_info, **kwargs)
 
