@@ -7,10 +7,13 @@ method as the Python API ``sim.faults``; see ``adapters.sim.faults`` for the sem
     POST /sim/streams/drop?kind=K              abort sockets (no close frame); K user|market|api|all
     POST /sim/streams/stall?kind=K&seconds=N[&mode=drop|queue]
     POST /sim/streams/refuse?kind=K[&on=true|false]  new handshakes of K fail with 503 (default on)
+    POST /sim/streams/die-on-connect?kind=K[&count=N][&on=true|false]
+                                               new sockets of K are aborted right after the handshake
     POST /sim/connections/expire[?kind=K]      the 24-hour close, now (1001 + reason)
-    POST /sim/fail {"method","path","count","status","code","msg","after_execute"}
+    POST /sim/fail {"method","path","count","status","code","msg","after_execute","execute_after_ms"}
                                                method "WS": WS-API requests, path = WS method
-                                               (e.g. "order.place"); status 0 cuts the socket
+                                               (e.g. "order.place"); status 0 cuts the socket;
+                                               execute_after_ms: executed that much later
     POST /sim/latency {"rest_ms","ws_ms"}
     POST /sim/user-events {"duplicate","reorder","drop_ratio"}   drop_ratio in [0, 1]: events lost
     POST /sim/price {"symbol","price"}
@@ -18,6 +21,7 @@ method as the Python API ``sim.faults``; see ``adapters.sim.faults`` for the sem
     POST /sim/clock {"skew_ms"}
     POST /sim/margin-call {"account"?}
     POST /sim/market/gap?symbol=S[&count=N]   the next N depth diffs of S are lost (chain break)
+    POST /sim/history/age {"ms"}              history queries see trades ms older
     POST /sim/reset-faults
     GET  /sim/state
 """
@@ -32,6 +36,7 @@ from aiohttp import web
 
 from adapters.sim.faults import Faults
 from adapters.sim.model import VenueReject
+from adapters.sim.wirejson import MalformedJson, decode
 
 
 class FailBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -42,6 +47,11 @@ class FailBody(msgspec.Struct, forbid_unknown_fields=True):
     code: int | None = None
     msg: str | None = None
     after_execute: bool = False
+    execute_after_ms: int | None = None
+
+
+class HistoryAgeBody(msgspec.Struct, forbid_unknown_fields=True):
+    ms: int
 
 
 class LatencyBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -78,9 +88,13 @@ class ControlError(Exception):
 
 def _decode(raw: bytes, typ: type[Any]) -> Any:
     try:
-        return msgspec.json.decode(raw or b"{}", type=typ)
-    except msgspec.DecodeError as exc:
+        return decode(raw or b"{}", typ)
+    except MalformedJson as exc:
         raise ControlError(str(exc)) from None
+
+
+def _flag(request: web.Request, name: str, default: str = "true") -> bool:
+    return request.query.get(name, default).lower() not in ("0", "false", "no", "off")
 
 
 def add_control_routes(app: web.Application, faults: Faults, state: Callable[[], dict[str, Any]]) -> None:
@@ -91,7 +105,8 @@ def add_control_routes(app: web.Application, faults: Faults, state: Callable[[],
             async def handle(request: web.Request) -> web.Response:
                 try:
                     return _json(await fn(request))
-                except (ControlError, ValueError, RuntimeError, VenueReject) as exc:
+                # ArithmeticError: overflowing or non-numeric numbers (e.g. seconds=1e400).
+                except (ControlError, ValueError, ArithmeticError, RuntimeError, VenueReject) as exc:
                     return _json({"ok": False, "error": str(exc)}, 400)
 
             app.router.add_route(method, path, handle)
@@ -115,8 +130,15 @@ def add_control_routes(app: web.Application, faults: Faults, state: Callable[[],
 
     @route("POST", "/sim/streams/refuse")
     async def refuse(request: web.Request) -> Any:
-        on = request.query.get("on", "true").lower() not in ("0", "false", "no", "off")
+        on = _flag(request, "on")
         return {"ok": True, "refused": faults.refuse_streams(request.query.get("kind", "all"), on)}
+
+    @route("POST", "/sim/streams/die-on-connect")
+    async def die_on_connect(request: web.Request) -> Any:
+        raw_count = request.query.get("count")
+        count = int(raw_count) if raw_count else None
+        kinds = faults.die_on_connect(request.query.get("kind", "all"), count, _flag(request, "on"))
+        return {"ok": True, "die_on_connect": kinds}
 
     @route("POST", "/sim/connections/expire")
     async def expire_conns(request: web.Request) -> Any:
@@ -125,7 +147,9 @@ def add_control_routes(app: web.Application, faults: Faults, state: Callable[[],
     @route("POST", "/sim/fail")
     async def fail(request: web.Request) -> Any:
         b = _decode(await request.read(), FailBody)
-        rule = faults.fail(b.method, b.path, b.count, b.status, b.code, b.msg, b.after_execute)
+        rule = faults.fail(
+            b.method, b.path, b.count, b.status, b.code, b.msg, b.after_execute, b.execute_after_ms
+        )
         return {"ok": True, "rule": msgspec.structs.asdict(b) | {"count": rule.count}}
 
     @route("POST", "/sim/latency")
@@ -175,6 +199,11 @@ def add_control_routes(app: web.Application, faults: Faults, state: Callable[[],
             raise ControlError("symbol is required")
         count = int(request.query.get("count", "1"))
         return {"ok": True, "symbol": faults.market_gap(symbol, count), "count": count}
+
+    @route("POST", "/sim/history/age")
+    async def history_age(request: web.Request) -> Any:
+        b = _decode(await request.read(), HistoryAgeBody)
+        return {"ok": True, "ms": faults.age_history(b.ms)}
 
     @route("POST", "/sim/reset-faults")
     async def reset(request: web.Request) -> Any:

@@ -21,6 +21,14 @@ Semantics chosen (see also the module docs of ``control``):
   request is *not* executed (a definite failure). With ``after_execute`` the venue executes it and then the
   response is replaced by the failure (or the connection is cut for ``status`` 0) — the
   ambiguous outcome a client must resolve by querying.
+* **execute_after_ms** (a fail rule option, ``adapters.sim.late``): the request is answered with
+  the failure now and executed ``execute_after_ms`` later — unless that is past the request's
+  ``timestamp + recvWindow``, when the venue drops it. Until then the order does not exist.
+* **die on connect** makes new websocket handshakes of a kind succeed (101) and the socket be
+  aborted at once (no close frame), for the next ``count`` connections or until turned off: a
+  venue whose sockets die before the first frame, so a client's reconnect loop spins.
+* **history age** moves the clock that history queries (Binance ``userTrades``, BingX
+  ``fillHistory``) measure their windows and retention horizon against: trades look older.
 * **latency** delays each REST response by ``rest_ms`` and each websocket frame by ``ws_ms``
   (per-frame delivery time, so bursts are delayed but not throttled).
 * **drop user events** (``drop_ratio``) loses that fraction of user-data events for good,
@@ -37,6 +45,7 @@ import contextlib
 import fnmatch
 import itertools
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -44,6 +53,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSCloseCode, web
+
+from adapters.sim.late import MAX_DELAY_MS, LateExecutions
 
 if TYPE_CHECKING:
     from adapters.sim.engine import VenueEngine
@@ -61,6 +72,12 @@ STALL_QUEUE = "queue"
 # A consumer that lets this many frames pile up is disconnected, as the venue does with slow
 # consumers; it also bounds the memory one dead client can pin.
 MAX_QUEUED_FRAMES = 50_000
+
+# Bounds on control inputs: a typo (or a fuzzer) must get a 400, not wedge the venue.
+MAX_SKEW_MS = 10 * 365 * 86_400_000
+MAX_LATENCY_MS = 600_000
+MAX_STEPS = 100_000
+MAX_STALL_S = 86_400.0
 
 
 def now_ms() -> int:
@@ -339,6 +356,7 @@ class FailRule:
     code: int | None = None
     msg: str | None = None
     after_execute: bool = False
+    execute_after_ms: int | None = None  # answer the failure now, execute this much later
     matched: int = 0
 
     def matches(self, method: str, path: str) -> bool:
@@ -372,6 +390,10 @@ class Faults:
         self.refused_kinds: set[str] = set()
         # Set by the venue dialect's market streams: lose the next depth diff(s) of a symbol.
         self.market_gap_hook: Callable[[str, int], None] | None = None
+        # kind (or "all") -> connections still to kill on connect; None: until turned off.
+        self.die_on_connect_kinds: dict[str, int | None] = {}
+        self.history_offset_ms = 0
+        self.late = LateExecutions(self.server_time_ms, self._count)
 
     def attach_engine(self, engine: VenueEngine) -> None:
         self._engine = engine
@@ -382,12 +404,32 @@ class Faults:
             raise RuntimeError("no engine attached")
         return self._engine
 
+    def _count(self, name: str) -> None:
+        self.counters[name] += 1
+
     # --- clock -------------------------------------------------------------------------------
     def server_time_ms(self) -> int:
         return now_ms() + self.clock_skew_ms
 
     def set_clock_skew(self, skew_ms: int) -> None:
-        self.clock_skew_ms = int(skew_ms)
+        skew = int(skew_ms)
+        if abs(skew) > MAX_SKEW_MS:
+            raise ValueError(f"skew_ms must be within +-{MAX_SKEW_MS}")
+        self.clock_skew_ms = skew
+
+    def history_now_ms(self) -> int:
+        """ "Now" for history queries: the wire clock moved forward by :meth:`age_history`."""
+        return self.server_time_ms() + self.history_offset_ms
+
+    def age_history(self, ms: int) -> int:
+        """History queries (Binance ``userTrades``, BingX ``fillHistory``) see the venue clock
+        ``ms`` later, so every trade looks ``ms`` older: default windows, the 7-day span and the
+        retention horizon can be tested without waiting days. Sets (does not add); 0 turns it off."""
+        offset = int(ms)
+        if not 0 <= offset <= MAX_SKEW_MS:
+            raise ValueError(f"ms must be in [0, {MAX_SKEW_MS}]")
+        self.history_offset_ms = offset
+        return offset
 
     # --- streams -----------------------------------------------------------------------------
     def expire_listen_keys(self) -> int:
@@ -405,6 +447,8 @@ class Faults:
         return len(conns)
 
     def stall_streams(self, kind: str = "all", seconds: float = 5.0, mode: str = STALL_DROP) -> int:
+        if not (math.isfinite(float(seconds)) and 0 <= float(seconds) <= MAX_STALL_S):
+            raise ValueError(f"seconds must be in [0, {MAX_STALL_S}]")
         if mode not in (STALL_DROP, STALL_QUEUE):
             raise ValueError(f"unknown stall mode {mode!r}; expected drop or queue")
         conns = self.registry.select(kind)
@@ -430,6 +474,40 @@ class Faults:
         else:
             self.refused_kinds -= kinds
         return sorted(self.refused_kinds)
+
+    def die_on_connect(
+        self, kind: str = "all", count: int | None = None, on: bool = True
+    ) -> dict[str, int | None]:
+        """New websocket handshakes of ``kind`` succeed and the socket is aborted at once (no close
+        frame): for the next ``count`` such connections, or until turned off (``count`` None).
+        ``on=False`` turns ``kind`` off (``all``: every kind)."""
+        if kind not in (*KINDS, "all"):
+            raise ValueError(f"unknown stream kind {kind!r}; expected user, market, api or all")
+        if not on:
+            if kind == "all":
+                self.die_on_connect_kinds.clear()
+            else:
+                self.die_on_connect_kinds.pop(kind, None)
+        else:
+            if count is not None and int(count) < 1:
+                raise ValueError(f"count must be >= 1, was {count}")
+            self.die_on_connect_kinds[kind] = None if count is None else int(count)
+        return dict(self.die_on_connect_kinds)
+
+    def take_die_on_connect(self, kind: str) -> bool:
+        """Whether this new ``kind`` connection dies now (consumes one shot of a counted fault)."""
+        for key in (kind, "all"):
+            if key not in self.die_on_connect_kinds:
+                continue
+            left = self.die_on_connect_kinds[key]
+            if left is not None:
+                if left <= 1:
+                    del self.die_on_connect_kinds[key]
+                else:
+                    self.die_on_connect_kinds[key] = left - 1
+            self.counters["connections_died_on_connect"] += 1
+            return True
+        return False
 
     def is_refused(self, kind: str) -> bool:
         if kind in self.refused_kinds:
@@ -464,8 +542,22 @@ class Faults:
         code: int | None = None,
         msg: str | None = None,
         after_execute: bool = False,
+        execute_after_ms: int | None = None,
     ) -> FailRule:
-        rule = FailRule(method, path, int(count), int(status), code, msg, bool(after_execute))
+        """``execute_after_ms``: answer the failure now and execute the request that much later
+        (``adapters.sim.late``); the venue drops it if that is past its ``timestamp + recvWindow``."""
+        status = int(status)
+        if status != 0 and not 100 <= status <= 599:
+            raise ValueError(f"status must be 0 (cut the connection) or an HTTP status, was {status}")
+        if int(count) < 0:
+            raise ValueError(f"count must be >= 0, was {count}")
+        if execute_after_ms is not None:
+            execute_after_ms = int(execute_after_ms)
+            if not 0 <= execute_after_ms <= MAX_DELAY_MS:
+                raise ValueError(f"execute_after_ms must be in [0, {MAX_DELAY_MS}]")
+            if after_execute:
+                raise ValueError("after_execute and execute_after_ms exclude each other")
+        rule = FailRule(method, path, int(count), status, code, msg, bool(after_execute), execute_after_ms)
         self.fail_rules.append(rule)
         return rule
 
@@ -498,9 +590,9 @@ class Faults:
     # --- latency / user events ---------------------------------------------------------------
     def set_latency(self, rest_ms: int | None = None, ws_ms: int | None = None) -> None:
         if rest_ms is not None:
-            self.rest_latency_ms = max(0, int(rest_ms))
+            self.rest_latency_ms = min(max(0, int(rest_ms)), MAX_LATENCY_MS)
         if ws_ms is not None:
-            self.ws_latency_ms = max(0, int(ws_ms))
+            self.ws_latency_ms = min(max(0, int(ws_ms)), MAX_LATENCY_MS)
 
     def ws_latency_s(self) -> float:
         return self.ws_latency_ms / 1000.0
@@ -534,10 +626,19 @@ class Faults:
 
     # --- market / account --------------------------------------------------------------------
     def set_price(self, symbol: str, price: Decimal | str | float) -> None:
-        self.engine.set_price(symbol, Decimal(str(price)))
+        try:
+            value = Decimal(str(price))
+        except ArithmeticError:  # decimal.InvalidOperation: not a number at all
+            raise ValueError(f"price {price!r} is not a number") from None
+        if not value.is_finite() or value <= 0:
+            raise ValueError(f"price {price!r} must be a finite positive number")
+        self.engine.set_price(symbol, value)
 
     def step(self, n: int = 1) -> None:
-        for _ in range(max(0, int(n))):
+        n = int(n)
+        if not 0 <= n <= MAX_STEPS:
+            raise ValueError(f"n must be in [0, {MAX_STEPS}]")
+        for _ in range(n):
             self.engine.step()
 
     def margin_call(self, account: str | None = None) -> str:
@@ -557,6 +658,8 @@ class Faults:
         self._user_events_seen = 0
         self.clock_skew_ms = 0
         self.refused_kinds.clear()
+        self.die_on_connect_kinds.clear()
+        self.history_offset_ms = 0
         for conn in self.registry.select("all"):
             conn.unstall()
         for hook in self.reset_hooks:
@@ -572,6 +675,9 @@ class Faults:
             "user_event_drop_ratio": self.user_event_drop_ratio,
             "clock_skew_ms": self.clock_skew_ms,
             "refused_kinds": sorted(self.refused_kinds),
+            "die_on_connect": dict(self.die_on_connect_kinds),
+            "history_offset_ms": self.history_offset_ms,
+            "late_executions": self.late.snapshot(),
             "counters": dict(self.counters),
         }
 
@@ -609,6 +715,11 @@ async def serve_ws(
     # autoping off: ping/pong handling must stop during a stall, so the reader does it.
     ws = web.WebSocketResponse(autoping=False, max_msg_size=1 << 20)
     await ws.prepare(request)
+    if faults.take_die_on_connect(kind):
+        # The handshake succeeded; the socket dies before its first frame, without a close frame.
+        if request.transport is not None:
+            request.transport.abort()
+        return ws
     conn = LiveConnection(
         registry.next_id(),
         ws,
@@ -640,7 +751,12 @@ async def serve_ws(
                     if conn.stall_mode == STALL_DROP:
                         continue  # the dead link never delivered it
                     await conn.wait_unstalled()
-                await on_text(conn, msg.data)
+                try:
+                    await on_text(conn, msg.data)
+                except Exception:
+                    # Dialects answer malformed frames themselves; a bug there must not take the
+                    # socket down (the venue keeps a connection open after a bad message).
+                    log.exception("conn %d: frame handler failed", conn.id)
                 continue
             if msg.type is web.WSMsgType.BINARY:
                 continue

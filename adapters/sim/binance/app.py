@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from adapters.sim.accounting import RequestLog
 from adapters.sim.binance import wire
 from adapters.sim.binance.market_stream import MarketStreams
 from adapters.sim.binance.rest import RateLimiter, RestApi
@@ -63,6 +64,8 @@ class BinanceSettings:
     orders_per_10s: int = 300
     orders_per_minute: int = 1200
     housekeeping_interval: float = 0.05
+    # GET /fapi/v1/userTrades serves only this much history (2026-08-26 change log: 3 months).
+    trade_history_days: float = 90.0
 
 
 class BinanceVenue:
@@ -87,6 +90,7 @@ class BinanceVenue:
         self.market.kline_seed = self._kline_seed
         self.ws_settings = WsSettings(s.ping_interval, s.pong_timeout, s.max_connection_age)
         self.limiter = RateLimiter(s.rate_limit_weight, s.orders_per_10s, s.orders_per_minute)
+        self.requests = RequestLog()
         self.margin_types: dict[tuple[str, str], str] = {}
         self._assets: dict[str, str] = {}
         self._extras: dict[int, wire.OrderExtras] = {}
@@ -235,6 +239,7 @@ class BinanceVenue:
                 "weight_limit_1m": self.limiter.weight_limit,
                 "banned_until_ms": self.limiter.banned_until_ms,
             },
+            "requests": {"used_weight_1m": self.limiter.used_weight(), **self.requests.snapshot()},
         }
 
 

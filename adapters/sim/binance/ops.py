@@ -43,6 +43,9 @@ CONDITIONAL_TYPES = frozenset(
 )
 _CLIENT_ID_RE = re.compile(r"^[\.A-Z\:/a-z0-9_-]{1,36}$")
 _DECIMAL_RE = re.compile(r"^-?([0-9]{1,20})(\.[0-9]{1,20})?$")
+_INT_RE = re.compile(r"^-?[0-9]{1,19}$")
+_SCIENTIFIC_RE = re.compile(r"^-?[0-9]{1,20}(\.[0-9]{1,20})?[eE][-+]?[0-9]{1,3}$")
+INT64_MAX = 2**63 - 1  # Binance LONG / INT parameters
 STP_MODES = ("NONE", "EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH")
 PRICE_MATCH = (
     "NONE",
@@ -88,26 +91,35 @@ class Params:
         if raw is None:
             return None
         if not _DECIMAL_RE.match(raw):
+            illegal = BinanceError(
+                -1100,
+                f"Illegal characters found in parameter '{name}'; legal range is "
+                "'^([0-9]{1,20})(\\.[0-9]{1,20})?$'.",
+            )
+            # Tolerate 1e-05 style from float-formatting clients; not the rest of what Decimal()
+            # reads ("1_000", " 1", "NaN").
+            if not _SCIENTIFIC_RE.match(raw):
+                raise illegal
             try:
-                return Decimal(raw)  # tolerate 1e-05 style from float-formatting clients
+                value = Decimal(raw)
             except InvalidOperation:
-                raise BinanceError(
-                    -1100,
-                    f"Illegal characters found in parameter '{name}'; legal range is "
-                    "'^([0-9]{1,20})(\\.[0-9]{1,20})?$'.",
-                ) from None
+                raise illegal from None
+            # NaN, Infinity and 1e999999 are not numbers the venue reads (the engine would fail).
+            if not value.is_finite() or not -20 <= value.adjusted() <= 20:
+                raise illegal
+            return value
         return Decimal(raw)
 
     def integer(self, name: str, required: bool = False) -> int | None:
         raw = self.req(name) if required else self.get(name)
         if raw is None:
             return None
-        try:
-            return int(raw)
-        except ValueError:
+        # A regex, not just int(): Python also reads " 1", "1_000" and 5000-digit numbers.
+        if not _INT_RE.match(raw) or abs(int(raw)) > INT64_MAX:
             raise BinanceError(
                 -1100, f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]+$'."
-            ) from None
+            )
+        return int(raw)
 
     def flag(self, name: str) -> bool | None:
         raw = self.get(name)

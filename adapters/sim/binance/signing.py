@@ -16,6 +16,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import math
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlencode
 
@@ -139,11 +140,15 @@ def check_timestamp(params: dict[str, str], server_ms: int) -> None:
     raw_rw = params.get("recvWindow")
     if raw_rw:
         try:
-            recv_window = int(float(raw_rw))
+            value = float(raw_rw)
         except ValueError:
             raise errors.invalid_param("recvWindow") from None
-        if recv_window > MAX_RECV_WINDOW_MS or recv_window <= 0:
+        if math.isnan(value):
+            raise errors.invalid_param("recvWindow")
+        # Compared as a float first: int(float("1e400")) would raise OverflowError (a 500).
+        if value > MAX_RECV_WINDOW_MS or value <= 0:
             raise BinanceError(errors.BAD_RECV_WINDOW, "recvWindow must be less than 60000")
+        recv_window = int(value)
     if ts > server_ms + MAX_AHEAD_MS:
         raise errors.timestamp_ahead()
     if server_ms - ts > recv_window:

@@ -19,6 +19,7 @@ from adapters.sim.binance import errors
 from adapters.sim.binance.market_stream import TooManyStreams, is_market_stream
 from adapters.sim.binance.signing import abbreviate
 from adapters.sim.faults import KIND_MARKET, KIND_USER, LiveConnection, serve_ws
+from adapters.sim.wirejson import MalformedJson, decode
 
 if TYPE_CHECKING:
     from adapters.sim.binance.app import BinanceVenue
@@ -99,8 +100,8 @@ class StreamServer:
     def _command(self, conn: LiveConnection, text: str, combined: bool) -> dict[str, Any]:
         v = self.venue
         try:
-            msg = msgspec.json.decode(text.encode())
-        except msgspec.DecodeError:
+            msg = decode(text)
+        except MalformedJson:  # bad syntax or nested too deep: the venue's error frame, socket stays
             return {
                 "error": {"code": 3, "msg": "Invalid JSON: expected value at line 1 column 1"},
                 "id": None,
@@ -108,6 +109,11 @@ class StreamServer:
         if not isinstance(msg, dict):
             return {"error": {"code": 2, "msg": "Invalid request: request must be an object"}, "id": None}
         req_id = msg.get("id")
+        if req_id is not None and (isinstance(req_id, bool) or not isinstance(req_id, int | str)):
+            return {
+                "error": {"code": 2, "msg": "Invalid request: request ID must be an unsigned integer"},
+                "id": None,
+            }
         method = msg.get("method")
         params = msg.get("params") or []
         if method in ("SUBSCRIBE", "UNSUBSCRIBE"):

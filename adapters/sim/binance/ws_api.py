@@ -9,7 +9,13 @@ Injected failures (``/sim/fail`` with ``method="WS"``, ``path`` = the WS method 
 ``order.place``): without ``after_execute`` the request is not executed and answered with the
 rule's error (e.g. ``status=408, code=-1007``); with it, the request is executed and then the
 answer is replaced by that error, or for ``status=0`` the socket is cut instead of answering —
-the outcomes a client must resolve by querying.
+the outcomes a client must resolve by querying. With ``execute_after_ms`` the request is answered
+with the rule's error (or the socket cut) now and executed that much later, on the key it was
+signed with (``adapters.sim.late``).
+
+A frame that is not a JSON object (bad syntax, nesting too deep) is answered ``-1102`` with
+``"id": null``, a request whose ``id`` is not a string, integer or null likewise; the socket stays
+open, as on the venue.
 """
 
 from __future__ import annotations
@@ -24,7 +30,9 @@ from adapters.sim.binance import errors, ops
 from adapters.sim.binance.errors import BinanceError
 from adapters.sim.binance.ops import Params
 from adapters.sim.binance.signing import ApiKey, check_timestamp, verify_ws
-from adapters.sim.faults import KIND_API, LiveConnection, now_ms, serve_ws
+from adapters.sim.faults import KIND_API, FailRule, LiveConnection, now_ms, serve_ws
+from adapters.sim.late import Outcome, request_deadline_ms
+from adapters.sim.wirejson import MalformedJson, decode
 
 if TYPE_CHECKING:
     from adapters.sim.binance.app import BinanceVenue
@@ -122,19 +130,25 @@ class WsApi:
             ]
         return out
 
+    def _malformed(self, detail: str = "Malformed request.") -> dict[str, Any]:
+        return {
+            "id": None,
+            "status": 400,
+            "error": {"code": -1102, "msg": detail},
+            "rateLimits": self._rate_limits(None, None),
+        }
+
     def _request(self, conn: LiveConnection, text: str) -> dict[str, Any] | None:
         try:
-            msg = msgspec.json.decode(text.encode())
-        except msgspec.DecodeError:
+            msg = decode(text)
+        except MalformedJson:
             msg = None
         if not isinstance(msg, dict):
-            return {
-                "id": None,
-                "status": 400,
-                "error": {"code": -1102, "msg": "Malformed request."},
-                "rateLimits": self._rate_limits(None, None),
-            }
+            return self._malformed()
         req_id = msg.get("id")
+        if req_id is not None and not isinstance(req_id, str | int):
+            # The venue takes an INT / STRING / null id; anything else cannot be echoed back.
+            return self._malformed("Mandatory parameter 'id' was not sent, was empty/null, or malformed.")
         method = msg.get("method")
         params = msg.get("params") or {}
         account: str | None = None
@@ -144,9 +158,19 @@ class WsApi:
             if not isinstance(params, dict):
                 raise errors.invalid_param("params")
             lim = self.venue.limiter
-            if lim.add_weight(WEIGHTS.get(method, 1)) > lim.weight_limit:
+            weight = WEIGHTS.get(method, 1)
+            key = f"WS {method}" if method in WEIGHTS else "WS other"
+            self.venue.requests.count(key)
+            self.venue.requests.add_weight(key, weight)
+            if lim.add_weight(weight) > lim.weight_limit:
                 raise errors.too_much_weight(lim.weight_limit)
             rule = self.venue.faults.take_ws_fail_rule(method)
+            if rule is not None and rule.execute_after_ms is not None:
+                self._schedule_late(conn, method, params, rule)
+                if rule.status == 0:
+                    conn.abort("fault: request dropped, executes late")
+                    return None
+                raise errors.default_fail_error(rule.status, rule.code, rule.msg)
             if rule is not None and not rule.after_execute:
                 if rule.status == 0:
                     conn.abort("fault: request dropped")
@@ -171,6 +195,25 @@ class WsApi:
             "result": result,
             "rateLimits": self._rate_limits(account, method),
         }
+
+    def _schedule_late(
+        self, conn: LiveConnection, method: str, params: dict[str, Any], rule: FailRule
+    ) -> None:
+        """Authenticate now (the gateway does, before the backend times out), execute later on that
+        key; an authentication error is answered instead of the injected failure."""
+        assert rule.execute_after_ms is not None
+        key = self._auth(conn, params)
+        p = Params.from_json({k: val for k, val in params.items() if k not in ("apiKey", "signature")})
+
+        async def run() -> Outcome:
+            try:
+                return True, self._dispatch_account(key.account_id, method, p)
+            except BinanceError as err:
+                return False, err.body()
+
+        self.venue.faults.late.schedule(
+            f"WS {method}", rule.execute_after_ms, request_deadline_ms(p.data), run
+        )
 
     def _auth(self, conn: LiveConnection, params: dict[str, Any]) -> ApiKey:
         v = self.venue
@@ -216,6 +259,11 @@ class WsApi:
         key = self._auth(conn, params)
         account = key.account_id
         p = Params.from_json({k: val for k, val in params.items() if k not in ("apiKey", "signature")})
+        return self._dispatch_account(account, method, p), account
+
+    def _dispatch_account(self, account: str, method: str, p: Params) -> Any:
+        """The methods that act on an authenticated account (also what a late execution runs)."""
+        v = self.venue
         if method in ORDER_METHODS:
             lim = v.limiter
             c10, c1m = lim.order_counts(account)
@@ -223,25 +271,25 @@ class WsApi:
                 raise BinanceError(-1015, "Too many new orders.", 429)
             lim.add_orders(account, 1)
         if method == "order.place":
-            return ops.place_order(v, account, p), account
+            return ops.place_order(v, account, p)
         if method == "order.cancel":
-            return ops.cancel_order(v, account, p), account
+            return ops.cancel_order(v, account, p)
         if method == "order.modify":
-            return ops.modify_order(v, account, p), account
+            return ops.modify_order(v, account, p)
         if method == "order.status":
-            return ops.query_order(v, account, p), account
+            return ops.query_order(v, account, p)
         if method == "algoOrder.place":
-            return ops.place_algo(v, account, p), account
+            return ops.place_algo(v, account, p)
         if method == "algoOrder.cancel":
-            return ops.cancel_algo(v, account, p), account
+            return ops.cancel_algo(v, account, p)
         if method == "userDataStream.start":
-            return {"listenKey": v.listen_keys.create_or_extend(account).key}, account
+            return {"listenKey": v.listen_keys.create_or_extend(account).key}
         if method == "userDataStream.ping":
-            return {"listenKey": v.listen_keys.keepalive(account, p.get("listenKey")).key}, account
+            return {"listenKey": v.listen_keys.keepalive(account, p.get("listenKey")).key}
         if method == "userDataStream.stop":
             lk = v.listen_keys.delete(account, p.get("listenKey"))
             v.user.deleted(lk)
-            return {}, account
+            return {}
         raise BinanceError(
             -1100, f"Illegal characters found in parameter 'method'; unknown method '{method}'."
         )

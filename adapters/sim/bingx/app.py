@@ -20,6 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
+from adapters.sim.accounting import RequestLog
 from adapters.sim.bingx import errors, wire
 from adapters.sim.bingx.market_stream import MarketStreams
 from adapters.sim.bingx.rest import RateLimiter, RestApi
@@ -102,6 +103,7 @@ class BingxVenue:
             s.ping_interval, s.pong_timeout, s.max_connection_age, app_ping=PING_FRAME
         )
         self.limiter = RateLimiter(s.rate_limit_scale)
+        self.requests = RequestLog()
         self.default_fees = (Decimal("0.0002"), Decimal("0.0005"))
         self.client_ids_used: set[tuple[str, str]] = set()
         self._assets: dict[str, str] = {}
@@ -326,6 +328,7 @@ class BingxVenue:
             "listen_keys": self.listen_keys.snapshot(),
             "rate_limits": {"refused": self.limiter.refused, "scale": self.limiter.scale},
             "market": dict(self.market.counters),
+            "requests": self.requests.snapshot(),
         }
 
 

@@ -7,6 +7,11 @@ HTTP 200, business errors included; the listen-key endpoints answer bare JSON / 
 data) and per endpoint, in fixed windows, reported on every response in
 ``X-RateLimit-Requests-Remain`` and ``X-RateLimit-Requests-Expire`` (epoch ms the window ends);
 going over answers HTTP 429 with code 100410.
+
+Malformed input always gets the envelope: parameter errors are ``80014`` "Invalid parameters, ..."
+(HTTP 200, as the venue sends business errors), anything a route did not foresee is caught by the
+middleware and answered ``100500`` "Internal system error" (HTTP 500, JSON), never aiohttp's
+plain-text 500.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -24,11 +30,13 @@ from urllib.parse import parse_qsl
 import msgspec
 from aiohttp import web
 
+from adapters.sim.accounting import OTHER
 from adapters.sim.bingx import errors, wire
 from adapters.sim.bingx.errors import BingxError
 from adapters.sim.bingx.signing import ApiKey, authenticate, lookup_key
 from adapters.sim.bingx.specs import CONTRACT_IDS
 from adapters.sim.faults import FailRule
+from adapters.sim.late import Outcome, request_deadline_ms
 from adapters.sim.market_feed import INTERVAL_MS
 from adapters.sim.model import (
     AlgoOrder,
@@ -45,6 +53,7 @@ from adapters.sim.model import (
     VenueReject,
     WorkingType,
 )
+from adapters.sim.wirejson import MalformedJson, decode
 
 if TYPE_CHECKING:
     from adapters.sim.bingx.app import BingxVenue
@@ -66,6 +75,9 @@ DEPTH_LIMITS = (5, 10, 20, 50, 100, 500, 1000)
 FILL_HISTORY_WINDOW_MS = 7 * 86_400_000
 CLIENT_ID_MAX = 40
 VST_CREDIT = Decimal("20000")
+_INT_RE = re.compile(r"^-?[0-9]{1,19}$")
+_NUMBER_RE = re.compile(r"^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$")
+INT64_MAX = 2**63 - 1
 
 _TYPE_MAP: dict[str, OrderType] = {
     "LIMIT": OrderType.LIMIT,
@@ -176,11 +188,14 @@ class Params:
         raw = self.req(name) if required else self.get(name)
         if raw is None:
             return None
+        if not _NUMBER_RE.match(raw):  # Decimal() also reads "1_000", " 1" and "NaN"
+            raise errors.invalid(f"{name}: must be a number")
         try:
             value = Decimal(raw)
         except InvalidOperation:
             raise errors.invalid(f"{name}: must be a number") from None
-        if not value.is_finite():
+        # NaN, Infinity and 1e999999 would make the engine's arithmetic fail.
+        if not value.is_finite() or not -20 <= value.adjusted() <= 20:
             raise errors.invalid(f"{name}: must be a number")
         return value
 
@@ -188,10 +203,10 @@ class Params:
         raw = self.req(name) if required else self.get(name)
         if raw is None:
             return None
-        try:
-            return int(raw)
-        except ValueError:
-            raise errors.invalid(f"{name}: must be an integer") from None
+        # A regex, not just int(): Python also reads " 1", "1_000" and 5000-digit numbers.
+        if not _INT_RE.match(raw) or abs(int(raw)) > INT64_MAX:
+            raise errors.invalid(f"{name}: must be an integer")
+        return int(raw)
 
     def flag(self, name: str) -> bool | None:
         raw = self.get(name)
@@ -226,8 +241,8 @@ class Params:
         if raw is None:
             return None
         try:
-            value = msgspec.json.decode(raw.encode())
-        except msgspec.DecodeError:
+            value = decode(raw)
+        except MalformedJson:
             raise errors.invalid(f"{name}: must be a JSON array") from None
         if not isinstance(value, list):
             raise errors.invalid(f"{name}: must be a JSON array")
@@ -242,7 +257,7 @@ class Params:
 @dataclass(slots=True)
 class Ctx:
     venue: BingxVenue
-    request: web.Request
+    request: web.Request | None  # None when a late execution runs the request after its answer
     params: Params
     key: ApiKey | None
 
@@ -303,8 +318,8 @@ class RestApi:
             raw = (await request.read()).decode("utf-8", errors="replace")
             if request.content_type == "application/json":
                 try:
-                    obj = msgspec.json.decode(raw.encode()) if raw.strip() else {}
-                except msgspec.DecodeError:
+                    obj = decode(raw) if raw.strip() else {}
+                except MalformedJson:  # bad syntax or nested too deep: read as no parameters
                     obj = {}
                 if isinstance(obj, dict):
                     params.update(Params.from_json(obj).data)
@@ -315,19 +330,34 @@ class RestApi:
         return raw_query, body, params
 
     async def _serve(self, route: Route, request: web.Request) -> web.StreamResponse:
-        v = self.venue
         raw_query, body, raw_params = await self._read(request)
+        api_key_header = request.headers.get("X-BX-APIKEY")
+        remote = request.remote or "ip"
+        return await self._execute(route, raw_query, body, raw_params, api_key_header, remote, request)
+
+    async def _execute(
+        self,
+        route: Route,
+        raw_query: str,
+        body: str,
+        raw_params: dict[str, str],
+        api_key_header: str | None,
+        remote: str,
+        request: web.Request | None,
+    ) -> web.StreamResponse:
+        """Authenticate, rate-limit and run one request (also what a late execution runs, with
+        ``request`` None)."""
+        v = self.venue
         p = Params(raw_params)
         headers: dict[str, str] = {}
         now = v.faults.server_time_ms()
         try:
             key: ApiKey | None = None
-            api_key_header = request.headers.get("X-BX-APIKEY")
             if route.security == SIGNED:
                 key = authenticate(v.keys, api_key_header, raw_query, body, raw_params, now)
             elif route.security == API_KEY:
                 key = lookup_key(v.keys, api_key_header, now)
-            who = key.account_id if key is not None else (request.remote or "ip")
+            who = key.account_id if key is not None else remote
             allowed, remain, expire = v.limiter.hit(who, route.method, route.path, route.security == PUBLIC)
             headers[HEADER_REMAIN] = str(remain)
             headers[HEADER_EXPIRE] = str(expire)
@@ -362,9 +392,14 @@ class RestApi:
             if not request.path.startswith("/openApi/"):
                 return await handler(request)
             faults = v.faults
+            known = (request.method, request.path) in self.routes
+            v.requests.count(f"{request.method} {request.path}" if known else OTHER)
             if faults.rest_latency_ms:
                 await asyncio.sleep(faults.rest_latency_ms / 1000)
             rule = faults.take_fail_rule(request.method, request.path)
+            if rule is not None and rule.execute_after_ms is not None:
+                await self._schedule_late(request, rule.execute_after_ms)
+                return self._failure(request, rule)
             if rule is not None and not rule.after_execute:
                 return self._failure(request, rule)
             try:
@@ -372,6 +407,15 @@ class RestApi:
             except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
                 response = json_response(
                     {"code": 100400, "msg": f"this api is not exist: {request.method} {request.path}"}, 404
+                )
+            except web.HTTPException:
+                raise
+            except Exception:
+                # A case no route foresaw: still the envelope, never a plain-text 500. Logged at
+                # ERROR because it is a simulator bug (the fuzz test fails on it).
+                log.exception("unhandled error serving %s %s", request.method, request.path)
+                response = json_response(
+                    {"code": errors.INTERNAL, "msg": "Internal system error", "data": {}}, 500
                 )
             if rule is not None:
                 log.info(
@@ -384,6 +428,29 @@ class RestApi:
             return response
 
         return rest_faults
+
+    async def _schedule_late(self, request: web.Request, delay_ms: int) -> None:
+        """Run this request ``delay_ms`` from now, after the client got its failure (or lost its
+        connection); dropped if that is past its ``timestamp + recvWindow`` (BingX: requests older
+        than recvWindow, default 5000 ms, are refused)."""
+        route = self.routes.get((request.method, request.path))
+        if route is None:
+            return
+        raw_query, body, params = await self._read(request)
+        api_key_header = request.headers.get("X-BX-APIKEY")
+        remote = request.remote or "ip"
+
+        async def run() -> Outcome:
+            response = await self._execute(route, raw_query, body, params, api_key_header, remote, None)
+            raw = response.body if isinstance(response, web.Response) else None
+            answer = decode(raw) if isinstance(raw, bytes) and raw else None
+            # Business errors come back with HTTP 200 and a non-zero code.
+            ok = response.status == 200 and not (isinstance(answer, dict) and answer.get("code"))
+            return ok, answer
+
+        self.venue.faults.late.schedule(
+            f"{request.method} {request.path}", delay_ms, request_deadline_ms(params), run
+        )
 
     def _failure(self, request: web.Request, rule: FailRule) -> web.StreamResponse:
         if rule.status == 0:
@@ -834,6 +901,10 @@ class RestApi:
         cids = c.params.json_list("clientOrderIdList")
         if not ids and not cids:
             raise errors.invalid("orderIdList or clientOrderIdList: one of them is required")
+        if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids or []):
+            raise errors.invalid("orderIdList: must be a JSON array of integers")
+        if not all(isinstance(x, str | int) for x in cids or []):
+            raise errors.invalid("clientOrderIdList: must be a JSON array of strings")
         refs: list[tuple[int | None, str | None]] = [(int(i), None) for i in ids or []]
         refs += [(None, str(x).lower()) for x in cids or []]
         if len(refs) > 10:
@@ -964,7 +1035,7 @@ class RestApi:
         start, end = p.integer("startTs"), p.integer("endTs")
         if start is not None and end is None:
             return {"fill_history_orders": [], "total": 0}  # the venue's rule: start-only returns nothing
-        now = v.faults.server_time_ms()
+        now = v.faults.history_now_ms()
         end = end if end is not None else now
         start = start if start is not None else end - FILL_HISTORY_WINDOW_MS
         if end - start > FILL_HISTORY_WINDOW_MS:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 from dataclasses import dataclass
 from urllib.parse import unquote, unquote_plus
 
@@ -85,12 +86,13 @@ def check_timestamp(params: dict[str, str], server_ms: int) -> None:
     raw_rw = params.get("recvWindow")
     if raw_rw:
         try:
-            recv_window = int(float(raw_rw))
+            value = float(raw_rw)
         except ValueError:
             raise errors.invalid("recvWindow") from None
-        if recv_window <= 0:
-            recv_window = DEFAULT_RECV_WINDOW_MS
-        recv_window = min(recv_window, MAX_RECV_WINDOW_MS)
+        if math.isnan(value):
+            raise errors.invalid("recvWindow")
+        # Clamped as a float first: int(float("1e400")) would raise OverflowError (a 500).
+        recv_window = DEFAULT_RECV_WINDOW_MS if value <= 0 else int(min(value, MAX_RECV_WINDOW_MS))
     if ts > server_ms + MAX_AHEAD_MS or server_ms - ts > recv_window:
         raise errors.timestamp_mismatch(server_ms)
 

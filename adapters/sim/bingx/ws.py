@@ -20,6 +20,7 @@ from aiohttp import web
 from adapters.sim.bingx import wire
 from adapters.sim.faults import KIND_MARKET, KIND_USER, LiveConnection, serve_ws
 from adapters.sim.listen_keys import abbreviate
+from adapters.sim.wirejson import MalformedJson, decode
 
 if TYPE_CHECKING:
     from adapters.sim.bingx.app import BingxVenue
@@ -89,8 +90,8 @@ class StreamServer:
         if stripped == "Ping":
             return wire.gz("Pong")
         try:
-            msg = msgspec.json.decode(stripped.encode())
-        except msgspec.DecodeError:
+            msg = decode(stripped)
+        except MalformedJson:  # bad syntax or nested too deep: 80014, the socket stays open
             return wire.gz(ack("", 80014, "invalid params"))
         if not isinstance(msg, dict):
             return wire.gz(ack("", 80014, "invalid params"))
@@ -98,6 +99,8 @@ class StreamServer:
             conn.on_pong()
             return None
         req_id = msg.get("id")
+        if not isinstance(req_id, str | int) or isinstance(req_id, bool):
+            req_id = ""  # only a string or number can be echoed back
         req_type = msg.get("reqType")
         data_type = msg.get("dataType")
         if req_type not in ("sub", "unsub") or not isinstance(data_type, str) or not data_type:
