@@ -54,6 +54,7 @@ _TRADES_PAGE = 1000
 # userTrades: a startTime/endTime span is at most 7 days; history is served for the last 90 days
 # (Binance USD-M change log, 2026-08-26). Both are settings of VenueSync for the simulator's sake.
 _TRADE_WINDOW_MS = 7 * MILLIS_PER_DAY
+_WINDOW_SLACK_MS = 60_000  # our clock against the venue's: stay well inside its default window
 TRADE_HISTORY_DAYS = 90
 
 
@@ -127,6 +128,8 @@ class VenueSync:
         ts = (o.updateTime or o.time or 0) * _NANOS_PER_MS or self._clock_ns()
         executed = Decimal(o.executedQty or "0")
         self._facts.note_venue_filled(order, executed)
+        if o.time and order.venue_created_ms is None:
+            order.venue_created_ms = o.time
         self._apply_amendment(order, o, voi, ts)
         status = o.status
         if status in ("NEW", "PARTIALLY_FILLED", "PENDING_NEW", "PENDING_CANCEL"):
@@ -221,10 +224,18 @@ class VenueSync:
         self.apply_order(order, o)
 
     async def fetch_order_fills(self, order: TrackedOrder, order_id: int | None = None) -> int:
-        """Every trade of one venue order (by its id), emitted once each."""
+        """Every trade of one venue order (by its id), emitted once each.
+
+        ``userTrades`` by order id answers from the last 7 days unless a time range is given (and
+        a range spans at most 7 days, without ``fromId``): an order the venue created earlier is
+        walked in 7-day windows from its creation."""
         venue_id = order_id if order_id is not None else _venue_int(order)
         if venue_id is None:
             return 0
+        now = self._http.now_ms()
+        created = order.venue_created_ms
+        if created is not None and created < now - _TRADE_WINDOW_MS + _WINDOW_SLACK_MS:
+            return await self._order_fills_by_windows(order, venue_id, created, now)
         emitted = 0
         from_id: int | None = None
         while True:
@@ -236,6 +247,21 @@ class VenueSync:
             if len(trades) < _TRADES_PAGE:
                 return emitted
             from_id = trades[-1].id + 1
+
+    async def _order_fills_by_windows(self, order: TrackedOrder, venue_id: int, start: int, now: int) -> int:
+        emitted = 0
+        while start <= now:
+            end = min(start + _TRADE_WINDOW_MS - 1, now)
+            trades = await self._http.user_trades(
+                order.symbol, order_id=venue_id, start_time=start, end_time=end, limit=_TRADES_PAGE
+            )
+            trades = sorted(trades, key=lambda t: t.id)
+            emitted += sum(1 for t in trades if self.apply_trade(order, t))
+            if len(trades) == _TRADES_PAGE and trades[-1].time > start:
+                start = trades[-1].time  # a full page: the rest of the window (repeats are seen)
+                continue
+            start = end + 1
+        return emitted
 
     # --- recovery phases ---------------------------------------------------------------------
     async def snapshot(self) -> SnapshotOutcome:

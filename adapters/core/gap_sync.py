@@ -161,7 +161,7 @@ async def post_snapshot(
         except errors as exc:
             if is_permanent(exc):
                 log.error("recovery: fills of %s cannot be verified (the venue refuses it): %r", symbol, exc)
-                results.append(QueryResult(name, False, error=repr(exc)))
+                results.append(QueryResult(name, False, error=repr(exc), skipped=True))
             else:
                 results.append(QueryResult(name, False, error=repr(exc), required=True))
         else:

@@ -100,6 +100,9 @@ class TrackedOrder:
     # fill the venue confirms as impossible is escalated once, not in a loop.
     resync: bool = False
     overfill_trade_ids: set[int] = field(default_factory=set)
+    # When the venue created the order (ms), once a venue answer said so: a venue whose trade query
+    # defaults to the last days needs it to fetch an older order's fills.
+    venue_created_ms: int | None = None
 
     def __post_init__(self) -> None:
         # An order adopted from the cache (accepted before a restart) is known to the engine

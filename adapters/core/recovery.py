@@ -78,6 +78,8 @@ class QueryResult:
     # A required query's failure fails the whole attempt (retried with backoff): e.g. a symbol's
     # fill backfill — completing the rotation without it would leave a known gap nobody refetches.
     required: bool = False
+    # Failed for good (the venue refuses the symbol): logged, never retried, not a failed attempt.
+    skipped: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +90,7 @@ class SnapshotOutcome:
 
     @property
     def all_failed(self) -> bool:
-        return bool(self.queries) and not any(q.ok for q in self.queries)
+        return bool(self.queries) and not any(q.ok or q.skipped for q in self.queries)
 
     @property
     def required_failed(self) -> list[str]:
@@ -100,7 +102,10 @@ class SnapshotOutcome:
 
     def describe(self) -> str:
         return (
-            ", ".join(f"{q.name}={'ok' if q.ok else q.error or 'failed'}" for q in self.queries)
+            ", ".join(
+                f"{q.name}={'ok' if q.ok else 'skipped' if q.skipped else q.error or 'failed'}"
+                for q in self.queries
+            )
             or "no queries"
         )
 

@@ -1076,3 +1076,78 @@ def test_combined_stream_wrapped_frames(env: Env) -> None:
         env.feed(encode({"stream": "listenkey", "data": fixture(name)}))
     env.feed(encode({"data": fixture("order_trade_update_trade.json"), "stream": "listenkey"}))  # data first
     assert env.sink.kinds() == ["accepted", "filled", "account"]
+
+
+# ------------------------------------------------------------------------------------------------
+# Replays across a drain or an overlap must not revert state
+# ------------------------------------------------------------------------------------------------
+
+
+def test_an_older_amendment_replayed_after_a_newer_one_does_not_revert_the_order(env: Env) -> None:
+    order = env.tracker.track(tracked())
+    env.feed(raw("order_trade_update_new.json"))
+    env.feed(otu({"x": "AMENDMENT", "X": "NEW", "q": "0.400", "T": 1735689605000}))
+    # The first amendment (to 0.300), still queued on the old socket, dispatched after the newer.
+    env.feed(otu({"x": "AMENDMENT", "X": "NEW", "q": "0.300", "T": 1735689603000}))
+    assert [e[:4] for e in env.sink.events if e[0] == "updated"] == [("updated", CID, "4200000001", "0.400")]
+    assert order.quantity == Decimal("0.400")
+
+
+def test_an_older_account_update_replayed_after_a_newer_one_is_dropped(env: Env) -> None:
+    newer = fixture("account_update.json")
+    newer["T"] = 1735689609000
+    older = fixture("account_update.json")
+    older["a"]["B"][0]["wb"] = "1400.00000000"  # the balance before the newer update
+    env.feed(encode(newer))
+    env.feed(encode(older))  # replayed by the overlap's second socket / drained late
+    states = env.sink.args("account")
+    assert len(states) == 1
+    (usdt,) = [b for b in states[0]["balances"] if b.currency.code == "USDT"]
+    assert str(usdt.total) == "1520.41000000 USDT"
+    assert env.handler.balance_clock.stale_dropped == 2  # USDT and BNFCR of the older update
+
+
+def test_a_rest_read_newer_than_a_queued_update_wins_over_it(env: Env) -> None:
+    """The recovery's REST account read (stamped with the venue time it was asked at) is applied
+    before the old socket drains; an update from before that read must not revert it."""
+    from nautilus_trader.model.currencies import USDT
+    from nautilus_trader.model.objects import AccountBalance, Money
+
+    rest = [AccountBalance(Money(2000, USDT), Money(0, USDT), Money(2000, USDT))]
+    assert env.handler.balance_clock.fresh(rest, 1735689605000) == rest
+    env.feed(raw("account_update.json"))  # T=1735689601000: older than the read
+    assert [b.currency.code for s in env.sink.args("account") for b in s["balances"]] == ["BNFCR"]
+
+
+# ------------------------------------------------------------------------------------------------
+# The engine already applied a fact: not sent twice
+# ------------------------------------------------------------------------------------------------
+
+
+def test_accepted_reaches_the_engine_once_when_the_engine_accepted_it_from_a_query() -> None:
+    """The engine's in-flight check (or a reconciliation report) made it generate OrderAccepted
+    itself while our resolver was still querying; the stream's NEW must not add a second one."""
+    from nautilus_trader.model.enums import OrderStatus
+
+    statuses: dict[str, OrderStatus] = {}
+    env = make_env()
+    env.facts._engine_status = lambda cid: statuses.get(cid.value)
+    order = env.tracker.track(tracked())
+    statuses[CID] = OrderStatus.ACCEPTED  # applied by the engine from a query answer
+    env.feed(raw("order_trade_update_new.json"))
+    env.feed(trade(1, "0.100", "0.100"))
+    assert env.sink.kinds() == ["filled"] and order.accepted
+    assert env.facts.engine_accepted == 1
+
+
+def test_an_order_declared_rejected_that_turns_up_live_is_canceled_and_its_fill_kept() -> None:
+    canceled: list[str] = []
+    env = make_env()
+    env.facts._on_live_after_rejected = lambda order, voi: canceled.append(voi.value)
+    order = env.tracker.track(tracked())
+    env.facts.rejected(order, "not found after its recvWindow", 1)
+    env.feed(raw("order_trade_update_new.json"))
+    env.feed(trade(1, "0.100", "0.100"))
+    assert canceled == ["4200000001", "4200000001"]
+    # The fill is the venue's truth: it reaches the engine (positions follow) with an ERROR logged.
+    assert env.sink.kinds() == ["rejected", "filled"]

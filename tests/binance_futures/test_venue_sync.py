@@ -449,3 +449,187 @@ async def test_stop_limit_triggered_during_the_gap_emits_triggered(s: SyncEnv) -
         ("updated", ALGO_CID, "4200000078", "0.300", "None"),
     ]
     assert stop.venue_order_id == VenueOrderId("4200000078") and stop.terminal is None
+
+
+# ------------------------------------------------------------------------------------------------
+# Quantities, not cursors: several orders and an external one in one gap, windows, horizons
+# ------------------------------------------------------------------------------------------------
+
+DAY_MS = 86_400_000
+
+
+async def test_an_open_partial_fill_and_a_later_closed_fill_in_one_gap(s: SyncEnv) -> None:
+    """A partially filled and stays open (trade 100); B fills and closes (trade 105, later). B's
+    resolution must not hide A's trade: the cursor was 99 before the gap."""
+    a = s.env.tracker.track(tracked(quantity="0.500"))
+    b = s.env.tracker.track(tracked("O-b"))
+    s.env.facts.accepted(a, VenueOrderId("4200000001"), 1)
+    s.env.facts.accepted(b, VenueOrderId("4200000002"), 1)
+    s.env.tracker.advance_cursor("ETHUSDT", 99)
+    s.http.open = [order(status="PARTIALLY_FILLED", origQty="0.500", executedQty="0.151")]
+    s.http.orders["O-b"] = order(
+        orderId=4200000002, clientOrderId="O-b", status="FILLED", executedQty="0.250"
+    )
+    s.http.trades["ETHUSDT"] = [
+        user_trade(100, "0.151"),
+        user_trade(105, "0.250", order_id=4200000002),
+    ]
+    await s.sync.snapshot()
+    outcome = await s.sync.post_snapshot()
+    assert not outcome.required_failed
+    filled = [(e[1], e[3]) for e in s.events if e[0] == "filled"]
+    assert sorted(filled) == [(CID, "100"), ("O-b", "105")]
+    assert a.filled == a.venue_filled == Decimal("0.151") and a.terminal is None
+    assert b.filled == Decimal("0.250") and b.terminal is Terminal.FILLED
+    assert s.env.tracker.trade_cursor["ETHUSDT"] == 105
+
+
+async def test_an_external_fill_is_still_found_after_a_failed_attempt(s: SyncEnv) -> None:
+    """Attempt 1 resolves the closed order B (emitting its trade 105) and then its walk fails; the
+    retry must still walk from 99, where an external order's trade 100 is waiting."""
+    b = s.env.tracker.track(tracked("O-b"))
+    s.env.facts.accepted(b, VenueOrderId("4200000002"), 1)
+    s.env.tracker.advance_cursor("ETHUSDT", 99)
+    s.http.orders["O-b"] = order(
+        orderId=4200000002, clientOrderId="O-b", status="FILLED", executedQty="0.250"
+    )
+    s.http.orders[4200000999] = order(
+        orderId=4200000999, clientOrderId="web-1", status="FILLED", origQty="0.010", executedQty="0.010"
+    )
+    s.http.trades["ETHUSDT"] = [
+        user_trade(100, "0.010", order_id=4200000999),
+        user_trade(105, "0.250", order_id=4200000002),
+    ]
+    walk_fails = [True]
+    real = s.http.user_trades
+
+    async def flaky(symbol: str, **kw: Any) -> list[UserTrade]:
+        if kw.get("order_id") is None and walk_fails[0]:
+            walk_fails[0] = False
+            raise BinanceAmbiguous("HTTP 503", http_status=503)
+        return await real(symbol, **kw)
+
+    s.http.user_trades = flaky  # type: ignore[method-assign]
+    await s.sync.snapshot()
+    first = await s.sync.post_snapshot()
+    assert first.required_failed == ["userTrades:ETHUSDT"]
+    assert b.terminal is Terminal.FILLED
+    await s.sync.snapshot()
+    second = await s.sync.post_snapshot()
+    assert not second.required_failed
+    masses = [e[1] for e in s.events if e[0] == "mass"]
+    assert [m.order_reports[VenueOrderId("4200000999")].client_order_id.value for m in masses] == ["web-1"]
+
+
+async def test_a_walk_without_a_cursor_pages_seven_day_windows_up_to_now(s: SyncEnv) -> None:
+    """userTrades serves at most 7 days per time-bounded call: a session 20 days old with its only
+    trades on days 3 and 15 must find both (a single startTime query would stop after day 7)."""
+    s.http.now = SINCE_MS + 20 * DAY_MS
+    a = s.env.tracker.track(tracked(quantity="0.500"))
+    s.env.facts.accepted(a, VenueOrderId("4200000001"), 1)
+    s.http.open = [order(status="PARTIALLY_FILLED", origQty="0.500", executedQty="0")]
+    s.http.trades["ETHUSDT"] = [
+        user_trade(300, "0.010", order_id=4200000999, time=SINCE_MS + 3 * DAY_MS),
+        user_trade(400, "0.020", order_id=4200000999, time=SINCE_MS + 15 * DAY_MS),
+    ]
+    s.http.orders[4200000999] = order(
+        orderId=4200000999, clientOrderId="web-2", status="FILLED", origQty="0.030", executedQty="0.030"
+    )
+    await s.sync.snapshot()
+    await s.sync.post_snapshot()
+    walks = [c for name, c in s.http.calls if name == "user_trades"]
+    assert [(w["start_time"], w["from_id"]) for w in walks] == [
+        (SINCE_MS, None),  # days 0-7: trade 300; then by id from there, whatever its time
+        (None, 301),
+    ]
+    masses = [e[1] for e in s.events if e[0] == "mass"]
+    assert len(masses) == 2 and s.env.tracker.trade_cursor["ETHUSDT"] == 400
+
+
+async def test_empty_windows_are_skipped_until_now(s: SyncEnv) -> None:
+    s.http.now = SINCE_MS + 20 * DAY_MS
+    s.env.tracker.track(tracked())
+    s.env.facts.accepted(s.env.tracker.orders[CID], VenueOrderId("4200000001"), 1)
+    s.http.open = [order(status="NEW", executedQty="0")]
+    await s.sync.snapshot()
+    await s.sync.post_snapshot()
+    walks = [(c["start_time"], c["end_time"]) for name, c in s.http.calls if name == "user_trades"]
+    assert walks == [
+        (SINCE_MS, SINCE_MS + 7 * DAY_MS - 1),
+        (SINCE_MS + 7 * DAY_MS, SINCE_MS + 14 * DAY_MS - 1),
+        (SINCE_MS + 14 * DAY_MS, SINCE_MS + 20 * DAY_MS),
+    ]
+
+
+async def test_a_gap_older_than_the_venues_history_is_an_error_naming_the_symbol(
+    s: SyncEnv, caplog: pytest.LogCaptureFixture
+) -> None:
+    s.http.now = SINCE_MS + 100 * DAY_MS  # a session (and no cursor) older than 90 days of history
+    s.env.tracker.track(tracked())
+    s.env.facts.accepted(s.env.tracker.orders[CID], VenueOrderId("4200000001"), 1)
+    s.http.open = [order(status="NEW", executedQty="0")]
+    with caplog.at_level(logging.ERROR, logger="tests.venue_sync"):
+        await s.sync.snapshot()
+        await s.sync.post_snapshot()
+    assert (
+        "fills of ETHUSDT from 2024-12-31T23:50:00+00:00" in caplog.text
+        and "can no longer be verified" in caplog.text
+    )
+    first = next(c for name, c in s.http.calls if name == "user_trades")
+    assert first["start_time"] == s.http.now - 90 * DAY_MS  # starts at the horizon, not before
+
+
+async def test_an_old_orders_fills_are_fetched_in_windows_from_its_creation(s: SyncEnv) -> None:
+    s.http.now = SINCE_MS + 10 * DAY_MS
+    a = s.env.tracker.track(tracked(quantity="0.500"))
+    s.env.facts.accepted(a, VenueOrderId("4200000001"), 1)
+    s.http.open = [
+        order(status="PARTIALLY_FILLED", origQty="0.500", executedQty="0.100", time=SINCE_MS + DAY_MS)
+    ]
+    s.http.trades["ETHUSDT"] = [user_trade(100, "0.100", time=SINCE_MS + 2 * DAY_MS)]
+    await s.sync.snapshot()
+    outcome = await s.sync.post_snapshot()
+    assert not outcome.required_failed and a.filled == Decimal("0.100")
+    by_order = [
+        (c["start_time"], c["end_time"]) for n, c in s.http.calls if n == "user_trades" and c["order_id"]
+    ]
+    assert by_order == [
+        (SINCE_MS + DAY_MS, SINCE_MS + 8 * DAY_MS - 1),
+        (SINCE_MS + 8 * DAY_MS, SINCE_MS + 10 * DAY_MS),
+    ]
+
+
+async def test_a_delisted_symbol_does_not_block_the_recovery(
+    s: SyncEnv, caplog: pytest.LogCaptureFixture
+) -> None:
+    s.env.tracker.advance_cursor("DEADUSDT", 5)
+    real = s.http.user_trades
+
+    async def delisted(symbol: str, **kw: Any) -> list[UserTrade]:
+        if symbol == "DEADUSDT":
+            raise BinanceRejection(
+                -1121, "Invalid symbol.", http_status=400, method="GET", path="/fapi/v1/userTrades"
+            )
+        return await real(symbol, **kw)
+
+    s.http.user_trades = delisted  # type: ignore[method-assign]
+    with caplog.at_level(logging.ERROR, logger="tests.venue_sync"):
+        await s.sync.snapshot()
+        outcome = await s.sync.post_snapshot()
+    assert outcome.required_failed == [] and not outcome.all_failed
+    assert "DEADUSDT" in caplog.text
+
+
+async def test_an_amendment_missed_in_a_gap_reaches_the_engine_before_its_fills(s: SyncEnv) -> None:
+    """The quantity was raised during the gap and the raised part filled: the engine's order is
+    updated first, so the fill is not an overfill."""
+    a = s.env.tracker.track(tracked())  # 0.250
+    s.env.facts.accepted(a, VenueOrderId("4200000001"), 1)
+    s.http.open = [
+        order(status="PARTIALLY_FILLED", origQty="0.400", executedQty="0.300", updateTime=1735689605000)
+    ]
+    s.http.trades["ETHUSDT"] = [user_trade(100, "0.300")]
+    await s.sync.snapshot()
+    await s.sync.post_snapshot()
+    assert [e[0] for e in s.events] == ["accepted", "updated", "filled"]
+    assert a.quantity == Decimal("0.400") and a.filled == Decimal("0.300") and s.env.facts.overfills == 0
