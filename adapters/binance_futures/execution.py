@@ -25,9 +25,9 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.common.component import LiveClock, MessageBus
@@ -101,6 +101,7 @@ from adapters.core.exec_client import (
     InstrumentInfoCache,
     append_or_skip,
     history_symbols,
+    is_managed,
     load_instruments,
     ms_or_none,
     open_and_history_orders,
@@ -115,6 +116,7 @@ from adapters.core.exec_client import (
 from adapters.core.order_facts import OrderFacts
 from adapters.core.order_tracking import OrderTracker, TrackedOrder, fill_key
 from adapters.core.precision import PrecisionResolver
+from adapters.core.read_retry import read_with_retry
 from adapters.core.resolution import ACCEPT_MARGIN_SECS, AmbiguityResolver, FillRepairs
 from adapters.core.tasks import OwnedTasks
 
@@ -133,7 +135,8 @@ _TIF = {
 }
 _SIDE = {OrderSide.BUY: "BUY", OrderSide.SELL: "SELL"}
 _NANOS_PER_MS = 1_000_000
-_BATCH_CANCEL_MAX = 10  # Binance DELETE batchOrders limit
+_BATCH_CANCEL_MAX = 10
+T = TypeVar("T")  # Binance DELETE batchOrders limit
 
 
 class BinanceFuturesExecutionClient(LiveExecutionClient):
@@ -786,7 +789,9 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
             async with asyncio.timeout(self._report_timeout()):
                 tracked = self.tracker.get(cid) if cid else None
                 if tracked is not None and tracked.is_algo and not tracked.triggered:
-                    algo = await self._http.query_algo_order(client_algo_id=cid)
+                    algo = await self._read(
+                        "algo order query", lambda: self._http.query_algo_order(client_algo_id=cid)
+                    )
                     return algo_order_to_status_report(
                         algo,
                         self.account_id,
@@ -796,8 +801,11 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
                         self._clock.timestamp_ns(),
                         self._config.treat_expired_as_canceled,
                     )
-                o = await self._http.query_order(
-                    symbol, order_id=None if cid else oid, orig_client_order_id=cid
+                o = await self._read(
+                    "order query",
+                    lambda: self._http.query_order(
+                        symbol, order_id=None if cid else oid, orig_client_order_id=cid
+                    ),
                 )
         except BinanceRejection as exc:
             if exc.is_unknown_order:
@@ -826,17 +834,22 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
         reports: list[OrderStatusReport] = []
         start, end = ms_or_none(command.start), ms_or_none(command.end)
         async with asyncio.timeout(self._report_timeout()):
-            orders = await self._http.open_orders(symbol)
-            algos = await self._http.open_algo_orders(symbol)
+            orders = await self._read("open orders query", lambda: self._http.open_orders(symbol))
+            algos = await self._read("open algo orders query", lambda: self._http.open_algo_orders(symbol))
             await open_and_history_orders(
                 orders,
                 open_only=command.open_only,
                 symbols=lambda: self._history_symbols(symbol),
-                history=lambda sym: self._http.all_orders(sym, start_time=start, end_time=end),
+                history=lambda sym: self._read(
+                    "order history query",
+                    lambda: self._http.all_orders(sym, start_time=start, end_time=end),
+                ),
                 order_id=lambda o: o.orderId,
             )
         for o in orders:
             info = self._instrument_info(o.symbol)
+            if not is_managed(self._cache, info.instrument_id, lambda o=o: _describe(o), self._pylog):  # type: ignore[misc]
+                continue
             self._append_report(
                 reports,
                 o.clientOrderId,
@@ -853,6 +866,8 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
             )
         for a in algos:
             info = self._instrument_info(a.symbol)
+            if not is_managed(self._cache, info.instrument_id, lambda a=a: _describe_algo(a), self._pylog):  # type: ignore[misc]
+                continue
             self._append_report(
                 reports,
                 a.clientAlgoId,
@@ -887,10 +902,14 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
             if command.venue_order_id and command.venue_order_id.value.isdigit()
             else None
         )
+        start, end = ms_or_none(command.start), ms_or_none(command.end)
         async with asyncio.timeout(self._report_timeout()):
             for sym in await self._history_symbols(symbol):
-                trades = await self._http.user_trades(
-                    sym, order_id=oid, start_time=ms_or_none(command.start), end_time=ms_or_none(command.end)
+                trades = await self._read(
+                    "trade history query",
+                    lambda sym=sym: self._http.user_trades(  # type: ignore[misc]
+                        sym, order_id=oid, start_time=start, end_time=end
+                    ),
                 )
                 info = self._instrument_info(sym)
                 for t in trades:
@@ -916,7 +935,7 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
     ) -> list[PositionStatusReport]:
         symbol = venue_symbol(command.instrument_id) if command.instrument_id else None
         return await position_status_reports(
-            self._http.position_risk(symbol),
+            lambda: self._http.position_risk(symbol),
             within=self._report_timeout(),
             ts_init=self._clock.timestamp_ns(),
             is_flat=_flat,
@@ -924,7 +943,15 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
             position_id=self._venue_position_id,
             account_id=self.account_id,
             to_report=position_to_status_report,
+            managed=lambda p, iid: is_managed(
+                self._cache, iid, lambda: f"position {p.symbol} {p.positionSide} {p.positionAmt}", self._pylog
+            ),
+            logger=self._pylog,
         )
+
+    async def _read(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        """A read-only query of a report, retried on transient errors (see core.read_retry)."""
+        return await read_with_retry(call, what=what, logger=self._pylog)
 
     async def _history_symbols(self, symbol: str | None) -> list[str]:
         """Binance's order and trade history is per symbol, so reconciliation must name them.
@@ -951,13 +978,22 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
         )
 
     async def _open_order_symbols(self) -> list[str]:
-        return [o.symbol for o in await self._http.open_orders()]
+        return [o.symbol for o in await self._read("open orders query", self._http.open_orders)]
 
     async def _open_algo_symbols(self) -> list[str]:
-        return [a.symbol for a in await self._http.open_algo_orders()]
+        return [a.symbol for a in await self._read("open algo orders query", self._http.open_algo_orders)]
 
     async def _position_symbols(self) -> list[str]:
-        return [p.symbol for p in await self._http.position_risk() if not _flat(p)]
+        positions = await self._read("positions query", self._http.position_risk)
+        return [p.symbol for p in positions if not _flat(p)]
+
+
+def _describe(o: VenueOrder) -> str:
+    return f"order {o.clientOrderId} ({o.side} {o.origQty}, {o.executedQty} filled, {o.status})"
+
+
+def _describe_algo(a: Any) -> str:
+    return f"algo order {a.clientAlgoId} ({a.side} {a.quantity}, {a.algoStatus})"
 
 
 def _flat(p: PositionRisk) -> bool:

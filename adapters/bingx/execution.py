@@ -35,8 +35,9 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.common.component import LiveClock, MessageBus
@@ -107,6 +108,7 @@ from adapters.core.exec_client import (
     InstrumentInfoCache,
     append_or_skip,
     history_symbols,
+    is_managed,
     load_instruments,
     ms_or_none,
     open_and_history_orders,
@@ -121,6 +123,7 @@ from adapters.core.exec_client import (
 from adapters.core.order_facts import OrderFacts
 from adapters.core.order_tracking import OrderTracker, TrackedOrder, fill_key
 from adapters.core.precision import PrecisionResolver
+from adapters.core.read_retry import read_with_retry
 from adapters.core.resolution import ACCEPT_MARGIN_SECS, AmbiguityResolver, FillRepairs
 from adapters.core.tasks import OwnedTasks
 
@@ -135,6 +138,7 @@ _CONDITIONAL = frozenset(
 )
 _SIDE = {OrderSide.BUY: "BUY", OrderSide.SELL: "SELL"}
 _HISTORY_WINDOW_MS = 7 * 24 * 3600 * 1000 - 60_000
+T = TypeVar("T")
 
 
 class BingxExecutionClient(LiveExecutionClient):
@@ -859,7 +863,12 @@ class BingxExecutionClient(LiveExecutionClient):
         oid = _venue_int(command.venue_order_id)
         try:
             async with asyncio.timeout(self._report_timeout()):
-                o = await self._http.query_order(symbol, order_id=None if cid else oid, client_order_id=cid)
+                o = await self._read(
+                    "order query",
+                    lambda: self._http.query_order(
+                        symbol, order_id=None if cid else oid, client_order_id=cid
+                    ),
+                )
         except BingxRejection as exc:
             if not exc.is_unknown_order:
                 self._pylog.error("order status report for %s failed: %r", cid or oid, exc)
@@ -881,20 +890,28 @@ class BingxExecutionClient(LiveExecutionClient):
         reports: list[OrderStatusReport] = []
         start, end = ms_or_none(command.start), ms_or_none(command.end)
         async with asyncio.timeout(self._report_timeout()):
-            orders = await self._http.open_orders(symbol)
+            orders = await self._read("open orders query", lambda: self._http.open_orders(symbol))
             await open_and_history_orders(
                 orders,
                 open_only=command.open_only,
                 symbols=lambda: self._history_symbols(symbol),
-                history=lambda sym: self._http.all_orders(sym, start_time=start, end_time=end, limit=1000),
+                history=lambda sym: self._read(
+                    "order history query",
+                    lambda: self._http.all_orders(sym, start_time=start, end_time=end, limit=1000),
+                ),
                 order_id=lambda o: o.orderId,
             )
         for o in orders:
+            iid = self._instrument_info(o.symbol).instrument_id
+            if not is_managed(self._cache, iid, lambda o=o: _describe(o), self._pylog):  # type: ignore[misc]
+                continue
             append_or_skip(
                 reports,
                 lambda: self._order_report(o, ts_init),  # noqa: B023 - called at once
                 lambda exc: self._pylog.warning(
-                    "order %s skipped in reconciliation: %s", o.orderId, exc  # noqa: B023
+                    "order %s skipped in reconciliation: %s",
+                    o.orderId,  # noqa: B023
+                    exc,
                 ),
             )
         return reports
@@ -911,8 +928,11 @@ class BingxExecutionClient(LiveExecutionClient):
                 info = self._instrument_info(sym)
                 page = 1
                 while True:
-                    data = await self._http.fill_history(
-                        sym, order_id=oid, start_ts=start, end_ts=now, page_index=page, page_size=1000
+                    data = await self._read(
+                        "fill history query",
+                        lambda sym=sym, page=page: self._http.fill_history(  # type: ignore[misc]
+                            sym, order_id=oid, start_ts=start, end_ts=now, page_index=page, page_size=1000
+                        ),
                     )
                     rows = data.fill_history_orders or []
                     for t in rows:
@@ -945,7 +965,7 @@ class BingxExecutionClient(LiveExecutionClient):
     ) -> list[PositionStatusReport]:
         symbol = venue_symbol(command.instrument_id) if command.instrument_id else None
         return await position_status_reports(
-            self._http.positions(symbol),
+            lambda: self._http.positions(symbol),
             within=self._report_timeout(),
             ts_init=self._clock.timestamp_ns(),
             is_flat=_flat,
@@ -953,7 +973,18 @@ class BingxExecutionClient(LiveExecutionClient):
             position_id=self._venue_position_id,
             account_id=self.account_id,
             to_report=position_to_status_report,
+            managed=lambda p, iid: is_managed(
+                self._cache,
+                iid,
+                lambda: f"position {p.symbol} {p.positionSide} {num(p.positionAmt)}",
+                self._pylog,
+            ),
+            logger=self._pylog,
         )
+
+    async def _read(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        """A read-only query of a report, retried on transient errors (see core.read_retry)."""
+        return await read_with_retry(call, what=what, logger=self._pylog)
 
     async def _history_symbols(self, symbol: str | None) -> list[str]:
         """BingX history endpoints are queried per symbol: every symbol the cache knows, every
@@ -969,10 +1000,15 @@ class BingxExecutionClient(LiveExecutionClient):
         )
 
     async def _open_order_symbols(self) -> list[str]:
-        return [o.symbol for o in await self._http.open_orders()]
+        return [o.symbol for o in await self._read("open orders query", self._http.open_orders)]
 
     async def _position_symbols(self) -> list[str]:
-        return [p.symbol for p in await self._http.positions() if not _flat(p)]
+        return [p.symbol for p in await self._read("positions query", self._http.positions) if not _flat(p)]
+
+
+def _describe(o: VenueOrder) -> str:
+    qty, filled = num(o.origQty), num(o.executedQty)
+    return f"order {o.orderId} ({o.client_order_id or '-'}: {o.side} {qty}, {filled} filled, {o.status})"
 
 
 def _flat(p: Position) -> bool:
@@ -990,4 +1026,3 @@ def _venue_int(venue_order_id: VenueOrderId | None) -> int | None:
     if venue_order_id is None or not venue_order_id.value.isdigit():
         return None
     return int(venue_order_id.value)
-

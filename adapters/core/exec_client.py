@@ -42,6 +42,7 @@ from nautilus_trader.model.orders import Order as NautilusOrder
 from adapters.core.listen_key import ListenKeyOps
 from adapters.core.order_tracking import Terminal, TrackedOrder
 from adapters.core.precision import PrecisionResolver
+from adapters.core.read_retry import read_with_retry
 from adapters.core.recovery import RecoveryOptions, RecoveryVenue
 from adapters.core.user_stream import UserStreamService
 from adapters.core.ws_connection import WsConfig
@@ -297,7 +298,7 @@ P = TypeVar("P", bound=_Position)
 
 
 async def position_status_reports(
-    positions: Awaitable[Iterable[P]],
+    positions: Callable[[], Awaitable[Iterable[P]]],
     *,
     within: float,
     ts_init: int,
@@ -306,12 +307,15 @@ async def position_status_reports(
     position_id: Callable[[InstrumentId, str | None], PositionId | None],
     account_id: AccountId,
     to_report: Callable[[P, AccountId, InstrumentId, int, int, PositionId | None], R],
+    managed: Callable[[P, InstrumentId], bool] = lambda p, iid: True,
+    logger: logging.Logger | None = None,
 ) -> list[R]:
-    """A report per position that is not flat, the fetch bounded by ``within`` seconds (``to_report``
-    is the venue's parser: position,
-    account, instrument id, size precision, ``ts_init``, venue position id)."""
+    """A report per position that is not flat, the fetch (retried on transient errors) bounded by
+    ``within`` seconds (``to_report`` is the venue's parser: position, account, instrument id, size
+    precision, ``ts_init``, venue position id). ``managed(position, instrument_id)`` says whether the
+    node manages it (a position in an instrument the node did not load is logged and skipped)."""
     async with asyncio.timeout(within):
-        fetched = await positions
+        fetched = await read_with_retry(positions, what="positions query", logger=logger)
 
     def build(p: P) -> R:
         info = instruments(p.symbol)
@@ -324,7 +328,22 @@ async def position_status_reports(
             position_id(info.instrument_id, p.positionSide),
         )
 
-    return nonzero_position_reports(fetched, is_flat=is_flat, build=build)
+    kept = [p for p in fetched if is_flat(p) or managed(p, instruments(p.symbol).instrument_id)]
+    return nonzero_position_reports(kept, is_flat=is_flat, build=build)
+
+
+def is_managed(cache: Any, instrument_id: InstrumentId, what: Callable[[], str], log: logging.Logger) -> bool:
+    """Whether the node manages something the venue holds in ``instrument_id`` (it loaded the
+    instrument). If not, say so plainly: the engine would drop its report without a word, and a
+    trader must know an order or position exists that nothing here watches."""
+    if cache.instrument(instrument_id) is not None:
+        return True
+    log.warning(
+        "%s is on the venue in %s, an instrument this node did not load: it is NOT managed by this node",
+        what(),
+        instrument_id,
+    )
+    return False
 
 
 class WsSocketConfig(Protocol):

@@ -487,6 +487,8 @@ async def recover_once(ctx: RecoveryCtx, reasons: list[str]) -> None:
                             await new_stream.wait_healthy()
                     except TimeoutError as exc:
                         raise RecoveryAttemptError("healthy", "new stream not healthy in time") from exc
+                    except ConnectionError as exc:
+                        raise RecoveryAttemptError("healthy", str(exc)) from exc
                     timing.healthy, mark = clock() - mark, clock()
             except BaseException as exc:
                 # Not swapped in yet: we still own the new socket and must close it (also on

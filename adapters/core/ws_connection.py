@@ -176,6 +176,7 @@ class WsConnection:
         self._closing = False
         self._ended = False
         self._healthy = asyncio.Event()
+        self._ended_event = asyncio.Event()
         self._last_activity = 0.0
         self._ping_sent_at: float | None = None
         self._app_ping_sent_at: float | None = None
@@ -261,14 +262,26 @@ class WsConnection:
 
         A probe (the application ping if configured, else a protocol ping) is sent right away so
         a quiet but alive server (a user stream with no account activity) can prove itself
-        within one round trip.
+        within one round trip. Raises ``ConnectionError`` as soon as the stream has ended: a
+        socket the venue dropped right after the handshake will never prove itself, and waiting
+        out the caller's whole timeout for it would only delay the retry.
         """
         ws = self._ws
         if not self._healthy.is_set() and ws is not None and not ws.closed:
             # A failed probe is not an error here: the monitor reports the dead socket.
             with contextlib.suppress(aiohttp.ClientError, OSError, RuntimeError):
                 await self._probe(ws)
-        await self._healthy.wait()
+        if self._healthy.is_set():
+            return
+        healthy = asyncio.ensure_future(self._healthy.wait())
+        ended = asyncio.ensure_future(self._ended_event.wait())
+        try:
+            await asyncio.wait({healthy, ended}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            healthy.cancel()
+            ended.cancel()
+        if not self._healthy.is_set():
+            raise ConnectionError(f"{self._name}: stream ended before it proved healthy")
 
     async def _probe(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         app_ping = self._cfg.app_ping
@@ -514,6 +527,7 @@ class WsConnection:
         if self._ended:
             return
         self._ended = True
+        self._ended_event.set()
         self.metrics.last_close_kind = kind
         self.metrics.last_close_code = code
         self._queue.put_nowait(StreamEnded(kind, code, detail))

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 import pandas as pd
+import pytest
 from nautilus_trader.model.currencies import USDC, USDT
 from nautilus_trader.model.identifiers import AccountId, InstrumentId, PositionId, Venue
 from nautilus_trader.model.objects import Currency
@@ -15,6 +16,7 @@ from adapters.core.exec_client import (
     InstrumentInfoCache,
     append_or_skip,
     history_symbols,
+    is_managed,
     ms_or_none,
     nonzero_position_reports,
     open_and_history_orders,
@@ -153,7 +155,7 @@ async def test_position_status_reports_skip_flat_positions() -> None:
         return [_Pos("AUSDT", "LONG", Decimal(1)), _Pos("AUSDT", "SHORT", Decimal(0))]
 
     reports = await position_status_reports(
-        fetch(),
+        fetch,
         within=1.0,
         ts_init=9,
         is_flat=lambda p: p.amount == 0,
@@ -163,6 +165,62 @@ async def test_position_status_reports_skip_flat_positions() -> None:
         to_report=lambda p, acc, iid, size_prec, ts, pid: (p.positionSide, acc, iid, size_prec, ts, pid),
     )
     assert reports == [("LONG", AccountId("A-1"), _iid("AUSDT"), 3, 9, PositionId(f"{_iid('AUSDT')}-LONG"))]
+
+
+async def test_position_status_reports_retry_a_transient_failure_and_name_unmanaged_positions(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Startup reconciliation fails as a whole if one query raises: a 503 is retried. A position in
+    an instrument the node did not load is said to be unmanaged (the engine would drop it silently)."""
+    from adapters.core.http_errors import VenueAmbiguous
+    from adapters.core.read_retry import read_with_retry
+
+    known = {"AUSDT": Inst(_iid("AUSDT"), 2, 3, USDT)}
+    infos = InstrumentInfoCache(PrecisionResolver(known.get, _iid), known.get, Info)
+    calls: list[int] = []
+
+    async def fetch() -> list[_Pos]:
+        calls.append(1)
+        if len(calls) == 1:
+            raise VenueAmbiguous("HTTP 503", http_status=503)
+        return [_Pos("AUSDT", "LONG", Decimal(1)), _Pos("ZUSDT", "LONG", Decimal(2))]
+
+    loaded = {_iid("AUSDT")}
+    with caplog.at_level(logging.WARNING):
+        reports = await position_status_reports(
+            fetch,
+            within=5.0,
+            ts_init=9,
+            is_flat=lambda p: p.amount == 0,
+            instruments=infos.get,
+            position_id=lambda iid, side: None,
+            account_id=AccountId("A-1"),
+            to_report=lambda p, acc, iid, size_prec, ts, pid: p.symbol,
+            managed=lambda p, iid: is_managed(
+                _LoadedInstruments(loaded),
+                iid,
+                lambda: f"position {p.symbol} {p.amount}",
+                logging.getLogger("t"),
+            ),
+        )
+    assert reports == ["AUSDT"] and len(calls) == 2
+    assert "position ZUSDT 2 is on the venue in ZUSDT-PERP.BINANCE, an instrument this node did not load" in (
+        caplog.text
+    )
+    with pytest.raises(ValueError):  # a definite error is not retried
+
+        async def broken() -> None:
+            raise ValueError("bad")
+
+        await read_with_retry(broken, what="x")
+
+
+class _LoadedInstruments:
+    def __init__(self, loaded: set[InstrumentId]) -> None:
+        self._loaded = loaded
+
+    def instrument(self, instrument_id: InstrumentId) -> object | None:
+        return object() if instrument_id in self._loaded else None
 
 
 class _Config(NamedTuple):
