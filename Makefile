@@ -41,10 +41,12 @@ clean:
 # make bench            benchmarks side by side in one run; writes benchmarks/RESULTS.md
 # make chaos N=1000     N seeded random fault schedules (seeds 1..N); SEED=S replays one
 # make soak DAYS=7      time-scaled week of rotations; RSS and live tasks must stay flat
+# make soak-orders      100,000 orders' lives through the hot path; RSS and per-order state flat
 N    ?= 200
 DAYS ?= 7
+ORDERS ?= 100000
 
-.PHONY: bench chaos soak
+.PHONY: bench chaos soak soak-orders
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
@@ -54,6 +56,9 @@ chaos: $(STAMP)
 
 soak: $(STAMP)
 	$(BIN)/python -m adapters.testkit.chaos --soak --days $(DAYS)
+
+soak-orders: $(STAMP)
+	$(BIN)/python -m adapters.testkit.order_soak --orders $(ORDERS)
 
 # --- documentation ---------------------------------------------------------------------------
 # make docs             regenerate the reference pages from the code, build the site into site/ (strict)

@@ -104,6 +104,7 @@ from adapters.bingx.venue_sync import BingxVenueSync
 from adapters.core import log_bridge
 from adapters.core.backoff import Backoff
 from adapters.core.decimal_parse import to_decimal
+from adapters.core.dedup import FifoDedup
 from adapters.core.exec_client import (
     InstrumentInfoCache,
     append_or_skip,
@@ -181,7 +182,9 @@ class BingxExecutionClient(LiveExecutionClient):
         self._instrument_infos = self._infos.infos
         self._side_tasks = OwnedTasks(f"{client_id.value}-exec", self._pylog)
         self._order_locks: dict[str, asyncio.Lock] = {}
-        self._not_in_cache: set[str] = set()
+        # Client ids the cache does not know (external orders): remembered so each frame of theirs
+        # does not rescan the cache, bounded so that thousands of external orders cannot grow it.
+        self._not_in_cache: FifoDedup[str] = FifoDedup(10_000)
 
         self.tracker = OrderTracker(retention=config.closed_order_retention_secs)
         # A forgotten order's per-order lock goes with it (memory stays flat over long runs).
@@ -349,6 +352,13 @@ class BingxExecutionClient(LiveExecutionClient):
         tracking state from the cache (the venue echoes the client id lowercased)."""
         if venue_cid in self._not_in_cache:
             return None
+        # NautilusTrader's own ids ("O-20250101-...") come back lowercased: upper() restores them,
+        # so the common case is a dictionary lookup, not a scan of every cached order.
+        printable = venue_cid.isascii() and venue_cid.isprintable()
+        for guess in (venue_cid.upper(), venue_cid) if printable else ():
+            order = self._cache.order(ClientOrderId(guess))
+            if order is not None and order.instrument_id.venue == BINGX_VENUE:
+                return self.index.register(self._tracked_from_cache(order))
         for order in self._cache.orders(venue=BINGX_VENUE):
             if order.client_order_id.value.lower() == venue_cid:
                 return self.index.register(self._tracked_from_cache(order))
