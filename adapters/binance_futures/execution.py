@@ -111,6 +111,7 @@ from adapters.core.exec_client import (
     tracked_for_submit,
     tracked_from_cache,
     user_stream_service,
+    walk_symbols,
     ws_config,
 )
 from adapters.core.order_facts import OrderFacts
@@ -234,6 +235,13 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
             clock_ns=self._clock.timestamp_ns,
             treat_expired_as_canceled=config.treat_expired_as_canceled,
             since_ms=lambda: self._started_ms,
+            walk_symbols=lambda: walk_symbols(
+                cache=self._cache,
+                venue=BINANCE_VENUE,
+                venue_symbol=venue_symbol,
+                loaded=self._provider.instruments_by_symbol,
+                max_symbols=config.reconciliation_max_symbols,
+            ),
             refresh_account=self._update_account_state,
             logger=self._pylog,
         )

@@ -215,10 +215,6 @@ class UserStreamHandler:
                 o.trade_time * _NANOS_PER_MS,
                 cum,
             )
-            # The stream is in trade order per connection: a trade it delivered (and the engine has)
-            # moves the symbol's cursor; a gap is found by the recovery it triggers.
-            if self._tracker.is_seen(fill_key(o.symbol, o.trade_id, order.side)):
-                self._tracker.advance_cursor(o.symbol, o.trade_id, o.trade_time)
             if o.order_status == "FILLED" and order.filled >= cum:
                 self._facts.fully_filled(order)
             return
@@ -289,9 +285,7 @@ class UserStreamHandler:
         )
         self.send_order_with_fills(report, fills)
         if key is not None:
-            # Committed only once both reports were built and sent.
-            self._tracker.mark_seen(key)
-            self._tracker.advance_cursor(o.symbol, o.trade_id, o.trade_time)
+            self._tracker.mark_seen(key)  # committed only once both reports were built and sent
 
     def send_order_with_fills(self, report: OrderStatusReport, fills: list[FillReport]) -> None:
         send_order_with_fills(self._sink, self._client_id, self._account_id, BINANCE_VENUE, report, fills)

@@ -24,7 +24,7 @@ period can no longer be verified.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from decimal import Decimal
 
 from nautilus_trader.model.enums import LiquiditySide, OrderSide
@@ -76,6 +76,7 @@ class VenueSync:
         clock_ns: Callable[[], int],
         treat_expired_as_canceled: bool,
         since_ms: Callable[[], int],
+        walk_symbols: Callable[[], Iterable[str]] = lambda: (),
         refresh_account: Callable[[], Awaitable[None]] | None = None,
         logger: logging.Logger,
         history_days: int = TRADE_HISTORY_DAYS,
@@ -91,6 +92,9 @@ class VenueSync:
         self._expired_as_canceled = treat_expired_as_canceled
         # Where a symbol's backfill starts when no trade of it was seen yet (the session's start).
         self._since_ms = since_ms
+        # Symbols the gap backfill walks besides tracked orders' and cursors' (see
+        # core.exec_client.walk_symbols): external orders may trade anywhere during a gap.
+        self._walk_symbols = walk_symbols
         # Balance changes made during a gap came with the fills the backfill recovers, but their
         # ACCOUNT_UPDATEs are gone: the account is re-read after every backfill.
         self._refresh_account = refresh_account
@@ -357,7 +361,7 @@ class VenueSync:
             fills_query="userTrades",
             errors=BinanceError,
             log=self._log,
-            venue_symbols=self._venue_symbols,
+            venue_symbols=self._venue_symbols | set(self._walk_symbols()),
             is_permanent=is_permanent,
             refresh_account=self._refresh_account,
         )

@@ -119,6 +119,7 @@ from adapters.core.exec_client import (
     tracked_for_submit,
     tracked_from_cache,
     user_stream_service,
+    walk_symbols,
     ws_config,
 )
 from adapters.core.order_facts import OrderFacts
@@ -243,6 +244,13 @@ class BingxExecutionClient(LiveExecutionClient):
             clock_ns=self._clock.timestamp_ns,
             treat_expired_as_canceled=config.treat_expired_as_canceled,
             since_ms=lambda: self._started_ms,
+            walk_symbols=lambda: walk_symbols(
+                cache=self._cache,
+                venue=BINGX_VENUE,
+                venue_symbol=venue_symbol,
+                loaded=self._provider.instruments_by_symbol,
+                max_symbols=config.reconciliation_max_symbols,
+            ),
             logger=self._pylog,
             balance_clock=self.stream_handler.balance_clock,
         )

@@ -32,7 +32,7 @@ reported by the engine-driven reconciliation (``generate_position_status_reports
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 
 from nautilus_trader.model.enums import OrderSide
@@ -99,6 +99,7 @@ class BingxVenueSync:
         clock_ns: Callable[[], int],
         treat_expired_as_canceled: bool,
         since_ms: Callable[[], int],
+        walk_symbols: Callable[[], Iterable[str]] = lambda: (),
         logger: logging.Logger,
         balance_clock: BalanceClock | None = None,
     ) -> None:
@@ -113,7 +114,10 @@ class BingxVenueSync:
         self._position_id = position_id
         self._clock_ns = clock_ns
         self._expired_as_canceled = treat_expired_as_canceled
-        self._since_ms = since_ms  # where a symbol's backfill starts when no trade of it was seen
+        self._since_ms = since_ms
+        # Symbols the gap backfill walks besides tracked orders' and cursors' (see
+        # core.exec_client.walk_symbols): external orders may trade anywhere during a gap.
+        self._walk_symbols = walk_symbols  # where a symbol's backfill starts when no trade of it was seen
         self._log = logger
         self._balance_clock = balance_clock or BalanceClock()
         # Tracked orders open at the last snapshot -> the venue's cumulative executed quantity
@@ -318,7 +322,7 @@ class BingxVenueSync:
             fills_query="fillHistory",
             errors=BingxError,
             log=self._log,
-            venue_symbols=self._venue_symbols,
+            venue_symbols=self._venue_symbols | set(self._walk_symbols()),
             is_permanent=is_permanent,
         )
 

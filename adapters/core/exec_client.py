@@ -184,6 +184,25 @@ async def history_symbols(
     return sorted(symbols)
 
 
+def walk_symbols(
+    *,
+    cache: Any,
+    venue: Venue,
+    venue_symbol: Callable[[InstrumentId], str],
+    loaded: Iterable[str],
+    max_symbols: int,
+) -> set[str]:
+    """Symbols a gap backfill walks besides those of tracked orders and trade cursors: an external
+    order can be placed and filled inside one gap in a symbol the node never traded. Every loaded
+    symbol when few are loaded (``max_symbols``, as for reconciliation), and always the symbols of
+    the cache's open positions and orders."""
+    loaded_symbols = list(loaded)
+    symbols = set(loaded_symbols) if len(loaded_symbols) <= max_symbols else set()
+    symbols |= {venue_symbol(p.instrument_id) for p in cache.positions_open(venue=venue)}
+    symbols |= {venue_symbol(o.instrument_id) for o in cache.orders_open(venue=venue)}
+    return symbols
+
+
 async def open_and_history_orders(
     orders: list[O],
     *,

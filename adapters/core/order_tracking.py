@@ -10,10 +10,11 @@ place that decides whether something is *new*, so each fact reaches the engine e
 * per order: accepted / terminal flags, the filled quantity already emitted and the highest
   cumulative filled quantity the venue has reported (the order's fills are complete when the two
   agree);
-* per symbol, a *trade cursor*: the trade id up to which the gap backfill has verified that every
-  trade of the account reached the engine. It only moves over trades actually emitted (or already
-  seen): never because one order's fills were fetched by id — that would skip the earlier trades
-  of the other orders (the partial fill lost in a gap).
+* per symbol, a *trade cursor*: the trade id up to which the gap backfill has verified, walking the
+  venue's trade list in order, that every trade of the account reached the engine. Only that walk
+  moves it, over trades it emitted or found already emitted: never a fill fetched for one order by
+  id (that skipped the earlier trades of other orders — the partial fill lost in a gap), and never
+  the stream (a frame lost on a healthy socket, or reordered before a drop, would be skipped too).
 
 Closed orders are kept for ``retention`` seconds (late duplicates still find their order), then
 forgotten: open-order scans touch only open orders, so a node that has placed 100,000 orders does

@@ -260,19 +260,11 @@ async def test_order_filled_during_the_gap_gets_its_fills_then_closes(s: SyncEnv
     assert str(fill["last_qty"]) == "0.150" and str(fill["commission"]) == "0.06300200 USDT"
     assert fill["ts_event"] == 1735689601000 * MS
     assert tracked_order.terminal is Terminal.FILLED
-    # The walk starts after the trade the stream delivered (the cursor), not after the trades the
-    # order's own resolution fetched.
-    assert (
-        "user_trades",
-        {
-            "symbol": "ETHUSDT",
-            "order_id": None,
-            "start_time": None,
-            "end_time": None,
-            "from_id": 987650002,
-            "limit": 1000,
-        },
-    ) in s.http.calls
+    # No walk has verified anything yet (the stream never moves a cursor): the walk starts at the
+    # session start, finds both trades (already emitted), then continues by id after them.
+    walks = [c for name, c in s.http.calls if name == "user_trades" and c["order_id"] is None]
+    assert [(w["start_time"], w["from_id"]) for w in walks] == [(SINCE_MS, None), (None, 987650003)]
+    assert s.env.tracker.trade_cursor["ETHUSDT"] == 987650002
 
 
 async def test_cancel_during_the_gap_emits_missing_fill_before_the_cancel(s: SyncEnv) -> None:
@@ -323,7 +315,7 @@ async def test_backfill_pages_through_fills_of_open_and_unknown_orders(s: SyncEn
     assert fill.trade_id.value == "105" and str(fill.last_qty) == "0.001"
     assert first.order_reports[VenueOrderId("4200000999")].client_order_id == ClientOrderId("web-9")
     pages = [c for name, c in s.http.calls if name == "user_trades" and c["order_id"] is None]
-    assert [p["from_id"] for p in pages] == [101, 1101]
+    assert [p["from_id"] for p in pages] == [None, 1100]  # the session's first window, then by id
     assert s.env.tracker.trade_cursor["ETHUSDT"] == 1104
     # A second pass finds nothing new.
     before = len(s.events)
