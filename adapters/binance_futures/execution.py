@@ -120,6 +120,7 @@ from adapters.core.precision import PrecisionResolver
 from adapters.core.read_retry import read_with_retry
 from adapters.core.resolution import ACCEPT_MARGIN_SECS, AmbiguityResolver, FillRepairs
 from adapters.core.tasks import OwnedTasks
+from adapters.core.wire_values import safe_identifier
 
 _ALGO_TYPES = {
     OrderType.STOP_MARKET: "STOP_MARKET",
@@ -348,6 +349,8 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
     def _adopt(self, client_order_id: str) -> TrackedOrder | None:
         """An order of ours the tracker does not know (submitted before a restart): rebuild its
         tracking state from the cache so its events stay events, not reports."""
+        if safe_identifier(client_order_id) is None:
+            return None  # not an id NautilusTrader can hold: no order of ours
         order = self._cache.order(ClientOrderId(client_order_id))
         if order is None or order.instrument_id.venue != BINANCE_VENUE:
             return None

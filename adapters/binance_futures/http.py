@@ -207,14 +207,21 @@ class BinanceFuturesHttpClient(RestClientBase):
         self.rate_limiter.update_from_headers(resp_headers, now)
 
         if 200 <= status < 300:
-            try:
-                return http_decoder(tp).decode(body)
-            except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-                raise BinanceAmbiguous(
-                    f"undecodable {status} response: {exc}", http_status=status, method=method, path=path
-                ) from None
-
-        code, msg = self._parse_error(body)
+            code, msg = _error_in_success(body)
+            if code is None:
+                try:
+                    return http_decoder(tp).decode(body)
+                except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as exc:
+                    raise BinanceAmbiguous(
+                        f"undecodable {status} response: {exc!r}"[:300],
+                        http_status=status,
+                        method=method,
+                        path=path,
+                    ) from None
+            # An error answered with HTTP 200 (seen for cancels and keepalives): an error like any
+            # other, never a success.
+        else:
+            code, msg = self._parse_error(body)
         self._raise_if_rate_limited(status, code, msg, resp_headers, now, method, path)
         if code in AMBIGUOUS_CODES:
             raise BinanceAmbiguous(
@@ -236,6 +243,7 @@ class BinanceFuturesHttpClient(RestClientBase):
     @staticmethod
     def _parse_error(body: bytes) -> tuple[int | None, str]:
         return parse_error_body(body, _ERROR_DECODER)
+
 
     async def _fetch_server_time_ms(self) -> int:
         st: ServerTime = await self._request_once(
@@ -645,3 +653,15 @@ class BinanceFuturesHttpClient(RestClientBase):
         """``GET /fapi/v1/fundingRate``: settled funding history (ascending)."""
         params = {"symbol": symbol, "startTime": start_ms, "endTime": end_ms, "limit": limit}
         return await self.request("GET", f"{API_V1}/fundingRate", list[FundingRateRest], params)
+
+
+def _error_in_success(body: bytes) -> tuple[int | None, str]:
+    """A 2xx body that is Binance's error envelope (``{"code": <negative>, "msg": ...}``): its code and
+    message, else ``(None, "")``. Success envelopes carry ``code`` 0 or 200 (``"200"`` for algo
+    cancels), so only negative codes are errors. Only small object bodies are looked at."""
+    if body[:1] != b"{" or b'"code"' not in body[:256]:
+        return None, ""
+    code, msg = parse_error_body(body, _ERROR_DECODER)
+    if code is not None and code < 0:
+        return code, msg
+    return None, ""

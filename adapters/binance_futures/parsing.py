@@ -117,6 +117,7 @@ from adapters.core.order_status import resolve_order_status
 from adapters.core.position_report import position_status_report
 from adapters.core.timestamps import ms_to_ns
 from adapters.core.venue_vocabulary import VenueVocabulary
+from adapters.core.wire_values import safe_identifier
 
 _log = logging.getLogger(__name__)
 
@@ -298,8 +299,11 @@ def is_exchange_generated(client_order_id: str) -> bool:
 
 
 def parse_client_order_id(value: str | None) -> ClientOrderId | None:
-    """Pass-through: the id we sent is echoed verbatim (no broker-prefix encoding in this adapter)."""
-    return ClientOrderId(value) if value else None
+    """Pass-through: the id we sent is echoed verbatim (no broker-prefix encoding in this adapter).
+    An id NautilusTrader cannot hold (non-ASCII, NUL, whitespace: an external order from another
+    tool) is dropped: the report still reaches the engine, which then names the order itself."""
+    valid = safe_identifier(value)
+    return ClientOrderId(valid) if valid else None
 
 
 # --------------------------------------------------------------------------------------------------

@@ -129,7 +129,7 @@ def _is_wrapped(raw: bytes) -> bool:
 def decode_user_frame(raw: bytes | str) -> DecodedFrame:
     """Decode one user-data frame (bare or combined-stream wrapped). Never raises."""
     if isinstance(raw, str):
-        raw = raw.encode()
+        raw = raw.encode("utf-8", "surrogatepass")
     # Fast path: compact bare event frames (what /ws and /private/ws send) start with {"e".
     wrapped = False if raw.startswith(b'{"e"') else _is_wrapped(raw)
     try:
@@ -138,8 +138,8 @@ def decode_user_frame(raw: bytes | str) -> DecodedFrame:
         return _EVENT_DECODER.decode(raw)
     except msgspec.ValidationError as exc:
         return _classify(raw, wrapped, str(exc))
-    except msgspec.DecodeError as exc:
-        return MalformedFrame(event_type=None, error=f"invalid JSON: {exc}", raw=raw)
+    except (msgspec.DecodeError, RecursionError) as exc:  # JSON nested beyond the decoder's depth
+        return MalformedFrame(event_type=None, error=f"invalid JSON: {exc!r}"[:200], raw=raw)
 
 
 def _classify(raw: bytes, wrapped: bool, error: str) -> DecodedFrame:
@@ -149,8 +149,8 @@ def _classify(raw: bytes, wrapped: bool, error: str) -> DecodedFrame:
             generic = outer.data if outer.data is not None else _Generic()
         else:
             generic = _GENERIC_DECODER.decode(raw)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        return MalformedFrame(event_type=None, error=str(exc), raw=raw)
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as exc:
+        return MalformedFrame(event_type=None, error=str(exc)[:200], raw=raw)
     e = generic.e
     if isinstance(e, str):
         if e in KNOWN_EVENT_TYPES:

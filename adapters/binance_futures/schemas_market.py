@@ -325,7 +325,9 @@ def _stream_of(raw: bytes) -> str | None:
     if raw.startswith(_STREAM_PREFIX):
         end = raw.find(b'"', len(_STREAM_PREFIX))
         if end > 0:
-            return raw[len(_STREAM_PREFIX) : end].decode()
+            name = raw[len(_STREAM_PREFIX) : end]
+            # A stream name is ASCII; anything else is no stream of ours (and must not raise here).
+            return name.decode("ascii") if name.isascii() else None
     return None
 
 
@@ -340,7 +342,7 @@ def _is_wrapped(raw: bytes) -> bool:
 def decode_market_frame(raw: bytes | str) -> MarketFrame:
     """Decode one market-stream frame (bare or combined-stream wrapped) in one pass. Never raises."""
     if isinstance(raw, str):
-        raw = raw.encode()
+        raw = raw.encode("utf-8", "surrogatepass")
     # Fast path: bare event frames start with {"e"; compact wrapped frames with {"stream".
     wrapped = False if raw.startswith(b'{"e"') else _is_wrapped(raw)
     try:
@@ -350,9 +352,10 @@ def decode_market_frame(raw: bytes | str) -> MarketFrame:
         return MarketFrame(None, _EVENT_DECODER.decode(raw))
     except msgspec.ValidationError as exc:
         return _classify(raw, wrapped, str(exc))
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, RecursionError) as exc:  # JSON nested beyond the decoder's depth
         return MarketFrame(
-            _stream_of(raw), MalformedFrame(event_type=None, error=f"invalid JSON: {exc}", raw=raw)
+            _stream_of(raw),
+            MalformedFrame(event_type=None, error=f"invalid JSON: {exc!r}"[:200], raw=raw),
         )
 
 
@@ -366,8 +369,8 @@ def _classify(raw: bytes, wrapped: bool, error: str) -> MarketFrame:
             generic = outer.data if outer.data is not None else _Generic()
         else:
             generic = _GENERIC_DECODER.decode(raw)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        return MarketFrame(stream, MalformedFrame(event_type=None, error=str(exc), raw=raw))
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as exc:
+        return MarketFrame(stream, MalformedFrame(event_type=None, error=str(exc)[:200], raw=raw))
     e = generic.e
     ident = generic.id if isinstance(generic.id, int | str) and not isinstance(generic.id, bool) else None
     event: MarketDecoded

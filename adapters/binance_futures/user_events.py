@@ -5,14 +5,17 @@ msgspec, look the order up by its client id string, build the fill with the inst
 hand it to :class:`OrderFacts`. Orders this node submitted become order *events*; anything else —
 orders placed elsewhere, liquidations, ADL, settlements — becomes *reports* so the engine can adopt
 them. Unknown events and malformed frames are logged and skipped: nothing a venue sends may stop the
-dispatcher.
+dispatcher. A frame with a value NautilusTrader cannot hold (or must not believe: a non-positive
+price, a number outside the venue's grammar, an identifier with non-ASCII text) is *rejected*
+(``WireValueError``): logged with the field and a redacted sample, counted, nothing emitted from it —
+and if it concerned one of our orders, that order is re-read from the venue, so a fill it carried
+arrives from REST instead (its trade was never marked seen).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from decimal import Decimal
 from typing import NamedTuple, Protocol
 
 from nautilus_trader.execution.reports import ExecutionMassStatus, FillReport, OrderStatusReport
@@ -52,6 +55,7 @@ from adapters.core.market_context import MarketContext
 from adapters.core.order_facts import OrderFacts
 from adapters.core.order_tracking import OrderTracker, TrackedOrder, fill_key
 from adapters.core.reports import send_order_with_fills
+from adapters.core.wire_values import WireValueError, redact, safe_identifier, strict_decimal
 
 _NANOS_PER_MS = 1_000_000
 # Distinct quantity/price strings remembered per instrument on the fill path (cleared when full).
@@ -117,19 +121,22 @@ class UserStreamHandler:
         self.malformed = 0
         self.unknown = 0  # unknown event types, execution types and algo statuses
         self.errors = 0  # frames whose processing raised (logged, skipped)
+        self.rejected = 0  # frames with a value rejected at the boundary (core.wire_values)
 
     # --- entry point (the dispatcher's FrameHandler) -----------------------------------------
     def handle_frame(self, raw: bytes | str) -> None:
         self.frames += 1
-        event = decode_user_frame(raw)
         # Nothing a venue sends may raise out of here (a garbage decimal, an ALGO_UPDATE without
-        # its payload, a failing lookup): the frame is logged, counted and skipped. A try block
-        # costs nothing on the happy path.
+        # its payload, a failing lookup, a decoder error): the frame is logged, counted and skipped.
+        # A try block costs nothing on the happy path.
         try:
-            self._dispatch(event)
+            self._dispatch(decode_user_frame(raw))
+        except WireValueError as exc:
+            self.rejected += 1
+            self._log.error("user frame rejected: %s", exc)
         except Exception:
             self.errors += 1
-            self._log.exception("user frame skipped: processing failed: %r", _raw_head(raw))
+            self._log.exception("user frame skipped: processing failed: %s", redact(_raw_head(raw)))
 
     def _dispatch(self, event: object) -> None:
         # Ordered by frequency: fills and order updates dominate.
@@ -180,13 +187,24 @@ class UserStreamHandler:
         cid = o.client_order_id
         order = self._tracker.orders.get(cid)
         if order is None:
-            order = self._adopt(cid) if not is_exchange_generated(cid) else None
+            adoptable = not is_exchange_generated(cid) and safe_identifier(cid) is not None
+            order = self._adopt(cid) if adoptable else None
             if order is None:
                 self._on_external_order_update(o, event_time)
                 return
+        try:
+            self._on_tracked_update(order, o, event_time)
+        except WireValueError:
+            # Nothing of this frame was applied (fills are committed only once built): the venue's
+            # REST view of the order supplies what the frame would have.
+            self._facts.resync(order)
+            raise
+
+    def _on_tracked_update(self, order: TrackedOrder, o: OrderUpdateData, event_time: int) -> None:
+        cid = o.client_order_id
         x = o.execution_type
         if x == "TRADE" or x == "CALCULATED":
-            last_qty_dec = Decimal(o.last_filled_qty)
+            last_qty_dec = strict_decimal(o.last_filled_qty, "l")
             if last_qty_dec == 0:
                 return  # a liquidation announced before its execution: no fill yet
             info = self._instruments(o.symbol)
@@ -200,7 +218,7 @@ class UserStreamHandler:
             commission_ccy = quote if not n_asset or n_asset == quote.code else parse_currency(n_asset)
             # The hot path: quantities and prices repeat (lot sizes, price levels), so they come from
             # the per-instrument caches (exact integer parse on a miss); nothing goes through float.
-            cum = Decimal(o.cum_filled_qty)
+            cum = strict_decimal(o.cum_filled_qty, "z")
             self._facts.filled(
                 order,
                 o.trade_id,
@@ -227,16 +245,16 @@ class UserStreamHandler:
             else:
                 self._facts.accepted(order, voi, ts)
         elif x == "CANCELED":
-            self._facts.canceled(order, voi, Decimal(o.cum_filled_qty), ts)
+            self._facts.canceled(order, voi, strict_decimal(o.cum_filled_qty, "z"), ts)
         elif x == "EXPIRED":
-            self._facts.expired(order, voi, Decimal(o.cum_filled_qty), ts)
+            self._facts.expired(order, voi, strict_decimal(o.cum_filled_qty, "z"), ts)
         elif x == "AMENDMENT":
             info = self._instruments(o.symbol)
             self._facts.amended(
                 order,
                 voi,
-                Decimal(o.original_qty),
-                Decimal(o.original_price),
+                strict_decimal(o.original_qty, "q"),
+                strict_decimal(o.original_price, "p"),
                 lambda q: parse_quantity(str(q), info.size_precision),
                 lambda p: parse_price(str(p), info.price_precision),
                 ts,
@@ -254,7 +272,7 @@ class UserStreamHandler:
         ts_event = (o.trade_time or event_time) * _NANOS_PER_MS
         fills: list[FillReport] = []
         key = None
-        if o.execution_type in ("TRADE", "CALCULATED") and Decimal(o.last_filled_qty) > 0:
+        if o.execution_type in ("TRADE", "CALCULATED") and strict_decimal(o.last_filled_qty, "l") > 0:
             key = fill_key(o.symbol, o.trade_id, OrderSide.BUY if o.side == "BUY" else OrderSide.SELL)
             if self._tracker.is_seen(key):
                 return
@@ -293,7 +311,7 @@ class UserStreamHandler:
     # --- ALGO_UPDATE -------------------------------------------------------------------------
     def _on_algo_update(self, a: AlgoUpdateData, event_time: int) -> None:
         order = self._tracker.orders.get(a.client_algo_id)
-        if order is None:
+        if order is None and safe_identifier(a.client_algo_id) is not None:
             order = self._adopt(a.client_algo_id)
         ts = event_time * _NANOS_PER_MS
         status = a.algo_status
@@ -322,9 +340,11 @@ class UserStreamHandler:
         elif status == "TRIGGERED":
             self._facts.triggered(order, ts)
         elif status == "CANCELED":
-            self._facts.canceled(order, order.venue_order_id or algo_voi, Decimal(a.executed_qty or "0"), ts)
+            executed = strict_decimal(a.executed_qty, "z", allow_empty=True)
+            self._facts.canceled(order, order.venue_order_id or algo_voi, executed, ts)
         elif status == "EXPIRED":
-            self._facts.expired(order, order.venue_order_id or algo_voi, Decimal(a.executed_qty or "0"), ts)
+            executed = strict_decimal(a.executed_qty, "z", allow_empty=True)
+            self._facts.expired(order, order.venue_order_id or algo_voi, executed, ts)
         elif status == "REJECTED":
             self._facts.rejected(order, f"algo order rejected: {a.reject_reason or 'REJECTED'}", ts)
         elif status in ("TRIGGERING", "FINISHED"):

@@ -48,6 +48,7 @@ from adapters.core.order_facts import OrderFacts
 from adapters.core.order_tracking import TrackedOrder, fill_key
 from adapters.core.recovery import QueryResult, SnapshotOutcome
 from adapters.core.timestamps import MILLIS_PER_DAY, NANOS_PER_MS, format_ms
+from adapters.core.wire_values import WireValueError, strict_decimal
 
 _NANOS_PER_MS = NANOS_PER_MS
 _TRADES_PAGE = 1000
@@ -103,6 +104,7 @@ class VenueSync:
         # Tracked orders open at the last snapshot -> the venue's cumulative executed quantity.
         self._open_at_snapshot: dict[str, Decimal] = {}
         self._venue_symbols: set[str] = set()
+        self.rejected_trades = 0  # REST trades with a value rejected at the boundary (logged)
 
     # --- applying REST objects ---------------------------------------------------------------
     def apply_trade(self, order: TrackedOrder, t: UserTrade) -> bool:
@@ -112,14 +114,17 @@ class VenueSync:
             if not t.commissionAsset or t.commissionAsset == info.quote_currency.code
             else parse_currency(t.commissionAsset)
         )
+        qty = strict_decimal(t.qty, "qty")
+        if qty <= 0:
+            raise WireValueError("qty", t.qty, "a fill quantity must be positive")
         return self._facts.filled(
             order,
             t.id,
             VenueOrderId(str(t.orderId)),
             self._position_id(info.instrument_id, t.positionSide),
-            parse_quantity(t.qty, info.size_precision),
-            Decimal(t.qty),
-            parse_price(t.price, info.price_precision),
+            parse_quantity(t.qty, info.size_precision, field="qty"),
+            qty,
+            parse_price(t.price, info.price_precision, field="price", positive=True),
             info.quote_currency,
             parse_money(t.commission, commission_ccy),
             LiquiditySide.MAKER if t.maker else LiquiditySide.TAKER,
@@ -130,7 +135,7 @@ class VenueSync:
         """The venue's current state of one tracked order (fills are applied separately)."""
         voi = VenueOrderId(str(o.orderId))
         ts = (o.updateTime or o.time or 0) * _NANOS_PER_MS or self._clock_ns()
-        executed = Decimal(o.executedQty or "0")
+        executed = strict_decimal(o.executedQty, "executedQty", allow_empty=True)
         self._facts.note_venue_filled(order, executed)
         if o.time and order.venue_created_ms is None:
             order.venue_created_ms = o.time
@@ -159,7 +164,8 @@ class VenueSync:
         in a gap): the engine's order follows the venue's."""
         if o.type != "LIMIT" or order.is_algo or not o.origQty:
             return
-        qty, price = Decimal(o.origQty), Decimal(o.price or "0")
+        qty = strict_decimal(o.origQty, "origQty")
+        price = strict_decimal(o.price, "price", allow_empty=True)
         if qty == order.quantity and (price == 0 or price == order.price):
             return
         info = self._instruments(o.symbol)
@@ -188,9 +194,11 @@ class VenueSync:
             self._facts.triggered(order, ts)
             return actual
         elif status == "CANCELED":
-            self._facts.canceled(order, order.venue_order_id or algo_voi, Decimal(a.executedQty or "0"), ts)
+            executed = strict_decimal(a.executedQty, "executedQty", allow_empty=True)
+            self._facts.canceled(order, order.venue_order_id or algo_voi, executed, ts)
         elif status == "EXPIRED":
-            self._facts.expired(order, order.venue_order_id or algo_voi, Decimal(a.executedQty or "0"), ts)
+            executed = strict_decimal(a.executedQty, "executedQty", allow_empty=True)
+            self._facts.expired(order, order.venue_order_id or algo_voi, executed, ts)
         elif status == "REJECTED":
             self._facts.rejected(order, "algo order REJECTED by venue", ts)
         return None
@@ -220,7 +228,7 @@ class VenueSync:
     async def sync_order(self, order: TrackedOrder, o: Order) -> None:
         """Apply a fresh venue view of ``order``: its fills first (a final status applied before
         them would close the order early), then its state."""
-        executed = Decimal(o.executedQty or "0")
+        executed = strict_decimal(o.executedQty, "executedQty", allow_empty=True)
         self._tracker.set_venue_order_id(order, VenueOrderId(str(o.orderId)))
         self._facts.note_venue_filled(order, executed)
         if executed > order.filled or order.resync:
@@ -247,10 +255,20 @@ class VenueSync:
                 order.symbol, order_id=venue_id, from_id=from_id, limit=_TRADES_PAGE
             )
             trades = sorted(trades, key=lambda t: t.id)
-            emitted += sum(1 for t in trades if self.apply_trade(order, t))
+            emitted += sum(1 for t in trades if self._apply_or_reject(order, t))
             if len(trades) < _TRADES_PAGE:
                 return emitted
             from_id = trades[-1].id + 1
+
+    def _apply_or_reject(self, order: TrackedOrder, t: UserTrade) -> bool:
+        """:meth:`apply_trade`, a trade with a value rejected at the boundary logged (not believed,
+        not raised: the order's other trades still count)."""
+        try:
+            return self.apply_trade(order, t)
+        except WireValueError as exc:
+            self.rejected_trades += 1
+            self._log.error("trade %s of %s rejected: %s", t.id, order.client_order_id, exc)
+            return False
 
     async def _order_fills_by_windows(self, order: TrackedOrder, venue_id: int, start: int, now: int) -> int:
         emitted = 0
@@ -260,7 +278,7 @@ class VenueSync:
                 order.symbol, order_id=venue_id, start_time=start, end_time=end, limit=_TRADES_PAGE
             )
             trades = sorted(trades, key=lambda t: t.id)
-            emitted += sum(1 for t in trades if self.apply_trade(order, t))
+            emitted += sum(1 for t in trades if self._apply_or_reject(order, t))
             if len(trades) == _TRADES_PAGE and trades[-1].time > start:
                 start = trades[-1].time  # a full page: the rest of the window (repeats are seen)
                 continue
@@ -298,7 +316,7 @@ class VenueSync:
         if order is None and o.clientOrderId:
             order = self._handler.adopt(o.clientOrderId)
         if order is not None:
-            executed = Decimal(o.executedQty or "0")
+            executed = strict_decimal(o.executedQty, "executedQty", allow_empty=True)
             # A triggered algo order's regular order is listed under its own client id; both
             # map to the tracked order, and its executed quantity is the order's.
             cid = order.client_order_id.value
@@ -329,7 +347,9 @@ class VenueSync:
             order = self._handler.adopt(a.clientAlgoId)
         if order is not None:
             cid = order.client_order_id.value
-            self._open_at_snapshot.setdefault(cid, Decimal(a.executedQty or "0"))
+            self._open_at_snapshot.setdefault(
+                cid, strict_decimal(a.executedQty, "executedQty", allow_empty=True)
+            )
             self.apply_algo(order, a)
             return 1
         info = self._instruments(a.symbol)
@@ -394,7 +414,12 @@ class VenueSync:
                 )
             trades = sorted(trades, key=lambda t: t.id)
             for t in trades:
-                emitted += await self._apply_backfilled_trade(t)
+                try:
+                    emitted += await self._apply_backfilled_trade(t)
+                except WireValueError as exc:
+                    # Logged and passed over: the rest of the symbol's trades still count.
+                    self.rejected_trades += 1
+                    self._log.error("trade %s of %s rejected: %s", t.id, symbol, exc)
                 self._tracker.advance_cursor(symbol, t.id, t.time)
                 cursor = t.id
             if len(trades) == _TRADES_PAGE or (not by_id and cursor is not None):

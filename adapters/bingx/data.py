@@ -145,18 +145,20 @@ def server_ping_reply(frame: Frame) -> Frame | None:
     """``Ping`` (gzip or text) -> ``Pong``; a JSON ping -> its JSON pong; anything else None."""
     if len(frame) > _MAX_PING_FRAME:
         return None
+    # Never raises: a corrupt small frame is not a heartbeat (the dispatcher logs it as malformed);
+    # it must not take the socket down with it.
     try:
         payload = decode_gzip_frame(frame)
-    except ValueError:
-        return None
-    if is_ping(payload):
-        return "Pong"
-    if payload.startswith(b'{"ping"'):
-        from adapters.bingx.schemas_stream import decode_market_frame
+        if is_ping(payload):
+            return "Pong"
+        if payload.startswith(b'{"ping"'):
+            from adapters.bingx.schemas_stream import decode_market_frame
 
-        decoded = decode_market_frame(payload)
-        if isinstance(decoded, JsonPing):
-            return json_pong(decoded).decode()
+            decoded = decode_market_frame(payload)
+            if isinstance(decoded, JsonPing):
+                return json_pong(decoded).decode()
+    except Exception:
+        return None
     return None
 
 

@@ -144,7 +144,7 @@ def parse_expire_ms(value: str | None, now_ms: int) -> int | None:
         return None
     try:
         n = int(Decimal(value.strip()))
-    except ArithmeticError:
+    except (ArithmeticError, ValueError):  # garbage, NaN, infinity: no expiry we can believe
         return None
     if n < 0:
         return None

@@ -121,6 +121,7 @@ from adapters.core.order_status import resolve_order_status
 from adapters.core.position_report import position_status_report
 from adapters.core.timestamps import ms_to_ns
 from adapters.core.venue_vocabulary import VenueVocabulary
+from adapters.core.wire_values import safe_identifier
 
 _log = logging.getLogger(__name__)
 
@@ -315,8 +316,11 @@ def make_position_id(instrument_id: InstrumentId, position_side: str | None) -> 
 
 
 def parse_client_order_id(value: str | None) -> ClientOrderId | None:
-    """The venue echoes our id lowercased; ``""`` means none. Map back via a lowercase-keyed table."""
-    return ClientOrderId(value) if value else None
+    """The venue echoes our id lowercased; ``""`` means none. Map back via a lowercase-keyed table.
+    An id NautilusTrader cannot hold (BingX accepts Chinese client ids from other tools) is
+    dropped: the report still reaches the engine, which then names the order itself."""
+    valid = safe_identifier(value)
+    return ClientOrderId(valid) if valid else None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -575,10 +579,11 @@ MAX_TRADE_ID_LEN: Final = 36  # NautilusTrader TradeId limit
 
 
 def bounded_trade_id(value: str) -> str:
-    """``value`` if it fits a ``TradeId``, else a stable 32-hex-digit digest of it."""
-    if len(value) <= MAX_TRADE_ID_LEN:
+    """``value`` if it fits a ``TradeId``, else a stable 32-hex-digit digest of it (also for text a
+    ``TradeId`` cannot hold: its parts came from the wire)."""
+    if len(value) <= MAX_TRADE_ID_LEN and safe_identifier(value) is not None:
         return value
-    return hashlib.blake2b(value.encode(), digest_size=16).hexdigest()
+    return hashlib.blake2b(value.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 def synthesized_fill_trade_id(item: FillOrderItem) -> str:

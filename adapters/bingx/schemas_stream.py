@@ -16,14 +16,13 @@ text, string or number); order ids are ints from numbers or strings.
 
 from __future__ import annotations
 
-import gzip
-import zlib
 from typing import Any, Final
 
 import msgspec
 from msgspec import field
 
 from adapters.bingx.schemas import Num
+from adapters.core.inflate import DEFAULT_MAX_FRAME_BYTES, inflate_gzip
 
 _EMPTY: Final = msgspec.Raw(b'""')
 _GZIP_MAGIC: Final = b"\x1f\x8b"
@@ -31,23 +30,29 @@ PING: Final = b"Ping"
 PONG: Final = "Pong"
 
 
-def decode_gzip_frame(data: bytes | bytearray | memoryview | str) -> bytes:
+def decode_gzip_frame(
+    data: bytes | bytearray | memoryview | str, max_bytes: int = DEFAULT_MAX_FRAME_BYTES
+) -> bytes:
     """Decompress one WebSocket frame. Non-gzip payloads (text frames, tests) are returned as bytes as-is.
 
-    Raises ``ValueError`` for a frame that starts with the gzip magic but is corrupt.
+    Raises ``ValueError`` for a frame that starts with the gzip magic but is corrupt, truncated or
+    inflates beyond ``max_bytes`` (:func:`adapters.core.inflate.inflate_gzip`).
     """
     if isinstance(data, str):
-        return data.encode()
+        return data.encode("utf-8", "surrogatepass")
     raw = bytes(data)
     if raw[:2] != _GZIP_MAGIC:
         return raw
-    try:
-        return zlib.decompress(raw, 16 + zlib.MAX_WBITS)
-    except zlib.error:
-        try:  # concatenated members / odd trailers: fall back to the stdlib reader
-            return gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise ValueError(f"corrupt gzip frame: {exc}") from None
+    return inflate_gzip(raw, max_bytes)
+
+
+_RAW_KEPT: Final = 1024  # what a MalformedFrame keeps of a bad frame (for the log line)
+
+
+def _head(frame: bytes | bytearray | memoryview | str) -> bytes:
+    if isinstance(frame, str):
+        return frame[:_RAW_KEPT].encode("utf-8", "backslashreplace")
+    return bytes(frame[:_RAW_KEPT])
 
 
 def is_ping(payload: bytes) -> bool:
@@ -277,20 +282,22 @@ def _ack_or_malformed(g: _Generic, raw: bytes, error: str) -> StreamAck | Malfor
     return MalformedFrame(error=error, raw=raw)
 
 
-def decode_user_frame(frame: bytes | bytearray | memoryview | str) -> UserFrame:
+def decode_user_frame(
+    frame: bytes | bytearray | memoryview | str, max_bytes: int = DEFAULT_MAX_FRAME_BYTES
+) -> UserFrame:
     """Decode one user-stream frame (gzip or plain). Never raises."""
     try:
-        raw = decode_gzip_frame(frame)
+        raw = decode_gzip_frame(frame, max_bytes)
     except ValueError as exc:
-        return MalformedFrame(error=str(exc), raw=bytes(frame) if not isinstance(frame, str) else b"")
+        return MalformedFrame(error=str(exc), raw=_head(frame))
     if is_ping(raw):
         return PingFrame()
     try:
         return _USER_DECODER.decode(raw)
     except msgspec.ValidationError as exc:
         error = str(exc)
-    except msgspec.DecodeError as exc:
-        return MalformedFrame(error=f"invalid JSON: {exc}", raw=raw)
+    except (msgspec.DecodeError, RecursionError, UnicodeError) as exc:
+        return MalformedFrame(error=f"invalid JSON: {exc!r}"[:200], raw=raw[:_RAW_KEPT])
     result = _control(raw, error)
     if isinstance(result, _Generic):
         return _ack_or_malformed(result, raw, error)
@@ -442,18 +449,20 @@ def market_topic_kind(data_type: str) -> str | None:
     return head if head in _MARKET_DECODERS else None
 
 
-def decode_market_frame(frame: bytes | bytearray | memoryview | str) -> MarketFrame:
+def decode_market_frame(
+    frame: bytes | bytearray | memoryview | str, max_bytes: int = DEFAULT_MAX_FRAME_BYTES
+) -> MarketFrame:
     """Decode one market-stream frame (gzip or plain). Never raises."""
     try:
-        raw = decode_gzip_frame(frame)
+        raw = decode_gzip_frame(frame, max_bytes)
     except ValueError as exc:
-        return MalformedFrame(error=str(exc), raw=bytes(frame) if not isinstance(frame, str) else b"")
+        return MalformedFrame(error=str(exc), raw=_head(frame))
     if is_ping(raw):
         return PingFrame()
     try:
         g = _GENERIC_DECODER.decode(raw)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        return MalformedFrame(error=f"invalid JSON: {exc}", raw=raw)
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError, UnicodeError) as exc:
+        return MalformedFrame(error=f"invalid JSON: {exc!r}"[:200], raw=raw[:_RAW_KEPT])
     if g.ping is not None:
         return JsonPing(ping=g.ping, time=g.time)
     data_type = g.dataType if isinstance(g.dataType, str) else ""

@@ -63,6 +63,7 @@ from adapters.core.decimal_parse import to_decimal
 from adapters.core.order_facts import OrderFacts
 from adapters.core.order_tracking import OrderTracker, TrackedOrder, fill_key
 from adapters.core.reports import send_order_with_fills
+from adapters.core.wire_values import WireValueError, redact, strict_decimal
 
 _NANOS_PER_MS = 1_000_000
 _MAX_LOGGED_RAW = 300
@@ -220,16 +221,21 @@ class BingxUserStreamHandler:
         self.unknown = 0
         self.errors = 0
         self.missing_last_fill = 0  # executions without l/L/trade id: fetched by REST instead
+        self.rejected = 0  # frames with a value rejected at the boundary (core.wire_values)
 
     # --- entry point (the dispatcher's FrameHandler) -----------------------------------------
     def handle_frame(self, raw: bytes | str) -> None:
         self.frames += 1
-        event = decode_user_frame(raw)
+        # Nothing a venue sends may raise out of here (decode included: a corrupt or oversized gzip
+        # frame is a malformed frame, not the end of the dispatcher).
         try:
-            self._dispatch(event)
+            self._dispatch(decode_user_frame(raw))
+        except WireValueError as exc:
+            self.rejected += 1
+            self._log.error("user frame rejected: %s", exc)
         except Exception:
             self.errors += 1
-            self._log.exception("user frame skipped: processing failed: %r", _raw_head(raw))
+            self._log.exception("user frame skipped: processing failed: %s", redact(_raw_head(raw)))
 
     def _dispatch(self, event: object) -> None:
         tp = type(event)
@@ -278,6 +284,14 @@ class BingxUserStreamHandler:
         if order is None:
             self._on_external(o, event_time)
             return
+        try:
+            self._on_tracked(order, o, event_time, cid)
+        except WireValueError:
+            # Nothing of this frame was applied: the venue's REST view of the order supplies it.
+            self._facts.resync(order)
+            raise
+
+    def _on_tracked(self, order: TrackedOrder, o: OrderUpdateData, event_time: int, cid: str) -> None:
         voi = VenueOrderId(str(o.order_id))
         if is_fill(o):
             self._on_fill(order, o, voi)
@@ -286,7 +300,7 @@ class BingxUserStreamHandler:
             return  # lifecycle of a link our cancel-replace retired: not the order's
         ts = (o.trade_time or event_time) * _NANOS_PER_MS
         x = o.execution_type.upper()
-        venue_filled = self._index.filled_before(order) + to_decimal(num(o.cum_filled_qty))
+        venue_filled = self._index.filled_before(order) + to_decimal(num(o.cum_filled_qty), "z")
         if x == "NEW":
             if order.venue_order_id is not None and order.venue_order_id != voi and order.accepted:
                 self._facts.venue_id_changed(order, voi, ts)
@@ -320,14 +334,16 @@ class BingxUserStreamHandler:
             fill = fill._replace(liquidity_side=self._infer_liquidity(o.symbol, fill))
         retired = self._index.is_retired(order, voi.value)
         # The whole chain's cumulative (a retired link's z says nothing about the live link).
-        venue_cum = None if retired else self._index.filled_before(order) + to_decimal(num(o.cum_filled_qty))
+        venue_cum = (
+            None if retired else self._index.filled_before(order) + to_decimal(num(o.cum_filled_qty), "z")
+        )
         self._facts.filled(
             order,
             trade_id,
             self._index.effective_venue_id(order, voi),
             pos_id,
             fill.last_qty,
-            abs(Decimal(last_qty)),
+            abs(strict_decimal(last_qty, "l")),
             fill.last_px,
             info.quote_currency,
             fill.commission,

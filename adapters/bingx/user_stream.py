@@ -40,9 +40,9 @@ def ping_reply(frame: Frame) -> Frame | None:
     """``server_ping_reply`` for BingX: ``Pong`` for the (gzip) text ``Ping``, else None."""
     if len(frame) > _MAX_PING_FRAME:
         return None
-    try:
+    try:  # never raises: a corrupt heartbeat-sized frame must not drop the socket
         payload = decode_gzip_frame(frame)
-    except ValueError:
+    except Exception:
         return None
     return PONG if is_ping(payload) else None
 

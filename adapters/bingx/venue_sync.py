@@ -58,6 +58,7 @@ from adapters.core.order_facts import OrderFacts
 from adapters.core.order_tracking import TrackedOrder, fill_key
 from adapters.core.recovery import QueryResult, SnapshotOutcome
 from adapters.core.timestamps import format_ms
+from adapters.core.wire_values import WireValueError, strict_decimal
 
 _NANOS_PER_MS = 1_000_000
 _FILLS_PAGE = 1000
@@ -125,6 +126,7 @@ class BingxVenueSync:
         self._open_at_snapshot: dict[str, Decimal] = {}
         self._venue_symbols: set[str] = set()
         self.last_positions: list[Position] = []
+        self.rejected_fills = 0  # REST fills with a value rejected at the boundary (logged)
         self.polls = 0
 
     # --- applying REST objects ---------------------------------------------------------------
@@ -137,7 +139,9 @@ class BingxVenueSync:
             self._log.warning("fill of order %s without trade id/qty/price skipped", item.orderId)
             return False
         info = self._instruments(item.symbol or order.symbol)
-        qty = abs(Decimal(qty_s))
+        qty = abs(strict_decimal(qty_s, "qty"))
+        if qty == 0:
+            raise WireValueError("qty", qty_s, "a fill quantity must be positive")
         ccy = parse_currency(item.commissionAsset) if item.commissionAsset else info.quote_currency
         ts = parse_fill_time_ns(item.filledTime, item.filledTm) or self._clock_ns()
         return self._facts.filled(
@@ -145,9 +149,9 @@ class BingxVenueSync:
             trade_id,
             self._index.effective_venue_id(order, VenueOrderId(str(item.orderId))),
             self._position_id(info.instrument_id, (item.positionSide or "").upper() or None),
-            parse_quantity(f"{qty:f}", info.size_precision),
+            parse_quantity(f"{qty:f}", info.size_precision, field="qty"),
             qty,
-            parse_price(px_s, info.price_precision),
+            parse_price(px_s, info.price_precision, field="price", positive=True),
             info.quote_currency,
             commission_money(item.commission, ccy),
             parse_liquidity_side(item.role),
@@ -235,7 +239,7 @@ class BingxVenueSync:
             )
             rows = sorted(data.fill_history_orders or [], key=_trade_key)
             for item in rows:
-                emitted += await self._apply_backfilled(item, order)
+                emitted += await self._apply_or_reject(item, order)
             if len(rows) < _FILLS_PAGE:
                 return emitted
             page += 1
@@ -360,13 +364,23 @@ class BingxVenueSync:
             rows = sorted(data.fill_history_orders or [], key=_trade_key)
             before = cursor
             for item in rows:
-                emitted += await self._apply_backfilled(item, None)
+                emitted += await self._apply_or_reject(item, None)
                 trade_id = to_int(item.tradeId)
                 if trade_id is not None:
                     self._tracker.advance_cursor(symbol, trade_id, _fill_ms(item))
                     cursor = trade_id if cursor is None else max(cursor, trade_id)
             if len(rows) < _FILLS_PAGE or cursor == before:
                 return emitted
+
+    async def _apply_or_reject(self, item: FillHistoryItem, order: TrackedOrder | None) -> int:
+        """:meth:`_apply_backfilled`, a fill with a value rejected at the boundary logged (not
+        believed, not raised: the other fills still count)."""
+        try:
+            return await self._apply_backfilled(item, order)
+        except WireValueError as exc:
+            self.rejected_fills += 1
+            self._log.error("fill %s of order %s rejected: %s", item.tradeId, item.orderId, exc)
+            return 0
 
     async def _apply_backfilled(self, item: FillHistoryItem, order: TrackedOrder | None) -> int:
         order = order or self._tracker.by_venue(str(item.orderId))

@@ -6,6 +6,11 @@
 each applied diff's deltas in order, and - when sync is lost after a book was published and
 ``clear_on_desync`` - a lone ``CLEAR`` (``F_LAST``, sequence = the last id the published book was at) so
 the downstream Nautilus book is empty until the next snapshot instead of silently stale.
+
+A diff or snapshot that cannot be converted (a level NautilusTrader cannot hold, a non-positive price)
+is a gap, not a skipped message: the synchroniser had already taken it into its chain, so the book
+can no longer be vouched for. Nothing of that step is published; the book is cleared (if one was
+published) and resynced from a fresh snapshot.
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ class SyncedBook(Generic[D, S]):
     (a REST snapshot, an in-stream snapshot push, ...) on top of :meth:`_emit`.
     """
 
-    __slots__ = ("_clear_on_desync", "_ctx", "_parse_diff", "_parse_snapshot", "_sync")
+    __slots__ = ("_clear_on_desync", "_ctx", "_parse_diff", "_parse_snapshot", "_sync", "conversion_failures")
 
     def __init__(
         self,
@@ -68,6 +73,7 @@ class SyncedBook(Generic[D, S]):
         self._sync: BookSynchronizer[D, S] = BookSynchronizer(
             rule, max_buffer=max_buffer, name=str(ctx.instrument_id), logger=logger
         )
+        self.conversion_failures = 0
 
     @property
     def state(self) -> SyncState:
@@ -91,10 +97,19 @@ class SyncedBook(Generic[D, S]):
 
     def on_diff(self, msg: D, ts_init: int) -> BookEmission:
         last = self._sync.last_id
-        return self._emit(self._sync.on_diff(msg), ts_init, last)
+        return self._converted(self._sync.on_diff(msg), ts_init, last)
 
     def on_snapshot(self, snapshot: S, ts_init: int) -> BookEmission:
-        return self._emit(self._sync.on_snapshot(snapshot), ts_init, None)
+        return self._converted(self._sync.on_snapshot(snapshot), ts_init, None)
+
+    def _converted(self, out: SyncOutput[D, S], ts_init: int, last_synced_id: int | None) -> BookEmission:
+        """``out`` as deltas, all or nothing: a message that fails to convert loses sync."""
+        try:
+            return self._emit(out, ts_init, last_synced_id)
+        except ValueError as exc:  # WireValueError and NautilusTrader's own checks
+            self.conversion_failures += 1
+            reason = f"a book message could not be converted ({exc})"
+            return self._emit(self._sync.request_resync(reason), ts_init, last_synced_id)
 
     def request_resync(self, reason: str, ts_init: int) -> BookEmission:
         last = self._sync.last_id

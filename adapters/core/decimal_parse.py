@@ -10,6 +10,11 @@ Precision rule (:func:`raw_value`): values are labelled with the instrument's pr
 sent *more significant* decimals than that (a tick-conforming price never does); then the value is kept
 exactly at its own precision rather than rounded, and a warning is logged once per distinct string.
 Trailing zeros beyond the precision (``"7100.50"`` at precision 1) are harmless padding.
+
+Every conversion is checked at this boundary (:mod:`adapters.core.wire_values`): the strict decimal
+grammar, the range NautilusTrader can represent (beyond it ``from_raw`` aborts the process), positive
+prices where asked, non-negative quantities and sane currency codes. A failure raises
+``WireValueError`` naming the field; nothing is replaced by a default.
 """
 
 from __future__ import annotations
@@ -19,6 +24,14 @@ from decimal import Decimal
 from typing import Final
 
 from nautilus_trader.model.objects import AccountBalance, Currency, Money, Price, Quantity
+
+from adapters.core.wire_values import (
+    WireValueError,
+    check_currency_code,
+    check_decimal_text,
+    check_raw,
+    strict_decimal,
+)
 
 _log = logging.getLogger(__name__)
 
@@ -35,12 +48,14 @@ def _warn_finer(value: str) -> None:
         _log.warning("Value %r is finer than the instrument precision; kept at its own precision", value)
 
 
-def raw_value(s: str, precision: int) -> tuple[int, int]:
+def raw_value(s: str, precision: int, field: str = "value") -> tuple[int, int]:
     """Exact fixed-point raw value of a decimal string, and the precision to label it with.
 
-    ``s`` is a plain decimal string (optional leading ``-``, no exponent). Digits beyond
-    :data:`FIXED_PRECISION` are truncated (they are below NautilusTrader's resolution).
+    ``s`` must be a plain decimal string (optional leading ``-``, no exponent; WireValueError
+    otherwise). Digits beyond :data:`FIXED_PRECISION` are truncated (they are below NautilusTrader's
+    resolution).
     """
+    check_decimal_text(s, field)
     dot = s.find(".")
     if dot < 0:
         return int(s) * _SCALE[0], precision
@@ -56,55 +71,61 @@ def raw_value(s: str, precision: int) -> tuple[int, int]:
     return int(s[:dot] + s[dot + 1 :]) * _SCALE[frac], precision
 
 
-def parse_price(s: str, precision: int) -> Price:
-    """Exact ``Price`` at ``precision`` (or at the string's own precision if it has more decimals)."""
-    raw, prec = raw_value(s, precision)
+def parse_price(s: str, precision: int, *, field: str = "price", positive: bool = False) -> Price:
+    """Exact ``Price`` at ``precision`` (or at the string's own precision if it has more decimals).
+    ``positive``: a price that must be above zero (a fill, a book level, a quote, a trade)."""
+    raw, prec = raw_value(s, precision, field)
+    check_raw(raw, "price", field, s)
+    if positive and raw <= 0:
+        raise WireValueError(field, s, "price must be positive")
     return Price.from_raw(raw, prec)
 
 
-def parse_quantity(s: str, precision: int) -> Quantity:
-    """Exact ``Quantity`` at ``precision`` (same rules as :func:`parse_price`)."""
-    raw, prec = raw_value(s, precision)
+def parse_quantity(s: str, precision: int, *, field: str = "quantity") -> Quantity:
+    """Exact, non-negative ``Quantity`` at ``precision`` (same rules as :func:`parse_price`)."""
+    raw, prec = raw_value(s, precision, field)
+    check_raw(raw, "quantity", field, s)
     return Quantity.from_raw(raw, prec)
 
 
 _CCY_CACHE: dict[str, Currency] = {}
 
 
-def parse_currency(code: str) -> Currency:
+def parse_currency(code: str, field: str = "currency") -> Currency:
     """``Currency`` by code, cached (unknown codes are created as crypto currencies, non-strict)."""
     ccy = _CCY_CACHE.get(code)
     if ccy is None:
-        ccy = Currency.from_str(code, strict=False)
+        ccy = Currency.from_str(check_currency_code(code, field), strict=False)
         _CCY_CACHE[code] = ccy
     return ccy
 
 
-def money_from_decimal(value: Decimal, currency: Currency) -> Money:
+def money_from_decimal(value: Decimal, currency: Currency, field: str = "amount") -> Money:
     """Exact ``Money`` from a Decimal (``Money(Decimal)`` goes through float and loses digits)."""
+    if not value.is_finite():
+        raise WireValueError(field, value, "not a finite amount")
     q = value.quantize(Decimal(1).scaleb(-currency.precision))
+    check_raw(int(q.scaleb(FIXED_PRECISION)), "money", field, f"{value}")
     return Money.from_str(f"{q:f} {currency.code}")
 
 
-def parse_money(s: str | None, currency: Currency) -> Money:
+def parse_money(s: str | None, currency: Currency, field: str = "amount") -> Money:
     """Exact ``Money`` from a decimal string (integer path). Money is fixed at the currency's precision, so
-    a value with finer significant decimals is rounded through Decimal (never float)."""
+    a value with finer significant decimals is rounded through Decimal (never float). None / ``""``
+    (a fee the venue left out) is zero."""
     if not s:
         return Money(0, currency)
-    raw, prec = raw_value(s, currency.precision)
+    raw, prec = raw_value(s, currency.precision, field)
+    check_raw(raw, "money", field, s)
     if prec == currency.precision:
         return Money.from_raw(raw, currency)
-    return money_from_decimal(Decimal(s), currency)
+    return money_from_decimal(Decimal(s), currency, field)
 
 
-def to_decimal(s: str | None) -> Decimal:
-    """Lenient ``Decimal``: None, ``""`` and garbage become 0 (venues send ``""`` for "not set")."""
-    if not s:
-        return Decimal(0)
-    try:
-        return Decimal(s)
-    except ArithmeticError:
-        return Decimal(0)
+def to_decimal(s: str | None, field: str = "value") -> Decimal:
+    """``Decimal`` of a wire decimal string; None and ``""`` (the venues' "not set") are 0. Anything
+    else outside the decimal grammar raises WireValueError (garbage is never read as 0)."""
+    return strict_decimal(s, field, allow_empty=True)
 
 
 def is_nonzero(s: str | None) -> bool:
@@ -136,11 +157,11 @@ def increment_from_decimals(decimals: int) -> str:
 def account_balance(currency: Currency, total_s: str | None, free_s: str | None) -> AccountBalance:
     """Balance from decimal strings: total = wallet balance; locked = clamp(total - free, 0, max(total, 0));
     free = total - locked (so total == locked + free always holds, as ``AccountBalance`` requires)."""
-    total = to_decimal(total_s)
-    free = to_decimal(free_s) if free_s is not None else total
+    total = to_decimal(total_s, "balance")
+    free = to_decimal(free_s, "available balance") if free_s is not None else total
     locked = min(max(total - free, Decimal(0)), max(total, Decimal(0)))
     return AccountBalance(
-        total=money_from_decimal(total, currency),
-        locked=money_from_decimal(locked, currency),
-        free=money_from_decimal(total - locked, currency),
+        total=money_from_decimal(total, currency, "balance"),
+        locked=money_from_decimal(locked, currency, "balance"),
+        free=money_from_decimal(total - locked, currency, "balance"),
     )

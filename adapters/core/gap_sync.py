@@ -20,8 +20,9 @@ closed order's own query says it for that order. Steps, each venue supplying onl
 4. optionally the account (balances, margins): its updates during the gap were lost with the stream.
 
 Steps 1-3 are *required*: a transient failure fails the attempt (retried with backoff). A permanent
-one (a delisted symbol: the venue will never answer) is logged as an ERROR naming the symbol and the
-attempt proceeds — one dead symbol must not keep the whole stream blind.
+one (a delisted symbol: the venue will never answer; an answer with a value rejected at the boundary,
+``WireValueError``: it would be rejected again) is logged as an ERROR naming what could not be
+verified and the attempt proceeds — one dead symbol must not keep the whole stream blind.
 
 And the reports of what the node does not track (:func:`report_external`, :func:`report_external_fill`).
 """
@@ -38,6 +39,7 @@ from nautilus_trader.model.identifiers import PositionId
 
 from adapters.core.order_tracking import FillKey, OrderTracker, TrackedOrder
 from adapters.core.recovery import QueryResult, SnapshotOutcome
+from adapters.core.wire_values import WireValueError
 
 ErrorTypes = type[Exception] | tuple[type[Exception], ...]
 I = TypeVar("I")  # noqa: E741 - a venue's InstrumentInfo
@@ -62,6 +64,10 @@ def _never_permanent(exc: Exception) -> bool:
     return False
 
 
+def _with_wire_errors(errors: ErrorTypes) -> tuple[type[Exception], ...]:
+    return (*errors, WireValueError) if isinstance(errors, tuple) else (errors, WireValueError)
+
+
 async def post_snapshot(
     *,
     tracker: OrderTracker,
@@ -84,6 +90,12 @@ async def post_snapshot(
     (None: since the session started). ``venue_symbols``: symbols with open orders on the venue
     (external ones included). ``fills_query`` names the per-symbol queries (``<fills_query>:<symbol>``).
     """
+    errors = _with_wire_errors(errors)
+    venue_permanent = is_permanent
+
+    def permanent(exc: Exception) -> bool:
+        return isinstance(exc, WireValueError) or venue_permanent(exc)
+
     cursors = dict(tracker.trade_cursor)  # step 0: before anything below emits a fill
     results: list[QueryResult] = []
 
@@ -96,7 +108,7 @@ async def post_snapshot(
                 unknown_to_venue(order, log)
             ok += 1
         except errors as exc:
-            if is_permanent(exc):
+            if permanent(exc):
                 log.error("recovery: order %s cannot be resolved (%r); skipped", order.client_order_id, exc)
                 ok += 1
                 continue
@@ -119,7 +131,7 @@ async def post_snapshot(
             try:
                 await fetch_order_fills(order)
             except errors as exc:
-                if is_permanent(exc):
+                if permanent(exc):
                     log.error("recovery: fills of %s cannot be fetched (%r)", order.client_order_id, exc)
                     continue
                 failed += 1
@@ -159,7 +171,7 @@ async def post_snapshot(
         try:
             emitted = await backfill_symbol(symbol, cursors.get(symbol))
         except errors as exc:
-            if is_permanent(exc):
+            if permanent(exc):
                 log.error("recovery: fills of %s cannot be verified (the venue refuses it): %r", symbol, exc)
                 results.append(QueryResult(name, False, error=repr(exc), skipped=True))
             else:

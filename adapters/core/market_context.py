@@ -7,13 +7,14 @@ miss goes through the exact integer path of :mod:`adapters.core.decimal_parse` (
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Final, Protocol
 
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.objects import Price, Quantity
 
 from adapters.core.decimal_parse import parse_price, parse_quantity
+from adapters.core.wire_values import WireValueError, check_raw, strict_decimal
 
 DEFAULT_CACHE_SIZE: Final = 50_000
 
@@ -59,9 +60,10 @@ class MarketContext:
         return cls(instrument.id, instrument.price_precision, instrument.size_precision, cache_size)
 
     def price(self, s: str) -> Price:
+        """A positive price (fills, book levels, quotes, trades); WireValueError otherwise."""
         p = self._prices.get(s)
         if p is None:
-            p = parse_price(s, self.price_precision)
+            p = parse_price(s, self.price_precision, positive=True)
             if len(self._prices) >= self.cache_size:
                 self._prices.clear()
             self._prices[s] = p
@@ -82,9 +84,9 @@ class MarketContext:
 
 
 def _round_price(s: str, precision: int) -> Price:
-    try:
-        d = Decimal(s)
-    except InvalidOperation as exc:
-        raise ValueError(f"invalid price {s!r}") from exc
+    d = strict_decimal(s, "price")
+    if d <= 0:
+        raise WireValueError("price", s, "price must be positive")
     q = d.quantize(Decimal(1).scaleb(-precision), rounding=ROUND_HALF_EVEN)
+    check_raw(int(q.scaleb(16)), "price", "price", s)
     return Price.from_str(f"{q:.{precision}f}")

@@ -329,6 +329,12 @@ class OrderFacts:
             order.venue_filled = venue_cum
         self._request_fills(order)
 
+    def resync(self, order: TrackedOrder) -> None:
+        """Something the venue said about the order could not be applied (a rejected frame): read
+        the order's state and fills from the venue instead."""
+        order.resync = True
+        self._request_fills(order)
+
     def fully_filled(self, order: TrackedOrder) -> None:
         """The venue says FILLED and every fill has been emitted: nothing more can happen."""
         if order.terminal is None and not order.missing_fills:

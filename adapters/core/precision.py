@@ -17,9 +17,13 @@ from typing import NamedTuple, Protocol
 
 from nautilus_trader.model.identifiers import InstrumentId
 
+from adapters.core.dedup import FifoDedup
+from adapters.core.wire_values import check_identifier
+
 _log = logging.getLogger(__name__)
 
 FALLBACK_PRECISION = 8
+MAX_SYMBOL_LEN = 40
 
 
 class InstrumentLike(Protocol):
@@ -52,10 +56,13 @@ def resolve_precision(
     formatter: SymbolFormatter,
     fallback_precision: int = FALLBACK_PRECISION,
 ) -> ResolvedPrecision:
-    """Pure resolution: the cached instrument's values, else the formatted id with the fallback."""
+    """Pure resolution: the cached instrument's values, else the formatted id with the fallback.
+    A symbol no instrument id can be built from (NUL, whitespace, non-ASCII: NautilusTrader would
+    abort) raises ``WireValueError``."""
     instrument = lookup(symbol)
     if instrument is not None:
         return ResolvedPrecision(instrument.id, instrument.price_precision, instrument.size_precision, True)
+    check_identifier(symbol, "symbol", MAX_SYMBOL_LEN)
     return ResolvedPrecision(formatter(symbol), fallback_precision, fallback_precision, False)
 
 
@@ -76,12 +83,12 @@ class PrecisionResolver:
         self._formatter = formatter
         self._fallback = fallback_precision
         self._log = logger or _log
-        self._warned: set[str] = set()
+        # Bounded: a stream of made-up symbols must not grow memory.
+        self._warned: FifoDedup[str] = FifoDedup(1_000)
 
     def resolve(self, symbol: str) -> ResolvedPrecision:
         resolved = resolve_precision(symbol, self._lookup, self._formatter, self._fallback)
-        if not resolved.cached and symbol not in self._warned:
-            self._warned.add(symbol)
+        if not resolved.cached and self._warned.add(symbol):
             self._log.warning(
                 "Instrument for %s not cached; using %s with precision %d",
                 symbol,

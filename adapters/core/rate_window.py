@@ -11,6 +11,7 @@ The caller supplies timestamps (ms, venue-corrected) and does the awaiting.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 
@@ -46,12 +47,18 @@ class FixedWindow:
         return 0
 
 
+MAX_RETRY_AFTER_SECS = 86_400.0  # a ban is at most days; anything larger is not believed as such
+
+
 def parse_retry_after(value: str | None) -> float | None:
-    """``Retry-After`` in seconds (integer or decimal seconds; HTTP-dates are not used by these venues)."""
+    """``Retry-After`` in seconds (integer or decimal seconds; HTTP-dates are not used by these venues).
+    Not a finite, non-negative number (``inf``, ``NaN``, garbage): None. Capped at a day."""
     if value is None:
         return None
     try:
         secs = float(value.strip())
     except ValueError:
         return None
-    return secs if secs >= 0 else None
+    if not math.isfinite(secs) or secs < 0:
+        return None
+    return min(secs, MAX_RETRY_AFTER_SECS)

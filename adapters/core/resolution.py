@@ -29,6 +29,7 @@ from adapters.core.backoff import Backoff
 from adapters.core.order_facts import OrderFacts
 from adapters.core.order_tracking import TrackedOrder
 from adapters.core.tasks import OwnedTasks
+from adapters.core.wire_values import WireValueError
 
 ErrorTypes = type[Exception] | tuple[type[Exception], ...]
 OrderQuery = Callable[[TrackedOrder], Awaitable[bool]]
@@ -170,6 +171,11 @@ class FillRepairs:
                 order.resync = False  # this fetch covers the re-read
                 try:
                     await self._fetch(order)
+                except WireValueError as exc:
+                    # The venue's own answer about the order cannot be believed; asking again gives
+                    # the same answer. Said loudly; the next gap sync's checks see the order again.
+                    self._log.error("the venue's state of %s was rejected: %s", order.client_order_id, exc)
+                    return
                 except self._errors as exc:
                     order.resync = True
                     self._log.warning(

@@ -117,8 +117,12 @@ def parse_error_body(body: bytes, decoder: msgspec.json.Decoder[Any]) -> tuple[i
     with the text cut to 200 characters (it may be an HTML error page)."""
     try:
         err: ErrorBodyLike = decoder.decode(body)
-        return err.code, err.msg or ""
-    except (msgspec.ValidationError, msgspec.DecodeError):
+        code = err.code
+        # A code is an integer; anything else (a bool, a number out of any sane range) is no code.
+        if code is not None and (isinstance(code, bool) or not -(2**31) <= code < 2**31):
+            code = None
+        return code, str(err.msg or "")[:500]
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
         return None, body[:200].decode("utf-8", "replace").strip()
 
 

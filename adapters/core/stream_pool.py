@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from adapters.core.stream import Frame, Reconnected, StreamEnded
+from adapters.core.wire_values import redact
 from adapters.core.ws_connection import WsConfig, WsConnection
 
 _log = logging.getLogger(__name__)
@@ -99,6 +100,7 @@ class StreamConnection:
         self._sent_at: collections.deque[float] = collections.deque()
         self._send_lock = asyncio.Lock()
         self.subscribe_requests = 0
+        self.frame_errors = 0  # frames that failed to decode or to handle (logged, skipped)
 
     # -- control requests ---------------------------------------------------------------------
     def _chunks(self, streams: list[str]) -> Iterable[list[str]]:
@@ -168,6 +170,9 @@ class StreamConnection:
 
     # -- dispatch -------------------------------------------------------------------------------
     async def run_dispatcher(self) -> None:
+        """Dispatch this socket's frames until its end marker. Nothing a frame contains may end this
+        task: a frame that fails to decode or to handle is logged, counted and skipped (a lost
+        book diff is then seen as a sequence gap and the book resyncs)."""
         queue = self.ws.queue
         sink = self.pool.sink
         decode = self.pool.codec.decode
@@ -175,14 +180,15 @@ class StreamConnection:
         while True:
             item = await queue.get()
             if isinstance(item, bytes | str):
-                decoded = decode(item)
-                if type(decoded) is tuple:
-                    try:
+                try:
+                    decoded = decode(item)
+                    if type(decoded) is tuple:
                         sink.on_market_event(decoded[0], decoded[1])
-                    except Exception:
-                        log.exception("%s: handling %s failed", self.name, decoded[0])
-                elif isinstance(decoded, Ack):
-                    self._on_ack(decoded)
+                    elif isinstance(decoded, Ack):
+                        self._on_ack(decoded)
+                except Exception:
+                    self.frame_errors += 1
+                    log.exception("%s: market frame skipped: %s", self.name, redact(item[:200]))
             elif isinstance(item, Reconnected):
                 # Requests in flight on the old socket will never be answered; the hook already
                 # re-sent the whole set on the new one.
@@ -240,6 +246,7 @@ class MarketStreamPool:
         self._ids = itertools.count(1)
         self._conn_ids = itertools.count(1)
         self._closed = False
+        self.dispatcher_restarts = 0
 
     def next_id(self) -> int:
         return next(self._ids)
@@ -342,11 +349,33 @@ class MarketStreamPool:
             self.ws_config,
         )
         await conn.ws.start()
+        self._start_dispatcher(conn)
+        self.connections.append(conn)
+        return conn
+
+    def _start_dispatcher(self, conn: StreamConnection) -> None:
         conn.dispatcher = asyncio.get_running_loop().create_task(
             conn.run_dispatcher(), name=f"{conn.name}-dispatcher"
         )
-        self.connections.append(conn)
-        return conn
+        conn.dispatcher.add_done_callback(lambda task: self._dispatcher_done(conn, task))
+
+    def _dispatcher_done(self, conn: StreamConnection, task: asyncio.Task[None]) -> None:
+        """A dispatcher must only end at its socket's end marker. One that died otherwise is an
+        incident: it is restarted at once (the socket's queued frames are still there) and the
+        books resync, since the frame it died on is lost. Never silent."""
+        if task.cancelled() or task.exception() is None or conn not in self.connections or self._closed:
+            return
+        self.dispatcher_restarts += 1
+        self.log.error(
+            "%s: market dispatcher died (%r); restarting it and resyncing its streams",
+            conn.name,
+            task.exception(),
+        )
+        self._start_dispatcher(conn)
+        try:
+            self.sink.on_reconnected(frozenset(conn.streams))
+        except Exception:
+            self.log.exception("%s: resync after a dispatcher failure failed", conn.name)
 
     async def _close_if_empty(self, conn: StreamConnection) -> None:
         if not conn.streams and conn in self.connections:

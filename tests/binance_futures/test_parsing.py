@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import random
 from decimal import Decimal
 from pathlib import Path
@@ -27,6 +28,7 @@ from adapters.binance_futures.schemas import (
     AlgoUpdate,
     Balance,
     ExchangeInfo,
+    MalformedFrame,
     Order,
     OrderTradeUpdate,
     PositionRisk,
@@ -262,10 +264,19 @@ def test_non_fill_updates() -> None:
     assert not P.is_fill(ev.order)
     pending = decode_user_frame(
         b'{"e":"ORDER_TRADE_UPDATE","E":1,"T":1,"o":{"s":"BTCUSDT","c":"autoclose-x","S":"SELL","o":"LIMIT",'
-        b'"q":"0.014","x":"CALCULATED","X":"NEW","i":1,"l":"0","z":"0","L":"0"}}'
+        b'"q":"0.014","x":"CALCULATED","X":"NEW","i":1,"l":"0","z":"0","L":"0","T":1,"t":0}}'
     )
     assert isinstance(pending, OrderTradeUpdate)
     assert not P.is_fill(pending.order)
+
+
+@pytest.mark.parametrize("field", ["L", "T", "t", "l", "z"])
+def test_a_trade_missing_a_fill_field_is_malformed_never_a_default(field: str) -> None:
+    """A TRADE without ``L``/``T``/``t`` used to become a fill at price 0, time 0, trade id 0."""
+    payload = json.loads((FIXTURES / "order_trade_update_trade.json").read_text())
+    del payload["o"][field]
+    event = decode_user_frame(json.dumps(payload).encode())
+    assert isinstance(event, MalformedFrame) and f"`{field}`" in event.error
 
 
 def test_order_update_reports() -> None:

@@ -1046,12 +1046,14 @@ def test_unknown_algo_status_is_counted_and_skipped(env: Env) -> None:
     assert env.handler.unknown == 1
 
 
-def test_garbage_decimal_in_a_known_event_does_not_raise(env: Env) -> None:
-    env.tracker.track(tracked())
+def test_garbage_decimal_in_a_known_event_is_rejected_and_the_order_reread(env: Env) -> None:
+    order = env.tracker.track(tracked())
     env.feed(otu({"x": "CANCELED", "X": "CANCELED", "z": "n/a"}))
     env.feed(trade(5, "abc", "0.100"))
     assert env.sink.events == []
-    assert env.handler.errors == 2
+    assert env.handler.rejected == 2 and env.handler.errors == 0
+    # Not silently dropped: the venue's REST view of the order is fetched instead.
+    assert env.fill_requests == [order] and order.resync
 
 
 def test_unknown_symbol_lookup_failure_does_not_raise(env: Env) -> None:

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from nautilus_trader.model.objects import Currency, Price, Quantity
 
 from adapters.core import decimal_parse as D
+from adapters.core.wire_values import WireValueError, check_identifier, safe_identifier
 
 USDT = Currency.from_str("USDT")
 
@@ -40,8 +42,9 @@ def test_money_exact_and_rounding() -> None:
 
 
 def test_helpers() -> None:
-    assert D.to_decimal("") == 0
-    assert D.to_decimal("abc") == 0
+    assert D.to_decimal("") == 0 and D.to_decimal(None) == 0  # the venues' "not set"
+    with pytest.raises(WireValueError):
+        D.to_decimal("abc")  # garbage is never read as 0 (a wallet balance of 0 would be believed)
     assert D.is_nonzero("0.0") is False
     assert D.is_nonzero("0.1") is True
     assert D.increment_precision("0.10") == (1, "0.1")
@@ -68,3 +71,69 @@ def test_binance_reexports_are_the_core_functions() -> None:
     assert P.parse_money is D.parse_money
     assert P._raw is D.raw_value
     assert P.increment_precision is D.increment_precision
+
+
+# ------------------------------------------------------------------------------------------------
+# The boundary: strict grammar, NautilusTrader's ranges, domains (each of these aborted the process
+# or was believed before)
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text", ["0.100 ", " 0.1", "0.1_0", "1_000", "1e5", "NaN", "inf", "-", ".5", "5.", "0x10", "١٢٣", "+1"]
+)
+def test_text_outside_the_venue_grammar_is_rejected_not_misread(text: str) -> None:
+    with pytest.raises(WireValueError) as info:
+        D.parse_quantity(text, 3, field="l")
+    assert info.value.field == "l"
+    with pytest.raises(WireValueError):
+        D.to_decimal(text)
+
+
+@pytest.mark.parametrize(
+    ("call", "text"),
+    [
+        (lambda s: D.parse_price(s, 2), "17014118346047"),
+        (lambda s: D.parse_price(s, 2), "-17014118346047"),
+        (lambda s: D.parse_quantity(s, 3), "34028236692094"),
+        (lambda s: D.parse_quantity(s, 3), "-0.001"),
+        (lambda s: D.parse_money(s, USDT), "17014118346047"),
+        (lambda s: D.parse_price(s, 2), "9" * 60),
+    ],
+)
+def test_values_beyond_what_nautilus_can_represent_are_rejected_before_from_raw(call: Any, text: str) -> None:
+    """``from_raw`` with these panics in Rust and aborts the whole process; they must never get there."""
+    with pytest.raises(WireValueError):
+        call(text)
+
+
+def test_the_largest_representable_values_still_parse() -> None:
+    assert str(D.parse_price("17014118346045.99", 2)) == "17014118346045.99"
+    assert str(D.parse_quantity("34028236692092.99", 2)) == "34028236692092.99"
+
+
+def test_positive_prices_where_the_domain_says_so() -> None:
+    assert str(D.parse_price("0", 2)) == "0.00"  # e.g. an unset average price
+    for text in ("0", "-1.5"):
+        with pytest.raises(WireValueError):
+            D.parse_price(text, 2, positive=True)
+
+
+@pytest.mark.parametrize("code", ["\x00", "USDT\x00", "美元", "US DT", "", "X" * 17])
+def test_currency_codes_nautilus_cannot_hold_are_rejected(code: str) -> None:
+    with pytest.raises(WireValueError):
+        D.parse_currency(code.encode().decode("unicode_escape"))
+
+
+@pytest.mark.parametrize("text", ["\x00", "订单1", "a b", "x" * 65, ""])
+def test_identifiers_nautilus_cannot_hold_are_rejected(text: str) -> None:
+    value = text.encode().decode("unicode_escape")
+    with pytest.raises(WireValueError):
+        check_identifier(value, "c")
+    assert safe_identifier(value) is None
+    assert safe_identifier("web_1234-abc") == "web_1234-abc"
+
+
+def test_samples_in_errors_are_short_and_log_safe() -> None:
+    err = WireValueError("c", "\x00" + "订" * 100, "bad")
+    assert err.sample.isascii() and err.sample.isprintable() and len(err.sample) < 120
