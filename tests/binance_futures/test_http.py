@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 import pytest
@@ -640,3 +641,73 @@ async def test_provider_load_all_and_ids(fake: tuple[FakeBinance, str]) -> None:
         assert only.currency("USDT") is not None
     finally:
         await client.close()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "call"),
+    [
+        (
+            "DELETE",
+            "/fapi/v1/algoOrder",
+            {"code": -2011, "msg": "Unknown order sent."},
+            lambda c: c.cancel_algo_order(client_algo_id="O-1"),
+        ),
+        (
+            "PUT",
+            "/fapi/v1/listenKey",
+            {"code": -1125, "msg": "This listenKey does not exist."},
+            lambda c: c.keepalive_listen_key("k"),
+        ),
+    ],
+)
+async def test_an_error_answered_with_http_200_is_an_error(
+    fake: tuple[FakeBinance, str], method: str, path: str, body: dict[str, object], call: Any
+) -> None:
+    """A cancel answered 200 {"code": -2011} made us emit OrderCanceled for an order the venue still
+    held; a keepalive answered 200 {"code": -1125} passed as alive."""
+    fb, url = fake
+    fb.routes[(method, path)] = json_route(body, status=200)
+    client = make_client(url)
+    try:
+        with pytest.raises(BinanceRejection) as exc:
+            await call(client)
+    finally:
+        await client.close()
+    assert exc.value.code == body["code"] and exc.value.http_status == 200
+
+
+async def test_success_envelopes_with_a_code_are_still_success(fake: tuple[FakeBinance, str]) -> None:
+    fb, url = fake
+    fb.routes[("DELETE", "/fapi/v1/algoOrder")] = json_route(
+        {"algoId": 7, "clientAlgoId": "O-1", "code": "200", "msg": "success"}
+    )
+    client = make_client(url)
+    try:
+        answer = await client.cancel_algo_order(client_algo_id="O-1")
+    finally:
+        await client.close()
+    assert answer.algoId == 7
+
+
+@pytest.mark.parametrize("retry_after", ["inf", "NaN", "-1", "1e400", "soon"])
+async def test_absurd_retry_after_headers_are_not_believed_or_raised(
+    fake: tuple[FakeBinance, str], retry_after: str
+) -> None:
+    fb, url = fake
+
+    async def limited(request: web.Request) -> web.StreamResponse:
+        return web.json_response(
+            {"code": -1003, "msg": "Too many requests."},
+            status=429,
+            headers={"Retry-After": retry_after, "X-MBX-USED-WEIGHT-1M": "NaN"},
+        )
+
+    fb.routes[("GET", "/fapi/v1/openOrders")] = limited
+    client = make_client(url)
+    try:
+        with pytest.raises(BinanceRateLimited) as exc:  # typed, whatever the headers say
+            await client.open_orders()
+    finally:
+        await client.close()
+    assert exc.value.retry_after_secs is None
+    assert parse_retry_after(retry_after) is None

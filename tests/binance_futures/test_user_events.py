@@ -1153,3 +1153,56 @@ def test_an_order_declared_rejected_that_turns_up_live_is_canceled_and_its_fill_
     assert canceled == ["4200000001", "4200000001"]
     # The fill is the venue's truth: it reaches the engine (positions follow) with an ERROR logged.
     assert env.sink.kinds() == ["rejected", "filled"]
+
+
+# ------------------------------------------------------------------------------------------------
+# Hostile input: rejected at the boundary, never aborting, never believed, never lost
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"L": "17014118346047"},  # beyond Price's range: from_raw would abort the process
+        {"l": "34028236692094", "z": "34028236692094"},  # beyond Quantity's range
+        {"n": "17014118346047"},  # a commission beyond Money's range
+        {"N": "\u0000"},  # a currency NautilusTrader cannot hold
+        {"L": "0"},  # a fill at price zero is not believed
+        {"L": "-3150.10"},
+        {"l": "0.100 "},  # read as 0.0100 by the old fast path while the tracker counted 0.10
+        {"l": "0.1_0"},
+    ],
+)
+def test_a_fill_with_a_hostile_value_is_rejected_then_its_clean_replay_delivered(
+    env: Env, fields: dict[str, Any]
+) -> None:
+    order = env.tracker.track(tracked())
+    env.feed(raw("order_trade_update_new.json"))
+    env.feed(trade(987650001, "0.100", "0.100", **fields))
+    assert env.sink.kinds() == ["accepted"] and env.handler.rejected == 1
+    assert order.filled == 0 and order.resync and env.fill_requests == [order]
+    env.feed(trade(987650001, "0.100", "0.100"))  # the same trade, well-formed (or from REST)
+    assert env.sink.kinds() == ["accepted", "filled"] and order.filled == Decimal("0.100")
+
+
+def test_an_external_order_with_a_client_id_nautilus_cannot_hold_is_still_reported(env: Env) -> None:
+    env.feed(otu({"c": "订单-1", "x": "NEW", "X": "NEW"}))
+    env.feed(otu({"c": "web\u0000x", "x": "NEW", "X": "NEW", "i": 4200000002}))
+    reports = [e[1] for e in env.sink.events if e[0] == "report"]
+    assert len(reports) == 2 and all(r.client_order_id is None for r in reports)
+    assert {r.venue_order_id.value for r in reports} == {"4200000001", "4200000002"}
+
+
+def test_an_account_update_with_an_unholdable_asset_is_rejected_not_fatal(env: Env) -> None:
+    payload = fixture("account_update.json")
+    payload["a"]["B"][0]["a"] = "\u0000"
+    env.feed(encode(payload))
+    payload = fixture("account_update.json")
+    payload["a"]["B"][0]["wb"] = "garbage"  # a garbage wallet balance used to become 0
+    env.feed(encode(payload))
+    assert env.sink.kinds() == [] and env.handler.rejected == 2
+
+
+def test_json_nested_beyond_the_decoders_depth_is_a_malformed_frame(env: Env) -> None:
+    env.feed(b'{"e":"ORDER_TRADE_UPDATE","E":1,"o":' + b"[" * 5000 + b"]" * 5000 + b"}")
+    assert env.handler.malformed == 1 and env.handler.errors == 0

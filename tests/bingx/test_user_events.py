@@ -179,3 +179,46 @@ def test_listen_key_expired_and_heartbeat() -> None:
     assert user_stream_url("wss://h/swap-market/", "k") == "wss://h/swap-market?listenKey=k"
     env.handler.handle_frame(b"\x1f\x8bgarbage")
     assert env.handler.malformed == 1
+
+
+# ------------------------------------------------------------------------------------------------
+# Hostile input
+# ------------------------------------------------------------------------------------------------
+
+
+def test_a_frame_that_inflates_beyond_the_limit_is_malformed_not_64_mib() -> None:
+    """65 KB of gzip used to inflate to 64 MiB in memory before anything looked at it."""
+    env = Env()
+    bomb = gzip.compress(b'{"e":"ORDER_TRADE_UPDATE","pad":"' + b"0" * (64 * 1024 * 1024) + b'"}')
+    assert len(bomb) < 100_000
+    env.handler.handle_frame(bomb)
+    assert env.handler.malformed == 1 and env.handler.errors == 0 and env.sink.events == []
+
+
+def test_a_corrupt_heartbeat_sized_frame_neither_raises_nor_answers() -> None:
+    """A tiny corrupt gzip frame used to raise out of the heartbeat check and drop the socket."""
+    good = gzip.compress(b"Ping")
+    for corrupt in (good[:-4], good[:10] + b"\xff" * 8 + good[18:], b"\x1f\x8b\x08" + b"\x00" * 20):
+        assert ping_reply(corrupt) is None
+
+
+def test_an_external_order_with_a_chinese_client_id_is_reported_not_fatal() -> None:
+    """BingX accepts any client id from other tools; NautilusTrader aborts on non-ASCII ids."""
+    env = Env()
+    env.handler.handle_frame(frame(c="网页下单1", i=43, l="0.01000000", L="59000.00000000", td=4, X="FILLED"))
+    (mass,) = env.sink.of("_send_mass_status_report")
+    report = mass[0].order_reports[VenueOrderId("43")]
+    assert report.client_order_id is None  # the engine names it; the order and its fill arrive
+    assert [f.trade_id.value for f in mass[0].fill_reports[VenueOrderId("43")]] == ["4"]
+
+
+def test_a_tracked_fill_with_a_hostile_value_is_rejected_and_the_order_reread() -> None:
+    env = Env()
+    requests: list[TrackedOrder] = []
+    env.facts._request_fills = requests.append
+    env.handler.handle_frame(frame(l="0.01000000", L="99999999999999999", td=9))
+    env.handler.handle_frame(frame(l="0.01000000", L="-1", td=9))
+    assert env.sink.of("generate_order_filled") == [] and env.handler.rejected == 2
+    assert env.order.resync and requests
+    env.handler.handle_frame(frame(l="0.01000000", L="59000.00000000", td=9))  # not a "duplicate"
+    assert len(env.sink.of("generate_order_filled")) == 1

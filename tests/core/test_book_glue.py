@@ -74,3 +74,20 @@ def test_reset_back_to_waiting() -> None:
     b.on_snapshot(Msg(1, []), 1)
     b.reset()
     assert b.state is SyncState.WAITING_SNAPSHOT and b.last_update_id is None
+
+
+def test_a_diff_that_cannot_be_converted_loses_sync_instead_of_being_skipped() -> None:
+    """The synchroniser had already taken the diff into its chain: skipping its conversion left the
+    book SYNCED with a level the venue had deleted still published. It is a gap: cleared, resynced."""
+    b = book()
+    b.on_snapshot(Msg(10, [("1.00", "1.000")]), 1)
+    assert b.is_synced
+    em = b.on_diff(Msg(11, [("99999999999999999999.00", "0.000")]), 2)  # beyond NautilusTrader's range
+    assert not b.is_synced and em.request_snapshot
+    (clear,) = em.deltas  # nothing of the bad diff, only the clear of the published book
+    assert [(d.action, d.sequence) for d in clear.deltas] == [(BookAction.CLEAR, 10)]
+    assert b.conversion_failures == 1
+    em = b.on_diff(Msg(12, [("-1.00", "1.000")]), 3)  # a non-positive price is not believed either
+    assert em.deltas == [] and not b.is_synced  # buffered until the fresh snapshot
+    em = b.on_snapshot(Msg(12, [("1.00", "5.000")]), 4)
+    assert b.is_synced and b.last_update_id == 12

@@ -271,3 +271,15 @@ def test_reject_not_found_names_the_command_order() -> None:
     seen: list[tuple[Any, ...]] = []
     reject_not_found(lambda *args: seen.append(args), command, 5)
     assert seen == [(StrategyId("S-001"), _iid("AUSDT"), ClientOrderId("O-1"), None, "order not found", 5)]
+
+
+@pytest.mark.parametrize("symbol", ["BTC\x00USDT", "BTC USDT", "比特币", "X" * 41])
+def test_a_symbol_no_instrument_id_can_be_built_from_is_rejected_not_fatal(symbol: str) -> None:
+    """An uncached symbol becomes an InstrumentId through the venue's formatter: NautilusTrader
+    aborts the process on a NUL in it. It is a rejected value instead (the frame is rejected)."""
+    from adapters.core.wire_values import WireValueError
+
+    infos = InstrumentInfoCache(PrecisionResolver(lambda s: None, _iid), lambda s: None, Info)
+    with pytest.raises(WireValueError):
+        infos.get(symbol)
+    assert infos.get("ETHUSDT").instrument_id == _iid("ETHUSDT")  # and valid ones still resolve
