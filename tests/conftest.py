@@ -109,3 +109,19 @@ def json_next() -> Callable[..., Any]:
 @pytest.fixture
 def until() -> Callable[..., Any]:
     return wait_until
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Any:
+    """A real redis-server on a free loopback port (NautilusTrader's cache backend). A test that needs
+    it fails - never skips - when it cannot start: restart safety is part of what we ship."""
+    from adapters.testkit.redis_server import RedisServer, RedisUnavailable
+
+    try:
+        server = RedisServer().start()
+    except RedisUnavailable as exc:
+        pytest.fail(f"Redis is required for this test: {exc}")
+    try:
+        yield server
+    finally:
+        server.stop()
