@@ -129,6 +129,7 @@ class VenueSync:
             parse_money(t.commission, commission_ccy),
             LiquiditySide.MAKER if t.maker else LiquiditySide.TAKER,
             t.time * _NANOS_PER_MS,
+            source="rest",
         )
 
     def apply_order(self, order: TrackedOrder, o: Order) -> None:

@@ -156,6 +156,7 @@ class BingxVenueSync:
             commission_money(item.commission, ccy),
             parse_liquidity_side(item.role),
             ts,
+            source="rest",
         )
 
     def apply_order(self, order: TrackedOrder, o: Order) -> None:

@@ -29,6 +29,7 @@ engine infer a fill that then arrives a second time. Events keep one ordered pat
 
 from __future__ import annotations
 
+import collections
 import logging
 from collections.abc import Callable
 from decimal import Decimal
@@ -163,6 +164,7 @@ class OrderFacts:
         self.terminals_held = 0
         self.overfills = 0
         self.engine_accepted = 0  # acceptances the engine had already applied (not re-sent)
+        self.fills_by_source: collections.Counter[str] = collections.Counter()
 
     # --- accepted ----------------------------------------------------------------------------
     def accepted(self, order: TrackedOrder, venue_order_id: VenueOrderId, ts_event: int) -> None:
@@ -242,10 +244,13 @@ class OrderFacts:
         liquidity_side: LiquiditySide,
         ts_event: int,
         venue_cum: Decimal | None = None,
+        source: str = "stream",
     ) -> bool:
         """Emit one fill. Returns False when it was not emitted (already seen, or an overfill that
         is being reconciled). ``venue_cum``: the venue's cumulative filled quantity with this fill
-        (the stream's ``z``), when the source states it."""
+        (the stream's ``z``), when the source states it. ``source`` (``stream`` or ``rest``) is
+        counted in :attr:`fills_by_source`: fills that reached the engine through REST are fills the
+        stream lost."""
         key = fill_key(order.symbol, trade_id, order.side)
         if self.tracker.is_seen(key):
             self.duplicates_dropped += 1
@@ -281,6 +286,7 @@ class OrderFacts:
         )
         # Committed only now: had building the event raised, the trade would still be new.
         self.tracker.mark_seen(key)
+        self.fills_by_source[source] += 1
         order.filled += last_qty_dec
         if order.filled > order.venue_filled:
             order.venue_filled = order.filled
