@@ -164,6 +164,9 @@ class BinanceFuturesExecClientConfig(_MaskedReprMixin, LiveExecClientConfig, fro
         retried forever until cancelled.
     closed_order_retention_secs
         How long a closed order stays tracked before it is forgotten (memory stays flat).
+    startup_hold_timeout_secs
+        The user stream is held (connected, events queued) until the trader starts, i.e. until
+        NautilusTrader's startup reconciliation has been applied; released anyway after this long.
     treat_expired_as_canceled
         Map venue EXPIRED / EXPIRED_IN_MATCH to CANCELED instead of EXPIRED.
     use_reduce_only
@@ -198,6 +201,7 @@ class BinanceFuturesExecClientConfig(_MaskedReprMixin, LiveExecClientConfig, fro
     recovery_backoff_cap_secs: float = 30.0
     recovery_backoff_reset_secs: float = 30.0
     closed_order_retention_secs: float = 3600.0
+    startup_hold_timeout_secs: float = 120.0
     treat_expired_as_canceled: bool = False
     use_reduce_only: bool = True
     use_position_ids: bool = True

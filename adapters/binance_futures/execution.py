@@ -45,7 +45,12 @@ from nautilus_trader.execution.messages import (
     SubmitOrder,
     SubmitOrderList,
 )
-from nautilus_trader.execution.reports import FillReport, OrderStatusReport, PositionStatusReport
+from nautilus_trader.execution.reports import (
+    ExecutionMassStatus,
+    FillReport,
+    OrderStatusReport,
+    PositionStatusReport,
+)
 from nautilus_trader.live.execution_client import LiveExecutionClient
 from nautilus_trader.model.enums import (
     AccountType,
@@ -99,7 +104,9 @@ from adapters.core import log_bridge
 from adapters.core.backoff import Backoff
 from adapters.core.exec_client import (
     InstrumentInfoCache,
+    adopt_cache_orders,
     append_or_skip,
+    consistent_mass_status,
     history_symbols,
     is_managed,
     load_instruments,
@@ -115,10 +122,11 @@ from adapters.core.exec_client import (
     ws_config,
 )
 from adapters.core.order_facts import OrderFacts
-from adapters.core.order_tracking import OrderTracker, TrackedOrder, fill_key
+from adapters.core.order_tracking import OrderTracker, TrackedOrder
 from adapters.core.precision import PrecisionResolver
 from adapters.core.read_retry import read_with_retry
 from adapters.core.resolution import ACCEPT_MARGIN_SECS, AmbiguityResolver, FillRepairs
+from adapters.core.startup import StartupRelease
 from adapters.core.tasks import OwnedTasks
 from adapters.core.wire_values import safe_identifier
 
@@ -258,6 +266,16 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
         self.user_stream = user_stream_service(
             self.stream_ops, config, name=f"{client_id.value}-user-stream", logger=self._pylog
         )
+        self.startup = StartupRelease(
+            msgbus=msgbus,
+            trader_id=self.trader_id.value,
+            user_stream=self.user_stream,
+            adopt_open_orders=self._adopt_open_orders,
+            resolve_in_flight=self._resolve_in_flight,
+            tasks=self._side_tasks,
+            timeout_secs=config.startup_hold_timeout_secs,
+            logger=self._pylog,
+        )
         # Order entry over the WS trading API (optional); REST whenever it is not READY.
         self.ws_trading: BinanceWsTradingClient | None = None
         # Routing switch (benchmarks flip it to compare WS with REST within one run).
@@ -299,9 +317,13 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
 
         await self._update_account_state()
         await self._await_account_registered(timeout_secs=self._config.http_timeout_secs * 3)
-        await self.user_stream.start()
+        # Connected but held until NautilusTrader's startup reconciliation has been applied (see
+        # adapters.core.startup): events queue meanwhile, none is lost or applied out of turn.
+        await self.user_stream.start(hold=True)
+        self.startup.arm()
         self._log.info(
-            f"User stream connected (listen key ...{(self.user_stream.ctx.listen_key or '')[-6:]})"
+            f"User stream connected (listen key ...{(self.user_stream.ctx.listen_key or '')[-6:]}); "
+            "held until startup reconciliation completes"
         )
         if self.ws_trading is not None:
             # Never fatal: until the trading socket is READY orders go over REST, and it keeps
@@ -317,6 +339,7 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
         # fails as ambiguous and is resolved by query (side tasks, closed below, before REST).
         if self.ws_trading is not None:
             await self.ws_trading.close()
+        self.startup.close()
         await self.user_stream.stop()
         await self._side_tasks.close()
         await self._http.close()
@@ -358,6 +381,35 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
             order, symbol=venue_symbol(order.instrument_id), is_algo=order.order_type in _ALGO_TYPES
         )
         return self.tracker.track(tracked)
+
+    def _adopt_open_orders(self) -> list[TrackedOrder]:
+        return adopt_cache_orders(
+            self._cache,
+            BINANCE_VENUE,
+            known=self.tracker.get,
+            register=self.tracker.track,
+            to_tracked=lambda o: tracked_from_cache(
+                o, symbol=venue_symbol(o.instrument_id), is_algo=o.order_type in _ALGO_TYPES
+            ),
+            seen=self.tracker.mark_seen,
+        )
+
+    def _resolve_in_flight(self, tracked: TrackedOrder) -> None:
+        tracked.ambiguous = True
+        cid = tracked.client_order_id.value
+        self._side_tasks.spawn(self._resolve_ambiguous(tracked), f"resolve-{cid}")
+
+    async def generate_mass_status(self, lookback_mins: int | None = None) -> ExecutionMassStatus | None:
+        """NautilusTrader's startup reports, taken so that they agree (see
+        :func:`adapters.core.exec_client.consistent_mass_status`)."""
+        self.reconciliation_active = True
+        try:
+            return await consistent_mass_status(self, lookback_mins, logger=self._pylog)
+        except Exception as exc:
+            self._log.error(f"Cannot reconcile execution state: {exc!r}")
+            return None
+        finally:
+            self.reconciliation_active = False
 
     def _on_listen_key_expired(self, reason: str) -> None:
         self.user_stream.trigger.fire(reason)
@@ -924,9 +976,9 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
                 )
                 info = self._instrument_info(sym)
                 for t in trades:
-                    # already in the engine after this report
-                    side = OrderSide.BUY if t.side == "BUY" else OrderSide.SELL
-                    self.tracker.mark_seen(fill_key(sym, t.id, side))
+                    # Not marked delivered here: the engine may not apply it (it applies no fill to
+                    # an order its status report says is open and unfilled). What it did apply is
+                    # read from its cache when the startup sync tracks the orders.
                     reports.append(
                         user_trade_to_fill_report(
                             t,

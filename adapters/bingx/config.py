@@ -175,6 +175,9 @@ class BingxExecClientConfig(MaskedReprMixin, LiveExecClientConfig, frozen=True):
         retried forever until cancelled.
     closed_order_retention_secs
         How long a closed order stays tracked before it is forgotten (memory stays flat).
+    startup_hold_timeout_secs
+        The user stream is held (connected, events queued) until the trader starts, i.e. until
+        NautilusTrader's startup reconciliation has been applied; released anyway after this long.
     rotate_after_secs
         Proactively rotate the user-stream connection (new listenKey + socket + REST reconciliation) after
         this connection age. BingX documents no age limit; peers assume ~24 h. None disables rotation.
@@ -222,6 +225,7 @@ class BingxExecClientConfig(MaskedReprMixin, LiveExecClientConfig, frozen=True):
     recovery_backoff_cap_secs: float = 30.0
     recovery_backoff_reset_secs: float = 30.0
     closed_order_retention_secs: float = 3600.0
+    startup_hold_timeout_secs: float = 120.0
     rotate_after_secs: float | None = DEFAULT_ROTATE_AFTER_SECS
     treat_expired_as_canceled: bool = False
     use_reduce_only: bool = True

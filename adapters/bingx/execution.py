@@ -55,7 +55,12 @@ from nautilus_trader.execution.messages import (
     SubmitOrder,
     SubmitOrderList,
 )
-from nautilus_trader.execution.reports import FillReport, OrderStatusReport, PositionStatusReport
+from nautilus_trader.execution.reports import (
+    ExecutionMassStatus,
+    FillReport,
+    OrderStatusReport,
+    PositionStatusReport,
+)
 from nautilus_trader.live.execution_client import LiveExecutionClient
 from nautilus_trader.model.enums import (
     AccountType,
@@ -107,7 +112,9 @@ from adapters.core.decimal_parse import to_decimal
 from adapters.core.dedup import FifoDedup
 from adapters.core.exec_client import (
     InstrumentInfoCache,
+    adopt_cache_orders,
     append_or_skip,
+    consistent_mass_status,
     history_symbols,
     is_managed,
     load_instruments,
@@ -123,10 +130,11 @@ from adapters.core.exec_client import (
     ws_config,
 )
 from adapters.core.order_facts import OrderFacts
-from adapters.core.order_tracking import OrderTracker, TrackedOrder, fill_key
+from adapters.core.order_tracking import OrderTracker, TrackedOrder
 from adapters.core.precision import PrecisionResolver
 from adapters.core.read_retry import read_with_retry
 from adapters.core.resolution import ACCEPT_MARGIN_SECS, AmbiguityResolver, FillRepairs
+from adapters.core.startup import StartupRelease
 from adapters.core.tasks import OwnedTasks
 
 _CONDITIONAL = frozenset(
@@ -272,10 +280,21 @@ class BingxExecutionClient(LiveExecutionClient):
             overlap=config.overlap_rotation,
             healthy_timeout=config.healthy_timeout_secs,
         )
+        self.startup = StartupRelease(
+            msgbus=msgbus,
+            trader_id=self.trader_id.value,
+            user_stream=None if config.poll_only else self.user_stream,
+            adopt_open_orders=self._adopt_open_orders,
+            resolve_in_flight=self._resolve_in_flight,
+            tasks=self._side_tasks,
+            timeout_secs=config.startup_hold_timeout_secs,
+            logger=self._pylog,
+        )
         self.poller: RestPollFailover | None = None
         if config.poll_only or config.poll_failover:
             self.poller = RestPollFailover(
                 self.sync,
+                started=self.startup.done,
                 lock=self.user_stream.ctx.lock,
                 stream_down=self._stream_down,
                 interval=config.poll_interval_secs,
@@ -306,14 +325,19 @@ class BingxExecutionClient(LiveExecutionClient):
         await self._update_account_state()
         await self._await_account_registered(timeout_secs=self._config.http_timeout_secs * 3)
         if not self._config.poll_only:
-            await self.user_stream.start()
+            # Connected but held until NautilusTrader's startup reconciliation has been applied
+            # (see adapters.core.startup): events queue meanwhile, none is lost or applied early.
+            await self.user_stream.start(hold=True)
             self._log.info(
-                f"User stream connected (listen key ...{(self.user_stream.ctx.listen_key or '')[-6:]})"
+                f"User stream connected (listen key ...{(self.user_stream.ctx.listen_key or '')[-6:]}); "
+                "held until startup reconciliation completes"
             )
+        self.startup.arm()
         if self.poller is not None:
             self.poller.start()
 
     async def _disconnect(self) -> None:
+        self.startup.close()
         if self.poller is not None:
             await self.poller.stop()
         if not self._config.poll_only:
@@ -392,6 +416,31 @@ class BingxExecutionClient(LiveExecutionClient):
 
     def _on_listen_key_expired(self, reason: str) -> None:
         self.user_stream.trigger.fire(reason)
+
+    def _adopt_open_orders(self) -> list[TrackedOrder]:
+        return adopt_cache_orders(
+            self._cache,
+            BINGX_VENUE,
+            known=self.tracker.get,
+            register=self.index.register,
+            to_tracked=self._tracked_from_cache,
+            seen=self.tracker.mark_seen,
+        )
+
+    def _resolve_in_flight(self, tracked: TrackedOrder) -> None:
+        self._spawn_resolve_submit(tracked, "in flight when the previous process stopped")
+
+    async def generate_mass_status(self, lookback_mins: int | None = None) -> ExecutionMassStatus | None:
+        """NautilusTrader's startup reports, taken so that they agree (see
+        :func:`adapters.core.exec_client.consistent_mass_status`)."""
+        self.reconciliation_active = True
+        try:
+            return await consistent_mass_status(self, lookback_mins, logger=self._pylog)
+        except Exception as exc:
+            self._log.error(f"Cannot reconcile execution state: {exc!r}")
+            return None
+        finally:
+            self.reconciliation_active = False
 
     def _forget_order(self, order: TrackedOrder) -> None:
         self._order_locks.pop(order.client_order_id.value, None)
@@ -957,9 +1006,8 @@ class BingxExecutionClient(LiveExecutionClient):
                         tid = to_int(t.tradeId)
                         if tid is None:
                             continue
-                        # in the engine after this report
-                        side = OrderSide.BUY if (t.side or "").upper() == "BUY" else OrderSide.SELL
-                        self.tracker.mark_seen(fill_key(sym, tid, side))
+                        # Not marked delivered here: the engine may not apply it (see the startup
+                        # sync in adapters.core.startup, which reads what it applied).
                         reports.append(
                             fill_history_to_fill_report(
                                 t,

@@ -33,6 +33,7 @@ class RestPollFailover:
         self,
         sync: BingxVenueSync,
         *,
+        started: asyncio.Event | None = None,
         lock: asyncio.Lock,
         stream_down: Callable[[], bool],
         interval: float,
@@ -44,6 +45,9 @@ class RestPollFailover:
         logger: logging.Logger | None = None,
     ) -> None:
         self._sync = sync
+        # Nothing is polled into the engine before the startup sync is done (the engine is still
+        # reconciling its reports until then; see adapters.core.startup).
+        self._started = started
         self._lock = lock
         self._stream_down = stream_down
         self._interval = interval
@@ -90,6 +94,8 @@ class RestPollFailover:
         return True
 
     async def _run(self) -> None:
+        if self._started is not None:
+            await self._started.wait()
         loop = asyncio.get_running_loop()
         was_down = False
         last_poll = loop.time()

@@ -25,8 +25,17 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import pandas as pd
 from nautilus_trader.core.datetime import dt_to_unix_nanos
-from nautilus_trader.execution.messages import CancelOrder, ModifyOrder
+from nautilus_trader.core.uuid import UUID4
+from nautilus_trader.execution.messages import (
+    CancelOrder,
+    GenerateFillReports,
+    GenerateOrderStatusReports,
+    GeneratePositionStatusReports,
+    ModifyOrder,
+)
+from nautilus_trader.execution.reports import ExecutionMassStatus
 from nautilus_trader.model.enums import OrderStatus
+from nautilus_trader.model.events import OrderFilled
 from nautilus_trader.model.identifiers import (
     AccountId,
     ClientOrderId,
@@ -40,7 +49,7 @@ from nautilus_trader.model.objects import Currency
 from nautilus_trader.model.orders import Order as NautilusOrder
 
 from adapters.core.listen_key import ListenKeyOps
-from adapters.core.order_tracking import Terminal, TrackedOrder
+from adapters.core.order_tracking import FillKey, Terminal, TrackedOrder, fill_key
 from adapters.core.precision import PrecisionResolver
 from adapters.core.read_retry import read_with_retry
 from adapters.core.recovery import RecoveryOptions, RecoveryVenue
@@ -130,6 +139,32 @@ def tracked_from_cache(order: NautilusOrder, *, symbol: str, is_algo: bool) -> T
         filled=order.filled_qty.as_decimal(),
         triggered=order.status == OrderStatus.TRIGGERED,
     )
+
+
+def adopt_cache_orders(
+    cache: Any,
+    venue: Venue,
+    *,
+    known: Callable[[str], TrackedOrder | None],
+    register: Callable[[TrackedOrder], TrackedOrder],
+    to_tracked: Callable[[NautilusOrder], TrackedOrder],
+    seen: Callable[[FillKey], None],
+) -> list[TrackedOrder]:
+    """Every open or in-flight order of ``venue`` the engine's cache holds (restored from Redis
+    after a restart, reconciled at startup), tracked from now on: their fills already in the
+    engine are marked delivered from the cache itself. Returns them all (known ones included)."""
+    out: list[TrackedOrder] = []
+    orders = {o.client_order_id.value: o for o in cache.orders_open(venue=venue)}
+    orders.update({o.client_order_id.value: o for o in cache.orders_inflight(venue=venue)})
+    for cid, order in orders.items():
+        tracked = known(cid)
+        if tracked is None:
+            tracked = register(to_tracked(order))
+            for event in order.events:
+                if isinstance(event, OrderFilled) and event.trade_id.value.isdigit():
+                    seen(fill_key(tracked.symbol, int(event.trade_id.value), order.side))
+        out.append(tracked)
+    return out
 
 
 async def load_instruments(provider: Any, cache: Any) -> None:
@@ -384,3 +419,62 @@ def ws_config(config: WsSocketConfig, **extra: Any) -> WsConfig:
         stall_timeout=config.ws_stall_timeout_secs,
         **extra,
     )
+
+
+async def consistent_mass_status(
+    client: Any,
+    lookback_mins: int | None,
+    *,
+    attempts: int = 3,
+    logger: logging.Logger,
+) -> ExecutionMassStatus:
+    """NautilusTrader's startup reports, taken so that they agree with each other.
+
+    The engine applies the fill reports to its orders, then compares each position report with the
+    position those fills produce; a trade that lands between the fill query and the position query
+    makes them disagree, and the engine "corrects" the difference with an inferred fill (a phantom,
+    or a double count once the trade's own fill arrives). So the positions are read before *and*
+    after the orders and fills; when they differ, a trade happened in between and everything is
+    read again (at most ``attempts`` times; then the last reading is used, with a warning).
+    """
+    since = client._clock.utc_now() - pd.Timedelta(minutes=lookback_mins) if lookback_mins else None
+    ts = client._clock.timestamp_ns
+
+    def positions_cmd() -> GeneratePositionStatusReports:
+        return GeneratePositionStatusReports(
+            instrument_id=None, start=since, end=None, command_id=UUID4(), ts_init=ts()
+        )
+
+    orders_cmd = GenerateOrderStatusReports(
+        instrument_id=None, start=since, end=None, open_only=False, command_id=UUID4(), ts_init=ts()
+    )
+    fills_cmd = GenerateFillReports(
+        instrument_id=None, venue_order_id=None, start=since, end=None, command_id=UUID4(), ts_init=ts()
+    )
+    for attempt in range(1, attempts + 1):
+        before = await client.generate_position_status_reports(positions_cmd())
+        orders, fills = await asyncio.gather(
+            client.generate_order_status_reports(orders_cmd), client.generate_fill_reports(fills_cmd)
+        )
+        after = await client.generate_position_status_reports(positions_cmd())
+        if _position_keys(before) == _position_keys(after):
+            break
+        logger.warning(
+            "positions changed while the startup reports were taken (attempt %d/%d); taking them again",
+            attempt,
+            attempts,
+        )
+    mass = ExecutionMassStatus(
+        client_id=client.id, account_id=client.account_id, venue=client.venue, report_id=UUID4(), ts_init=ts()
+    )
+    mass.add_order_reports(reports=orders)
+    mass.add_fill_reports(reports=fills)
+    mass.add_position_reports(reports=after)
+    return mass
+
+
+def _position_keys(reports: Iterable[Any]) -> set[tuple[str, int, str, str]]:
+    return {
+        (str(r.instrument_id), int(r.position_side), str(r.quantity), str(r.venue_position_id))
+        for r in reports
+    }

@@ -214,6 +214,9 @@ class RecoveryCtx:
     on_run: Callable[[RunTiming], None] | None = None  # observer called after each successful run
     # Shared by every run and retry (see module docstring); built from ``options`` on first use.
     backoff: Backoff | None = None
+    # Cleared while the stream is *held*: connected and queueing, but nothing dispatched and no
+    # recovery run, until the owner releases it (NautilusTrader's startup reconciliation first).
+    released: asyncio.Event = field(default_factory=asyncio.Event)
     last_success: float | None = None  # clock() when the last run completed
 
     def current_key(self) -> str | None:
@@ -253,9 +256,12 @@ def start_dispatcher(
     return dispatcher
 
 
-async def open_stream(ctx: RecoveryCtx) -> None:
+async def open_stream(ctx: RecoveryCtx, *, hold: bool = False) -> None:
     """Initial connect: create a key, connect and start dispatching (no snapshot: the engine's
-    startup reconciliation covers it).  Raises on failure, leaving the ctx untouched."""
+    startup reconciliation covers it).  Raises on failure, leaving the ctx untouched.
+
+    ``hold``: connect (so nothing published from now on is lost: the venue keeps no events for a
+    key nobody is connected to) but dispatch nothing and run no recovery until :func:`release`."""
     async with ctx.lock:
         timeout = ctx.options.op_timeout
         async with asyncio.timeout(timeout):
@@ -264,7 +270,18 @@ async def open_stream(ctx: RecoveryCtx) -> None:
             stream = await ctx.venue.connect_stream(key)
         ctx.listen_key = key
         ctx.stream = stream
-        ctx.dispatcher = start_dispatcher(ctx, stream)
+        if hold:
+            ctx.released.clear()
+        else:
+            ctx.released.set()
+            ctx.dispatcher = start_dispatcher(ctx, stream)
+
+
+def release(ctx: RecoveryCtx) -> None:
+    """End a hold: the stream's queued frames are dispatched from now on, and recovery runs."""
+    ctx.released.set()
+    if ctx.stream is not None and ctx.dispatcher is None:
+        ctx.dispatcher = start_dispatcher(ctx, ctx.stream)
 
 
 async def close_stream(ctx: RecoveryCtx) -> None:
@@ -311,7 +328,7 @@ async def _hand_over(
             await _drain(ctx, old_dispatcher)
         timing.drain = ctx.clock() - mark
     finally:
-        if ctx.stream is new_stream and ctx.dispatcher is None:
+        if ctx.stream is new_stream and ctx.dispatcher is None and ctx.released.is_set():
             ctx.dispatcher = start_dispatcher(ctx, new_stream)
 
 
@@ -376,6 +393,9 @@ async def run_recovery_driver(ctx: RecoveryCtx) -> None:
             log.debug("%s: trigger channel closed; recovery driver exiting", ctx.name)
             return
         ctx.metrics.triggers = ctx.trigger.fired_total
+        # A held stream (startup reconciliation in progress) is recovered once released: a run now
+        # would emit events into a reconciliation that is still comparing reports.
+        await ctx.released.wait()
         await _pace(ctx, reasons)
         await recover_with_retry(ctx, reasons)
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from adapters.core.backoff import SleepFn
+from adapters.core.backoff import Backoff, SleepFn
 from adapters.core.listen_key import ListenKeyKeeper, ListenKeyOps
 from adapters.core.recovery import (
     RecoveryCtx,
@@ -33,6 +33,7 @@ from adapters.core.recovery import (
     RecoveryVenue,
     close_stream,
     open_stream,
+    release,
     run_recovery_driver,
 )
 from adapters.core.trigger import TriggerChannel
@@ -81,11 +82,13 @@ class UserStreamService:
         """Fire this (e.g. on ``listenKeyExpired``) to request a recovery run."""
         return self.ctx.trigger
 
-    async def start(self) -> None:
-        """Create the key, connect and dispatch, then start keepalive and the driver."""
+    async def start(self, *, hold: bool = False) -> None:
+        """Create the key, connect and dispatch, then start keepalive and the driver. ``hold``:
+        dispatch nothing (and recover nothing) until :meth:`release` - the stream connects now so
+        that no event is lost, while NautilusTrader's startup reconciliation compares reports."""
         if self._driver is not None:
             raise RuntimeError(f"{self.ctx.name}: already started")
-        await open_stream(self.ctx)
+        await open_stream(self.ctx, hold=hold)
         self.keeper.start()
         loop = asyncio.get_running_loop()
         self._driver = loop.create_task(run_recovery_driver(self.ctx), name=f"{self.ctx.name}-recovery")
@@ -109,6 +112,39 @@ class UserStreamService:
         if delete_key:
             await self.keeper.close()  # stop() already done; this DELETEs the current key
         self.ctx.listen_key = None
+
+    @property
+    def held(self) -> bool:
+        return not self.ctx.released.is_set()
+
+    def release(self) -> None:
+        """End the hold of :meth:`start`: queued events are dispatched in order from now on."""
+        release(self.ctx)
+
+    async def resync(self, reason: str) -> None:
+        """One gap sync now (snapshot and backfill of the venue's state: what a recovery does
+        besides rotating the key), retried with the recovery backoff until it succeeds. Serialized
+        with recovery runs (the ctx lock)."""
+        ctx = self.ctx
+        backoff = Backoff(ctx.options.retry_initial, ctx.options.retry_factor, ctx.options.retry_cap)
+        while True:
+            try:
+                async with ctx.lock:
+                    async with asyncio.timeout(ctx.options.op_timeout):
+                        first = await ctx.venue.snapshot()
+                    async with asyncio.timeout(ctx.options.op_timeout):
+                        second = await ctx.venue.post_snapshot()
+                if not first.all_failed and not second.all_failed and not second.required_failed:
+                    ctx.logger.info("%s: sync after %s complete", ctx.name, reason)
+                    return
+                problem = f"{first.describe()}; {second.describe()}"
+            except Exception as exc:  # CancelledError passes: shutdown
+                problem = repr(exc)
+            delay = backoff.next_delay()
+            ctx.logger.warning(
+                "%s: sync after %s failed (%s); retrying in %.1fs", ctx.name, reason, problem, delay
+            )
+            await self._sleep(delay)
 
     async def _rotate(self, every: float) -> None:
         while True:
