@@ -425,3 +425,17 @@ def test_an_external_report_is_sent_with_no_fills() -> None:
 def test_a_query_result_defaults_to_an_optional_answered_query() -> None:
     q = QueryResult("x", True)
     assert (q.emitted, q.error, q.required, q.skipped) == (0, None, False, False)
+
+
+def test_an_external_order_no_report_can_represent_is_logged_exactly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def unrepresentable() -> Any:
+        raise ValueError("zero quantity")
+
+    with caplog.at_level(logging.WARNING, logger=LOG.name):
+        sent = gap_sync.report_external(
+            lambda report, fills: None, unrepresentable, log=LOG, what="algo order", ident=7
+        )
+    assert sent == 0
+    assert _records(caplog) == [("WARNING", "recovery: external algo order 7 not reported: zero quantity")]

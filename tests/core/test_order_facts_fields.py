@@ -547,3 +547,18 @@ def test_fully_filled_waits_for_missing_fills() -> None:
 def test_fill_keys_name_the_buy_side() -> None:
     assert fill_key("ETHUSDT", 7, OrderSide.BUY) == ("ETHUSDT", 7, True)
     assert fill_key("ETHUSDT", 7, OrderSide.SELL) == ("ETHUSDT", 7, False)
+
+
+def test_every_held_terminal_is_counted() -> None:
+    f = Facts()
+    for cid in ("a", "b"):
+        order = f.track(cid)
+        f.facts.canceled(order, VenueOrderId(cid), Decimal("0.100"), 1)
+    assert f.facts.terminals_held == 2 and f.requests == ["a", "b"]
+
+
+def test_an_amendment_under_a_new_id_moves_the_engine_at_the_amendments_time() -> None:
+    f = Facts()
+    order = _algo(f)
+    f.facts.amended(order, TRIGGERED_VOI, Decimal("0.5"), Decimal("3000"), QTY, PX, 61)
+    assert [a["ts_event"] for a in f.sink.args("updated")] == [61, 61]

@@ -879,3 +879,68 @@ async def test_a_cancel_landing_as_the_hand_over_finishes_is_not_swallowed() -> 
     assert ctx.dispatcher is not None  # the hand-over completed
     assert run.cancelled()  # ... and the shutdown's cancel still reached the caller
     await _shutdown(ctx)
+
+
+async def test_a_run_logs_its_reasons_its_snapshot_and_its_duration(caplog: pytest.LogCaptureFixture) -> None:
+    clock = Clock()
+    venue = TimedVenue(clock)
+    in_progress: list[bool] = []
+    real_snapshot = venue.snapshot
+
+    async def snapshot() -> SnapshotOutcome:
+        in_progress.append(ctx.metrics.in_progress)
+        return await real_snapshot()
+
+    venue.snapshot = snapshot  # type: ignore[method-assign]
+    ctx = RecoveryCtx(venue=venue, clock=clock, name="binance-user")
+    await open_stream(ctx)
+    with caplog.at_level(logging.INFO, logger="adapters.core.recovery"):
+        await recover_once(ctx, ["listenKeyExpired", "keepalive failed"])
+        await recover_once(ctx, [])
+    assert caplog.messages == [
+        "binance-user: rotating listen key (reasons: listenKeyExpired; keepalive failed)",
+        "binance-user: snapshot emitted 3 report(s) (open_orders=ok, open_algo_orders=ok)",
+        "binance-user: recovery complete in 15.000s",
+        "binance-user: rotating listen key (reasons: -)",
+        "binance-user: snapshot emitted 3 report(s) (open_orders=ok, open_algo_orders=ok)",
+        "binance-user: recovery complete in 15.000s",
+    ]
+    assert in_progress == [True, True] and ctx.metrics.in_progress is False
+    await _shutdown(ctx)
+
+
+async def test_an_incomplete_backfill_names_its_phase_and_the_failed_queries() -> None:
+    from adapters.core.recovery import QueryResult
+
+    venue = ScriptedVenue()
+    venue.post_snapshots = [
+        SnapshotOutcome(
+            (QueryResult("userTrades:A", True, 1), QueryResult("userTrades:B", False, required=True))
+        )
+    ]
+    ctx = _ctx(venue)
+    await open_stream(ctx)
+    with pytest.raises(RecoveryAttemptError) as err:
+        await recover_once(ctx, ["expired"])
+    assert err.value.phase == "post_snapshot"
+    assert str(err.value) == "post_snapshot: backfill incomplete (userTrades:A=ok, userTrades:B=failed)"
+    await _shutdown(ctx)
+
+
+async def test_the_dispatcher_logs_to_the_ctx_logger(caplog: pytest.LogCaptureFixture) -> None:
+    venue = ScriptedVenue()
+    ctx = RecoveryCtx(venue=venue, logger=logging.getLogger("tests.recovery.ctx"), name="bingx-user")
+
+    def broken(frame: object) -> None:
+        raise ValueError("bad frame")
+
+    stream = FakeStream("s")
+    ctx.stream = stream
+    dispatcher = start_dispatcher(ctx, stream, handler=broken)
+    stream.push("x")
+    with caplog.at_level(logging.ERROR, logger="tests.recovery.ctx"):
+        await stream.close()
+        await asyncio.wait_for(dispatcher.join(), DEADLINE)
+    assert [(r.name, r.getMessage()) for r in caplog.records] == [
+        ("tests.recovery.ctx", "bingx-user-dispatch: frame handler failed; frame skipped")
+    ]
