@@ -439,3 +439,30 @@ def test_an_external_order_no_report_can_represent_is_logged_exactly(
         )
     assert sent == 0
     assert _records(caplog) == [("WARNING", "recovery: external algo order 7 not reported: zero quantity")]
+
+
+async def test_every_listed_order_is_checked_whatever_comes_before_it() -> None:
+    """Closed or unknown entries, a transient failure and a permanent one early in the snapshot do
+    not end the check of the orders listed after them; each failure is counted."""
+    tracker = OrderTracker()
+    done = _track(tracker, "done")
+    tracker.close(done, Terminal.CANCELED)
+    for cid in ("down", "unserved", "dead", "last"):
+        _track(tracker, cid)
+    fetched: list[str] = []
+
+    async def fetch(order: TrackedOrder) -> int:
+        cid = order.client_order_id.value
+        fetched.append(cid)
+        if cid == "down":
+            raise VenueDown("503")
+        if cid == "dead":
+            raise SymbolGone("-1121")
+        if cid == "last":
+            order.filled = Decimal("0.1")
+        return 0
+
+    listed = {cid: Decimal("0.1") for cid in ("done", "untracked", "down", "unserved", "dead", "last")}
+    queries = await _sync(tracker, open_at_snapshot=listed, fetch_order_fills=fetch)
+    assert fetched == ["down", "unserved", "dead", "last"]
+    assert queries[0] == ("orderFills", False, 2, None, True, False)  # 4 short, 2 failed

@@ -279,3 +279,21 @@ def test_dedup_holds_exactly_capacity_keys_and_evicts_the_oldest() -> None:
     assert d.add(1)  # forgotten: new again
     d.clear()
     assert len(d) == 0 and 2 not in d and d.add(2)
+
+
+def test_forgetting_goes_on_past_an_order_re_tracked_since() -> None:
+    tracker, clock, forgotten = _tracker(retention=10.0)
+    a = tracker.track(_order("a"))
+    b = tracker.track(_order("b"))
+    tracker.close(a, Terminal.CANCELED)
+    tracker.close(b, Terminal.CANCELED)
+    tracker.track(_order("a"))  # re-tracked open
+    clock.now += 10.0
+    assert tracker.forget_expired() == 1 and forgotten == ["b"] and tracker.get("a") is not None
+
+
+def test_closing_an_order_the_tracker_does_not_hold_open_only_marks_it() -> None:
+    tracker, _, _ = _tracker(retention=10.0)
+    stray = _order("stray")
+    tracker.close(stray, Terminal.CANCELED)
+    assert stray.terminal is Terminal.CANCELED and len(tracker._closed) == 0
