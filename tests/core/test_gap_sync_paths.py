@@ -1,0 +1,468 @@
+"""The gap sync's less travelled paths, each pinned to what it reports: exact query results (name,
+ok, emitted, required, skipped, error), the documented log lines an operator acts on, the account
+refresh failing, permanent errors on each step, the excess re-read failing, and the position id and
+timestamps of a backfilled external fill (hedge mode)."""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from nautilus_trader.model.enums import OrderSide, OrderType
+from nautilus_trader.model.identifiers import (
+    ClientOrderId,
+    InstrumentId,
+    PositionId,
+    StrategyId,
+    VenueOrderId,
+)
+
+from adapters.core import gap_sync
+from adapters.core.order_tracking import OrderTracker, Terminal, TrackedOrder, fill_key
+from adapters.core.recovery import QueryResult
+
+LOG = logging.getLogger("tests.gap_sync_paths")
+
+
+class VenueDown(Exception):
+    pass
+
+
+class SymbolGone(Exception):
+    pass
+
+
+def _track(
+    tracker: OrderTracker, cid: str, symbol: str = "AUSDT", *, accepted: bool = True, filled: str = "0"
+) -> TrackedOrder:
+    return tracker.track(
+        TrackedOrder(
+            client_order_id=ClientOrderId(cid),
+            strategy_id=StrategyId("S-001"),
+            instrument_id=InstrumentId.from_str(f"{symbol}-PERP.BINANCE"),
+            symbol=symbol,
+            side=OrderSide.BUY,
+            order_type=OrderType.LIMIT,
+            is_algo=False,
+            quantity=Decimal(1),
+            venue_order_id=VenueOrderId(cid) if accepted else None,
+            accepted=accepted,
+            filled=Decimal(filled),
+        )
+    )
+
+
+async def _resolved(order: TrackedOrder) -> bool:
+    return True
+
+
+async def _nothing(order: TrackedOrder) -> int:
+    return 0
+
+
+async def _no_fills(symbol: str, cursor: int | None) -> int:
+    return 0
+
+
+async def _sync(tracker: OrderTracker, **kwargs: Any) -> list[tuple[Any, ...]]:
+    args: dict[str, Any] = {
+        "tracker": tracker,
+        "open_at_snapshot": {},
+        "resolve_order": _resolved,
+        "fetch_order_fills": _nothing,
+        "backfill_symbol": _no_fills,
+        "fills_query": "userTrades",
+        "errors": (VenueDown, SymbolGone),
+        "log": LOG,
+        "is_permanent": lambda exc: isinstance(exc, SymbolGone),
+    }
+    args.update(kwargs)
+    outcome = await gap_sync.post_snapshot(**args)
+    return [(q.name, q.ok, q.emitted, q.error, q.required, q.skipped) for q in outcome.queries]
+
+
+def _records(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str]]:
+    return [(r.levelname, r.getMessage()) for r in caplog.records if r.name == LOG.name]
+
+
+# ------------------------------------------------------------------------------------------------
+# Step 1: orders closed during the gap
+# ------------------------------------------------------------------------------------------------
+
+
+async def test_closed_orders_count_resolved_unknown_permanent_and_failed(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    tracker = OrderTracker()
+    for cid in ("ok", "unknown", "inflight", "dead", "down"):
+        _track(tracker, cid, accepted=cid != "inflight")
+
+    async def resolve(order: TrackedOrder) -> bool:
+        cid = order.client_order_id.value
+        if cid == "dead":
+            raise SymbolGone("-1121")
+        if cid == "down":
+            raise VenueDown("503")
+        return cid == "ok"
+
+    with caplog.at_level(logging.INFO, logger=LOG.name):
+        queries = await _sync(tracker, resolve_order=resolve)
+    # 4 answered (one of them for good, with an error); 1 failed: the required query fails.
+    assert queries[0] == ("closedOrders", False, 4, None, True, False)
+    assert _records(caplog) == [
+        ("ERROR", "recovery: accepted order unknown is unknown to the venue; leaving it to reconciliation"),
+        ("INFO", "recovery: inflight is not on the venue yet; its submit decides"),
+        ("ERROR", "recovery: order dead cannot be resolved (SymbolGone('-1121')); skipped"),
+        ("WARNING", "recovery: could not resolve down: VenueDown('503')"),
+    ]
+
+
+async def test_closed_orders_all_resolved_is_one_ok_query() -> None:
+    tracker = OrderTracker()
+    _track(tracker, "a")
+    _track(tracker, "b", "BUSDT")
+    closed: list[str] = []
+
+    async def resolve(order: TrackedOrder) -> bool:
+        tracker.close(order, Terminal.CANCELED)
+        closed.append(order.client_order_id.value)
+        return True
+
+    queries = await _sync(tracker, resolve_order=resolve)
+    assert queries[0] == ("closedOrders", True, 2, None, True, False)
+    # The closed orders' symbols are still walked: their fills may be the gap's.
+    assert [q[0] for q in queries[1:]] == ["userTrades:AUSDT", "userTrades:BUSDT"]
+    assert closed == ["a", "b"] and tracker.open_orders() == []
+
+
+async def test_an_error_outside_the_venue_errors_is_not_swallowed() -> None:
+    tracker = OrderTracker()
+    _track(tracker, "a")
+
+    async def resolve(order: TrackedOrder) -> bool:
+        raise KeyError("a bug")
+
+    with pytest.raises(KeyError):
+        await _sync(tracker, resolve_order=resolve)
+
+
+# ------------------------------------------------------------------------------------------------
+# Step 2: open orders' quantities
+# ------------------------------------------------------------------------------------------------
+
+
+async def test_shortfalls_count_fetched_failed_and_permanent(caplog: pytest.LogCaptureFixture) -> None:
+    tracker = OrderTracker()
+    served = _track(tracker, "served")
+    unserved = _track(tracker, "unserved")
+    dead = _track(tracker, "dead", "DEADUSDT")
+    down = _track(tracker, "down")
+    even = _track(tracker, "even", filled="0.5")
+    done = _track(tracker, "done", filled="0.5")
+    tracker.close(done, Terminal.CANCELED)
+    fetched: list[str] = []
+
+    async def fetch(order: TrackedOrder) -> int:
+        fetched.append(order.client_order_id.value)
+        if order is served:
+            order.filled = Decimal("0.3")
+        elif order is dead:
+            raise SymbolGone("-1121")
+        elif order is down:
+            raise VenueDown("503")
+        return 0
+
+    with caplog.at_level(logging.WARNING, logger=LOG.name):
+        queries = await _sync(
+            tracker,
+            open_at_snapshot={
+                "served": Decimal("0.3"),
+                "unserved": Decimal("0.2"),
+                "dead": Decimal("0.1"),
+                "down": Decimal("0.4"),
+                "even": Decimal("0.5"),
+                "done": Decimal("0.9"),  # closed since: not touched
+                "untracked": Decimal("1"),
+            },
+            fetch_order_fills=fetch,
+        )
+    assert fetched == ["served", "unserved", "dead", "down"]
+    # 4 short; 2 failed (unserved: still short; down: transient); the permanent one is not a failure.
+    assert queries[0] == ("orderFills", False, 2, None, True, False)
+    assert [o.venue_filled for o in (served, unserved, dead, down, even, done)] == [
+        Decimal("0.3"),
+        Decimal("0.2"),
+        Decimal("0.1"),
+        Decimal("0.4"),
+        Decimal("0.5"),
+        Decimal("0.5"),
+    ]
+    assert _records(caplog) == [
+        ("WARNING", "recovery: unserved has 0.2 filled on the venue but only 0 in trades fetched so far"),
+        ("ERROR", "recovery: fills of dead cannot be fetched (SymbolGone('-1121'))"),
+        ("WARNING", "recovery: fetching the fills of down failed: VenueDown('503')"),
+    ]
+
+
+async def test_shortfalls_all_fetched_is_one_ok_query_and_no_shortfall_no_query() -> None:
+    tracker = OrderTracker()
+    a = _track(tracker, "a")
+
+    async def fetch(order: TrackedOrder) -> int:
+        order.filled = Decimal("0.3")
+        return 1
+
+    queries = await _sync(tracker, open_at_snapshot={"a": Decimal("0.3")}, fetch_order_fills=fetch)
+    assert queries[0] == ("orderFills", True, 1, None, True, False)
+    assert a.filled == a.venue_filled == Decimal("0.3")
+    # A second sync: nothing short, so no orderFills query at all.
+    queries = await _sync(tracker, open_at_snapshot={"a": Decimal("0.3")}, fetch_order_fills=fetch)
+    assert [q[0] for q in queries] == ["userTrades:AUSDT"]
+
+
+async def test_the_snapshot_never_lowers_the_venue_quantity_an_order_was_known_to_have() -> None:
+    tracker = OrderTracker()
+    a = _track(tracker, "a", filled="0.2")
+    a.venue_filled = Decimal("0.2")
+    fetched: list[TrackedOrder] = []
+
+    async def fetch(order: TrackedOrder) -> int:
+        fetched.append(order)
+        return 0
+
+    await _sync(tracker, open_at_snapshot={"a": Decimal("0.2")}, fetch_order_fills=fetch)
+    assert a.venue_filled == Decimal("0.2") and fetched == []
+
+
+async def test_an_excess_whose_reread_fails_is_still_reported(caplog: pytest.LogCaptureFixture) -> None:
+    tracker = OrderTracker()
+    ahead = _track(tracker, "ahead", filled="0.5")
+    ahead.venue_filled = Decimal("0.4")  # what the venue last said (see the report on this check)
+    rereads: list[str] = []
+
+    async def resolve(order: TrackedOrder) -> bool:
+        rereads.append(order.client_order_id.value)
+        raise VenueDown("503")
+
+    with caplog.at_level(logging.WARNING, logger=LOG.name):
+        queries = await _sync(tracker, open_at_snapshot={"ahead": Decimal("0.4")}, resolve_order=resolve)
+    assert rereads == ["ahead"]
+    assert [q[0] for q in queries] == ["userTrades:AUSDT"]  # an excess is not a failed query
+    assert ahead.filled == Decimal("0.5")
+    assert _records(caplog) == [
+        ("WARNING", "recovery: re-reading ahead failed: VenueDown('503')"),
+        ("ERROR", "recovery: order ahead: the engine was told 0.5 filled but the venue reports 0.4"),
+    ]
+
+
+async def test_an_excess_the_reread_explains_is_not_an_error(caplog: pytest.LogCaptureFixture) -> None:
+    tracker = OrderTracker()
+    _track(tracker, "ahead", filled="0.5")
+
+    async def resolve(order: TrackedOrder) -> bool:
+        order.venue_filled = Decimal("0.5")
+        return True
+
+    with caplog.at_level(logging.WARNING, logger=LOG.name):
+        await _sync(tracker, open_at_snapshot={"ahead": Decimal("0.4")}, resolve_order=resolve)
+    assert _records(caplog) == []
+
+
+# ------------------------------------------------------------------------------------------------
+# Step 3: the per-symbol walks; step 4: the account
+# ------------------------------------------------------------------------------------------------
+
+
+async def test_walk_results_name_the_symbol_and_classify_the_failure(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    tracker = OrderTracker()
+    _track(tracker, "a", "CUSDT")
+    tracker.advance_cursor("AUSDT", 7)
+
+    async def backfill(symbol: str, cursor: int | None) -> int:
+        if symbol == "BUSDT":
+            raise SymbolGone("-1121")
+        if symbol == "DUSDT":
+            raise VenueDown("503")
+        return {"AUSDT": 3, "CUSDT": 0}[symbol]
+
+    with caplog.at_level(logging.WARNING, logger=LOG.name):
+        queries = await _sync(
+            tracker,
+            open_at_snapshot={"a": Decimal(0)},
+            backfill_symbol=backfill,
+            venue_symbols={"DUSDT", "BUSDT"},
+        )
+    assert queries == [
+        ("userTrades:AUSDT", True, 3, None, False, False),
+        ("userTrades:BUSDT", False, 0, "SymbolGone('-1121')", False, True),
+        ("userTrades:CUSDT", True, 0, None, False, False),
+        ("userTrades:DUSDT", False, 0, "VenueDown('503')", True, False),
+    ]
+    assert _records(caplog) == [
+        (
+            "ERROR",
+            "recovery: fills of BUSDT cannot be verified (the venue refuses it): SymbolGone('-1121')",
+        )
+    ]
+
+
+async def test_a_failed_account_refresh_is_reported_but_not_required() -> None:
+    tracker = OrderTracker()
+    calls: list[int] = []
+
+    async def refresh() -> None:
+        calls.append(1)
+        raise VenueDown("account 503")
+
+    queries = await _sync(tracker, refresh_account=refresh)
+    assert queries == [("account", False, 0, "VenueDown('account 503')", False, False)]
+    assert calls == [1]
+
+
+async def test_a_successful_account_refresh_counts_one() -> None:
+    calls: list[int] = []
+
+    async def refresh() -> None:
+        calls.append(1)
+
+    assert await _sync(OrderTracker(), refresh_account=refresh) == [("account", True, 1, None, False, False)]
+    assert calls == [1]
+
+
+async def test_a_bug_in_the_account_refresh_is_not_swallowed() -> None:
+    async def refresh() -> None:
+        raise TypeError("a bug")
+
+    with pytest.raises(TypeError):
+        await _sync(OrderTracker(), refresh_account=refresh)
+
+
+async def test_by_default_no_error_is_permanent() -> None:
+    """Without ``is_permanent``, every venue error fails its required query (retried)."""
+    tracker = OrderTracker()
+    _track(tracker, "gone")
+    _track(tracker, "short")
+
+    async def resolve(order: TrackedOrder) -> bool:
+        raise SymbolGone("-1121")
+
+    async def fetch(order: TrackedOrder) -> int:
+        raise SymbolGone("-1121")
+
+    async def backfill(symbol: str, cursor: int | None) -> int:
+        raise SymbolGone("-1121")
+
+    outcome = await gap_sync.post_snapshot(
+        tracker=tracker,
+        open_at_snapshot={"short": Decimal("0.1")},
+        resolve_order=resolve,
+        fetch_order_fills=fetch,
+        backfill_symbol=backfill,
+        fills_query="fills",
+        errors=SymbolGone,
+        log=LOG,
+    )
+    assert outcome.required_failed == ["closedOrders", "orderFills", "fills:AUSDT"]
+
+
+# ------------------------------------------------------------------------------------------------
+# Reports of what the node does not track
+# ------------------------------------------------------------------------------------------------
+
+
+def test_an_external_fill_in_hedge_mode_carries_its_position_id_on_both_reports() -> None:
+    tracker = OrderTracker()
+    sent: list[Any] = []
+    infos: list[str] = []
+    positions: list[str] = []
+    ticks = iter([1_000, 2_000])
+    long_id = PositionId("AUSDT-PERP.BINANCE-LONG")
+
+    def info() -> str:
+        infos.append("info")
+        return "instrument"
+
+    def position_id(instrument: str) -> PositionId:
+        positions.append(instrument)
+        return long_id
+
+    key = fill_key("AUSDT", 5, OrderSide.BUY)
+    sent_count = gap_sync.report_external_fill(
+        tracker=tracker,
+        key=key,
+        info=info,
+        position_id=position_id,
+        clock_ns=lambda: next(ticks),
+        send=lambda report, fills: sent.append((report, fills)),
+        order_report=lambda i, ts, pos: ("order", i, ts, pos),  # type: ignore[arg-type,return-value]
+        fill_report=lambda i, ts, pos: ("fill", i, ts, pos),  # type: ignore[arg-type,return-value]
+    )
+    assert sent_count == 1
+    assert sent == [(("order", "instrument", 1_000, long_id), [("fill", "instrument", 1_000, long_id)])]
+    assert infos == ["info"] and positions == ["instrument"]
+    assert tracker.is_seen(key) and not tracker.is_seen(fill_key("AUSDT", 5, OrderSide.SELL))
+
+
+def test_an_external_report_is_sent_with_no_fills() -> None:
+    sent: list[Any] = []
+    assert (
+        gap_sync.report_external(
+            lambda report, fills: sent.append((report, fills)),
+            lambda: "R",  # type: ignore[arg-type,return-value]
+            log=LOG,
+            what="order",
+            ident=1,
+        )
+        == 1
+    )
+    assert sent == [("R", [])]
+
+
+def test_a_query_result_defaults_to_an_optional_answered_query() -> None:
+    q = QueryResult("x", True)
+    assert (q.emitted, q.error, q.required, q.skipped) == (0, None, False, False)
+
+
+def test_an_external_order_no_report_can_represent_is_logged_exactly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def unrepresentable() -> Any:
+        raise ValueError("zero quantity")
+
+    with caplog.at_level(logging.WARNING, logger=LOG.name):
+        sent = gap_sync.report_external(
+            lambda report, fills: None, unrepresentable, log=LOG, what="algo order", ident=7
+        )
+    assert sent == 0
+    assert _records(caplog) == [("WARNING", "recovery: external algo order 7 not reported: zero quantity")]
+
+
+async def test_every_listed_order_is_checked_whatever_comes_before_it() -> None:
+    """Closed or unknown entries, a transient failure and a permanent one early in the snapshot do
+    not end the check of the orders listed after them; each failure is counted."""
+    tracker = OrderTracker()
+    done = _track(tracker, "done")
+    tracker.close(done, Terminal.CANCELED)
+    for cid in ("down", "unserved", "dead", "last"):
+        _track(tracker, cid)
+    fetched: list[str] = []
+
+    async def fetch(order: TrackedOrder) -> int:
+        cid = order.client_order_id.value
+        fetched.append(cid)
+        if cid == "down":
+            raise VenueDown("503")
+        if cid == "dead":
+            raise SymbolGone("-1121")
+        if cid == "last":
+            order.filled = Decimal("0.1")
+        return 0
+
+    listed = {cid: Decimal("0.1") for cid in ("done", "untracked", "down", "unserved", "dead", "last")}
+    queries = await _sync(tracker, open_at_snapshot=listed, fetch_order_fills=fetch)
+    assert fetched == ["down", "unserved", "dead", "last"]
+    assert queries[0] == ("orderFills", False, 2, None, True, False)  # 4 short, 2 failed
