@@ -287,9 +287,9 @@ class OrderFacts:
         # Committed only now: had building the event raised, the trade would still be new.
         self.tracker.mark_seen(key)
         self.fills_by_source[source] += 1
+        # venue_filled holds only what the venue said: an excess of filled over it is then visible
+        # to the gap sync (and logged), instead of being absorbed here.
         order.filled += last_qty_dec
-        if order.filled > order.venue_filled:
-            order.venue_filled = order.filled
         pending = order.pending_terminal
         if pending is not None and order.filled >= pending.venue_filled:
             order.pending_terminal = None

@@ -341,9 +341,9 @@ async def _uncancellable(coro: Coroutine[Any, Any, None]) -> None:
         try:
             await asyncio.shield(task)
         except asyncio.CancelledError:
+            cancelled = True  # recorded first: a cancel landing as the task finishes is not swallowed
             if task.done():
                 break
-            cancelled = True
     if cancelled:
         task.result()
         raise asyncio.CancelledError

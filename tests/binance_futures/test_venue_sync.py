@@ -629,11 +629,6 @@ async def test_an_amendment_missed_in_a_gap_reaches_the_engine_before_its_fills(
     assert a.quantity == Decimal("0.400") and a.filled == Decimal("0.300") and s.env.facts.overfills == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the excess check compares against venue_filled, which every emitted fill raises to at "
-    "least `filled`: a real excess is never logged (proposed fix in the mutation-testing report)",
-)
 async def test_an_excess_that_stands_after_the_reread_is_an_error(
     s: SyncEnv, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -852,11 +852,6 @@ async def test_a_stream_closed_during_the_hand_over_gets_no_dispatcher() -> None
     assert venue.streams[-1].closed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_uncancellable swallows a cancel that lands in the loop turn in which the hand-over "
-    "finishes (proposed fix in the mutation-testing report)",
-)
 async def test_a_cancel_landing_as_the_hand_over_finishes_is_not_swallowed() -> None:
     venue = ScriptedVenue()
     ctx = _ctx(venue)
