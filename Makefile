@@ -42,11 +42,14 @@ clean:
 # make chaos N=1000     N seeded random fault schedules (seeds 1..N); SEED=S replays one
 # make soak DAYS=7      time-scaled week of rotations; RSS and live tasks must stay flat
 # make soak-orders      100,000 orders' lives through the hot path; RSS and per-order state flat
+# make fuzz SECONDS=600 [TARGET=binance-user,...]  structure-aware fuzzing of every target (each in its own
+#                       process; findings, minimized, in fuzz-findings/ with SUMMARY.md); exit 1 on findings
 N    ?= 200
+SECONDS ?= 600
 DAYS ?= 7
 ORDERS ?= 100000
 
-.PHONY: bench chaos soak soak-orders
+.PHONY: bench chaos soak soak-orders fuzz
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
@@ -59,6 +62,9 @@ soak: $(STAMP)
 
 soak-orders: $(STAMP)
 	$(BIN)/python -m adapters.testkit.order_soak --orders $(ORDERS)
+
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz.runner --seconds $(SECONDS) $(if $(TARGET),--targets $(TARGET)) $(if $(SEED),--seed $(SEED))
 
 # --- documentation ---------------------------------------------------------------------------
 # make docs             regenerate the reference pages from the code, build the site into site/ (strict)
