@@ -21,6 +21,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import sys
 import time
@@ -367,6 +368,7 @@ def main(argv: list[str] | None = None) -> int:
 
     findings = collect(workdir, worker.aborts)
     final = args.out / target.name
+    shutil.rmtree(final, ignore_errors=True)  # this run's findings only (no stale reproducers)
     final.mkdir(parents=True, exist_ok=True)
     min_deadline = time.monotonic() + args.minimize_seconds
     results = []
