@@ -56,13 +56,16 @@ clean:
 # make mutation         mutmut on the modules behind the fill promise (gap sync, order facts/tracking,
 #                       recovery, dedup; [tool.mutmut] in pyproject.toml): per-module kill rate and the
 #                       surviving mutants; fails below MUTATION_MIN % killed on any module. JOBS=2 workers
+# make fuzz SECONDS=600 [TARGET=binance-user,...]  structure-aware fuzzing of every target (each in its own
+#                       process; findings, minimized, in fuzz-findings/ with SUMMARY.md); exit 1 on findings
 N    ?= 200
+SECONDS ?= 600
 DAYS ?= 7
 ORDERS ?= 100000
 MUTATION_MIN ?= 90
 JOBS ?= 2
 
-.PHONY: bench chaos soak soak-orders mutation
+.PHONY: bench chaos soak soak-orders mutation fuzz
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
@@ -81,6 +84,9 @@ mutation: $(STAMP)
 	rm -rf mutants
 	$(BIN)/mutmut run --max-children $(JOBS)
 	$(BIN)/python -m tests.mutation_report --threshold $(MUTATION_MIN)
+
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz.runner --seconds $(SECONDS) $(if $(TARGET),--targets $(TARGET)) $(if $(SEED),--seed $(SEED))
 
 # --- documentation ---------------------------------------------------------------------------
 # make docs             regenerate the reference pages from the code, build the site into site/ (strict)

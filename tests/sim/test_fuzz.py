@@ -269,10 +269,11 @@ async def fuzz_rest(
     requests: list[tuple[str, str, dict[str, Any], bool]],
     sign: Callable[[str], str],
     key_header: tuple[str, str],
+    n: int = N_REST,
 ) -> None:
     base_url = sim.rest_url
     price = str((sim.engine.last_price(symbol) * Decimal("0.95")).quantize(Decimal("0.1")))
-    for i in range(N_REST):
+    for i in range(n):
         method, path, params, signed = rng.choice(requests)
         params = with_price(params, price)
         if rng.random() < 0.1:
@@ -303,7 +304,13 @@ async def fuzz_rest(
 
 
 async def test_fuzz_binance_rest() -> None:
-    rng = random.Random(20261202)
+    await run_binance_rest(20261202)
+
+
+# The bodies below take the seed and the request count, so tests.fuzz (make fuzz) runs them with
+# fresh seeds for as long as it is given; the tests above pin the seeds.
+async def run_binance_rest(seed: int, n: int = N_REST) -> None:
+    rng = random.Random(seed)
     async with SimVenue(seed=11, step_interval=3600.0, rate_limit_weight=10**9) as sim:
         assert sim.binance is not None
         sim.binance.limiter.orders_10s = sim.binance.limiter.orders_1m = 10**9
@@ -316,15 +323,20 @@ async def test_fuzz_binance_rest() -> None:
                 BINANCE_REQUESTS,
                 lambda payload: hmac_sha256_hex(sim.api_secret, payload),
                 ("X-MBX-APIKEY", sim.api_key),
+                n,
             )
             async with session.get(f"{sim.rest_url}/fapi/v1/time") as r:
                 assert r.status == 200 and "serverTime" in await r.json()
         # Most reached the routes (the rest the HTTP parser refused: request line too long).
-        assert sim.state()["requests"]["total_requests"] > N_REST // 2
+        assert sim.state()["requests"]["total_requests"] > n // 2
 
 
 async def test_fuzz_bingx_rest() -> None:
-    rng = random.Random(4242)
+    await run_bingx_rest(4242)
+
+
+async def run_bingx_rest(seed: int, n: int = N_REST) -> None:
+    rng = random.Random(seed)
     async with SimVenue("bingx", seed=11, step_interval=3600.0) as sim:
         assert sim.bingx is not None
         sim.bingx.limiter.scale = 10_000.0  # let the garbage through to the routes
@@ -333,13 +345,18 @@ async def test_fuzz_bingx_rest() -> None:
             return hmac.new(sim.api_secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
 
         async with aiohttp.ClientSession() as session:
-            await fuzz_rest(rng, session, sim, "BTC-USDT", BINGX_REQUESTS, sign, ("X-BX-APIKEY", sim.api_key))
+            key_header = ("X-BX-APIKEY", sim.api_key)
+            await fuzz_rest(rng, session, sim, "BTC-USDT", BINGX_REQUESTS, sign, key_header, n)
             async with session.get(f"{sim.rest_url}/openApi/swap/v2/server/time") as r:
                 assert r.status == 200 and (await r.json())["code"] == 0
 
 
 async def test_fuzz_sim_routes() -> None:
-    rng = random.Random(99)
+    await run_sim_routes(99)
+
+
+async def run_sim_routes(seed: int, n: int = N_REST) -> None:
+    rng = random.Random(seed)
     bodies: list[tuple[str, dict[str, Any]]] = [
         ("/sim/price", {"symbol": "BTCUSDT", "price": "50000"}),
         ("/sim/market/gap?symbol=BTCUSDT", {}),
@@ -351,7 +368,7 @@ async def test_fuzz_sim_routes() -> None:
         ("/sim/streams/die-on-connect?kind=user&count=1", {}),
     ]
     async with SimVenue(seed=11, step_interval=3600.0) as sim, aiohttp.ClientSession() as session:
-        for i in range(N_REST):
+        for i in range(n):
             path, body = rng.choice(bodies)
             payload: Any = mutate_params(rng, body, json_values=True)
             if rng.random() < 0.1:
@@ -398,7 +415,11 @@ def garbage_frame(rng: random.Random, base: dict[str, Any]) -> str:
 
 
 async def test_fuzz_binance_websockets() -> None:
-    rng = random.Random(7)
+    await run_binance_websockets(7)
+
+
+async def run_binance_websockets(seed: int, n: int = N_WS) -> None:
+    rng = random.Random(seed)
     async with SimVenue(seed=11, step_interval=3600.0, rate_limit_weight=10**9) as sim:
         assert sim.binance is not None
         sim.binance.limiter.orders_10s = sim.binance.limiter.orders_1m = 10**9
@@ -432,7 +453,7 @@ async def test_fuzz_binance_websockets() -> None:
                 {"method": "LIST_SUBSCRIPTIONS", "id": 3},
                 {"method": "SET_PROPERTY", "params": ["combined", True], "id": 4},
             ]
-            for i in range(N_WS):
+            for i in range(n):
                 base = rng.choice(api_bases)
                 frame = dict(base)
                 if "params" in frame and rng.random() < 0.7:
@@ -454,7 +475,11 @@ async def test_fuzz_binance_websockets() -> None:
 
 
 async def test_fuzz_bingx_websocket() -> None:
-    rng = random.Random(8)
+    await run_bingx_websocket(8)
+
+
+async def run_bingx_websocket(seed: int, n: int = N_WS) -> None:
+    rng = random.Random(seed)
     async with SimVenue("bingx", seed=11, step_interval=3600.0) as sim, aiohttp.ClientSession() as session:
         ws = await session.ws_connect(sim.ws_market_url)
         bases: list[dict[str, Any]] = [
@@ -462,7 +487,7 @@ async def test_fuzz_bingx_websocket() -> None:
             {"id": "b", "reqType": "unsub", "dataType": "BTC-USDT@depth5"},
             {"id": "c", "reqType": "sub", "dataType": "BTC-USDT@kline_1m"},
         ]
-        for i in range(N_WS):
+        for i in range(n):
             await ws.send_str(garbage_frame(rng, rng.choice(bases)))
             probe = f"probe-{i}"
             await ws.send_json({"id": probe, "reqType": "unsub", "dataType": "BTC-USDT@trade"})

@@ -1,0 +1,1 @@
+"""Fuzzing: structure-aware mutation of wire payloads against the adapters (see docs/chaos.md)."""
