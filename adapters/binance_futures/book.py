@@ -54,8 +54,21 @@ def _snapshot_id(snapshot: DepthSnapshot) -> int:
     return snapshot.last_update_id
 
 
+# The update ids one diff spans (``u - U``): a few hundred per 100 ms on the busiest symbols. A diff
+# claiming more is not believed (a corrupt ``u`` would make every later diff look stale, freezing a
+# book that still reports itself synced); it is a gap, and the book resyncs.
+MAX_DIFF_SPAN: Final = 10_000_000
+
+
+def _implausible(diff: DepthUpdate) -> bool:
+    span = diff.final_update_id - diff.first_update_id
+    return span < 0 or span > MAX_DIFF_SPAN
+
+
 def _first(diff: DepthUpdate, snapshot_id: int) -> Verdict:
     """First event on a snapshot: ``u < id`` stale; ``U <= id <= u`` or ``pu <= id <= u`` apply; else gap."""
+    if _implausible(diff):
+        return _GAP
     if diff.final_update_id < snapshot_id:
         return _STALE
     if diff.first_update_id <= snapshot_id:
@@ -71,6 +84,8 @@ def _first(diff: DepthUpdate, snapshot_id: int) -> Verdict:
 
 def _next(diff: DepthUpdate, last_id: int) -> Verdict:
     """Every later event: ``pu == previous u`` apply; an already-applied re-delivery stale; else gap."""
+    if _implausible(diff):
+        return _GAP
     pu = diff.prev_final_update_id
     if pu is not None and pu == last_id:
         return _APPLY

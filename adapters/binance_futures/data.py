@@ -87,6 +87,7 @@ from adapters.binance_futures.schemas_market import (
     DepthUpdate,
     Kline,
     KlineRow,
+    MalformedFrame,
     MarketDecoded,
     MarkPriceUpdate,
     Trade,
@@ -152,6 +153,7 @@ class BookState:
 class DataMetrics:
     events: int = 0
     book_resyncs_after_reconnect: int = 0
+    book_resyncs_after_unreadable_frame: int = 0
     snapshot_fetch_failures: int = 0
     reconnects: int = 0
     dropped_unknown_symbol: int = 0
@@ -250,6 +252,9 @@ class BinanceFuturesDataClient(PerpMarketDataClient[BookState]):
     def on_market_event(self, stream: str | None, event: MarketDecoded) -> None:
         self.metrics.events += 1
         ts_init = self._clock.timestamp_ns()
+        if isinstance(event, MalformedFrame):
+            self._on_unreadable_frame(stream, event, ts_init)
+            return
         symbol = getattr(event, "symbol", None)
         if not isinstance(symbol, str):
             return
@@ -258,7 +263,13 @@ class BinanceFuturesDataClient(PerpMarketDataClient[BookState]):
             self.metrics.dropped_unknown_symbol += 1
             return
         if isinstance(event, DepthUpdate):
-            channel = split_stream(stream)[1] if stream else "depth"
+            if stream is None:
+                # Every subscription is a combined stream: a diff without its stream name cannot be told
+                # from a partial-depth frame, so it is not applied and the book is rebuilt.
+                unnamed = MalformedFrame(event_type="depthUpdate", error="no stream name", raw=b"")
+                self._on_unreadable_frame(None, unnamed, ts_init, symbol)
+                return
+            channel = split_stream(stream)[1]
             if partial_depth_levels(channel) is not None:
                 if symbol in self._depth10_symbols:
                     self._handle_data(parse_depth10(event, ctx, ts_init))
@@ -298,6 +309,25 @@ class BinanceFuturesDataClient(PerpMarketDataClient[BookState]):
                 funding = parse_funding_rate(event, ctx, ts_init)
                 if funding is not None:
                     self._handle_data(funding)
+
+    def _on_unreadable_frame(
+        self, stream: str | None, event: MalformedFrame, ts_init: int, symbol: str | None = None
+    ) -> None:
+        """A frame that could not be read may have been a book diff: the books it may belong to can no
+        longer be vouched for and are rebuilt from a snapshot (the codec has logged the frame)."""
+        if stream is not None:
+            try:
+                symbol, channel = split_stream(stream)
+            except ValueError:
+                return  # an all-market stream carries no book
+            if not channel.startswith("depth") or partial_depth_levels(channel) is not None:
+                return
+        elif event.event_type not in (None, "depthUpdate"):
+            return
+        books = [self.books[symbol]] if symbol in self.books else [] if symbol else list(self.books.values())
+        for book in books:
+            self.metrics.book_resyncs_after_unreadable_frame += 1
+            self._publish_book(book, book.sync.request_resync("unreadable depth frame", ts_init))
 
     def on_reconnected(self, streams: frozenset[str]) -> None:
         """A socket came back (its streams are already re-subscribed): resync its books."""

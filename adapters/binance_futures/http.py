@@ -29,6 +29,7 @@ from adapters.binance_futures.errors import (
     AMBIGUOUS_CODES,
     CODE_INVALID_TIMESTAMP,
     CODE_TOO_MANY_REQUESTS,
+    CODE_UNEXPECTED_RESP,
     BinanceAmbiguous,
     BinanceError,
     BinanceRateLimited,
@@ -243,7 +244,6 @@ class BinanceFuturesHttpClient(RestClientBase):
     @staticmethod
     def _parse_error(body: bytes) -> tuple[int | None, str]:
         return parse_error_body(body, _ERROR_DECODER)
-
 
     async def _fetch_server_time_ms(self) -> int:
         st: ServerTime = await self._request_once(
@@ -658,10 +658,32 @@ class BinanceFuturesHttpClient(RestClientBase):
 def _error_in_success(body: bytes) -> tuple[int | None, str]:
     """A 2xx body that is Binance's error envelope (``{"code": <negative>, "msg": ...}``): its code and
     message, else ``(None, "")``. Success envelopes carry ``code`` 0 or 200 (``"200"`` for algo
-    cancels), so only negative codes are errors. Only small object bodies are looked at."""
+    cancels). Any other top-level code (positive, out of range, a non-numeric string) is an envelope
+    nobody documented: reported as -1006 ("execution status unknown"), so a command's outcome is resolved
+    by querying the venue, never believed. Only small object bodies are looked at."""
     if body[:1] != b"{" or b'"code"' not in body[:256]:
         return None, ""
-    code, msg = parse_error_body(body, _ERROR_DECODER)
-    if code is not None and code < 0:
+    try:
+        envelope = _ENVELOPE_DECODER.decode(body)
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
+        return None, ""  # not an object with a top-level code: the typed decode decides
+    code, msg = envelope.code, str(envelope.msg or "")[:500]
+    if code is _ABSENT or code is None:
+        return None, ""
+    if isinstance(code, int | str) and not isinstance(code, bool) and code in _SUCCESS_CODES:
+        return None, ""
+    if isinstance(code, int) and not isinstance(code, bool) and -(2**31) <= code < 0:
         return code, msg
-    return None, ""
+    return CODE_UNEXPECTED_RESP, f"unrecognized code {str(code)[:40]!r}: {msg}"
+
+
+_ABSENT: Final[object] = object()
+
+
+class _Envelope(msgspec.Struct, gc=False):
+    code: Any = msgspec.field(default_factory=lambda: _ABSENT)
+    msg: Any = None
+
+
+_SUCCESS_CODES: Final = frozenset({0, 200, "0", "200"})
+_ENVELOPE_DECODER = msgspec.json.Decoder(_Envelope)

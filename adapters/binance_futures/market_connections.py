@@ -69,9 +69,13 @@ class BinanceStreamCodec:
             return Ack(event.id if isinstance(event.id, int) else None)
         if isinstance(event, SubscriptionError):
             return Ack(event.id if isinstance(event.id, int) else None, f"code={event.code} msg={event.msg}")
-        if isinstance(event, MalformedFrame | StreamError):
+        if isinstance(event, StreamError):
             self.log.warning("%s: %r", self.name, event)
             return None
+        if isinstance(event, MalformedFrame):
+            # Passed on: the sink decides whether a book it maintains may have lost a diff.
+            self.log.warning("%s: %r", self.name, event)
+            return decoded.stream, event
         if isinstance(event, UnknownEvent):
             self.log.debug("%s: unknown event %s", self.name, event.event_type)
             return None

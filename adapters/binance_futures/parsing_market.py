@@ -84,6 +84,7 @@ from adapters.core.market_parsing import (
     update_deltas,
 )
 from adapters.core.market_parsing import ts_ms as _ts
+from adapters.core.wire_values import check_positive_id
 
 __all__ = ["F_LAST", "F_SNAPSHOT", "NANOS_PER_MS", "MarketContext"]  # re-exported from core
 
@@ -127,7 +128,7 @@ def parse_agg_trade(msg: AggTrade | AggTradeRest, ctx: MarketContext, ts_init: i
         ctx.price(msg.price),
         size,
         aggressor_side(msg.buyer_is_maker),
-        TradeId(str(msg.agg_id)),
+        TradeId(str(check_positive_id(msg.agg_id, "aggregate trade id"))),
         _ts(msg.trade_time, msg.event_time if isinstance(msg, AggTrade) else None, ts_init),
         ts_init,
     )
@@ -143,7 +144,7 @@ def parse_trade(msg: Trade, ctx: MarketContext, ts_init: int) -> TradeTick | Non
         ctx.price(msg.price),
         size,
         aggressor_side(msg.buyer_is_maker),
-        TradeId(str(msg.trade_id)),
+        TradeId(str(check_positive_id(msg.trade_id, "trade id"))),
         _ts(msg.trade_time, msg.event_time, ts_init),
         ts_init,
     )

@@ -55,7 +55,14 @@ from adapters.core.market_context import MarketContext
 from adapters.core.order_facts import OrderFacts
 from adapters.core.order_tracking import OrderTracker, TrackedOrder, fill_key
 from adapters.core.reports import send_order_with_fills
-from adapters.core.wire_values import WireValueError, redact, safe_identifier, strict_decimal
+from adapters.core.wire_values import (
+    WireValueError,
+    check_positive_id,
+    check_time_ms,
+    redact,
+    safe_identifier,
+    strict_decimal,
+)
 
 _NANOS_PER_MS = 1_000_000
 # Distinct quantity/price strings remembered per instrument on the fill path (cleared when full).
@@ -207,6 +214,8 @@ class UserStreamHandler:
             last_qty_dec = strict_decimal(o.last_filled_qty, "l")
             if last_qty_dec == 0:
                 return  # a liquidation announced before its execution: no fill yet
+            check_positive_id(o.trade_id, "t")
+            check_time_ms(o.trade_time, "T")
             info = self._instruments(o.symbol)
             ctx = self._contexts.get(o.symbol)
             if ctx is None or ctx.instrument_id != info.instrument_id:
@@ -273,6 +282,8 @@ class UserStreamHandler:
         fills: list[FillReport] = []
         key = None
         if o.execution_type in ("TRADE", "CALCULATED") and strict_decimal(o.last_filled_qty, "l") > 0:
+            check_positive_id(o.trade_id, "t")
+            check_time_ms(o.trade_time, "T")
             key = fill_key(o.symbol, o.trade_id, OrderSide.BUY if o.side == "BUY" else OrderSide.SELL)
             if self._tracker.is_seen(key):
                 return

@@ -48,7 +48,7 @@ from adapters.core.order_facts import OrderFacts
 from adapters.core.order_tracking import TrackedOrder, fill_key
 from adapters.core.recovery import QueryResult, SnapshotOutcome
 from adapters.core.timestamps import MILLIS_PER_DAY, NANOS_PER_MS, format_ms
-from adapters.core.wire_values import WireValueError, strict_decimal
+from adapters.core.wire_values import WireValueError, check_positive_id, check_time_ms, strict_decimal
 
 _NANOS_PER_MS = NANOS_PER_MS
 _TRADES_PAGE = 1000
@@ -114,6 +114,8 @@ class VenueSync:
             if not t.commissionAsset or t.commissionAsset == info.quote_currency.code
             else parse_currency(t.commissionAsset)
         )
+        check_positive_id(t.id, "id")
+        check_time_ms(t.time, "time")
         qty = strict_decimal(t.qty, "qty")
         if qty <= 0:
             raise WireValueError("qty", t.qty, "a fill quantity must be positive")

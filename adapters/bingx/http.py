@@ -325,15 +325,19 @@ class BingxHttpClient(RestClientBase):
         """Envelope check (``code != 0`` is an error at HTTP 200) and ``data`` decode."""
         try:
             env = decode_envelope(body)
-        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-            raise BingxAmbiguous(f"undecodable 2xx response: {exc}", method=method, path=path) from None
+        except _UNDECODABLE as exc:
+            raise BingxAmbiguous(
+                f"undecodable 2xx response: {exc!r}"[:300], method=method, path=path
+            ) from None
         code = env.code if env.code is not None else 0
         if code != 0:
-            _raise_for_code(code, env.msg or "", 200, method, path)
+            _raise_for_code(code, _text(env.msg), 200, method, path)
         try:
             return decode_data(env.data, tp)
-        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-            raise BingxAmbiguous(f"undecodable data: {exc}", code=0, method=method, path=path) from None
+        except _UNDECODABLE as exc:
+            raise BingxAmbiguous(
+                f"undecodable data: {exc!r}"[:300], code=0, method=method, path=path
+            ) from None
 
     async def _fetch_server_time_ms(self) -> int:
         body = await self._send("GET", SERVER_TIME_PATH, None, False)
@@ -362,16 +366,17 @@ class BingxHttpClient(RestClientBase):
         body = await self._send("POST", LISTEN_KEY_PATH, None, False)
         try:
             resp = decoder(ListenKeyResponse).decode(body)
-        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-            raise BingxAmbiguous(f"undecodable listenKey response: {exc}", path=LISTEN_KEY_PATH) from None
-        if resp.listenKey:
-            return resp.listenKey
-        if resp.code:
-            _raise_for_code(resp.code, resp.msg or "", 200, "POST", LISTEN_KEY_PATH)
-        if len(resp.data):
-            inner = decode_data(resp.data, ListenKeyResponse | None)
-            if inner is not None and inner.listenKey:
-                return str(inner.listenKey)
+            if resp.listenKey:
+                return resp.listenKey
+            if resp.code:
+                _raise_for_code(resp.code, _text(resp.msg), 200, "POST", LISTEN_KEY_PATH)
+            inner = decode_data(resp.data, ListenKeyResponse | None) if len(resp.data) else None
+        except _UNDECODABLE as exc:
+            raise BingxAmbiguous(
+                f"undecodable listenKey response: {exc!r}"[:300], method="POST", path=LISTEN_KEY_PATH
+            ) from None
+        if inner is not None and inner.listenKey:
+            return str(inner.listenKey)
         raise BingxAmbiguous("listenKey response without a key", method="POST", path=LISTEN_KEY_PATH)
 
     async def keepalive_listen_key(self, listen_key: str) -> None:
@@ -383,13 +388,27 @@ class BingxHttpClient(RestClientBase):
 
     async def _listen_key_call(self, method: str, listen_key: str) -> None:
         body = await self._send(method, LISTEN_KEY_PATH, {"listenKey": listen_key}, False)
-        # 2xx: the body is empty, bare JSON or an envelope; only a non-zero envelope code is an error.
+        # 2xx: the body is empty, bare JSON or an envelope; only a non-zero code is an error (read
+        # leniently: a code next to a message of an unexpected type is still the venue's answer).
+        if not body.strip():
+            return
         try:
-            env = decode_envelope(body) if body.strip() else None
-        except (msgspec.ValidationError, msgspec.DecodeError):
-            env = None
-        if env is not None and env.code:
-            _raise_for_code(env.code, env.msg or "", 200, method, LISTEN_KEY_PATH)
+            env = _ANY_CODE_DECODER.decode(body)
+        except _UNDECODABLE:
+            return  # bare JSON that is no object (or no JSON): the status said success
+        code = env.code
+        if code is None or (code in (0, "0") and not isinstance(code, bool)):
+            return
+        if isinstance(code, int) and not isinstance(code, bool) and -(2**31) <= code < 2**31:
+            _raise_for_code(code, _text(env.msg), 200, method, LISTEN_KEY_PATH)
+        # A code nobody documented is no success: the key's state is unknown, and the caller's
+        # error path (retry, else a new key) decides.
+        raise BingxAmbiguous(
+            f"unrecognized code {str(code)[:40]!r} msg={_text(env.msg)!r}",
+            http_status=200,
+            method=method,
+            path=LISTEN_KEY_PATH,
+        )
 
     # ----------------------------------------------------------------------------------------------
     # Orders
@@ -717,10 +736,25 @@ class BingxHttpClient(RestClientBase):
 
 class _ErrorBody(msgspec.Struct, gc=False):
     code: int | None = None
-    msg: str | None = None
+    msg: Any = None  # any type: the code must be read whatever the message looks like
 
 
 _ERROR_DECODER = msgspec.json.Decoder(_ErrorBody, strict=False)
+
+
+class _AnyCodeBody(msgspec.Struct, gc=False):
+    code: Any = None
+    msg: Any = None
+
+
+_ANY_CODE_DECODER = msgspec.json.Decoder(_AnyCodeBody)
+
+
+_UNDECODABLE = (msgspec.ValidationError, msgspec.DecodeError, RecursionError)
+
+
+def _text(msg: object) -> str:
+    return msg if isinstance(msg, str) else ("" if msg is None else str(msg)[:200])
 
 
 def _parse_error(body: bytes) -> tuple[int | None, str]:

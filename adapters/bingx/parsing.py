@@ -121,7 +121,7 @@ from adapters.core.order_status import resolve_order_status
 from adapters.core.position_report import position_status_report
 from adapters.core.timestamps import ms_to_ns
 from adapters.core.venue_vocabulary import VenueVocabulary
-from adapters.core.wire_values import safe_identifier
+from adapters.core.wire_values import check_decimal_text, safe_identifier
 
 _log = logging.getLogger(__name__)
 
@@ -330,15 +330,11 @@ def parse_client_order_id(value: str | None) -> ClientOrderId | None:
 
 def negate(s: str | None) -> str | None:
     """Exact sign flip of a decimal string (``"-0.05"`` -> ``"0.05"``, ``"0.1"`` -> ``"-0.1"``)."""
-    if s is None:
-        return None
-    s = s.strip()
     if not s:
         return None
+    check_decimal_text(s, "commission")  # "--0.1" or "+1" must not become a believable amount
     if s[0] == "-":
         return s[1:]
-    if s[0] == "+":
-        s = s[1:]
     return s if not is_nonzero(s) else f"-{s}"
 
 
@@ -771,7 +767,8 @@ def parse_order_fill(
         TradeId(fill_trade_id(o)),
         parse_order_side(o.side),
         order_type,
-        parse_quantity(_abs(qty_s), size_precision),
+        # A stream fill quantity is never signed: a negative one is hostile, not a short.
+        parse_quantity(qty_s, size_precision, field="last fill quantity"),
         parse_price(px_s, price_precision, field="last fill price", positive=True),
         quote_currency,
         commission_money(o.commission, ccy),

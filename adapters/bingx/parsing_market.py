@@ -338,7 +338,7 @@ def parse_trades(
                 size,
                 _SELLER if t.m else _BUYER,
                 TradeId(trade_id),
-                t.T * NANOS_PER_MS if t.T else ts_init,
+                _ts(t.T, None, ts_init),
                 ts_init,
             )
         )

@@ -36,30 +36,38 @@ T = TypeVar("T")
 def num(value: msgspec.Raw | str | float | None) -> str | None:
     """Exact decimal text of a :data:`Num` field, or None for ``""``/``null``/missing.
 
-    JSON numbers keep their textual digits (``0.0001`` -> ``"0.0001"``); exponents are expanded through
-    Decimal (``1e-5`` -> ``"0.00001"``). Plain ``str`` is accepted too (for code that builds models).
+    JSON numbers keep their textual digits (``0.0001`` -> ``"0.0001"``); a JSON number's exponent
+    is expanded through Decimal (``1e-5`` -> ``"0.00001"``: that is JSON number syntax, the value is
+    exact). A JSON *string* is returned as sent: the strict decimal grammar at the boundary
+    (:mod:`adapters.core.wire_values`) then rejects ``" 0.1"``, ``"1e5"`` or ``"+1"`` instead of this
+    function quietly reading them. Plain ``str`` is accepted too (for code that builds models);
     ``int`` is accepted, ``float`` is refused (its text is not the venue's).
     """
     if value is None:
         return None
     if isinstance(value, str):
-        s = value.strip()
-    elif isinstance(value, int):
+        return value or None
+    if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
-    elif isinstance(value, float):
+    if isinstance(value, float):
         raise TypeError("refusing float for a decimal value; pass the venue's text")
-    else:
-        b = bytes(value)
-        if not b or b == b"null":
-            return None
-        s = (b[1:-1] if b[:1] == b'"' else b).decode().strip()
-    if not s:
+    if isinstance(value, bool):
+        return str(value)  # not a number: rejected downstream
+    b = bytes(value)
+    if not b or b == b"null":
         return None
-    if "e" in s or "E" in s or s[0] == "+":
+    if b[:1] == b'"':
         try:
-            s = format(Decimal(s), "f")
+            text = msgspec.json.decode(b, type=str)
+        except msgspec.DecodeError:
+            return b.decode("utf-8", "backslashreplace")
+        return text or None
+    s = b.decode("ascii", "backslashreplace")
+    if ("e" in s or "E" in s) and s not in ("true", "false"):
+        try:
+            return format(Decimal(s), "f")
         except ArithmeticError:
-            return None
+            return s
     return s
 
 
@@ -69,14 +77,15 @@ def num_or(value: msgspec.Raw | str | None, default: str = "0") -> str:
 
 
 def to_int(value: int | str | None) -> int | None:
-    """int from an int or a decimal-digit string (``""``/None/garbage -> None). Never through float."""
+    """int from an int or an ASCII decimal-digit string (``""``/None/garbage -> None). Never through
+    float; never from padded text or non-ASCII digits (``int("١٢٣")`` would read 123)."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
-    s = value.strip()
-    if s.lstrip("-").isdigit():
-        return int(s)
+    body = value[1:] if value[:1] == "-" else value
+    if body.isascii() and body.isdigit():
+        return int(value)
     return None
 
 
@@ -100,7 +109,8 @@ class Envelope(msgspec.Struct, gc=False):
     """``{"code": 0, "msg": "", "data": ...}`` (extra keys such as ``timestamp``/``debugMsg`` ignored)."""
 
     code: int | None = None
-    msg: str | None = None
+    # Any: a non-string message (seen in fuzzing) must not hide the code next to it.
+    msg: Any = None
     data: msgspec.Raw = msgspec.Raw()
 
 

@@ -63,7 +63,7 @@ from adapters.core.decimal_parse import to_decimal
 from adapters.core.order_facts import OrderFacts
 from adapters.core.order_tracking import OrderTracker, TrackedOrder, fill_key
 from adapters.core.reports import send_order_with_fills
-from adapters.core.wire_values import WireValueError, redact, strict_decimal
+from adapters.core.wire_values import WireValueError, check_time_ms, redact, strict_decimal
 
 _NANOS_PER_MS = 1_000_000
 _MAX_LOGGED_RAW = 300
@@ -319,11 +319,13 @@ class BingxUserStreamHandler:
 
     def _on_fill(self, order: TrackedOrder, o: OrderUpdateData, voi: VenueOrderId) -> None:
         trade_id = _trade_id(o)
-        if trade_id is None or not has_last_fill(o):
-            # Never from cumulative z: fetch this venue order's fills (with trade ids) by REST.
+        if trade_id is None or not has_last_fill(o) or not o.trade_time:
+            # Never from cumulative z (nor at a made-up time): fetch this venue order's fills (with
+            # trade ids and times) by REST.
             self.missing_last_fill += 1
             self._fetch_fills(order, o.symbol, o.order_id)
             return
+        check_time_ms(o.trade_time, "T")
         info = self._instruments(o.symbol)
         pos_id = self._position_id(info.instrument_id, o.position_side)
         fill = parse_order_fill(o, info.price_precision, info.size_precision, info.quote_currency, pos_id)
@@ -343,7 +345,7 @@ class BingxUserStreamHandler:
             self._index.effective_venue_id(order, voi),
             pos_id,
             fill.last_qty,
-            abs(strict_decimal(last_qty, "l")),
+            strict_decimal(last_qty, "l"),
             fill.last_px,
             info.quote_currency,
             fill.commission,
@@ -377,10 +379,11 @@ class BingxUserStreamHandler:
         fills: list[FillReport] = []
         if is_fill(o):
             trade_id = _trade_id(o)
-            if trade_id is None or not has_last_fill(o):
+            if trade_id is None or not has_last_fill(o) or not o.trade_time:
                 self.missing_last_fill += 1
                 self._fetch_fills(None, o.symbol, o.order_id)
                 return
+            check_time_ms(o.trade_time, "T")
             key = fill_key(o.symbol, trade_id, OrderSide.BUY if o.side.upper() == "BUY" else OrderSide.SELL)
             if self._tracker.is_seen(key):
                 return
@@ -442,7 +445,7 @@ def _trade_id(o: OrderUpdateData) -> int | None:
     synthesized id could not be matched with the REST fill of the same trade)."""
     for candidate in (o.trade_id, o.trade_id_alt):
         tid = to_int(candidate)
-        if tid:
+        if tid is not None and tid > 0:
             return tid
     return None
 

@@ -58,7 +58,7 @@ from adapters.core.order_facts import OrderFacts
 from adapters.core.order_tracking import TrackedOrder, fill_key
 from adapters.core.recovery import QueryResult, SnapshotOutcome
 from adapters.core.timestamps import format_ms
-from adapters.core.wire_values import WireValueError, strict_decimal
+from adapters.core.wire_values import WireValueError, check_positive_id, strict_decimal
 
 _NANOS_PER_MS = 1_000_000
 _FILLS_PAGE = 1000
@@ -135,6 +135,8 @@ class BingxVenueSync:
         trade_id = to_int(item.tradeId)
         qty_s = num(item.qty) or num(item.volume)
         px_s = num(item.price)
+        if trade_id is not None:
+            check_positive_id(trade_id, "tradeId")
         if trade_id is None or not qty_s or not px_s:
             self._log.warning("fill of order %s without trade id/qty/price skipped", item.orderId)
             return False
@@ -143,7 +145,9 @@ class BingxVenueSync:
         if qty == 0:
             raise WireValueError("qty", qty_s, "a fill quantity must be positive")
         ccy = parse_currency(item.commissionAsset) if item.commissionAsset else info.quote_currency
-        ts = parse_fill_time_ns(item.filledTime, item.filledTm) or self._clock_ns()
+        ts = parse_fill_time_ns(item.filledTime, item.filledTm)
+        if ts is None:
+            raise WireValueError("filledTime", item.filledTime or item.filledTm, "no fill time")
         return self._facts.filled(
             order,
             trade_id,

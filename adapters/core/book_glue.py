@@ -106,7 +106,8 @@ class SyncedBook(Generic[D, S]):
         """``out`` as deltas, all or nothing: a message that fails to convert loses sync."""
         try:
             return self._emit(out, ts_init, last_synced_id)
-        except ValueError as exc:  # WireValueError and NautilusTrader's own checks
+        # WireValueError and NautilusTrader's own checks; OverflowError from its C integer conversions.
+        except (ValueError, OverflowError) as exc:
             self.conversion_failures += 1
             reason = f"a book message could not be converted ({exc})"
             return self._emit(self._sync.request_resync(reason), ts_init, last_synced_id)

@@ -3,8 +3,9 @@
 A compressed frame is a promise about its size that the sender makes: 65 KB of zeros inflate to
 64 MiB. Frames are inflated with an explicit output limit (:data:`DEFAULT_MAX_FRAME_BYTES`, 4 MiB:
 the largest legitimate frame — a full-depth book push — is well under 100 KB); beyond it, or when
-the data is not complete, valid gzip, the frame is rejected with ``ValueError`` and the caller
-treats it as malformed. Concatenated gzip members are accepted (the limit is on their total).
+the data is not complete, valid gzip (trailing bytes included), the frame is rejected with
+``ValueError`` and the caller treats it as malformed. Concatenated gzip members are accepted (the
+limit is on their total).
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ def inflate_gzip(data: bytes, max_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> bytes
         if not d.eof:
             raise ValueError("truncated gzip frame")
         rest = d.unused_data
-        if not rest.startswith(GZIP_MAGIC):
-            # Trailing garbage after the last member is what gzip readers ignore as well.
+        if not rest:
             return b"".join(out)
+        if not rest.startswith(GZIP_MAGIC):
+            # Not ignored: a frame with bytes after its data is not the frame the venue sent (a
+            # heartbeat with garbage appended must not be answered as one).
+            raise ValueError("trailing bytes after the gzip data")

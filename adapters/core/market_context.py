@@ -88,5 +88,7 @@ def _round_price(s: str, precision: int) -> Price:
     if d <= 0:
         raise WireValueError("price", s, "price must be positive")
     q = d.quantize(Decimal(1).scaleb(-precision), rounding=ROUND_HALF_EVEN)
+    if q <= 0:
+        raise WireValueError("price", s, "rounds to a non-positive price at the instrument's precision")
     check_raw(int(q.scaleb(16)), "price", "price", s)
     return Price.from_str(f"{q:.{precision}f}")

@@ -35,6 +35,7 @@ from nautilus_trader.model.enums import BarAggregation, BookAction, OrderSide, P
 from nautilus_trader.model.objects import Price, Quantity
 
 from adapters.core.market_context import MarketContext
+from adapters.core.wire_values import WireValueError
 
 NANOS_PER_MS: Final = 1_000_000
 
@@ -60,12 +61,18 @@ KLINE_UNITS: Final = {
 
 
 def ts_ms(primary: int | None, secondary: int | None, default: int) -> int:
-    """First non-zero ms timestamp of (primary, secondary) in ns, else ``default``."""
-    if primary:
-        return primary * NANOS_PER_MS
-    if secondary:
-        return secondary * NANOS_PER_MS
-    return default
+    """First non-zero ms timestamp of (primary, secondary) in ns, else ``default``. A time whose
+    nanoseconds do not fit NautilusTrader's uint64 is a WireValueError (its conversion would raise
+    OverflowError mid-event); market data keeps odd-but-representable times as the venue sent them."""
+    ms = primary or secondary
+    if not ms:
+        return default
+    if not 0 < ms <= _MAX_MS:
+        raise WireValueError("event time", ms, "not representable as a uint64 nanosecond timestamp")
+    return ms * NANOS_PER_MS
+
+
+_MAX_MS: Final = (2**64 - 1) // NANOS_PER_MS
 
 
 def parse_rate(s: str | None) -> Decimal | None:

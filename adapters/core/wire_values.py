@@ -57,11 +57,7 @@ def check_decimal_text(s: str, field: str) -> str:
     """``s`` if it is in the venues' decimal grammar ``-?[0-9]+(.[0-9]+)?``, else WireValueError."""
     body = s[1:] if s[:1] == "-" else s
     whole, dot, frac = body.partition(".")
-    if not (
-        whole.isascii()
-        and whole.isdigit()
-        and (not dot or (frac.isascii() and frac.isdigit()))
-    ):
+    if not (whole.isascii() and whole.isdigit() and (not dot or (frac.isascii() and frac.isdigit()))):
         raise WireValueError(field, s, "not a decimal number")
     return s
 
@@ -84,6 +80,26 @@ def check_raw(raw: int, kind: str, field: str, value: str) -> int:
     elif not -PRICE_RAW_MAX <= raw <= PRICE_RAW_MAX:
         raise WireValueError(field, value, f"{kind} out of range")
     return raw
+
+
+# Epoch milliseconds of a venue event: from 2001-09-09 to 2286-11-20. Anything else (0, a missing
+# field's default, an id in the wrong field, seconds instead of milliseconds) is not a time.
+_MS_MIN: Final = 10**12
+_MS_MAX: Final = 10**13
+
+
+def check_time_ms(ms: int, field: str) -> int:
+    """``ms`` if it is a plausible epoch-millisecond event time, else WireValueError."""
+    if not _MS_MIN <= ms < _MS_MAX:
+        raise WireValueError(field, ms, "not an event time (epoch milliseconds)")
+    return ms
+
+
+def check_positive_id(n: int, field: str) -> int:
+    """``n`` if it is a positive integer id (venue trade and order ids are), else WireValueError."""
+    if n <= 0:
+        raise WireValueError(field, n, "not a positive id")
+    return n
 
 
 def check_identifier(s: str, field: str, max_len: int = MAX_ID_LEN) -> str:

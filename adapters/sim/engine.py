@@ -88,13 +88,22 @@ EventListener = Callable[[EngineEvent], None]
 Clock = Callable[[], int]  # epoch milliseconds
 
 DEFAULT_LEVERAGE = 20
-ALGO_TYPES = frozenset({
-    OrderType.STOP, OrderType.STOP_MARKET, OrderType.TAKE_PROFIT, OrderType.TAKE_PROFIT_MARKET,
-    OrderType.TRAILING_STOP_MARKET,
-})
-_MARKET_ALGO_TYPES = frozenset({
-    OrderType.STOP_MARKET, OrderType.TAKE_PROFIT_MARKET, OrderType.TRAILING_STOP_MARKET,
-})
+ALGO_TYPES = frozenset(
+    {
+        OrderType.STOP,
+        OrderType.STOP_MARKET,
+        OrderType.TAKE_PROFIT,
+        OrderType.TAKE_PROFIT_MARKET,
+        OrderType.TRAILING_STOP_MARKET,
+    }
+)
+_MARKET_ALGO_TYPES = frozenset(
+    {
+        OrderType.STOP_MARKET,
+        OrderType.TAKE_PROFIT_MARKET,
+        OrderType.TRAILING_STOP_MARKET,
+    }
+)
 _STOP_TYPES = frozenset({OrderType.STOP, OrderType.STOP_MARKET})
 _MIN_CALLBACK_RATE = Decimal("0.1")
 _MAX_CALLBACK_RATE = Decimal("10")
@@ -208,9 +217,13 @@ class VenueEngine:
         if account_id in self._accounts:
             raise VenueReject(RejectReason.INVALID_PARAMETER, f"account {account_id} exists")
         acct = Account(
-            account_id=account_id, asset=asset, wallet_balance=balance,
-            maker_commission=maker_commission, taker_commission=taker_commission,
-            hedge_mode=hedge_mode, update_time_ms=self._now(),
+            account_id=account_id,
+            asset=asset,
+            wallet_balance=balance,
+            maker_commission=maker_commission,
+            taker_commission=taker_commission,
+            hedge_mode=hedge_mode,
+            update_time_ms=self._now(),
         )
         self._accounts[account_id] = acct
         self._account_orders[account_id] = []
@@ -298,8 +311,9 @@ class VenueEngine:
     def unrealized_pnl(self, account_id: str, symbol: str, position_side: PositionSide) -> Decimal:
         acct = self._acct(account_id)
         self._spec(symbol)
-        return ledger.unrealized(self._peek_position(acct, symbol, position_side),
-                                 self._markets[symbol].mark_price)
+        return ledger.unrealized(
+            self._peek_position(acct, symbol, position_side), self._markets[symbol].mark_price
+        )
 
     def available_balance(self, account_id: str) -> Decimal:
         """Wallet + unrealized PnL - initial margin of positions and open orders."""
@@ -312,8 +326,7 @@ class VenueEngine:
                 total -= ledger.initial_margin(pos.amount * mark, self._leverage(acct, symbol))
         for oid in self._open_orders[account_id]:
             order = self._orders[oid]
-            total -= ledger.initial_margin(order.leaves_qty * order.price,
-                                           self._leverage(acct, order.symbol))
+            total -= ledger.initial_margin(order.leaves_qty * order.price, self._leverage(acct, order.symbol))
         return total
 
     # --- validation helpers ------------------------------------------------------------------
@@ -328,8 +341,12 @@ class VenueEngine:
     @staticmethod
     def _check_qty(spec: SymbolSpec, qty: Decimal, market: bool) -> None:
         if market:
-            step, lo, hi, reason = (spec.market_step_size, spec.market_min_qty, spec.market_max_qty,
-                                    RejectReason.MARKET_LOT_SIZE)
+            step, lo, hi, reason = (
+                spec.market_step_size,
+                spec.market_min_qty,
+                spec.market_max_qty,
+                RejectReason.MARKET_LOT_SIZE,
+            )
         else:
             step, lo, hi, reason = spec.step_size, spec.min_qty, spec.max_qty, RejectReason.LOT_SIZE
         if qty <= 0 or qty < lo or qty > hi or qty % step != 0:
@@ -338,8 +355,10 @@ class VenueEngine:
     @staticmethod
     def _check_position_side(acct: Account, position_side: PositionSide, reduce_only: bool) -> None:
         if acct.hedge_mode == (position_side is PositionSide.BOTH):
-            raise VenueReject(RejectReason.POSITION_SIDE_MISMATCH, f"{position_side} in "
-                              f"{'hedge' if acct.hedge_mode else 'one-way'} mode")
+            raise VenueReject(
+                RejectReason.POSITION_SIDE_MISMATCH,
+                f"{position_side} in {'hedge' if acct.hedge_mode else 'one-way'} mode",
+            )
         if acct.hedge_mode and reduce_only:
             # Binance -1106: in hedge mode the position side already says open or close.
             raise VenueReject(RejectReason.INVALID_PARAMETER, "reduceOnly not allowed in hedge mode")
@@ -420,26 +439,68 @@ class VenueEngine:
             self._check_margin(acct, spec.symbol, qty * ref_price)
 
         order = self._new_order(
-            acct, spec.symbol, request.side, request.type, request.type, tif, request.position_side,
-            request.reduce_only, qty, price, Decimal(0), WorkingType.CONTRACT_PRICE, request.client_order_id,
-            gtd, None, now,
+            acct,
+            spec.symbol,
+            request.side,
+            request.type,
+            request.type,
+            tif,
+            request.position_side,
+            request.reduce_only,
+            qty,
+            price,
+            Decimal(0),
+            WorkingType.CONTRACT_PRICE,
+            request.client_order_id,
+            gtd,
+            None,
+            now,
         )
         self._emit(OrderEvent(account_id, now, ExecType.NEW, _copy_order(order)))
         self._execute(order)
         return _copy_order(order)
 
-    def _new_order(self, acct: Account, symbol: str, side: Side, type_: OrderType, orig_type: OrderType,
-                   tif: TimeInForce, position_side: PositionSide, reduce_only: bool, qty: Decimal,
-                   price: Decimal, stop_price: Decimal, working_type: WorkingType,
-                   client_order_id: str | None, gtd: int, algo_id: int | None, now: int) -> Order:
+    def _new_order(
+        self,
+        acct: Account,
+        symbol: str,
+        side: Side,
+        type_: OrderType,
+        orig_type: OrderType,
+        tif: TimeInForce,
+        position_side: PositionSide,
+        reduce_only: bool,
+        qty: Decimal,
+        price: Decimal,
+        stop_price: Decimal,
+        working_type: WorkingType,
+        client_order_id: str | None,
+        gtd: int,
+        algo_id: int | None,
+        now: int,
+    ) -> Order:
         order_id = self._next_order_id
         self._next_order_id += 1
         order = Order(
-            order_id=order_id, client_order_id=client_order_id or f"sim-{order_id}",
-            account_id=acct.account_id, symbol=symbol, side=side, type=type_, orig_type=orig_type,
-            time_in_force=tif, position_side=position_side, reduce_only=reduce_only, orig_qty=qty,
-            price=price, stop_price=stop_price, working_type=working_type, status=OrderStatus.NEW,
-            good_till_date_ms=gtd, create_time_ms=now, update_time_ms=now, algo_id=algo_id,
+            order_id=order_id,
+            client_order_id=client_order_id or f"sim-{order_id}",
+            account_id=acct.account_id,
+            symbol=symbol,
+            side=side,
+            type=type_,
+            orig_type=orig_type,
+            time_in_force=tif,
+            position_side=position_side,
+            reduce_only=reduce_only,
+            orig_qty=qty,
+            price=price,
+            stop_price=stop_price,
+            working_type=working_type,
+            status=OrderStatus.NEW,
+            good_till_date_ms=gtd,
+            create_time_ms=now,
+            update_time_ms=now,
+            algo_id=algo_id,
         )
         self._orders[order_id] = order
         self._account_orders[acct.account_id].append(order_id)
@@ -471,8 +532,9 @@ class VenueEngine:
             executions = []
             for ticks, fill_qty in fills:
                 trade_id = market.next_trade_id()
-                self._emit(market.record_public(now, ticks, fill_qty, order.side is Side.SELL,
-                                                trade_id, trade_id))
+                self._emit(
+                    market.record_public(now, ticks, fill_qty, order.side is Side.SELL, trade_id, trade_id)
+                )
                 executions.append((market.px(ticks), fill_qty, trade_id))
             for fill_price, fill_qty, trade_id in executions:
                 self._fill(order, fill_price, fill_qty, False, trade_id)
@@ -489,8 +551,9 @@ class VenueEngine:
         spec = self._specs[order.symbol]
         pos = self._position(acct, order.symbol, order.position_side)
         fee = ledger.commission(price, qty, acct.maker_commission if maker else acct.taker_commission)
-        realized = ledger.apply_fill(pos, order.side, qty, price, acct.taker_commission,
-                                     spec.price_precision, now)
+        realized = ledger.apply_fill(
+            pos, order.side, qty, price, acct.taker_commission, spec.price_precision, now
+        )
         acct.wallet_balance += realized - fee
         acct.update_time_ms = now
         order.executed_qty += qty
@@ -500,10 +563,21 @@ class VenueEngine:
         order.update_time_ms = now
         order.trade_ids.append(trade_id)
         trade = Trade(
-            trade_id=trade_id, order_id=order.order_id, client_order_id=order.client_order_id,
-            account_id=acct.account_id, symbol=order.symbol, side=order.side,
-            position_side=order.position_side, price=price, qty=qty, quote_qty=price * qty,
-            commission=fee, commission_asset=acct.asset, realized_pnl=realized, maker=maker, time_ms=now,
+            trade_id=trade_id,
+            order_id=order.order_id,
+            client_order_id=order.client_order_id,
+            account_id=acct.account_id,
+            symbol=order.symbol,
+            side=order.side,
+            position_side=order.position_side,
+            price=price,
+            qty=qty,
+            quote_qty=price * qty,
+            commission=fee,
+            commission_asset=acct.asset,
+            realized_pnl=realized,
+            maker=maker,
+            time_ms=now,
         )
         self._trades.append(trade)
         self._account_trades.setdefault((acct.account_id, order.symbol), []).append(trade)
@@ -512,11 +586,17 @@ class VenueEngine:
             algo.executed_qty = order.executed_qty
             algo.avg_price = order.avg_price
         self._emit(OrderEvent(acct.account_id, now, ExecType.TRADE, _copy_order(order), copy.copy(trade)))
-        self._emit(AccountEvent(
-            account_id=acct.account_id, time_ms=now, reason="ORDER", wallet_balance=acct.wallet_balance,
-            cross_wallet_balance=acct.wallet_balance, balance_change=Decimal(0),
-            positions=(copy.copy(pos),),
-        ))
+        self._emit(
+            AccountEvent(
+                account_id=acct.account_id,
+                time_ms=now,
+                reason="ORDER",
+                wallet_balance=acct.wallet_balance,
+                cross_wallet_balance=acct.wallet_balance,
+                balance_change=Decimal(0),
+                positions=(copy.copy(pos),),
+            )
+        )
         if order.status is OrderStatus.FILLED:
             self._finalize(order)
 
@@ -555,8 +635,9 @@ class VenueEngine:
         index = self._resting[order.symbol][order.side]
         del index[bisect_left(index, key)]
 
-    def _find_order(self, account_id: str, symbol: str, order_id: int | None,
-                    client_order_id: str | None) -> Order:
+    def _find_order(
+        self, account_id: str, symbol: str, order_id: int | None, client_order_id: str | None
+    ) -> Order:
         self._acct(account_id)
         self._spec(symbol)
         order: Order | None = None
@@ -607,8 +688,9 @@ class VenueEngine:
             raise VenueReject(RejectReason.POST_ONLY_WOULD_TAKE)
         if not closing:
             lev = self._leverage(acct, symbol)
-            extra = (ledger.initial_margin((quantity - order.executed_qty) * price, lev)
-                     - ledger.initial_margin(order.leaves_qty * order.price, lev))
+            extra = ledger.initial_margin(
+                (quantity - order.executed_qty) * price, lev
+            ) - ledger.initial_margin(order.leaves_qty * order.price, lev)
             if extra > 0 and extra > self.available_balance(account_id):
                 raise VenueReject(RejectReason.INSUFFICIENT_MARGIN)
         now = self._now()
@@ -663,8 +745,10 @@ class VenueEngine:
         self._acct(account_id)
         self._spec(symbol)
         matches = [
-            o for o in (self._orders[i] for i in self._account_orders[account_id])
-            if o.symbol == symbol and (order_id is None or o.order_id >= order_id)
+            o
+            for o in (self._orders[i] for i in self._account_orders[account_id])
+            if o.symbol == symbol
+            and (order_id is None or o.order_id >= order_id)
             and _in_range(o.create_time_ms, start_ms, end_ms)
         ]
         return [_copy_order(o) for o in _page(matches, limit, order_id is not None or start_ms is not None)]
@@ -683,8 +767,10 @@ class VenueEngine:
         self._acct(account_id)
         self._spec(symbol)
         matches = [
-            t for t in self._account_trades.get((account_id, symbol), [])
-            if (from_id is None or t.trade_id >= from_id) and (order_id is None or t.order_id == order_id)
+            t
+            for t in self._account_trades.get((account_id, symbol), [])
+            if (from_id is None or t.trade_id >= from_id)
+            and (order_id is None or t.order_id == order_id)
             and _in_range(t.time_ms, start_ms, end_ms)
         ]
         return [copy.copy(t) for t in _page(matches, limit, from_id is not None or start_ms is not None)]
@@ -746,13 +832,26 @@ class VenueEngine:
         algo_id = self._next_algo_id
         self._next_algo_id += 1
         algo = AlgoOrder(
-            algo_id=algo_id, client_algo_id=request.client_algo_id or f"sim-algo-{algo_id}",
-            account_id=account_id, symbol=spec.symbol, side=request.side, type=request.type,
-            position_side=request.position_side, time_in_force=request.time_in_force,
-            quantity=request.quantity, trigger_price=trigger, price=price,
-            working_type=request.working_type, reduce_only=request.reduce_only, status=AlgoStatus.NEW,
-            activate_price=request.activate_price, callback_rate=request.callback_rate,
-            good_till_date_ms=gtd, create_time_ms=now, update_time_ms=now, trailing_extreme=extreme,
+            algo_id=algo_id,
+            client_algo_id=request.client_algo_id or f"sim-algo-{algo_id}",
+            account_id=account_id,
+            symbol=spec.symbol,
+            side=request.side,
+            type=request.type,
+            position_side=request.position_side,
+            time_in_force=request.time_in_force,
+            quantity=request.quantity,
+            trigger_price=trigger,
+            price=price,
+            working_type=request.working_type,
+            reduce_only=request.reduce_only,
+            status=AlgoStatus.NEW,
+            activate_price=request.activate_price,
+            callback_rate=request.callback_rate,
+            good_till_date_ms=gtd,
+            create_time_ms=now,
+            update_time_ms=now,
+            trailing_extreme=extreme,
         )
         self._algos[algo_id] = algo
         self._account_algos[account_id].append(algo_id)
@@ -836,11 +935,22 @@ class VenueEngine:
                 self._algo_done(algo, AlgoStatus.REJECTED, RejectReason.INSUFFICIENT_MARGIN.value)
                 return
         order = self._new_order(
-            acct, algo.symbol, algo.side, OrderType.MARKET if is_market else OrderType.LIMIT, algo.type,
-            TimeInForce.GTC if is_market else algo.time_in_force, algo.position_side, algo.reduce_only,
-            qty, Decimal(0) if is_market else algo.price, stop_price, algo.working_type,
-            algo.client_algo_id, algo.good_till_date_ms if algo.time_in_force is TimeInForce.GTD else 0,
-            algo.algo_id, now,
+            acct,
+            algo.symbol,
+            algo.side,
+            OrderType.MARKET if is_market else OrderType.LIMIT,
+            algo.type,
+            TimeInForce.GTC if is_market else algo.time_in_force,
+            algo.position_side,
+            algo.reduce_only,
+            qty,
+            Decimal(0) if is_market else algo.price,
+            stop_price,
+            algo.working_type,
+            algo.client_algo_id,
+            algo.good_till_date_ms if algo.time_in_force is TimeInForce.GTD else 0,
+            algo.algo_id,
+            now,
         )
         self._open_algos[algo.symbol].pop(algo.algo_id, None)
         algo.status = AlgoStatus.TRIGGERED
@@ -875,8 +985,11 @@ class VenueEngine:
     def cancel_all_algos(self, account_id: str, symbol: str) -> list[AlgoOrder]:
         self._acct(account_id)
         self._spec(symbol)
-        targets = [self._algos[a] for a in self._account_algos[account_id]
-                   if self._algos[a].symbol == symbol and self._algos[a].is_open]
+        targets = [
+            self._algos[a]
+            for a in self._account_algos[account_id]
+            if self._algos[a].symbol == symbol and self._algos[a].is_open
+        ]
         for algo in targets:
             self._algo_done(algo, AlgoStatus.CANCELED)
         return [copy.copy(a) for a in targets]
@@ -890,8 +1003,11 @@ class VenueEngine:
         self._acct(account_id)
         if symbol is not None:
             self._spec(symbol)
-        return [copy.copy(a) for a in (self._algos[i] for i in self._account_algos[account_id])
-                if a.is_open and (symbol is None or a.symbol == symbol)]
+        return [
+            copy.copy(a)
+            for a in (self._algos[i] for i in self._account_algos[account_id])
+            if a.is_open and (symbol is None or a.symbol == symbol)
+        ]
 
     def all_algos(
         self,
@@ -904,8 +1020,11 @@ class VenueEngine:
     ) -> list[AlgoOrder]:
         self._acct(account_id)
         self._spec(symbol)
-        matches = [a for a in (self._algos[i] for i in self._account_algos[account_id])
-                   if a.symbol == symbol and _in_range(a.create_time_ms, start_ms, end_ms)]
+        matches = [
+            a
+            for a in (self._algos[i] for i in self._account_algos[account_id])
+            if a.symbol == symbol and _in_range(a.create_time_ms, start_ms, end_ms)
+        ]
         return [copy.copy(a) for a in _page(matches, limit, start_ms is not None)]
 
     # --- market ------------------------------------------------------------------------------
@@ -950,8 +1069,9 @@ class VenueEngine:
         self._apply_maker_fills(executions, knocked_out)
         self._check_algos(symbol)
 
-    def _cross_resting(self, symbol: str,
-                       limited: bool) -> tuple[list[tuple[Order, int, Decimal]], list[Order]]:
+    def _cross_resting(
+        self, symbol: str, limited: bool
+    ) -> tuple[list[tuple[Order, int, Decimal]], list[Order]]:
         """Resting orders the market now trades through, best price first, as (order, ticks,
         qty); with ``limited`` each takes the synthetic liquidity at or better than its price.
         Also returns closing orders whose position is gone."""
@@ -988,8 +1108,9 @@ class VenueEngine:
                 fills.append((order, ticks, qty))
         return fills, knocked_out
 
-    def _publish_maker_trades(self, market: SymbolMarket, fills: list[tuple[Order, int, Decimal]],
-                              now: int) -> list[tuple[Order, Decimal, Decimal, int]]:
+    def _publish_maker_trades(
+        self, market: SymbolMarket, fills: list[tuple[Order, int, Decimal]], now: int
+    ) -> list[tuple[Order, Decimal, Decimal, int]]:
         executions = []
         for order, ticks, qty in fills:
             trade_id = market.next_trade_id()
@@ -997,8 +1118,9 @@ class VenueEngine:
             executions.append((order, market.px(ticks), qty, trade_id))
         return executions
 
-    def _apply_maker_fills(self, executions: list[tuple[Order, Decimal, Decimal, int]],
-                           knocked_out: list[Order]) -> None:
+    def _apply_maker_fills(
+        self, executions: list[tuple[Order, Decimal, Decimal, int]], knocked_out: list[Order]
+    ) -> None:
         for order, price, qty, trade_id in executions:
             self._fill(order, price, qty, True, trade_id)
         for order in knocked_out:
@@ -1029,18 +1151,32 @@ class VenueEngine:
         self._spec(symbol)
         return self._markets[symbol].snapshot(limit, self._now())
 
-    def public_trades(self, symbol: str, *, from_agg_id: int | None = None, start_ms: int | None = None,
-                      end_ms: int | None = None, limit: int = 500) -> list[PublicTrade]:
+    def public_trades(
+        self,
+        symbol: str,
+        *,
+        from_agg_id: int | None = None,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+        limit: int = 500,
+    ) -> list[PublicTrade]:
         self._spec(symbol)
         trades = self._markets[symbol].public
         if from_agg_id is not None:
             # agg ids are 1, 2, 3... in list order, so the id is the index
-            trades = trades[max(0, from_agg_id - 1):]
+            trades = trades[max(0, from_agg_id - 1) :]
         matches = [t for t in trades if _in_range(t.time_ms, start_ms, end_ms)]
         return _page(matches, limit, from_agg_id is not None or start_ms is not None)
 
-    def klines(self, symbol: str, interval_ms: int, *, start_ms: int | None = None,
-               end_ms: int | None = None, limit: int = 500) -> list[Kline]:
+    def klines(
+        self,
+        symbol: str,
+        interval_ms: int,
+        *,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+        limit: int = 500,
+    ) -> list[Kline]:
         """Deterministic history for any range (a pure function of seed, symbol and open time for
         times before the engine started, live aggregation of public trades after)."""
         self._spec(symbol)
@@ -1055,10 +1191,17 @@ class VenueEngine:
         now = self._now()
         acct.wallet_balance += amount
         acct.update_time_ms = now
-        self._emit(AccountEvent(
-            account_id=account_id, time_ms=now, reason=reason, wallet_balance=acct.wallet_balance,
-            cross_wallet_balance=acct.wallet_balance, balance_change=amount, positions=(),
-        ))
+        self._emit(
+            AccountEvent(
+                account_id=account_id,
+                time_ms=now,
+                reason=reason,
+                wallet_balance=acct.wallet_balance,
+                cross_wallet_balance=acct.wallet_balance,
+                balance_change=amount,
+                positions=(),
+            )
+        )
         return self.account(account_id)
 
     # --- faults and ground truth -------------------------------------------------------------
@@ -1080,9 +1223,12 @@ class VenueEngine:
                 "leverage": dict(acct.leverage),
                 "positions": [
                     {
-                        "symbol": p.symbol, "position_side": p.position_side.value,
-                        "amount": str(p.amount), "entry_price": str(p.entry_price),
-                        "break_even_price": str(p.break_even_price), "realized_pnl": str(p.realized_pnl),
+                        "symbol": p.symbol,
+                        "position_side": p.position_side.value,
+                        "amount": str(p.amount),
+                        "entry_price": str(p.entry_price),
+                        "break_even_price": str(p.break_even_price),
+                        "realized_pnl": str(p.realized_pnl),
                         "unrealized_pnl": str(ledger.unrealized(p, self._markets[p.symbol].mark_price)),
                     }
                     for p in self.positions(account_id)
@@ -1090,39 +1236,76 @@ class VenueEngine:
             }
         orders = [
             {
-                "order_id": o.order_id, "client_order_id": o.client_order_id, "account_id": o.account_id,
-                "symbol": o.symbol, "side": o.side.value, "type": o.type.value,
-                "orig_type": o.orig_type.value, "time_in_force": o.time_in_force.value,
-                "position_side": o.position_side.value, "reduce_only": o.reduce_only,
-                "status": o.status.value, "qty": str(o.orig_qty), "executed_qty": str(o.executed_qty),
-                "avg_price": str(o.avg_price), "price": str(o.price), "stop_price": str(o.stop_price),
-                "algo_id": o.algo_id, "update_time_ms": o.update_time_ms,
+                "order_id": o.order_id,
+                "client_order_id": o.client_order_id,
+                "account_id": o.account_id,
+                "symbol": o.symbol,
+                "side": o.side.value,
+                "type": o.type.value,
+                "orig_type": o.orig_type.value,
+                "time_in_force": o.time_in_force.value,
+                "position_side": o.position_side.value,
+                "reduce_only": o.reduce_only,
+                "status": o.status.value,
+                "qty": str(o.orig_qty),
+                "executed_qty": str(o.executed_qty),
+                "avg_price": str(o.avg_price),
+                "price": str(o.price),
+                "stop_price": str(o.stop_price),
+                "algo_id": o.algo_id,
+                "update_time_ms": o.update_time_ms,
             }
             for o in self._orders.values()
         ]
         algos = [
             {
-                "algo_id": a.algo_id, "client_algo_id": a.client_algo_id, "account_id": a.account_id,
-                "symbol": a.symbol, "side": a.side.value, "type": a.type.value, "status": a.status.value,
-                "qty": str(a.quantity), "trigger_price": str(a.trigger_price), "price": str(a.price),
-                "working_type": a.working_type.value, "actual_order_id": a.actual_order_id,
-                "executed_qty": str(a.executed_qty), "avg_price": str(a.avg_price),
+                "algo_id": a.algo_id,
+                "client_algo_id": a.client_algo_id,
+                "account_id": a.account_id,
+                "symbol": a.symbol,
+                "side": a.side.value,
+                "type": a.type.value,
+                "status": a.status.value,
+                "qty": str(a.quantity),
+                "trigger_price": str(a.trigger_price),
+                "price": str(a.price),
+                "working_type": a.working_type.value,
+                "actual_order_id": a.actual_order_id,
+                "executed_qty": str(a.executed_qty),
+                "avg_price": str(a.avg_price),
             }
             for a in self._algos.values()
         ]
         trades = [
             {
-                "trade_id": t.trade_id, "order_id": t.order_id, "account_id": t.account_id,
-                "symbol": t.symbol, "side": t.side.value, "position_side": t.position_side.value,
-                "qty": str(t.qty), "price": str(t.price), "commission": str(t.commission),
-                "realized_pnl": str(t.realized_pnl), "maker": t.maker, "time_ms": t.time_ms,
+                "trade_id": t.trade_id,
+                "order_id": t.order_id,
+                "account_id": t.account_id,
+                "symbol": t.symbol,
+                "side": t.side.value,
+                "position_side": t.position_side.value,
+                "qty": str(t.qty),
+                "price": str(t.price),
+                "commission": str(t.commission),
+                "realized_pnl": str(t.realized_pnl),
+                "maker": t.maker,
+                "time_ms": t.time_ms,
             }
             for t in self._trades
         ]
         markets = {
-            s: {"last_price": str(m.last_price), "mark_price": str(m.mark_price),
-                "book_update_id": m.update_id}
+            s: {
+                "last_price": str(m.last_price),
+                "mark_price": str(m.mark_price),
+                "book_update_id": m.update_id,
+            }
             for s, m in self._markets.items()
         }
-        return {"time_ms": self._now(), "accounts": accounts, "orders": orders, "algo_orders": algos,
-                "trades": trades, "markets": markets}
+        return {
+            "time_ms": self._now(),
+            "accounts": accounts,
+            "orders": orders,
+            "algo_orders": algos,
+            "trades": trades,
+            "markets": markets,
+        }

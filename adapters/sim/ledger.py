@@ -52,8 +52,15 @@ def break_even(entry: Decimal, amount: Decimal, taker_rate: Decimal, price_preci
     return derived_price(entry * (1 - taker_rate) / (1 + taker_rate), price_precision)
 
 
-def apply_fill(position: Position, side: Side, qty: Decimal, price: Decimal, taker_rate: Decimal,
-               price_precision: int, time_ms: int) -> Decimal:
+def apply_fill(
+    position: Position,
+    side: Side,
+    qty: Decimal,
+    price: Decimal,
+    taker_rate: Decimal,
+    price_precision: int,
+    time_ms: int,
+) -> Decimal:
     """Move the position by one fill; returns the realized PnL of the part that reduced it."""
     signed = qty if side is Side.BUY else -qty
     amount = position.amount

@@ -37,33 +37,65 @@ def default_specs() -> list[SymbolSpec]:
     """Three contracts with Binance's real filter values (mid-2025), one with unusual precisions."""
     return [
         SymbolSpec(
-            symbol="BTCUSDT", base_asset="BTC", quote_asset="USDT", margin_asset="USDT",
-            price_precision=2, quantity_precision=3,
-            tick_size=Decimal("0.10"), min_price=Decimal("261.10"), max_price=Decimal("809484"),
-            step_size=Decimal("0.001"), min_qty=Decimal("0.001"), max_qty=Decimal("1000"),
-            market_step_size=Decimal("0.001"), market_min_qty=Decimal("0.001"),
-            market_max_qty=Decimal("120"), min_notional=Decimal("100"),
+            symbol="BTCUSDT",
+            base_asset="BTC",
+            quote_asset="USDT",
+            margin_asset="USDT",
+            price_precision=2,
+            quantity_precision=3,
+            tick_size=Decimal("0.10"),
+            min_price=Decimal("261.10"),
+            max_price=Decimal("809484"),
+            step_size=Decimal("0.001"),
+            min_qty=Decimal("0.001"),
+            max_qty=Decimal("1000"),
+            market_step_size=Decimal("0.001"),
+            market_min_qty=Decimal("0.001"),
+            market_max_qty=Decimal("120"),
+            min_notional=Decimal("100"),
             initial_price=Decimal("60000.00"),
         ),
         SymbolSpec(
-            symbol="ETHUSDT", base_asset="ETH", quote_asset="USDT", margin_asset="USDT",
-            price_precision=2, quantity_precision=3,
-            tick_size=Decimal("0.01"), min_price=Decimal("39.86"), max_price=Decimal("306177"),
-            step_size=Decimal("0.001"), min_qty=Decimal("0.001"), max_qty=Decimal("10000"),
-            market_step_size=Decimal("0.001"), market_min_qty=Decimal("0.001"),
-            market_max_qty=Decimal("2000"), min_notional=Decimal("20"),
+            symbol="ETHUSDT",
+            base_asset="ETH",
+            quote_asset="USDT",
+            margin_asset="USDT",
+            price_precision=2,
+            quantity_precision=3,
+            tick_size=Decimal("0.01"),
+            min_price=Decimal("39.86"),
+            max_price=Decimal("306177"),
+            step_size=Decimal("0.001"),
+            min_qty=Decimal("0.001"),
+            max_qty=Decimal("10000"),
+            market_step_size=Decimal("0.001"),
+            market_min_qty=Decimal("0.001"),
+            market_max_qty=Decimal("2000"),
+            min_notional=Decimal("20"),
             initial_price=Decimal("3000.00"),
         ),
         SymbolSpec(
-            symbol="1000PEPEUSDT", base_asset="1000PEPE", quote_asset="USDT", margin_asset="USDT",
-            price_precision=7, quantity_precision=0,
-            tick_size=Decimal("0.0000001"), min_price=Decimal("0.0000010"), max_price=Decimal("200"),
-            step_size=Decimal("1"), min_qty=Decimal("1"), max_qty=Decimal("800000000"),
-            market_step_size=Decimal("1"), market_min_qty=Decimal("1"),
-            market_max_qty=Decimal("120000000"), min_notional=Decimal("5"),
+            symbol="1000PEPEUSDT",
+            base_asset="1000PEPE",
+            quote_asset="USDT",
+            margin_asset="USDT",
+            price_precision=7,
+            quantity_precision=0,
+            tick_size=Decimal("0.0000001"),
+            min_price=Decimal("0.0000010"),
+            max_price=Decimal("200"),
+            step_size=Decimal("1"),
+            min_qty=Decimal("1"),
+            max_qty=Decimal("800000000"),
+            market_step_size=Decimal("1"),
+            market_min_qty=Decimal("1"),
+            market_max_qty=Decimal("120000000"),
+            min_notional=Decimal("5"),
             initial_price=Decimal("0.0123456"),
-            maint_margin_percent=Decimal("1.0"), required_margin_percent=Decimal("2.0"),
-            max_leverage=50, onboard_date_ms=1683532800000,
+            maint_margin_percent=Decimal("1.0"),
+            required_margin_percent=Decimal("2.0"),
+            max_leverage=50,
+            onboard_date_ms=1683532800000,
         ),
     ]
 
@@ -171,8 +203,9 @@ class SymbolMarket:
         asks = [p for p in (low_ask + i * self.gap for i in range(self.levels)) if p <= self._max_ticks]
         return bids, asks
 
-    def _set_level(self, side_levels: dict[int, Decimal], pending: dict[int, Decimal], ticks: int,
-                   qty: Decimal) -> None:
+    def _set_level(
+        self, side_levels: dict[int, Decimal], pending: dict[int, Decimal], ticks: int, qty: Decimal
+    ) -> None:
         if qty > 0:
             side_levels[ticks] = qty
         else:
@@ -242,8 +275,13 @@ class SymbolMarket:
         prev = self.update_id
         self.update_id = prev + max(1, len(bids) + len(asks))
         return BookDelta(
-            symbol=self.spec.symbol, time_ms=now_ms, first_update_id=prev + 1,
-            last_update_id=self.update_id, prev_update_id=prev, bids=bids, asks=asks,
+            symbol=self.spec.symbol,
+            time_ms=now_ms,
+            first_update_id=prev + 1,
+            last_update_id=self.update_id,
+            prev_update_id=prev,
+            bids=bids,
+            asks=asks,
         )
 
     def snapshot(self, limit: int, now_ms: int) -> BookSnapshot:
@@ -256,13 +294,25 @@ class SymbolMarket:
         self.last_trade_id += 1
         return self.last_trade_id
 
-    def record_public(self, time_ms: int, ticks: int, qty: Decimal, buyer_is_maker: bool,
-                      first_trade_id: int, last_trade_id: int) -> PublicTrade:
+    def record_public(
+        self,
+        time_ms: int,
+        ticks: int,
+        qty: Decimal,
+        buyer_is_maker: bool,
+        first_trade_id: int,
+        last_trade_id: int,
+    ) -> PublicTrade:
         self.last_agg_id += 1
         trade = PublicTrade(
-            symbol=self.spec.symbol, time_ms=time_ms, agg_id=self.last_agg_id,
-            first_trade_id=first_trade_id, last_trade_id=last_trade_id,
-            price=self.px(ticks), qty=qty, buyer_is_maker=buyer_is_maker,
+            symbol=self.spec.symbol,
+            time_ms=time_ms,
+            agg_id=self.last_agg_id,
+            first_trade_id=first_trade_id,
+            last_trade_id=last_trade_id,
+            price=self.px(ticks),
+            qty=qty,
+            buyer_is_maker=buyer_is_maker,
         )
         self.public.append(trade)
         self._public_times.append(time_ms)
@@ -283,15 +333,24 @@ class SymbolMarket:
 
     def mark_snapshot(self) -> MarkPriceSnapshot:
         return MarkPriceSnapshot(
-            symbol=self.spec.symbol, time_ms=self.mark_time_ms, mark_price=self.mark_price,
-            index_price=self.px(self.index_ticks), funding_rate=self.funding_rate,
+            symbol=self.spec.symbol,
+            time_ms=self.mark_time_ms,
+            mark_price=self.mark_price,
+            index_price=self.px(self.index_ticks),
+            funding_rate=self.funding_rate,
             next_funding_time_ms=next_funding_time(self.mark_time_ms),
         )
 
     def mark_event(self) -> MarkPriceEvent:
         snap = self.mark_snapshot()
-        return MarkPriceEvent(snap.symbol, snap.time_ms, snap.mark_price, snap.index_price,
-                              snap.funding_rate, snap.next_funding_time_ms)
+        return MarkPriceEvent(
+            snap.symbol,
+            snap.time_ms,
+            snap.mark_price,
+            snap.index_price,
+            snap.funding_rate,
+            snap.next_funding_time_ms,
+        )
 
     def public_range(self, start_ms: int, end_ms: int) -> list[PublicTrade]:
         lo = bisect_left(self._public_times, start_ms)
@@ -329,14 +388,21 @@ class SymbolMarket:
         step = self.spec.step_size
         mid = self.px(o + c) / 2
         volume = (LEVEL_NOTIONAL * Decimal((h >> 32) % 1000 + 1) * minutes / 100 / mid).quantize(
-            step, rounding=ROUND_DOWN)
+            step, rounding=ROUND_DOWN
+        )
         buy_volume = (volume * Decimal((h >> 8) % 101) / 100).quantize(step, rounding=ROUND_DOWN)
         close_ms = open_ms + interval_ms - 1
         return Kline(
-            open_time_ms=open_ms, close_time_ms=close_ms, open=self.px(o), high=self.px(high),
-            low=self.px(low), close=self.px(c), volume=volume,
+            open_time_ms=open_ms,
+            close_time_ms=close_ms,
+            open=self.px(o),
+            high=self.px(high),
+            low=self.px(low),
+            close=self.px(c),
+            volume=volume,
             quote_volume=(volume * mid).quantize(Decimal("1e-8")),
-            trades=int((h >> 40) % 500 + 1) * minutes, taker_buy_volume=buy_volume,
+            trades=int((h >> 40) % 500 + 1) * minutes,
+            taker_buy_volume=buy_volume,
             taker_buy_quote_volume=(buy_volume * mid).quantize(Decimal("1e-8")),
             closed=close_ms < now_ms,
         )
@@ -347,23 +413,31 @@ class SymbolMarket:
         prev = self.px(self.price_before(open_ms))
         if not trades:
             zero = Decimal(0)
-            return Kline(open_ms, close_ms, prev, prev, prev, prev, zero, zero, 0, zero, zero,
-                         close_ms < now_ms)
+            return Kline(
+                open_ms, close_ms, prev, prev, prev, prev, zero, zero, 0, zero, zero, close_ms < now_ms
+            )
         prices = [t.price for t in trades]
         volume = sum((t.qty for t in trades), Decimal(0))
         quote = sum((t.qty * t.price for t in trades), Decimal(0))
         buys = [t for t in trades if not t.buyer_is_maker]
         return Kline(
-            open_time_ms=open_ms, close_time_ms=close_ms, open=prices[0], high=max(prices),
-            low=min(prices), close=prices[-1], volume=volume, quote_volume=quote,
+            open_time_ms=open_ms,
+            close_time_ms=close_ms,
+            open=prices[0],
+            high=max(prices),
+            low=min(prices),
+            close=prices[-1],
+            volume=volume,
+            quote_volume=quote,
             trades=sum(t.last_trade_id - t.first_trade_id + 1 for t in trades),
             taker_buy_volume=sum((t.qty for t in buys), Decimal(0)),
             taker_buy_quote_volume=sum((t.qty * t.price for t in buys), Decimal(0)),
             closed=close_ms < now_ms,
         )
 
-    def klines(self, interval_ms: int, start_ms: int | None, end_ms: int | None, limit: int,
-               now_ms: int) -> list[Kline]:
+    def klines(
+        self, interval_ms: int, start_ms: int | None, end_ms: int | None, limit: int, now_ms: int
+    ) -> list[Kline]:
         if interval_ms <= 0 or limit <= 0:
             return []
         newest = (min(end_ms, now_ms) if end_ms is not None else now_ms) // interval_ms * interval_ms

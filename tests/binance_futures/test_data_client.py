@@ -33,8 +33,11 @@ def make_client(**overrides: object) -> tuple[BinanceFuturesDataClient, list[obj
     out: list[object] = []
     msgbus.register("DataEngine.process", out.append)
     config = BinanceFuturesDataClientConfig(
-        api_key="k", api_secret="s", instrument_provider=InstrumentProviderConfig(load_all=True),
-        **URLS, **overrides,  # type: ignore[arg-type]
+        api_key="k",
+        api_secret="s",
+        instrument_provider=InstrumentProviderConfig(load_all=True),
+        **URLS,
+        **overrides,  # type: ignore[arg-type]
     )
     client = BinanceFuturesLiveDataClientFactory.create(
         asyncio.get_running_loop(), BINANCE, config, msgbus, Cache(), clock
@@ -47,8 +50,9 @@ async def test_factory_shares_http_client_and_provider_with_the_exec_side() -> N
     exec_cfg = BinanceFuturesExecClientConfig(
         api_key="k", api_secret="s", instrument_provider=InstrumentProviderConfig(load_all=True), **URLS
     )
-    http = get_cached_http_client(URLS["base_url_http"], "k", "s", exec_cfg.http_timeout_secs,
-                                  exec_cfg.recv_window_ms)
+    http = get_cached_http_client(
+        URLS["base_url_http"], "k", "s", exec_cfg.http_timeout_secs, exec_cfg.recv_window_ms
+    )
     assert client._http is http
     provider = get_cached_instrument_provider(http, InstrumentProviderConfig(load_all=True))
     assert client._provider is provider
@@ -99,9 +103,17 @@ async def test_mark_price_event_fans_out_to_subscribed_kinds_only() -> None:
 
 def _btc_symbol_info() -> SymbolInfo:
     raw = {
-        "symbol": "BTCUSDT", "pair": "BTCUSDT", "contractType": "PERPETUAL", "status": "TRADING",
-        "baseAsset": "BTC", "quoteAsset": "USDT", "marginAsset": "USDT", "pricePrecision": 2,
-        "quantityPrecision": 3, "baseAssetPrecision": 8, "quotePrecision": 8,
+        "symbol": "BTCUSDT",
+        "pair": "BTCUSDT",
+        "contractType": "PERPETUAL",
+        "status": "TRADING",
+        "baseAsset": "BTC",
+        "quoteAsset": "USDT",
+        "marginAsset": "USDT",
+        "pricePrecision": 2,
+        "quantityPrecision": 3,
+        "baseAssetPrecision": 8,
+        "quotePrecision": 8,
         "filters": [
             {"filterType": "PRICE_FILTER", "minPrice": "0.10", "maxPrice": "1000000", "tickSize": "0.10"},
             {"filterType": "LOT_SIZE", "minQty": "0.001", "maxQty": "1000", "stepSize": "0.001"},

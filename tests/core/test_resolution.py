@@ -66,9 +66,9 @@ def _order() -> TrackedOrder:
     )
 
 
-def _scripted(answers: list[Any], on_query: Callable[[], None] | None = None) -> Callable[
-    [TrackedOrder], Awaitable[bool]
-]:
+def _scripted(
+    answers: list[Any], on_query: Callable[[], None] | None = None
+) -> Callable[[TrackedOrder], Awaitable[bool]]:
     async def query(order: TrackedOrder) -> bool:
         if on_query is not None:
             on_query()

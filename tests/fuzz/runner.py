@@ -54,7 +54,10 @@ def run_campaign(
     minimize: bool = True,
     hypothesis_share: float = 0.3,
     quiet: bool = False,
+    max_cases: dict[str, int] | None = None,
 ) -> dict[str, Any]:
+    """Fuzz ``targets`` for ``seconds`` in ``jobs`` worker processes. ``max_cases`` caps a target's cases
+    (``seconds`` then only bounds a slow machine)."""
     out.mkdir(parents=True, exist_ok=True)
     plan = budgets(targets, seconds, jobs)
     pending = list(targets)
@@ -82,6 +85,8 @@ def run_campaign(
                 f"{min_secs:.1f}",
                 "--hypothesis-share",
                 str(hypothesis_share),
+                "--max-cases",
+                str((max_cases or {}).get(t, 0)),
             ]
             log = open(out / f"{t}.log", "wb")  # noqa: SIM115 - closed with the process
             running[t] = (

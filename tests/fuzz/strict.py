@@ -59,6 +59,14 @@ def integer(v: Any) -> int | None:
         return v
     if isinstance(v, str) and INT_RE.fullmatch(v):
         return int(v)
+    if isinstance(v, str) and v.isascii() and v == v.strip() and "e" in v.lower():
+        # An integer written with an exponent ("1e5") is the same integer; the decoders are lax
+        # about numeric strings on purpose (Binance has sent event times as strings).
+        try:
+            d = Decimal(v)
+        except ArithmeticError:
+            return None
+        return integer(d)
     if isinstance(v, Decimal) and v.is_finite() and v == v.to_integral_value() and abs(v) < 2**64:
         return int(v)  # 1.0 / 1e3 for an integer: the same number (the decoders are lax about it)
     return None

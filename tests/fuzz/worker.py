@@ -142,19 +142,23 @@ def _prepare_child(workdir: Path) -> None:
     logging.disable(logging.CRITICAL)
 
 
-def fuzz_loop(target: Target, workdir: Path, seed: int, start: int, deadline: float, hyp_share: float) -> int:
+def fuzz_loop(
+    target: Target, workdir: Path, seed: int, start: int, deadline: float, hyp_share: float, limit: int = 0
+) -> int:
+    """Cases from ``start`` until the deadline (or ``limit`` cases, when set: random cases are a function
+    of ``(seed, i)``, so a limited run without hypothesis is the same run on every machine)."""
     ex = Executor(target, workdir)
     i = start
     strategy = target.hypothesis_case() if hyp_share > 0 else None
     batch = start // (RANDOM_BATCH + HYPOTHESIS_BATCH)
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not (limit and i >= limit):
         use_hyp = strategy is not None and random.Random(f"{seed}:b{batch}").random() < hyp_share
         batch += 1
         if use_hyp:
             i = _hypothesis_batch(ex, strategy, seed * 100_003 + batch, i, deadline)
             continue
         for _ in range(RANDOM_BATCH):
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= deadline or (limit and i >= limit):
                 break
             try:
                 case = target.random_case(random.Random(f"{seed}:{i}"))
@@ -223,10 +227,10 @@ class Worker:
         except OSError:
             return ""
 
-    def fuzz(self, seed: int, seconds: float, hyp_share: float) -> int:
+    def fuzz(self, seed: int, seconds: float, hyp_share: float, limit: int = 0) -> int:
         deadline = time.monotonic() + seconds
         i = 0
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not (limit and i >= limit):
             with contextlib.suppress(OSError):
                 (self.workdir / "current.json").unlink()
             pid = os.fork()
@@ -234,7 +238,7 @@ class Worker:
                 code = 0
                 try:
                     _prepare_child(self.workdir)
-                    end = fuzz_loop(self.target, self.workdir, seed, i, deadline, hyp_share)
+                    end = fuzz_loop(self.target, self.workdir, seed, i, deadline, hyp_share, limit)
                     (self.workdir / "done.json").write_text(json.dumps({"i": end}))
                 except BaseException:
                     import traceback
@@ -350,6 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=Path("fuzz-findings"))
     p.add_argument("--minimize-seconds", type=float, default=0.0)
     p.add_argument("--hypothesis-share", type=float, default=0.3)
+    p.add_argument("--max-cases", type=int, default=0, help="stop after this many cases (0: the deadline)")
     args = p.parse_args(argv)
 
     from tests.fuzz.targets import make_target
@@ -363,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     target.setup()
     worker = Worker(target, workdir)
     started = time.monotonic()
-    inputs = worker.fuzz(args.seed, args.seconds, args.hypothesis_share)
+    inputs = worker.fuzz(args.seed, args.seconds, args.hypothesis_share, args.max_cases)
     fuzz_secs = time.monotonic() - started
 
     findings = collect(workdir, worker.aborts)

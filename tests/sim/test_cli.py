@@ -83,5 +83,3 @@ def test_cli_same_seed_same_credentials() -> None:
                 proc.kill()
                 proc.wait()
     assert lines[0]["api_key"] == lines[1]["api_key"] and lines[0]["rest"] != ""
-
-

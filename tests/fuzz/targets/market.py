@@ -188,8 +188,12 @@ def _check_value(
     json_numbers: bool,
     limit: Decimal,
     rounded_to: int | None = None,
+    positive: bool = True,
 ) -> None:
-    cls = classify(raw, json_numbers=json_numbers, limit=limit)
+    cls = classify(raw, json_numbers=json_numbers, limit=limit, positive=positive)
+    d = strict.decimal(raw, json_numbers=json_numbers) if cls == "valid" and not positive else None
+    if d is not None and d < 0:
+        cls = "negative"
     if cls != "valid":
         found.append(
             Finding(
@@ -422,6 +426,7 @@ class BinanceMarketTarget(_MarketBase):
         data = doc.get("data", doc) if isinstance(doc, dict) else doc
         for item in self.out[start:]:
             if isinstance(item, QuoteTick):
+                # A quote's size may be zero (an empty side); its prices must be positive.
                 for attr, key, lim in (
                     ("bid_price", "b", strict.PRICE_MAX),
                     ("ask_price", "a", strict.PRICE_MAX),
@@ -435,6 +440,7 @@ class BinanceMarketTarget(_MarketBase):
                         field(data, key),
                         json_numbers=False,
                         limit=lim,
+                        positive=attr.endswith("price"),
                     )
             elif isinstance(item, TradeTick):
                 _check_value(
@@ -691,6 +697,7 @@ class BingxMarketTarget(_MarketBase):
         ti = 0
         for item in self.out[start:]:
             if isinstance(item, QuoteTick):
+                # A quote's size may be zero (an empty side); its prices must be positive.
                 for attr, key, lim in (
                     ("bid_price", "b", strict.PRICE_MAX),
                     ("ask_price", "a", strict.PRICE_MAX),
@@ -704,6 +711,7 @@ class BingxMarketTarget(_MarketBase):
                         field(data, key),
                         json_numbers=True,
                         limit=lim,
+                        positive=attr.endswith("price"),
                     )
             elif isinstance(item, TradeTick):
                 # Trades are published in wire order, zero sizes and duplicates skipped: match by price+size.

@@ -41,7 +41,9 @@ def _load_seeds(folder: str, skip_prefix: str = "http_") -> dict[str, Any]:
 
 
 def _counts(*objs: Any, names: tuple[str, ...]) -> int:
-    return sum(getattr(o, n, 0) for o in objs for n in names)
+    """The sum of the named integer counters the objects have (a method of the same name, such as
+    ``OrderFacts.rejected``, is not a counter)."""
+    return sum(v for o in objs for n in names if isinstance(v := getattr(o, n, 0), int))
 
 
 # ==================================================================================================
@@ -165,9 +167,8 @@ class BinanceUserTarget(Target):
         handler.handle_frame(self.new_frame)
 
         def counted() -> int:
-            return _counts(
-                handler, facts, names=("malformed", "errors", "unknown", "overfills", "duplicates_dropped")
-            )
+            names = ("malformed", "errors", "rejected", "unknown", "overfills", "duplicates_dropped")
+            return _counts(handler, facts, names=names)
 
         before, n_fills = counted(), len(sink.fills)
         try:
@@ -429,6 +430,7 @@ class BingxUserTarget(Target):
                 names=(
                     "malformed",
                     "errors",
+                    "rejected",
                     "unknown",
                     "overfills",
                     "duplicates_dropped",
