@@ -280,7 +280,8 @@ METRICS: tuple[MetricSpec, ...] = (
     _m(
         "ws_reconnects_total",
         "counter",
-        "Sockets re-established after one was lost, by role (user: sockets opened by recoveries). A steady "
+        "Sockets re-established after one was lost, by role (user: sockets recoveries opened or tried to "
+        "open, refused handshakes included). A steady "
         "rate: the network or the venue drops connections.",
         "socket",
         source="both",
@@ -670,7 +671,8 @@ class ExecClientMetrics(_Source):
         ws = stream if isinstance(stream, WsConnection) else None
         out.add("ws_sockets", base, 1.0 if running else 0.0, "user")
         out.add("ws_sockets_open", base, 1.0 if ws is not None and ws.is_open else 0.0, "user")
-        # A recovery replaces the socket (no reconnect on the same URL): every socket after the first.
+        # A recovery replaces the socket (no reconnect on the same URL): every socket after the first,
+        # counted when it is attempted (a refused handshake too).
         out.add("ws_reconnects_total", base, max(0, client.stream_ops.connections - 1), "user")
         age, rtt = _ws_values([ws] if ws is not None else [], now)
         out.add("ws_last_frame_age_seconds", base, age, "user")
