@@ -10,7 +10,11 @@ the node's log (``node.log``) and a timeline picture of the run (``timeline.html
 connection states, faults injected, recoveries, venue trades and fills). Exit status 1 if the node
 and a venue disagree.
 
-    python -m examples.demo [--seed N] [--quiet] [--out DIR]
+    python -m examples.demo [--seed N] [--quiet] [--out DIR] [--metrics-port PORT]
+
+``--metrics-port PORT`` enables the Prometheus endpoint of every client (``metrics_port`` in their configs;
+0 picks a free port): the demo prints its URL when the node is up - scrape it while the run goes on - and,
+at the end, a digest of one scrape taken before the node stopped.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from nautilus_trader.model.enums import OrderSide, OrderStatus
 from nautilus_trader.model.events import OrderFilled
 from nautilus_trader.model.identifiers import ClientOrderId
 
+from adapters.core import metrics
 from adapters.core.book_sync import SyncState
 from adapters.core.recovery import RunTiming
 from adapters.core.stream import StreamHandle
@@ -606,7 +611,9 @@ def record_venue_trades(run: VenueRun) -> None:
 # --------------------------------------------------------------------------- main
 
 
-async def main(seed: int = 7, quiet: bool = False, out: str | Path = "runs") -> int:
+async def main(
+    seed: int = 7, quiet: bool = False, out: str | Path = "runs", metrics_port: int | None = None
+) -> int:
     started = time.monotonic()
     run_dir = Path(out) / datetime.now().strftime("%Y%m%d-%H%M%S-%f")[:-3]
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -614,17 +621,23 @@ async def main(seed: int = 7, quiet: bool = False, out: str | Path = "runs") -> 
     for key in (BINANCE, BINGX):
         timeline.add_lane(f"{key} user stream", group=key)
         timeline.add_lane(f"{key} market data", group=key)
+    exec_config = {BINANCE: BINANCE_EXEC, BINGX: BINGX_EXEC}
+    data_config: dict[str, dict[str, Any]] = {}
+    if metrics_port is not None:  # every client on one endpoint (the server is process-wide)
+        exec_config = {key: {**over, "metrics_port": metrics_port} for key, over in exec_config.items()}
+        data_config = {key: {"metrics_port": metrics_port} for key in (BINANCE, BINGX)}
     env = MultiVenueNode(
         seed=seed,
         step_interval=STEP_INTERVAL,
-        exec_config={BINANCE: BINANCE_EXEC, BINGX: BINGX_EXEC},
+        exec_config=exec_config,
+        data_config=data_config,
         log_level="OFF",
         log_directory=run_dir,
         log_file_name="node",
         log_level_file="INFO",
     )
     with stderr_to(run_dir / "stderr.log"):
-        runs, reports, text = await run_demo(env, timeline, quiet, started)
+        runs, reports, text = await run_demo(env, timeline, quiet, started, metrics_port)
     html_path, svg_path = timeline.write(run_dir, summary=text)
     print(text)
     print(f"\nrun artifacts: {run_dir}/  node.log  {html_path.name}  {svg_path.name}")
@@ -652,9 +665,18 @@ def stderr_to(path: Path) -> Iterator[None]:
 
 
 async def run_demo(
-    env: MultiVenueNode, timeline: Timeline, quiet: bool, started: float
+    env: MultiVenueNode,
+    timeline: Timeline,
+    quiet: bool,
+    started: float,
+    metrics_port: int | None = None,
 ) -> tuple[list[VenueRun], dict[str, OracleReport], str]:
     async with env:
+        metrics_url = None
+        if metrics_port is not None:
+            port = metrics.served_port(metrics.DEFAULT_HOST, metrics_port)
+            metrics_url = metrics.url(metrics.DEFAULT_HOST, port or metrics_port)
+            print(f"metrics: {metrics_url}  (Prometheus text format, while the node runs)", flush=True)
         runs = [
             VenueRun(BINANCE, env, timeline, qty="0.010"),
             VenueRun(BINGX, env, timeline, qty="0.0100"),
@@ -686,7 +708,50 @@ async def run_demo(
         for r in runs:
             record_venue_trades(r)
         text = summary(runs, reports, time.monotonic() - started)
+        if metrics_url is not None:
+            text += "\n\n" + await metrics_digest(metrics_url, [r.key for r in runs])
     return runs, reports, text
+
+
+# The lines of the digest: (label, metric, labels the sample must have).
+DIGEST: list[tuple[str, str, dict[str, str]]] = [
+    ("user stream state", "perp_adapter_user_stream_state", {}),
+    ("  recoveries", "perp_adapter_user_stream_recoveries_total", {}),
+    ("  failed attempts", "perp_adapter_user_stream_recovery_failures_total", {}),
+    ("fills via stream", "perp_adapter_fills_total", {"source": "stream"}),
+    ("fills via REST (gaps)", "perp_adapter_fills_total", {"source": "rest"}),
+    ("REST weight used (1m)", "perp_adapter_rest_weight_used", {"bucket": "request_weight"}),
+    ("book resyncs", "perp_adapter_book_resyncs_total", {}),
+    ("market socket reconnects", "perp_adapter_ws_reconnects_total", {"socket": "market"}),
+]
+
+
+async def metrics_digest(url: str, keys: list[str]) -> str:
+    """A few values of one scrape of the endpoint, per client id (what an operator's dashboard shows)."""
+    import aiohttp
+    from prometheus_client.parser import text_string_to_metric_families
+
+    async with aiohttp.ClientSession() as session, session.get(url) as resp:
+        body = await resp.text()
+    samples = [s for family in text_string_to_metric_families(body) for s in family.samples]
+    col = 22
+    lines = [f"metrics endpoint {url}: {len(samples)} series; a scrape before the node stopped:"]
+    for label, name, want in DIGEST:
+        values = []
+        for key in keys:
+            found = [
+                s
+                for s in samples
+                if s.name == name
+                and s.labels.get("client_id") == key
+                and all(s.labels.get(k) == v for k, v in want.items())
+            ]
+            if name == "perp_adapter_user_stream_state":
+                values.append(next((s.labels["state"] for s in found if s.value == 1), "-"))
+            else:
+                values.append(f"{sum(s.value for s in found):g}" if found else "-")
+        lines.append(f"{label:<30}" + "".join(f"{v:<{col}}" for v in values))
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
@@ -696,5 +761,11 @@ if __name__ == "__main__":
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     parser.add_argument("--out", default="runs", help="directory for the run's artifacts (default: runs)")
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="serve the clients' Prometheus metrics on 127.0.0.1:PORT (0: a free port); off by default",
+    )
     args = parser.parse_args()
-    sys.exit(asyncio.run(main(args.seed, args.quiet, args.out)))
+    sys.exit(asyncio.run(main(args.seed, args.quiet, args.out, args.metrics_port)))

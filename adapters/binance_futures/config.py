@@ -145,6 +145,10 @@ class BinanceFuturesDataClientConfig(_MaskedReprMixin, LiveDataClientConfig, fro
     klines_page_limit: int = 1500
     agg_trades_page_limit: int = 1000
     max_request_items: int = 100_000
+    # Prometheus endpoint (adapters.core.metrics), off by default: /metrics on metrics_host:metrics_port,
+    # one server per process whichever clients enable it.
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
 
     def urls(self) -> BinanceUrls:
         return resolve_urls(self.environment, self.base_url_http, self.base_url_ws, self.base_url_ws_api)
@@ -229,6 +233,10 @@ class BinanceFuturesExecClientConfig(_MaskedReprMixin, LiveExecClientConfig, fro
     ws_trading_max_reconnect_attempts: int = 10
     ws_trading_backoff_reset_after_secs: float = 30.0
     ws_trading_metrics_log_interval_secs: float | None = 60.0
+    # Prometheus endpoint (adapters.core.metrics), off by default: /metrics on metrics_host:metrics_port,
+    # one server per process whichever clients enable it.
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
 
     def __post_init__(self) -> None:
         if self.keepalive_interval_secs <= 0:

@@ -38,6 +38,7 @@ from adapters.binance_futures.data import BinanceFuturesDataClient
 from adapters.binance_futures.execution import BinanceFuturesExecutionClient
 from adapters.binance_futures.http import BinanceFuturesHttpClient
 from adapters.binance_futures.providers import BinanceFuturesInstrumentProvider
+from adapters.core import metrics
 
 BINANCE = "BINANCE"
 
@@ -125,7 +126,7 @@ class BinanceFuturesLiveDataClientFactory(LiveDataClientFactory):
         key, secret = _optional_credentials(config.api_key, config.api_secret)
         http = get_cached_http_client(urls.http, key, secret, config.http_timeout_secs, config.recv_window_ms)
         provider = get_cached_instrument_provider(http, config.instrument_provider)
-        return BinanceFuturesDataClient(
+        client = BinanceFuturesDataClient(
             loop=loop,
             client_id=ClientId(name),
             config=config,
@@ -135,6 +136,8 @@ class BinanceFuturesLiveDataClientFactory(LiveDataClientFactory):
             instrument_provider=provider,
             http=http,
         )
+        metrics.enable_data_client(client, config, http)  # no-op unless config.metrics_port is set
+        return client
 
 
 class BinanceFuturesLiveExecClientFactory(LiveExecClientFactory):
@@ -151,7 +154,7 @@ class BinanceFuturesLiveExecClientFactory(LiveExecClientFactory):
         key, secret = resolve_credentials(config.api_key, config.api_secret)
         http = get_cached_http_client(urls.http, key, secret, config.http_timeout_secs, config.recv_window_ms)
         provider = get_cached_instrument_provider(http, config.instrument_provider)
-        return BinanceFuturesExecutionClient(
+        client = BinanceFuturesExecutionClient(
             loop=loop,
             client_id=ClientId(name),
             config=config,
@@ -161,3 +164,5 @@ class BinanceFuturesLiveExecClientFactory(LiveExecClientFactory):
             instrument_provider=provider,
             http=http,
         )
+        metrics.enable_exec_client(client, config, http)  # no-op unless config.metrics_port is set
+        return client

@@ -142,6 +142,10 @@ class BingxDataClientConfig(MaskedReprMixin, LiveDataClientConfig, frozen=True):
     trade_dedup_capacity: int = 10_000
     klines_page_limit: int = 1000
     max_request_items: int = 50_000
+    # Prometheus endpoint (adapters.core.metrics), off by default: /metrics on metrics_host:metrics_port,
+    # one server per process whichever clients enable it.
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
 
     def __post_init__(self) -> None:
         _check_common(self.http_timeout_secs, self.recv_window_ms)
@@ -244,6 +248,10 @@ class BingxExecClientConfig(MaskedReprMixin, LiveExecClientConfig, frozen=True):
     audit_interval_secs: float | None = 60.0
     poll_only: bool = False
     reconciliation_max_symbols: int = 20
+    # Prometheus endpoint (adapters.core.metrics), off by default: /metrics on metrics_host:metrics_port,
+    # one server per process whichever clients enable it.
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
 
     def __post_init__(self) -> None:
         if self.poll_interval_secs <= 0:

@@ -37,6 +37,7 @@ from adapters.bingx.data import BingxDataClient
 from adapters.bingx.execution import BingxExecutionClient
 from adapters.bingx.http import BingxHttpClient
 from adapters.bingx.providers import BingxInstrumentProvider
+from adapters.core import metrics
 
 BINGX = "BINGX"
 
@@ -90,7 +91,7 @@ class BingxLiveDataClientFactory(LiveDataClientFactory):
         secret = config.api_secret or os.environ.get(ENV_API_SECRET)
         http = get_cached_http_client(urls.http, key, secret, config.http_timeout_secs, config.recv_window_ms)
         provider = get_cached_instrument_provider(http, config.instrument_provider)
-        return BingxDataClient(
+        client = BingxDataClient(
             loop=loop,
             client_id=ClientId(name),
             config=config,
@@ -100,6 +101,8 @@ class BingxLiveDataClientFactory(LiveDataClientFactory):
             instrument_provider=provider,
             http=http,
         )
+        metrics.enable_data_client(client, config, http)  # no-op unless config.metrics_port is set
+        return client
 
 
 # --------------------------------------------------------------------------------------------------
@@ -124,7 +127,7 @@ class BingxLiveExecClientFactory(LiveExecClientFactory):
         key, secret = resolve_credentials(config.api_key, config.api_secret)
         http = get_cached_http_client(urls.http, key, secret, config.http_timeout_secs, config.recv_window_ms)
         provider = get_cached_instrument_provider(http, config.instrument_provider)
-        return BingxExecutionClient(
+        client = BingxExecutionClient(
             loop=loop,
             client_id=ClientId(name),
             config=config,
@@ -134,3 +137,5 @@ class BingxLiveExecClientFactory(LiveExecClientFactory):
             instrument_provider=provider,
             http=http,
         )
+        metrics.enable_exec_client(client, config, http)  # no-op unless config.metrics_port is set
+        return client

@@ -193,6 +193,11 @@ class RecoveryMetrics:
     history: list[RunTiming] = field(default_factory=list)  # bounded to the last 32 runs
     paced: int = 0  # runs delayed because the previous run's stream died within backoff_reset_after
     keys_retired_after_failure: int = 0
+    # For health views (UserStreamService.health, the Prometheus exporter): ``ctx.clock()`` when the
+    # driver took the last burst of triggers, and of the first failed attempt since the last
+    # successful run (None once a run succeeds).
+    last_trigger_at: float | None = None
+    failing_since: float | None = None
 
 
 @dataclass(eq=False)
@@ -393,6 +398,7 @@ async def run_recovery_driver(ctx: RecoveryCtx) -> None:
             log.debug("%s: trigger channel closed; recovery driver exiting", ctx.name)
             return
         ctx.metrics.triggers = ctx.trigger.fired_total
+        ctx.metrics.last_trigger_at = ctx.clock()
         # A held stream (startup reconciliation in progress) is recovered once released: a run now
         # would emit events into a reconciliation that is still comparing reports.
         await ctx.released.wait()
@@ -438,6 +444,8 @@ async def recover_with_retry(ctx: RecoveryCtx, reasons: list[str]) -> None:
         except Exception as exc:  # CancelledError is a BaseException: shutdown passes through
             ctx.metrics.failures += 1
             ctx.metrics.last_error = repr(exc)
+            if ctx.metrics.failing_since is None:
+                ctx.metrics.failing_since = ctx.clock()
             delay = backoff.next_delay()
             log.error(
                 "%s: recovery attempt %d failed (%r); retrying in %.1fs",
@@ -539,6 +547,7 @@ async def recover_once(ctx: RecoveryCtx, reasons: list[str]) -> None:
         m.last_duration = timing.total
         m.last_timing = timing
         m.last_error = None
+        m.failing_since = None
         m.history.append(timing)
         del m.history[:-32]
         ctx.last_success = clock()

@@ -18,12 +18,18 @@ Stop ordering (why each step comes where it does):
 3. stop keepalive - nothing else touches the key;
 4. close the stream and drain its dispatcher - events already received still reach the engine;
 5. DELETE the listen key (bounded, failures logged).
+
+:meth:`UserStreamService.health` says, for monitoring, which :class:`StreamState` the stream is in
+and since when - derived on demand from timestamps the service and the recovery driver record, so
+reading it costs the hot path nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
+from dataclasses import dataclass
 
 from adapters.core.backoff import Backoff, SleepFn
 from adapters.core.listen_key import ListenKeyKeeper, ListenKeyOps
@@ -39,6 +45,20 @@ from adapters.core.recovery import (
 from adapters.core.trigger import TriggerChannel
 
 _log = logging.getLogger(__name__)
+
+
+class StreamState(enum.Enum):
+    CONNECTED = "connected"  # dispatching (or held and queueing, see start); no recovery pending
+    RECOVERING = "recovering"  # a recovery was triggered and none of its attempts has failed yet
+    DOWN = "down"  # an attempt of the current recovery failed: retrying with backoff
+    STOPPED = "stopped"  # not started, or stopped
+
+
+@dataclass(frozen=True, slots=True)
+class StreamHealth:
+    state: StreamState
+    since: float  # ``ctx.clock()`` when the stream entered ``state``
+    not_connected_since: float | None  # when it left CONNECTED (None while connected or stopped)
 
 
 class UserStreamService:
@@ -76,6 +96,8 @@ class UserStreamService:
         self._sleep = sleep
         self._driver: asyncio.Task[None] | None = None
         self._rotation: asyncio.Task[None] | None = None
+        self._started_at: float | None = None  # ctx.clock() once the first stream is connected
+        self._stopped_at = self.ctx.clock()
 
     @property
     def trigger(self) -> TriggerChannel:
@@ -96,6 +118,7 @@ class UserStreamService:
             self._rotation = loop.create_task(
                 self._rotate(self._rotate_every), name=f"{self.ctx.name}-rotation"
             )
+        self._started_at = self.ctx.clock()
 
     async def stop(self, delete_key: bool = True) -> None:
         """Shut down in the order documented in the module docstring; idempotent."""
@@ -105,6 +128,9 @@ class UserStreamService:
         self.ctx.trigger.close()
         tasks = {t for t in (self._rotation, self._driver) if t is not None}
         self._rotation = self._driver = None
+        if self._started_at is not None:
+            self._started_at = None
+            self._stopped_at = self.ctx.clock()
         if tasks:
             await asyncio.wait(tasks)
         await self.keeper.stop()
@@ -145,6 +171,23 @@ class UserStreamService:
                 "%s: sync after %s failed (%s); retrying in %.1fs", ctx.name, reason, problem, delay
             )
             await self._sleep(delay)
+
+    def health(self) -> StreamHealth:
+        """The stream's state and since when (``ctx.clock()`` time). Cheap, and safe to call from
+        another thread (a metrics scrape): it only reads timestamps."""
+        started = self._started_at
+        if started is None or self._driver is None:
+            return StreamHealth(StreamState.STOPPED, self._stopped_at, None)
+        m = self.ctx.metrics
+        last_success = self.ctx.last_success
+        connected_at = started if last_success is None else max(started, last_success)
+        trigger, failing = m.last_trigger_at, m.failing_since
+        if failing is not None and failing >= connected_at:
+            left = trigger if trigger is not None and connected_at <= trigger <= failing else failing
+            return StreamHealth(StreamState.DOWN, failing, left)
+        if trigger is not None and trigger >= connected_at:
+            return StreamHealth(StreamState.RECOVERING, trigger, trigger)
+        return StreamHealth(StreamState.CONNECTED, connected_at, None)
 
     async def _rotate(self, every: float) -> None:
         while True:
