@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Final
 
-from nautilus_trader.config import LiveDataClientConfig, LiveExecClientConfig
+from nautilus_trader.config import DatabaseConfig, LiveDataClientConfig, LiveExecClientConfig
 
+from adapters.core.fleet_budget import DEFAULT_KEY_PREFIX, DEFAULT_SHARE, settings_from_config
 from adapters.core.secrets import KEY_FIELDS, SECRET_FIELDS, MaskedReprMixin
 from adapters.core.secrets import mask as mask  # re-export (was importable from here)
 
@@ -149,6 +150,17 @@ class BinanceFuturesDataClientConfig(_MaskedReprMixin, LiveDataClientConfig, fro
     # one server per process whichever clients enable it.
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
+    # --- several nodes on one IP (adapters.core.fleet_budget; see docs/operations.md) ---------------
+    # A Redis (e.g. the node cache's DatabaseConfig) shared by every node on the IP: each request's
+    # weight comes from one budget there. None: off, this node's local limiter alone.
+    fleet_budget_redis: DatabaseConfig | None = None
+    fleet_budget_key_prefix: str = DEFAULT_KEY_PREFIX
+    fleet_budget_share: float = DEFAULT_SHARE
+    fleet_budget_limit: int | None = None
+    fleet_budget_max_wait_secs: float = 65.0
+
+    def __post_init__(self) -> None:
+        settings_from_config(self)  # validates the fleet budget fields
 
     def urls(self) -> BinanceUrls:
         return resolve_urls(self.environment, self.base_url_http, self.base_url_ws, self.base_url_ws_api)
@@ -192,6 +204,15 @@ class BinanceFuturesExecClientConfig(_MaskedReprMixin, LiveExecClientConfig, fro
         reconnect backoff (initial delay doubling up to the cap, at most ``max_reconnect_attempts``;
         afterwards REST, with a background retry every cap), how long a socket must stay up before
         the backoff resets, and the period of the debug-level health/metrics log line.
+    recovery_backoff_jitter
+        Recovery retry delays scaled by a random factor in ``[1 - jitter, 1]``; None: 0.5 with a fleet
+        budget, else 0.
+    fleet_budget_*
+        Several nodes on one IP: every REST request takes its weight from one budget in the Redis of
+        ``fleet_budget_redis`` (a ``DatabaseConfig``, e.g. the cache's), shared by every node with the
+        same Redis and ``fleet_budget_key_prefix``; the fleet uses ``fleet_budget_share`` of the venue's
+        limit (or of ``fleet_budget_limit``), and one request waits at most
+        ``fleet_budget_max_wait_secs`` for it. None (default): the local limiter alone.
     """
 
     api_key: str | None = None
@@ -237,8 +258,22 @@ class BinanceFuturesExecClientConfig(_MaskedReprMixin, LiveExecClientConfig, fro
     # one server per process whichever clients enable it.
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
+    # Recovery retry delays are scaled by a random factor in [1 - jitter, 1]; None: 0.5 with a fleet
+    # budget (nodes that failed together do not retry together), else 0.
+    recovery_backoff_jitter: float | None = None
+    # --- several nodes on one IP (adapters.core.fleet_budget; see docs/operations.md) ---------------
+    # A Redis (e.g. the node cache's DatabaseConfig) shared by every node on the IP: each request's
+    # weight comes from one budget there. None: off, this node's local limiter alone.
+    fleet_budget_redis: DatabaseConfig | None = None
+    fleet_budget_key_prefix: str = DEFAULT_KEY_PREFIX
+    fleet_budget_share: float = DEFAULT_SHARE
+    fleet_budget_limit: int | None = None
+    fleet_budget_max_wait_secs: float = 65.0
 
     def __post_init__(self) -> None:
+        settings_from_config(self)  # validates the fleet budget fields
+        if self.recovery_backoff_jitter is not None and not 0 <= self.recovery_backoff_jitter <= 1:
+            raise ValueError("recovery_backoff_jitter must be in [0, 1]")
         if self.keepalive_interval_secs <= 0:
             raise ValueError("keepalive_interval_secs must be > 0")
         if not 0 < self.recovery_backoff_initial_secs <= self.recovery_backoff_cap_secs:

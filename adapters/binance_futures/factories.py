@@ -14,6 +14,11 @@ provider config) share one HTTP client (one rate-limit budget, as Binance counts
 one instrument provider (exchangeInfo loaded once), like NautilusTrader's own Binance adapter does
 with ``lru_cache``d getters.
 
+Several nodes on one IP: with ``fleet_budget_redis`` set, the HTTP client takes every request's weight
+from a budget in Redis shared by all nodes configured with the same Redis and key prefix
+(:mod:`adapters.core.fleet_budget`). Set the same fleet fields on the data and exec configs of an
+account: the settings are part of the shared client's cache key.
+
 (Register exec factories with ``add_exec_client_factory``: the ``ImportableConfig`` path is broken
 for exec clients in NautilusTrader 1.221.)
 """
@@ -28,6 +33,7 @@ from nautilus_trader.common.component import LiveClock, MessageBus
 from nautilus_trader.config import InstrumentProviderConfig
 from nautilus_trader.live.factories import LiveDataClientFactory, LiveExecClientFactory
 from nautilus_trader.model.identifiers import ClientId
+from yarl import URL
 
 from adapters.binance_futures.config import (
     BinanceFuturesDataClientConfig,
@@ -39,8 +45,16 @@ from adapters.binance_futures.execution import BinanceFuturesExecutionClient
 from adapters.binance_futures.http import BinanceFuturesHttpClient
 from adapters.binance_futures.providers import BinanceFuturesInstrumentProvider
 from adapters.core import metrics
+from adapters.core.fleet_budget import FleetBudget, FleetBudgetSettings, settings_from_config
 
 BINANCE = "BINANCE"
+
+
+def create_fleet_budget(base_url_http: str, settings: FleetBudgetSettings | None) -> FleetBudget | None:
+    """The budget shared by every node on this IP for the venue host of ``base_url_http`` (None: off)."""
+    if settings is None:
+        return None
+    return FleetBudget(settings, f"binance:{URL(base_url_http).host_port_subcomponent or base_url_http}")
 
 
 def create_http_client(
@@ -49,10 +63,16 @@ def create_http_client(
     api_secret: str | None,
     timeout_secs: float,
     recv_window_ms: int,
+    fleet_budget: FleetBudgetSettings | None = None,
 ) -> BinanceFuturesHttpClient:
     key, secret = resolve_credentials(api_key, api_secret)
     return BinanceFuturesHttpClient(
-        base_url_http, key, secret, timeout_secs=timeout_secs, recv_window_ms=recv_window_ms
+        base_url_http,
+        key,
+        secret,
+        timeout_secs=timeout_secs,
+        recv_window_ms=recv_window_ms,
+        fleet_budget=create_fleet_budget(base_url_http, fleet_budget),
     )
 
 
@@ -69,21 +89,39 @@ def create_instrument_provider(
 
 
 @lru_cache(maxsize=16)
+def _cached_http_client(
+    base_url_http: str,
+    api_key: str | None,
+    api_secret: str | None,
+    timeout_secs: float,
+    recv_window_ms: int,
+    fleet_budget: FleetBudgetSettings | None,
+) -> BinanceFuturesHttpClient:
+    return BinanceFuturesHttpClient(
+        base_url_http,
+        api_key,
+        api_secret,
+        timeout_secs=timeout_secs,
+        recv_window_ms=recv_window_ms,
+        fleet_budget=create_fleet_budget(base_url_http, fleet_budget),
+    )
+
+
 def get_cached_http_client(
     base_url_http: str,
     api_key: str | None,
     api_secret: str | None,
     timeout_secs: float,
     recv_window_ms: int,
+    fleet_budget: FleetBudgetSettings | None = None,
 ) -> BinanceFuturesHttpClient:
     """One HTTP client per (URL, credentials): shared by the data and exec clients of an account.
 
-    Each client closes it on disconnect; the aiohttp session is re-created lazily if the other
-    client still uses it.
+    Each client closes it on disconnect; the aiohttp session (and the fleet budget's Redis
+    connection) is re-created lazily if the other client still uses it.
     """
-    return BinanceFuturesHttpClient(
-        base_url_http, api_key, api_secret, timeout_secs=timeout_secs, recv_window_ms=recv_window_ms
-    )
+    # Every argument positional: the cache key is the same whether fleet_budget was passed or not.
+    return _cached_http_client(base_url_http, api_key, api_secret, timeout_secs, recv_window_ms, fleet_budget)
 
 
 @lru_cache(maxsize=16)
@@ -124,7 +162,14 @@ class BinanceFuturesLiveDataClientFactory(LiveDataClientFactory):
     ) -> BinanceFuturesDataClient:
         urls = config.urls()
         key, secret = _optional_credentials(config.api_key, config.api_secret)
-        http = get_cached_http_client(urls.http, key, secret, config.http_timeout_secs, config.recv_window_ms)
+        http = get_cached_http_client(
+            urls.http,
+            key,
+            secret,
+            config.http_timeout_secs,
+            config.recv_window_ms,
+            settings_from_config(config),
+        )
         provider = get_cached_instrument_provider(http, config.instrument_provider)
         client = BinanceFuturesDataClient(
             loop=loop,
@@ -152,7 +197,14 @@ class BinanceFuturesLiveExecClientFactory(LiveExecClientFactory):
     ) -> BinanceFuturesExecutionClient:
         urls = config.urls()
         key, secret = resolve_credentials(config.api_key, config.api_secret)
-        http = get_cached_http_client(urls.http, key, secret, config.http_timeout_secs, config.recv_window_ms)
+        http = get_cached_http_client(
+            urls.http,
+            key,
+            secret,
+            config.http_timeout_secs,
+            config.recv_window_ms,
+            settings_from_config(config),
+        )
         provider = get_cached_instrument_provider(http, config.instrument_provider)
         client = BinanceFuturesExecutionClient(
             loop=loop,

@@ -7,6 +7,10 @@
 * Rate limits: ``X-MBX-USED-WEIGHT-1M`` / ``X-MBX-ORDER-COUNT-*`` feed :class:`RateLimitTracker`; a request
   that would exceed ``safety * limit`` awaits the window roll first. ``Retry-After`` on 429/418 blocks all
   requests until it passes; a 429 with a short Retry-After is retried once (the request was not executed).
+* Several nodes on one IP (``fleet_budget``): every request also takes its weight from one budget in
+  Redis shared by the nodes (:mod:`adapters.core.fleet_budget`, bucket ``weight``, the window and limit
+  of the tracker); the venue's ``X-MBX-USED-WEIGHT-1M`` raises the fleet's count when higher and a
+  ``Retry-After`` blocks every node.
 * Errors: see :mod:`adapters.binance_futures.errors` (rejection vs ambiguous vs transport).
 * Responses are decoded straight from bytes into msgspec Structs.
 
@@ -63,6 +67,7 @@ from adapters.binance_futures.schemas_market import (
     KlineRow,
     PremiumIndex,
 )
+from adapters.core.fleet_budget import FleetBudget
 from adapters.core.http_errors import VenueRejection, is_ambiguous_http_status
 from adapters.core.rest_client import (
     LoggerLike,
@@ -85,6 +90,7 @@ __all__ = [
 ]
 
 API_V1: Final = "/fapi/v1"
+FLEET_WEIGHT_BUCKET: Final = "weight"  # Binance counts one weight budget per IP
 _ERROR_DECODER = msgspec.json.Decoder(BinanceErrorBody, strict=False)
 _BATCH_ITEM_DECODER = msgspec.json.Decoder(list[msgspec.Raw])
 
@@ -123,6 +129,7 @@ class BinanceFuturesHttpClient(RestClientBase):
         wall_ms: Callable[[], int] = wall_clock_ms,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         max_retry_after_secs: float = 5.0,
+        fleet_budget: FleetBudget | None = None,
     ) -> None:
         super().__init__(
             base_url,
@@ -135,6 +142,7 @@ class BinanceFuturesHttpClient(RestClientBase):
             wall_ms=wall_ms,
             sleep=sleep,
             max_retry_after_secs=max_retry_after_secs,
+            fleet_budget=fleet_budget,
         )
         self.rate_limiter = rate_limiter or RateLimitTracker()
 
@@ -200,12 +208,21 @@ class BinanceFuturesHttpClient(RestClientBase):
         if delay > 0:
             self._log.warning(f"Rate limit near for {method} {path}: waiting {delay:.3f}s for window roll")
             await self._sleep(delay)
+        window = self.rate_limiter.weight
+        grant = await self._fleet_acquire(
+            FLEET_WEIGHT_BUCKET, weight, window.limit, window.interval_ms, method, path
+        )
         url = self._url(path, self.build_query(params, signed))
         headers = self._key_headers(signed or api_key, method, path)
         status, body, resp_headers = await self._exchange(method, path, url, headers)
 
         now = self.now_ms()
         self.rate_limiter.update_from_headers(resp_headers, now)
+        if grant is not None and self.fleet_budget is not None:
+            reported = self.rate_limiter.reported_weight(resp_headers)
+            if reported is not None:
+                await self.fleet_budget.observe(grant, reported, now)
+        await self._fleet_share_rate_limit(status, resp_headers, now)
 
         if 200 <= status < 300:
             code, msg = _error_in_success(body)

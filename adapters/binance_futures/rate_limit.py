@@ -2,7 +2,9 @@
 
 Binance reports usage on every response: ``X-MBX-USED-WEIGHT-1M`` (IP weight in the current minute) and, on
 order endpoints, ``X-MBX-ORDER-COUNT-10S`` / ``X-MBX-ORDER-COUNT-1M`` (account order counts). Windows are
-fixed and aligned to the clock (a minute window resets at :00). Before a request, :meth:`delay_for` returns
+fixed and aligned to the clock (a minute window resets at :00). The weight window is the
+``REQUEST_WEIGHT`` entry of exchangeInfo (USD-M: 1 MINUTE); its header is named after it, as Binance
+documents (``X-MBX-USED-WEIGHT-(intervalNum)(intervalLetter)``). Before a request, :meth:`delay_for` returns
 how long to wait so that the request would not push the counter past ``safety * limit``: the caller awaits
 that long (until the window rolls) instead of collecting a 429. A 429/418 ``Retry-After`` blocks every
 request until it passes.
@@ -19,6 +21,7 @@ from adapters.core.rate_window import FixedWindow
 from adapters.core.rate_window import parse_retry_after as parse_retry_after  # re-export
 
 _INTERVAL_MS: Final = {"S": 1_000, "M": 60_000, "H": 3_600_000, "D": 86_400_000}
+WEIGHT_HEADER_1M: Final = "x-mbx-used-weight-1m"
 
 
 # The window accounting is shared with BingX (adapters.core.rate_window); old name kept.
@@ -42,6 +45,7 @@ class RateLimitTracker:
         self.orders_10s = _Window(orders_limit_10s, 10_000)
         self.orders_1m = _Window(orders_limit_1m, 60_000)
         self.blocked_until_ms: int = 0
+        self.weight_header = WEIGHT_HEADER_1M  # lower case; follows the weight window's interval
 
     # -- updates ---------------------------------------------------------------------------------
 
@@ -54,7 +58,7 @@ class RateLimitTracker:
                 count = int(value)
             except ValueError:
                 continue
-            if lname == "x-mbx-used-weight-1m":
+            if lname == self.weight_header:
                 self.weight.record(count, now_ms)
             elif lname == "x-mbx-order-count-10s":
                 self.orders_10s.record(count, now_ms)
@@ -65,13 +69,35 @@ class RateLimitTracker:
         until = now_ms + int(retry_after_secs * 1000)
         self.blocked_until_ms = max(self.blocked_until_ms, until)
 
+    def reported_weight(self, headers: Mapping[str, str]) -> int | None:
+        """The IP's weight in the current window as this response reports it (None: not reported)."""
+        for name, value in headers.items():
+            if name.lower() == self.weight_header:
+                try:
+                    return int(value)
+                except ValueError:
+                    return None
+        return None
+
     def set_limits_from_exchange_info(self, rate_limits: list[tuple[str, str, int, int]]) -> None:
-        """``(rateLimitType, interval, intervalNum, limit)`` tuples from exchangeInfo."""
+        """``(rateLimitType, interval, intervalNum, limit)`` tuples from exchangeInfo.
+
+        The request-weight window is the one exchangeInfo lists (the one-minute window when it lists
+        several); a window of another length replaces the current one and the header followed."""
+        weights = [
+            (limit, _INTERVAL_MS.get(interval[:1].upper(), 0) * num, f"{num}{interval[:1].lower()}")
+            for kind, interval, num, limit in rate_limits
+            if kind == "REQUEST_WEIGHT" and _INTERVAL_MS.get(interval[:1].upper(), 0) * num > 0
+        ]
+        if weights:
+            limit, ms, suffix = next((w for w in weights if w[1] == 60_000), weights[0])
+            if ms != self.weight.interval_ms:
+                self.weight = _Window(limit, ms)
+            self.weight.limit = limit
+            self.weight_header = f"x-mbx-used-weight-{suffix}"
         for kind, interval, num, limit in rate_limits:
             ms = _INTERVAL_MS.get(interval[:1].upper(), 0) * num
-            if kind == "REQUEST_WEIGHT" and ms == 60_000:
-                self.weight.limit = limit
-            elif kind == "ORDERS" and ms == 10_000:
+            if kind == "ORDERS" and ms == 10_000:
                 self.orders_10s.limit = limit
             elif kind == "ORDERS" and ms == 60_000:
                 self.orders_1m.limit = limit

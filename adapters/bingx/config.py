@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Final
 
-from nautilus_trader.config import LiveDataClientConfig, LiveExecClientConfig
+from nautilus_trader.config import DatabaseConfig, LiveDataClientConfig, LiveExecClientConfig
 
+from adapters.core.fleet_budget import DEFAULT_KEY_PREFIX, DEFAULT_SHARE, settings_from_config
 from adapters.core.secrets import MaskedReprMixin
 
 
@@ -146,9 +147,15 @@ class BingxDataClientConfig(MaskedReprMixin, LiveDataClientConfig, frozen=True):
     # one server per process whichever clients enable it.
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
+    # --- several nodes on one IP (adapters.core.fleet_budget; see docs/operations.md) ---------------
+    fleet_budget_redis: DatabaseConfig | None = None
+    fleet_budget_key_prefix: str = DEFAULT_KEY_PREFIX
+    fleet_budget_share: float = DEFAULT_SHARE
+    fleet_budget_max_wait_secs: float = 10.0
 
     def __post_init__(self) -> None:
         _check_common(self.http_timeout_secs, self.recv_window_ms)
+        settings_from_config(self)  # validates the fleet budget fields
         if not 1 <= self.max_topics_per_connection <= 200:
             raise ValueError("max_topics_per_connection must be in [1, 200] (BingX's per-socket limit)")
         if self.max_ws_messages_per_sec < 1:
@@ -217,6 +224,13 @@ class BingxExecClientConfig(MaskedReprMixin, LiveExecClientConfig, frozen=True):
     reconciliation_max_symbols
         Fill/order history is queried per symbol; with at most this many instruments loaded, every
         loaded symbol is queried during reconciliation (a restarted node knows no other trace).
+    recovery_backoff_jitter
+        Recovery retry delays scaled by a random factor in ``[1 - jitter, 1]``; None: 0.5 with a fleet
+        budget, else 0.
+    fleet_budget_*
+        Several nodes on one IP or account: every REST request takes its place from one budget in the
+        Redis of ``fleet_budget_redis`` (per account and endpoint, per second, as BingX counts), shared by
+        every node with the same Redis and ``fleet_budget_key_prefix``. None (default): off.
     """
 
     api_key: str | None = None
@@ -252,8 +266,17 @@ class BingxExecClientConfig(MaskedReprMixin, LiveExecClientConfig, frozen=True):
     # one server per process whichever clients enable it.
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
+    recovery_backoff_jitter: float | None = None
+    # --- several nodes on one IP (adapters.core.fleet_budget; see docs/operations.md) ---------------
+    fleet_budget_redis: DatabaseConfig | None = None
+    fleet_budget_key_prefix: str = DEFAULT_KEY_PREFIX
+    fleet_budget_share: float = DEFAULT_SHARE
+    fleet_budget_max_wait_secs: float = 10.0
 
     def __post_init__(self) -> None:
+        settings_from_config(self)  # validates the fleet budget fields
+        if self.recovery_backoff_jitter is not None and not 0 <= self.recovery_backoff_jitter <= 1:
+            raise ValueError("recovery_backoff_jitter must be in [0, 1]")
         if self.poll_interval_secs <= 0:
             raise ValueError("poll_interval_secs must be > 0")
         if self.healthy_timeout_secs <= 0:

@@ -12,6 +12,10 @@ Usage::
 The data and exec clients of one account (same REST URL, credentials and provider config) share one
 HTTP client — BingX counts its rate limits per account and per IP — and one instrument provider
 (contracts loaded once).
+
+Several nodes on one IP (or one account): with ``fleet_budget_redis`` set, the HTTP client takes every
+request from a budget in Redis shared by all nodes configured with the same Redis and key prefix
+(:mod:`adapters.core.fleet_budget`). Set the same fleet fields on the data and exec configs.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from nautilus_trader.common.component import LiveClock, MessageBus
 from nautilus_trader.config import InstrumentProviderConfig
 from nautilus_trader.live.factories import LiveDataClientFactory, LiveExecClientFactory
 from nautilus_trader.model.identifiers import ClientId
+from yarl import URL
 
 from adapters.bingx.config import (
     ENV_API_KEY,
@@ -38,22 +43,50 @@ from adapters.bingx.execution import BingxExecutionClient
 from adapters.bingx.http import BingxHttpClient
 from adapters.bingx.providers import BingxInstrumentProvider
 from adapters.core import metrics
+from adapters.core.fleet_budget import FleetBudget, FleetBudgetSettings, settings_from_config
 
 BINGX = "BINGX"
 
 
 @lru_cache(maxsize=16)
+def _cached_http_client(
+    base_url_http: str,
+    api_key: str | None,
+    api_secret: str | None,
+    timeout_secs: float,
+    recv_window_ms: int,
+    fleet_budget: FleetBudgetSettings | None,
+) -> BingxHttpClient:
+    return BingxHttpClient(
+        base_url_http,
+        api_key,
+        api_secret,
+        timeout_secs=timeout_secs,
+        recv_window_ms=recv_window_ms,
+        fleet_budget=create_fleet_budget(base_url_http, fleet_budget),
+    )
+
+
 def get_cached_http_client(
     base_url_http: str,
     api_key: str | None,
     api_secret: str | None,
     timeout_secs: float,
     recv_window_ms: int,
+    fleet_budget: FleetBudgetSettings | None = None,
 ) -> BingxHttpClient:
     """One HTTP client per (URL, credentials), shared by the data and exec clients of an account."""
-    return BingxHttpClient(
-        base_url_http, api_key, api_secret, timeout_secs=timeout_secs, recv_window_ms=recv_window_ms
-    )
+    # Every argument positional: the cache key is the same whether fleet_budget was passed or not.
+    return _cached_http_client(base_url_http, api_key, api_secret, timeout_secs, recv_window_ms, fleet_budget)
+
+
+def create_fleet_budget(base_url_http: str, settings: FleetBudgetSettings | None) -> FleetBudget | None:
+    """The budget shared by every node on this IP for the venue host of ``base_url_http`` (None: off)."""
+    if settings is None:
+        return None
+    scope = f"bingx:{URL(base_url_http).host_port_subcomponent or base_url_http}"
+    # One-second windows: no edge pre-charge (it would halve small limits), BingX's own roll margin.
+    return FleetBudget(settings, scope, edge_ms=0, roll_margin_ms=20)
 
 
 @lru_cache(maxsize=16)
@@ -89,7 +122,14 @@ class BingxLiveDataClientFactory(LiveDataClientFactory):
         urls = config.urls()
         key = config.api_key or os.environ.get(ENV_API_KEY)
         secret = config.api_secret or os.environ.get(ENV_API_SECRET)
-        http = get_cached_http_client(urls.http, key, secret, config.http_timeout_secs, config.recv_window_ms)
+        http = get_cached_http_client(
+            urls.http,
+            key,
+            secret,
+            config.http_timeout_secs,
+            config.recv_window_ms,
+            settings_from_config(config),
+        )
         provider = get_cached_instrument_provider(http, config.instrument_provider)
         client = BingxDataClient(
             loop=loop,
@@ -125,7 +165,14 @@ class BingxLiveExecClientFactory(LiveExecClientFactory):
     ) -> BingxExecutionClient:
         urls = config.urls()
         key, secret = resolve_credentials(config.api_key, config.api_secret)
-        http = get_cached_http_client(urls.http, key, secret, config.http_timeout_secs, config.recv_window_ms)
+        http = get_cached_http_client(
+            urls.http,
+            key,
+            secret,
+            config.http_timeout_secs,
+            config.recv_window_ms,
+            settings_from_config(config),
+        )
         provider = get_cached_instrument_provider(http, config.instrument_provider)
         client = BingxExecutionClient(
             loop=loop,

@@ -20,6 +20,11 @@ Rate limits
     counts requests per endpoint in 1-second windows (:class:`~adapters.core.rate_window.FixedWindow`) and
     waits for the window roll instead of collecting a ``100410``/429; ``Remain: 0`` blocks that endpoint until
     ``Expire``; ``Retry-After`` on 429/418 blocks everything.
+Several nodes on one IP (``fleet_budget``)
+    Every request also takes its place from one budget in Redis shared by the nodes
+    (:mod:`adapters.core.fleet_budget`): a bucket per endpoint and account (the hash of the API key;
+    public endpoints: per IP), 1-second windows of the same limits; ``Remain: 0`` blocks that bucket
+    and ``Retry-After`` every bucket, for every node.
 
 Secrets (api secret, signature, full query) never appear in logs or exception messages.
 """
@@ -67,6 +72,7 @@ from adapters.bingx.schemas import (
     decoder,
     flag,
 )
+from adapters.core.fleet_budget import FleetBudget, account_scope
 from adapters.core.http_errors import VenueRejection, is_ambiguous_http_status
 from adapters.core.rate_window import FixedWindow
 from adapters.core.rest_client import (
@@ -175,6 +181,10 @@ class BingxRateLimiter:
         self._blocked_until: dict[tuple[str, str], int] = {}
         self.blocked_until_ms: int = 0  # global (429/418 Retry-After)
 
+    def limit(self, method: str, path: str) -> int:
+        """Requests per second allowed on ``method path``."""
+        return self._limits.get((method, path), self._default)
+
     def window(self, method: str, path: str) -> FixedWindow:
         key = (method, path)
         w = self._windows.get(key)
@@ -192,20 +202,24 @@ class BingxRateLimiter:
     def on_send(self, method: str, path: str, now_ms: int) -> None:
         self.window(method, path).add(1, now_ms)
 
-    def update_from_headers(self, method: str, path: str, headers: Mapping[str, str], now_ms: int) -> None:
+    def update_from_headers(
+        self, method: str, path: str, headers: Mapping[str, str], now_ms: int
+    ) -> int | None:
+        """Apply ``Remain``/``Expire``; returns until when the endpoint is now blocked (None: not)."""
         remain_s = headers.get(HEADER_REMAIN)
         if remain_s is None:
-            return
+            return None
         try:
             remain = int(remain_s.strip())
         except ValueError:
-            return
+            return None
         if remain > 0:
-            return
+            return None
         expire = parse_expire_ms(headers.get(HEADER_EXPIRE), now_ms)
         until = min(expire, now_ms + self.max_block_ms) if expire is not None else now_ms + 1_000
         key = (method, path)
         self._blocked_until[key] = max(self._blocked_until.get(key, 0), until)
+        return until
 
     def block_all(self, secs: float, now_ms: int) -> None:
         until = now_ms + min(int(secs * 1000), self.max_block_ms)
@@ -234,6 +248,7 @@ class BingxHttpClient(RestClientBase):
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         source_key: str | None = None,
         max_retry_after_secs: float = 5.0,
+        fleet_budget: FleetBudget | None = None,
     ) -> None:
         super().__init__(
             base_url,
@@ -246,9 +261,12 @@ class BingxHttpClient(RestClientBase):
             wall_ms=wall_ms,
             sleep=sleep,
             max_retry_after_secs=max_retry_after_secs,
+            fleet_budget=fleet_budget,
         )
         self.rate_limiter = rate_limiter or BingxRateLimiter()
         self._source_key = source_key
+        # The fleet budget's bucket owner for keyed requests: BingX counts them per account (UID).
+        self._account_scope = account_scope(api_key)
 
     # ----------------------------------------------------------------------------------------------
     # Core request (session, clock, transport and retry loop: adapters.core.rest_client)
@@ -260,6 +278,12 @@ class BingxHttpClient(RestClientBase):
 
     def _block_all(self, secs: float, now_ms: int) -> None:
         self.rate_limiter.block_all(secs, now_ms)
+
+    def _shared_block_secs(self, retry_after_secs: float) -> float:
+        return min(retry_after_secs, self.rate_limiter.max_block_ms / 1000)
+
+    def _fleet_bucket(self, method: str, path: str, keyed: bool) -> str:
+        return f"{self._account_scope if keyed else 'ip'}:{method}:{path}"
 
     def _is_clock_error(self, exc: VenueRejection) -> bool:
         return isinstance(exc, BingxRejection) and exc.is_timestamp_error
@@ -292,18 +316,28 @@ class BingxHttpClient(RestClientBase):
         if delay > 0:
             self._log.debug(f"Rate limit near for {method} {path}: waiting {delay} ms")
             await self._sleep(delay / 1000)
+        keyed = signed or path == LISTEN_KEY_PATH
+        bucket = self._fleet_bucket(method, path, keyed)
+        if self.fleet_budget is not None:
+            block = (self.fleet_budget.block_key(bucket),)
+            limit = self.rate_limiter.limit(method, path)
+            await self._fleet_acquire(bucket, 1, limit, 1_000, method, path, block)
         url = self._url(path, self.build_query(params, signed))
-        headers = self._key_headers(signed or path == LISTEN_KEY_PATH, method, path)
+        headers = self._key_headers(keyed, method, path)
         if self._source_key:
             headers["X-SOURCE-KEY"] = self._source_key
         self.rate_limiter.on_send(method, path, self.now_ms())
         status, body, resp_headers = await self._exchange(method, path, url, headers)
 
         now = self.now_ms()
-        self.rate_limiter.update_from_headers(method, path, resp_headers, now)
+        exhausted_until = self.rate_limiter.update_from_headers(method, path, resp_headers, now)
+        if exhausted_until is not None and self.fleet_budget is not None:
+            # The venue says this account's endpoint is spent until then: for every node sharing it.
+            await self.fleet_budget.block(self.fleet_budget.block_key(bucket), exhausted_until, now)
         if 200 <= status < 300:
             return body
         code, msg = _parse_error(body)
+        await self._fleet_share_rate_limit(status, resp_headers, now)
         self._raise_if_rate_limited(status, code, msg, resp_headers, now, method, path)
         if is_ambiguous_http_status(status) or (code is not None and code in AMBIGUOUS_CODES):
             raise BingxAmbiguous(

@@ -21,7 +21,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from decimal import Decimal
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Final, Generic, Protocol, TypeVar
 
 import pandas as pd
 from nautilus_trader.core.datetime import dt_to_unix_nanos
@@ -177,6 +177,9 @@ async def load_instruments(provider: Any, cache: Any) -> None:
         cache.add_currency(currency)
 
 
+FLEET_RECOVERY_JITTER: Final = 0.5  # recovery retry jitter of nodes sharing a fleet budget
+
+
 def report_timeout(http_timeout_secs: float) -> float:
     """A bound for a REST-backed report (NautilusTrader does not enforce ``timeout_reconciliation``),
     and for one recovery operation."""
@@ -323,7 +326,16 @@ def user_stream_service(
     **options: Any,
 ) -> UserStreamService:
     """The user stream from ``config``: recovery backoff bounds, one operation bounded like a report,
-    the keepalive period; ``options`` are further :class:`RecoveryOptions` (e.g. overlap rotation)."""
+    the keepalive period; ``options`` are further :class:`RecoveryOptions` (e.g. overlap rotation).
+
+    With a fleet budget (several nodes on one IP), one operation may also wait its turn for request
+    weight (``fleet_budget_max_wait_secs``), and retries are jittered (``recovery_backoff_jitter``,
+    default 0.5 then) so that nodes that failed together do not retry together."""
+    fleet = getattr(config, "fleet_budget_redis", None) is not None
+    fleet_wait = float(getattr(config, "fleet_budget_max_wait_secs", 0.0)) if fleet else 0.0
+    jitter = getattr(config, "recovery_backoff_jitter", None)
+    if jitter is None:
+        jitter = FLEET_RECOVERY_JITTER if fleet else 0.0
     return UserStreamService(
         ops,
         ops,
@@ -331,7 +343,8 @@ def user_stream_service(
             retry_initial=config.recovery_backoff_initial_secs,
             retry_cap=config.recovery_backoff_cap_secs,
             backoff_reset_after=config.recovery_backoff_reset_secs,
-            op_timeout=report_timeout(config.http_timeout_secs),
+            op_timeout=report_timeout(config.http_timeout_secs) + fleet_wait,
+            retry_jitter=float(jitter),
             **options,
         ),
         keepalive_interval=config.keepalive_interval_secs,

@@ -163,6 +163,9 @@ class RecoveryOptions:
     # A run's stream must stay up this long before the run backoff starts again from its initial
     # delay; a trigger sooner means the new stream died, and the next run waits the next delay.
     backoff_reset_after: float = 30.0
+    # Each retry delay is scaled by a random factor in [1 - retry_jitter, 1]: nodes whose streams
+    # died together (one network blip) do not retry in lockstep against a shared rate limit.
+    retry_jitter: float = 0.0
 
 
 @dataclass(slots=True)
@@ -383,7 +386,7 @@ async def _retire_key(ctx: RecoveryCtx, key: str) -> None:
 def _backoff(ctx: RecoveryCtx) -> Backoff:
     if ctx.backoff is None:
         opts = ctx.options
-        ctx.backoff = Backoff(opts.retry_initial, opts.retry_factor, opts.retry_cap)
+        ctx.backoff = Backoff(opts.retry_initial, opts.retry_factor, opts.retry_cap, jitter=opts.retry_jitter)
     return ctx.backoff
 
 

@@ -29,6 +29,7 @@ import aiohttp
 import msgspec
 from yarl import URL
 
+from adapters.core.fleet_budget import FleetBudget, FleetBudgetExhausted, Grant
 from adapters.core.http_errors import (
     VenueAmbiguous,
     VenueError,
@@ -157,6 +158,7 @@ class RestClientBase:
         wall_ms: Callable[[], int],
         sleep: Callable[[float], Awaitable[Any]],
         max_retry_after_secs: float,
+        fleet_budget: FleetBudget | None = None,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._api_key = api_key
@@ -170,6 +172,9 @@ class RestClientBase:
         self._sleep = sleep
         self._max_retry_after_secs = max_retry_after_secs
         self.time_offset_ms: int = 0
+        # Shared with the other nodes on this IP (adapters.core.fleet_budget); None: the local limiter
+        # alone, as for a single node.
+        self.fleet_budget = fleet_budget
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self._base_url!r}, signer={self._signer!r})"
@@ -186,6 +191,8 @@ class RestClientBase:
         if self._session is not None and self._owns_session:
             await self._session.close()
         self._session = None
+        if self.fleet_budget is not None:
+            await self.fleet_budget.close()
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -275,6 +282,50 @@ class RestClientBase:
 
     def _block_all(self, secs: float, now_ms: int) -> None:
         raise NotImplementedError
+
+    # -- fleet budget (several nodes on one IP) ------------------------------------------------------
+
+    async def _fleet_acquire(
+        self,
+        bucket: str,
+        weight: int,
+        venue_limit: int,
+        window_ms: int,
+        method: str,
+        path: str,
+        blocks: tuple[str, ...] = (),
+    ) -> Grant | None:
+        """Take ``weight`` from the shared budget (waiting, bounded, while the fleet's window is spent
+        or blocked). None: no shared budget, or Redis unavailable (the local limiter decides). A wait
+        beyond the budget's bound raises the venue's rate-limited error: the request is not sent."""
+        budget = self.fleet_budget
+        if budget is None:
+            return None
+        try:
+            return await budget.acquire(bucket, weight, venue_limit, window_ms, self.now_ms, blocks)
+        except FleetBudgetExhausted as exc:
+            raise self.ERRORS.rate_limited(
+                self._rate_limited_fallback_code(429),
+                f"fleet budget: {exc.reason}",
+                http_status=None,
+                retry_after_secs=exc.wait_secs,
+                method=method,
+                path=path,
+            ) from None
+
+    async def _fleet_share_rate_limit(self, status: int, headers: Mapping[str, str], now_ms: int) -> None:
+        """A 429/418 ``Retry-After`` blocks every node sharing the budget, not only this one."""
+        budget = self.fleet_budget
+        if budget is None or status not in (418, 429):
+            return
+        retry_after = parse_retry_after(headers.get("Retry-After"))
+        if retry_after is not None:
+            secs = self._shared_block_secs(retry_after)
+            await budget.block(budget.global_block_key, now_ms + int(secs * 1000), now_ms)
+
+    def _shared_block_secs(self, retry_after_secs: float) -> float:
+        """How long a ``Retry-After`` blocks the fleet (a venue may cap what it believes)."""
+        return retry_after_secs
 
     def _rate_limited_fallback_code(self, status: int) -> int:
         """The code of a 429/418 whose body carries none."""

@@ -69,6 +69,7 @@ class SimVenue:
         max_connection_age: float = 86_400.0,
         step_interval: float = 0.1,
         rate_limit_weight: int = 2400,
+        rate_limit_interval_secs: int = 60,
         ping_interval: float | None = None,
         pong_timeout: float | None = None,
         specs: list[SymbolSpec] | None = None,
@@ -77,7 +78,8 @@ class SimVenue:
     ) -> None:
         """``ping_interval`` / ``pong_timeout`` default to each venue's own (Binance 180 s / 600 s,
         BingX 5 s / 60 s) when None; ``duplicate_trade_every`` is BingX's duplicate public trade
-        quirk (every n-th @trade frame sent twice; 0 off)."""
+        quirk (every n-th @trade frame sent twice; 0 off). ``rate_limit_interval_secs`` is the Binance
+        dialect's request-weight window (60: the minute; shorter compresses time in tests)."""
         if venue not in VENUES:
             raise ValueError(f"venue {venue!r} is not implemented (available: {', '.join(VENUES)})")
         self.venue_name = venue
@@ -132,6 +134,7 @@ class SimVenue:
                     ping_interval=180.0 if ping_interval is None else ping_interval,
                     pong_timeout=600.0 if pong_timeout is None else pong_timeout,
                     rate_limit_weight=rate_limit_weight,
+                    rate_limit_interval_secs=rate_limit_interval_secs,
                 ),
             )
             self.faults.reset_hooks = [self.binance.limiter.reset]

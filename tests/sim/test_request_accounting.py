@@ -3,6 +3,8 @@ request weight since the venue started, never reset, so tests assert on deltas."
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -68,3 +70,27 @@ async def test_bingx_requests_per_endpoint(bingx: SimVenue) -> None:
     assert endpoint(after, "GET /openApi/swap/v2/quote/depth")["requests"] == 1
     assert after["requests"]["total_weight"] == 0  # BingX counts requests, not weight
     assert after["requests"]["total_requests"] - before["requests"]["total_requests"] == 3
+
+
+async def test_binance_rate_limit_window_refusals_and_weight_per_window_are_reported() -> None:
+    """A shorter weight window (time compressed for tests) is announced like Binance announces the
+    minute: in exchangeInfo and in the used-weight header's name. Refusals are counted."""
+    sim = SimVenue(seed=2, step_interval=3600.0, rate_limit_weight=3, rate_limit_interval_secs=10)
+    async with sim, aiohttp.ClientSession() as session:
+        while time.time() % 10 > 8:  # noqa: ASYNC110  # all requests in one window
+            await asyncio.sleep(0.05)
+        async with session.get(f"{sim.rest_url}/fapi/v1/exchangeInfo") as r:
+            info = await r.json()
+            assert r.headers["X-MBX-USED-WEIGHT-10S"] == "1"
+        (weight,) = [x for x in info["rateLimits"] if x["rateLimitType"] == "REQUEST_WEIGHT"]
+        assert (weight["interval"], weight["intervalNum"], weight["limit"]) == ("SECOND", 10, 3)
+        statuses = []
+        for _ in range(4):
+            async with session.get(f"{sim.rest_url}/fapi/v1/time") as r:
+                statuses.append(r.status)
+                if r.status == 429:
+                    assert 1 <= int(r.headers["Retry-After"]) <= 10
+    rate = sim.state()["rate_limits"]
+    assert statuses.count(429) >= 1 and rate["answered_429"] == statuses.count(429)
+    assert rate["answered_418"] == 0 and rate["weight_interval_ms"] == 10_000
+    assert sum(w for _, w in rate["weight_by_window"]) >= 5  # each window's count, refused ones too

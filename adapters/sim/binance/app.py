@@ -61,6 +61,7 @@ class BinanceSettings:
     ping_interval: float = 180.0
     pong_timeout: float = 600.0
     rate_limit_weight: int = 2400
+    rate_limit_interval_secs: int = 60
     orders_per_10s: int = 300
     orders_per_minute: int = 1200
     housekeeping_interval: float = 0.05
@@ -89,7 +90,9 @@ class BinanceVenue:
         self.market = MarketStreams(self.specs)
         self.market.kline_seed = self._kline_seed
         self.ws_settings = WsSettings(s.ping_interval, s.pong_timeout, s.max_connection_age)
-        self.limiter = RateLimiter(s.rate_limit_weight, s.orders_per_10s, s.orders_per_minute)
+        self.limiter = RateLimiter(
+            s.rate_limit_weight, s.orders_per_10s, s.orders_per_minute, s.rate_limit_interval_secs
+        )
         self.requests = RequestLog()
         self.margin_types: dict[tuple[str, str], str] = {}
         self._assets: dict[str, str] = {}
@@ -234,11 +237,7 @@ class BinanceVenue:
     def state(self) -> dict[str, Any]:
         return {
             "listen_keys": self.listen_keys.snapshot(),
-            "rate_limits": {
-                "used_weight_1m": self.limiter.used_weight(),
-                "weight_limit_1m": self.limiter.weight_limit,
-                "banned_until_ms": self.limiter.banned_until_ms,
-            },
+            "rate_limits": self.limiter.snapshot(),
             "requests": {"used_weight_1m": self.limiter.used_weight(), **self.requests.snapshot()},
         }
 

@@ -83,10 +83,10 @@ def timestamp_ahead() -> BinanceError:
     )
 
 
-def too_much_weight(limit: int) -> BinanceError:
+def too_much_weight(limit: int, per: str = "1 MINUTE") -> BinanceError:
     return BinanceError(
         TOO_MANY_REQUESTS,
-        f"Too much request weight used; current limit is {limit} request weight per 1 MINUTE. "
+        f"Too much request weight used; current limit is {limit} request weight per {per}. "
         "Please use WebSocket Streams for live updates to avoid polling the API.",
         429,
     )

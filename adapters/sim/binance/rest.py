@@ -66,46 +66,90 @@ DAY_MS = 86_400_000
 
 
 class RateLimiter:
-    def __init__(self, weight_limit: int, orders_10s: int, orders_1m: int) -> None:
+    """Request weight per IP in fixed windows (Binance: the minute from :00; ``interval_s`` shorter
+    compresses time in tests, announced in exchangeInfo and the used-weight header's name), order
+    counts per account, the 429 -> 418 escalation, and what was answered."""
+
+    WEIGHT_HISTORY = 32  # windows kept in weight_by_window
+
+    def __init__(self, weight_limit: int, orders_10s: int, orders_1m: int, interval_s: int = 60) -> None:
+        if interval_s < 1:
+            raise ValueError("rate limit interval must be >= 1 second")
         self.weight_limit = weight_limit
         self.orders_10s = orders_10s
         self.orders_1m = orders_1m
+        self.interval_ms = interval_s * 1000
         self.reset()
 
     def reset(self) -> None:
-        self._weight: tuple[int, int] = (0, 0)  # (minute index, used)
+        self._weight: tuple[int, int] = (0, 0)  # (window index, used)
         self._orders: dict[str, tuple[int, int, int, int]] = {}  # account -> (10s idx, n, 1m idx, n)
         self._refused: tuple[int, int] = (0, 0)
         self.banned_until_ms = 0
+        # Answered since the start or the last reset (not cleared by a window roll).
+        self.answered_429 = 0
+        self.answered_418 = 0
+        self.weight_by_window: dict[int, int] = {}  # window start ms -> weight counted in it
 
     @staticmethod
     def _now_ms() -> int:
         return time.time_ns() // 1_000_000
 
+    @property
+    def weight_header(self) -> str:
+        """``X-MBX-USED-WEIGHT-(intervalNum)(intervalLetter)``: ``-1M`` for the minute."""
+        secs = self.interval_ms // 1000
+        return "X-MBX-USED-WEIGHT-" + (f"{secs // 60}M" if secs % 60 == 0 else f"{secs}S")
+
+    def exchange_info_interval(self) -> tuple[str, int]:
+        secs = self.interval_ms // 1000
+        return ("MINUTE", secs // 60) if secs % 60 == 0 else ("SECOND", secs)
+
     def used_weight(self) -> int:
-        minute, used = self._weight
-        return used if minute == self._now_ms() // 60_000 else 0
+        window, used = self._weight
+        return used if window == self._now_ms() // self.interval_ms else 0
 
     def add_weight(self, weight: int) -> int:
-        minute = self._now_ms() // 60_000
+        window = self._now_ms() // self.interval_ms
         used = self.used_weight() + weight
-        self._weight = (minute, used)
+        self._weight = (window, used)
+        history = self.weight_by_window
+        history[window * self.interval_ms] = used
+        if len(history) > self.WEIGHT_HISTORY:
+            del history[min(history)]
         return used
 
     def retry_after_s(self) -> int:
         now = self._now_ms()
-        return max(1, math.ceil((60_000 - now % 60_000) / 1000))
+        return max(1, math.ceil((self.interval_ms - now % self.interval_ms) / 1000))
 
     def refused(self) -> bool:
         """Count a 429; True when the client ignored enough of them to be banned."""
-        minute = self._now_ms() // 60_000
+        window = self._now_ms() // self.interval_ms
         m, n = self._refused
-        n = n + 1 if m == minute else 1
-        self._refused = (minute, n)
+        n = n + 1 if m == window else 1
+        self._refused = (window, n)
         if n > BAN_AFTER_429S:
             self.banned_until_ms = self._now_ms() + BAN_SECONDS * 1000
             return True
         return False
+
+    def answered(self, status: int) -> None:
+        if status == 429:
+            self.answered_429 += 1
+        elif status == 418:
+            self.answered_418 += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "used_weight_1m": self.used_weight(),
+            "weight_limit_1m": self.weight_limit,
+            "weight_interval_ms": self.interval_ms,
+            "banned_until_ms": self.banned_until_ms,
+            "answered_429": self.answered_429,
+            "answered_418": self.answered_418,
+            "weight_by_window": sorted(self.weight_by_window.items()),
+        }
 
     def order_counts(self, account: str) -> tuple[int, int]:
         now = self._now_ms()
@@ -243,11 +287,12 @@ class RestApi:
             weight = route.weight_of(p)
             v.requests.add_weight(f"{route.method} {route.path}", weight)
             used = limiter.add_weight(weight)
-            headers["X-MBX-USED-WEIGHT-1M"] = str(used)
+            headers[limiter.weight_header] = str(used)
             if used > limiter.weight_limit:
                 if limiter.refused():
                     raise errors.ip_banned(limiter.banned_until_ms)
-                raise errors.too_much_weight(limiter.weight_limit)
+                unit, num = limiter.exchange_info_interval()
+                raise errors.too_much_weight(limiter.weight_limit, f"{num} {unit}")
             key: ApiKey | None = None
             if route.security == SIGNED:
                 key = authenticate_rest(v.keys, api_key_header, raw_query, body, raw_params, now_ms)
@@ -276,12 +321,13 @@ class RestApi:
             encoded = msgspec.json.encode(result)
         except BinanceError as err:
             if err.status in (418, 429):
+                limiter.answered(err.status)
                 headers["Retry-After"] = str(
                     limiter.retry_after_s()
                     if err.status == 429
                     else max(1, (limiter.banned_until_ms - limiter._now_ms()) // 1000)
                 )
-            headers.setdefault("X-MBX-USED-WEIGHT-1M", str(limiter.used_weight()))
+            headers.setdefault(limiter.weight_header, str(limiter.used_weight()))
             return error_response(err, headers)
         return web.Response(body=encoded, content_type="application/json", headers=headers)
 
@@ -366,7 +412,7 @@ class RestApi:
                 request.transport.abort()
             raise asyncio.CancelledError
         err = errors.default_fail_error(rule.status, rule.code, rule.msg)
-        headers = {"X-MBX-USED-WEIGHT-1M": str(self.venue.limiter.used_weight())}
+        headers = {self.venue.limiter.weight_header: str(self.venue.limiter.used_weight())}
         if rule.status in (418, 429):
             headers["Retry-After"] = "1"
         return error_response(err, headers)
@@ -517,8 +563,8 @@ class RestApi:
             "rateLimits": [
                 {
                     "rateLimitType": "REQUEST_WEIGHT",
-                    "interval": "MINUTE",
-                    "intervalNum": 1,
+                    "interval": v.limiter.exchange_info_interval()[0],
+                    "intervalNum": v.limiter.exchange_info_interval()[1],
                     "limit": v.limiter.weight_limit,
                 },
                 {
