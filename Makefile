@@ -39,10 +39,12 @@ clean:
 
 # --- measurement layer -----------------------------------------------------------------------
 # make bench            benchmarks side by side in one run; writes benchmarks/RESULTS.md
-# make chaos N=1000     N seeded random fault schedules (seeds 1..N); SEED=S replays one
+# make chaos N=1000     N seeded schedules (seeds 1..N) on both venues; VENUE=binance|bingx for one;
+#                       SEED=S replays one. Exit 1 on any violation or a planned kind that never fired
 # make soak DAYS=7      time-scaled week of rotations; RSS and live tasks must stay flat
-N    ?= 200
-DAYS ?= 7
+N     ?= 200
+DAYS  ?= 7
+VENUE ?= both
 
 .PHONY: bench chaos soak
 
@@ -50,7 +52,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 
 chaos: $(STAMP)
-	$(BIN)/python -m adapters.testkit.chaos $(if $(SEED),--seed $(SEED) -v,--seeds $(N))
+	$(BIN)/python -m adapters.testkit.chaos --venue $(VENUE) $(if $(SEED),--seed $(SEED) -v,--seeds $(N))
 
 soak: $(STAMP)
 	$(BIN)/python -m adapters.testkit.chaos --soak --days $(DAYS)

@@ -128,6 +128,7 @@ def _trade(trade_id: int, order_id: int, qty: str, price: str) -> dict[str, Any]
         "order_id": order_id,
         "account_id": "default",
         "symbol": "BTC-USDT",
+        "side": "BUY",
         "qty": qty,
         "price": price,
     }
