@@ -33,6 +33,7 @@ from typing import Any
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.model.enums import OrderStatus, order_side_to_str
 from nautilus_trader.model.events import OrderFilled
+from nautilus_trader.model.orders import Order
 
 # Venue status -> the NautilusTrader status a correct node ends in.
 _EXPECTED_STATUS = {
@@ -287,7 +288,7 @@ def check(
             key = (symbol, e.trade_id.value, order_side_to_str(e.order_side))
             node_fill_keys.append(key)
             owner = trade_owner.get(key)
-            voi = order.venue_order_id.value if order.venue_order_id is not None else None
+            voi = _external_venue_id(order)
             if owner is not None and owner[0].lower() != cid.lower() and owner[1] != voi:
                 report.misattributed.append(f"{key}: venue order {owner[0]}, node order {cid}")
     counts = Counter(node_fill_keys)
@@ -310,8 +311,9 @@ def check(
     for order in cache.orders():
         cid = order.client_order_id.value
         venue = venue_orders.get(cid)
-        if venue is None and order.venue_order_id is not None and cid not in venue_algos:
-            venue = venue_orders_by_id.get(order.venue_order_id.value)  # adopted under another id
+        external_id = _external_venue_id(order)
+        if venue is None and external_id is not None and cid not in venue_algos:
+            venue = venue_orders_by_id.get(external_id)  # adopted under an id of the node's making
         if venue is None:
             algo = venue_algos.get(cid)
             if algo is not None:
@@ -334,7 +336,7 @@ def check(
             _check_avg_price(report, cid, Decimal(venue["avg_price"]), order.avg_px)
     if orders_known:
         node_ids = {o.client_order_id.value.lower() for o in cache.orders()}
-        node_vois = {o.venue_order_id.value for o in cache.orders() if o.venue_order_id is not None}
+        node_vois = {v for o in cache.orders() if (v := _external_venue_id(o)) is not None}
         for cid, v in sorted(venue_orders.items()):
             if cid.lower() in node_ids or str(v.get("order_id")) in node_vois:
                 continue
@@ -349,6 +351,15 @@ def check(
     if balances and account is not None:
         _check_balances(report, account, cache)
     return report
+
+
+def _external_venue_id(order: Order) -> str | None:
+    """The venue order id of an order the node adopted as external (NautilusTrader tags it
+    ``EXTERNAL``; a venue may give it a client id of the node's own making, so it is matched by its
+    venue id). None for the node's own orders: those must match by client id, strictly."""
+    if order.venue_order_id is None or "EXTERNAL" not in (order.tags or []):
+        return None
+    return str(order.venue_order_id.value)
 
 
 def _check_avg_price(report: OracleReport, cid: str, venue_avg: Decimal, node_avg: float | None) -> None:

@@ -393,11 +393,10 @@ def _fault_params(rng: random.Random, fault: str, prof: VenueProfile) -> dict[st
         params["status"] = rng.choice([0, 500, 503, 429])
         params["count"] = rng.randint(1, 2)
     elif fault == "drain_latency":
-        # Frame latency a little longer than the rotation's steps up to its connect (~4 REST calls)
-        # and shorter than the whole run: the step's events reach the old socket after the new one
-        # connected, while the backfill, swap and drain run.
-        rest_ms, ws_ms = rng.choice([(10, 60), (20, 120), (40, 250), (60, 400)])
-        params["rest_ms"], params["ws_ms"] = rest_ms, ws_ms
+        # Events made the moment the new socket connected reach the old one a frame latency later:
+        # twice the REST latency, so inside the backfill (~4 REST calls), the swap and the drain.
+        rest_ms = rng.choice([20, 40, 60])
+        params["rest_ms"], params["ws_ms"] = rest_ms, 2 * rest_ms
     elif fault == "die_on_connect":
         params["count"] = rng.randint(1, 3)
     return params
@@ -413,8 +412,10 @@ def _make_step(rng: random.Random, prof: VenueProfile) -> Step:
     late = rng.choice(["", "", "", "", "", "", "", "", "inside", "inside", "inside", "beyond"])
     if fault == "cut_submit":
         late = ""  # both arm the next POST of an order: one rule per step keeps the outcome clear
-    opens_gap = fault in GAP_FAULTS
-    hold = opens_gap and rng.random() < 0.75
+    # (The draw is made for every GAP_FAULTS kind, so a schedule's later steps do not depend on
+    # whether a REST failure also dropped the socket.)
+    drawn = fault in GAP_FAULTS and rng.random() < 0.75
+    hold = drawn and (fault != "rest_failures" or bool(params["and_drop"]))
     return Step(
         fault=fault,
         params=tuple(sorted(params.items())),
@@ -430,7 +431,7 @@ def _make_step(rng: random.Random, prof: VenueProfile) -> Step:
         walk=rng.choice([0, 0, 2, 5]),
         late=late,
         hold=hold,
-        long_gap=hold and rng.random() < 0.3,
+        long_gap=drawn and rng.random() < 0.3 and hold,
     )
 
 
@@ -574,14 +575,13 @@ class Chaos:
                 self.env.strategy.limit(self.venue.symbols[symbol][0], side, str(qty), str(price))
             )
 
-    def external(self, n: int, *, big: bool) -> None:
+    def external(self, kinds: list[str]) -> None:
         """Orders for the node's account placed on the venue directly (a second app, the web UI):
-        the node must adopt them and see each of their fills exactly once. ``big``: orders larger
-        than the best level (partial fills), else market orders and resting limits."""
+        the node must adopt them and see each of their fills exactly once. Each kind is "market",
+        "limit" (resting) or "big" (larger than the best level: a partial fill that stays open)."""
         engine, account = self.env.sim.engine, self.env.sim.account_id
-        for _ in range(n):
+        for kind in kinds:
             symbol, side = self._symbol(), self._side()
-            kind = "big" if big else self.rng.choice(["market", "limit"])
             qty = Decimal(self._qty(symbol))
             price: Decimal | None = None
             if kind == "big":
@@ -699,13 +699,14 @@ class Chaos:
         market walk and move (fills and closes resting orders), then the orders larger than a
         level, priced off the book as it is now, so they partially fill and stay open."""
         await self.late(step.late)  # first, alone: the armed failure must meet this order's POST
+        external = [self.rng.choice(["market", "limit", "big"]) for _ in range(step.external)]
         if step.multi:
             for symbol in self.venue.symbols:
                 self.place(1, symbol)
                 self.market(1, symbol)
         self.place(step.place)
         self.market(step.market)
-        self.external(step.external, big=False)
+        self.external([k for k in external if k != "big"])
         self.modify(step.modify)
         self.cancel(step.cancel)
         await self.settle(within=HOLD_DEADLINE, skip=self.late_orders)
@@ -713,7 +714,7 @@ class Chaos:
             self.env.sim.faults.step(step.walk)
         self.move(step.move)
         self.big(step.big)
-        self.external(step.external, big=True)
+        self.external([k for k in external if k == "big"])
 
     # --- one step --------------------------------------------------------------------------------
     def observe(self) -> StepObservation:
@@ -846,10 +847,13 @@ class Chaos:
             probe.after_connect.append(arm_backfill)
             faults.drop_streams("user")
         elif kind == "drain_latency":
-            # The old socket stays up (a rotation, not a drop) and its frames arrive late: events of
-            # this step's workload are still in flight to the old dispatcher during the swap.
+            # The old socket stays up (a rotation, not a drop) and its frames arrive late: events
+            # made as the new socket connects (an order behind the node's back) are still in flight
+            # to the old dispatcher during the backfill, the swap and the drain.
+            assert probe is not None
             faults.set_latency(rest_ms=step.p("rest_ms"), ws_ms=step.p("ws_ms"))
             await self.act(step)
+            probe.after_connect.append(lambda: self.external(["market"]))
             self.client.user_stream.trigger.fire("chaos: rotation under frame latency")
         elif kind == "drop_after_run":
             assert probe is not None
