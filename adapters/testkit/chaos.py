@@ -762,6 +762,7 @@ class Chaos:
         faults.fail_rules.clear()
         if self.probe is not None:
             self.probe.before_snapshot.clear()
+            self.probe.after_snapshot.clear()
             self.probe.after_connect.clear()
             self.probe.after_run.clear()
 

@@ -51,9 +51,10 @@ class PhaseRecord:
 class PhaseProbe:
     """A transparent proxy for ``ctx.venue`` (install with :meth:`install`).
 
-    One-shot hooks: ``before_snapshot`` run as a snapshot starts, ``after_connect`` as soon as the
-    new socket of an attempt is connected (before the backfill), ``after_run`` when a run completed
-    (from ``ctx.on_run``). Every attempt leaves a :class:`PhaseRecord` in ``attempts``.
+    One-shot hooks: ``before_snapshot`` run as a snapshot starts, ``after_snapshot`` once it returned
+    (before the new socket is connected), ``after_connect`` as soon as the new socket of an attempt
+    is connected (before the backfill), ``after_run`` when a run completed (from ``ctx.on_run``).
+    Every attempt leaves a :class:`PhaseRecord` in ``attempts``.
     """
 
     def __init__(self, ctx: RecoveryCtx, on_run: Callable[[RunTiming], None] | None = None) -> None:
@@ -61,6 +62,7 @@ class PhaseProbe:
         self._venue = ctx.venue
         self._on_run = on_run
         self.before_snapshot: list[Hook] = []
+        self.after_snapshot: list[Hook] = []
         self.after_connect: list[Hook] = []
         self.after_run: list[Hook] = []
         self.attempts: list[PhaseRecord] = []
@@ -103,6 +105,7 @@ class PhaseProbe:
         finally:
             record.snapshot_secs = time.monotonic() - started
         record.snapshot_failed += [q.name for q in outcome.queries if not q.ok]
+        self._fire(self.after_snapshot)
         return outcome
 
     async def connect_stream(self, listen_key: str) -> Any:
