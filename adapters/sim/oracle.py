@@ -190,6 +190,9 @@ def normalize_bingx_state(state: dict[str, Any], node_client_ids: list[str]) -> 
             if len(chain) > 1 and "executed_qty" in last:
                 filled = sum((Decimal(r["executed_qty"]) for _, r in chain), Decimal(0))
                 last["executed_qty"] = str(filled)
+                if last.get("status") == "NEW" and filled > 0:
+                    # An earlier link filled in part before the replace: the order is part-filled.
+                    last["status"] = "PARTIALLY_FILLED"
                 avg = _chain_avg_price(chain, trades_by_order)
                 if avg is not None:
                     last["avg_price"] = str(avg)

@@ -469,3 +469,23 @@ def test_hedge_positions_are_compared_per_side_not_netted() -> None:
         "BTC-USDT LONG: venue net 0.0400, node net 0.03",
         "BTC-USDT SHORT: venue net -0.0200, node net -0.01",
     ]
+
+
+def test_a_chain_whose_replaced_link_filled_in_part_is_part_filled_while_the_new_link_rests() -> None:
+    """Chaos BingX seed 195: an order part-filled in a gap, then modified (cancel-replace); the new link
+    rests with nothing filled. The order is PARTIALLY_FILLED, not NEW."""
+    node = Node()
+    order = node.order()
+    node.fill(order, 11, "0.0040", "60000.0")
+    cid = order.client_order_id.value
+    state = _state(
+        [
+            _order_row(1, cid.lower(), "CANCELED", "0.0100", "0.0040", "60000.0"),
+            _order_row(2, f"{cid.lower()}-r1", "NEW", "0.0060", "0", "0"),
+        ],
+        [_trade(11, 1, "0.0040", "60000.0")],
+    )
+    (row,) = normalize_bingx_state(state, [cid])["orders"]
+    assert (row["status"], row["executed_qty"]) == ("PARTIALLY_FILLED", "0.0040")
+    report = check(state, node.cache, avg_price=True, venue="bingx")
+    assert report.ok, report.details()
