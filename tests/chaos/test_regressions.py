@@ -59,6 +59,8 @@ async def test_balance_after_a_fill_in_a_stream_gap() -> None:
         assert check(env.sim.state(), env.node.cache, avg_price=True, positions=True, balances=True).ok
 
 
+# Seed 4 runs today's schedule for that seed: since the adversarial workload (issue 11) it also meets
+# the open external-order bug below, so it FAILS until that fix is merged (the balance holds).
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("seed", [4])
 async def test_chaos_seed_stale_balance(seed: int) -> None:
@@ -253,10 +255,22 @@ async def test_external_order_filled_in_a_gap_is_adopted_with_its_real_fills_onc
         assert report.ok, f"{GAP_CASES[case]}: {report.details()}"
 
 
-# The same, as found: one seed per venue (each fails with lost + phantom fills until the fix).
+# The same, as found: seeds 19 (Binance) and 11 (BingX) fail with lost + phantom fills, Binance 14 with
+# the unadopted resting external order (D), until the fix. BingX 58 still gets an invented fill on an
+# external order with the proposed fix applied: a further path, not minimised yet.
+# Binance seed 137 (and 133, with the fix below applied) also found a liveness violation NOT root-caused
+# yet (intermittent under load, 3 of 5
+# replays): after a held gap (handshakes refused ~5 s, ~21 failed attempts) three recovery attempts and
+# a keepalive each hung until the 10 s operation timeout, logging no REST error and no rate-limit wait
+# (the HTTP timeout is 2 s, so the hang is not one request); the recovery completed ~33 s after the gap opened
+# ("timed out after 20.0s waiting for recovery after rest_failures"), and the node's own fills in that
+# gap were missing until then. See the issue-11 chaos report.
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize(("venue", "seed"), [("binance", 19), ("bingx", 11)])
-async def test_chaos_seed_external_orders_filled_in_gaps(venue: str, seed: int) -> None:
+@pytest.mark.parametrize(
+    ("venue", "seed"),
+    [("binance", 19), ("bingx", 11), ("binance", 14), ("binance", 137), ("bingx", 58)],
+)
+async def test_chaos_seeds_found_by_the_adversarial_workload(venue: str, seed: int) -> None:
     result = await run_schedule(seed, venue=venue)
     assert result.ok, f"replay: {result.replay()}\n" + "\n".join(result.violations)
 
