@@ -50,7 +50,8 @@ clean:
 
 # --- measurement layer -----------------------------------------------------------------------
 # make bench            benchmarks side by side in one run; writes benchmarks/RESULTS.md
-# make chaos N=1000     N seeded random fault schedules (seeds 1..N); SEED=S replays one
+# make chaos N=1000     N seeded schedules (seeds 1..N) on both venues; VENUE=binance|bingx for one;
+#                       SEED=S replays one. Exit 1 on any violation or a planned kind that never fired
 # make soak DAYS=7      time-scaled week of rotations; RSS and live tasks must stay flat
 # make soak-orders      100,000 orders' lives through the hot path; RSS and per-order state flat
 # make mutation         mutmut on the modules behind the fill promise (gap sync, order facts/tracking,
@@ -59,6 +60,7 @@ clean:
 # make fuzz SECONDS=600 [TARGET=binance-user,...]  structure-aware fuzzing of every target (each in its own
 #                       process; findings, minimized, in fuzz-findings/ with SUMMARY.md); exit 1 on findings
 N    ?= 200
+VENUE ?= both
 SECONDS ?= 600
 DAYS ?= 7
 ORDERS ?= 100000
@@ -71,7 +73,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 
 chaos: $(STAMP)
-	$(BIN)/python -m adapters.testkit.chaos $(if $(SEED),--seed $(SEED) -v,--seeds $(N))
+	$(BIN)/python -m adapters.testkit.chaos --venue $(VENUE) $(if $(SEED),--seed $(SEED) -v,--seeds $(N))
 
 soak: $(STAMP)
 	$(BIN)/python -m adapters.testkit.chaos --soak --days $(DAYS)

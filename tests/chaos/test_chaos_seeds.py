@@ -1,66 +1,195 @@
 """A small fixed set of chaos schedules (``make test``); ``make chaos N=1000`` runs many.
 
-Each schedule is a seeded random mix of the simulator's faults fired while a TradingNode with our
-execution client trades; afterwards every invariant of the oracle is checked against the venue's
-ground truth (trades exactly once as fills, statuses, filled quantities, average prices, positions,
-balances). A failure prints the replay command.
+Each schedule is a seeded mix of the simulator's faults, fired at every phase of a recovery, and an
+adversarial workload in the gaps they open (partial fills that stay open, several orders on several
+symbols, external orders, modifies, cancels, stops triggering, late executions, hedge mode, gaps past
+a keepalive), while a TradingNode with our execution client trades; afterwards every invariant of
+the oracle is checked against the venue's ground truth. A failure prints the replay command.
+
+The fixed seeds below are chosen so that, between them, every fault kind and every workload kind
+*fires* (counted from what happened, not from the plan) on each venue.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from typing import Any
+
 import pytest
 
-from adapters.testkit.chaos import BINGX_FAULT_KINDS, FAULT_KINDS, make_schedule, run_schedule
+from adapters.testkit.chaos import (
+    BINGX_FAULT_KINDS,
+    FAULT_KINDS,
+    WORKLOAD_KINDS,
+    ScheduleResult,
+    Summary,
+    make_plan,
+    make_schedule,
+    run_schedule,
+)
+from adapters.testkit.chaos_probe import gap_workload, hedge_both_sides
 
-# Between them these cover every fault kind (checked below), and each runs in a few seconds.
-SEEDS = [2, 6, 8, 9, 12]
-# BingX (``--venue bingx``): every BingX fault kind, ~2-3 s each.
-BINGX_SEEDS = [6, 15, 16, 27, 37]
+# Between them these fire every fault and workload kind of their venue (asserted below).
+SEEDS = [22, 2, 40, 16, 26]
+BINGX_SEEDS = [27, 17, 6, 25, 23]
 
 
+# ------------------------------------------------------------------------------------------------
+# Schedules: pure, per venue, and able to plan every kind
+# ------------------------------------------------------------------------------------------------
 def test_schedules_are_pure_functions_of_the_seed() -> None:
-    assert make_schedule(42) == make_schedule(42)
-    assert make_schedule(42) != make_schedule(43)
-
-
-def test_fixed_seeds_cover_every_fault_kind() -> None:
-    kinds = {step.fault for seed in SEEDS for step in make_schedule(seed)}
-    assert kinds == set(FAULT_KINDS), set(FAULT_KINDS) - kinds
+    assert make_plan(42) == make_plan(42)
+    assert make_plan(42) != make_plan(43)
+    assert make_schedule(42) == list(make_plan(42).steps)
 
 
 def test_bingx_schedules_are_pure_and_their_own() -> None:
-    assert make_schedule(42, venue="bingx") == make_schedule(42, venue="bingx")
-    assert make_schedule(42, venue="bingx") != make_schedule(43, venue="bingx")
-    assert make_schedule(42, venue="bingx") != make_schedule(42)
-    assert {s.fault for seed in range(1, 50) for s in make_schedule(seed, venue="bingx")} == set(
-        BINGX_FAULT_KINDS
+    assert make_plan(42, venue="bingx") == make_plan(42, venue="bingx")
+    assert make_plan(42, venue="bingx") != make_plan(43, venue="bingx")
+    assert make_plan(42, venue="bingx") != make_plan(42)
+
+
+@pytest.mark.parametrize(("venue", "kinds"), [("binance", FAULT_KINDS), ("bingx", BINGX_FAULT_KINDS)])
+def test_plans_cover_every_fault_and_workload_kind(venue: str, kinds: tuple[str, ...]) -> None:
+    faults: set[str] = set()
+    workload: set[str] = set()
+    for seed in range(1, 60):
+        plan = make_plan(seed, venue=venue)
+        faults |= {s.fault for s in plan.steps}
+        for step in plan.steps:
+            workload |= set(step.planned_workload(plan.hedge))
+    assert faults == set(kinds)
+    assert workload == set(WORKLOAD_KINDS)
+    assert {"snapshot_fault", "backfill_fault", "drain_latency", "drop_after_run", "die_on_connect"} <= faults
+
+
+# ------------------------------------------------------------------------------------------------
+# What counts as fired: the venue's state, before and after one gap
+# ------------------------------------------------------------------------------------------------
+def _o(
+    oid: int, cid: str, status: str, qty: str, executed: str, *, symbol: str = "BTCUSDT", price: str = "1"
+) -> Any:
+    return {
+        "order_id": oid,
+        "client_order_id": cid,
+        "symbol": symbol,
+        "status": status,
+        "qty": qty,
+        "executed_qty": executed,
+        "price": price,
+    }
+
+
+def _s(*orders: dict[str, Any], algos: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"orders": list(orders), "algo_orders": algos or []}
+
+
+def test_a_partial_fill_that_stays_open_while_another_order_closes_in_one_gap() -> None:
+    before = _s(_o(1, "a", "NEW", "2", "0"), _o(2, "b", "NEW", "1", "0"))
+    after = _s(_o(1, "a", "PARTIALLY_FILLED", "2", "1"), _o(2, "b", "FILLED", "1", "1"))
+    fired = gap_workload(before, after, bingx=False)
+    assert fired["partial_fill_open_across_gap"] == 1
+    assert fired["partial_and_close_in_one_gap"] == 1
+
+
+def test_an_order_already_part_filled_before_the_gap_that_did_not_fill_in_it_does_not_count() -> None:
+    state = _s(_o(1, "a", "PARTIALLY_FILLED", "2", "1"))
+    assert not gap_workload(state, state, bingx=False)
+
+
+def test_several_orders_on_several_symbols_externals_cancels_modifies_and_triggers() -> None:
+    before = _s(
+        _o(1, "a", "NEW", "1", "0", price="10"),
+        _o(2, "b", "NEW", "1", "0"),
+        algos=[{"algo_id": 9, "status": "NEW"}],
     )
-
-
-def test_fixed_bingx_seeds_cover_every_bingx_fault_kind() -> None:
-    kinds = {step.fault for seed in BINGX_SEEDS for step in make_schedule(seed, venue="bingx")}
-    assert kinds == set(BINGX_FAULT_KINDS), set(BINGX_FAULT_KINDS) - kinds
-    assert {"drop_events", "overlap_rotation"} <= kinds  # BingX's own quirks
-
-
-@pytest.mark.timeout(60)
-@pytest.mark.parametrize("seed", SEEDS)
-async def test_chaos_schedule(seed: int) -> None:
-    result = await run_schedule(seed)
-    assert result.ok, f"seed {seed} violated invariants; replay: {result.replay()}\n" + "\n".join(
-        result.violations
+    after = _s(
+        _o(1, "a", "NEW", "1", "0", price="11"),  # modified in place (Binance)
+        _o(2, "b", "CANCELED", "1", "0"),
+        _o(3, "ext-1-1", "FILLED", "1", "1", symbol="ETHUSDT"),
+        _o(4, "c", "FILLED", "1", "1", symbol="ETHUSDT"),
+        algos=[{"algo_id": 9, "status": "FINISHED"}],
     )
-    assert result.venue_trades > 0
-    assert result.recoveries > 0
+    fired = gap_workload(before, after, bingx=False)
+    assert fired["modify_in_gap"] == 1
+    assert fired["cancel_in_gap"] == 1
+    assert fired["external_order_filled"] == 1
+    assert fired["several_orders_several_symbols"] == 1
+    assert fired["algo_triggered_in_gap"] == 1
+    # BingX modifies by cancel-replace: the new link <cid>-r<n> is the modify, the old one no cancel.
+    bx_before = _s(_o(1, "o-1", "NEW", "1", "0"))
+    bx_after = _s(_o(1, "o-1", "CANCELED", "1", "0"), _o(2, "o-1-r1", "NEW", "1", "0"))
+    assert gap_workload(bx_before, bx_after, bingx=True)["modify_in_gap"] == 1
 
 
-@pytest.mark.timeout(60)
-@pytest.mark.parametrize("seed", BINGX_SEEDS)
-async def test_bingx_chaos_schedule(seed: int) -> None:
-    result = await run_schedule(seed, venue="bingx")
-    assert result.ok, f"bingx seed {seed} violated invariants; replay: {result.replay()}\n" + "\n".join(
-        result.violations
-    )
-    assert result.venue_trades > 0
-    assert result.recoveries > 0
-    assert result.replay() == f"python -m adapters.testkit.chaos --venue bingx --seed {seed} -v"
+def test_hedge_both_sides_needs_a_long_and_a_short_on_one_symbol() -> None:
+    def account(*positions: tuple[str, str, str]) -> dict[str, Any]:
+        rows = [{"symbol": s, "position_side": side, "amount": amt} for s, side, amt in positions]
+        return {"accounts": {"default": {"positions": rows}}}
+
+    assert hedge_both_sides(account(("BTCUSDT", "LONG", "1"), ("BTCUSDT", "SHORT", "-1")))
+    assert not hedge_both_sides(account(("BTCUSDT", "LONG", "1"), ("ETHUSDT", "SHORT", "-1")))
+    assert not hedge_both_sides(account(("BTCUSDT", "LONG", "1"), ("BTCUSDT", "SHORT", "0")))
+
+
+# ------------------------------------------------------------------------------------------------
+# The summary flags kinds that never fired
+# ------------------------------------------------------------------------------------------------
+def _result(seed: int, planned: dict[str, int], fired: dict[str, int]) -> ScheduleResult:
+    r = ScheduleResult(seed, [], "binance")
+    r.faults = Counter({k: v for k, v in planned.items() if k in FAULT_KINDS})
+    r.faults_fired = Counter({k: v for k, v in fired.items() if k in FAULT_KINDS})
+    r.workload = Counter({k: v for k, v in planned.items() if k in WORKLOAD_KINDS})
+    r.workload_fired = Counter({k: v for k, v in fired.items() if k in WORKLOAD_KINDS})
+    return r
+
+
+def test_the_summary_warns_about_a_kind_that_never_fired_and_fails_when_it_should_have() -> None:
+    everything = {k: 1 for k in (*FAULT_KINDS, *WORKLOAD_KINDS)}
+    summary = Summary([_result(1, everything, everything)], "binance")
+    assert summary.ok and not summary.never_fired()
+    assert "WARNING" not in summary.render()
+    rare = {**everything, "drain_latency": 1}
+    missing = {**everything, "drain_latency": 0}
+    summary = Summary([_result(1, rare, missing)], "binance")
+    assert summary.never_fired() == [("fault", "drain_latency", 1)]
+    assert summary.ok  # planned once: a warning, not a failure
+    assert "WARNING: fault kind drain_latency never fired (planned 1x) [warning]" in summary.render()
+    often = {**everything, "partial_fill_open_across_gap": 3}
+    missing = {**everything, "partial_fill_open_across_gap": 0}
+    summary = Summary([_result(1, often, missing)], "binance")
+    assert summary.coverage_failures() == ["partial_fill_open_across_gap"]
+    assert not summary.ok
+    assert "never fired (planned 3x) [FAIL]" in summary.render()
+
+
+# ------------------------------------------------------------------------------------------------
+# The fixed seeds, run: every invariant holds, and every kind fires
+# ------------------------------------------------------------------------------------------------
+async def _run_fixed(venue: str, seeds: list[int]) -> None:
+    summary = Summary(venue=venue)
+    for seed in seeds:
+        result = await run_schedule(seed, venue=venue)
+        summary.results.append(result)
+        assert result.ok, f"{venue} seed {seed} violated invariants; replay: {result.replay()}\n" + "\n".join(
+            result.violations
+        )
+        assert result.venue_trades > 0
+        assert result.recoveries > 0
+    never = summary.never_fired()
+    assert not never, f"kinds that never fired on {venue} seeds {seeds}: {never}\n{summary.render()}"
+
+
+@pytest.mark.timeout(300)
+async def test_fixed_binance_seeds_hold_every_invariant_and_fire_every_kind() -> None:
+    await _run_fixed("binance", SEEDS)
+
+
+@pytest.mark.timeout(300)
+async def test_fixed_bingx_seeds_hold_every_invariant_and_fire_every_kind() -> None:
+    await _run_fixed("bingx", BINGX_SEEDS)
+
+
+def test_the_replay_line_names_the_venue() -> None:
+    result = ScheduleResult(17, [], "bingx")
+    assert result.replay() == "python -m adapters.testkit.chaos --venue bingx --seed 17 -v"

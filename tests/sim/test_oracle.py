@@ -128,6 +128,7 @@ def _trade(trade_id: int, order_id: int, qty: str, price: str) -> dict[str, Any]
         "order_id": order_id,
         "account_id": "default",
         "symbol": "BTC-USDT",
+        "side": "BUY",
         "qty": qty,
         "price": price,
     }
@@ -173,7 +174,7 @@ def test_bingx_option_still_finds_a_wrong_status_and_a_lost_fill() -> None:
         [_trade(11, 1, "0.0100", "60000.0")],
     )
     report = check(state, node.cache, venue="bingx")
-    assert report.lost == [("BTC-USDT", "11")]
+    assert report.lost == [("BTC-USDT", "11", "BUY")]
     assert report.status_mismatches == [f"{cid}: venue FILLED, node ACCEPTED"]
     assert report.filled_mismatches == [f"{cid}: venue filled 0.0100, node 0.0000"]
 
@@ -238,7 +239,7 @@ def test_a_chain_whose_last_link_the_node_missed_is_a_mismatch() -> None:
     node.cancel(order)  # the node believes the order ended on link r1
     report = check(_chain_state(order.client_order_id.value), node.cache, venue="bingx")
     assert not report.ok
-    assert report.lost == [("BTC-USDT", "13"), ("BTC-USDT", "14")]
+    assert report.lost == [("BTC-USDT", "13", "BUY"), ("BTC-USDT", "14", "BUY")]
     assert report.status_mismatches and "venue FILLED, node CANCELED" in report.status_mismatches[0]
 
 
@@ -311,3 +312,180 @@ def test_plain_venues_are_unchanged_and_unknown_venues_refused() -> None:
     assert normalize_state(state, ["O-1"], "binance-futures") is state
     with pytest.raises(ValueError, match="unknown venue"):
         normalize_state(state, ["O-1"], "kraken")
+
+
+# --------------------------------------------------------------------------------------------------
+# Issue 11: fills keyed (symbol, trade id, side), attribution, adoption, hedge positions per side
+# --------------------------------------------------------------------------------------------------
+def _sell(node: Node, qty: str = "0.0100", price: str = "60000.0", voi: str = "2") -> Order:
+    order = node.factory.limit(IID, OrderSide.SELL, Quantity.from_str(qty), Price.from_str(price))
+    node.cache.add_order(order)
+    order.apply(TestEventStubs.order_submitted(order, account_id=ACCOUNT))
+    order.apply(TestEventStubs.order_accepted(order, account_id=ACCOUNT, venue_order_id=VenueOrderId(voi)))
+    node.cache.update_order(order)
+    return order
+
+
+def _sided(trade: dict[str, Any], side: str) -> dict[str, Any]:
+    return {**trade, "side": side}
+
+
+def test_a_self_trade_is_one_trade_id_and_two_fills_one_per_side() -> None:
+    node = Node()
+    buy, sell = node.order(), _sell(node)
+    node.fill(buy, 21, "0.0100", "60000.0")
+    node.fill(sell, 21, "0.0100", "60000.0")
+    state = _state(
+        [
+            _order_row(1, buy.client_order_id.value, "FILLED", "0.0100", "0.0100", "60000.0"),
+            _order_row(2, sell.client_order_id.value, "FILLED", "0.0100", "0.0100", "60000.0"),
+        ],
+        [_trade(21, 1, "0.0100", "60000.0"), _sided(_trade(21, 2, "0.0100", "60000.0"), "SELL")],
+    )
+    report = check(state, node.cache, avg_price=True, orders_known=True)
+    assert report.ok, report.details()
+    assert report.venue_trades == 2 and report.node_fills == 2
+
+
+def test_a_self_trade_missing_one_side_is_a_lost_fill_of_that_side() -> None:
+    node = Node()
+    buy, sell = node.order(), _sell(node)
+    node.fill(buy, 21, "0.0100", "60000.0")
+    state = _state(
+        [
+            _order_row(1, buy.client_order_id.value, "FILLED", "0.0100", "0.0100", "60000.0"),
+            _order_row(2, sell.client_order_id.value, "FILLED", "0.0100", "0.0100", "60000.0"),
+        ],
+        [_trade(21, 1, "0.0100", "60000.0"), _sided(_trade(21, 2, "0.0100", "60000.0"), "SELL")],
+    )
+    report = check(state, node.cache)
+    assert report.lost == [("BTC-USDT", "21", "SELL")]
+    assert not report.duplicated and not report.phantom
+
+
+def test_a_fill_on_another_order_than_the_venues_is_misattributed() -> None:
+    node = Node()
+    first, second = node.order(), node.order()
+    node.fill(second, 31, "0.0100", "60000.0")  # the venue says trade 31 filled the first order
+    state = _state(
+        [
+            _order_row(1, first.client_order_id.value, "NEW", "0.0100", "0", "0"),
+            _order_row(2, second.client_order_id.value, "NEW", "0.0100", "0", "0"),
+        ],
+        [_trade(31, 1, "0.0100", "60000.0")],
+    )
+    report = check(state, node.cache)
+    assert report.misattributed == [
+        f"('BTC-USDT', '31', 'BUY'): venue order {first.client_order_id.value}, "
+        f"node order {second.client_order_id.value}"
+    ]
+
+
+def test_venue_orders_the_node_never_adopted_are_unknown_orders_when_asked() -> None:
+    node = Node()
+    state = _state(
+        [
+            _order_row(7, "ext-web-1", "PARTIALLY_FILLED", "0.0200", "0.0100", "60000.0"),
+            _order_row(8, "ext-web-2", "CANCELED", "0.0200", "0", "0"),  # nothing to adopt
+        ],
+        [_trade(41, 7, "0.0100", "60000.0")],
+    )
+    assert not check(state, node.cache).unknown_orders
+    report = check(state, node.cache, orders_known=True)
+    assert report.unknown_orders == ["ext-web-1: venue PARTIALLY_FILLED filled 0.0100, node -"]
+    assert report.lost == [("BTC-USDT", "41", "BUY")]
+
+
+def test_an_external_order_adopted_under_another_client_id_matches_by_venue_order_id() -> None:
+    node = Node()
+    order = node.factory.limit(
+        IID, OrderSide.BUY, Quantity.from_str("0.0200"), Price.from_str("60000.0"), tags=["EXTERNAL"]
+    )
+    node.cache.add_order(order)
+    order.apply(TestEventStubs.order_submitted(order, account_id=ACCOUNT))
+    order.apply(TestEventStubs.order_accepted(order, account_id=ACCOUNT, venue_order_id=VenueOrderId("7")))
+    node.cache.update_order(order)
+    node.fill(order, 41, "0.0100", "60000.0")
+    state = _state(
+        [_order_row(7, "ext-web-1", "PARTIALLY_FILLED", "0.0200", "0.0100", "60000.0")],
+        [_trade(41, 7, "0.0100", "60000.0")],
+    )
+    report = check(state, node.cache, avg_price=True, orders_known=True)
+    assert report.ok, report.details()
+    # The node's own orders are matched strictly by client id, never by venue id.
+    own = Node()
+    mine = own.order()
+    own.fill(mine, 41, "0.0100", "60000.0")
+    strict = check(
+        _state(
+            [_order_row(1, "someone-else", "FILLED", "0.0100", "0.0100", "60000.0")],
+            [_trade(41, 1, "0.0100", "60000.0")],
+        ),
+        own.cache,
+    )
+    assert strict.misattributed and strict.status_mismatches
+
+
+def _open_position(node: Node, side: OrderSide, qty: str, position_id: str) -> None:
+    from nautilus_trader.model.enums import OmsType
+    from nautilus_trader.model.identifiers import PositionId
+    from nautilus_trader.model.position import Position
+
+    order = node.factory.market(IID, side, Quantity.from_str(qty))
+    order.apply(TestEventStubs.order_submitted(order, account_id=ACCOUNT))
+    order.apply(TestEventStubs.order_accepted(order, account_id=ACCOUNT, venue_order_id=VenueOrderId("9")))
+    fill = TestEventStubs.order_filled(
+        order,
+        node.instrument,
+        account_id=ACCOUNT,
+        position_id=PositionId(position_id),
+        last_px=Price.from_str("60000.0"),
+    )
+    node.cache.add_position(Position(node.instrument, fill), OmsType.HEDGING)
+
+
+def _hedge_account(long_amt: str, short_amt: str) -> dict[str, Any]:
+    return {
+        "asset": "USDT",
+        "wallet_balance": "1000",
+        "hedge_mode": True,
+        "positions": [
+            {"symbol": "BTC-USDT", "position_side": "LONG", "amount": long_amt},
+            {"symbol": "BTC-USDT", "position_side": "SHORT", "amount": short_amt},
+        ],
+    }
+
+
+def test_hedge_positions_are_compared_per_side_not_netted() -> None:
+    node = Node()
+    _open_position(node, OrderSide.BUY, "0.0300", f"{IID}-LONG")
+    _open_position(node, OrderSide.SELL, "0.0100", f"{IID}-SHORT")
+    state = {**_state([], []), "accounts": {"default": _hedge_account("0.0300", "-0.0100")}}
+    assert check(state, node.cache, positions=True).ok
+    # The same net (0.0200) split differently between the sides is a mismatch per side.
+    other = {**_state([], []), "accounts": {"default": _hedge_account("0.0400", "-0.0200")}}
+    report = check(other, node.cache, positions=True)
+    assert report.position_mismatches == [
+        "BTC-USDT LONG: venue net 0.0400, node net 0.03",
+        "BTC-USDT SHORT: venue net -0.0200, node net -0.01",
+    ]
+
+
+def test_a_chain_whose_replaced_link_filled_in_part_is_part_filled_while_the_new_link_rests() -> None:
+    """Chaos BingX seed 195: an order part-filled in a gap, then modified (cancel-replace); the new link
+    rests with nothing filled. The order is PARTIALLY_FILLED, not NEW."""
+    node = Node()
+    order = node.order()
+    node.fill(order, 11, "0.0040", "60000.0")
+    cid = order.client_order_id.value
+    state = _state(
+        [
+            _order_row(1, cid.lower(), "CANCELED", "0.0100", "0.0040", "60000.0"),
+            _order_row(2, f"{cid.lower()}-r1", "NEW", "0.0060", "0", "0"),
+        ],
+        [_trade(11, 1, "0.0040", "60000.0")],
+    )
+    (row,) = normalize_bingx_state(state, [cid])["orders"]
+    assert (row["status"], row["executed_qty"]) == ("PARTIALLY_FILLED", "0.0040")
+    report = check(state, node.cache, avg_price=True, venue="bingx")
+    assert report.ok, report.details()
