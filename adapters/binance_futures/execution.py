@@ -106,6 +106,7 @@ from adapters.core.exec_client import (
     InstrumentInfoCache,
     adopt_cache_orders,
     append_or_skip,
+    cached_order_by_venue_id,
     consistent_mass_status,
     history_symbols,
     is_managed,
@@ -115,6 +116,7 @@ from adapters.core.exec_client import (
     position_status_reports,
     reject_not_found,
     report_timeout,
+    track_cached,
     tracked_for_submit,
     tracked_from_cache,
     user_stream_service,
@@ -233,6 +235,7 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
             on_listen_key_expired=self._on_listen_key_expired,
             treat_expired_as_canceled=config.treat_expired_as_canceled,
             logger=self._pylog,
+            report_external=self._report_external_later,
         )
         self.sync = VenueSync(
             http=http,
@@ -369,18 +372,44 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
             return None
         return PositionId(f"{instrument_id}-{position_side}")
 
-    def _adopt(self, client_order_id: str) -> TrackedOrder | None:
-        """An order of ours the tracker does not know (submitted before a restart): rebuild its
-        tracking state from the cache so its events stay events, not reports."""
-        if safe_identifier(client_order_id) is None:
-            return None  # not an id NautilusTrader can hold: no order of ours
-        order = self._cache.order(ClientOrderId(client_order_id))
-        if order is None or order.instrument_id.venue != BINANCE_VENUE:
-            return None
-        tracked = tracked_from_cache(
-            order, symbol=venue_symbol(order.instrument_id), is_algo=order.order_type in _ALGO_TYPES
+    def _report_external_later(self, symbol: str, order_id: int) -> None:
+        """An external order a stream event could not report whole: reported from the venue's
+        REST view, with every fill (retried on transient errors, the venue's disagreements too)."""
+        self._side_tasks.spawn(
+            read_with_retry(
+                lambda: self.sync.report_external_by_id(symbol, order_id),
+                what=f"reporting external order {order_id}",
+                attempts=8,
+                logger=self._pylog,
+            ),
+            f"external-{order_id}",
         )
-        return self.tracker.track(tracked)
+
+    def _adopt(self, client_order_id: str, venue_order_id: str | None = None) -> TrackedOrder | None:
+        """An order the engine's cache holds and the tracker does not know (submitted before a
+        restart, or an external order the engine adopted from our report — found by its venue id
+        whatever client id it got): tracked from now on, so its events stay events, not reports."""
+        order = (
+            self._cache.order(ClientOrderId(client_order_id)) if safe_identifier(client_order_id) else None
+        )
+        by_venue_id = order is None or order.instrument_id.venue != BINANCE_VENUE
+        if by_venue_id:
+            order = cached_order_by_venue_id(self._cache, BINANCE_VENUE, venue_order_id)
+        if order is None:
+            return None
+        known = self.tracker.get(order.client_order_id.value)
+        if known is not None:
+            return known
+        tracked = track_cached(
+            order,
+            register=self.tracker.track,
+            to_tracked=lambda o: tracked_from_cache(
+                o, symbol=venue_symbol(o.instrument_id), is_algo=o.order_type in _ALGO_TYPES
+            ),
+            seen=self.tracker.mark_seen,
+        )
+        tracked.external = by_venue_id
+        return tracked
 
     def _adopt_open_orders(self) -> list[TrackedOrder]:
         return adopt_cache_orders(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from decimal import Decimal
 from typing import NamedTuple, Protocol
 
 from nautilus_trader.execution.reports import ExecutionMassStatus, FillReport, OrderStatusReport
@@ -102,15 +103,19 @@ class UserStreamHandler:
         client_id: ClientId,
         account_id: AccountId,
         instruments: Callable[[str], InstrumentInfo],
-        adopt: Callable[[str], TrackedOrder | None],
+        adopt: Callable[[str, str | None], TrackedOrder | None],
         position_id: Callable[[InstrumentId, str | None], PositionId | None],
         clock_ns: Callable[[], int],
         on_listen_key_expired: Callable[[str], None],
         treat_expired_as_canceled: bool,
         logger: logging.Logger,
         balance_clock: BalanceClock | None = None,
+        report_external: Callable[[str, int], None] = lambda symbol, order_id: None,
     ) -> None:
         self._facts = facts
+        # (symbol, venue order id): report an external order from the venue's REST view, with
+        # every fill (an event that cannot be reported whole by itself)
+        self._report_external = report_external
         self._tracker: OrderTracker = facts.tracker
         self._sink = sink
         self._client_id = client_id
@@ -185,9 +190,10 @@ class UserStreamHandler:
         else:  # pragma: no cover - decode_user_frame returns one of the above
             self._log.warning("unhandled user event %r", type(event).__name__)
 
-    def adopt(self, client_order_id: str) -> TrackedOrder | None:
-        """An order of ours (in the engine's cache) the tracker does not know: tracked from now on."""
-        return self._adopt(client_order_id)
+    def adopt(self, client_order_id: str, venue_order_id: str | None = None) -> TrackedOrder | None:
+        """An order in the engine's cache the tracker does not know (by client id, else by venue
+        order id): tracked from now on."""
+        return self._adopt(client_order_id, venue_order_id)
 
     # --- ORDER_TRADE_UPDATE ------------------------------------------------------------------
     def _on_order_update(self, o: OrderUpdateData, event_time: int) -> None:
@@ -195,7 +201,7 @@ class UserStreamHandler:
         order = self._tracker.orders.get(cid)
         if order is None:
             adoptable = not is_exchange_generated(cid) and safe_identifier(cid) is not None
-            order = self._adopt(cid) if adoptable else None
+            order = self._adopt(cid if adoptable else "", str(o.order_id))
             if order is None:
                 self._on_external_order_update(o, event_time)
                 return
@@ -281,7 +287,15 @@ class UserStreamHandler:
         ts_event = (o.trade_time or event_time) * _NANOS_PER_MS
         fills: list[FillReport] = []
         key = None
-        if o.execution_type in ("TRADE", "CALCULATED") and strict_decimal(o.last_filled_qty, "l") > 0:
+        is_trade = o.execution_type in ("TRADE", "CALCULATED")
+        own_fill = strict_decimal(o.last_filled_qty, "l") if is_trade else Decimal(0)
+        if strict_decimal(o.cum_filled_qty, "z", allow_empty=True) > own_fill:
+            # Fills of this order the engine never got (events lost, or made in a gap): a report
+            # stating the cumulative quantity with fewer fills would make NautilusTrader infer the
+            # rest, and the real fills arriving later would count twice. The venue's view instead.
+            self._report_external(o.symbol, o.order_id)
+            return
+        if is_trade and own_fill > 0:
             check_positive_id(o.trade_id, "t")
             check_time_ms(o.trade_time, "T")
             key = fill_key(o.symbol, o.trade_id, OrderSide.BUY if o.side == "BUY" else OrderSide.SELL)
@@ -323,7 +337,7 @@ class UserStreamHandler:
     def _on_algo_update(self, a: AlgoUpdateData, event_time: int) -> None:
         order = self._tracker.orders.get(a.client_algo_id)
         if order is None and safe_identifier(a.client_algo_id) is not None:
-            order = self._adopt(a.client_algo_id)
+            order = self._adopt(a.client_algo_id, str(a.algo_id))
         ts = event_time * _NANOS_PER_MS
         status = a.algo_status
         if order is None:

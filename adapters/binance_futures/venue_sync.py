@@ -44,6 +44,7 @@ from adapters.binance_futures.parsing import (
 from adapters.binance_futures.schemas_http import AlgoOrder, Order, UserTrade
 from adapters.binance_futures.user_events import InstrumentInfo, UserStreamHandler
 from adapters.core import gap_sync
+from adapters.core.http_errors import FillsNotPublished
 from adapters.core.order_facts import OrderFacts
 from adapters.core.order_tracking import TrackedOrder, fill_key
 from adapters.core.recovery import QueryResult, SnapshotOutcome
@@ -57,6 +58,7 @@ _TRADES_PAGE = 1000
 _TRADE_WINDOW_MS = 7 * MILLIS_PER_DAY
 _WINDOW_SLACK_MS = 60_000  # our clock against the venue's: stay well inside its default window
 TRADE_HISTORY_DAYS = 90
+_ALL_OPEN_ORDERS_WEIGHT = 40  # GET openOrders without a symbol; 1 with one
 
 
 def is_permanent(exc: Exception) -> bool:
@@ -104,6 +106,7 @@ class VenueSync:
         # Tracked orders open at the last snapshot -> the venue's cumulative executed quantity.
         self._open_at_snapshot: dict[str, Decimal] = {}
         self._venue_symbols: set[str] = set()
+        self._relist_symbols: set[str] = set()  # the symbols the running post-snapshot walks
         self.rejected_trades = 0  # REST trades with a value rejected at the boundary (logged)
 
     # --- applying REST objects ---------------------------------------------------------------
@@ -217,6 +220,8 @@ class VenueSync:
                 if actual is None:
                     return True
                 o = await self._http.query_order(order.symbol, order_id=actual)
+            elif order.external and _venue_int(order) is not None:
+                o = await self._http.query_order(order.symbol, order_id=_venue_int(order))
             else:
                 o = await self._http.query_order(
                     order.symbol, orig_client_order_id=order.client_order_id.value
@@ -247,20 +252,24 @@ class VenueSync:
         venue_id = order_id if order_id is not None else _venue_int(order)
         if venue_id is None:
             return 0
+        trades = await self._order_trades(order.symbol, venue_id, order.venue_created_ms)
+        return sum(1 for t in trades if self._apply_or_reject(order, t))
+
+    async def _order_trades(self, symbol: str, venue_id: int, created_ms: int | None) -> list[UserTrade]:
+        """Every trade of one venue order, by trade id."""
         now = self._http.now_ms()
-        created = order.venue_created_ms
-        if created is not None and created < now - _TRADE_WINDOW_MS + _WINDOW_SLACK_MS:
-            return await self._order_fills_by_windows(order, venue_id, created, now)
-        emitted = 0
+        if created_ms is not None and created_ms < now - _TRADE_WINDOW_MS + _WINDOW_SLACK_MS:
+            return await self._order_trades_by_windows(symbol, venue_id, created_ms, now)
+        out: list[UserTrade] = []
         from_id: int | None = None
         while True:
             trades = await self._http.user_trades(
-                order.symbol, order_id=venue_id, from_id=from_id, limit=_TRADES_PAGE
+                symbol, order_id=venue_id, from_id=from_id, limit=_TRADES_PAGE
             )
             trades = sorted(trades, key=lambda t: t.id)
-            emitted += sum(1 for t in trades if self._apply_or_reject(order, t))
+            out.extend(trades)
             if len(trades) < _TRADES_PAGE:
-                return emitted
+                return out
             from_id = trades[-1].id + 1
 
     def _apply_or_reject(self, order: TrackedOrder, t: UserTrade) -> bool:
@@ -273,20 +282,74 @@ class VenueSync:
             self._log.error("trade %s of %s rejected: %s", t.id, order.client_order_id, exc)
             return False
 
-    async def _order_fills_by_windows(self, order: TrackedOrder, venue_id: int, start: int, now: int) -> int:
-        emitted = 0
+    async def _order_trades_by_windows(
+        self, symbol: str, venue_id: int, start: int, now: int
+    ) -> list[UserTrade]:
+        out: dict[int, UserTrade] = {}
         while start <= now:
             end = min(start + _TRADE_WINDOW_MS - 1, now)
             trades = await self._http.user_trades(
-                order.symbol, order_id=venue_id, start_time=start, end_time=end, limit=_TRADES_PAGE
+                symbol, order_id=venue_id, start_time=start, end_time=end, limit=_TRADES_PAGE
             )
             trades = sorted(trades, key=lambda t: t.id)
-            emitted += sum(1 for t in trades if self._apply_or_reject(order, t))
+            out.update((t.id, t) for t in trades)
             if len(trades) == _TRADES_PAGE and trades[-1].time > start:
                 start = trades[-1].time  # a full page: the rest of the window (repeats are seen)
                 continue
             start = end + 1
-        return emitted
+        return [out[k] for k in sorted(out)]
+
+    async def report_external_by_id(self, symbol: str, order_id: int) -> None:
+        """An order a stream event could not report whole (its cumulative quantity is more than
+        the event's own fill): the venue's view of it, with every fill. Once the engine holds it,
+        it is adopted and synced like any tracked order."""
+        o = await self._http.query_order(symbol, order_id=order_id)
+        order = (
+            self._tracker.orders.get(o.clientOrderId)
+            or self._tracker.by_venue(str(o.orderId))
+            or self._handler.adopt(o.clientOrderId, str(o.orderId))
+        )
+        if order is not None:
+            await self.sync_order(order, o)
+        else:
+            await self._report_external(o)
+
+    async def _report_external(self, o: Order) -> int:
+        """An order the node does not track (nor the engine's cache holds): reported once, with
+        every trade it has (see :func:`adapters.core.gap_sync.report_external_order`)."""
+        info = self._instruments(o.symbol)
+        pos_id = self._position_id(info.instrument_id, o.positionSide)
+        return await gap_sync.report_external_order(
+            tracker=self._tracker,
+            executed=strict_decimal(o.executedQty, "executedQty", allow_empty=True),
+            order_report=lambda: order_to_status_report(
+                o,
+                self._account_id,
+                info.instrument_id,
+                info.price_precision,
+                info.size_precision,
+                self._clock_ns(),
+                self._expired_as_canceled,
+                pos_id,
+            ),
+            trades=lambda: self._order_trades(o.symbol, o.orderId, o.time or None),
+            key_of=lambda t: fill_key(t.symbol, t.id, _side(t.side)),
+            quantity_of=lambda t: strict_decimal(t.qty, "qty"),
+            fill_report=lambda t, ts_init: user_trade_to_fill_report(
+                t,
+                self._account_id,
+                info.instrument_id,
+                info.price_precision,
+                info.size_precision,
+                ts_init,
+                None,
+                pos_id,
+            ),
+            clock_ns=self._clock_ns,
+            send=self._handler.send_order_with_fills,
+            log=self._log,
+            ident=o.clientOrderId or o.orderId,
+        )
 
     # --- recovery phases ---------------------------------------------------------------------
     async def snapshot(self) -> SnapshotOutcome:
@@ -298,11 +361,15 @@ class VenueSync:
         except BinanceError as exc:
             results.append(QueryResult("openOrders", False, error=repr(exc)))
         else:
-            emitted = 0
-            for o in orders:
-                self._venue_symbols.add(o.symbol)
-                emitted += self._snapshot_order(o)
-            results.append(QueryResult("openOrders", True, emitted))
+            try:
+                emitted = 0
+                for o in orders:
+                    self._venue_symbols.add(o.symbol)
+                    emitted += await self._snapshot_order(o)
+            except (BinanceError, FillsNotPublished) as exc:
+                results.append(QueryResult("openOrders", False, error=repr(exc)))
+            else:
+                results.append(QueryResult("openOrders", True, emitted))
         try:
             algos = await self._http.open_algo_orders()
         except BinanceError as exc:
@@ -314,10 +381,10 @@ class VenueSync:
             results.append(QueryResult("openAlgoOrders", True, emitted))
         return SnapshotOutcome(tuple(results))
 
-    def _snapshot_order(self, o: Order) -> int:
+    async def _snapshot_order(self, o: Order) -> int:
         order = self._tracker.orders.get(o.clientOrderId)
-        if order is None and o.clientOrderId:
-            order = self._handler.adopt(o.clientOrderId)
+        if order is None:
+            order = self._handler.adopt(o.clientOrderId, str(o.orderId))
         if order is not None:
             executed = strict_decimal(o.executedQty, "executedQty", allow_empty=True)
             # A triggered algo order's regular order is listed under its own client id; both
@@ -326,28 +393,12 @@ class VenueSync:
             self._open_at_snapshot[cid] = max(executed, self._open_at_snapshot.get(cid, Decimal(0)))
             self.apply_order(order, o)
             return 1
-        info = self._instruments(o.symbol)
-        return gap_sync.report_external(
-            self._handler.send_order_with_fills,
-            lambda: order_to_status_report(
-                o,
-                self._account_id,
-                info.instrument_id,
-                info.price_precision,
-                info.size_precision,
-                self._clock_ns(),
-                self._expired_as_canceled,
-                self._position_id(info.instrument_id, o.positionSide),
-            ),
-            log=self._log,
-            what="order",
-            ident=o.clientOrderId,
-        )
+        return await self._report_external(o)
 
     def _snapshot_algo(self, a: AlgoOrder) -> int:
         order = self._tracker.orders.get(a.clientAlgoId)
-        if order is None and a.clientAlgoId:
-            order = self._handler.adopt(a.clientAlgoId)
+        if order is None:
+            order = self._handler.adopt(a.clientAlgoId, str(a.algoId))
         if order is not None:
             cid = order.client_order_id.value
             self._open_at_snapshot.setdefault(
@@ -375,6 +426,9 @@ class VenueSync:
     async def post_snapshot(self) -> SnapshotOutcome:
         """Closed orders' final states, every fill since the last trade id per symbol
         (``userTrades``), then the account (see :func:`adapters.core.gap_sync.post_snapshot`)."""
+        self._relist_symbols = (
+            self._venue_symbols | await self._position_symbols() | set(self._walk_symbols())
+        )
         return await gap_sync.post_snapshot(
             tracker=self._tracker,
             open_at_snapshot=self._open_at_snapshot,
@@ -384,10 +438,58 @@ class VenueSync:
             fills_query="userTrades",
             errors=BinanceError,
             log=self._log,
-            venue_symbols=self._venue_symbols | set(self._walk_symbols()),
+            venue_symbols=self._relist_symbols,
             is_permanent=is_permanent,
             refresh_account=self._refresh_account,
+            relist_open_orders=self._relist_open_orders,
         )
+
+    async def _position_symbols(self) -> set[str]:
+        """Symbols with a venue position: an external order placed and filled inside one gap, on a
+        symbol the node never traded, leaves one (and no other trace the node can see)."""
+        try:
+            positions = await self._http.position_risk()
+        except BinanceError as exc:
+            self._log.warning("recovery: positionRisk failed (%r); walking the known symbols only", exc)
+            return set()
+        out = set()
+        for p in positions:
+            try:
+                if strict_decimal(p.positionAmt, "positionAmt") != 0:
+                    out.add(p.symbol)
+            except WireValueError:
+                out.add(p.symbol)  # unreadable: walk it rather than miss it
+        return out
+
+    async def _relist_open_orders(self) -> tuple[int, set[str]]:
+        """The venue's open orders, listed again after the new stream connected (step 3b of
+        :mod:`adapters.core.gap_sync`): external ones not reported yet are reported now. Returns
+        that count and the client ids of the tracked orders listed.
+
+        Listed per symbol (weight 1 each) for the symbols the backfill walks and those of tracked
+        orders, or all at once (weight 40) when that is cheaper: a recovery that runs again and
+        again (sockets dying on connect) must not spend the IP's weight budget on this re-listing."""
+        symbols = self._relist_symbols | {o.symbol for o in self._tracker.open_orders()}
+        if len(symbols) >= _ALL_OPEN_ORDERS_WEIGHT:
+            listed = await self._http.open_orders()
+        else:
+            listed = [o for symbol in sorted(symbols) for o in await self._http.open_orders(symbol)]
+        reported = 0
+        tracked_open: set[str] = set()
+        for o in listed:
+            order = self._tracker.orders.get(o.clientOrderId) or self._tracker.by_venue(str(o.orderId))
+            if order is None:
+                order = self._handler.adopt(o.clientOrderId, str(o.orderId))
+                if order is None:
+                    reported += await self._report_external(o)
+                    continue
+            tracked_open.add(order.client_order_id.value)
+        if any(o.is_algo and not o.triggered for o in self._tracker.open_orders()):
+            for a in await self._http.open_algo_orders():
+                order = self._tracker.orders.get(a.clientAlgoId)
+                if order is not None:
+                    tracked_open.add(order.client_order_id.value)
+        return reported, tracked_open
 
     async def backfill_symbol(self, symbol: str, cursor: int | None) -> int:
         """Walk every trade of ``symbol`` after ``cursor`` (None: since the session started) and
@@ -438,40 +540,15 @@ class VenueSync:
         key = fill_key(t.symbol, t.id, _side(t.side))
         if self._tracker.is_seen(key):
             return 0
-        # A trade of an order we do not track: report the order with the fill bundled.
+        # A trade of an order we do not track: the order, with all its trades bundled.
         o = await self._http.query_order(t.symbol, order_id=t.orderId)
         tracked = self._tracker.orders.get(o.clientOrderId)
+        if tracked is None:
+            tracked = self._handler.adopt(o.clientOrderId, str(o.orderId))
         if tracked is not None:
             self._tracker.set_venue_order_id(tracked, VenueOrderId(str(o.orderId)))
             return 1 if self.apply_trade(tracked, t) else 0
-        return gap_sync.report_external_fill(
-            tracker=self._tracker,
-            key=key,
-            info=lambda: self._instruments(t.symbol),
-            position_id=lambda info: self._position_id(info.instrument_id, t.positionSide),
-            clock_ns=self._clock_ns,
-            send=self._handler.send_order_with_fills,
-            order_report=lambda info, ts_init, pos_id: order_to_status_report(
-                o,
-                self._account_id,
-                info.instrument_id,
-                info.price_precision,
-                info.size_precision,
-                ts_init,
-                self._expired_as_canceled,
-                pos_id,
-            ),
-            fill_report=lambda info, ts_init, pos_id: user_trade_to_fill_report(
-                t,
-                self._account_id,
-                info.instrument_id,
-                info.price_precision,
-                info.size_precision,
-                ts_init,
-                None,
-                pos_id,
-            ),
-        )
+        return await self._report_external(o)
 
 
 def _side(side: str) -> OrderSide:

@@ -114,6 +114,7 @@ from adapters.core.exec_client import (
     InstrumentInfoCache,
     adopt_cache_orders,
     append_or_skip,
+    cached_order_by_venue_id,
     consistent_mass_status,
     history_symbols,
     is_managed,
@@ -123,12 +124,14 @@ from adapters.core.exec_client import (
     position_status_reports,
     reject_not_found,
     report_timeout,
+    track_cached,
     tracked_for_submit,
     tracked_from_cache,
     user_stream_service,
     walk_symbols,
     ws_config,
 )
+from adapters.core.http_errors import FillsNotPublished
 from adapters.core.order_facts import OrderFacts
 from adapters.core.order_tracking import OrderTracker, TrackedOrder
 from adapters.core.precision import PrecisionResolver
@@ -379,10 +382,30 @@ class BingxExecutionClient(LiveExecutionClient):
             return None
         return make_position_id(instrument_id, position_side)
 
-    def _adopt(self, venue_cid: str) -> TrackedOrder | None:
-        """An order of ours the tracker does not know (submitted before a restart): rebuild its
-        tracking state from the cache (the venue echoes the client id lowercased)."""
-        if venue_cid in self._not_in_cache:
+    def _adopt(self, venue_cid: str, venue_order_id: str | None = None) -> TrackedOrder | None:
+        """An order the engine's cache holds and the tracker does not know (submitted before a
+        restart, or an external order the engine adopted from our report — found by its venue id
+        whatever client id it got): tracked from now on (the venue echoes client ids lowercased)."""
+        order = self._cached_by_client_id(venue_cid)
+        by_venue_id = order is None
+        if order is None:
+            order = cached_order_by_venue_id(self._cache, BINGX_VENUE, venue_order_id)
+            if order is None:
+                return None
+        known = self.tracker.get(order.client_order_id.value)
+        if known is not None:
+            return known
+        tracked = track_cached(
+            order,
+            register=self.index.register,
+            to_tracked=self._tracked_from_cache,
+            seen=self.tracker.mark_seen,
+        )
+        tracked.external = by_venue_id
+        return tracked
+
+    def _cached_by_client_id(self, venue_cid: str) -> NautilusOrder | None:
+        if not venue_cid:
             return None
         # NautilusTrader's own ids ("O-20250101-...") come back lowercased: upper() restores them,
         # so the common case is a dictionary lookup, not a scan of every cached order.
@@ -390,10 +413,12 @@ class BingxExecutionClient(LiveExecutionClient):
         for guess in (venue_cid.upper(), venue_cid) if printable else ():
             order = self._cache.order(ClientOrderId(guess))
             if order is not None and order.instrument_id.venue == BINGX_VENUE:
-                return self.index.register(self._tracked_from_cache(order))
+                return order
+        if venue_cid in self._not_in_cache:
+            return None  # the scan below found nothing before (the direct lookups above still run)
         for order in self._cache.orders(venue=BINGX_VENUE):
             if order.client_order_id.value.lower() == venue_cid:
-                return self.index.register(self._tracked_from_cache(order))
+                return order
         self._not_in_cache.add(venue_cid)
         return None
 
@@ -480,11 +505,14 @@ class BingxExecutionClient(LiveExecutionClient):
         backoff = Backoff(0.25, 2.0, 5.0)
         for _ in range(8):
             try:
+                if order is None:
+                    await self.sync.report_external_by_id(symbol, order_id)
+                    return
                 await self.sync.fetch_order_fills(order, order_id, symbol)
-                if order is not None and order.terminal is None:
+                if order.terminal is None:
                     await self.sync.resolve_order(order)
                 return
-            except BingxError as exc:
+            except (BingxError, FillsNotPublished) as exc:
                 self._pylog.warning("fetching fills of order %s failed (%r); retrying", order_id, exc)
             await asyncio.sleep(backoff.next_delay())
         self._pylog.error("fills of order %s could not be fetched; left to recovery/poll", order_id)

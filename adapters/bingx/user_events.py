@@ -189,7 +189,7 @@ class BingxUserStreamHandler:
         client_id: ClientId,
         account_id: AccountId,
         instruments: Callable[[str], InstrumentInfo],
-        adopt: Callable[[str], TrackedOrder | None],
+        adopt: Callable[[str, str | None], TrackedOrder | None],
         position_id: Callable[[InstrumentId, str | None], PositionId | None],
         clock_ns: Callable[[], int],
         on_listen_key_expired: Callable[[str], None],
@@ -271,16 +271,17 @@ class BingxUserStreamHandler:
         else:  # pragma: no cover - decode_user_frame returns one of the above
             self._log.warning("unhandled user event %r", tp.__name__)
 
-    def adopt(self, venue_cid: str) -> TrackedOrder | None:
-        """An order of ours (in the engine's cache) the tracker does not know: tracked from now on."""
-        return self._adopt(venue_cid)
+    def adopt(self, venue_cid: str, venue_order_id: str | None = None) -> TrackedOrder | None:
+        """An order in the engine's cache the tracker does not know (by client id, else by venue
+        order id): tracked from now on."""
+        return self._adopt(venue_cid, venue_order_id)
 
     # --- ORDER_TRADE_UPDATE ------------------------------------------------------------------
     def _on_order_update(self, o: OrderUpdateData, event_time: int) -> None:
         cid = (o.client_order_id or "").lower()
         order = self._index.lookup(cid, o.order_id)
-        if order is None and cid:
-            order = self._adopt(cid)
+        if order is None:
+            order = self._adopt(cid, str(o.order_id) if o.order_id else None)
         if order is None:
             self._on_external(o, event_time)
             return
@@ -377,12 +378,19 @@ class BingxUserStreamHandler:
         pos_id = self._position_id(info.instrument_id, o.position_side)
         ts_event = (o.trade_time or event_time) * _NANOS_PER_MS
         fills: list[FillReport] = []
-        if is_fill(o):
-            trade_id = _trade_id(o)
-            if trade_id is None or not has_last_fill(o) or not o.trade_time:
-                self.missing_last_fill += 1
-                self._fetch_fills(None, o.symbol, o.order_id)
-                return
+        trade_id = _trade_id(o) if is_fill(o) else None
+        if is_fill(o) and (trade_id is None or not has_last_fill(o) or not o.trade_time):
+            self.missing_last_fill += 1
+            self._fetch_fills(None, o.symbol, o.order_id)
+            return
+        own_fill = to_decimal(num(o.last_filled_qty), "l").copy_abs() if trade_id is not None else Decimal(0)
+        if to_decimal(num(o.cum_filled_qty), "z") > own_fill:
+            # Fills of this order the engine never got (events lost, or made in a gap): a report
+            # stating the cumulative quantity with fewer fills would make NautilusTrader infer the
+            # rest, and the real fills arriving later would count twice. The venue's view instead.
+            self._fetch_fills(None, o.symbol, o.order_id)
+            return
+        if trade_id is not None:
             check_time_ms(o.trade_time, "T")
             key = fill_key(o.symbol, trade_id, OrderSide.BUY if o.side.upper() == "BUY" else OrderSide.SELL)
             if self._tracker.is_seen(key):

@@ -54,8 +54,9 @@ from adapters.bingx.user_events import BingxUserStreamHandler, InstrumentInfo, O
 from adapters.core import gap_sync
 from adapters.core.balance_clock import BalanceClock
 from adapters.core.decimal_parse import parse_currency, parse_price, parse_quantity, to_decimal
+from adapters.core.http_errors import FillsNotPublished
 from adapters.core.order_facts import OrderFacts
-from adapters.core.order_tracking import TrackedOrder, fill_key
+from adapters.core.order_tracking import FillKey, TrackedOrder, fill_key
 from adapters.core.recovery import QueryResult, SnapshotOutcome
 from adapters.core.timestamps import format_ms
 from adapters.core.wire_values import WireValueError, check_positive_id, strict_decimal
@@ -198,7 +199,10 @@ class BingxVenueSync:
     async def query_live_link(self, order: TrackedOrder) -> Order | None:
         """The order's live venue link by its current client id; None when the venue does not
         know it. Raises on transport/ambiguous errors."""
+        voi = order.venue_order_id.value if order.venue_order_id is not None else ""
         try:
+            if order.external and voi.isdigit():
+                return await self._http.query_order(order.symbol, order_id=int(voi))
             return await self._http.query_order(order.symbol, client_order_id=self._index.venue_cid(order))
         except BingxRejection as exc:
             if exc.is_unknown_order:
@@ -237,17 +241,82 @@ class BingxVenueSync:
         """Every fill of one venue order (tracked or external), by trade id."""
         sym = order.symbol if order is not None else symbol
         emitted = 0
+        for item in await self._order_fill_rows(sym, order_id):
+            emitted += await self._apply_or_reject(item, order)
+        return emitted
+
+    async def _order_fill_rows(self, symbol: str, order_id: int) -> list[FillHistoryItem]:
+        """Every ``fillHistory`` row of one venue order, by trade id."""
+        out: list[FillHistoryItem] = []
         page = 1
         while True:
             data = await self._http.fill_history(
-                sym, order_id=order_id, end_ts=self._http.now_ms(), page_index=page, page_size=_FILLS_PAGE
+                symbol, order_id=order_id, end_ts=self._http.now_ms(), page_index=page, page_size=_FILLS_PAGE
             )
             rows = sorted(data.fill_history_orders or [], key=_trade_key)
-            for item in rows:
-                emitted += await self._apply_or_reject(item, order)
+            out.extend(rows)
             if len(rows) < _FILLS_PAGE:
-                return emitted
+                return sorted(out, key=_trade_key)
             page += 1
+
+    async def report_external_by_id(self, symbol: str, order_id: int) -> None:
+        """An order a stream event could not report whole (no last-fill fields, or a cumulative
+        quantity more than the event's own fill): the venue's view of it, with every fill. Once the
+        engine holds it, it is adopted and synced like any tracked order."""
+        o = await self._http.query_order(symbol, order_id=order_id)
+        order = self._index.lookup(o.client_order_id, o.orderId) or self._handler.adopt(
+            (o.client_order_id or "").lower(), str(o.orderId)
+        )
+        if order is not None:
+            await self.sync_order(order, o)
+        else:
+            await self._report_external(o)
+
+    async def _report_external(self, o: Order) -> int:
+        """An order the node does not track (nor the engine's cache holds): reported once, with
+        every fill it has (see :func:`adapters.core.gap_sync.report_external_order`)."""
+        info = self._instruments(o.symbol)
+        pos_id = self._position_id(info.instrument_id, o.positionSide)
+
+        def key_of(item: FillHistoryItem) -> FillKey:
+            trade_id = to_int(item.tradeId)
+            if trade_id is None:
+                raise WireValueError("tradeId", item.tradeId, "a fill without a trade id")
+            check_positive_id(trade_id, "tradeId")
+            return fill_key(item.symbol or o.symbol, trade_id, _side(item.side))
+
+        return await gap_sync.report_external_order(
+            tracker=self._tracker,
+            executed=strict_decimal(num(o.executedQty) or "0", "executedQty"),
+            order_report=lambda: order_to_status_report(
+                o,
+                self._account_id,
+                info.instrument_id,
+                info.price_precision,
+                info.size_precision,
+                self._clock_ns(),
+                self._expired_as_canceled,
+                pos_id,
+            ),
+            trades=lambda: self._order_fill_rows(o.symbol, o.orderId),
+            key_of=key_of,
+            quantity_of=lambda item: abs(strict_decimal(num(item.qty) or num(item.volume), "qty")),
+            fill_report=lambda item, ts_init: fill_history_to_fill_report(
+                item,
+                self._account_id,
+                info.instrument_id,
+                info.price_precision,
+                info.size_precision,
+                ts_init,
+                None,
+                self._position_id(info.instrument_id, (item.positionSide or "").upper() or None),
+                info.quote_currency.code,
+            ),
+            clock_ns=self._clock_ns,
+            send=self._handler.send_order_with_fills,
+            log=self._log,
+            ident=o.orderId,
+        )
 
     # --- recovery phases / poll --------------------------------------------------------------
     async def snapshot(self) -> SnapshotOutcome:
@@ -283,17 +352,21 @@ class BingxVenueSync:
         except BingxError as exc:
             results.append(QueryResult("openOrders", False, error=repr(exc)))
         else:
-            emitted = 0
-            for o in orders:
-                emitted += self._snapshot_order(o)
-            results.append(QueryResult("openOrders", True, emitted))
+            try:
+                emitted = 0
+                for o in orders:
+                    emitted += await self._snapshot_order(o)
+            except (BingxError, FillsNotPublished) as exc:
+                results.append(QueryResult("openOrders", False, error=repr(exc)))
+            else:
+                results.append(QueryResult("openOrders", True, emitted))
         return SnapshotOutcome(tuple(results))
 
-    def _snapshot_order(self, o: Order) -> int:
+    async def _snapshot_order(self, o: Order) -> int:
         self._venue_symbols.add(o.symbol)
         order = self._index.lookup(o.client_order_id, o.orderId)
-        if order is None and o.client_order_id:
-            order = self._handler.adopt(o.client_order_id.lower())
+        if order is None:
+            order = self._handler.adopt((o.client_order_id or "").lower(), str(o.orderId))
         if order is not None:
             venue_filled = self._index.filled_before(order) + to_decimal(num(o.executedQty))
             self._open_at_snapshot[order.client_order_id.value] = venue_filled
@@ -301,23 +374,7 @@ class BingxVenueSync:
                 self.apply_order(order, o)
             # else: its missing fills are fetched by post_snapshot's quantity check first
             return 1
-        info = self._instruments(o.symbol)
-        return gap_sync.report_external(
-            self._handler.send_order_with_fills,
-            lambda: order_to_status_report(
-                o,
-                self._account_id,
-                info.instrument_id,
-                info.price_precision,
-                info.size_precision,
-                self._clock_ns(),
-                self._expired_as_canceled,
-                self._position_id(info.instrument_id, o.positionSide),
-            ),
-            log=self._log,
-            what="order",
-            ident=o.orderId,
-        )
+        return await self._report_external(o)
 
     async def post_snapshot(self) -> SnapshotOutcome:
         """Closed orders' final states, then every fill since the last trade id per symbol
@@ -333,7 +390,25 @@ class BingxVenueSync:
             log=self._log,
             venue_symbols=self._venue_symbols | set(self._walk_symbols()),
             is_permanent=is_permanent,
+            relist_open_orders=self._relist_open_orders,
         )
+
+    async def _relist_open_orders(self) -> tuple[int, set[str]]:
+        """The venue's open orders, listed again after the new stream connected (step 3b of
+        :mod:`adapters.core.gap_sync`): external ones not reported yet are reported now. Returns
+        that count and the client ids of the tracked orders listed."""
+        reported = 0
+        tracked_open: set[str] = set()
+        for o in await self._http.open_orders():
+            order = self._index.lookup(o.client_order_id, o.orderId)
+            if order is None:
+                order = self._handler.adopt((o.client_order_id or "").lower(), str(o.orderId))
+                if order is None:
+                    self._venue_symbols.add(o.symbol)
+                    reported += await self._report_external(o)
+                    continue
+            tracked_open.add(order.client_order_id.value)
+        return reported, tracked_open
 
     async def poll_once(self) -> SnapshotOutcome:
         """One REST poll (the failover while the stream is down): both phases."""
@@ -407,37 +482,11 @@ class BingxVenueSync:
             else:
                 self._tracker.link_venue_id(tracked, str(o.orderId))
             return 1 if self.apply_fill(tracked, item) else 0
-        return gap_sync.report_external_fill(
-            tracker=self._tracker,
-            key=key,
-            info=lambda: self._instruments(symbol),
-            position_id=lambda info: self._position_id(
-                info.instrument_id, (item.positionSide or "").upper() or None
-            ),
-            clock_ns=self._clock_ns,
-            send=self._handler.send_order_with_fills,
-            order_report=lambda info, ts_init, pos_id: order_to_status_report(
-                o,
-                self._account_id,
-                info.instrument_id,
-                info.price_precision,
-                info.size_precision,
-                ts_init,
-                self._expired_as_canceled,
-                pos_id,
-            ),
-            fill_report=lambda info, ts_init, pos_id: fill_history_to_fill_report(
-                item,
-                self._account_id,
-                info.instrument_id,
-                info.price_precision,
-                info.size_precision,
-                ts_init,
-                None,
-                pos_id,
-                info.quote_currency.code,
-            ),
-        )
+        adopted = self._handler.adopt((o.client_order_id or "").lower(), str(o.orderId))
+        if adopted is not None:
+            return 1 if self.apply_fill(adopted, item) else 0
+        # Not the engine's either: the order, with all its fills bundled.
+        return await self._report_external(o)
 
 
 def _side(side: str) -> OrderSide:

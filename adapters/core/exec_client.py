@@ -159,12 +159,38 @@ def adopt_cache_orders(
     for cid, order in orders.items():
         tracked = known(cid)
         if tracked is None:
-            tracked = register(to_tracked(order))
-            for event in order.events:
-                if isinstance(event, OrderFilled) and event.trade_id.value.isdigit():
-                    seen(fill_key(tracked.symbol, int(event.trade_id.value), order.side))
+            tracked = track_cached(order, register=register, to_tracked=to_tracked, seen=seen)
         out.append(tracked)
     return out
+
+
+def track_cached(
+    order: NautilusOrder,
+    *,
+    register: Callable[[TrackedOrder], TrackedOrder],
+    to_tracked: Callable[[NautilusOrder], TrackedOrder],
+    seen: Callable[[FillKey], None],
+) -> TrackedOrder:
+    """One order the engine's cache holds, tracked from now on; the fills the engine already has
+    are marked delivered, so a venue report of them is not emitted a second time."""
+    tracked = register(to_tracked(order))
+    for event in order.events:
+        if isinstance(event, OrderFilled) and event.trade_id.value.isdigit():
+            seen(fill_key(tracked.symbol, int(event.trade_id.value), order.side))
+    return tracked
+
+
+def cached_order_by_venue_id(cache: Any, venue: Venue, venue_order_id: str | None) -> NautilusOrder | None:
+    """The engine's order with this venue order id (an external order the engine adopted from a
+    report carries the venue's id, whatever client id it got), or None."""
+    if not venue_order_id:
+        return None
+    try:
+        cid = cache.client_order_id(VenueOrderId(venue_order_id))
+    except ValueError:
+        return None
+    order = cache.order(cid) if cid is not None else None
+    return order if order is not None and order.instrument_id.venue == venue else None
 
 
 async def load_instruments(provider: Any, cache: Any) -> None:

@@ -24,25 +24,35 @@ one (a delisted symbol: the venue will never answer; an answer with a value reje
 ``WireValueError``: it would be rejected again) is logged as an ERROR naming what could not be
 verified and the attempt proceeds — one dead symbol must not keep the whole stream blind.
 
-And the reports of what the node does not track (:func:`report_external`, :func:`report_external_fill`).
+3b. optionally the venue's open orders listed again, now that the new stream is connected, so the
+   sync does not depend on the snapshot being recent (a retry may reuse an older one): an external
+   order placed between the snapshot and the connect, or missed by a snapshot whose listing failed,
+   shows up nowhere else until it trades (its NEW event reached no socket), and a tracked order
+   that closed in that window without trading (a cancel) is resolved;
+
+And the reports of what the node does not track (:func:`report_external`,
+:func:`report_external_order`). Their invariant: an external order reaches the engine *once*, with
+every one of its fills bundled, so the fills sum to the filled quantity its report states and the
+engine infers nothing. Once the engine holds it, the order is adopted and tracked like any other.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
 from typing import TypeVar
 
 from nautilus_trader.execution.reports import FillReport, OrderStatusReport
-from nautilus_trader.model.identifiers import PositionId
 
+from adapters.core.http_errors import FillsNotPublished
 from adapters.core.order_tracking import FillKey, OrderTracker, TrackedOrder
 from adapters.core.recovery import QueryResult, SnapshotOutcome
 from adapters.core.wire_values import WireValueError
 
 ErrorTypes = type[Exception] | tuple[type[Exception], ...]
 I = TypeVar("I")  # noqa: E741 - a venue's InstrumentInfo
+T = TypeVar("T")  # a venue's REST trade
 
 
 def unknown_to_venue(order: TrackedOrder, log: logging.Logger) -> None:
@@ -65,7 +75,8 @@ def _never_permanent(exc: Exception) -> bool:
 
 
 def _with_wire_errors(errors: ErrorTypes) -> tuple[type[Exception], ...]:
-    return (*errors, WireValueError) if isinstance(errors, tuple) else (errors, WireValueError)
+    extra = (WireValueError, FillsNotPublished)
+    return (*errors, *extra) if isinstance(errors, tuple) else (errors, *extra)
 
 
 async def post_snapshot(
@@ -81,6 +92,7 @@ async def post_snapshot(
     venue_symbols: set[str] | frozenset[str] = frozenset(),
     is_permanent: Callable[[Exception], bool] = _never_permanent,
     refresh_account: Callable[[], Awaitable[None]] | None = None,
+    relist_open_orders: Callable[[], Awaitable[tuple[int, set[str]]]] | None = None,
 ) -> SnapshotOutcome:
     """Steps 0-4 above.
 
@@ -89,6 +101,8 @@ async def post_snapshot(
     by its venue id. ``backfill_symbol(symbol, cursor)`` walks the symbol's fills after ``cursor``
     (None: since the session started). ``venue_symbols``: symbols with open orders on the venue
     (external ones included). ``fills_query`` names the per-symbol queries (``<fills_query>:<symbol>``).
+    ``relist_open_orders()`` lists the venue's open orders again and reports the external ones (step
+    3b); it returns how many it reported and the client order ids of the tracked orders it found.
     """
     errors = _with_wire_errors(errors)
     venue_permanent = is_permanent
@@ -179,6 +193,22 @@ async def post_snapshot(
         else:
             results.append(QueryResult(name, True, emitted))
 
+    # 3b. open orders again, after the connect
+    if relist_open_orders is not None:
+        try:
+            reported, open_now = await relist_open_orders()
+            resolved = {o.client_order_id.value for o in gone}
+            for order in tracker.open_orders():
+                cid = order.client_order_id.value
+                if not order.accepted or cid in open_now or cid in resolved:
+                    continue
+                if not await resolve_order(order):
+                    unknown_to_venue(order, log)
+        except errors as exc:
+            results.append(QueryResult("openOrders:relisted", False, error=repr(exc), required=True))
+        else:
+            results.append(QueryResult("openOrders:relisted", True, reported))
+
     # 4. the account
     if refresh_account is not None:
         try:
@@ -212,26 +242,61 @@ def report_external(
     return 1
 
 
-def report_external_fill(
+async def report_external_order(
     *,
     tracker: OrderTracker,
-    key: FillKey,
-    info: Callable[[], I],
-    position_id: Callable[[I], PositionId | None],
+    executed: Decimal,
+    order_report: Callable[[], OrderStatusReport],
+    trades: Callable[[], Awaitable[Sequence[T]]],
+    key_of: Callable[[T], FillKey],
+    quantity_of: Callable[[T], Decimal],
+    fill_report: Callable[[T, int], FillReport],
     clock_ns: Callable[[], int],
     send: Callable[[OrderStatusReport, list[FillReport]], None],
-    order_report: Callable[[I, int, PositionId | None], OrderStatusReport],
-    fill_report: Callable[[I, int, PositionId | None], FillReport],
+    log: logging.Logger,
+    ident: object,
 ) -> int:
-    """A backfilled trade of an order this node does not track: its order report with the fill
-    bundled (once per trade); 1 if sent. ``order_report``/``fill_report`` take the instrument info,
-    ``ts_init`` and the position id. The trade is marked seen only after both reports were built
-    and sent."""
-    if tracker.is_seen(key):
+    """Report an order this node does not track, with every fill it has: 1 if sent.
+
+    ``executed`` is the venue's cumulative filled quantity in the order view ``order_report`` is
+    built from. When it is not zero the order's trades (``trades()``, all of them, by order id) are
+    fetched and bundled with the report, so they sum to the filled quantity it states: the engine
+    adopts the exact fills and infers none. Trades that sum to less than ``executed`` (not
+    published yet) or more (the order traded after it was read) raise :class:`FillsNotPublished`:
+    nothing is sent and the caller's attempt is retried on fresh views. Every bundled trade is
+    marked seen only after the reports were built and sent. ``fill_report(trade, ts_init)``.
+    """
+    try:
+        report = order_report()
+    except ValueError as exc:
+        # Zero quantity (a closePosition stop) and the like: no report can represent it, and it
+        # must not fail the whole sync, or recovery would retry it forever.
+        log.warning("recovery: external order %s not reported: %s", ident, exc)
         return 0
-    instrument = info()
+    if executed <= 0:
+        send(report, [])
+        return 1
+    rows: dict[FillKey, T] = {}
+    for trade in await trades():
+        rows.setdefault(key_of(trade), trade)
+    total = sum((quantity_of(t) for t in rows.values()), Decimal(0))
+    if total != executed:
+        raise FillsNotPublished(
+            f"external order {ident}: executed {executed} on the venue, its trades sum to {total}"
+        )
+    unseen = [(k, t) for k, t in rows.items() if not tracker.is_seen(k)]
+    if len(unseen) < len(rows):
+        # Fills the engine was given without the order (it would hold the order then): it will
+        # infer the difference. Said, not hidden.
+        log.error(
+            "recovery: external order %s: %d of its %d trades were reported before the order itself",
+            ident,
+            len(rows) - len(unseen),
+            len(rows),
+        )
     ts_init = clock_ns()
-    pos_id = position_id(instrument)
-    send(order_report(instrument, ts_init, pos_id), [fill_report(instrument, ts_init, pos_id)])
-    tracker.mark_seen(key)
+    fills = [fill_report(t, ts_init) for _, t in unseen]
+    send(report, fills)
+    for key, _ in unseen:
+        tracker.mark_seen(key)
     return 1

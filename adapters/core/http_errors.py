@@ -9,6 +9,7 @@ The split that matters to an execution client:
   may not exist; callers must resolve by querying the venue and must NOT emit a rejection.
 * :class:`VenueTransportError` - the request provably never reached the venue (connection could not be
   established). Safe to treat as "not executed".
+* :class:`FillsNotPublished` - two answers of the venue disagree (executed quantity vs trades): ask again.
 
 Each venue subclasses these with its own name (``venue`` class attribute) and code predicates, so
 ``except BinanceRejection`` and ``except VenueRejection`` both work. No message may ever contain an API key,
@@ -86,6 +87,12 @@ class VenueAmbiguous(VenueError):
 
 class VenueTransportError(VenueError):
     """The request never reached the venue (e.g. connection refused / DNS failure)."""
+
+
+class FillsNotPublished(VenueError):
+    """The venue's answers do not agree yet: an order's executed quantity is not what its trades
+    add up to (trades published late, or the order traded between the two reads). Transient: asked
+    again, they agree; acting on them now would make the engine infer a fill."""
 
 
 def is_ambiguous_http_status(status: int) -> bool:

@@ -104,6 +104,10 @@ class TrackedOrder:
     # When the venue created the order (ms), once a venue answer said so: a venue whose trade query
     # defaults to the last days needs it to fetch an older order's fills.
     venue_created_ms: int | None = None
+    # Not submitted by this node: an external order the engine adopted from our report, tracked by
+    # its venue order id (the engine's client id for it may be one the venue never saw), so venue
+    # queries ask for it by that id.
+    external: bool = False
 
     def __post_init__(self) -> None:
         # An order adopted from the cache (accepted before a restart) is known to the engine

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from adapters.core.backoff import Backoff, SleepFn
-from adapters.core.http_errors import VenueAmbiguous, VenueRateLimited, VenueTransportError
+from adapters.core.http_errors import FillsNotPublished, VenueAmbiguous, VenueRateLimited, VenueTransportError
 
 T = TypeVar("T")
 
@@ -28,7 +28,7 @@ MAX_RETRY_AFTER_SECS = 5.0
 def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, VenueRateLimited):
         return not exc.is_ip_ban and (exc.retry_after_secs or 1.0) <= MAX_RETRY_AFTER_SECS
-    return isinstance(exc, VenueAmbiguous | VenueTransportError | TimeoutError)
+    return isinstance(exc, VenueAmbiguous | VenueTransportError | FillsNotPublished | TimeoutError)
 
 
 async def read_with_retry(

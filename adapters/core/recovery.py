@@ -18,19 +18,24 @@ A run (:func:`recover_once`), in this order and for these reasons:
 1. ``create_listen_key()`` - a fresh (or, on Binance, extended) key.
 2. ``snapshot()`` - emit REST reports for open orders *before touching any socket*.  If every query
    fails the attempt fails with nothing changed: no orphaned socket without a dispatcher, and the
-   old stream keeps dispatching meanwhile.  Partial success proceeds.
+   old stream keeps dispatching meanwhile.  Partial success proceeds.  A retry within
+   ``RecoveryOptions.snapshot_reuse_secs`` of a failed attempt's snapshot reuses it: while the
+   venue refuses sockets, a snapshot per retry only burned the IP's request weight until the
+   recovery itself waited on the rate limit (Binance chaos seed 137). Nothing depends on the
+   snapshot being fresh: step 4 lists the open orders again after the connect.
 3. ``connect_stream(new_key)`` - connected but not yet dispatching; its frames wait in its queue.
    Connected *before* the backfill: the venue keeps no events for a key nobody is connected to,
    so anything published between a backfill and a later connect would be lost (found by the
    chaos runner).
-4. ``post_snapshot()`` - venue second phase: backfill fills since the last seen trade id and
-   resolve orders that are no longer open (the gap the reference design leaves to periodic
-   reconciliation); it covers everything up to the connect, the new socket everything after.
+4. ``post_snapshot()`` - venue second phase: backfill fills since the last seen trade id, resolve
+   orders that are no longer open and list the open orders again (the gap the reference design
+   leaves to periodic reconciliation; see :mod:`adapters.core.gap_sync`); it covers everything up
+   to the connect, the new socket everything after.
    Stricter than the snapshot: the attempt fails if every query fails *or any required one
    does* (a symbol's fills, a closed order's final state — chaos seed 23 lost a fill when one
    symbol's trade query failed and the rotation completed anyway); the new socket, still ours,
    is closed and the attempt retried: a rotation that skipped part of the backfill would leave a
-   known gap, while retrying costs only a repeated (idempotent) snapshot.
+   known gap, while retrying costs only a repeated (idempotent) backfill.
 5. Overlap mode only: ``wait_healthy()`` - the new socket must prove itself (a frame or a pong)
    before the old one is closed; if it cannot, it is closed and the attempt fails with the old
    stream untouched.  Events seen on both sockets are de-duplicated downstream.
@@ -166,6 +171,12 @@ class RecoveryOptions:
     # Each retry delay is scaled by a random factor in [1 - retry_jitter, 1]: nodes whose streams
     # died together (one network blip) do not retry in lockstep against a shared rate limit.
     retry_jitter: float = 0.0
+    # A retry within this long of a failed attempt's snapshot reuses it instead of reading every
+    # open order again: while the venue refuses sockets, a snapshot per retry only burns the IP's
+    # request weight (2,400 per minute on Binance, ~80 per snapshot) until the recovery itself
+    # waits on the rate limit. Safe because the post-snapshot phase, run after the connect, lists
+    # the open orders again (see adapters.core.gap_sync, step 3b). 0: a snapshot every attempt.
+    snapshot_reuse_secs: float = 5.0
 
 
 @dataclass(slots=True)
@@ -226,6 +237,8 @@ class RecoveryCtx:
     # recovery run, until the owner releases it (NautilusTrader's startup reconciliation first).
     released: asyncio.Event = field(default_factory=asyncio.Event)
     last_success: float | None = None  # clock() when the last run completed
+    # clock() of the last snapshot taken by an attempt that then failed (None after a success).
+    failed_attempt_snapshot: float | None = None
 
     def current_key(self) -> str | None:
         """For :class:`~adapters.core.listen_key.ListenKeyKeeper`: always the published key."""
@@ -479,17 +492,24 @@ async def recover_once(ctx: RecoveryCtx, reasons: list[str]) -> None:
 
             # Snapshot before any socket exists: a failure here leaves nothing to clean up and the
             # old stream/dispatcher untouched.
-            try:
-                async with asyncio.timeout(opts.op_timeout):
-                    outcome = await venue.snapshot()
-                timing.snapshot, mark = clock() - mark, clock()
-                if outcome.all_failed:
-                    raise RecoveryAttemptError("snapshot", f"every query failed ({outcome.describe()})")
-            except Exception:
-                if minted is not None:
-                    await _retire_failed_key(ctx, minted)
-                raise
-            log.info("%s: snapshot emitted %d report(s) (%s)", ctx.name, outcome.emitted, outcome.describe())
+            previous = ctx.failed_attempt_snapshot
+            if previous is not None and clock() - previous < opts.snapshot_reuse_secs:
+                log.info("%s: reusing the snapshot of %.1fs ago", ctx.name, clock() - previous)
+            else:
+                try:
+                    async with asyncio.timeout(opts.op_timeout):
+                        outcome = await venue.snapshot()
+                    timing.snapshot, mark = clock() - mark, clock()
+                    if outcome.all_failed:
+                        raise RecoveryAttemptError("snapshot", f"every query failed ({outcome.describe()})")
+                except Exception:
+                    if minted is not None:
+                        await _retire_failed_key(ctx, minted)
+                    raise
+                ctx.failed_attempt_snapshot = clock()  # until this attempt succeeds
+                log.info(
+                    "%s: snapshot emitted %d report(s) (%s)", ctx.name, outcome.emitted, outcome.describe()
+                )
 
             # Connect before the backfill: the venue does not buffer events for a key nobody is
             # connected to, so a fill published between a backfill and a later connect would reach
@@ -545,6 +565,7 @@ async def recover_once(ctx: RecoveryCtx, reasons: list[str]) -> None:
             ctx.metrics.in_progress = False
 
         timing.total = clock() - started
+        ctx.failed_attempt_snapshot = None
         m = ctx.metrics
         m.runs += 1
         m.last_duration = timing.total

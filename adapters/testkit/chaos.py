@@ -874,8 +874,15 @@ class Chaos:
             self.env.sim.faults.refuse_streams("user", False)
         if self.must_recover(step):
             need = seen.runs + (2 if kind == "drop_after_run" else 1)
+            probe = self.probe
             await env.wait_until(
-                lambda: metrics.runs >= need and not metrics.in_progress,
+                # A run already in flight when the fault was armed completes first and counts; the
+                # attempt the fault fired (the last one the probe saw) must complete too.
+                lambda: (
+                    metrics.runs >= need
+                    and not metrics.in_progress
+                    and (probe is None or not probe.attempts or probe.attempts[-1].completed)
+                ),
                 within=RECOVERY_DEADLINE,
                 what=f"recovery after {kind}",
             )

@@ -285,6 +285,11 @@ class SimNode:
         self.node = node
         self._run_task = asyncio.get_running_loop().create_task(node.run_async(), name="trading-node")
         await self.wait_until(lambda: self.strategy.is_running, within=20.0, what="strategy running")
+        # A test starts once the client's sync after startup reconciliation is through: faults it
+        # arms are then met by what the test does, not by that sync (it lists orders and trades too).
+        await self.wait_until(
+            lambda: self._client().startup.done.is_set(), within=20.0, what="the startup sync"
+        )
 
     async def stop_node(self) -> None:
         """Stop the node now (the simulator keeps running); ``__aexit__`` then only disposes."""

@@ -163,7 +163,7 @@ def run(
         client_id=ClientId("BINANCE"),
         account_id=AccountId("BINANCE-USDT_FUTURES-master"),
         instruments=lambda symbol: INFO,
-        adopt=lambda cid: None,
+        adopt=lambda cid, venue_id: None,
         position_id=lambda iid, side: None,
         clock_ns=lambda: int(now[0] * 1e9),
         on_listen_key_expired=lambda reason: None,

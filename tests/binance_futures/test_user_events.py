@@ -232,6 +232,7 @@ class Env:
     fill_requests: list[TrackedOrder] = field(default_factory=list)
     expirations: list[str] = field(default_factory=list)
     adopted: list[str] = field(default_factory=list)
+    external_by_rest: list[tuple[str, int]] = field(default_factory=list)
 
     def feed(self, *frames: bytes | str) -> None:
         for f in frames:
@@ -241,13 +242,14 @@ class Env:
 def make_env(
     *,
     expired_as_canceled: bool = False,
-    adopt: Callable[[str], TrackedOrder | None] | None = None,
+    adopt: Callable[[str, str | None], TrackedOrder | None] | None = None,
 ) -> Env:
     tracker = OrderTracker()
     sink = RecordingSink()
     fill_requests: list[TrackedOrder] = []
     expirations: list[str] = []
     adopted: list[str] = []
+    external_by_rest: list[tuple[str, int]] = []
 
     def request_fills(order: TrackedOrder) -> None:
         # As FillRepairs: at most one repair per order at a time.
@@ -258,9 +260,10 @@ def make_env(
         tracker, sink, treat_expired_as_canceled=expired_as_canceled, request_fills=request_fills
     )
 
-    def _adopt(cid: str) -> TrackedOrder | None:
-        adopted.append(cid)
-        return adopt(cid) if adopt is not None else None
+    def _adopt(cid: str, venue_id: str | None = None) -> TrackedOrder | None:
+        if cid:  # an exchange-generated id is looked up by its venue order id only
+            adopted.append(cid)
+        return adopt(cid, venue_id) if adopt is not None else None
 
     def _position_id(iid: InstrumentId, side: str | None) -> PositionId | None:
         return PositionId(f"{iid}-{side}") if side in ("LONG", "SHORT") else None
@@ -277,8 +280,9 @@ def make_env(
         on_listen_key_expired=expirations.append,
         treat_expired_as_canceled=expired_as_canceled,
         logger=logging.getLogger("tests.user_events"),
+        report_external=lambda symbol, order_id: external_by_rest.append((symbol, order_id)),
     )
-    return Env(tracker, sink, facts, handler, fill_requests, expirations, adopted)
+    return Env(tracker, sink, facts, handler, fill_requests, expirations, adopted, external_by_rest)
 
 
 def tracked(
@@ -642,8 +646,8 @@ def test_adopted_order_is_known_to_the_engine_under_its_cached_venue_id() -> Non
         accepted=True,
     )
     assert adopted.engine_venue_order_id == VenueOrderId("4200000001")
-    env = make_env(adopt=lambda cid: adopted)
-    env.handler._adopt = lambda cid: env.tracker.track(adopted) if cid == CID else None
+    env = make_env(adopt=lambda cid, venue_id: adopted)
+    env.handler._adopt = lambda cid, venue_id=None: env.tracker.track(adopted) if cid == CID else None
     env.feed(raw("order_trade_update_trade.json"))
     assert env.sink.events == [("filled", CID, "4200000001", "987650001", "0.100", "3150.10")]
 
@@ -764,11 +768,32 @@ def test_untracked_fill_is_bundled_with_its_order_report_once(env: Env) -> None:
     assert fill.client_order_id == ClientOrderId(CID)
 
 
+@pytest.mark.parametrize(
+    "frame",
+    [
+        # its first fill's event was lost: this one states 0.150 filled with only 0.050 of its own
+        trade(987650002, "0.050", "0.150"),
+        # a cancel after fills the engine never got (no fill of its own at all)
+        otu({"x": "CANCELED", "X": "CANCELED", "z": "0.100"}),
+    ],
+    ids=["fill-after-a-lost-fill", "cancel-after-lost-fills"],
+)
+def test_an_external_event_that_cannot_be_reported_whole_is_reported_from_rest(
+    env: Env, frame: bytes
+) -> None:
+    """A report stating more filled than the fills bundled with it makes NautilusTrader infer the
+    rest (chaos BingX seed 58): nothing is sent from the event, the venue's view is asked for."""
+    env.feed(frame)
+    assert env.sink.events == []
+    assert env.external_by_rest == [("ETHUSDT", 4200000001)]
+    assert len(env.tracker.seen_trades) == 0  # the REST report will carry (and mark) the fills
+
+
 def test_order_of_ours_from_before_a_restart_is_adopted_and_stays_events() -> None:
     order = tracked()
-    env = make_env(adopt=lambda cid: order if cid == CID else None)
+    env = make_env(adopt=lambda cid, venue_id: order if cid == CID else None)
 
-    def adopt_into_tracker(cid: str) -> TrackedOrder | None:
+    def adopt_into_tracker(cid: str, venue_id: str | None = None) -> TrackedOrder | None:
         return env.tracker.track(order) if cid == CID else None
 
     env.handler._adopt = adopt_into_tracker

@@ -17,7 +17,7 @@ from nautilus_trader.model.objects import Money, Price, Quantity
 
 from adapters.binance_futures.errors import BinanceAmbiguous, BinanceRejection
 from adapters.binance_futures.schemas import decode_http
-from adapters.binance_futures.schemas_http import AlgoOrder, Order, UserTrade
+from adapters.binance_futures.schemas_http import AlgoOrder, Order, PositionRisk, UserTrade
 from adapters.binance_futures.venue_sync import VenueSync
 from adapters.core.order_tracking import Terminal
 from tests.binance_futures.test_user_events import (
@@ -72,6 +72,7 @@ class FakeHttp:
         self.orders: dict[Any, Order | Exception] = {}  # by orderId or clientOrderId
         self.algos: dict[str, AlgoOrder | Exception] = {}
         self.trades: dict[str, list[UserTrade]] = {}  # per symbol, ascending ids
+        self.positions: list[PositionRisk] = []
         self.now = SINCE_MS + 3_600_000  # the venue's clock: an hour into the session
 
     def now_ms(self) -> int:
@@ -85,11 +86,15 @@ class FakeHttp:
 
     async def open_orders(self, symbol: str | None = None) -> list[Order]:
         self.calls.append(("open_orders", {"symbol": symbol}))
-        return list(self._answer(self.open))
+        return [o for o in self._answer(self.open) if symbol is None or o.symbol == symbol]
 
     async def open_algo_orders(self, symbol: str | None = None) -> list[AlgoOrder]:
         self.calls.append(("open_algo_orders", {"symbol": symbol}))
         return list(self._answer(self.open_algos))
+
+    async def position_risk(self, symbol: str | None = None) -> list[PositionRisk]:
+        self.calls.append(("position_risk", {"symbol": symbol}))
+        return list(self.positions)
 
     async def query_order(
         self, symbol: str, *, order_id: int | None = None, orig_client_order_id: str | None = None
@@ -252,6 +257,7 @@ async def test_order_filled_during_the_gap_gets_its_fills_then_closes(s: SyncEnv
     assert [(q.name, q.ok, q.emitted) for q in outcome.queries] == [
         ("closedOrders", True, 1),
         ("userTrades:ETHUSDT", True, 0),
+        ("openOrders:relisted", True, 0),
     ]
     assert [e[:4] for e in s.events] == [
         ("accepted", CID, "4200000001"),
@@ -302,20 +308,24 @@ async def test_backfill_pages_through_fills_of_open_and_unknown_orders(s: SyncEn
     await s.sync.snapshot()
     outcome = await s.sync.post_snapshot()
     # The open order's shortfall (0.050 on the venue, 0.010 told) is fetched by its id first; the
-    # walk then finds the external orders' fills.
+    # walk then finds the external order, reported once with all 1,000 of its fills: they sum to
+    # the filled quantity its report states, so the engine infers nothing.
     assert [(q.name, q.ok, q.emitted) for q in outcome.queries] == [
         ("orderFills", True, 1),
-        ("userTrades:ETHUSDT", True, 1000),
+        ("userTrades:ETHUSDT", True, 1),
+        ("openOrders:relisted", True, 0),
     ]
     assert [e[3] for e in s.events if e[0] == "filled"] == ["100", "101", "102", "103", "104"]
     assert tracked_order.filled == Decimal("0.050")
     masses = [e[1] for e in s.events if e[0] == "mass"]
-    assert len(masses) == 1000
+    assert len(masses) == 1
     first = masses[0]
     assert isinstance(first, ExecutionMassStatus)
-    (fill,) = first.fill_reports[VenueOrderId("4200000999")]
-    assert fill.trade_id.value == "105" and str(fill.last_qty) == "0.001"
-    assert first.order_reports[VenueOrderId("4200000999")].client_order_id == ClientOrderId("web-9")
+    fills = first.fill_reports[VenueOrderId("4200000999")]
+    assert [f.trade_id.value for f in fills] == [str(105 + i) for i in range(1000)]
+    assert sum(f.last_qty.as_decimal() for f in fills) == Decimal("1.000")
+    report = first.order_reports[VenueOrderId("4200000999")]
+    assert report.client_order_id == ClientOrderId("web-9") and str(report.filled_qty) == "1.000"
     pages = [c for name, c in s.http.calls if name == "user_trades" and c["order_id"] is None]
     assert [p["from_id"] for p in pages] == [None, 1100]  # the session's first window, then by id
     assert s.env.tracker.trade_cursor["ETHUSDT"] == 1104
@@ -531,13 +541,15 @@ async def test_a_walk_without_a_cursor_pages_seven_day_windows_up_to_now(s: Sync
     )
     await s.sync.snapshot()
     await s.sync.post_snapshot()
-    walks = [c for name, c in s.http.calls if name == "user_trades"]
+    walks = [c for name, c in s.http.calls if name == "user_trades" and c["order_id"] is None]
     assert [(w["start_time"], w["from_id"]) for w in walks] == [
         (SINCE_MS, None),  # days 0-7: trade 300; then by id from there, whatever its time
         (None, 301),
     ]
-    masses = [e[1] for e in s.events if e[0] == "mass"]
-    assert len(masses) == 2 and s.env.tracker.trade_cursor["ETHUSDT"] == 400
+    # The external order is reported once, with both its trades (fetched by its id).
+    (mass,) = [e[1] for e in s.events if e[0] == "mass"]
+    assert [f.trade_id.value for f in mass.fill_reports[VenueOrderId("4200000999")]] == ["300", "400"]
+    assert s.env.tracker.trade_cursor["ETHUSDT"] == 400
 
 
 async def test_empty_windows_are_skipped_until_now(s: SyncEnv) -> None:
@@ -657,3 +669,35 @@ async def test_an_excess_that_stands_after_the_reread_is_an_error(
         await s.sync.post_snapshot()
     assert ("query_order", {"symbol": "ETHUSDT", "order_id": None, "cid": CID}) in s.http.calls  # re-read
     assert any("the engine was told 0.150 filled but the venue reports 0.100" in m for m in caplog.messages)
+
+
+async def test_an_order_canceled_between_the_snapshot_and_the_connect_is_resolved(s: SyncEnv) -> None:
+    """The snapshot listed it open; it was canceled before the new socket connected (its event
+    reached no socket) and it never traded: only the open orders listed again after the connect
+    show it gone (a retry may also reuse an older snapshot)."""
+    order_ = s.env.tracker.track(tracked())
+    s.env.facts.accepted(order_, VenueOrderId("4200000001"), 1)
+    s.http.open = [order(status="NEW", executedQty="0")]
+    await s.sync.snapshot()
+    s.http.open = []  # canceled on the venue in the window
+    s.http.orders[CID] = order(status="CANCELED", executedQty="0")
+    outcome = await s.sync.post_snapshot()
+    assert ("openOrders:relisted", True, 0) in [(q.name, q.ok, q.emitted) for q in outcome.queries]
+    assert [e[0] for e in s.events] == ["accepted", "canceled"]
+    assert order_.terminal is Terminal.CANCELED
+
+
+async def test_an_external_order_placed_after_the_snapshot_is_reported_after_the_connect(s: SyncEnv) -> None:
+    """Placed between the snapshot and the connect on a symbol the node trades: its NEW event reached
+    no socket; the open orders listed again (per symbol, weight 1 each) show it."""
+    ours = s.env.tracker.track(tracked())
+    s.env.facts.accepted(ours, VenueOrderId("4200000001"), 1)
+    s.http.open = [order(status="NEW", executedQty="0")]
+    await s.sync.snapshot()
+    s.http.open.append(order(orderId=4200000777, clientOrderId="web-7", status="NEW", executedQty="0"))
+    outcome = await s.sync.post_snapshot()
+    assert ("openOrders:relisted", True, 1) in [(q.name, q.ok, q.emitted) for q in outcome.queries]
+    (report,) = [e[1] for e in s.events if e[0] == "report"]
+    assert report.client_order_id == ClientOrderId("web-7")
+    relisted = [c["symbol"] for name, c in s.http.calls if name == "open_orders"][1:]
+    assert relisted == ["ETHUSDT"]

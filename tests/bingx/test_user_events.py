@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import msgspec
+import pytest
 from nautilus_trader.model.currencies import USDT
 from nautilus_trader.model.enums import LiquiditySide, OrderSide, OrderType
 from nautilus_trader.model.identifiers import (
@@ -60,7 +61,7 @@ class Env:
             client_id=ClientId("BINGX"),
             account_id=AccountId("BINGX-SWAP"),
             instruments=lambda s: InstrumentInfo(IID, 1, 4, USDT),
-            adopt=lambda cid: None,
+            adopt=lambda cid, venue_id: None,
             position_id=lambda iid, ps: None,
             clock_ns=lambda: 1,
             on_listen_key_expired=self.expired.append,
@@ -167,6 +168,27 @@ def test_external_order_is_reported_with_its_fill_bundled() -> None:
     report = mass[0]
     assert list(report.order_reports) == [VenueOrderId("42")]
     assert [f.trade_id.value for f in report.fill_reports[VenueOrderId("42")]] == ["3"]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        # its first fill's event was lost: this one states 0.02 filled with only 0.01 of its own
+        {"l": "0.01000000", "L": "59000.00000000", "td": 4, "z": "0.02000000", "X": "FILLED"},
+        # a cancel after fills the engine never got (no fill of its own at all)
+        {"x": "CANCELED", "X": "CANCELED", "z": "0.01000000"},
+    ],
+    ids=["fill-after-a-lost-fill", "cancel-after-lost-fills"],
+)
+def test_an_external_event_that_cannot_be_reported_whole_is_reported_from_rest(
+    fields: dict[str, Any],
+) -> None:
+    """A report stating more filled than the fills bundled with it makes NautilusTrader infer the
+    rest (chaos seed 58): nothing is sent from the event, the venue's view is asked for."""
+    env = Env()
+    env.handler.handle_frame(frame(c="", i=42, **fields))
+    assert env.sink.events == []
+    assert env.fetches == [(None, "BTC-USDT", 42)]
 
 
 def test_listen_key_expired_and_heartbeat() -> None:

@@ -60,7 +60,7 @@ async def test_balance_after_a_fill_in_a_stream_gap() -> None:
 
 
 # Seed 4 runs today's schedule for that seed: since the adversarial workload (issue 11) it also meets
-# the open external-order bug below, so it FAILS until that fix is merged (the balance holds).
+# the external-order paths below (fixed since), so it guards those too.
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("seed", [4])
 async def test_chaos_seed_stale_balance(seed: int) -> None:
@@ -188,13 +188,14 @@ async def test_a_cancel_that_never_executed_does_not_stay_pending(venue: str) ->
 # stream was down (Binance seeds 1, 3, 4, 5, 6, 7, 9, ...; BingX seeds 1, 2, 3, 5, 7, ...). The node
 # invents a fill (a UUID trade id) and then drops or doubles the venue's real trade: lost + phantom,
 # or filled/position twice the venue's. Minimised to three causes, all owned by adapters/core/gap_sync.py
-# and both venue_sync.py (the proposed fix is in the issue-11 chaos report); these tests FAIL until it
-# is merged:
+# and both venue_sync.py. Fixed by construction: an external order reaches the engine once, with every
+# one of its trades bundled (gap_sync.report_external_order checks they add up to the filled quantity
+# its report states), and Binance's backfill also walks the symbols holding a position:
 #
 # A. the snapshot reports an open external order that has fills as a bare OrderStatusReport
 #    (gap_sync.report_external): NautilusTrader infers a fill for its filled quantity;
 # B. the backfill reports an external order one trade at a time, each with the order's *cumulative*
-#    report (gap_sync.report_external_fill): an order filled by two trades in the gap gets one real
+#    report (the former gap_sync.report_external_fill): an order filled by two trades in the gap gets one real
 #    fill plus an inferred one for the rest, and the second real trade is then dropped or doubled;
 # C. (Binance) the backfill walks only symbols with a cursor, a tracked order or an open venue
 #    order: an external order that filled completely in the gap on any other symbol is never seen.
@@ -255,16 +256,17 @@ async def test_external_order_filled_in_a_gap_is_adopted_with_its_real_fills_onc
         assert report.ok, f"{GAP_CASES[case]}: {report.details()}"
 
 
-# The same, as found: seeds 19 (Binance) and 11 (BingX) fail with lost + phantom fills, Binance 14 with
-# the unadopted resting external order (D), until the fix. BingX 58 still gets an invented fill on an
-# external order with the proposed fix applied: a further path, not minimised yet.
-# Binance seed 137 (and 133, with the fix below applied) also found a liveness violation NOT root-caused
-# yet (intermittent under load, 3 of 5
-# replays): after a held gap (handshakes refused ~5 s, ~21 failed attempts) three recovery attempts and
-# a keepalive each hung until the 10 s operation timeout, logging no REST error and no rate-limit wait
-# (the HTTP timeout is 2 s, so the hang is not one request); the recovery completed ~33 s after the gap opened
-# ("timed out after 20.0s waiting for recovery after rest_failures"), and the node's own fills in that
-# gap were missing until then. See the issue-11 chaos report.
+# The same, as found: seeds 19 (Binance) and 11 (BingX) failed with lost + phantom fills, Binance 14 with
+# the unadopted resting external order (D). BingX 58: 25 % of the user events dropped, an external
+# order's fill event among them; its next event (cumulative 0.8635, no fill of its own) was reported
+# bare and NautilusTrader inferred the fill. Fixed: a stream event of an external order whose
+# cumulative quantity exceeds its own fill is reported from the venue's REST view, with every fill.
+# Binance seeds 137 and 133: after a held gap (handshakes refused ~5 s), every retry (0.4 s apart) took
+# a full snapshot (~80 weight) until the IP's weight budget ran out; the next attempts and a keepalive
+# then waited for the window roll inside the client's rate limiter until the 10 s operation timeout,
+# and the recovery completed ~33 s after the gap opened. Fixed: a retry reuses a failed attempt's
+# snapshot for RecoveryOptions.snapshot_reuse_secs (the post-snapshot phase lists open orders again
+# after the connect, so nothing depends on the snapshot being fresh).
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize(
     ("venue", "seed"),
@@ -282,9 +284,9 @@ async def test_chaos_seeds_found_by_the_adversarial_workload(venue: str, seed: i
 #    lists open orders again: the node never learns the order (unknown_orders) until it trades;
 # E. an external order placed between the snapshot and the new socket's connect is in neither (its
 #    NEW event reaches no socket; the backfill reads trades only).
-# BingX's audit poll re-lists open orders every audit_interval, so it converges; Binance has no such
-# poll. Owned by adapters/core/recovery.py + binance_futures/venue_sync.py (proposed fix in the
-# issue-11 chaos report: open orders listed again after the connect). FAILS on Binance until merged.
+# BingX's audit poll re-lists open orders every audit_interval, so it converged; Binance had no such
+# poll. Fixed: the post-snapshot phase lists open orders again after the connect (gap_sync step 3b),
+# a required query, on both venues.
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("when", ["D-snapshot-openOrders-fails", "E-between-snapshot-and-connect"])
 @pytest.mark.parametrize("venue", ["binance", "bingx"])

@@ -16,6 +16,7 @@ import signal
 import time
 import uuid
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -286,6 +287,18 @@ async def test_a_heavy_request_is_not_starved_by_a_stream_of_small_ones(
     assert all(n > 0 for n in served.values())  # and the small ones were served too
 
 
+async def _queued_or_served(budget: FleetBudget, key: str, served: list[int]) -> int:
+    return int(await budget._client().zcard(key)) + len(served)
+
+
+async def _until(count: Callable[[], Awaitable[int]], want: int, within: float = 10.0) -> None:
+    """Wait (with a deadline) until ``count()`` reaches ``want``."""
+    deadline = asyncio.get_running_loop().time() + within
+    while await count() < want:
+        assert asyncio.get_running_loop().time() < deadline, f"never reached {want}"
+        await asyncio.sleep(0.005)
+
+
 async def test_five_nodes_queued_together_are_served_in_arrival_order(
     redis_server: RedisServer, prefix: str
 ) -> None:
@@ -304,9 +317,11 @@ async def test_five_nodes_queued_together_are_served_in_arrival_order(
         await budgets[0].acquire("weight", 90, 100, MINUTE, clock.ms)  # the window is spent
         order.clear()
         tasks = []
+        queue_key = budgets[0]._queue_keys("weight")[0]
         for i in range(5):
             tasks.append(asyncio.create_task(recover(i)))
-            await asyncio.sleep(0.01)  # queued in this order
+            # Queued in this order: the next node starts once this one holds a ticket (or was served).
+            await _until(lambda: _queued_or_served(budgets[0], queue_key, order), i + 1)
         await asyncio.gather(*tasks)
     assert order == [0, 1, 2, 3, 4]
     # Two per window: 0 and 1 after the first roll, 2 and 3 after the second, 4 after the third.

@@ -16,6 +16,7 @@ from nautilus_trader.model.enums import OrderSide, OrderType
 from nautilus_trader.model.identifiers import ClientOrderId, InstrumentId, StrategyId, VenueOrderId
 
 from adapters.core import gap_sync
+from adapters.core.http_errors import FillsNotPublished
 from adapters.core.order_tracking import OrderTracker, TrackedOrder, fill_key
 
 LOG = logging.getLogger("tests.gap_sync")
@@ -286,7 +287,37 @@ def test_report_external_skips_what_no_report_represents(caplog: pytest.LogCaptu
     assert "recovery: external algo order 2 not reported: zero quantity" in caplog.text
 
 
-def test_report_external_fill_once_per_trade_and_only_once_sent() -> None:
+def _external(
+    tracker: OrderTracker,
+    send: Any,
+    *,
+    executed: str,
+    trades: list[tuple[int, str]],
+    fetched: list[int] | None = None,
+) -> Any:
+    """``report_external_order`` over trades given as (trade id, quantity)."""
+
+    async def fetch() -> list[tuple[int, str]]:
+        if fetched is not None:
+            fetched.append(1)
+        return trades
+
+    return gap_sync.report_external_order(
+        tracker=tracker,
+        executed=Decimal(executed),
+        order_report=lambda: "order",  # type: ignore[arg-type,return-value]
+        trades=fetch,
+        key_of=lambda t: fill_key("AUSDT", t[0], OrderSide.SELL),
+        quantity_of=lambda t: Decimal(t[1]),
+        fill_report=lambda t, ts: ("fill", t[0], ts),  # type: ignore[arg-type,return-value]
+        clock_ns=lambda: 42,
+        send=send,
+        log=LOG,
+        ident="web-1",
+    )
+
+
+async def test_an_external_order_is_reported_once_with_every_fill_and_marked_only_once_sent() -> None:
     tracker = OrderTracker()
     sent: list[Any] = []
     fail = [True]
@@ -297,19 +328,31 @@ def test_report_external_fill_once_per_trade_and_only_once_sent() -> None:
             raise ValueError("cannot build")
         sent.append((r, f))
 
-    def call() -> int:
-        return gap_sync.report_external_fill(
-            tracker=tracker,
-            key=fill_key("AUSDT", 5, OrderSide.SELL),
-            info=lambda: "info",
-            position_id=lambda info: None,
-            clock_ns=lambda: 42,
-            send=send,
-            order_report=lambda info, ts, pos: (info, ts, pos, "order"),  # type: ignore[arg-type,return-value]
-            fill_report=lambda info, ts, pos: (info, ts, pos, "fill"),  # type: ignore[arg-type,return-value]
-        )
-
+    trades = [(5, "0.1"), (6, "0.2")]
     with pytest.raises(ValueError):
-        call()  # not sent: not marked seen
-    assert call() == 1 and call() == 0
-    assert sent == [(("info", 42, None, "order"), [("info", 42, None, "fill")])]
+        await _external(tracker, send, executed="0.3", trades=trades)
+    assert not tracker.is_seen(fill_key("AUSDT", 5, OrderSide.SELL))  # not sent: not marked
+    assert await _external(tracker, send, executed="0.3", trades=trades) == 1
+    assert sent == [("order", [("fill", 5, 42), ("fill", 6, 42)])]
+    assert tracker.is_seen(fill_key("AUSDT", 5, OrderSide.SELL))
+    assert tracker.is_seen(fill_key("AUSDT", 6, OrderSide.SELL))
+
+
+async def test_an_external_order_whose_trades_do_not_add_up_is_not_reported() -> None:
+    """Trades short of (or beyond) the executed quantity: the engine would infer the difference, so
+    nothing is sent and the attempt is retried on fresh views."""
+    tracker = OrderTracker()
+    sent: list[Any] = []
+    for trades in ([(5, "0.1")], [(5, "0.1"), (6, "0.2"), (7, "0.1")]):
+        with pytest.raises(FillsNotPublished, match=r"executed 0\.3 on the venue"):
+            await _external(tracker, lambda r, f: sent.append((r, f)), executed="0.3", trades=trades)
+    assert sent == [] and len(tracker.seen_trades) == 0
+
+
+async def test_an_external_order_without_fills_is_reported_bare_without_asking_for_trades() -> None:
+    sent: list[Any] = []
+    fetched: list[int] = []
+    n = await _external(
+        OrderTracker(), lambda r, f: sent.append((r, f)), executed="0", trades=[], fetched=fetched
+    )
+    assert n == 1 and sent == [("order", [])] and fetched == []

@@ -14,13 +14,12 @@ from nautilus_trader.model.enums import OrderSide, OrderType
 from nautilus_trader.model.identifiers import (
     ClientOrderId,
     InstrumentId,
-    PositionId,
     StrategyId,
     VenueOrderId,
 )
 
 from adapters.core import gap_sync
-from adapters.core.order_tracking import OrderTracker, Terminal, TrackedOrder, fill_key
+from adapters.core.order_tracking import OrderTracker, Terminal, TrackedOrder
 from adapters.core.recovery import QueryResult
 
 LOG = logging.getLogger("tests.gap_sync_paths")
@@ -372,39 +371,6 @@ async def test_by_default_no_error_is_permanent() -> None:
 # ------------------------------------------------------------------------------------------------
 # Reports of what the node does not track
 # ------------------------------------------------------------------------------------------------
-
-
-def test_an_external_fill_in_hedge_mode_carries_its_position_id_on_both_reports() -> None:
-    tracker = OrderTracker()
-    sent: list[Any] = []
-    infos: list[str] = []
-    positions: list[str] = []
-    ticks = iter([1_000, 2_000])
-    long_id = PositionId("AUSDT-PERP.BINANCE-LONG")
-
-    def info() -> str:
-        infos.append("info")
-        return "instrument"
-
-    def position_id(instrument: str) -> PositionId:
-        positions.append(instrument)
-        return long_id
-
-    key = fill_key("AUSDT", 5, OrderSide.BUY)
-    sent_count = gap_sync.report_external_fill(
-        tracker=tracker,
-        key=key,
-        info=info,
-        position_id=position_id,
-        clock_ns=lambda: next(ticks),
-        send=lambda report, fills: sent.append((report, fills)),
-        order_report=lambda i, ts, pos: ("order", i, ts, pos),  # type: ignore[arg-type,return-value]
-        fill_report=lambda i, ts, pos: ("fill", i, ts, pos),  # type: ignore[arg-type,return-value]
-    )
-    assert sent_count == 1
-    assert sent == [(("order", "instrument", 1_000, long_id), [("fill", "instrument", 1_000, long_id)])]
-    assert infos == ["info"] and positions == ["instrument"]
-    assert tracker.is_seen(key) and not tracker.is_seen(fill_key("AUSDT", 5, OrderSide.SELL))
 
 
 def test_an_external_report_is_sent_with_no_fills() -> None:

@@ -34,7 +34,7 @@ from nautilus_trader.model.enums import OrderSide, OrderType
 from nautilus_trader.model.identifiers import AccountId, ClientId, ClientOrderId, InstrumentId, StrategyId
 
 from adapters.binance_futures.errors import BinanceRejection
-from adapters.binance_futures.schemas_http import AlgoOrder, Order, UserTrade
+from adapters.binance_futures.schemas_http import AlgoOrder, Order, PositionRisk, UserTrade
 from adapters.binance_futures.user_events import InstrumentInfo, UserStreamHandler
 from adapters.binance_futures.venue_sync import VenueSync
 from adapters.core.order_facts import OrderFacts
@@ -179,6 +179,9 @@ class ModelHttp:
     async def open_algo_orders(self, symbol: str | None = None) -> list[AlgoOrder]:
         return []
 
+    async def position_risk(self, symbol: str | None = None) -> list[PositionRisk]:
+        return []  # the gaps here trade only symbols the node tracks
+
     async def query_order(
         self, symbol: str, *, order_id: int | None = None, orig_client_order_id: str | None = None
     ) -> Order:
@@ -255,7 +258,7 @@ class Node:
             client_id=ClientId("BINANCE"),
             account_id=AccountId("BINANCE-USDT_FUTURES-master"),
             instruments=INFOS.__getitem__,
-            adopt=lambda cid: None,
+            adopt=lambda cid, venue_id: None,
             position_id=lambda iid, side: None,
             clock_ns=lambda: self.model.now * 1_000_000,
             on_listen_key_expired=lambda reason: None,

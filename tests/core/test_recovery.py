@@ -326,15 +326,49 @@ async def test_post_snapshot_failure_is_retried_like_snapshot_failure() -> None:
         await h.next_run()
         assert sleep.delays == [1.0, 2.0]
         assert venue.log.count("post_snapshot") == 3
-        # Snapshot before any socket; the new socket connected before the backfill (the venue keeps
-        # no events for an unconnected key, so the backfill must cover up to the connect).
+        # Snapshot before any socket, once for the burst: the retries (within snapshot_reuse_secs
+        # of it) reuse it; the new socket connected before the backfill (the venue keeps no events
+        # for an unconnected key, so the backfill must cover up to the connect).
+        assert venue.log.count("snapshot") == 1
+        assert venue.log.index("snapshot") < venue.log.index("connect:key-2")
         last_connect = venue.log.index("connect:key-4")
         window = venue.log[last_connect - 1 : last_connect + 2]
-        assert window == ["snapshot", "connect:key-4", "post_snapshot"]
+        assert window == ["create:key-4", "connect:key-4", "post_snapshot"]
         # The sockets of the two failed attempts were ours (never swapped in): closed, not orphaned.
         new_streams = venue.streams[1:]
         assert [s.closed for s in new_streams] == [True, True, False]
         assert h.ctx.stream is new_streams[-1]
+
+
+async def test_a_retry_takes_a_new_snapshot_once_the_last_one_is_older_than_the_reuse_window() -> None:
+    """Reusing a failed attempt's snapshot saves the IP's request weight while sockets are refused;
+    an older one is taken again, and after a successful run the next burst starts afresh."""
+    venue = ScriptedVenue()
+    now = [0.0]
+
+    async def sleep(delay: float) -> None:
+        now[0] += delay
+
+    venue.post_snapshots = [RuntimeError("a"), RuntimeError("b"), RuntimeError("c"), OK, OK]
+    async with Harness(venue, sleep, snapshot_reuse_secs=2.5) as h:
+        h.ctx.clock = lambda: now[0]
+        h.ctx.trigger.fire("expired")
+        await h.next_run()
+        # Retries after 1 s (reuse), 2 s (3 s after the snapshot: a new one), 4 s (a new one).
+        assert venue.log.count("snapshot") == 3
+        assert h.ctx.failed_attempt_snapshot is None
+        h.ctx.trigger.fire("expired again")
+        await h.next_run()
+        assert venue.log.count("snapshot") == 4  # a new burst: a fresh snapshot
+
+
+async def test_snapshot_reuse_zero_takes_a_snapshot_every_attempt() -> None:
+    venue = ScriptedVenue()
+    venue.post_snapshots = [RuntimeError("a"), RuntimeError("b"), OK]
+    async with Harness(venue, RecordingSleep(), snapshot_reuse_secs=0.0) as h:
+        h.ctx.trigger.fire("expired")
+        await h.next_run()
+        assert venue.log.count("snapshot") == 3
 
 
 async def test_one_required_backfill_query_failing_fails_the_attempt() -> None:
