@@ -876,6 +876,8 @@ class VenueEngine:
             if activate is not None and (price < activate if algo.side is Side.SELL else price > activate):
                 return None
             algo.trailing_extreme = price
+            # Activated while still NEW: a second NEW event, now activated (Binance "ia": true).
+            self._emit(AlgoEvent(algo.account_id, self._now(), copy.copy(algo), activation=True))
         if algo.side is Side.SELL:
             algo.trailing_extreme = max(algo.trailing_extreme, price)
             stop = algo.trailing_extreme * (1 - algo.callback_rate / 100)
@@ -998,6 +1000,16 @@ class VenueEngine:
         self, account_id: str, *, algo_id: int | None = None, client_algo_id: str | None = None
     ) -> AlgoOrder:
         return copy.copy(self._find_algo(account_id, algo_id, client_algo_id))
+
+    def open_algo_count(self, account_id: str) -> int:
+        """How many of the account's algo orders are open (NEW or TRIGGERING), across symbols."""
+        self._acct(account_id)
+        return sum(
+            1
+            for open_ids in self._open_algos.values()
+            for i in open_ids
+            if self._algos[i].account_id == account_id
+        )
 
     def open_algos(self, account_id: str, symbol: str | None = None) -> list[AlgoOrder]:
         self._acct(account_id)
