@@ -76,6 +76,7 @@ from adapters.binance_futures.config import BinanceFuturesExecClientConfig, reso
 from adapters.binance_futures.credentials import BinanceSigner
 from adapters.binance_futures.errors import (
     CODE_CANCEL_REJECTED,
+    CODE_MAX_STOP_ORDER_EXCEEDED,
     CODE_NO_SUCH_ORDER,
     BinanceAmbiguous,
     BinanceError,
@@ -94,8 +95,8 @@ from adapters.binance_futures.parsing import (
     venue_symbol,
 )
 from adapters.binance_futures.providers import BinanceFuturesInstrumentProvider
+from adapters.binance_futures.schemas_http import AlgoOrder, PositionRisk
 from adapters.binance_futures.schemas_http import Order as VenueOrder
-from adapters.binance_futures.schemas_http import PositionRisk
 from adapters.binance_futures.user_events import InstrumentInfo, UserStreamHandler
 from adapters.binance_futures.user_stream import BinanceUserStreamOps
 from adapters.binance_futures.venue_sync import VenueSync
@@ -451,13 +452,18 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
         self.generate_order_submitted(order.strategy_id, order.instrument_id, order.client_order_id, ts)
         try:
             if tracked.is_algo:
-                algo = await self._http.new_algo_order(**self._algo_params(order, params))
+                algo = await self._place_algo(self._algo_params(order, params))
                 tracked.algo_id = algo.algoId
                 self.facts.accepted(tracked, VenueOrderId(str(algo.algoId)), self._clock.timestamp_ns())
             else:
                 placed = await self._place_order(self._order_params(order, params))
                 self.facts.accepted(tracked, VenueOrderId(str(placed.orderId)), self._clock.timestamp_ns())
         except BinanceRejection as exc:
+            if exc.code == CODE_MAX_STOP_ORDER_EXCEEDED:
+                self._log.warning(
+                    f"Conditional order {order.client_order_id} rejected: the account already has the "
+                    "maximum of open conditional orders (200 across all symbols); cancel some first"
+                )
             self.facts.rejected(
                 tracked, f"{exc.code}: {exc.msg}", self._clock.timestamp_ns(), exc.is_post_only
             )
@@ -494,6 +500,27 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
             except WsNotSent as exc:
                 self._pylog.debug("order.place not sent on the trading socket (%s); using REST", exc)
         return await self._http.new_order(**kwargs)
+
+    async def _place_algo(self, kwargs: dict[str, Any]) -> AlgoOrder:
+        """``algoOrder.place`` on the trading socket when READY, else ``POST /fapi/v1/algoOrder``;
+        outcomes classified alike (an ambiguous one is resolved by query, never re-sent)."""
+        ws = self._ws()
+        if ws is not None:
+            try:
+                return await ws.new_algo_order(**kwargs)
+            except WsNotSent as exc:
+                self._pylog.debug("algoOrder.place not sent on the trading socket (%s); using REST", exc)
+        return await self._http.new_algo_order(**kwargs)
+
+    async def _cancel_algo(self, cid: str) -> None:
+        ws = self._ws()
+        if ws is not None:
+            try:
+                await ws.cancel_algo_order(client_algo_id=cid)
+                return
+            except WsNotSent as exc:
+                self._pylog.debug("algoOrder.cancel not sent on the trading socket (%s); using REST", exc)
+        await self._http.cancel_algo_order(client_algo_id=cid)
 
     async def _amend_order(self, symbol: str, side: str, quantity: str, price: str, cid: str) -> VenueOrder:
         ws = self._ws()
@@ -685,7 +712,7 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
         try:
             if tracked.is_algo and not tracked.triggered:
                 try:
-                    await self._http.cancel_algo_order(client_algo_id=cid)
+                    await self._cancel_algo(cid)
                 except BinanceRejection as exc:
                     if not exc.is_unknown_order:
                         raise
