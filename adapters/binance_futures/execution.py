@@ -84,6 +84,7 @@ from adapters.binance_futures.errors import (
     BinanceTransportError,
 )
 from adapters.binance_futures.http import BatchOrderError, BinanceFuturesHttpClient
+from adapters.binance_futures.listen_keys import RestListenKeys, WsApiListenKeys
 from adapters.binance_futures.parsing import (
     BINANCE_VENUE,
     account_info_to_balances,
@@ -255,7 +256,43 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
             refresh_account=self._update_account_state,
             logger=self._pylog,
         )
+        # The WS API's trading socket (optional): order entry with ``use_ws_trading`` (REST
+        # whenever it is not READY), the user stream's listen key with ``user_stream_via_ws_api``.
+        self.ws_trading: BinanceWsTradingClient | None = None
+        # Routing switch (benchmarks flip it to compare WS with REST within one run).
+        self.route_orders_via_ws = bool(config.use_ws_trading)
+        # How many ambiguous outcomes were resolved by querying, per command kind.
+        self.resolutions: collections.Counter[str] = self._resolver.resolutions
+        if config.use_ws_trading or config.user_stream_via_ws_api:
+            ws_api = config.urls().ws_api
+            if ws_api is None:
+                raise ValueError(
+                    "use_ws_trading / user_stream_via_ws_api need base_url_ws_api "
+                    "(no default for this environment)"
+                )
+            api_key, api_secret = resolve_credentials(config.api_key, config.api_secret)
+            self.ws_trading = BinanceWsTradingClient(
+                settings_from_config(config, ws_api),
+                api_key=api_key,
+                signer=BinanceSigner(api_secret),
+                rate_limiter=http.rate_limiter,
+                now_ms=http.now_ms,
+                time_sync=http.sync_time,
+                logger=self._pylog,
+                name=f"{client_id.value}-ws-trading",
+            )
+        # Where the listen key comes from: /fapi/v1/listenKey, or userDataStream.* on the trading
+        # socket (see adapters.binance_futures.listen_keys).
+        self.listen_key_ops: RestListenKeys | WsApiListenKeys = RestListenKeys(http)
+        if config.user_stream_via_ws_api and self.ws_trading is not None:
+            self.listen_key_ops = WsApiListenKeys(
+                self.ws_trading,
+                RestListenKeys(http),
+                logger=self._pylog,
+                name=f"{client_id.value}-listen-key",
+            )
         self.stream_ops = BinanceUserStreamOps(
+            keys=self.listen_key_ops,
             http=http,
             sync=self.sync,
             handler=self.stream_handler,
@@ -277,29 +314,6 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
             timeout_secs=config.startup_hold_timeout_secs,
             logger=self._pylog,
         )
-        # Order entry over the WS trading API (optional); REST whenever it is not READY.
-        self.ws_trading: BinanceWsTradingClient | None = None
-        # Routing switch (benchmarks flip it to compare WS with REST within one run).
-        self.route_orders_via_ws = bool(config.use_ws_trading)
-        # How many ambiguous outcomes were resolved by querying, per command kind.
-        self.resolutions: collections.Counter[str] = self._resolver.resolutions
-        if config.use_ws_trading:
-            ws_api = config.urls().ws_api
-            if ws_api is None:
-                raise ValueError(
-                    "use_ws_trading=True needs base_url_ws_api (no default for this environment)"
-                )
-            api_key, api_secret = resolve_credentials(config.api_key, config.api_secret)
-            self.ws_trading = BinanceWsTradingClient(
-                settings_from_config(config, ws_api),
-                api_key=api_key,
-                signer=BinanceSigner(api_secret),
-                rate_limiter=http.rate_limiter,
-                now_ms=http.now_ms,
-                time_sync=http.sync_time,
-                logger=self._pylog,
-                name=f"{client_id.value}-ws-trading",
-            )
 
     # ------------------------------------------------------------------------------------------
     # Lifecycle
@@ -318,6 +332,9 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
 
         await self._update_account_state()
         await self._await_account_registered(timeout_secs=self._config.http_timeout_secs * 3)
+        via_ws_api = self._config.user_stream_via_ws_api and self.ws_trading is not None
+        if via_ws_api:
+            await self._start_ws_trading()  # the listen key is asked for on it
         # Connected but held until NautilusTrader's startup reconciliation has been applied (see
         # adapters.core.startup): events queue meanwhile, none is lost or applied out of turn.
         await self.user_stream.start(hold=True)
@@ -326,18 +343,27 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
             f"User stream connected (listen key ...{(self.user_stream.ctx.listen_key or '')[-6:]}); "
             "held until startup reconciliation completes"
         )
-        if self.ws_trading is not None:
-            # Never fatal: until the trading socket is READY orders go over REST, and it keeps
-            # (re)connecting in the background.
-            if await self.ws_trading.start():
-                self._log.info(f"WS trading connected ({self.ws_trading.state.value})")
-            else:
-                self._log.warning("WS trading not connected yet; orders go over REST meanwhile")
+        if self.ws_trading is not None and not via_ws_api:
+            await self._start_ws_trading()
+
+    async def _start_ws_trading(self) -> None:
+        assert self.ws_trading is not None
+        # Never fatal: until the trading socket is READY orders (and, with user_stream_via_ws_api,
+        # listen-key requests) go over REST, and it keeps (re)connecting in the background.
+        if await self.ws_trading.start():
+            self._log.info(f"WS trading connected ({self.ws_trading.state.value})")
+        else:
+            self._log.warning("WS trading not connected yet; orders go over REST meanwhile")
 
     async def _disconnect(self) -> None:
         # Bounded even when the venue hangs: each step has its own timeout inside.
         # The trading socket first: no new order goes out on it, and a request still in flight
         # fails as ambiguous and is resolved by query (side tasks, closed below, before REST).
+        # With user_stream_via_ws_api the user stream stops first, so that its listen key is
+        # stopped (userDataStream.stop) on the socket that made it.
+        if self._config.user_stream_via_ws_api:
+            self.startup.close()
+            await self.user_stream.stop()
         if self.ws_trading is not None:
             await self.ws_trading.close()
         self.startup.close()
