@@ -934,8 +934,10 @@ class Chaos:
             faults.die_on_connect("user", count=step.p("count"))
             faults.drop_streams("user")
         elif kind == "trading_socket_drop":
+            await self.trading_socket_ready()  # the fault is for a live socket
             faults.drop_streams("api")
         elif kind == "cut_key_request":
+            await self.trading_socket_ready()  # else the key is asked over REST and nothing is cut
             # The trading socket is cut when the recovery's userDataStream.start reaches it
             # (executed first or not): the recovery must still get the key and complete.
             rules.append(
@@ -967,6 +969,14 @@ class Chaos:
             with contextlib.suppress(TimeoutError):
                 await env.wait_until(lambda: rules[0].matched > 0, within=3.0, what="keepalive failure")
         return rules
+
+    async def trading_socket_ready(self, within: float = 5.0) -> None:
+        """Wait (bounded) for the trading socket a previous step may have cut to be READY again."""
+        ws = getattr(self.client, "ws_trading", None)
+        if ws is None:
+            return
+        with contextlib.suppress(TimeoutError):
+            await self.env.wait_until(lambda: ws.is_ready, within=within, what="trading socket ready")
 
     async def hold_gap(self, step: Step, seen: StepObservation) -> None:
         """Keep the gap open (new user sockets refused) until this step's workload reached the

@@ -34,6 +34,11 @@ from adapters.testkit.chaos_probe import gap_workload, hedge_both_sides
 # Between them these fire every fault and workload kind of their venue (asserted below).
 SEEDS = [22, 2, 40, 16, 26]
 BINGX_SEEDS = [27, 17, 6, 25, 23]
+# Binance with the listen key over the WS API (--user-stream-via-ws-api): short schedules that fire
+# what this mode changes (keepalives refused and cut on userDataStream.ping, expiry, the trading
+# socket dropped and cut while a recovery asks it for the key); about 15 s together.
+WS_API_SEEDS = [14, 1, 113, 30]
+WS_API_KINDS = {"listen_key_expiry", "keepalive_failure", "trading_socket_drop", "cut_key_request"}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -193,6 +198,19 @@ async def test_fixed_binance_seeds_hold_every_invariant_and_fire_every_kind() ->
 @pytest.mark.timeout(300)
 async def test_fixed_bingx_seeds_hold_every_invariant_and_fire_every_kind() -> None:
     await _run_fixed("bingx", BINGX_SEEDS)
+
+
+@pytest.mark.timeout(200)
+async def test_fixed_ws_api_seeds_hold_every_invariant_and_fire_the_ws_api_kinds() -> None:
+    fired: Counter[str] = Counter()
+    for seed in WS_API_SEEDS:
+        result = await run_schedule(seed, venue="binance-ws-api")
+        assert result.ok, f"ws-api seed {seed} violated invariants; replay: {result.replay()}\n" + "\n".join(
+            result.violations
+        )
+        assert result.venue_trades > 0 and result.recoveries > 0
+        fired.update(result.faults_fired)
+    assert set(fired) >= WS_API_KINDS, fired
 
 
 def test_the_replay_line_names_the_venue() -> None:
