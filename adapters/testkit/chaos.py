@@ -256,6 +256,7 @@ BINGX = VenueProfile(
         f"{_BX}/trade/order",
         "*",
     ),
+    keepalive_requests=(f"PUT {BINGX_LISTEN_KEY_PATH}",),
 )
 # Binance with the listen key over the WS API (``--user-stream-via-ws-api``): userDataStream.start/
 # ping/stop on the trading socket (orders stay on REST). Its own faults: the trading socket dropped

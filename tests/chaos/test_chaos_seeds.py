@@ -229,6 +229,8 @@ def test_the_ws_api_mode_is_its_own_schedule_with_the_trading_sockets_faults() -
     assert make_plan(42, venue="binance-ws-api") == make_plan(42, venue="binance-ws-api")
     assert make_plan(42, venue="binance-ws-api") != make_plan(42)
     assert set(WS_API_FAULT_KINDS) - set(FAULT_KINDS) == {"trading_socket_drop", "cut_key_request"}
+    assert profile("binance").keepalive_requests == ("PUT /fapi/v1/listenKey",)
+    assert profile("bingx").keepalive_requests == ("PUT /openApi/user/auth/userDataStream",)
     prof = profile("binance-ws-api")
     assert prof.exec_config["user_stream_via_ws_api"] is True and prof.ws_api_user_stream
     assert "WS userDataStream.ping" in prof.keepalive_requests
