@@ -142,8 +142,12 @@ class VenueEngine:
         order_id_start: int = 8_000_000_000,
         algo_id_start: int = 1_000_000_000_000,
         book_levels: int = 20,
+        max_callback_rate: Decimal = _MAX_CALLBACK_RATE,
     ) -> None:
+        """``max_callback_rate``: the largest trailing-stop callback rate in percent (Binance: 20
+        since 2026-10-23, 10 before; the default stays 10 for dialects that document no change)."""
         self._clock = clock
+        self._max_callback_rate = max_callback_rate
         self._seed = seed
         self._specs: dict[str, SymbolSpec] = {s.symbol: s for s in specs}
         self.start_ms = clock()
@@ -809,7 +813,7 @@ class VenueEngine:
         extreme: Decimal | None = None
         if request.type is OrderType.TRAILING_STOP_MARKET:
             rate = request.callback_rate
-            if rate is None or not _MIN_CALLBACK_RATE <= rate <= _MAX_CALLBACK_RATE:
+            if rate is None or not _MIN_CALLBACK_RATE <= rate <= self._max_callback_rate:
                 raise VenueReject(RejectReason.INVALID_PARAMETER, f"callbackRate {rate}")
             if request.activate_price is not None:
                 activate = self._check_price(spec, request.activate_price, "activatePrice")

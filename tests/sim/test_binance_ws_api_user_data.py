@@ -344,3 +344,20 @@ def test_algo_methods_are_weighted_and_counted_as_orders(method: str) -> None:
 
     assert method in WEIGHTS
     assert (method in ORDER_METHODS) == (method == "algoOrder.place")
+
+
+@pytest.mark.parametrize(("rate", "ok"), [("15", True), ("20", True), ("20.1", False)])
+async def test_trailing_callback_rate_up_to_20_since_2026_10_23(
+    bclient: BinanceTestClient, binance_sim: SimVenue, json_next: Any, rate: str, ok: bool
+) -> None:
+    """Change log 2026-10-23: the maximum callbackRate of TRAILING_STOP_MARKET is 20 (was 10), for
+    POST /fapi/v1/algoOrder and the WS API's algoOrder.place."""
+    api = await bclient.ws("/ws-fapi/v1")
+    try:
+        params = algo_params(binance_sim, f"cr-{rate}", type="TRAILING_STOP_MARKET", callbackRate=rate)
+        params = {k: v for k, v in params.items() if k not in ("triggerPrice", "signature")}
+        params["signature"] = hmac_sha256_hex(binance_sim.api_secret, ws_sign_payload(params))
+        placed = await call(api, json_next, "algoOrder.place", params)
+        assert (placed["status"] == 200) is ok, placed
+    finally:
+        await api.close()
