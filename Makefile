@@ -52,6 +52,7 @@ clean:
 # make bench            benchmarks side by side in one run; writes benchmarks/RESULTS.md
 # make chaos N=1000     N seeded schedules (seeds 1..N) on both venues; VENUE=binance|bingx for one;
 #                       SEED=S replays one. Exit 1 on any violation or a planned kind that never fired
+#                       WSAPI=1: Binance with the listen key over the WS API (userDataStream.*)
 # make soak DAYS=7      time-scaled week of rotations; RSS and live tasks must stay flat
 # make soak-orders      100,000 orders' lives through the hot path; RSS and per-order state flat
 # make mutation         mutmut on the modules behind the fill promise (gap sync, order facts/tracking,
@@ -73,7 +74,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 
 chaos: $(STAMP)
-	$(BIN)/python -m adapters.testkit.chaos --venue $(VENUE) $(if $(SEED),--seed $(SEED) -v,--seeds $(N))
+	$(BIN)/python -m adapters.testkit.chaos --venue $(VENUE) $(if $(WSAPI),--user-stream-via-ws-api) $(if $(SEED),--seed $(SEED) -v,--seeds $(N))
 
 soak: $(STAMP)
 	$(BIN)/python -m adapters.testkit.chaos --soak --days $(DAYS)

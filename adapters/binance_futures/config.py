@@ -198,6 +198,13 @@ class BinanceFuturesExecClientConfig(_MaskedReprMixin, LiveExecClientConfig, fro
         Route order entry (place / modify / cancel, and order queries that resolve ambiguous
         outcomes) over the WS trading API (``base_url_ws_api``) instead of REST. Off by default;
         while the trading socket is down, orders go over REST.
+    user_stream_via_ws_api
+        Create, keep alive and delete the user stream's listen key with the WS API
+        (``userDataStream.start`` / ``ping`` / ``stop`` on the trading socket; HMAC keys sign each
+        request, Ed25519 keys log the session on) instead of ``/fapi/v1/listenKey``. Same recovery
+        driver, triggers and backfill. A request the trading socket cannot send, or whose answer it
+        lost, is asked again over REST (the account has one key either way). Independent of
+        ``use_ws_trading`` (orders stay on REST unless that is on too).
     ws_trading_*
         Trading socket: protocol ping period (None disables), pong timeout (also the deadline of the
         JSON ``ping`` request sent every ``ws_trading_app_ping_interval_secs``), per-request timeout,
@@ -232,6 +239,9 @@ class BinanceFuturesExecClientConfig(_MaskedReprMixin, LiveExecClientConfig, fro
     use_position_ids: bool = True
     dual_side_position: bool | None = None
     use_ws_trading: bool = False
+    # The user stream's listen key from the WS API (userDataStream.start/ping/stop on the trading
+    # socket, base_url_ws_api) instead of /fapi/v1/listenKey; REST when that socket cannot carry one.
+    user_stream_via_ws_api: bool = False
     http_timeout_secs: float = 10.0
     recv_window_ms: int = 5_000
     # User socket liveness: a protocol ping every ``ws_ping_interval_secs``; no pong within

@@ -76,6 +76,7 @@ from adapters.binance_futures.config import BinanceFuturesExecClientConfig, reso
 from adapters.binance_futures.credentials import BinanceSigner
 from adapters.binance_futures.errors import (
     CODE_CANCEL_REJECTED,
+    CODE_MAX_STOP_ORDER_EXCEEDED,
     CODE_NO_SUCH_ORDER,
     BinanceAmbiguous,
     BinanceError,
@@ -83,6 +84,7 @@ from adapters.binance_futures.errors import (
     BinanceTransportError,
 )
 from adapters.binance_futures.http import BatchOrderError, BinanceFuturesHttpClient
+from adapters.binance_futures.listen_keys import RestListenKeys, WsApiListenKeys
 from adapters.binance_futures.parsing import (
     BINANCE_VENUE,
     account_info_to_balances,
@@ -94,8 +96,8 @@ from adapters.binance_futures.parsing import (
     venue_symbol,
 )
 from adapters.binance_futures.providers import BinanceFuturesInstrumentProvider
+from adapters.binance_futures.schemas_http import AlgoOrder, PositionRisk
 from adapters.binance_futures.schemas_http import Order as VenueOrder
-from adapters.binance_futures.schemas_http import PositionRisk
 from adapters.binance_futures.user_events import InstrumentInfo, UserStreamHandler
 from adapters.binance_futures.user_stream import BinanceUserStreamOps
 from adapters.binance_futures.venue_sync import VenueSync
@@ -257,7 +259,43 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
             refresh_account=self._update_account_state,
             logger=self._pylog,
         )
+        # The WS API's trading socket (optional): order entry with ``use_ws_trading`` (REST
+        # whenever it is not READY), the user stream's listen key with ``user_stream_via_ws_api``.
+        self.ws_trading: BinanceWsTradingClient | None = None
+        # Routing switch (benchmarks flip it to compare WS with REST within one run).
+        self.route_orders_via_ws = bool(config.use_ws_trading)
+        # How many ambiguous outcomes were resolved by querying, per command kind.
+        self.resolutions: collections.Counter[str] = self._resolver.resolutions
+        if config.use_ws_trading or config.user_stream_via_ws_api:
+            ws_api = config.urls().ws_api
+            if ws_api is None:
+                raise ValueError(
+                    "use_ws_trading / user_stream_via_ws_api need base_url_ws_api "
+                    "(no default for this environment)"
+                )
+            api_key, api_secret = resolve_credentials(config.api_key, config.api_secret)
+            self.ws_trading = BinanceWsTradingClient(
+                settings_from_config(config, ws_api),
+                api_key=api_key,
+                signer=BinanceSigner(api_secret),
+                rate_limiter=http.rate_limiter,
+                now_ms=http.now_ms,
+                time_sync=http.sync_time,
+                logger=self._pylog,
+                name=f"{client_id.value}-ws-trading",
+            )
+        # Where the listen key comes from: /fapi/v1/listenKey, or userDataStream.* on the trading
+        # socket (see adapters.binance_futures.listen_keys).
+        self.listen_key_ops: RestListenKeys | WsApiListenKeys = RestListenKeys(http)
+        if config.user_stream_via_ws_api and self.ws_trading is not None:
+            self.listen_key_ops = WsApiListenKeys(
+                self.ws_trading,
+                RestListenKeys(http),
+                logger=self._pylog,
+                name=f"{client_id.value}-listen-key",
+            )
         self.stream_ops = BinanceUserStreamOps(
+            keys=self.listen_key_ops,
             http=http,
             sync=self.sync,
             handler=self.stream_handler,
@@ -279,29 +317,6 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
             timeout_secs=config.startup_hold_timeout_secs,
             logger=self._pylog,
         )
-        # Order entry over the WS trading API (optional); REST whenever it is not READY.
-        self.ws_trading: BinanceWsTradingClient | None = None
-        # Routing switch (benchmarks flip it to compare WS with REST within one run).
-        self.route_orders_via_ws = bool(config.use_ws_trading)
-        # How many ambiguous outcomes were resolved by querying, per command kind.
-        self.resolutions: collections.Counter[str] = self._resolver.resolutions
-        if config.use_ws_trading:
-            ws_api = config.urls().ws_api
-            if ws_api is None:
-                raise ValueError(
-                    "use_ws_trading=True needs base_url_ws_api (no default for this environment)"
-                )
-            api_key, api_secret = resolve_credentials(config.api_key, config.api_secret)
-            self.ws_trading = BinanceWsTradingClient(
-                settings_from_config(config, ws_api),
-                api_key=api_key,
-                signer=BinanceSigner(api_secret),
-                rate_limiter=http.rate_limiter,
-                now_ms=http.now_ms,
-                time_sync=http.sync_time,
-                logger=self._pylog,
-                name=f"{client_id.value}-ws-trading",
-            )
 
     # ------------------------------------------------------------------------------------------
     # Lifecycle
@@ -320,6 +335,9 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
 
         await self._update_account_state()
         await self._await_account_registered(timeout_secs=self._config.http_timeout_secs * 3)
+        via_ws_api = self._config.user_stream_via_ws_api and self.ws_trading is not None
+        if via_ws_api:
+            await self._start_ws_trading()  # the listen key is asked for on it
         # Connected but held until NautilusTrader's startup reconciliation has been applied (see
         # adapters.core.startup): events queue meanwhile, none is lost or applied out of turn.
         await self.user_stream.start(hold=True)
@@ -328,18 +346,27 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
             f"User stream connected (listen key ...{(self.user_stream.ctx.listen_key or '')[-6:]}); "
             "held until startup reconciliation completes"
         )
-        if self.ws_trading is not None:
-            # Never fatal: until the trading socket is READY orders go over REST, and it keeps
-            # (re)connecting in the background.
-            if await self.ws_trading.start():
-                self._log.info(f"WS trading connected ({self.ws_trading.state.value})")
-            else:
-                self._log.warning("WS trading not connected yet; orders go over REST meanwhile")
+        if self.ws_trading is not None and not via_ws_api:
+            await self._start_ws_trading()
+
+    async def _start_ws_trading(self) -> None:
+        assert self.ws_trading is not None
+        # Never fatal: until the trading socket is READY orders (and, with user_stream_via_ws_api,
+        # listen-key requests) go over REST, and it keeps (re)connecting in the background.
+        if await self.ws_trading.start():
+            self._log.info(f"WS trading connected ({self.ws_trading.state.value})")
+        else:
+            self._log.warning("WS trading not connected yet; orders go over REST meanwhile")
 
     async def _disconnect(self) -> None:
         # Bounded even when the venue hangs: each step has its own timeout inside.
         # The trading socket first: no new order goes out on it, and a request still in flight
         # fails as ambiguous and is resolved by query (side tasks, closed below, before REST).
+        # With user_stream_via_ws_api the user stream stops first, so that its listen key is
+        # stopped (userDataStream.stop) on the socket that made it.
+        if self._config.user_stream_via_ws_api:
+            self.startup.close()
+            await self.user_stream.stop()
         if self.ws_trading is not None:
             await self.ws_trading.close()
         self.startup.close()
@@ -480,13 +507,18 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
         self.generate_order_submitted(order.strategy_id, order.instrument_id, order.client_order_id, ts)
         try:
             if tracked.is_algo:
-                algo = await self._http.new_algo_order(**self._algo_params(order, params))
+                algo = await self._place_algo(self._algo_params(order, params))
                 tracked.algo_id = algo.algoId
                 self.facts.accepted(tracked, VenueOrderId(str(algo.algoId)), self._clock.timestamp_ns())
             else:
                 placed = await self._place_order(self._order_params(order, params))
                 self.facts.accepted(tracked, VenueOrderId(str(placed.orderId)), self._clock.timestamp_ns())
         except BinanceRejection as exc:
+            if exc.code == CODE_MAX_STOP_ORDER_EXCEEDED:
+                self._log.warning(
+                    f"Conditional order {order.client_order_id} rejected: the account already has the "
+                    "maximum of open conditional orders (200 across all symbols); cancel some first"
+                )
             self.facts.rejected(
                 tracked, f"{exc.code}: {exc.msg}", self._clock.timestamp_ns(), exc.is_post_only
             )
@@ -523,6 +555,27 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
             except WsNotSent as exc:
                 self._pylog.debug("order.place not sent on the trading socket (%s); using REST", exc)
         return await self._http.new_order(**kwargs)
+
+    async def _place_algo(self, kwargs: dict[str, Any]) -> AlgoOrder:
+        """``algoOrder.place`` on the trading socket when READY, else ``POST /fapi/v1/algoOrder``;
+        outcomes classified alike (an ambiguous one is resolved by query, never re-sent)."""
+        ws = self._ws()
+        if ws is not None:
+            try:
+                return await ws.new_algo_order(**kwargs)
+            except WsNotSent as exc:
+                self._pylog.debug("algoOrder.place not sent on the trading socket (%s); using REST", exc)
+        return await self._http.new_algo_order(**kwargs)
+
+    async def _cancel_algo(self, cid: str) -> None:
+        ws = self._ws()
+        if ws is not None:
+            try:
+                await ws.cancel_algo_order(client_algo_id=cid)
+                return
+            except WsNotSent as exc:
+                self._pylog.debug("algoOrder.cancel not sent on the trading socket (%s); using REST", exc)
+        await self._http.cancel_algo_order(client_algo_id=cid)
 
     async def _amend_order(self, symbol: str, side: str, quantity: str, price: str, cid: str) -> VenueOrder:
         ws = self._ws()
@@ -714,7 +767,7 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
         try:
             if tracked.is_algo and not tracked.triggered:
                 try:
-                    await self._http.cancel_algo_order(client_algo_id=cid)
+                    await self._cancel_algo(cid)
                 except BinanceRejection as exc:
                     if not exc.is_unknown_order:
                         raise

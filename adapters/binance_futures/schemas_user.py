@@ -14,6 +14,8 @@ Field names follow Binance's one/two-letter keys through ``msgspec.field(name=..
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 from msgspec import field
 
@@ -129,6 +131,10 @@ class AlgoUpdateData(msgspec.Struct, gc=False, kw_only=True):
     reject_reason: str | None = field(name="rm", default=None)
     callback_rate: str | None = field(name="cr", default=None)
     activation_price: str | None = field(name="AP", default=None)
+    # "ia" (live since 2026-08-21): a trailing stop's NEW with ia=false, then another NEW with
+    # ia=true once its activation price is reached. Any type is taken (only ``True`` counts): a
+    # field we merely observe must never make the whole order update undecodable.
+    activated: Any = field(name="ia", default=None)
 
 
 class AlgoUpdate(msgspec.Struct, tag_field="e", tag="ALGO_UPDATE", gc=False, kw_only=True):

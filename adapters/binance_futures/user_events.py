@@ -132,6 +132,9 @@ class UserStreamHandler:
         self.frames = 0
         self.malformed = 0
         self.unknown = 0  # unknown event types, execution types and algo statuses
+        # ALGO_UPDATE NEW with "ia": true of a trailing stop of ours: its activation price was
+        # reached (it trails from now on; still NEW, nothing for the engine).
+        self.trailing_activations = 0
         self.errors = 0  # frames whose processing raised (logged, skipped)
         self.rejected = 0  # frames with a value rejected at the boundary (core.wire_values)
 
@@ -362,6 +365,11 @@ class UserStreamHandler:
         algo_voi = VenueOrderId(str(a.algo_id))
         if status == "NEW":
             self._facts.accepted(order, algo_voi, ts)
+            if a.activated is True and a.order_type == "TRAILING_STOP_MARKET":
+                self.trailing_activations += 1
+                self._log.info(
+                    "trailing stop %s activated (its activation price was reached)", a.client_algo_id
+                )
         elif status == "TRIGGERED":
             self._facts.triggered(order, ts)
         elif status == "CANCELED":

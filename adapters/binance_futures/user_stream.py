@@ -2,7 +2,8 @@
 listen-key keeper call (``RecoveryVenue`` and ``ListenKeyOps``).
 
 Thin by design — the order of operations, retries, draining and keepalive scheduling live once in
-``adapters.core``; here are only Binance's endpoints and its private stream URL.
+``adapters.core``; here are only Binance's endpoints and its private stream URL. The listen key's
+transport (REST, or the WS API's ``userDataStream.*``) is plugged in as ``keys``.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import logging
 import aiohttp
 
 from adapters.binance_futures.http import BinanceFuturesHttpClient
+from adapters.binance_futures.listen_keys import RestListenKeys
 from adapters.binance_futures.user_events import UserStreamHandler
 from adapters.binance_futures.venue_sync import VenueSync
+from adapters.core.listen_key import ListenKeyEndpoints
 from adapters.core.recovery import SnapshotOutcome
 from adapters.core.stream import StreamHandle
 from adapters.core.ws_connection import WsConfig, WsConnection
@@ -35,8 +38,12 @@ class BinanceUserStreamOps:
         ws_config: WsConfig,
         session: aiohttp.ClientSession | None,
         logger: logging.Logger,
+        keys: ListenKeyEndpoints | None = None,
     ) -> None:
+        """``keys``: where the listen key comes from (default REST; ``WsApiListenKeys`` for
+        ``user_stream_via_ws_api``, see ``adapters.binance_futures.listen_keys``)."""
         self._http = http
+        self.keys: ListenKeyEndpoints = keys or RestListenKeys(http)
         self._sync = sync
         self._handler = handler
         self._ws_base_url = ws_base_url
@@ -47,7 +54,7 @@ class BinanceUserStreamOps:
 
     # --- RecoveryVenue -----------------------------------------------------------------------
     async def create_listen_key(self) -> str:
-        return await self._http.create_listen_key()
+        return await self.keys.create()
 
     async def snapshot(self) -> SnapshotOutcome:
         return await self._sync.snapshot()
@@ -72,7 +79,7 @@ class BinanceUserStreamOps:
 
     # --- ListenKeyOps ------------------------------------------------------------------------
     async def keepalive(self, key: str) -> None:
-        await self._http.keepalive_listen_key(key)
+        await self.keys.keepalive(key)
 
     async def delete(self, key: str) -> None:
-        await self._http.close_listen_key(key)
+        await self.keys.delete(key)

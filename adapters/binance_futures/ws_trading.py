@@ -66,7 +66,7 @@ from adapters.binance_futures.errors import (
 )
 from adapters.binance_futures.rate_limit import RateLimitTracker
 from adapters.binance_futures.schemas import http_decoder
-from adapters.binance_futures.schemas_http import Order
+from adapters.binance_futures.schemas_http import AlgoCancelResponse, AlgoOrder, ListenKeyResponse, Order
 from adapters.core.backoff import Backoff, SleepFn
 from adapters.core.stream import Reconnected, StreamEnded, StreamItem
 from adapters.core.tasks import OwnedTasks
@@ -483,6 +483,78 @@ class BinanceWsTradingClient:
     ) -> Order:
         params = {"symbol": symbol, "orderId": order_id, "origClientOrderId": orig_client_order_id}
         return await self.request("order.status", params, Order)
+
+    # ------------------------------------------------------------------ algo (conditional) orders
+
+    async def new_algo_order(
+        self,
+        symbol: str,
+        side: str,
+        order_type: str,
+        *,
+        quantity: str | Decimal | None = None,
+        price: str | Decimal | None = None,
+        trigger_price: str | Decimal | None = None,
+        time_in_force: str | None = None,
+        working_type: str | None = None,
+        position_side: str | None = None,
+        reduce_only: bool | None = None,
+        close_position: bool | None = None,
+        price_protect: bool | None = None,
+        price_match: str | None = None,
+        activate_price: str | Decimal | None = None,
+        callback_rate: str | Decimal | None = None,
+        client_algo_id: str | None = None,
+        self_trade_prevention_mode: str | None = None,
+        good_till_date: int | None = None,
+    ) -> AlgoOrder:
+        """``algoOrder.place`` (WS API since 2026-10-23): the same parameters and answer as
+        ``POST /fapi/v1/algoOrder`` (the REST client's ``new_algo_order`` takes the same kwargs)."""
+        params: dict[str, ParamValue] = {
+            "algoType": "CONDITIONAL",
+            "symbol": symbol,
+            "side": side,
+            "positionSide": position_side,
+            "type": order_type,
+            "timeInForce": time_in_force,
+            "quantity": quantity,
+            "price": price,
+            "triggerPrice": trigger_price,
+            "workingType": working_type,
+            "priceMatch": price_match,
+            "closePosition": close_position,
+            "priceProtect": price_protect,
+            "reduceOnly": reduce_only,
+            "activatePrice": activate_price,
+            "callbackRate": callback_rate,
+            "clientAlgoId": client_algo_id,
+            "selfTradePreventionMode": self_trade_prevention_mode,
+            "goodTillDate": good_till_date,
+        }
+        return await self.request("algoOrder.place", params, AlgoOrder, weight=0, is_order=True)
+
+    async def cancel_algo_order(
+        self, *, algo_id: int | None = None, client_algo_id: str | None = None
+    ) -> AlgoCancelResponse:
+        """``algoOrder.cancel`` by ``algoId`` or ``clientAlgoId``."""
+        params = {"algoId": algo_id, "clientAlgoId": client_algo_id}
+        return await self.request("algoOrder.cancel", params, AlgoCancelResponse)
+
+    # ------------------------------------------------------------------ user data stream listen key
+
+    async def start_user_data_stream(self) -> str:
+        """``userDataStream.start``: the account's listen key (a new one, or the active one
+        extended by 60 minutes), as ``POST /fapi/v1/listenKey`` gives it."""
+        result: ListenKeyResponse = await self.request("userDataStream.start", {}, ListenKeyResponse)
+        return result.listenKey
+
+    async def ping_user_data_stream(self, listen_key: str) -> None:
+        """``userDataStream.ping``: extend ``listen_key`` by 60 minutes (-1125 if it is gone)."""
+        await self.request("userDataStream.ping", {"listenKey": listen_key}, None)
+
+    async def stop_user_data_stream(self, listen_key: str) -> None:
+        """``userDataStream.stop``: close the key's streams and invalidate it."""
+        await self.request("userDataStream.stop", {"listenKey": listen_key}, None)
 
     async def ping(self) -> None:
         await self.request("ping", {}, None, signed=False)

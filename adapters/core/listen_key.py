@@ -26,11 +26,23 @@ _log = logging.getLogger(__name__)
 
 
 class ListenKeyOps(Protocol):
-    """Venue REST operations on an existing listen key."""
+    """Venue operations on an existing listen key (what the keeper calls)."""
 
     async def keepalive(self, key: str) -> None: ...
 
     async def delete(self, key: str) -> None: ...
+
+
+class ListenKeyEndpoints(ListenKeyOps, Protocol):
+    """Where a venue's listen keys come from: create (or extend), keep alive, delete.
+
+    The plug-in point for *how* the key is asked for: REST (``POST/PUT/DELETE`` of a listen-key
+    endpoint) or a venue's WebSocket API (Binance ``userDataStream.start/ping/stop``). The venue's
+    :class:`~adapters.core.recovery.RecoveryVenue` delegates ``create_listen_key`` and its
+    :class:`ListenKeyOps` to one of these, so the recovery driver, its triggers and the keeper are
+    the same whichever transport carries the key."""
+
+    async def create(self) -> str: ...
 
 
 @dataclass(slots=True)

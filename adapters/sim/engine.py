@@ -142,8 +142,12 @@ class VenueEngine:
         order_id_start: int = 8_000_000_000,
         algo_id_start: int = 1_000_000_000_000,
         book_levels: int = 20,
+        max_callback_rate: Decimal = _MAX_CALLBACK_RATE,
     ) -> None:
+        """``max_callback_rate``: the largest trailing-stop callback rate in percent (Binance: 20
+        since 2026-10-23, 10 before; the default stays 10 for dialects that document no change)."""
         self._clock = clock
+        self._max_callback_rate = max_callback_rate
         self._seed = seed
         self._specs: dict[str, SymbolSpec] = {s.symbol: s for s in specs}
         self.start_ms = clock()
@@ -809,7 +813,7 @@ class VenueEngine:
         extreme: Decimal | None = None
         if request.type is OrderType.TRAILING_STOP_MARKET:
             rate = request.callback_rate
-            if rate is None or not _MIN_CALLBACK_RATE <= rate <= _MAX_CALLBACK_RATE:
+            if rate is None or not _MIN_CALLBACK_RATE <= rate <= self._max_callback_rate:
                 raise VenueReject(RejectReason.INVALID_PARAMETER, f"callbackRate {rate}")
             if request.activate_price is not None:
                 activate = self._check_price(spec, request.activate_price, "activatePrice")
@@ -876,6 +880,8 @@ class VenueEngine:
             if activate is not None and (price < activate if algo.side is Side.SELL else price > activate):
                 return None
             algo.trailing_extreme = price
+            # Activated while still NEW: a second NEW event, now activated (Binance "ia": true).
+            self._emit(AlgoEvent(algo.account_id, self._now(), copy.copy(algo), activation=True))
         if algo.side is Side.SELL:
             algo.trailing_extreme = max(algo.trailing_extreme, price)
             stop = algo.trailing_extreme * (1 - algo.callback_rate / 100)
@@ -998,6 +1004,16 @@ class VenueEngine:
         self, account_id: str, *, algo_id: int | None = None, client_algo_id: str | None = None
     ) -> AlgoOrder:
         return copy.copy(self._find_algo(account_id, algo_id, client_algo_id))
+
+    def open_algo_count(self, account_id: str) -> int:
+        """How many of the account's algo orders are open (NEW or TRIGGERING), across symbols."""
+        self._acct(account_id)
+        return sum(
+            1
+            for open_ids in self._open_algos.values()
+            for i in open_ids
+            if self._algos[i].account_id == account_id
+        )
 
     def open_algos(self, account_id: str, symbol: str | None = None) -> list[AlgoOrder]:
         self._acct(account_id)

@@ -278,6 +278,12 @@ class AlgoOrder:
     def is_open(self) -> bool:
         return self.status in (AlgoStatus.NEW, AlgoStatus.TRIGGERING)
 
+    @property
+    def is_activated(self) -> bool:
+        """Trailing stop: its activation price was reached (it trails from then on). Other
+        conditional types watch their trigger from placement: always activated."""
+        return self.type is not OrderType.TRAILING_STOP_MARKET or self.trailing_extreme is not None
+
 
 @dataclass(slots=True)
 class Position:
@@ -363,6 +369,9 @@ class AlgoEvent:
     account_id: str
     time_ms: int
     algo: AlgoOrder  # a copy
+    # A trailing stop's activation price was reached (status still NEW): Binance pushes a second
+    # ALGO_UPDATE NEW with "ia": true; dialects without such an event ignore it.
+    activation: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -120,7 +120,11 @@ class SimVenue:
             )
         else:
             self.engine = VenueEngine(
-                specs if specs is not None else default_specs(), seed=seed, clock=now_ms
+                specs if specs is not None else default_specs(),
+                seed=seed,
+                clock=now_ms,
+                # TRAILING_STOP_MARKET callbackRate up to 20 (change log 2026-10-23; was 10).
+                max_callback_rate=Decimal(20),
             )
             self.faults.attach_engine(self.engine)
             self.binance = self.dialect = BinanceVenue(

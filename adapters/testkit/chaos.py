@@ -32,6 +32,12 @@ too, so a failing seed replays with ``python -m adapters.testkit.chaos --venue V
     python -m adapters.testkit.chaos --seeds 200          # seeds 1..200 on both venues
     python -m adapters.testkit.chaos --venue bingx --seeds 100
     python -m adapters.testkit.chaos --venue bingx --seed 17 -v   # replay one schedule, step by step
+    python -m adapters.testkit.chaos --venue binance --user-stream-via-ws-api --seeds 50
+
+``--user-stream-via-ws-api`` runs Binance with the listen key over the WS API
+(``user_stream_via_ws_api``: ``userDataStream.start/ping/stop`` on the trading socket): keepalive
+failures hit ``userDataStream.ping``, and two faults of the trading socket join the schedule
+(``trading_socket_drop``; ``cut_key_request``, the socket cut while a recovery asks it for the key).
     python -m adapters.testkit.chaos --soak [--days 7]     # time-scaled soak (adapters.testkit.soak)
 """
 
@@ -40,6 +46,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import random
 import sys
 import time
@@ -154,6 +161,7 @@ GAP_FAULTS = frozenset(
         "backfill_fault",
         "drop_after_run",
         "die_on_connect",
+        "cut_key_request",  # WS-API mode: the user socket is dropped as the key request is cut
     }
 )
 
@@ -179,7 +187,7 @@ EXPECT_FIRED_WHEN_PLANNED = 3
 class VenueProfile:
     """What differs between venues for the runner: simulator, symbols, faults, REST paths."""
 
-    name: str  # "binance" | "bingx" (the --venue value)
+    name: str  # "binance" | "bingx" | "binance-ws-api" (the --venue value, or its WS-API mode)
     sim_venue: str  # SimNode(venue=...)
     oracle_venue: str | None  # adapters.sim.oracle.check(venue=...)
     symbols: dict[str, tuple[str, tuple[int, int], Decimal]]
@@ -191,10 +199,25 @@ class VenueProfile:
     open_orders_path: str  # what the recovery's snapshot queries
     fills_path: str  # what the recovery's backfill queries (after the connect)
     rest_paths: tuple[str, ...]  # GET paths a recovery / query uses ("*": every request)
+    # How the listen key is kept alive, as the simulator's request log names the requests.
+    keepalive_requests: tuple[str, ...] = ()
+    # The user stream's listen key over the WS API (user_stream_via_ws_api): keepalive faults hit
+    # userDataStream.ping, and the trading socket's own faults join the schedule.
+    ws_api_user_stream: bool = False
 
     @property
     def fault_kinds(self) -> tuple[str, ...]:
         return tuple(self.faults)
+
+    @property
+    def venue_option(self) -> str:
+        """The command-line options that select this profile."""
+        if self.ws_api_user_stream:
+            return "--venue binance --user-stream-via-ws-api"
+        return f"--venue {self.name}"
+
+    def keepalives(self, requests: Counter[str]) -> int:
+        return sum(requests[k] for k in self.keepalive_requests)
 
 
 BINANCE = VenueProfile(
@@ -210,6 +233,7 @@ BINANCE = VenueProfile(
     open_orders_path="/fapi/v1/openOrders",
     fills_path="/fapi/v1/userTrades",
     rest_paths=("/fapi/v1/openOrders", "/fapi/v1/userTrades", "/fapi/v1/listenKey", "/fapi/v1/order", "*"),
+    keepalive_requests=("PUT /fapi/v1/listenKey",),
 )
 BINGX = VenueProfile(
     name="bingx",
@@ -232,8 +256,43 @@ BINGX = VenueProfile(
         f"{_BX}/trade/order",
         "*",
     ),
+    keepalive_requests=(f"PUT {BINGX_LISTEN_KEY_PATH}",),
 )
-VENUES: dict[str, VenueProfile] = {"binance": BINANCE, "bingx": BINGX}
+# Binance with the listen key over the WS API (``--user-stream-via-ws-api``): userDataStream.start/
+# ping/stop on the trading socket (orders stay on REST). Its own faults: the trading socket dropped
+# (nothing may break; keepalives continue, over REST while it is down) and the socket cut while a
+# recovery asks for the key (userDataStream.start, executed or not: the recovery must still
+# complete, the key asked again over REST).
+WS_API_FAULTS: dict[str, bool] = {
+    **FAULTS,
+    "trading_socket_drop": False,
+    "cut_key_request": True,
+}
+WS_API_CHAOS_EXEC_CONFIG: dict[str, Any] = {
+    **CHAOS_EXEC_CONFIG,
+    "user_stream_via_ws_api": True,
+    "ws_trading_ping_interval_secs": 0.2,
+    "ws_trading_pong_timeout_secs": 0.6,
+    "ws_trading_app_ping_interval_secs": 0.2,
+    "ws_trading_request_timeout_secs": 1.5,
+    "ws_trading_connect_timeout_secs": 2.0,
+    "ws_trading_backoff_initial_secs": 0.05,
+    "ws_trading_backoff_cap_secs": 0.2,
+    "ws_trading_max_reconnect_attempts": 3,
+    "ws_trading_backoff_reset_after_secs": 1.0,
+}
+BINANCE_WS_API = dataclasses.replace(
+    BINANCE,
+    name="binance-ws-api",
+    faults=WS_API_FAULTS,
+    exec_config=WS_API_CHAOS_EXEC_CONFIG,
+    # The REST listen-key path is only the fallback here: its failures rarely meet a request.
+    rest_paths=("/fapi/v1/openOrders", "/fapi/v1/userTrades", "/fapi/v1/order", "*"),
+    keepalive_requests=("WS userDataStream.ping", "PUT /fapi/v1/listenKey"),
+    ws_api_user_stream=True,
+)
+WS_API_FAULT_KINDS = tuple(WS_API_FAULTS)
+VENUES: dict[str, VenueProfile] = {"binance": BINANCE, "bingx": BINGX, "binance-ws-api": BINANCE_WS_API}
 
 
 def profile(venue: str | VenueProfile) -> VenueProfile:
@@ -347,7 +406,7 @@ class Plan:
 def make_plan(seed: int, steps: int | None = None, venue: str = "binance") -> Plan:
     """The schedule of ``seed`` on ``venue``: a pure function of both."""
     prof = profile(venue)
-    rng = random.Random(seed if prof.name == "binance" else f"bingx-{seed}")
+    rng = random.Random(seed if prof.name == "binance" else f"{prof.name}-{seed}")
     n = steps if steps is not None else rng.randint(3, 6)
     hedge = rng.random() < 0.25
     return Plan(tuple(_make_step(rng, prof) for _ in range(n)), hedge)
@@ -399,6 +458,8 @@ def _fault_params(rng: random.Random, fault: str, prof: VenueProfile) -> dict[st
         params["rest_ms"], params["ws_ms"] = rest_ms, 2 * rest_ms
     elif fault == "die_on_connect":
         params["count"] = rng.randint(1, 3)
+    elif fault == "cut_key_request":
+        params["after_execute"] = rng.random() < 0.5
     return params
 
 
@@ -463,7 +524,7 @@ class ScheduleResult:
         return not self.violations
 
     def replay(self) -> str:
-        return f"python -m adapters.testkit.chaos --venue {self.venue} --seed {self.seed} -v"
+        return f"python -m adapters.testkit.chaos {profile(self.venue).venue_option} --seed {self.seed} -v"
 
 
 @dataclass
@@ -726,7 +787,7 @@ class Chaos:
             runs=self.metrics.runs,
             attempts=len(self.probe.attempts) if self.probe is not None else 0,
             requests=sum(requests.values()),
-            keepalives=requests[f"PUT {self.venue.listen_key_path}"],
+            keepalives=self.venue.keepalives(requests),
             started=asyncio.get_running_loop().time(),
             late_records=len(sim.faults.late.records),
         )
@@ -778,6 +839,14 @@ class Chaos:
         elif kind == "keepalive_failure":
             if venue.name == "bingx":
                 rules.append(faults.fail("PUT", venue.listen_key_path, count=1, status=step.p("status")))
+            elif venue.ws_api_user_stream:
+                # -1125 (the key is gone: rotate) or a cut socket (the ping asked again over REST).
+                code = step.p("code")
+                rules.append(
+                    faults.fail(
+                        "WS", "userDataStream.ping", count=1, status=400 if code else 0, code=code or None
+                    )
+                )
             else:
                 code = step.p("code")
                 rules.append(
@@ -865,6 +934,23 @@ class Chaos:
         elif kind == "die_on_connect":
             faults.die_on_connect("user", count=step.p("count"))
             faults.drop_streams("user")
+        elif kind == "trading_socket_drop":
+            await self.trading_socket_ready()  # the fault is for a live socket
+            faults.drop_streams("api")
+        elif kind == "cut_key_request":
+            await self.trading_socket_ready()  # else the key is asked over REST and nothing is cut
+            # The trading socket is cut when the recovery's userDataStream.start reaches it
+            # (executed first or not): the recovery must still get the key and complete.
+            rules.append(
+                faults.fail(
+                    "WS",
+                    "userDataStream.start",
+                    count=1,
+                    status=0,
+                    after_execute=bool(step.p("after_execute")),
+                )
+            )
+            faults.drop_streams("user")
         else:  # pragma: no cover - make_plan only emits known kinds
             raise ValueError(kind)
         if kind != "drain_latency":
@@ -892,6 +978,14 @@ class Chaos:
                 await env.wait_until(lambda: rules[0].matched > 0, within=3.0, what="keepalive failure")
         return rules
 
+    async def trading_socket_ready(self, within: float = 5.0) -> None:
+        """Wait (bounded) for the trading socket a previous step may have cut to be READY again."""
+        ws = getattr(self.client, "ws_trading", None)
+        if ws is None:
+            return
+        with contextlib.suppress(TimeoutError):
+            await self.env.wait_until(lambda: ws.is_ready, within=within, what="trading socket ready")
+
     async def hold_gap(self, step: Step, seen: StepObservation) -> None:
         """Keep the gap open (new user sockets refused) until this step's workload reached the
         venue and, for a long gap, until a keepalive of the listen key happened inside it."""
@@ -900,10 +994,12 @@ class Chaos:
             loop = asyncio.get_running_loop()
             interval = float(self.venue.exec_config["keepalive_interval_secs"])
             requests = self.env.sim.dialect.requests.requests
-            key = f"PUT {self.venue.listen_key_path}"
             with contextlib.suppress(TimeoutError):
                 await self.env.wait_until(
-                    lambda: requests[key] > seen.keepalives and loop.time() - seen.started > interval * 1.2,
+                    lambda: (
+                        self.venue.keepalives(requests) > seen.keepalives
+                        and loop.time() - seen.started > interval * 1.2
+                    ),
                     within=HOLD_DEADLINE,
                     what="a keepalive inside the gap",
                 )
@@ -921,6 +1017,10 @@ class Chaos:
             fired = counters["listen_keys_expired"] > 0 and runs > 0
         elif kind in ("keepalive_failure", "rest_failures", "cut_submit", "cut_cancel"):
             fired = any(r.matched > 0 for r in rules)
+        elif kind == "cut_key_request":
+            fired = any(r.matched > 0 for r in rules) and runs > 0
+        elif kind == "trading_socket_drop":
+            fired = counters["streams_dropped"] > 0
         elif kind == "socket_drop":
             fired = counters["streams_dropped"] > 0 and runs > 0
         elif kind == "socket_stall":
@@ -960,7 +1060,7 @@ class Chaos:
         after = sim.state()
         if step.opens_gap and runs > 0:
             workload = gap_workload(seen.state, after, bingx=self.venue.name == "bingx")
-            if step.long_gap and requests[f"PUT {self.venue.listen_key_path}"] > seen.keepalives:
+            if step.long_gap and self.venue.keepalives(requests) > seen.keepalives:
                 # Held across a keepalive, and longer than its interval (hold_gap waited for both).
                 interval = float(self.venue.exec_config["keepalive_interval_secs"])
                 if asyncio.get_running_loop().time() - seen.started > interval:
@@ -1000,7 +1100,7 @@ class Chaos:
         retried, not proof the key is gone: only Binance's -1125 / BingX's 404 must rotate."""
         kind = step.fault
         if kind == "keepalive_failure":
-            return bool(step.p("code") if self.venue.name == "binance" else step.p("status") == 404)
+            return bool(step.p("status") == 404 if self.venue.name == "bingx" else step.p("code"))
         if kind == "rest_failures":
             return bool(step.p("and_drop"))
         return self.venue.faults[kind]
@@ -1254,6 +1354,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--venue", choices=["binance", "bingx", "both"], default="both", help="venue(s) to run each seed on"
     )
+    parser.add_argument(
+        "--user-stream-via-ws-api",
+        action="store_true",
+        help="Binance: the listen key over the WS API (userDataStream.*), with the trading socket's faults",
+    )
     parser.add_argument("--steps", type=int, default=None, help="faults per schedule (default: 3-6 by seed)")
     parser.add_argument("-v", "--verbose", action="store_true", help="print each step")
     parser.add_argument("--soak", action="store_true", help="run the time-scaled soak instead")
@@ -1266,6 +1371,8 @@ def main(argv: list[str] | None = None) -> int:
         return soak_main(days=args.days, hour_secs=args.hour_secs)
     seeds = args.seed or list(range(args.first, args.first + args.seeds))
     venues = ["binance", "bingx"] if args.venue == "both" else [args.venue]
+    if args.user_stream_via_ws_api:
+        venues = ["binance-ws-api" if v == "binance" else v for v in venues]
 
     async def run_all() -> list[Summary]:
         return [await run_many(seeds, steps=args.steps, verbose=args.verbose, venue=v) for v in venues]

@@ -682,6 +682,60 @@ def test_algo_rejected_without_reason(env: Env) -> None:
     assert env.sink.events == [("rejected", ALGO_CID, "algo order rejected: REJECTED")]
 
 
+def test_a_legacy_conditional_order_trigger_reject_is_ignored_the_algo_update_rejects(env: Env) -> None:
+    """Binance's 2025-12-10 change log: CONDITIONAL_ORDER_TRIGGER_REJECT is deprecated (from
+    2025-12-15); the rejection arrives in ALGO_UPDATE. A stray legacy frame changes nothing."""
+    order = env.tracker.track(
+        tracked(ALGO_CID, side=OrderSide.BUY, order_type=OrderType.STOP_MARKET, price=None)
+    )
+    legacy = encode(
+        {
+            "e": "CONDITIONAL_ORDER_TRIGGER_REJECT",
+            "E": 1735689606100,
+            "T": 1735689606100,
+            "or": {"s": "ETHUSDT", "i": 7700000001, "r": "Due to the order could not be filled"},
+        }
+    )
+    env.feed(raw("algo_update_new.json"), legacy)
+    assert env.sink.kinds() == ["accepted"] and order.terminal is None
+    assert env.handler.unknown == 1 and env.handler.errors == 0
+    env.feed(algo("REJECTED", rm="Reduce Only reject"))
+    assert env.sink.events[1:] == [("rejected", ALGO_CID, "algo order rejected: Reduce Only reject")]
+    assert order.terminal is Terminal.REJECTED
+
+
+TRAILING = {"o": "TRAILING_STOP_MARKET", "tp": "0", "AP": "3300.00", "cr": "1"}
+
+
+def test_a_trailing_stops_second_new_with_ia_true_is_its_activation_not_a_second_accept(env: Env) -> None:
+    """Binance's 2026-08-21 change log: ``ia`` of ALGO_UPDATE; before it triggers a trailing stop
+    may send NEW with ia=false, then NEW with ia=true once its activation price is reached."""
+    order = env.tracker.track(
+        tracked(ALGO_CID, side=OrderSide.BUY, order_type=OrderType.TRAILING_STOP_MARKET, price=None)
+    )
+    env.feed(algo("NEW", ia=False, **TRAILING))
+    assert env.handler.trailing_activations == 0
+    env.feed(algo("NEW", ia=True, **TRAILING), algo("NEW", ia=True, **TRAILING))  # repeated
+    assert env.sink.events == [("accepted", ALGO_CID, "7700000001")]
+    assert order.terminal is None and env.handler.trailing_activations == 2
+    assert env.handler.unknown == 0 and env.handler.errors == 0 and env.handler.rejected == 0
+
+
+def test_an_untracked_trailing_stops_activation_reports_it_still_accepted(env: Env) -> None:
+    env.feed(algo("NEW", ia=False, caid="web-t", **TRAILING), algo("NEW", ia=True, caid="web-t", **TRAILING))
+    reports = [_report(e) for e in env.sink.events]
+    assert [r.order_status for r in reports] == [OrderStatus.ACCEPTED, OrderStatus.ACCEPTED]
+    assert reports[-1].order_type == OrderType.TRAILING_STOP_MARKET
+
+
+@pytest.mark.parametrize("value", ["true", "1", "null"])
+def test_ia_that_is_not_a_boolean_does_not_break_the_frame(env: Env, value: str) -> None:
+    env.tracker.track(tracked(ALGO_CID, side=OrderSide.BUY, order_type=OrderType.STOP_MARKET, price=None))
+    frame = algo("NEW").replace(b'"X":"NEW"', b'"X":"NEW","ia":' + value.encode())
+    env.feed(frame)
+    assert env.sink.events == [("accepted", ALGO_CID, "7700000001")]
+
+
 def _report(event: tuple[Any, ...]) -> OrderStatusReport:
     assert event[0] == "report", event
     report = event[1]

@@ -21,10 +21,12 @@ from adapters.testkit.chaos import (
     BINGX_FAULT_KINDS,
     FAULT_KINDS,
     WORKLOAD_KINDS,
+    WS_API_FAULT_KINDS,
     ScheduleResult,
     Summary,
     make_plan,
     make_schedule,
+    profile,
     run_schedule,
 )
 from adapters.testkit.chaos_probe import gap_workload, hedge_both_sides
@@ -32,6 +34,11 @@ from adapters.testkit.chaos_probe import gap_workload, hedge_both_sides
 # Between them these fire every fault and workload kind of their venue (asserted below).
 SEEDS = [22, 2, 40, 16, 26]
 BINGX_SEEDS = [27, 17, 6, 25, 23]
+# Binance with the listen key over the WS API (--user-stream-via-ws-api): short schedules that fire
+# what this mode changes (keepalives refused and cut on userDataStream.ping, expiry, the trading
+# socket dropped and cut while a recovery asks it for the key); about 15 s together.
+WS_API_SEEDS = [14, 1, 113, 30]
+WS_API_KINDS = {"listen_key_expiry", "keepalive_failure", "trading_socket_drop", "cut_key_request"}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -49,7 +56,10 @@ def test_bingx_schedules_are_pure_and_their_own() -> None:
     assert make_plan(42, venue="bingx") != make_plan(42)
 
 
-@pytest.mark.parametrize(("venue", "kinds"), [("binance", FAULT_KINDS), ("bingx", BINGX_FAULT_KINDS)])
+@pytest.mark.parametrize(
+    ("venue", "kinds"),
+    [("binance", FAULT_KINDS), ("bingx", BINGX_FAULT_KINDS), ("binance-ws-api", WS_API_FAULT_KINDS)],
+)
 def test_plans_cover_every_fault_and_workload_kind(venue: str, kinds: tuple[str, ...]) -> None:
     faults: set[str] = set()
     workload: set[str] = set()
@@ -190,6 +200,37 @@ async def test_fixed_bingx_seeds_hold_every_invariant_and_fire_every_kind() -> N
     await _run_fixed("bingx", BINGX_SEEDS)
 
 
+@pytest.mark.timeout(200)
+async def test_fixed_ws_api_seeds_hold_every_invariant_and_fire_the_ws_api_kinds() -> None:
+    fired: Counter[str] = Counter()
+    for seed in WS_API_SEEDS:
+        result = await run_schedule(seed, venue="binance-ws-api")
+        assert result.ok, f"ws-api seed {seed} violated invariants; replay: {result.replay()}\n" + "\n".join(
+            result.violations
+        )
+        assert result.venue_trades > 0 and result.recoveries > 0
+        fired.update(result.faults_fired)
+    assert set(fired) >= WS_API_KINDS, fired
+
+
 def test_the_replay_line_names_the_venue() -> None:
     result = ScheduleResult(17, [], "bingx")
     assert result.replay() == "python -m adapters.testkit.chaos --venue bingx --seed 17 -v"
+    ws_api = ScheduleResult(17, [], "binance-ws-api")
+    assert ws_api.replay() == (
+        "python -m adapters.testkit.chaos --venue binance --user-stream-via-ws-api --seed 17 -v"
+    )
+
+
+def test_the_ws_api_mode_is_its_own_schedule_with_the_trading_sockets_faults() -> None:
+    """``--user-stream-via-ws-api``: the listen key over the WS API; keepalive failures hit
+    ``userDataStream.ping``; two more kinds: the trading socket dropped, and cut while a recovery
+    asks it for the key."""
+    assert make_plan(42, venue="binance-ws-api") == make_plan(42, venue="binance-ws-api")
+    assert make_plan(42, venue="binance-ws-api") != make_plan(42)
+    assert set(WS_API_FAULT_KINDS) - set(FAULT_KINDS) == {"trading_socket_drop", "cut_key_request"}
+    assert profile("binance").keepalive_requests == ("PUT /fapi/v1/listenKey",)
+    assert profile("bingx").keepalive_requests == ("PUT /openApi/user/auth/userDataStream",)
+    prof = profile("binance-ws-api")
+    assert prof.exec_config["user_stream_via_ws_api"] is True and prof.ws_api_user_stream
+    assert "WS userDataStream.ping" in prof.keepalive_requests

@@ -207,3 +207,114 @@ async def test_latency_measurement_runs(env: SimNode) -> None:
     assert result.ws.count == 10 and result.rest.count == 10
     assert result.ws.p50 > 0 and result.rest.p50 > 0
     assert sent(env, "order.place") == 10
+
+
+# ------------------------------------------------------------------------------------------------
+# Algo (conditional) orders over the trading socket: algoOrder.place / algoOrder.cancel
+# ------------------------------------------------------------------------------------------------
+def rest_requests(env: SimNode, key: str) -> int:
+    return int(env.sim.dialect.requests.requests[key])
+
+
+def venue_algos_by_cid(env: SimNode) -> Counter[str]:
+    return Counter(a["client_algo_id"] for a in env.sim.state()["algo_orders"])
+
+
+def price_above(env: SimNode, factor: str) -> str:
+    return str((env.sim.engine.last_price("BTCUSDT") * Decimal(factor)).quantize(Decimal("0.1")))
+
+
+async def test_algo_orders_are_placed_and_canceled_over_the_trading_socket(env: SimNode) -> None:
+    cid = env.strategy.stop_market(BTC, OrderSide.BUY, "0.010", price_above(env, "1.02"))
+    await env.wait_until(lambda: env.order(cid).status == OrderStatus.ACCEPTED, what="accepted")
+    env.strategy.cancel(cid)
+    await env.wait_until(lambda: env.order(cid).status == OrderStatus.CANCELED, what="canceled")
+    assert (sent(env, "algoOrder.place"), sent(env, "algoOrder.cancel")) == (1, 1)
+    assert rest_requests(env, "POST /fapi/v1/algoOrder") == 0
+    assert rest_requests(env, "DELETE /fapi/v1/algoOrder") == 0
+    assert events(env, OrderAccepted, cid) == 1 and events(env, OrderCanceled, cid) == 1
+    report = await env.wait_converged()
+    assert report.ok, report.details()
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"status": 408, "code": -1007},  # the gateway timed out; the algo service took it
+        {"status": 0},  # the socket was cut right after the venue accepted it
+    ],
+    ids=["timeout-1007", "socket-cut"],
+)
+async def test_algo_place_with_a_lost_answer_whose_order_the_venue_accepted(
+    env: SimNode, fault: dict[str, Any]
+) -> None:
+    env.sim.faults.fail("WS", "algoOrder.place", count=1, after_execute=True, **fault)
+    cid = env.strategy.stop_market(BTC, OrderSide.BUY, "0.010", price_above(env, "1.02"))
+    await env.wait_until(lambda: env.exec_client.resolutions["submit"] == 1, what="ambiguous submit")
+    await env.wait_until(lambda: env.order(cid).status == OrderStatus.ACCEPTED, what="accepted")
+    await env.exec_client._side_tasks.join()
+    assert events(env, OrderAccepted, cid) == 1 and events(env, OrderRejected, cid) == 0
+    assert venue_algos_by_cid(env)[cid.value] == 1  # never sent twice
+    assert sent(env, "algoOrder.place") == 1 and rest_requests(env, "POST /fapi/v1/algoOrder") == 0
+    algo_id = next(a["algo_id"] for a in env.sim.state()["algo_orders"] if a["client_algo_id"] == cid.value)
+    assert env.exec_client.tracker.orders[cid.value].algo_id == algo_id
+    # Still a working algo order: its trigger fills it once, under the triggered order's id.
+    env.sim.engine.set_price("BTCUSDT", Decimal(price_above(env, "1.03")))
+    await env.wait_until(lambda: env.order(cid).status == OrderStatus.FILLED, what="triggered and filled")
+    report = await env.wait_converged()
+    assert report.ok, report.details()
+
+
+async def test_algo_place_executed_late_inside_the_window_is_accepted_once(env: SimNode) -> None:
+    env.sim.faults.fail("WS", "algoOrder.place", count=1, status=408, code=-1007, execute_after_ms=400)
+    cid = env.strategy.stop_market(BTC, OrderSide.BUY, "0.010", price_above(env, "1.02"))
+    await env.wait_until(lambda: env.order(cid).status == OrderStatus.ACCEPTED, what="late accept")
+    await env.exec_client._side_tasks.join()
+    assert events(env, OrderAccepted, cid) == 1 and events(env, OrderRejected, cid) == 0
+    assert venue_algos_by_cid(env)[cid.value] == 1 and sent(env, "algoOrder.place") == 1
+
+
+async def test_algo_place_not_executed_is_rejected_only_after_its_window(env: SimNode) -> None:
+    env.sim.faults.fail("WS", "algoOrder.place", count=1, status=0)  # cut before it executed
+    cid = env.strategy.stop_market(BTC, OrderSide.BUY, "0.010", price_above(env, "1.02"))
+    await env.wait_until(
+        lambda: env.order(cid).status == OrderStatus.REJECTED, within=15.0, what="rejected after window"
+    )
+    assert venue_algos_by_cid(env)[cid.value] == 0 and sent(env, "algoOrder.place") == 1
+    assert events(env, OrderRejected, cid) == 1 and events(env, OrderAccepted, cid) == 0
+    assert rest_requests(env, "POST /fapi/v1/algoOrder") == 0  # an ambiguous order is never re-sent
+
+
+async def test_algo_cancel_with_a_lost_answer_is_resolved_by_query(env: SimNode) -> None:
+    cid = env.strategy.stop_market(BTC, OrderSide.BUY, "0.010", price_above(env, "1.02"))
+    await env.wait_until(lambda: env.order(cid).status == OrderStatus.ACCEPTED, what="accepted")
+    env.sim.faults.fail("WS", "algoOrder.cancel", count=1, status=0, after_execute=True)
+    env.strategy.cancel(cid)
+    await env.wait_until(lambda: env.order(cid).status == OrderStatus.CANCELED, what="canceled")
+    await env.exec_client._side_tasks.join()
+    assert env.exec_client.resolutions["cancel"] == 1
+    assert events(env, OrderCanceled, cid) == 1 and events(env, OrderCancelRejected, cid) == 0
+    assert sent(env, "algoOrder.cancel") == 1 and rest_requests(env, "DELETE /fapi/v1/algoOrder") == 0
+    report = await env.wait_converged()
+    assert report.ok, report.details()
+
+
+async def test_the_open_conditional_order_cap_is_a_rejection_with_its_code(env: SimNode) -> None:
+    assert env.sim.binance is not None
+    env.sim.binance.settings.max_open_conditional_orders = 2
+    cids = [
+        env.strategy.stop_market(BTC, OrderSide.BUY, "0.010", price_above(env, f)) for f in ("1.02", "1.03")
+    ]
+    for cid in cids:
+        await env.wait_until(lambda cid=cid: env.order(cid).status == OrderStatus.ACCEPTED, what="accepted")
+    over = env.strategy.stop_market(BTC, OrderSide.BUY, "0.010", price_above(env, "1.04"))
+    await env.wait_until(lambda: env.order(over).status == OrderStatus.REJECTED, what="rejected at the cap")
+    (rejected,) = [
+        e for e in env.strategy.received if isinstance(e, OrderRejected) and e.client_order_id == over
+    ]
+    assert rejected.reason.startswith("-4045")
+    assert env.exec_client.resolutions["submit"] == 0  # a definite answer: nothing to resolve
+    env.strategy.cancel(cids[0])
+    await env.wait_until(lambda: env.order(cids[0]).status == OrderStatus.CANCELED, what="room made")
+    again = env.strategy.stop_market(BTC, OrderSide.BUY, "0.010", price_above(env, "1.04"))
+    await env.wait_until(lambda: env.order(again).status == OrderStatus.ACCEPTED, what="accepted again")

@@ -185,6 +185,52 @@ def test_trailing_stop_with_activation_price() -> None:
     assert sim.engine.positions("acct", BTC)[0].amount == D("-0.01")
 
 
+def test_trailing_stop_activation_is_a_second_new_event_and_others_are_active_from_placement() -> None:
+    """Binance's 2026-08-21 change log: a trailing stop sends NEW (ia=false), then NEW (ia=true)
+    when it reaches its activation price, still before it triggers."""
+    sim = Sim()
+    algo = sim.algo(
+        Side.SELL, OrderType.TRAILING_STOP_MARKET, activate_price=D("61000"), callback_rate=D("1")
+    )
+    sim.price("60500")
+    news = [e for e in sim.events if isinstance(e, AlgoEvent) and e.algo.status is AlgoStatus.NEW]
+    assert [(e.activation, e.algo.is_activated) for e in news] == [(False, False)]
+    sim.price("61000")
+    sim.price("62000")  # trailing, no further activation event
+    news = [e for e in sim.events if isinstance(e, AlgoEvent) and e.algo.status is AlgoStatus.NEW]
+    assert [(e.activation, e.algo.is_activated) for e in news] == [(False, False), (True, True)]
+    sim.price("61380")
+    assert sim.trace(algo.algo_id) == [
+        "algo:NEW",
+        "algo:NEW",
+        "algo:TRIGGERING",
+        "algo:TRIGGERED",
+        "order:NEW",
+        "order:TRADE",
+        "algo:FINISHED",
+    ]
+    stop = sim.algo(Side.SELL, OrderType.STOP_MARKET, trigger_price=D("61000"))
+    trailing_now = sim.algo(Side.BUY, OrderType.TRAILING_STOP_MARKET, callback_rate=D("0.5"))
+    assert stop.is_activated and trailing_now.is_activated
+
+
+def test_open_algo_count_is_per_account_across_symbols() -> None:
+    sim = Sim()
+    sim.engine.create_account("other", balance=BALANCE)
+    sim.engine.set_price("ETHUSDT", D("3000"))
+    a = sim.algo(Side.SELL, OrderType.STOP_MARKET, trigger_price=D("59000"))
+    sim.engine.place_algo(
+        "acct", AlgoRequest("ETHUSDT", Side.SELL, OrderType.STOP_MARKET, D("0.1"), trigger_price=D("2900"))
+    )
+    sim.engine.place_algo(
+        "other", AlgoRequest(BTC, Side.SELL, OrderType.STOP_MARKET, D("0.01"), trigger_price=D("59000"))
+    )
+    assert sim.engine.open_algo_count("acct") == 2
+    sim.engine.cancel_algo("acct", algo_id=a.algo_id)
+    assert sim.engine.open_algo_count("acct") == 1
+    assert sim.engine.open_algo_count("other") == 1
+
+
 def test_trailing_buy_without_activation_starts_at_once() -> None:
     sim = Sim()
     algo = sim.algo(Side.BUY, OrderType.TRAILING_STOP_MARKET, callback_rate=D("0.5"))

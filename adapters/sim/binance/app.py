@@ -67,6 +67,9 @@ class BinanceSettings:
     housekeeping_interval: float = 0.05
     # GET /fapi/v1/userTrades serves only this much history (2026-08-26 change log: 3 months).
     trade_history_days: float = 90.0
+    # Open conditional (algo) orders per account, across all symbols (2025-12-29 change log: 200);
+    # one more is refused with -4045 (adapters.sim.binance.errors.max_stop_orders).
+    max_open_conditional_orders: int = 200
 
 
 class BinanceVenue:

@@ -57,6 +57,17 @@ def invalid_param(name: str) -> BinanceError:
     return BinanceError(INVALID_PARAMETER, f"Data sent for parameter '{name}' is not valid.")
 
 
+# The account-wide cap on open conditional (algo) orders. Relied on: the derivatives change log of
+# 2025-12-29 ("The parameter filterType MAX_NUM_ALGO_ORDERS has been removed from GET
+# /fapi/v1/exchangeInfo. The conditional order limits is 200 across all symbols.") and the USDS-M
+# error-code list: -4045 MAX_STOP_ORDER_EXCEEDED "Reach max stop order limit.".
+MAX_STOP_ORDER_EXCEEDED = -4045
+
+
+def max_stop_orders() -> BinanceError:
+    return BinanceError(MAX_STOP_ORDER_EXCEEDED, "Reach max stop order limit.")
+
+
 def listen_key_missing() -> BinanceError:
     return BinanceError(INVALID_LISTEN_KEY, "This listenKey does not exist.")
 

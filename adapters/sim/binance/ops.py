@@ -384,6 +384,10 @@ def place_algo(venue: BinanceVenue, account_id: str, p: Params) -> dict[str, Any
         client_algo_id=p.client_id("clientAlgoId"),
         good_till_date_ms=p.integer("goodTillDate"),
     )
+    cap = venue.settings.max_open_conditional_orders
+    if venue.engine.open_algo_count(account_id) >= cap:
+        # Account-wide, across all symbols (see errors.max_stop_orders for the source).
+        raise errors.max_stop_orders()
     algo = call(
         lambda: venue.engine.place_algo(account_id, request),
         errors.CTX_PLACE,

@@ -541,7 +541,8 @@ class RestApi:
                             "stepSize": wire.plain(spec.market_step_size),
                         },
                         {"filterType": "MAX_NUM_ORDERS", "limit": 200},
-                        {"filterType": "MAX_NUM_ALGO_ORDERS", "limit": 10},
+                        # MAX_NUM_ALGO_ORDERS was removed on 2025-12-29: the cap on open
+                        # conditional orders is account-wide now (BinanceSettings).
                         {"filterType": "MIN_NOTIONAL", "notional": wire.plain(spec.min_notional)},
                         {
                             "filterType": "PERCENT_PRICE",

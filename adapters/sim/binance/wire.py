@@ -296,6 +296,11 @@ def algo_update(a: AlgoOrder, time_ms: int, spec: SymbolSpec | None) -> dict[str
         "R": a.reduce_only,
         "tt": a.trigger_time_ms,
         "gtd": a.good_till_date_ms,
+        # "ia" (live since 2026-08-21, derivatives change log): a trailing stop that has not
+        # reached its activation price sends NEW with ia=false, then another NEW with ia=true once
+        # it activates. The change log defines it for trailing stops only; the simulator sends
+        # true for the other conditional types (they watch their trigger from placement).
+        "ia": a.is_activated,
     }
     if a.reject_reason or a.status is AlgoStatus.REJECTED:
         body["rm"] = a.reject_reason

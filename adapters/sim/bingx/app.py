@@ -284,6 +284,8 @@ class BingxVenue:
         self.user.publish(ev.account_id, [frame])
 
     def _on_algo(self, ev: AlgoEvent) -> None:
+        if ev.activation:
+            return  # BingX documents no push for a trailing stop's activation
         a = ev.algo
         if a.status is AlgoStatus.NEW and self._pending_extras is not None and a.algo_id not in self._extras:
             self._extras[a.algo_id] = self._pending_extras
