@@ -684,22 +684,38 @@ def _error_in_success(body: bytes) -> tuple[int | None, str]:
         envelope = _ENVELOPE_DECODER.decode(body)
     except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
         return None, ""  # not an object with a top-level code: the typed decode decides
-    code, msg = envelope.code, str(envelope.msg or "")[:500]
-    if code is _ABSENT or code is None:
+    if not envelope.code:
+        return None, ""
+    # The fields stay raw until here: a value msgspec cannot represent (``-1e400``) must not make
+    # the whole envelope unreadable, or an error answer would pass as success.
+    code = _raw_value(envelope.code)
+    text = _raw_value(envelope.msg) if envelope.msg else ""
+    msg = (text if isinstance(text, str) else bytes(envelope.msg).decode("utf-8", "replace"))[:500]
+    if code is None:
         return None, ""
     if isinstance(code, int | str) and not isinstance(code, bool) and code in _SUCCESS_CODES:
         return None, ""
     if isinstance(code, int) and not isinstance(code, bool) and -(2**31) <= code < 0:
         return code, msg
-    return CODE_UNEXPECTED_RESP, f"unrecognized code {str(code)[:40]!r}: {msg}"
+    shown = code if code is not _UNREADABLE else bytes(envelope.code)
+    return CODE_UNEXPECTED_RESP, f"unrecognized code {str(shown)[:40]!r}: {msg}"
 
 
-_ABSENT: Final[object] = object()
+_UNREADABLE: Final[object] = object()
+
+
+def _raw_value(raw: Any) -> Any:
+    """A raw JSON value decoded, or ``_UNREADABLE`` (out-of-range numbers, deep nesting)."""
+    try:
+        return msgspec.json.decode(raw)
+    except (msgspec.DecodeError, RecursionError):
+        return _UNREADABLE
 
 
 class _Envelope(msgspec.Struct, gc=False):
-    code: Any = msgspec.field(default_factory=lambda: _ABSENT)
-    msg: Any = None
+    # Raw: decoded one by one (see _error_in_success); empty when the field is absent.
+    code: msgspec.Raw = msgspec.field(default_factory=lambda: msgspec.Raw(b""))
+    msg: msgspec.Raw = msgspec.field(default_factory=lambda: msgspec.Raw(b""))
 
 
 _SUCCESS_CODES: Final = frozenset({0, 200, "0", "200"})

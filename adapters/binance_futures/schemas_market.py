@@ -306,8 +306,8 @@ class _GenericWrapped(msgspec.Struct, gc=False):
     stream: Any = None
 
 
-_EVENT_DECODER = msgspec.json.Decoder(MarketEvent, strict=False)
-_WRAPPED_DECODER = msgspec.json.Decoder(_Wrapped, strict=False)
+_EVENT_DECODER = msgspec.json.Decoder(MarketEvent)
+_WRAPPED_DECODER = msgspec.json.Decoder(_Wrapped)
 _GENERIC_DECODER = msgspec.json.Decoder(_Generic)
 _GENERIC_WRAPPED_DECODER = msgspec.json.Decoder(_GenericWrapped)
 

@@ -701,3 +701,31 @@ async def test_an_external_order_placed_after_the_snapshot_is_reported_after_the
     assert report.client_order_id == ClientOrderId("web-7")
     relisted = [c["symbol"] for name, c in s.http.calls if name == "open_orders"][1:]
     assert relisted == ["ETHUSDT"]
+
+
+async def test_an_external_order_in_hedge_mode_carries_its_position_id_on_the_report_and_every_fill(
+    s: SyncEnv,
+) -> None:
+    """Hedge mode: a backfilled external order's report and each of its bundled fills name the
+    venue position (LONG here), or NautilusTrader books them on a position of its own."""
+    s.env.tracker.track(tracked())
+    s.env.facts.accepted(s.env.tracker.orders[CID], VenueOrderId("4200000001"), 1)
+    s.http.open = [order(status="NEW", executedQty="0")]
+    s.http.trades["ETHUSDT"] = [
+        user_trade(500 + i, "0.010", order_id=4200000555, positionSide="LONG") for i in range(2)
+    ]
+    s.http.orders[4200000555] = order(
+        orderId=4200000555,
+        clientOrderId="web-5",
+        status="FILLED",
+        origQty="0.020",
+        executedQty="0.020",
+        positionSide="LONG",
+    )
+    await s.sync.snapshot()
+    await s.sync.post_snapshot()
+    (mass,) = [e[1] for e in s.events if e[0] == "mass"]
+    long_id = PositionId("ETHUSDT-PERP.BINANCE-LONG")
+    voi = VenueOrderId("4200000555")
+    assert mass.order_reports[voi].venue_position_id == long_id
+    assert [f.venue_position_id for f in mass.fill_reports[voi]] == [long_id, long_id]

@@ -398,7 +398,18 @@ async def next_text(ws: aiohttp.ClientWebSocketResponse, pred: Callable[[Any], b
                 return data
 
 
+# The simulator closes a socket on a frame over 1 MiB with 1009 (message too big), as a venue does:
+# that is the defined outcome for it (test_an_oversized_frame_closes_only_its_own_socket), so the
+# fuzz loops, which probe that every socket stays up, keep their frames under it.
+MAX_FRAME = 1 << 20
+
+
 def garbage_frame(rng: random.Random, base: dict[str, Any]) -> str:
+    text = _garbage_frame(rng, base)
+    return text if len(text) <= MAX_FRAME else text[:1000]
+
+
+def _garbage_frame(rng: random.Random, base: dict[str, Any]) -> str:
     roll = rng.random()
     if roll < 0.15:
         return rng.choice(GARBAGE_STRINGS)
@@ -412,6 +423,19 @@ def garbage_frame(rng: random.Random, base: dict[str, Any]) -> str:
     else:
         frame = mutate_params(rng, frame, json_values=True)
     return msgspec.json.encode(frame).decode()
+
+
+async def test_an_oversized_frame_closes_only_its_own_socket() -> None:
+    async with SimVenue(seed=11, step_interval=3600.0) as sim, aiohttp.ClientSession() as session:
+        big = await session.ws_connect(f"{sim.ws_url}/stream?streams=btcusdt@aggTrade")
+        other = await session.ws_connect(f"{sim.ws_url}/stream?streams=btcusdt@aggTrade")
+        await big.send_str("x" * (MAX_FRAME + 1))
+        msg = await asyncio.wait_for(big.receive(), 5)
+        assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING)
+        assert big.close_code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG
+        await other.send_json({"method": "LIST_SUBSCRIPTIONS", "id": 1})
+        assert (await next_text(other, lambda m: m.get("id") == 1))["id"] == 1
+        await other.close()
 
 
 async def test_fuzz_binance_websockets() -> None:
