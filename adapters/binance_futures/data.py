@@ -1,6 +1,8 @@
 """``BinanceFuturesDataClient``: the LiveMarketDataClient for Binance USD-M Futures.
 
-Streams (all on combined-stream sockets managed by :class:`MarketStreamPool`):
+Streams (all on combined-stream sockets managed by :class:`MarketStreamPool`; each stream on its
+route's sockets: ``ws_book_path`` (``/public/stream``) for book streams and ``@trade``,
+``ws_stream_path`` (``/market/stream``) for the rest, see :func:`streams.stream_route`):
 
 ==========================  ===============================  =====================================
 Nautilus subscription       Binance stream                   published as
@@ -93,6 +95,7 @@ from adapters.binance_futures.schemas_market import (
     Trade,
 )
 from adapters.binance_futures.streams import (
+    PUBLIC_ROUTE,
     agg_trade_stream,
     book_ticker_stream,
     depth_diff_stream,
@@ -101,6 +104,7 @@ from adapters.binance_futures.streams import (
     partial_depth_levels,
     partial_depth_stream,
     split_stream,
+    stream_route,
     trade_stream,
 )
 from adapters.core.data_client import (
@@ -135,8 +139,6 @@ __all__ = [
 # others are the core ones.
 OWN_INDEX: Final = "index"
 OWN_FUNDING: Final = "funding"
-
-_BOOK_CHANNELS: Final = ("bookTicker", "depth")
 
 
 @dataclass(slots=True)
@@ -197,7 +199,9 @@ class BinanceFuturesDataClient(PerpMarketDataClient[BookState]):
         book_path = config.ws_book_path
 
         def path_for(stream: str) -> str:
-            if book_path is not None and stream.partition("@")[2].startswith(_BOOK_CHANNELS):
+            # Each stream on its route's connections (Binance's 2026 URL split); a stream on another
+            # route's socket would be acknowledged and never send.
+            if book_path is not None and stream_route(stream) == PUBLIC_ROUTE:
                 return book_path
             return config.ws_stream_path
 

@@ -1,5 +1,6 @@
 """DEMO: Binance demo trading (test money on demo-fapi.binance.com), our data and execution
-clients, the example strategy on BTCUSDT. Same configuration as the testnet one, other URLs.
+clients, the example strategy on BTCUSDT. Same configuration as the testnet one, another stream host
+(``wss://demo-fstream.binance.com``; REST is ``demo-fapi`` for both).
 
     export BINANCE_FUTURES_API_KEY=...      # demo trading API keys
     export BINANCE_FUTURES_API_SECRET=...

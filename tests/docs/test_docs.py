@@ -231,7 +231,7 @@ def test_testnet_and_live_examples(monkeypatch: Any) -> None:
 
     exec_config = testnet_config().exec_clients["BINANCE"]
     assert exec_config.environment is BinanceEnvironment.TESTNET
-    assert exec_config.urls().http == "https://testnet.binancefuture.com"
+    assert exec_config.urls().http == "https://demo-fapi.binance.com"  # Binance USD-M General Info
     assert exec_config.api_key is None and exec_config.api_secret is None
     monkeypatch.setenv("BINANCE_FUTURES_API_KEY", "k")
     monkeypatch.setenv("BINANCE_FUTURES_API_SECRET", "s")

@@ -394,15 +394,19 @@ async def test_stream_limit_spreads_sockets_and_unsubscribe_unsubscribes(
     wanted = {f"{s}@{k}" for s in ("btcusdt", "ethusdt", "1000pepeusdt") for k in ("bookTicker", "aggTrade")}
     await h.wait_venue_streams(wanted)
     conns = sim.registry.select("market")
-    assert len(conns) == 3 and all(len(sim.binance.market.streams_of(c)) == 2 for c in conns)
+    # Each route has its own sockets (bookTicker on /public, aggTrade on /market): 2 + 1 per route.
+    by_route = sorted((c.describe()["route"], len(sim.binance.market.streams_of(c))) for c in conns)
+    assert by_route == [("/market", 1), ("/market", 2), ("/public", 1), ("/public", 2)]
+    assert sim.state()["ws_routes"]["silent_subscriptions"] == 0  # nothing asked on a wrong route
     # Every socket dropped: every subscription restored on the new sockets.
     sim.faults.drop_streams("market")
-    await h.wait_until(lambda: h.c.metrics.reconnects == 3, what="3 reconnects")
+    await h.wait_until(lambda: h.c.metrics.reconnects == 4, what="4 reconnects")
     await h.wait_venue_streams(wanted)
-    h.execute(UnsubscribeQuoteTicks(ETH, None, VENUE, UUID4(), now(h)))
-    h.execute(UnsubscribeTradeTicks(ETH, None, VENUE, UUID4(), now(h)))
-    await h.wait_until(lambda: h.venue_streams() == wanted - {"ethusdt@bookTicker", "ethusdt@aggTrade"})
-    await h.wait_until(lambda: len(sim.registry.select("market")) == 2, what="empty socket closed")
+    for iid in (ETH, PEPE):
+        h.execute(UnsubscribeQuoteTicks(iid, None, VENUE, UUID4(), now(h)))
+        h.execute(UnsubscribeTradeTicks(iid, None, VENUE, UUID4(), now(h)))
+    await h.wait_until(lambda: h.venue_streams() == {"btcusdt@bookTicker", "btcusdt@aggTrade"})
+    await h.wait_until(lambda: len(sim.registry.select("market")) == 2, what="empty sockets closed")
 
     def eth_data() -> int:
         return sum(1 for x in h.received if (i := getattr(x, "instrument_id", None)) is not None and i == ETH)

@@ -67,6 +67,9 @@ class BinanceSettings:
     housekeeping_interval: float = 0.05
     # GET /fapi/v1/userTrades serves only this much history (2026-08-26 change log: 3 months).
     trade_history_days: float = 90.0
+    # Websocket routes before Binance's 2026 URL split: every route (and the unrouted root) serves
+    # every stream and user data. Off: each route serves its category only (binance/routes.py).
+    legacy_urls: bool = False
 
 
 class BinanceVenue:
@@ -236,6 +239,11 @@ class BinanceVenue:
 
     def state(self) -> dict[str, Any]:
         return {
+            "ws_routes": {
+                "legacy_urls": self.settings.legacy_urls,
+                "unrouted_connections": self.streams.unrouted_connections,
+                "silent_subscriptions": self.market.silent_subscriptions,
+            },
             "listen_keys": self.listen_keys.snapshot(),
             "rate_limits": self.limiter.snapshot(),
             "requests": {"used_weight_1m": self.limiter.used_weight(), **self.requests.snapshot()},
