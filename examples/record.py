@@ -35,10 +35,12 @@ from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
 from nautilus_trader.persistence.config import StreamingConfig
 
-from adapters.binance_futures.config import BinanceFuturesDataClientConfig
-from adapters.binance_futures.factories import BINANCE, BinanceFuturesLiveDataClientFactory
-from adapters.bingx.config import BingxDataClientConfig
-from adapters.bingx.factories import BINGX, BingxLiveDataClientFactory
+from adapters.binance_futures import (
+    BINANCE,
+    BinanceFuturesDataClientConfig,
+    BinanceFuturesLiveDataClientFactory,
+)
+from adapters.bingx import BINGX, BingxDataClientConfig, BingxLiveDataClientFactory
 from examples.nodes.common import run_until
 
 RECORDED_TYPES = (QuoteTick, TradeTick, OrderBookDelta, Bar)

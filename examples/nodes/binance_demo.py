@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from nautilus_trader.config import TradingNodeConfig
 
-from adapters.binance_futures.config import ENV_API_KEY, ENV_API_SECRET, BinanceEnvironment
+from adapters.binance_futures import BinanceEnvironment
+from adapters.binance_futures.config import ENV_API_KEY, ENV_API_SECRET
 from examples.nodes import binance_testnet
 from examples.nodes.common import require_env, run_forever
 
