@@ -90,7 +90,10 @@ def cli_fields(parser: argparse.ArgumentParser) -> Iterator[tuple[Field, str | N
     for action in parser._actions:
         if isinstance(action, argparse._HelpAction) or not action.option_strings:
             continue
-        tp = action.type.__name__ if isinstance(action.type, type) else "str"
+        if action.nargs == 0:  # store_true / store_false: a flag without a value
+            tp = "flag"
+        else:
+            tp = action.type.__name__ if isinstance(action.type, type) else "str"
         yield Field(action.option_strings[0], tp, repr(action.default)), action.help
 
 

@@ -19,8 +19,12 @@ from typing import Any
 from nautilus_trader.config import InstrumentProviderConfig, LoggingConfig, TradingNodeConfig
 from nautilus_trader.live.node import TradingNode
 
-from adapters.binance_futures.config import BinanceEnvironment, BinanceFuturesExecClientConfig
-from adapters.binance_futures.factories import BINANCE, BinanceFuturesLiveExecClientFactory
+from adapters.binance_futures import (
+    BINANCE,
+    BinanceEnvironment,
+    BinanceFuturesExecClientConfig,
+    BinanceFuturesLiveExecClientFactory,
+)
 
 
 def node_config(info: dict[str, str]) -> TradingNodeConfig:

@@ -22,10 +22,13 @@ from nautilus_trader.adapters.sandbox.factory import SandboxLiveExecClientFactor
 from nautilus_trader.config import InstrumentProviderConfig, LoggingConfig, TradingNodeConfig
 from nautilus_trader.live.node import TradingNode
 
-from adapters.binance_futures.config import BinanceEnvironment, BinanceFuturesDataClientConfig
-from adapters.binance_futures.factories import BINANCE, BinanceFuturesLiveDataClientFactory
-from adapters.bingx.config import BingxDataClientConfig, BingxEnvironment
-from adapters.bingx.factories import BINGX, BingxLiveDataClientFactory
+from adapters.binance_futures import (
+    BINANCE,
+    BinanceEnvironment,
+    BinanceFuturesDataClientConfig,
+    BinanceFuturesLiveDataClientFactory,
+)
+from adapters.bingx import BINGX, BingxDataClientConfig, BingxEnvironment, BingxLiveDataClientFactory
 from adapters.testkit.strategies import FlipFlop
 from examples.nodes.common import flipflop, run_until, strategies, summary
 

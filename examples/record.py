@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +35,12 @@ from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
 from nautilus_trader.persistence.config import StreamingConfig
 
-from adapters.binance_futures.config import BinanceFuturesDataClientConfig
-from adapters.binance_futures.factories import BINANCE, BinanceFuturesLiveDataClientFactory
-from adapters.bingx.config import BingxDataClientConfig
-from adapters.bingx.factories import BINGX, BingxLiveDataClientFactory
+from adapters.binance_futures import (
+    BINANCE,
+    BinanceFuturesDataClientConfig,
+    BinanceFuturesLiveDataClientFactory,
+)
+from adapters.bingx import BINGX, BingxDataClientConfig, BingxLiveDataClientFactory
 from examples.nodes.common import run_until
 
 RECORDED_TYPES = (QuoteTick, TradeTick, OrderBookDelta, Bar)
@@ -60,6 +63,7 @@ class Recorder(Actor):
         self.book = config.book
         self.bars = config.bars
         self.counts: dict[type, int] = dict.fromkeys(RECORDED_TYPES, 0)
+        self.bar_classes: set[type] = set()  # Bar subclasses received (Binance: BinanceBar)
 
     def on_start(self) -> None:
         for instrument_id in self.instrument_ids:
@@ -84,6 +88,7 @@ class Recorder(Actor):
 
     def on_bar(self, bar: Bar) -> None:
         self.counts[Bar] += 1
+        self.bar_classes.add(type(bar))
 
 
 def node_config(
@@ -140,12 +145,19 @@ def recorder(node: TradingNode) -> Recorder:
     return next(a for a in node.trader.actors() if isinstance(a, Recorder))
 
 
-def to_catalog(node: TradingNode, catalog_path: str | Path) -> ParquetDataCatalog:
+def to_catalog(
+    node: TradingNode, catalog_path: str | Path, bar_classes: Iterable[type] = ()
+) -> ParquetDataCatalog:
     """After the node is disposed (that flushes and closes the stream files): convert the stream
     into the catalog's parquet files and add the instruments the node's provider built."""
     catalog = ParquetDataCatalog(str(catalog_path))
     instance_id = node.kernel.instance_id.value
-    for cls in RECORDED_TYPES:
+    # The Binance data client's bars are BinanceBar (a Bar with quote volume, trade count and taker-buy
+    # volumes), kept in a table of their own. Converted only when some were recorded: the stream writer
+    # opens an (empty) file per registered type, and NautilusTrader 1.221 fails converting an empty one
+    # of a Python-serialized type.
+    extra = sorted(set(bar_classes) - {Bar}, key=lambda cls: cls.__name__)
+    for cls in (*RECORDED_TYPES, *extra):
         catalog.convert_stream_to_data(instance_id, cls, subdirectory="live")
     catalog.write_data(node.cache.instruments())
     return catalog
@@ -173,7 +185,7 @@ async def record(
         )
     finally:
         node.kernel.dispose()  # closes the stream writer
-    return to_catalog(node, catalog_path), dict(actor.counts)
+    return to_catalog(node, catalog_path, actor.bar_classes), dict(actor.counts)
 
 
 async def main(catalog_path: str, venue: str, info_json: str | None, min_quotes: int) -> int:

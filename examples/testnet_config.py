@@ -12,10 +12,8 @@ import os
 
 from nautilus_trader.config import InstrumentProviderConfig, TradingNodeConfig
 
-from adapters.binance_futures.config import BinanceEnvironment, BinanceFuturesExecClientConfig
-from adapters.binance_futures.factories import BINANCE
-from adapters.bingx.config import BingxDataClientConfig, BingxEnvironment, BingxExecClientConfig
-from adapters.bingx.factories import BINGX
+from adapters.binance_futures import BINANCE, BinanceEnvironment, BinanceFuturesExecClientConfig
+from adapters.bingx import BINGX, BingxDataClientConfig, BingxEnvironment, BingxExecClientConfig
 
 
 def testnet_config() -> TradingNodeConfig:

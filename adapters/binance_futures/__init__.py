@@ -1,0 +1,67 @@
+"""Binance USD-M Futures for NautilusTrader: data and execution clients, their configs and factories.
+
+Import them as you import NautilusTrader's own adapters::
+
+    from adapters.binance_futures import (
+        BINANCE,
+        BinanceEnvironment,
+        BinanceFuturesDataClientConfig,
+        BinanceFuturesExecClientConfig,
+        BinanceFuturesLiveDataClientFactory,
+        BinanceFuturesLiveExecClientFactory,
+    )
+
+In a config file, ``adapters.binance_futures:BinanceFuturesDataClientConfig`` etc. are the
+``ImportableConfig`` paths (see :mod:`adapters.node_config`).
+
+The names are loaded on first use, so importing a submodule (e.g. the wire schemas) does not load
+NautilusTrader's node machinery.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from adapters.binance_futures.config import (
+        BinanceEnvironment,
+        BinanceFuturesDataClientConfig,
+        BinanceFuturesExecClientConfig,
+    )
+    from adapters.binance_futures.factories import (
+        BINANCE,
+        BinanceFuturesLiveDataClientFactory,
+        BinanceFuturesLiveExecClientFactory,
+    )
+
+__all__ = [
+    "BINANCE",
+    "BinanceEnvironment",
+    "BinanceFuturesDataClientConfig",
+    "BinanceFuturesExecClientConfig",
+    "BinanceFuturesLiveDataClientFactory",
+    "BinanceFuturesLiveExecClientFactory",
+]
+
+_WHERE = {
+    "BINANCE": "factories",
+    "BinanceEnvironment": "config",
+    "BinanceFuturesDataClientConfig": "config",
+    "BinanceFuturesExecClientConfig": "config",
+    "BinanceFuturesLiveDataClientFactory": "factories",
+    "BinanceFuturesLiveExecClientFactory": "factories",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -44,8 +44,13 @@ class BinanceUrls:
 
 # Defaults per environment: (REST, market/user stream WS host, WS trading API)
 _DEFAULT_URLS: Final[dict[BinanceEnvironment, BinanceUrls]] = {
+    # Binance USD-M "General Info" (developers.binance.com/docs/derivatives/usds-margined-futures/
+    # general-info): 'The REST base url for testnet is "https://demo-fapi.binance.com"', 'The Websocket
+    # base url for testnet is "wss://fstream.binancefuture.com"'; "WebSocket API General Info": 'The
+    # base endpoint for testnet is: wss://testnet.binancefuture.com/ws-fapi/v1'. Streams use the
+    # routed paths (/public, /market, /private) on every stream host.
     BinanceEnvironment.TESTNET: BinanceUrls(
-        http="https://testnet.binancefuture.com",
+        http="https://demo-fapi.binance.com",
         ws="wss://fstream.binancefuture.com",
         ws_api="wss://testnet.binancefuture.com/ws-fapi/v1",
     ),
@@ -122,10 +127,11 @@ class BinanceFuturesDataClientConfig(_MaskedReprMixin, LiveDataClientConfig, fro
     recv_window_ms: int = 5_000
     update_instruments_interval_mins: int | None = 60
     # --- market streams (see adapters.binance_futures.data) -------------------------------------
-    # Combined-stream path on ``base_url_ws``; ``ws_book_path`` (e.g. "/public/stream"), when set,
-    # carries the book streams (depth, bookTicker) on their own connections.
-    ws_stream_path: str = "/stream"
-    ws_book_path: str | None = None
+    # Binance's routes since its 2026 URL split (legacy root /stream retired 2026-04-23): market
+    # streams (aggTrade, markPrice, kline, ...) on ``ws_stream_path``, public ones (depth, bookTicker,
+    # trade) on ``ws_book_path``; ``ws_book_path=None`` puts every stream on ``ws_stream_path``.
+    ws_stream_path: str = "/market/stream"
+    ws_book_path: str | None = "/public/stream"
     # Binance allows 1024 streams per connection; NautilusTrader's own client uses 200.
     max_streams_per_connection: int = 200
     # Binance drops a connection sending more than 10 messages per second.

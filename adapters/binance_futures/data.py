@@ -1,6 +1,8 @@
 """``BinanceFuturesDataClient``: the LiveMarketDataClient for Binance USD-M Futures.
 
-Streams (all on combined-stream sockets managed by :class:`MarketStreamPool`):
+Streams (all on combined-stream sockets managed by :class:`MarketStreamPool`; each stream on its
+route's sockets: ``ws_book_path`` (``/public/stream``) for book streams and ``@trade``,
+``ws_stream_path`` (``/market/stream``) for the rest, see :func:`streams.stream_route`):
 
 ==========================  ===============================  =====================================
 Nautilus subscription       Binance stream                   published as
@@ -9,11 +11,23 @@ quote ticks                 ``<sym>@bookTicker``             ``QuoteTick``
 trade ticks                 ``<sym>@aggTrade`` (or ``@trade``) ``TradeTick``
 order book deltas           ``<sym>@depth@100ms`` + REST     ``OrderBookDeltas`` (synchronised)
 order book depth            ``<sym>@depth10@100ms``          ``OrderBookDepth10``
-bars                        ``<sym>@kline_<i>``              ``Bar`` (closed only by default)
+bars                        ``<sym>@kline_<i>``              ``BinanceBar`` (a ``Bar``; closed only
+                                                             by default)
 mark / index / funding      ``<sym>@markPrice@1s``           ``MarkPriceUpdate`` /
                                                              ``IndexPriceUpdate`` /
                                                              ``FundingRateUpdate`` (+ next time)
+``subscribe_data(DataType(  ``<sym>@markPrice@1s``           ``CustomData`` of a
+BinanceFuturesMarkPrice                                      ``BinanceFuturesMarkPriceUpdate``:
+Update, {"instrument_id":                                    mark, index, estimated settle price,
+id}))``                                                      funding rate, next funding time
 ==========================  ===============================  =====================================
+
+Bars and the full mark-price update use NautilusTrader's own Binance types
+(``nautilus_trader.adapters.binance``): ``BinanceBar`` adds the kline's quote volume, trade count and
+taker-buy base/quote volumes to the ``Bar`` (historical bars too); ``BinanceFuturesMarkPriceUpdate`` is
+published as ``CustomData`` under the same ``DataType`` NautilusTrader's adapter uses, from the same
+frame as the ``MarkPriceUpdate`` (same ``ts_event``/``ts_init``), so strategies written for that adapter
+subscribe the same way.
 
 Values are converted at the instrument's precisions (:mod:`parsing_market`).
 
@@ -44,19 +58,21 @@ from nautilus_trader.common.component import LiveClock, MessageBus
 from nautilus_trader.data.messages import (
     RequestTradeTicks,
     SubscribeBars,
+    SubscribeData,
     SubscribeFundingRates,
     SubscribeIndexPrices,
     SubscribeMarkPrices,
     SubscribeOrderBook,
     SubscribeTradeTicks,
     UnsubscribeBars,
+    UnsubscribeData,
     UnsubscribeFundingRates,
     UnsubscribeIndexPrices,
     UnsubscribeMarkPrices,
     UnsubscribeOrderBook,
     UnsubscribeTradeTicks,
 )
-from nautilus_trader.model.data import Bar, BarType, OrderBookDeltas, TradeTick
+from nautilus_trader.model.data import Bar, BarType, CustomData, DataType, OrderBookDeltas, TradeTick
 from nautilus_trader.model.identifiers import ClientId, InstrumentId
 
 from adapters.binance_futures.book import BinanceBookSync, BookEmission
@@ -67,6 +83,7 @@ from adapters.binance_futures.market_connections import MarketStreamPool
 from adapters.binance_futures.parsing import BINANCE_VENUE, venue_symbol
 from adapters.binance_futures.parsing_market import (
     NANOS_PER_MS,
+    BinanceFuturesMarkPriceUpdate,
     interval_for,
     parse_agg_trade,
     parse_book_snapshot,
@@ -76,6 +93,7 @@ from adapters.binance_futures.parsing_market import (
     parse_kline,
     parse_kline_rows,
     parse_mark_price,
+    parse_mark_price_update,
     parse_quote_tick,
     parse_trade,
 )
@@ -93,6 +111,7 @@ from adapters.binance_futures.schemas_market import (
     Trade,
 )
 from adapters.binance_futures.streams import (
+    PUBLIC_ROUTE,
     agg_trade_stream,
     book_ticker_stream,
     depth_diff_stream,
@@ -101,6 +120,7 @@ from adapters.binance_futures.streams import (
     partial_depth_levels,
     partial_depth_stream,
     split_stream,
+    stream_route,
     trade_stream,
 )
 from adapters.core.data_client import (
@@ -124,6 +144,7 @@ __all__ = [
     "OWN_FUNDING",
     "OWN_INDEX",
     "OWN_MARK",
+    "OWN_MARK_UPDATE",
     "OWN_QUOTES",
     "OWN_TRADES",
     "BinanceFuturesDataClient",
@@ -135,8 +156,12 @@ __all__ = [
 # others are the core ones.
 OWN_INDEX: Final = "index"
 OWN_FUNDING: Final = "funding"
+OWN_MARK_UPDATE: Final = "mark_update"  # BinanceFuturesMarkPriceUpdate (subscribe_data)
 
-_BOOK_CHANNELS: Final = ("bookTicker", "depth")
+
+def _mark_update_type(instrument_id: InstrumentId) -> DataType:
+    """The ``DataType`` NautilusTrader's Binance adapter publishes ``BinanceFuturesMarkPriceUpdate`` under."""
+    return DataType(BinanceFuturesMarkPriceUpdate, metadata={"instrument_id": instrument_id})
 
 
 @dataclass(slots=True)
@@ -197,7 +222,9 @@ class BinanceFuturesDataClient(PerpMarketDataClient[BookState]):
         book_path = config.ws_book_path
 
         def path_for(stream: str) -> str:
-            if book_path is not None and stream.partition("@")[2].startswith(_BOOK_CHANNELS):
+            # Each stream on its route's connections (Binance's 2026 URL split); a stream on another
+            # route's socket would be acknowledged and never send.
+            if book_path is not None and stream_route(stream) == PUBLIC_ROUTE:
                 return book_path
             return config.ws_stream_path
 
@@ -309,6 +336,10 @@ class BinanceFuturesDataClient(PerpMarketDataClient[BookState]):
                 funding = parse_funding_rate(event, ctx, ts_init)
                 if funding is not None:
                     self._handle_data(funding)
+            if OWN_MARK_UPDATE in kinds:
+                update = parse_mark_price_update(event, ctx, ts_init)
+                if update is not None:
+                    self._handle_data(CustomData(_mark_update_type(ctx.instrument_id), update))
 
     def _on_unreadable_frame(
         self, stream: str | None, event: MalformedFrame, ts_init: int, symbol: str | None = None
@@ -441,6 +472,28 @@ class BinanceFuturesDataClient(PerpMarketDataClient[BookState]):
 
     async def _unsubscribe_funding_rates(self, command: UnsubscribeFundingRates) -> None:
         await self._mark_unsubscribe(command.instrument_id, OWN_FUNDING)
+
+    async def _subscribe(self, command: SubscribeData) -> None:
+        """``subscribe_data``: ``BinanceFuturesMarkPriceUpdate`` with an ``instrument_id`` in the metadata."""
+        instrument_id = self._mark_update_instrument(command.data_type)
+        if instrument_id is not None:
+            await self._mark_subscribe(instrument_id, OWN_MARK_UPDATE)
+
+    async def _unsubscribe(self, command: UnsubscribeData) -> None:
+        instrument_id = self._mark_update_instrument(command.data_type)
+        if instrument_id is not None:
+            await self._mark_unsubscribe(instrument_id, OWN_MARK_UPDATE)
+
+    def _mark_update_instrument(self, data_type: DataType) -> InstrumentId | None:
+        instrument_id = data_type.metadata.get("instrument_id") if data_type.metadata else None
+        if data_type.type is not BinanceFuturesMarkPriceUpdate or not isinstance(instrument_id, InstrumentId):
+            self._pylog.error(
+                "cannot subscribe to %s: only BinanceFuturesMarkPriceUpdate with an instrument_id in the "
+                "DataType metadata is supported",
+                data_type,
+            )
+            return None
+        return instrument_id
 
     # ------------------------------------------------------------------------------------------
     # Requests

@@ -19,8 +19,9 @@ from a budget in Redis shared by all nodes configured with the same Redis and ke
 (:mod:`adapters.core.fleet_budget`). Set the same fleet fields on the data and exec configs of an
 account: the settings are part of the shared client's cache key.
 
-(Register exec factories with ``add_exec_client_factory``: the ``ImportableConfig`` path is broken
-for exec clients in NautilusTrader 1.221.)
+(In Python, register exec factories with ``add_exec_client_factory``: NautilusTrader 1.221's builder
+cannot use an exec factory given as an ``ImportableConfig`` path; config files read with
+:mod:`adapters.node_config` can, as it resolves the path to the factory class.)
 """
 
 from __future__ import annotations

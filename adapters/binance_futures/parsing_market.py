@@ -20,7 +20,14 @@ Decisions
 * **Bars.** Only closed klines (``k.x``) become bars unless ``closed_only=False``. ``ts_event`` is the bar's
   close *boundary* (``close_time + 1 ms``, Binance's ``T`` is the last millisecond of the bar), which is where
   Nautilus's own time-bar aggregator stamps bars; REST rows whose close time is not yet past ``now_ms`` are
-  the still-open bar and are dropped.
+  the still-open bar and are dropped. A kline carrying Binance's extra fields (quote volume ``q``, trade
+  count ``n``, taker-buy base ``V`` and quote ``Q`` volume; REST columns 7-10) becomes NautilusTrader's own
+  ``BinanceBar`` (a ``Bar`` subclass, as NautilusTrader's Binance adapter publishes), the extras as exact
+  ``Decimal``/``int``; without them, a plain ``Bar``.
+* **Estimated settle price.** :func:`parse_mark_price_update` turns one ``markPriceUpdate`` into
+  NautilusTrader's ``BinanceFuturesMarkPriceUpdate`` (mark, index, estimated settle ``P`` at the price
+  precision, exact funding rate, next funding time), the custom data type NautilusTrader's Binance adapter
+  publishes for it.
 * **Mark / index prices** are rounded half-even to the instrument's price precision (Binance sends 8
   decimals); a mark price finer than the tick is not a tradeable price and Nautilus expects one precision per
   instrument. **Funding rates** stay exact ``Decimal``; ``next_funding_ns`` is ``T`` in nanoseconds.
@@ -68,6 +75,9 @@ from adapters.binance_futures.schemas_market import (
     MarkPriceUpdate as MarkPriceMsg,
 )
 from adapters.binance_futures.streams import KLINE_INTERVALS
+
+# NautilusTrader's Binance types, with their serializers registered (see types.py).
+from adapters.binance_futures.types import BinanceBar, BinanceFuturesMarkPriceUpdate
 from adapters.core.decimal_parse import parse_quantity
 from adapters.core.market_context import MarketContext
 from adapters.core.market_parsing import (
@@ -84,9 +94,17 @@ from adapters.core.market_parsing import (
     update_deltas,
 )
 from adapters.core.market_parsing import ts_ms as _ts
-from adapters.core.wire_values import check_positive_id
+from adapters.core.wire_values import WireValueError, check_positive_id, strict_decimal
 
-__all__ = ["F_LAST", "F_SNAPSHOT", "NANOS_PER_MS", "MarketContext"]  # re-exported from core
+# Re-exported: the core's constants and NautilusTrader's Binance types built here.
+__all__ = [
+    "F_LAST",
+    "F_SNAPSHOT",
+    "NANOS_PER_MS",
+    "BinanceBar",
+    "BinanceFuturesMarkPriceUpdate",
+    "MarketContext",
+]
 
 _BUY: Final = OrderSide.BUY
 _SELL: Final = OrderSide.SELL
@@ -232,34 +250,46 @@ def interval_for(bar_type: BarType) -> str:
 def _bar(
     bar_type: BarType,
     ctx: MarketContext,
-    o: str,
-    h: str,
-    lo: str,
-    c: str,
-    v: str,
-    close_time_ms: int,
+    k: KlineData | KlineRow,
     ts_init: int,
 ) -> Bar:
-    return Bar(
-        bar_type,
-        ctx.price(o),
-        ctx.price(h),
-        ctx.price(lo),
-        ctx.price(c),
-        parse_quantity(v, ctx.size_precision),
-        (close_time_ms + 1) * NANOS_PER_MS,
-        ts_init,
+    """One kline -> ``BinanceBar`` when it carries quote volume, count and taker-buy volumes, else ``Bar``."""
+    open_, high, low, close = ctx.price(k.open), ctx.price(k.high), ctx.price(k.low), ctx.price(k.close)
+    volume = parse_quantity(k.volume, ctx.size_precision)
+    ts_event = (k.close_time + 1) * NANOS_PER_MS
+    if (
+        k.quote_volume is None
+        or k.trades is None
+        or k.taker_buy_volume is None
+        or k.taker_buy_quote_volume is None
+    ):
+        return Bar(bar_type, open_, high, low, close, volume, ts_event, ts_init)
+    if k.trades < 0:
+        raise WireValueError("n", str(k.trades), "trade count must be >= 0")
+    return BinanceBar(
+        bar_type=bar_type,
+        open=open_,
+        high=high,
+        low=low,
+        close=close,
+        volume=volume,
+        quote_volume=strict_decimal(k.quote_volume, "q"),
+        count=k.trades,
+        taker_buy_base_volume=strict_decimal(k.taker_buy_volume, "V"),
+        taker_buy_quote_volume=strict_decimal(k.taker_buy_quote_volume, "Q"),
+        ts_event=ts_event,
+        ts_init=ts_init,
     )
 
 
 def parse_kline(
     msg: Kline | KlineData, bar_type: BarType, ctx: MarketContext, ts_init: int, closed_only: bool = True
 ) -> Bar | None:
-    """Kline event -> Bar; None while the kline is still open (unless ``closed_only=False``)."""
+    """Kline event -> Bar (a ``BinanceBar``); None while the kline is open (unless ``closed_only=False``)."""
     k = msg.kline if isinstance(msg, Kline) else msg
     if closed_only and not k.closed:
         return None
-    return _bar(bar_type, ctx, k.open, k.high, k.low, k.close, k.volume, k.close_time, ts_init)
+    return _bar(bar_type, ctx, k, ts_init)
 
 
 def parse_kline_rows(
@@ -274,7 +304,7 @@ def parse_kline_rows(
     for r in rows:
         if now_ms is not None and r.close_time >= now_ms:
             continue
-        out.append(_bar(bar_type, ctx, r.open, r.high, r.low, r.close, r.volume, r.close_time, ts_init))
+        out.append(_bar(bar_type, ctx, r, ts_init))
     return out
 
 
@@ -298,6 +328,28 @@ def parse_index_price(msg: MarkPriceMsg, ctx: MarketContext, ts_init: int) -> In
 
 
 _rate = parse_rate  # delivery contracts send "" (no funding)
+
+
+def parse_mark_price_update(
+    msg: MarkPriceMsg, ctx: MarketContext, ts_init: int
+) -> BinanceFuturesMarkPriceUpdate | None:
+    """One ``markPriceUpdate`` -> ``BinanceFuturesMarkPriceUpdate`` (NautilusTrader's type for the whole
+    frame: mark, index, estimated settle price ``P``, funding rate, next funding time). Prices at the
+    instrument's precision like :func:`parse_mark_price`, the rate exact, ``ts_event`` = ``E``. None when
+    the frame lacks the index, the estimated settle price or a funding rate (delivery contracts)."""
+    rate = _rate(msg.funding_rate)
+    if not msg.index_price or not msg.estimated_settle_price or rate is None:
+        return None
+    return BinanceFuturesMarkPriceUpdate(
+        instrument_id=ctx.instrument_id,
+        mark=ctx.rounded_price(msg.mark_price),
+        index=ctx.rounded_price(msg.index_price),
+        estimated_settle=ctx.rounded_price(msg.estimated_settle_price),
+        funding_rate=rate,
+        next_funding_ns=(msg.next_funding_time or 0) * NANOS_PER_MS,
+        ts_event=_ts(msg.event_time, None, ts_init),
+        ts_init=ts_init,
+    )
 
 
 def parse_funding_rate(msg: MarkPriceMsg, ctx: MarketContext, ts_init: int) -> FundingRateUpdate | None:

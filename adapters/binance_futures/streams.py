@@ -2,6 +2,12 @@
 
 Stream names use the lower-case venue symbol. The update speeds are the ones Binance documents for USD-M;
 anything else is rejected here rather than silently subscribing to a stream that never sends.
+
+Routes. Since Binance's 2026 base-URL split (legacy unrouted URLs retired 2026-04-23) every stream has
+a route: ``/public`` carries the high-frequency book streams (``@bookTicker``, ``@depth...``) and, by
+what users measured and ccxt routes (the notice's mapping does not list it), ``@trade``; ``/market``
+carries everything else (aggTrade, markPrice, kline, ticker, ...). A stream subscribed on the wrong
+route is acknowledged and never sends (:func:`stream_route`; sources in ``docs/testnet-and-live.md``).
 """
 
 from __future__ import annotations
@@ -27,6 +33,10 @@ KLINE_INTERVALS: Final = (
     "1M",
 )
 _KLINE_INTERVAL_SET: Final = frozenset(KLINE_INTERVALS)
+
+PUBLIC_ROUTE: Final = "public"
+MARKET_ROUTE: Final = "market"
+_PUBLIC_CHANNEL_HEADS: Final = ("bookTicker", "depth", "rpiDepth")
 
 DEPTH_SPEEDS_MS: Final = frozenset({100, 250, 500})  # 250 ms is the default (no suffix)
 PARTIAL_DEPTH_LEVELS: Final = frozenset({5, 10, 20})
@@ -78,6 +88,16 @@ def kline_stream(symbol: str, interval: str) -> str:
 def mark_price_stream(symbol: str, one_second: bool = True) -> str:
     """``btcusdt@markPrice@1s`` (or ``btcusdt@markPrice``, every 3 s)."""
     return f"{_sym(symbol)}@markPrice{'@1s' if one_second else ''}"
+
+
+def stream_route(stream: str) -> str:
+    """The route serving ``stream``: :data:`PUBLIC_ROUTE` (book streams, trade) or :data:`MARKET_ROUTE`."""
+    if stream.startswith("!"):
+        return PUBLIC_ROUTE if stream == "!bookTicker" else MARKET_ROUTE
+    channel = stream.partition("@")[2]
+    if channel == "trade" or channel.startswith(_PUBLIC_CHANNEL_HEADS):
+        return PUBLIC_ROUTE
+    return MARKET_ROUTE
 
 
 def split_stream(stream: str) -> tuple[str, str]:

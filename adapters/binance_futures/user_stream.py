@@ -9,6 +9,8 @@ transport (REST, or the WS API's ``userDataStream.*``) is plugged in as ``keys``
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Final
 
 import aiohttp
 
@@ -21,10 +23,25 @@ from adapters.core.recovery import SnapshotOutcome
 from adapters.core.stream import StreamHandle
 from adapters.core.ws_connection import WsConfig, WsConnection
 
+# The user-data events the client acts on, asked for with ``events=`` on the private route. The
+# filter is an allow list: an event not named is never pushed, ``listenKeyExpired`` included, so it
+# is named. TRADE_LITE is left out: it repeats ORDER_TRADE_UPDATE's fill without the commission and
+# the handler ignores it (user_events.py).
+USER_STREAM_EVENTS: Final = (
+    "ORDER_TRADE_UPDATE",
+    "ACCOUNT_UPDATE",
+    "ALGO_UPDATE",
+    "ACCOUNT_CONFIG_UPDATE",
+    "MARGIN_CALL",
+    "listenKeyExpired",
+)
 
-def private_stream_url(ws_base_url: str, listen_key: str) -> str:
-    """The USD-M private route since Binance's 2026-03 URL migration (``/ws/<key>`` is retired)."""
-    return f"{ws_base_url.rstrip('/')}/private/ws?listenKey={listen_key}"
+
+def private_stream_url(ws_base_url: str, listen_key: str, events: Sequence[str] = USER_STREAM_EVENTS) -> str:
+    """The USD-M private route since Binance's 2026 URL split (``/ws/<key>`` on the root is retired):
+    ``<base>/private/ws?listenKey=<key>&events=A/B`` (Binance's "Important WebSocket Change Notice")."""
+    url = f"{ws_base_url.rstrip('/')}/private/ws?listenKey={listen_key}"
+    return f"{url}&events={'/'.join(events)}" if events else url
 
 
 class BinanceUserStreamOps:

@@ -1,0 +1,59 @@
+"""BingX perpetual swaps for NautilusTrader: data and execution clients, their configs and factories.
+
+Import them as you import NautilusTrader's own adapters::
+
+    from adapters.bingx import (
+        BINGX,
+        BingxDataClientConfig,
+        BingxEnvironment,
+        BingxExecClientConfig,
+        BingxLiveDataClientFactory,
+        BingxLiveExecClientFactory,
+    )
+
+In a config file, ``adapters.bingx:BingxDataClientConfig`` etc. are the ``ImportableConfig`` paths
+(see :mod:`adapters.node_config`).
+
+The names are loaded on first use, so importing a submodule (e.g. the wire schemas) does not load
+NautilusTrader's node machinery.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from adapters.bingx.config import BingxDataClientConfig, BingxEnvironment, BingxExecClientConfig
+    from adapters.bingx.factories import BINGX, BingxLiveDataClientFactory, BingxLiveExecClientFactory
+
+__all__ = [
+    "BINGX",
+    "BingxDataClientConfig",
+    "BingxEnvironment",
+    "BingxExecClientConfig",
+    "BingxLiveDataClientFactory",
+    "BingxLiveExecClientFactory",
+]
+
+_WHERE = {
+    "BINGX": "factories",
+    "BingxDataClientConfig": "config",
+    "BingxEnvironment": "config",
+    "BingxExecClientConfig": "config",
+    "BingxLiveDataClientFactory": "factories",
+    "BingxLiveExecClientFactory": "factories",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

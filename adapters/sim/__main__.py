@@ -30,6 +30,11 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--rate-limit-weight", type=int, default=2400, help="REST weight per minute")
     b.add_argument("--ping-interval", type=float, default=180.0, help="server ping period, seconds")
     b.add_argument("--pong-timeout", type=float, default=600.0, help="close when no pong within, seconds")
+    b.add_argument(
+        "--legacy-urls",
+        action="store_true",
+        help="serve every stream on every websocket route and the unrouted root (before the 2026 split)",
+    )
     b.add_argument("--log-level", default="WARNING")
     x = sub.add_parser("bingx", help="BingX USDT-M perpetual swaps dialect")
     x.add_argument("--host", default="127.0.0.1")
@@ -53,7 +58,7 @@ async def _serve(args: argparse.Namespace) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     extra: dict[str, Any] = (
-        {"rate_limit_weight": args.rate_limit_weight}
+        {"rate_limit_weight": args.rate_limit_weight, "legacy_urls": args.legacy_urls}
         if args.venue == "binance-futures"
         else {"duplicate_trade_every": args.duplicate_trade_every}
     )

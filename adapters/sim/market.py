@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import random
 from bisect import bisect_left, bisect_right
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 
 from adapters.sim.model import (
     BookDelta,
@@ -31,6 +31,8 @@ _LEVEL_GAP_FRACTION = Decimal("0.00005")  # book levels sit 0.5 bp apart
 _STEP_VOLATILITY = 0.0001  # one step moves the price ~1 bp (std dev); a random draw, not money
 _BASIS_VOLATILITY = 0.00002
 _BASE_FUNDING = Decimal("0.0001")
+_HOUR_MS = 3_600_000
+_SETTLE_QUANTUM = Decimal("1e-8")  # Binance sends mark/index/settle prices with 8 decimals
 
 
 def default_specs() -> list[SymbolSpec]:
@@ -127,6 +129,11 @@ class SymbolMarket:
         self.index_ticks = self.start_ticks
         self.funding_rate = _BASE_FUNDING
         self.mark_time_ms = start_ms
+        # Estimated settle price: the mean index price of the current hour (Binance: "only useful in
+        # the last hour before the settlement starts"). Sums ticks: no RNG draw, no rounding drift.
+        self._settle_hour = start_ms // _HOUR_MS
+        self._settle_sum = self.index_ticks
+        self._settle_n = 1
         self.gap = max(1, int((spec.initial_price * _LEVEL_GAP_FRACTION / self.tick).to_integral_value()))
         self._min_ticks = max(1, self.to_ticks_ceil(spec.min_price))
         self._max_ticks = int(spec.max_price / self.tick)
@@ -179,6 +186,7 @@ class SymbolMarket:
         self.index_ticks = max(1, self.last_ticks + round(self._rng.gauss(0.0, basis_sigma)))
         self.funding_rate = _BASE_FUNDING + Decimal(self._rng.randint(-20, 20)) / Decimal(1_000_000)
         self.mark_time_ms = now_ms
+        self._observe_index(now_ms)
         self.recentre()
         self._perturb()
 
@@ -187,7 +195,20 @@ class SymbolMarket:
         self.mark_ticks = ticks
         self.index_ticks = ticks
         self.mark_time_ms = now_ms
+        self._observe_index(now_ms)
         self.recentre()
+
+    def _observe_index(self, now_ms: int) -> None:
+        hour = now_ms // _HOUR_MS
+        if hour != self._settle_hour:
+            self._settle_hour, self._settle_sum, self._settle_n = hour, 0, 0
+        self._settle_sum += self.index_ticks
+        self._settle_n += 1
+
+    @property
+    def estimated_settle_price(self) -> Decimal:
+        mean = Decimal(self._settle_sum) / Decimal(self._settle_n) * self.tick
+        return mean.quantize(_SETTLE_QUANTUM, rounding=ROUND_HALF_EVEN)
 
     # --- book --------------------------------------------------------------------------------
     def _level_qty(self, ticks: int, scale: Decimal = Decimal(1)) -> Decimal:
@@ -339,6 +360,7 @@ class SymbolMarket:
             index_price=self.px(self.index_ticks),
             funding_rate=self.funding_rate,
             next_funding_time_ms=next_funding_time(self.mark_time_ms),
+            estimated_settle_price=self.estimated_settle_price,
         )
 
     def mark_event(self) -> MarkPriceEvent:
@@ -350,6 +372,7 @@ class SymbolMarket:
             snap.index_price,
             snap.funding_rate,
             snap.next_funding_time_ms,
+            snap.estimated_settle_price,
         )
 
     def public_range(self, start_ms: int, end_ms: int) -> list[PublicTrade]:

@@ -331,6 +331,7 @@ class MarkPriceSnapshot:
     funding_rate: Decimal
     next_funding_time_ms: int
     interest_rate: Decimal = Decimal("0.0001")
+    estimated_settle_price: Decimal | None = None  # None: the mark price
 
 
 @dataclass(frozen=True, slots=True)
@@ -438,6 +439,7 @@ class MarkPriceEvent:
     index_price: Decimal
     funding_rate: Decimal
     next_funding_time_ms: int
+    estimated_settle_price: Decimal | None = None  # None: the mark price
 
 
 EngineEvent = (

@@ -75,11 +75,15 @@ class SimVenue:
         specs: list[SymbolSpec] | None = None,
         balance: Decimal = Decimal("100000"),
         duplicate_trade_every: int = 0,
+        legacy_urls: bool = False,
     ) -> None:
         """``ping_interval`` / ``pong_timeout`` default to each venue's own (Binance 180 s / 600 s,
         BingX 5 s / 60 s) when None; ``duplicate_trade_every`` is BingX's duplicate public trade
         quirk (every n-th @trade frame sent twice; 0 off). ``rate_limit_interval_secs`` is the Binance
-        dialect's request-weight window (60: the minute; shorter compresses time in tests)."""
+        dialect's request-weight window (60: the minute; shorter compresses time in tests).
+        ``legacy_urls`` (Binance): serve every stream and user data on every websocket route and on
+        the unrouted root, as before Binance's 2026 URL split; off, each route serves its category
+        only (``adapters.sim.binance.routes``)."""
         if venue not in VENUES:
             raise ValueError(f"venue {venue!r} is not implemented (available: {', '.join(VENUES)})")
         self.venue_name = venue
@@ -139,6 +143,7 @@ class SimVenue:
                     pong_timeout=600.0 if pong_timeout is None else pong_timeout,
                     rate_limit_weight=rate_limit_weight,
                     rate_limit_interval_secs=rate_limit_interval_secs,
+                    legacy_urls=legacy_urls,
                 ),
             )
             self.faults.reset_hooks = [self.binance.limiter.reset]

@@ -9,6 +9,10 @@ delivers it after the next one (housekeeping flushes a lone held event); ``drop_
 fraction of events for good — deterministically, evenly spread (0.25 drops every 4th event), so
 tests can tell exactly which ones. One engine event's frames (e.g. TRADE_LITE then
 ORDER_TRADE_UPDATE) are one unit for all three.
+
+A socket may bind a key with an event filter (Binance's ``/private`` route, ``events=A/B``): it then
+receives only the events whose type (``"e"``) is listed, ``listenKeyExpired`` included; a key bound
+without a filter receives everything.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ ExpiredPayload = Callable[[str, int], Payload]
 class UserSocketInfo:
     combined: bool
     keys: set[str] = field(default_factory=set)
+    # key -> the event types this socket receives for it (absent: every event)
+    events: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 class UserStreams:
@@ -54,15 +60,23 @@ class UserStreams:
             self._sockets[conn] = info
         return info
 
-    def bind(self, conn: LiveConnection, lk: ListenKey, combined: bool) -> None:
+    def bind(
+        self, conn: LiveConnection, lk: ListenKey, combined: bool, events: frozenset[str] | None = None
+    ) -> None:
+        """Deliver ``lk``'s events on ``conn``: all of them, or only the types in ``events``."""
         info = self.attach(conn, combined)
         info.keys.add(lk.key)
+        if events is None:
+            info.events.pop(lk.key, None)
+        else:
+            info.events[lk.key] = events
         lk.sockets.add(conn)
 
     def unbind(self, conn: LiveConnection, key: str) -> None:
         info = self._sockets.get(conn)
         if info is not None:
             info.keys.discard(key)
+            info.events.pop(key, None)
         lk = self.keys.get(key)
         if lk is not None:
             lk.sockets.discard(conn)
@@ -86,6 +100,9 @@ class UserStreams:
         for conn in list(lk.sockets):
             info = self._sockets.get(conn)
             if info is None:
+                continue
+            allowed = info.events.get(lk.key)
+            if allowed is not None and payload.get("e") not in allowed:
                 continue
             frame = rendered.get(info.combined)
             if frame is None:

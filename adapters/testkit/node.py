@@ -197,11 +197,13 @@ class SimNode:
         strategy: ScriptedStrategy | None = None,
         hedge_mode: bool = False,
         sim: SimVenue | None = None,
+        legacy_urls: bool = False,
     ) -> None:
         """``hedge_mode`` switches the venue account to hedge (dual-side) mode before the node
         starts and sets ``dual_side_position`` in the exec config. ``sim`` starts the node
         against an existing, running simulator (a restart of a node on the same account): the
         simulator is then neither started nor stopped here, and the simulator options are unused.
+        ``legacy_urls`` starts the Binance simulator with its pre-2026 websocket routes.
         """
         if venue not in (BINANCE_VENUE_NAME, BINGX_VENUE_NAME):
             raise ValueError(f"unknown venue {venue!r}")
@@ -213,6 +215,7 @@ class SimNode:
             listen_key_ttl=listen_key_ttl,
             max_connection_age=max_connection_age,
             step_interval=step_interval,
+            legacy_urls=legacy_urls,
         )
         self.hedge_mode = hedge_mode
         self._exec_overrides = exec_config or {}

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 from nautilus_trader.config import ImportableStrategyConfig, InstrumentProviderConfig, TradingNodeConfig
 
-from adapters.binance_futures.config import (
-    ENV_API_KEY,
-    ENV_API_SECRET,
+from adapters.binance_futures import (
+    BINANCE,
     BinanceEnvironment,
     BinanceFuturesDataClientConfig,
     BinanceFuturesExecClientConfig,
 )
-from adapters.binance_futures.factories import BINANCE
+from adapters.binance_futures.config import ENV_API_KEY, ENV_API_SECRET
 from examples.nodes.common import flipflop, require_env, run_forever
 
 INSTRUMENT_ID = "BTCUSDT-PERP.BINANCE"

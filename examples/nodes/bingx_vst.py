@@ -12,14 +12,8 @@ from __future__ import annotations
 
 from nautilus_trader.config import ImportableStrategyConfig, InstrumentProviderConfig, TradingNodeConfig
 
-from adapters.bingx.config import (
-    ENV_API_KEY,
-    ENV_API_SECRET,
-    BingxDataClientConfig,
-    BingxEnvironment,
-    BingxExecClientConfig,
-)
-from adapters.bingx.factories import BINGX
+from adapters.bingx import BINGX, BingxDataClientConfig, BingxEnvironment, BingxExecClientConfig
+from adapters.bingx.config import ENV_API_KEY, ENV_API_SECRET
 from examples.nodes.common import flipflop, require_env, run_forever
 
 INSTRUMENT_ID = "BTC-USDT-PERP.BINGX"

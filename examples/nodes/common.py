@@ -13,12 +13,12 @@ from typing import Any
 from nautilus_trader.config import ImportableStrategyConfig, TradingNodeConfig
 from nautilus_trader.live.node import TradingNode
 
-from adapters.binance_futures.factories import (
+from adapters.binance_futures import (
     BINANCE,
     BinanceFuturesLiveDataClientFactory,
     BinanceFuturesLiveExecClientFactory,
 )
-from adapters.bingx.factories import BINGX, BingxLiveDataClientFactory, BingxLiveExecClientFactory
+from adapters.bingx import BINGX, BingxLiveDataClientFactory, BingxLiveExecClientFactory
 from adapters.testkit.strategies import FlipFlop
 
 # (data factory, exec factory) per config key; the key is also the ClientId and the venue.

@@ -16,10 +16,10 @@ import sys
 
 from nautilus_trader.config import ImportableStrategyConfig, InstrumentProviderConfig, TradingNodeConfig
 
+from adapters.binance_futures import BINANCE
 from adapters.binance_futures import config as binance
-from adapters.binance_futures.factories import BINANCE
+from adapters.bingx import BINGX
 from adapters.bingx import config as bingx
-from adapters.bingx.factories import BINGX
 from examples.nodes.common import require_env, run_forever
 
 OPT_IN = "TRADING_ENVIRONMENT"  # the same convention as examples/testnet_config.py

@@ -14,12 +14,12 @@ from typing import Any
 
 from nautilus_trader.config import InstrumentProviderConfig, LoggingConfig, TradingNodeConfig
 
-from adapters.binance_futures.config import (
+from adapters.binance_futures import (
+    BINANCE,
     BinanceEnvironment,
     BinanceFuturesDataClientConfig,
     BinanceFuturesExecClientConfig,
 )
-from adapters.binance_futures.factories import BINANCE
 from examples.nodes.common import flipflop, sim_main
 
 INSTRUMENT_ID = "BTCUSDT-PERP.BINANCE"

@@ -14,8 +14,7 @@ from typing import Any
 
 from nautilus_trader.config import InstrumentProviderConfig, LoggingConfig, TradingNodeConfig
 
-from adapters.bingx.config import BingxDataClientConfig, BingxEnvironment, BingxExecClientConfig
-from adapters.bingx.factories import BINGX
+from adapters.bingx import BINGX, BingxDataClientConfig, BingxEnvironment, BingxExecClientConfig
 from examples.nodes.common import flipflop, sim_main
 
 INSTRUMENT_ID = "BTC-USDT-PERP.BINGX"

@@ -29,19 +29,12 @@ def test_sim_is_default_and_needs_urls() -> None:
     assert urls.ws_api is None
 
 
-@pytest.mark.parametrize(
-    ("env", "http", "ws"),
-    [
-        (BinanceEnvironment.TESTNET, "https://testnet.binancefuture.com", "wss://fstream.binancefuture.com"),
-        (BinanceEnvironment.DEMO, "https://demo-fapi.binance.com", "wss://demo-fstream.binance.com"),
-        (BinanceEnvironment.LIVE, "https://fapi.binance.com", "wss://fstream.binance.com"),
-    ],
-)
-def test_environment_default_urls(env: BinanceEnvironment, http: str, ws: str) -> None:
-    urls = BinanceFuturesExecClientConfig(environment=env).urls()
-    assert (urls.http, urls.ws) == (http, ws)
-    assert urls.ws_api is not None and urls.ws_api.startswith("wss://")
-    assert BinanceFuturesDataClientConfig(environment=env).urls() == urls
+def test_environment_default_urls_are_in_test_routes() -> None:
+    """Every environment's URLs, as composed by the clients, are checked in test_routes.py."""
+    for env in (BinanceEnvironment.TESTNET, BinanceEnvironment.DEMO, BinanceEnvironment.LIVE):
+        urls = BinanceFuturesExecClientConfig(environment=env).urls()
+        assert urls.ws_api is not None and urls.ws_api.startswith("wss://")
+        assert BinanceFuturesDataClientConfig(environment=env).urls() == urls
 
 
 def test_live_ws_api_url() -> None:

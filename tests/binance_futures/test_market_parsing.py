@@ -6,12 +6,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from nautilus_trader.adapters.binance import BinanceBar, BinanceFuturesMarkPriceUpdate
 from nautilus_trader.model.currencies import USDT
-from nautilus_trader.model.data import BarType, OrderBookDelta
+from nautilus_trader.model.data import Bar, BarType, OrderBookDelta
 from nautilus_trader.model.enums import AggressorSide, BookAction, OrderSide, RecordFlag
 from nautilus_trader.model.identifiers import InstrumentId, Symbol
 from nautilus_trader.model.instruments import CryptoPerpetual
 from nautilus_trader.model.objects import Currency, Price, Quantity
+from nautilus_trader.serialization.arrow.serializer import ArrowSerializer
 
 from adapters.binance_futures import streams
 from adapters.binance_futures.parsing import BINANCE_VENUE, format_instrument_id, parse_currency
@@ -31,6 +33,7 @@ from adapters.binance_futures.parsing_market import (
     parse_kline,
     parse_kline_rows,
     parse_mark_price,
+    parse_mark_price_update,
     parse_premium_index,
     parse_quote_tick,
     parse_trade,
@@ -464,6 +467,53 @@ def test_kline_closed_flag_respected() -> None:
     assert bar.ts_init == TS_INIT
 
 
+def test_kline_is_a_binance_bar_with_binances_extra_fields() -> None:
+    """As NautilusTrader's Binance adapter publishes them: quote volume, trade count, taker-buy base
+    and quote volume, exact; OHLCV, precisions and timestamps as any of our bars."""
+    ctx = ctx_btc()
+    bt = bar_type_for(BTC.id, "1m")
+    closed_k = event("kline_closed.json")
+    assert isinstance(closed_k, Kline)
+    bar = parse_kline(closed_k, bt, ctx, TS_INIT)
+    assert type(bar) is BinanceBar
+    assert bar.quote_volume == Decimal("900820.41000") and str(bar.quote_volume) == "900820.41000"
+    assert bar.count == 100
+    assert bar.taker_buy_base_volume == Decimal("7.000")
+    assert bar.taker_buy_quote_volume == Decimal("449757.00000")
+    assert bar.taker_sell_base_volume == Decimal("7.020")  # volume - taker buy
+    assert bar.volume == Quantity.from_str("14.020") and bar.close.precision == 1
+    assert (bar.ts_event, bar.ts_init) == (1717000020000 * MS, TS_INIT)
+    # REST rows carry the same columns (7: quote volume, 8: count, 9/10: taker-buy base/quote).
+    rows = decode_klines(load("rest_klines.json"))
+    rest = parse_kline_rows(rows, bt, ctx, TS_INIT)
+    assert all(type(b) is BinanceBar for b in rest)
+    assert [(b.quote_volume, b.count, b.taker_buy_base_volume) for b in rest][1] == (
+        Decimal("900820.41000"),
+        100,
+        Decimal("7.000"),
+    )
+    assert rest[1].ts_event == bar.ts_event
+
+
+def test_kline_without_the_extra_fields_is_a_plain_bar() -> None:
+    ctx = ctx_btc()
+    rows = decode_klines(b'[[1,"1.0","2.0","0.5","1.5","3.000",59999]]')
+    (bar,) = parse_kline_rows(rows, bar_type_for(BTC.id, "1m"), ctx, TS_INIT)
+    assert type(bar) is Bar and bar.ts_event == 60000 * MS
+
+
+def test_binance_bar_arrow_round_trip_is_exact() -> None:
+    """Recorded BinanceBars (streaming/catalog) keep every value: NautilusTrader's registration applies."""
+    closed_k = event("kline_closed.json")
+    assert isinstance(closed_k, Kline)
+    bar = parse_kline(closed_k, bar_type_for(BTC.id, "1m"), ctx_btc(), TS_INIT)
+    assert isinstance(bar, BinanceBar)
+    table = ArrowSerializer.serialize_batch([bar], data_cls=BinanceBar)
+    (back,) = ArrowSerializer.deserialize(BinanceBar, table)
+    assert back == bar and back.quote_volume == bar.quote_volume and back.count == bar.count
+    assert back.taker_buy_quote_volume == bar.taker_buy_quote_volume and back.ts_init == bar.ts_init
+
+
 def test_kline_rest_rows_drop_the_open_bar() -> None:
     ctx = ctx_btc()
     bt = bar_type_for(BTC.id, "1m")
@@ -511,6 +561,29 @@ def test_mark_index_funding_from_stream() -> None:
     assert funding.next_funding_ns == 1717027200000 * 1_000_000
     assert funding.ts_event == 1717000005000 * MS
     assert funding.instrument_id == BTC.id
+
+
+def test_full_mark_price_update_carries_the_estimated_settle_price() -> None:
+    ctx = ctx_btc()
+    msg = event("mark_price.json")
+    assert isinstance(msg, MarkPriceUpdate)
+    update = parse_mark_price_update(msg, ctx, TS_INIT)
+    assert type(update) is BinanceFuturesMarkPriceUpdate
+    assert update.instrument_id == BTC.id
+    # Same precision and rounding as MarkPriceUpdate / IndexPriceUpdate; the rate exact.
+    assert update.mark == parse_mark_price(msg, ctx, TS_INIT).value
+    assert update.index == Price.from_str("64260.0")
+    assert update.estimated_settle == Price.from_str("64243.8")  # P 64243.81022011, half-even
+    assert update.estimated_settle.precision == 1
+    assert update.funding_rate == Decimal("0.00010000")
+    assert update.next_funding_ns == 1717027200000 * MS
+    assert (update.ts_event, update.ts_init) == (1717000005000 * MS, TS_INIT)
+
+
+def test_delivery_contract_has_no_full_mark_price_update() -> None:
+    msg = event("mark_price_delivery_nulls.json")
+    assert isinstance(msg, MarkPriceUpdate)
+    assert parse_mark_price_update(msg, ctx_btc(), TS_INIT) is None  # no index, no funding rate
 
 
 def test_delivery_contract_has_no_funding_or_index() -> None:

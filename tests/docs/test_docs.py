@@ -157,6 +157,37 @@ def test_every_snippet_exists_and_is_run_here() -> None:
     assert found >= 6
 
 
+class _AnyEnviron(dict[str, str]):
+    """Every ``${NAME}`` is set (to a placeholder URL)."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __getitem__(self, key: str) -> str:
+        return "ws://127.0.0.1:1"
+
+
+def test_every_node_config_yaml_block_loads() -> None:
+    """YAML node configs typed into the docs and the README load with adapters.node_config."""
+    import yaml
+
+    from adapters.node_config import node_config_from_dict
+
+    fence = re.compile(r"^```yaml\n(.*?)^```", re.M | re.S)
+    found = 0
+    for page in [*_pages(), ROOT / "README.md"]:
+        for block in fence.findall(page.read_text()):
+            if "_clients:" not in block:
+                continue
+            found += 1
+            config = node_config_from_dict(yaml.safe_load(block), environ=_AnyEnviron())
+            for section in (config.data_clients, config.exec_clients):
+                for entry in section.values():
+                    entry.create()
+                    assert entry.factory is not None and entry.factory.create() is not None
+    assert found >= 2
+
+
 async def test_first_node_example_connects_to_the_simulator() -> None:
     from examples.first_node import run
 
@@ -231,7 +262,7 @@ def test_testnet_and_live_examples(monkeypatch: Any) -> None:
 
     exec_config = testnet_config().exec_clients["BINANCE"]
     assert exec_config.environment is BinanceEnvironment.TESTNET
-    assert exec_config.urls().http == "https://testnet.binancefuture.com"
+    assert exec_config.urls().http == "https://demo-fapi.binance.com"  # Binance USD-M General Info
     assert exec_config.api_key is None and exec_config.api_secret is None
     monkeypatch.setenv("BINANCE_FUTURES_API_KEY", "k")
     monkeypatch.setenv("BINANCE_FUTURES_API_SECRET", "s")

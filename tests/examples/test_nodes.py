@@ -55,7 +55,7 @@ def strategy_settings(config: TradingNodeConfig) -> list[dict[str, Any]]:
         (
             binance_testnet,
             BinanceEnvironment.TESTNET,
-            "https://testnet.binancefuture.com",
+            "https://demo-fapi.binance.com",  # Binance USD-M General Info: the testnet REST base url
             "wss://fstream.binancefuture.com",
             "wss://testnet.binancefuture.com/ws-fapi/v1",
         ),

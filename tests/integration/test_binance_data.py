@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 import pandas as pd
 import pytest
+from nautilus_trader.adapters.binance import BinanceBar, BinanceFuturesMarkPriceUpdate
 from nautilus_trader.core.uuid import UUID4
 from nautilus_trader.data.messages import (
     RequestBars,
@@ -22,12 +23,14 @@ from nautilus_trader.data.messages import (
     RequestOrderBookSnapshot,
     RequestTradeTicks,
     SubscribeBars,
+    SubscribeData,
     SubscribeFundingRates,
     SubscribeIndexPrices,
     SubscribeMarkPrices,
     SubscribeOrderBook,
     SubscribeQuoteTicks,
     SubscribeTradeTicks,
+    UnsubscribeData,
     UnsubscribeQuoteTicks,
     UnsubscribeTradeTicks,
 )
@@ -35,6 +38,7 @@ from nautilus_trader.model.book import OrderBook
 from nautilus_trader.model.data import (
     Bar,
     BarType,
+    DataType,
     FundingRateUpdate,
     IndexPriceUpdate,
     MarkPriceUpdate,
@@ -45,7 +49,7 @@ from nautilus_trader.model.data import (
     TradeTick,
 )
 from nautilus_trader.model.enums import AggressorSide, BookAction, BookType
-from nautilus_trader.model.identifiers import InstrumentId, Venue
+from nautilus_trader.model.identifiers import ClientId, InstrumentId, Venue
 from nautilus_trader.model.instruments import CryptoPerpetual
 
 from adapters.binance_futures.parsing_market import bar_type_for
@@ -253,6 +257,46 @@ async def test_depth10_snapshots(h: DataHarness, sim: SimVenue) -> None:
     assert depth.sequence == top.last_update_id
 
 
+async def test_full_mark_price_update_with_estimated_settle_price(h: DataHarness, sim: SimVenue) -> None:
+    """``subscribe_data(DataType(BinanceFuturesMarkPriceUpdate, {"instrument_id": id}))``, as with
+    NautilusTrader's Binance adapter: the whole mark-price frame, estimated settle price included, next
+    to the MarkPriceUpdate of the same frame."""
+    data_type = DataType(BinanceFuturesMarkPriceUpdate, metadata={"instrument_id": BTC})
+    h.execute(SubscribeData(data_type, BTC, ClientId("BINANCE"), VENUE, UUID4(), now(h)))
+    h.execute(SubscribeMarkPrices(BTC, None, VENUE, UUID4(), now(h)))
+    await h.wait_venue_streams({"btcusdt@markPrice@1s"})
+    for _ in range(3):
+        sim.engine.step()
+    # The client publishes CustomData; the DataEngine hands subscribers (and this harness) its payload.
+    await h.wait_until(
+        lambda: len(h.of_type(BinanceFuturesMarkPriceUpdate)) >= 3 and len(h.of_type(MarkPriceUpdate)) >= 3
+    )
+    update = h.of_type(BinanceFuturesMarkPriceUpdate)[-1]
+    assert update.instrument_id == BTC
+    venue = sim.engine.mark_price("BTCUSDT")
+    inst = h.cache.instrument(BTC)
+    assert inst is not None
+    assert venue.estimated_settle_price is not None and venue.estimated_settle_price != venue.mark_price
+    assert update.estimated_settle == inst.make_price(venue.estimated_settle_price)  # at the tick precision
+    assert update.estimated_settle.precision == inst.price_precision
+    assert (update.mark, update.index) == (
+        inst.make_price(venue.mark_price),
+        inst.make_price(venue.index_price),
+    )
+    assert update.funding_rate == venue.funding_rate
+    assert update.next_funding_ns == venue.next_funding_time_ms * 1_000_000
+    mark = h.of_type(MarkPriceUpdate)[-1]
+    assert (update.ts_event, update.ts_init) == (mark.ts_event, mark.ts_init)  # the same frame
+    # Unsubscribing the custom data leaves the mark prices running; nothing more of the custom type.
+    h.execute(UnsubscribeData(data_type, BTC, ClientId("BINANCE"), VENUE, UUID4(), now(h)))
+    await h.wait_until(lambda: "mark_update" not in h.c._mark_kinds.get("BTCUSDT", set()))
+    before = len(h.of_type(BinanceFuturesMarkPriceUpdate))
+    marks = len(h.of_type(MarkPriceUpdate))
+    sim.engine.step()
+    await h.wait_until(lambda: len(h.of_type(MarkPriceUpdate)) > marks)
+    assert len(h.of_type(BinanceFuturesMarkPriceUpdate)) == before
+
+
 async def test_bars_closed_only_and_open_bars_option(h: DataHarness, sim: SimVenue) -> None:
     bar_type = BarType.from_str("BTCUSDT-PERP.BINANCE-1-MINUTE-LAST-EXTERNAL")
     h.execute(SubscribeBars(bar_type, None, VENUE, UUID4(), now(h)))
@@ -292,6 +336,12 @@ async def test_bars_closed_only_and_open_bars_option(h: DataHarness, sim: SimVen
     assert bar.volume.as_decimal() == expected.volume
     assert bar.ts_event == (expected.close_time_ms + 1) * 1_000_000
     assert h.cache.bar(bar_type) == bar
+    # NautilusTrader's BinanceBar, with the kline's quote volume, trade count and taker-buy volumes.
+    assert isinstance(bar, BinanceBar)
+    assert bar.quote_volume == expected.quote_volume and bar.count == expected.trades
+    assert bar.taker_buy_base_volume == expected.taker_buy_volume
+    assert bar.taker_buy_quote_volume == expected.taker_buy_quote_volume
+    assert bar.volume.precision == h.cache.instrument(BTC).size_precision  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("h", [{"bars_closed_only": False, "use_agg_trades": False}], indirect=True)
@@ -327,6 +377,11 @@ async def test_request_bars_paged_returns_exactly_the_range(h: DataHarness, sim:
     assert [b.ts_event for b in bars] == [(k.close_time_ms + 1) * 1_000_000 for k in expected]
     assert [b.open.as_decimal() for b in bars] == [k.open for k in expected]
     assert [b.volume.as_decimal() for b in bars] == [k.volume for k in expected]
+    assert all(isinstance(b, BinanceBar) for b in bars)
+    assert [(b.quote_volume, b.count) for b in bars] == [(k.quote_volume, k.trades) for k in expected]
+    assert [(b.taker_buy_base_volume, b.taker_buy_quote_volume) for b in bars] == [
+        (k.taker_buy_volume, k.taker_buy_quote_volume) for k in expected
+    ]
     assert (
         bars[0].ts_event - 60_000_000_000 >= start_ms * 1_000_000 and bars[-1].ts_event <= end_ms * 1_000_000
     )
@@ -394,15 +449,19 @@ async def test_stream_limit_spreads_sockets_and_unsubscribe_unsubscribes(
     wanted = {f"{s}@{k}" for s in ("btcusdt", "ethusdt", "1000pepeusdt") for k in ("bookTicker", "aggTrade")}
     await h.wait_venue_streams(wanted)
     conns = sim.registry.select("market")
-    assert len(conns) == 3 and all(len(sim.binance.market.streams_of(c)) == 2 for c in conns)
+    # Each route has its own sockets (bookTicker on /public, aggTrade on /market): 2 + 1 per route.
+    by_route = sorted((c.describe()["route"], len(sim.binance.market.streams_of(c))) for c in conns)
+    assert by_route == [("/market", 1), ("/market", 2), ("/public", 1), ("/public", 2)]
+    assert sim.state()["ws_routes"]["silent_subscriptions"] == 0  # nothing asked on a wrong route
     # Every socket dropped: every subscription restored on the new sockets.
     sim.faults.drop_streams("market")
-    await h.wait_until(lambda: h.c.metrics.reconnects == 3, what="3 reconnects")
+    await h.wait_until(lambda: h.c.metrics.reconnects == 4, what="4 reconnects")
     await h.wait_venue_streams(wanted)
-    h.execute(UnsubscribeQuoteTicks(ETH, None, VENUE, UUID4(), now(h)))
-    h.execute(UnsubscribeTradeTicks(ETH, None, VENUE, UUID4(), now(h)))
-    await h.wait_until(lambda: h.venue_streams() == wanted - {"ethusdt@bookTicker", "ethusdt@aggTrade"})
-    await h.wait_until(lambda: len(sim.registry.select("market")) == 2, what="empty socket closed")
+    for iid in (ETH, PEPE):
+        h.execute(UnsubscribeQuoteTicks(iid, None, VENUE, UUID4(), now(h)))
+        h.execute(UnsubscribeTradeTicks(iid, None, VENUE, UUID4(), now(h)))
+    await h.wait_until(lambda: h.venue_streams() == {"btcusdt@bookTicker", "btcusdt@aggTrade"})
+    await h.wait_until(lambda: len(sim.registry.select("market")) == 2, what="empty sockets closed")
 
     def eth_data() -> int:
         return sum(1 for x in h.received if (i := getattr(x, "instrument_id", None)) is not None and i == ETH)

@@ -50,7 +50,7 @@ async def test_listen_key_post_put_delete_and_1125(bclient: Any, binance_sim: Si
         assert r.status == 200 and await r.json() == {}
     status, _, body = await bclient.signed("PUT", "/fapi/v1/listenKey", listenKey=key)
     assert (status, body) == (200, {})
-    ws = await bclient.ws(f"/ws/{key}")
+    ws = await bclient.ws(f"/private/ws?listenKey={key}")
     status, _, body = await bclient.signed("DELETE", "/fapi/v1/listenKey", listenKey=key)
     assert (status, body) == (200, {})
     closed = await ws.receive(timeout=5)  # DELETE closes the key's streams
@@ -63,7 +63,14 @@ async def test_listen_key_post_put_delete_and_1125(bclient: Any, binance_sim: Si
         assert r.status == 401
 
 
-@pytest.mark.parametrize("form", ["/ws/{key}", "/private/ws?listenKey={key}", "/private/ws/{key}"])
+@pytest.mark.parametrize(
+    "form",
+    [
+        "/private/ws?listenKey={key}",
+        "/private/ws/{key}",
+        "/private/ws?listenKey={key}&events=ORDER_TRADE_UPDATE/TRADE_LITE/ACCOUNT_UPDATE",
+    ],
+)
 async def test_events_on_raw_endpoints(form: str, bclient: Any, json_next: Any) -> None:
     key = await bclient.listen_key()
     ws = await bclient.ws(form.format(key=key))
@@ -85,7 +92,7 @@ async def test_events_on_raw_endpoints(form: str, bclient: Any, json_next: Any) 
 
 async def test_event_payloads_match_real_field_sets(bclient: Any, json_next: Any) -> None:
     key = await bclient.listen_key()
-    ws = await bclient.ws(f"/ws/{key}")
+    ws = await bclient.ws(f"/private/ws?listenKey={key}")
     try:
         await market_buy(bclient)
         lite = await json_next(ws, lambda m: m["e"] == "TRADE_LITE")
@@ -109,7 +116,7 @@ async def test_event_payloads_match_real_field_sets(bclient: Any, json_next: Any
 
 async def test_combined_stream_wraps_events(bclient: Any, json_next: Any) -> None:
     key = await bclient.listen_key()
-    ws = await bclient.ws(f"/stream?streams={key}")
+    ws = await bclient.ws(f"/private/stream?listenKey={key}")
     try:
         await market_buy(bclient)
         frame = await json_next(ws)
@@ -123,7 +130,7 @@ async def test_algo_update_and_account_config_update(
     bclient: Any, binance_sim: SimVenue, json_next: Any
 ) -> None:
     key = await bclient.listen_key()
-    ws = await bclient.ws(f"/ws/{key}")
+    ws = await bclient.ws(f"/private/ws?listenKey={key}")
     try:
         trigger = str((binance_sim.engine.last_price("BTCUSDT") * Decimal("1.05")).quantize(Decimal("0.1")))
         await bclient.signed(
@@ -156,7 +163,7 @@ async def test_algo_update_and_account_config_update(
 
 async def test_unknown_listen_key_rejects_the_handshake(bclient: Any) -> None:
     with pytest.raises(aiohttp.WSServerHandshakeError) as info:
-        await bclient.ws("/ws/notakey")
+        await bclient.ws("/private/ws?listenKey=notakey")
     assert info.value.status == 400
 
 
@@ -169,7 +176,7 @@ async def test_listen_key_expires_after_its_lifetime(json_next: Any, until: Any)
 
         client = BinanceTestClient(sim, s)
         key = await client.listen_key()
-        ws = await client.ws(f"/ws/{key}")
+        ws = await client.ws(f"/private/ws?listenKey={key}")
         try:
             expired = await json_next(ws)
             assert expired["e"] == "listenKeyExpired" and expired["listenKey"] == key
@@ -181,7 +188,7 @@ async def test_listen_key_expires_after_its_lifetime(json_next: Any, until: Any)
             sent = conn.frames_sent
             new_key = await client.listen_key()
             assert new_key != key
-            ws2 = await client.ws(f"/ws/{new_key}")
+            ws2 = await client.ws(f"/private/ws?listenKey={new_key}")
             await market_buy(client)
             assert (await json_next(ws2))["e"] == "ORDER_TRADE_UPDATE"
             assert not ws.closed and conn.frames_sent == sent
@@ -197,7 +204,7 @@ async def test_connection_closes_at_max_age() -> None:
         SimVenue(seed=3, step_interval=3600.0, max_connection_age=0.3) as sim,
         aiohttp.ClientSession() as s,
     ):
-        ws = await s.ws_connect(f"{sim.ws_url}/ws/btcusdt@aggTrade")
+        ws = await s.ws_connect(f"{sim.ws_url}/market/ws/btcusdt@aggTrade")
         msg = await ws.receive(timeout=5)
         assert msg.type is aiohttp.WSMsgType.CLOSE and msg.data == 1001
         assert msg.extra
@@ -209,7 +216,7 @@ async def test_server_pings_and_closes_without_pong() -> None:
         aiohttp.ClientSession() as s,
     ):
         # autoping=True answers the server's pings: the connection stays healthy.
-        ws = await s.ws_connect(f"{sim.ws_url}/ws/btcusdt@aggTrade")
+        ws = await s.ws_connect(f"{sim.ws_url}/market/ws/btcusdt@aggTrade")
         conn = sim.registry.select("market")[0]
         async with asyncio.timeout(5):
             while conn.pongs_received < 2:
@@ -219,7 +226,7 @@ async def test_server_pings_and_closes_without_pong() -> None:
         assert not ws.closed
         await ws.close()
         # autoping=False never answers: the server cuts the connection.
-        silent = await s.ws_connect(f"{sim.ws_url}/ws/btcusdt@aggTrade", autoping=False)
+        silent = await s.ws_connect(f"{sim.ws_url}/market/ws/btcusdt@aggTrade", autoping=False)
         saw_ping = False
         while True:
             msg = await silent.receive(timeout=5)

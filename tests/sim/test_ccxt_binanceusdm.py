@@ -31,7 +31,12 @@ REST_API_PATHS = {
 
 
 def point_at_simulator(exchange: Any, sim: SimVenue) -> None:
-    """The only change to ccxt: where it connects."""
+    """The only change to ccxt: where it connects.
+
+    ccxt 4.5.90 already speaks Binance's routed websocket URLs (2026 split): it rewrites the
+    ``<host>/ws`` given here into ``<host>/public/ws`` (depth, bookTicker, trade) or
+    ``<host>/market/ws`` (the other streams) and opens user data on ``<host>/private/ws?listenKey=``.
+    So it runs against the simulator's default routes; no ``legacy_urls`` needed."""
     for name, path in REST_API_PATHS.items():
         exchange.urls["api"][name] = sim.rest_url + path
     exchange.urls["api"]["ws"]["linear"] = sim.ws_url + "/ws"
@@ -151,6 +156,49 @@ async def test_user_stream_delivers_order_updates(exchange: Any, sim: SimVenue) 
     assert [u["id"] for u in updates] == [placed["id"]]
     assert updates[0]["clientOrderId"] == "ccxt-ws-1"
     assert updates[0]["status"] == "open"
+
+
+def venue_streams(sim: SimVenue) -> dict[str, set[str]]:
+    """Route -> the market streams the venue delivers on it (silent, wrong-route ones excluded)."""
+    assert sim.binance is not None
+    market = sim.binance.market
+    out: dict[str, set[str]] = {}
+    for conn in sim.registry.select("market"):
+        route = conn.describe()["route"] if conn.describe else "?"
+        info = market._sockets.get(conn)
+        if info is not None:
+            out.setdefault(route, set()).update(info.streams - info.silent)
+    return out
+
+
+async def test_market_streams_on_their_routes(exchange: Any, sim: SimVenue) -> None:
+    """ccxt's own routing (trade on /public, klines on /market) meets the simulator's: both streams
+    are delivered, each on its route."""
+    await exchange.load_markets()
+    trades = asyncio.create_task(exchange.watch_trades("BTC/USDT:USDT"))
+    candles = asyncio.create_task(exchange.watch_ohlcv("BTC/USDT:USDT", "1m"))
+    try:
+        await wait_for(
+            lambda: (
+                "btcusdt@trade" in venue_streams(sim).get("/public", set())
+                and "btcusdt@kline_1m" in venue_streams(sim).get("/market", set())
+            )
+        )
+        for _ in range(200):
+            if trades.done() and candles.done():
+                break
+            sim.faults.step(1)
+            await asyncio.wait({trades, candles}, timeout=0.05)
+        got_trades = await asyncio.wait_for(trades, timeout=5)
+        got_candles = await asyncio.wait_for(candles, timeout=5)
+    finally:
+        for task in (trades, candles):
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+    assert got_trades and got_trades[0]["symbol"] == "BTC/USDT:USDT"
+    assert got_candles and len(got_candles[0]) == 6  # [time, open, high, low, close, volume]
+    assert sim.state()["ws_routes"]["silent_subscriptions"] == 0
 
 
 async def wait_for(condition: Any, within: float = 10.0) -> None:

@@ -27,9 +27,9 @@ async def test_counted_user_sockets_die_then_connect(
     res = await bclient.control("/sim/streams/die-on-connect?kind=user&count=2")
     assert res == {"ok": True, "die_on_connect": {"user": 2}}
     for _ in range(2):
-        await assert_dies(await bclient.ws(f"/ws/{key}"))
+        await assert_dies(await bclient.ws(f"/private/ws?listenKey={key}"))
     assert binance_sim.faults.die_on_connect_kinds == {}  # used up
-    ws = await bclient.ws(f"/ws/{key}")
+    ws = await bclient.ws(f"/private/ws?listenKey={key}")
     await bclient.wait_user_sockets(1)
     status, _, _ = await bclient.signed(
         "POST", "/fapi/v1/order", symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.010"
@@ -45,12 +45,12 @@ async def test_counted_user_sockets_die_then_connect(
 async def test_kind_selects_and_on_false_turns_off(bclient: Any, binance_sim: SimVenue, until: Any) -> None:
     await bclient.control("/sim/streams/die-on-connect?kind=market")  # until turned off
     for _ in range(3):
-        await assert_dies(await bclient.ws("/ws/btcusdt@aggTrade"))
+        await assert_dies(await bclient.ws("/market/ws/btcusdt@aggTrade"))
     api = await bclient.ws("/ws-fapi/v1")  # another kind is unaffected
     await until(lambda: len(binance_sim.registry.select("api")) == 1)
     res = await bclient.control("/sim/streams/die-on-connect?kind=market&on=false")
     assert res["die_on_connect"] == {}
-    market = await bclient.ws("/ws/btcusdt@aggTrade")
+    market = await bclient.ws("/market/ws/btcusdt@aggTrade")
     await until(lambda: len(binance_sim.registry.select("market")) == 1)
     assert not market.closed
     # "all" covers the trading API too, and reset clears it.

@@ -13,7 +13,9 @@ import pytest
 from adapters.sim.server import SimVenue
 
 
-async def user_socket(bclient: Any, path: str = "/ws/{key}") -> tuple[str, aiohttp.ClientWebSocketResponse]:
+async def user_socket(
+    bclient: Any, path: str = "/private/ws?listenKey={key}"
+) -> tuple[str, aiohttp.ClientWebSocketResponse]:
     key = await bclient.listen_key()
     ws = await bclient.ws(path.format(key=key))
     await bclient.wait_user_sockets(1)
@@ -52,7 +54,7 @@ async def test_drop_streams_aborts_without_close_frame(
     bclient: Any, binance_sim: SimVenue, until: Any
 ) -> None:
     _, user = await user_socket(bclient)
-    market = await bclient.ws("/ws/btcusdt@aggTrade")
+    market = await bclient.ws("/market/ws/btcusdt@aggTrade")
     await until(lambda: len(binance_sim.registry.select("market")) == 1)
     res = await bclient.control("/sim/streams/drop?kind=user")
     assert res == {"ok": True, "dropped": 1}

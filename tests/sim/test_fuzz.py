@@ -453,8 +453,8 @@ async def run_binance_websockets(seed: int, n: int = N_WS) -> None:
             ) as r:
                 key = (await r.json())["listenKey"]
             api = await session.ws_connect(sim.ws_api_url)
-            market = await session.ws_connect(f"{sim.ws_url}/stream?streams=btcusdt@aggTrade")
-            user = await session.ws_connect(f"{sim.ws_url}/ws/{key}")
+            market = await session.ws_connect(f"{sim.ws_url}/market/stream?streams=btcusdt@aggTrade")
+            user = await session.ws_connect(f"{sim.ws_url}/private/ws?listenKey={key}")
 
             def signed(**params: Any) -> dict[str, Any]:
                 params = {"apiKey": sim.api_key, "timestamp": int(time.time() * 1000), **params}

@@ -56,7 +56,7 @@ async def test_binance_rest_timeout_then_the_order_appears(
     bclient: Any, binance_sim: SimVenue, json_next: Any, until: Any
 ) -> None:
     key = await bclient.listen_key()
-    user = await bclient.ws(f"/ws/{key}")
+    user = await bclient.ws(f"/private/ws?listenKey={key}")
     await bclient.wait_user_sockets(1)
     res = await bclient.control(
         "/sim/fail",

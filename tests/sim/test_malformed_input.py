@@ -100,7 +100,7 @@ async def test_binance_websockets_answer_nested_json_and_stay_open(
         answer = await json_next(api)
         assert answer["id"] is None and answer["status"] == 400 and answer["error"]["code"] == -1102
     assert (await call(api, json_next, "ping"))["status"] == 200
-    market = await bclient.ws("/ws/btcusdt@aggTrade")
+    market = await bclient.ws("/market/ws/btcusdt@aggTrade")
     for frame, code in ((DEEP_OBJECT, 3), ('{"method": "SUBSCRIBE", "params": [[1]], "id": 7}', 2)):
         await market.send_str(frame)
         answer = await json_next(market)
@@ -110,7 +110,7 @@ async def test_binance_websockets_answer_nested_json_and_stay_open(
     await market.send_json({"method": "LIST_SUBSCRIPTIONS", "id": 9})
     assert await json_next(market) == {"result": ["btcusdt@aggTrade"], "id": 9}
     key = await bclient.listen_key()
-    user = await bclient.ws(f"/ws/{key}")
+    user = await bclient.ws(f"/private/ws?listenKey={key}")
     await user.send_str(DEEP_LIST)
     assert (await json_next(user))["error"]["code"] == 3
     await user.send_json({"method": "LIST_SUBSCRIPTIONS", "id": 1})

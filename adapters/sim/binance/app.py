@@ -70,6 +70,9 @@ class BinanceSettings:
     # Open conditional (algo) orders per account, across all symbols (2025-12-29 change log: 200);
     # one more is refused with -4045 (adapters.sim.binance.errors.max_stop_orders).
     max_open_conditional_orders: int = 200
+    # Websocket routes before Binance's 2026 URL split: every route (and the unrouted root) serves
+    # every stream and user data. Off: each route serves its category only (binance/routes.py).
+    legacy_urls: bool = False
 
 
 class BinanceVenue:
@@ -239,6 +242,11 @@ class BinanceVenue:
 
     def state(self) -> dict[str, Any]:
         return {
+            "ws_routes": {
+                "legacy_urls": self.settings.legacy_urls,
+                "unrouted_connections": self.streams.unrouted_connections,
+                "silent_subscriptions": self.market.silent_subscriptions,
+            },
             "listen_keys": self.listen_keys.snapshot(),
             "rate_limits": self.limiter.snapshot(),
             "requests": {"used_weight_1m": self.limiter.used_weight(), **self.requests.snapshot()},

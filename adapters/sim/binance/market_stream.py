@@ -10,7 +10,9 @@ deltas) so listeners never call back into the engine; the mirror, the live kline
 table are shared with BingX (``adapters.sim.market_feed``).
 
 A socket carries at most ``max_streams_per_connection`` streams (Binance: 1024); a SUBSCRIBE
-beyond it is refused (:class:`TooManyStreams`). ``inject_gap`` (the ``/sim/market/gap`` fault)
+beyond it is refused (:class:`TooManyStreams`). A *silent* subscription (a stream asked on a route
+that does not serve it, see :mod:`adapters.sim.binance.routes`) counts towards that limit and is
+listed, but never receives a frame. ``inject_gap`` (the ``/sim/market/gap`` fault)
 loses a symbol's next depth diff(s) to every diff subscriber, breaking the ``pu``/``u`` chain.
 """
 
@@ -19,7 +21,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -52,6 +54,7 @@ class TooManyStreams(Exception):
 class MarketSocketInfo:
     combined: bool
     streams: set[str]
+    silent: set[str] = field(default_factory=set)  # listed, never delivered (wrong route)
 
 
 class MarketStreams:
@@ -68,6 +71,7 @@ class MarketStreams:
         self.max_streams_per_connection = MAX_STREAMS_PER_CONNECTION
         self._gaps: dict[str, int] = {}  # symbol -> depth diffs still to lose
         self.diffs_lost = 0
+        self.silent_subscriptions = 0  # subscriptions accepted on a route that does not serve them
 
     # --- limits and faults ---------------------------------------------------------------------
     def check_capacity(self, conn: LiveConnection | None, names: list[str]) -> None:
@@ -95,8 +99,15 @@ class MarketStreams:
             self._sockets[conn] = info
         return info
 
-    def subscribe(self, conn: LiveConnection, name: str, combined: bool) -> None:
+    def subscribe(self, conn: LiveConnection, name: str, combined: bool, *, deliver: bool = True) -> None:
+        """Add ``name`` to ``conn``; with ``deliver=False`` it is listed but never sent (silent)."""
         info = self.attach(conn, combined)
+        if not deliver:
+            if name not in info.streams:
+                info.streams.add(name)
+                info.silent.add(name)
+                self.silent_subscriptions += 1
+            return
         info.streams.add(name)
         self._subs.setdefault(name, set()).add(conn)
         sym, _, kind = name.partition("@")
@@ -125,6 +136,7 @@ class MarketStreams:
         info = self._sockets.get(conn)
         if info is not None:
             info.streams.discard(name)
+            info.silent.discard(name)
         subs = self._subs.get(name)
         if subs is not None:
             subs.discard(conn)

@@ -667,7 +667,7 @@ class RestApi:
                     "symbol": s,
                     "markPrice": wire.fmt(m.mark_price, places),
                     "indexPrice": wire.fmt(m.index_price, places),
-                    "estimatedSettlePrice": wire.fmt(m.mark_price, places),
+                    "estimatedSettlePrice": wire.fmt(m.estimated_settle_price or m.mark_price, places),
                     "lastFundingRate": wire.fmt(m.funding_rate, 8),
                     "interestRate": wire.fmt(m.interest_rate, 8),
                     "nextFundingTime": m.next_funding_time_ms,

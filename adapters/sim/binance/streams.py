@@ -1,11 +1,18 @@
 """The Binance websocket stream endpoints (market and user data share one handler, as on the
-venue): ``/ws[/<name>]``, ``/stream?streams=a/b``, ``/private/ws?listenKey=``,
-``/private/ws/<key>``, and the ``/market/...`` and ``/public/...`` aliases.
+venue): ``/ws[/<name>[/<name>...]]`` and ``/stream?streams=a/b`` under each route prefix —
+``/public``, ``/market``, ``/private`` and the legacy unrouted root — plus the private forms
+``/private/ws?listenKey=<k>&events=A/B``, ``/private/stream?listenKey=<k1>&events=A&listenKey=<k2>``
+and ``/private/ws/<key>``.
+
+Which route serves what is :mod:`adapters.sim.binance.routes` (the venue since its 2026 URL split,
+with the sources relied on): a stream asked on a route that does not serve it — and anything but a
+public stream on a legacy root path — is accepted and stays silent, as on the venue; the simulator's
+``legacy_urls`` setting brings back the old behaviour (every route serves everything).
 
 A name containing ``@`` is a market stream; anything else is a listen key. Raw endpoints send
-bare events; combined endpoints wrap them as ``{"stream": name, "data": event}``. Connecting
-with a listen key that is unknown, expired or deleted fails the handshake with HTTP 400 and
-``-1125``.
+bare events; combined endpoints wrap them as ``{"stream": name, "data": event}``. Connecting to a
+route that serves user data with a listen key that is unknown, expired or deleted fails the
+handshake with HTTP 400 and ``-1125``.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from aiohttp import web
 
-from adapters.sim.binance import errors
+from adapters.sim.binance import errors, routes
 from adapters.sim.binance.market_stream import TooManyStreams, is_market_stream
 from adapters.sim.binance.signing import abbreviate
 from adapters.sim.faults import KIND_MARKET, KIND_USER, LiveConnection, serve_ws
@@ -24,39 +31,46 @@ from adapters.sim.wirejson import MalformedJson, decode
 if TYPE_CHECKING:
     from adapters.sim.binance.app import BinanceVenue
 
-STREAM_PREFIXES = ("", "/private", "/market", "/public")
+STREAM_PREFIXES = routes.ROUTES
 
 
 class StreamServer:
     def __init__(self, venue: BinanceVenue) -> None:
         self.venue = venue
         venue.faults.market_gap_hook = venue.market.inject_gap
+        self.unrouted_connections = 0  # legacy root-path sockets opened while routes are enforced
 
     def install(self, app: web.Application) -> None:
         for prefix in STREAM_PREFIXES:
             app.router.add_get(f"{prefix}/ws", self.handle)
-            app.router.add_get(prefix + "/ws/{name}", self.handle)
+            app.router.add_get(prefix + "/ws/{names:.+}", self.handle)
             app.router.add_get(f"{prefix}/stream", self.handle)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         v = self.venue
+        legacy = v.settings.legacy_urls
         path = request.path
+        route = routes.route_of(path)
         combined = path.endswith("/stream")
         names: list[str] = []
         if combined:
             names = [n for n in request.query.get("streams", "").split("/") if n]
-        elif "name" in request.match_info:
-            names = [request.match_info["name"]]
-        listen_key = request.query.get("listenKey")
-        if listen_key:
-            names.append(listen_key)
-        keys = [n for n in names if not is_market_stream(n)]
+        elif "names" in request.match_info:
+            names = [n for n in request.match_info["names"].split("/") if n]
         market = [n for n in names if is_market_stream(n)]
-        for key in keys:
-            if v.listen_keys.get_active(key) is None:
-                err = errors.listen_key_missing()
-                return web.Response(body=err.json(), status=400, content_type="application/json")
-        kind = KIND_USER if keys or path.startswith("/private") else KIND_MARKET
+        # Listen keys: in the path or streams= (all events), or listenKey=/events= pairs in the query.
+        keyed: list[tuple[str, frozenset[str] | None]] = [(n, None) for n in names if not is_market_stream(n)]
+        keyed += routes.private_subscriptions(list(request.query.items()))
+        user_route = routes.serves_user_data(route, legacy_urls=legacy)
+        if user_route:
+            for key, _ in keyed:
+                if v.listen_keys.get_active(key) is None:
+                    err = errors.listen_key_missing()
+                    return web.Response(body=err.json(), status=400, content_type="application/json")
+        # Elsewhere a listen key is just a name the route does not serve: accepted, silent.
+        kind = KIND_USER if route == routes.PRIVATE or (user_route and keyed) else KIND_MARKET
+        if route == routes.ROOT and not legacy:
+            self.unrouted_connections += 1
         try:
             v.market.check_capacity(None, market)
         except TooManyStreams as exc:
@@ -67,20 +81,24 @@ class StreamServer:
             if kind == KIND_USER:
                 v.user.attach(conn, combined)
             v.market.attach(conn, combined)
-            for key in keys:
-                lk = v.listen_keys.get_active(key)
-                if lk is not None:
-                    v.user.bind(conn, lk, combined)
+            if user_route:
+                for key, events in keyed:
+                    lk = v.listen_keys.get_active(key)
+                    if lk is not None:
+                        v.user.bind(conn, lk, combined, events)
             for name in market:
-                v.market.subscribe(conn, name, combined)
+                v.market.subscribe(
+                    conn, name, combined, deliver=routes.serves_stream(route, name, legacy_urls=legacy)
+                )
             conn.describe = lambda: {
+                "route": route or "/",
                 "listen_keys": [abbreviate(k) for k in v.user.bound_keys(conn)],
                 "streams": v.market.streams_of(conn),
                 "combined": combined,
             }
 
         async def on_text(conn: LiveConnection, text: str) -> None:
-            conn.send(msgspec.json.encode(self._command(conn, text, combined)).decode())
+            conn.send(msgspec.json.encode(self._command(conn, text, combined, route)).decode())
 
         def on_close(conn: LiveConnection) -> None:
             v.user.detach(conn)
@@ -97,8 +115,11 @@ class StreamServer:
             on_close=on_close,
         )
 
-    def _command(self, conn: LiveConnection, text: str, combined: bool) -> dict[str, Any]:
+    def _command(
+        self, conn: LiveConnection, text: str, combined: bool, route: routes.Route
+    ) -> dict[str, Any]:
         v = self.venue
+        legacy = v.settings.legacy_urls
         try:
             msg = decode(text)
         except MalformedJson:  # bad syntax or nested too deep: the venue's error frame, socket stays
@@ -130,9 +151,13 @@ class StreamServer:
             for name in params:
                 if is_market_stream(name):
                     if method == "SUBSCRIBE":
-                        v.market.subscribe(conn, name, combined)
+                        # Another route's stream is acknowledged and never delivered (routes.py).
+                        serves = routes.serves_stream(route, name, legacy_urls=legacy)
+                        v.market.subscribe(conn, name, combined, deliver=serves)
                     else:
                         v.market.unsubscribe(conn, name)
+                elif not routes.serves_user_data(route, legacy_urls=legacy):
+                    continue  # a listen key on a market route: acknowledged, nothing bound
                 elif method == "SUBSCRIBE":
                     lk = v.listen_keys.get_active(name)
                     if lk is None:

@@ -500,7 +500,8 @@ def mark_price_update(ev: MarkPriceEvent | MarkPriceSnapshot, spec: SymbolSpec |
         "s": ev.symbol,
         "p": fmt(ev.mark_price, places),
         "i": fmt(ev.index_price, places),
-        "P": fmt(ev.mark_price, places),  # estimated settle price: only meaningful near settlement
+        # estimated settle price (sim: the mean index price of the current hour)
+        "P": fmt(ev.estimated_settle_price or ev.mark_price, places),
         "r": fmt(ev.funding_rate, 8),
         "T": ev.next_funding_time_ms,
     }
