@@ -296,7 +296,18 @@ class BinanceFuturesDataClient(PerpMarketDataClient[BookState]):
                 unnamed = MalformedFrame(event_type="depthUpdate", error="no stream name", raw=b"")
                 self._on_unreadable_frame(None, unnamed, ts_init, symbol)
                 return
-            channel = split_stream(stream)[1]
+            try:
+                stream_symbol, channel = split_stream(stream)
+            except ValueError:
+                stream_symbol, channel = "", ""
+            if stream_symbol != symbol:
+                # The stream name and the data disagree: the frame is corrupt (fuzz: a mangled stream
+                # name), so no part of it is believed and the symbol's book is rebuilt.
+                mismatch = MalformedFrame(
+                    event_type="depthUpdate", error="stream name is not the symbol's", raw=b""
+                )
+                self._on_unreadable_frame(None, mismatch, ts_init, symbol)
+                return
             if partial_depth_levels(channel) is not None:
                 if symbol in self._depth10_symbols:
                     self._handle_data(parse_depth10(event, ctx, ts_init))

@@ -118,8 +118,10 @@ class DepthUpdate(msgspec.Struct, tag_field="e", tag="depthUpdate", gc=False, kw
     first_update_id: int = field(name="U")
     final_update_id: int = field(name="u")
     prev_final_update_id: int | None = field(name="pu", default=None)
-    bids: list[Level] = field(name="b", default_factory=list)
-    asks: list[Level] = field(name="a", default_factory=list)
+    # Required: the venue always sends both sides (empty when unchanged); a frame without one is
+    # corrupt (fuzz: a mangled "b" key read as "no bid changes" kept a deleted level in a SYNCED book).
+    bids: list[Level] = field(name="b")
+    asks: list[Level] = field(name="a")
 
 
 class KlineData(msgspec.Struct, gc=False, kw_only=True):
@@ -223,8 +225,8 @@ class DepthSnapshot(msgspec.Struct, gc=False, kw_only=True):
     last_update_id: int = field(name="lastUpdateId")
     event_time: int | None = field(name="E", default=None)
     transaction_time: int | None = field(name="T", default=None)
-    bids: list[Level] = field(default_factory=list)
-    asks: list[Level] = field(default_factory=list)
+    bids: list[Level]  # required: a snapshot without a side is no snapshot of the book
+    asks: list[Level]
 
 
 class KlineRow(msgspec.Struct, array_like=True, gc=False):

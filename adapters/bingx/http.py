@@ -429,16 +429,19 @@ class BingxHttpClient(RestClientBase):
         try:
             env = _ANY_CODE_DECODER.decode(body)
         except _UNDECODABLE:
-            return  # bare JSON that is no object (or no JSON): the status said success
-        code = env.code
+            if body.lstrip()[:1] != b"{":
+                return  # bare JSON that is no object (or no JSON): the status said success
+            env = None  # an object we cannot read may carry an error code: not a success
+        code = _raw_json(env.code) if env is not None else _UNREADABLE
         if code is None or (code in (0, "0") and not isinstance(code, bool)):
             return
+        msg = _raw_text(env.msg) if env is not None else ""
         if isinstance(code, int) and not isinstance(code, bool) and -(2**31) <= code < 2**31:
-            _raise_for_code(code, _text(env.msg), 200, method, LISTEN_KEY_PATH)
-        # A code nobody documented is no success: the key's state is unknown, and the caller's
-        # error path (retry, else a new key) decides.
+            _raise_for_code(code, msg, 200, method, LISTEN_KEY_PATH)
+        # A code nobody documented (or a body we cannot read) is no success: the key's state is
+        # unknown, and the caller's error path (retry, else a new key) decides.
         raise BingxAmbiguous(
-            f"unrecognized code {str(code)[:40]!r} msg={_text(env.msg)!r}",
+            f"unrecognized code {str(code)[:40]!r} msg={msg!r}",
             http_status=200,
             method=method,
             path=LISTEN_KEY_PATH,
@@ -777,11 +780,26 @@ _ERROR_DECODER = msgspec.json.Decoder(_ErrorBody, strict=False)
 
 
 class _AnyCodeBody(msgspec.Struct, gc=False):
-    code: Any = None
-    msg: Any = None
+    # Raw: each field is read on its own, so a message that is no valid value (a number out of
+    # range, say) cannot hide the code next to it (fuzz: {"code":109400,"msg":1e400} passed as ok).
+    code: msgspec.Raw = msgspec.Raw(b"null")
+    msg: msgspec.Raw = msgspec.Raw(b"null")
 
 
 _ANY_CODE_DECODER = msgspec.json.Decoder(_AnyCodeBody)
+_UNREADABLE = "<unreadable>"
+
+
+def _raw_json(raw: msgspec.Raw) -> object:
+    try:
+        return msgspec.json.decode(raw)
+    except (msgspec.DecodeError, RecursionError):
+        return _UNREADABLE
+
+
+def _raw_text(raw: msgspec.Raw) -> str:
+    value = _raw_json(raw)
+    return _text(value) if value is not _UNREADABLE else bytes(raw)[:200].decode("utf-8", "replace")
 
 
 _UNDECODABLE = (msgspec.ValidationError, msgspec.DecodeError, RecursionError)

@@ -156,9 +156,14 @@ def increment_from_decimals(decimals: int) -> str:
 
 def account_balance(currency: Currency, total_s: str | None, free_s: str | None) -> AccountBalance:
     """Balance from decimal strings: total = wallet balance; locked = clamp(total - free, 0, max(total, 0));
-    free = total - locked (so total == locked + free always holds, as ``AccountBalance`` requires)."""
-    total = to_decimal(total_s, "balance")
-    free = to_decimal(free_s, "available balance") if free_s is not None else total
+    free = total - locked (so total == locked + free always holds, as ``AccountBalance`` requires).
+
+    The wallet balance is required: a missing or empty one is a rejected value, never a balance of 0
+    (fuzz: ``"wb": ""`` showed an account as empty). A missing free balance means all of it is free;
+    an empty one is rejected too. Digits finer than the currency's precision are rounded to it (Money
+    cannot hold them), as :func:`parse_money` does."""
+    total = strict_decimal(total_s, "balance")
+    free = strict_decimal(free_s, "available balance") if free_s is not None else total
     locked = min(max(total - free, Decimal(0)), max(total, Decimal(0)))
     return AccountBalance(
         total=money_from_decimal(total, currency, "balance"),

@@ -113,18 +113,49 @@ def param_strings(
     return "&".join(raw), "&".join(sent)
 
 
+class _RawErrorBody(msgspec.Struct, gc=False):
+    code: msgspec.Raw = msgspec.Raw(b"null")
+    msg: msgspec.Raw = msgspec.Raw(b"null")
+
+
+_RAW_ERROR_DECODER = msgspec.json.Decoder(_RawErrorBody)
+_UNDECODABLE = (msgspec.ValidationError, msgspec.DecodeError, RecursionError)
+
+
 def parse_error_body(body: bytes, decoder: msgspec.json.Decoder[Any]) -> tuple[int | None, str]:
     """``(code, msg)`` of an error body; a body that is not the venue's error JSON yields ``(None, text)``
-    with the text cut to 200 characters (it may be an HTML error page)."""
+    with the text cut to 200 characters (it may be an HTML error page).
+
+    The venue's ``decoder`` reads the usual body; when it cannot, each field is read on its own, so a
+    message that is no valid value (a number out of range, a nested structure) does not hide the
+    code next to it - the code decides whether an answer is ambiguous, a rate limit or a rejection."""
     try:
         err: ErrorBodyLike = decoder.decode(body)
-        code = err.code
-        # A code is an integer; anything else (a bool, a number out of any sane range) is no code.
-        if code is not None and (isinstance(code, bool) or not -(2**31) <= code < 2**31):
-            code = None
-        return code, str(err.msg or "")[:500]
-    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
+        return _checked_code(err.code), str(err.msg or "")[:500]
+    except _UNDECODABLE:
+        pass
+    try:
+        raw = _RAW_ERROR_DECODER.decode(body)
+    except _UNDECODABLE:
         return None, body[:200].decode("utf-8", "replace").strip()
+    code: object
+    try:
+        code = msgspec.json.decode(raw.code)
+    except _UNDECODABLE:
+        code = None
+    try:
+        msg = msgspec.json.decode(raw.msg)
+        text = msg if isinstance(msg, str) else ("" if msg is None else str(msg))
+    except _UNDECODABLE:
+        text = bytes(raw.msg).decode("utf-8", "replace")
+    return _checked_code(code), text[:500]
+
+
+def _checked_code(code: object) -> int | None:
+    """A code is an integer; anything else (a bool, a string, a number out of any sane range) is no code."""
+    if isinstance(code, int) and not isinstance(code, bool) and -(2**31) <= code < 2**31:
+        return code
+    return None
 
 
 class RawResponse(NamedTuple):

@@ -531,6 +531,63 @@ async def test_listen_key_lifecycle(fake: tuple[FakeBingx, str]) -> None:
     assert fb.seen[1].params == {"listenKey": "a8ea75681542e66f"}
 
 
+def bytes_route(body: bytes, status: int = 200) -> Handler:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.Response(body=body, status=status, content_type="application/json")
+
+    return handler
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # Fuzz: a message that is no valid JSON value hid the code next to it, and the keepalive
+        # passed as a success while the venue said the key is gone.
+        (b'{"code":109400,"msg":1e400,"data":{}}', BingxRejection),
+        (b'{"code":80012,"msg":[[[[[[1]]]]]]}', BingxAmbiguous),
+        (b'{"code":1e400,"msg":"x"}', BingxAmbiguous),
+        (b'{"code":109400,"msg":"x",', BingxAmbiguous),  # an object cut short may carry a code
+    ],
+)
+async def test_listen_key_keepalive_error_behind_an_unreadable_field(
+    fake: tuple[FakeBingx, str], body: bytes, expected: type[BingxError]
+) -> None:
+    fb, url = fake
+    fb.routes[("PUT", "/openApi/user/auth/userDataStream")] = bytes_route(body)
+    client = make_client(url)
+    try:
+        with pytest.raises(expected):
+            await client.keepalive_listen_key("a8ea75681542e66f")
+    finally:
+        await client.close()
+
+
+async def test_listen_key_keepalive_plain_success_bodies(fake: tuple[FakeBingx, str]) -> None:
+    fb, url = fake
+    client = make_client(url)
+    try:
+        for body in (b"", b"null", b"{}", b'{"code":0,"msg":1e400}', b"ok"):
+            fb.routes[("PUT", "/openApi/user/auth/userDataStream")] = bytes_route(body)
+            await client.keepalive_listen_key("a8ea75681542e66f")
+    finally:
+        await client.close()
+    assert len(fb.seen) == 5
+
+
+async def test_error_status_keeps_the_code_behind_an_unreadable_message(fake: tuple[FakeBingx, str]) -> None:
+    fb, url = fake
+    fb.routes[("GET", "/openApi/swap/v2/user/positions")] = bytes_route(
+        b'{"code":109400,"msg":1e400}', status=400
+    )
+    client = make_client(url)
+    try:
+        with pytest.raises(BingxRejection) as err:
+            await client.positions()
+    finally:
+        await client.close()
+    assert err.value.code == 109400
+
+
 async def test_account_endpoints(fake: tuple[FakeBingx, str]) -> None:
     fb, url = fake
     fb.routes[("GET", "/openApi/swap/v3/user/balance")] = fixture_route("balance.json")

@@ -84,6 +84,19 @@ def test_parse_error_body() -> None:
     assert parse_error_body(b"<html>bad gateway</html>", dec) == (None, "<html>bad gateway</html>")
 
 
+def test_parse_error_body_reads_the_code_whatever_the_message_is() -> None:
+    # Fuzz: a message the venue's decoder cannot read (out of range, nested, wrong type) hid the
+    # code next to it, and the code is what decides ambiguous / rate limited / rejected.
+    dec = msgspec.json.Decoder(_ErrorBody)
+    assert parse_error_body(b'{"code": -1021, "msg": 1e400}', dec) == (-1021, "1e400")
+    assert parse_error_body(b'{"code": -1003, "msg": {"a": [1]}}', dec) == (-1003, "{'a': [1]}")
+    assert parse_error_body(b'{"msg": "x", "code": 109400}', dec) == (109400, "x")
+    assert parse_error_body(b'{"code": 1e400, "msg": "x"}', dec) == (None, "x")
+    assert parse_error_body(b'{"code": "7", "msg": "x"}', dec) == (None, "x")
+    assert parse_error_body(b'{"code": true, "msg": "x"}', dec) == (None, "x")
+    assert parse_error_body(b'{"code": 4294967296, "msg": "x"}', dec) == (None, "x")
+
+
 def test_build_query_signs_after_timestamp() -> None:
     client = _Client(_Signer())
     assert client.build_query({"s": "A"}, signed=False) == "s=A"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from decimal import Decimal
+from decimal import ROUND_DOWN, Context, Decimal
 from typing import Any, Final
 
 INVALID: Final = object()
@@ -23,6 +23,7 @@ PRICE_MAX: Final = Decimal("17014118346046")
 QUANTITY_MAX: Final = Decimal("34028236692093")
 FIXED_PRECISION: Final = 16
 _RESOLUTION: Final = Decimal(1).scaleb(-FIXED_PRECISION)
+_WIDE: Final = Context(prec=80)
 
 
 def _reject_constant(name: str) -> Any:
@@ -74,7 +75,11 @@ def integer(v: Any) -> int | None:
 
 def at_resolution(d: Decimal) -> Decimal:
     """The value NautilusTrader can hold (digits below its 1e-16 resolution cut)."""
-    return d.quantize(_RESOLUTION, rounding="ROUND_DOWN") if d.as_tuple().exponent < -FIXED_PRECISION else d
+    if d.as_tuple().exponent >= -FIXED_PRECISION:  # type: ignore[operator]
+        return d
+    # Enough digits for any value NautilusTrader can hold (the default context's 28 cannot quantize
+    # a 13-digit integer part to 16 decimals).
+    return d.quantize(_RESOLUTION, rounding=ROUND_DOWN, context=_WIDE)
 
 
 def price_ok(d: Decimal | None) -> bool:

@@ -20,7 +20,7 @@ import logging
 import random
 import tracemalloc
 import zlib
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 from tests.fuzz import mutate, strict
@@ -235,7 +235,9 @@ class BinanceUserTarget(Target):
                             f"wb={wb!r:.60} -> total {bal.total}",
                         )
                     )
-                elif bal.total.as_decimal() != Decimal(wb):
+                elif bal.total.as_decimal() != _at_currency_precision(
+                    Decimal(wb), bal.total.currency.precision
+                ):
                     out.append(
                         Finding(
                             WRONG_VALUE,
@@ -244,6 +246,12 @@ class BinanceUserTarget(Target):
                         )
                     )
         return out
+
+
+def _at_currency_precision(d: Decimal, precision: int) -> Decimal:
+    """What Money can hold: the currency's precision, rounded half-even (digits below it are rounded,
+    as adapters.core.decimal_parse.parse_money documents; anything coarser must be exact)."""
+    return d.quantize(Decimal(1).scaleb(-precision), context=Context(prec=80))
 
 
 def _binance_fill_reading(doc: Any) -> tuple[dict[str, Any], list[str]] | None:
