@@ -219,6 +219,7 @@ class BinanceFuturesDataClient(PerpMarketDataClient[BookState]):
             f"adapters.binance_futures.{client_id.value}.data",
         )
         self._dcfg = config
+        self._diff_stream_names: dict[str, str] = {}
         book_path = config.ws_book_path
 
         def path_for(stream: str) -> str:
@@ -267,6 +268,13 @@ class BinanceFuturesDataClient(PerpMarketDataClient[BookState]):
     def _diff_stream(self, symbol: str) -> str:
         return depth_diff_stream(symbol, self._dcfg.depth_update_speed_ms)
 
+    def _is_diff_stream(self, stream: str, symbol: str) -> bool:
+        """Whether ``stream`` is the diff stream of ``symbol``'s book (names cached: this is per frame)."""
+        name = self._diff_stream_names.get(symbol)
+        if name is None:
+            name = self._diff_stream_names[symbol] = self._diff_stream(symbol)
+        return stream == name
+
     def _trade_stream(self, symbol: str) -> str:
         return agg_trade_stream(symbol) if self._dcfg.use_agg_trades else trade_stream(symbol)
 
@@ -300,21 +308,23 @@ class BinanceFuturesDataClient(PerpMarketDataClient[BookState]):
                 stream_symbol, channel = split_stream(stream)
             except ValueError:
                 stream_symbol, channel = "", ""
-            if stream_symbol != symbol:
-                # The stream name and the data disagree: the frame is corrupt (fuzz: a mangled stream
-                # name), so no part of it is believed and the symbol's book is rebuilt.
-                mismatch = MalformedFrame(
-                    event_type="depthUpdate", error="stream name is not the symbol's", raw=b""
-                )
-                self._on_unreadable_frame(None, mismatch, ts_init, symbol)
-                return
-            if partial_depth_levels(channel) is not None:
+            if stream_symbol == symbol and partial_depth_levels(channel) is not None:
                 if symbol in self._depth10_symbols:
                     self._handle_data(parse_depth10(event, ctx, ts_init))
                 return
             book = self.books.get(symbol)
-            if book is not None:
-                self._publish_book(book, book.sync.on_diff(event, ts_init))
+            if book is None:
+                return
+            if not self._is_diff_stream(stream, symbol):
+                # Not the diff stream this book subscribed: the frame is corrupt (fuzz: a mangled stream
+                # name, a symbol the data disagrees with), so no part of it is believed and the book is
+                # rebuilt from a snapshot.
+                mismatch = MalformedFrame(
+                    event_type="depthUpdate", error="not the book's diff stream", raw=b""
+                )
+                self._on_unreadable_frame(None, mismatch, ts_init, symbol)
+                return
+            self._publish_book(book, book.sync.on_diff(event, ts_init))
         elif isinstance(event, BookTicker):
             if symbol in self._quote_symbols:
                 self._handle_data(parse_quote_tick(event, ctx, ts_init))
