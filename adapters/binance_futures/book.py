@@ -21,7 +21,9 @@ Choices beyond the documented rule (all in favour of never emitting a wrong book
 * first event with ``U > lastUpdateId`` and ``pu > lastUpdateId`` (or no ``pu``): the snapshot predates
   everything we buffered, so events in between were never seen -> GAP (new snapshot requested, buffer kept);
 * after the first event, an event with ``pu != last u`` but ``u <= last u`` is a re-delivery of something
-  already applied -> STALE (dropped, counted), not a gap: applying it would move the book backwards;
+  already applied -> STALE (dropped, counted), not a gap: applying it would move the book backwards -
+  unless it is newer (``T``, else ``E``) than the last applied event: then the last ``u`` was wrong and
+  the chain cannot be trusted -> GAP;
 * an event without ``pu`` cannot be chained -> GAP.
 * On losing sync after having emitted a book, a lone ``CLEAR`` is emitted (``clear_on_desync=True``) so the
   downstream Nautilus book is empty until the next snapshot instead of silently stale.
@@ -98,8 +100,16 @@ def _last_id(diff: DepthUpdate) -> int:
     return diff.final_update_id
 
 
+def _is_redelivery(diff: DepthUpdate, last_applied: DepthUpdate) -> bool:
+    """A re-delivered diff is not newer than the last applied one (one symbol's events are time-ordered);
+    a newer diff that looks stale follows a corrupt ``u`` (fuzz: ``u`` 160 -> 560 froze a SYNCED book)."""
+    if diff.transaction_time is not None and last_applied.transaction_time is not None:
+        return diff.transaction_time <= last_applied.transaction_time
+    return diff.event_time <= last_applied.event_time
+
+
 BINANCE_CHAIN_RULE: Final[ChainRule[DepthUpdate, DepthSnapshot]] = ChainRule(
-    snapshot_id=_snapshot_id, first=_first, next=_next, last_id=_last_id
+    snapshot_id=_snapshot_id, first=_first, next=_next, last_id=_last_id, is_redelivery=_is_redelivery
 )
 
 

@@ -70,12 +70,18 @@ class ChainRule(Generic[D, S]):
       snapshot (Binance: ``u < id`` stale; ``U <= id <= u`` apply; otherwise the snapshot is too old: gap).
     * ``next(diff, last_id)`` - verdict for a diff after ``last_id`` was applied (Binance: ``pu == last_id``).
     * ``last_id(diff)`` - the id the book is at after applying ``diff`` (Binance ``u``).
+    * ``is_redelivery(diff, last_applied)`` - optional: whether a diff ``next`` called STALE really is a
+      re-delivery of something already applied (Binance: not newer than the last applied diff). A STALE
+      verdict is only as good as the last applied id: after a diff with a corrupt, too-high id every
+      genuine diff looks stale and the book would freeze while reporting SYNCED. A diff that is newer
+      than the last applied one yet "stale" proves the chain wrong: it is a gap.
     """
 
     snapshot_id: Callable[[S], int]
     first: Callable[[D, int], Verdict]
     next: Callable[[D, int], Verdict]
     last_id: Callable[[D], int]
+    is_redelivery: Callable[[D, D], bool] | None = None
 
 
 @dataclass(slots=True)
@@ -111,6 +117,7 @@ class BookSynchronizer(Generic[D, S]):
 
     __slots__ = (
         "_buffer",
+        "_last_applied",
         "_last_id",
         "_log",
         "_max_buffer",
@@ -140,6 +147,7 @@ class BookSynchronizer(Generic[D, S]):
         # SYNCED bookkeeping: the id of the last applied diff, or None while the first diff after the snapshot
         # is still pending (then it is checked with ``rule.first`` against ``_snapshot_id``).
         self._last_id: int | None = None
+        self._last_applied: D | None = None  # the diff behind ``_last_id`` (for ``rule.is_redelivery``)
         self._snapshot_id: int | None = None
         self.metrics = SyncMetrics()
 
@@ -176,8 +184,11 @@ class BookSynchronizer(Generic[D, S]):
             verdict = rule.first(diff, self._snapshot_id)
         else:
             verdict = rule.next(diff, last)
+        if verdict is Verdict.STALE and not self._believably_stale(diff):
+            verdict = Verdict.GAP
         if verdict is Verdict.APPLY:
             self._last_id = rule.last_id(diff)
+            self._last_applied = diff
             self.metrics.diffs_applied += 1
             return SyncOutput(None, (diff,))
         if verdict is Verdict.STALE:
@@ -242,6 +253,7 @@ class BookSynchronizer(Generic[D, S]):
         self._state = SyncState.SYNCED
         self._snapshot_id = snap_id
         self._last_id = last
+        self._last_applied = applied[-1] if applied else None
         self.metrics.snapshots_applied += 1
         self.metrics.diffs_applied += len(applied)
         return SyncOutput(snapshot, tuple(applied))
@@ -260,6 +272,7 @@ class BookSynchronizer(Generic[D, S]):
         self._buffer.clear()
         self._state = SyncState.WAITING_SNAPSHOT
         self._last_id = None
+        self._last_applied = None
         self._snapshot_id = None
 
     # -- internals ------------------------------------------------------------------------------------
@@ -279,10 +292,16 @@ class BookSynchronizer(Generic[D, S]):
             self.metrics.max_buffered = len(buffer)
         return _NOTHING
 
+    def _believably_stale(self, diff: D) -> bool:
+        is_redelivery = self._rule.is_redelivery
+        last = self._last_applied
+        return is_redelivery is None or last is None or is_redelivery(diff, last)
+
     def _lose_sync(self, reason: str) -> None:
         self._log.warning("%s: order book out of sync (%s); requesting a fresh snapshot", self._name, reason)
         self._state = SyncState.RESYNC_NEEDED
         self._last_id = None
+        self._last_applied = None
         self._snapshot_id = None
         self.metrics.resyncs += 1
 

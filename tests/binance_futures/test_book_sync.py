@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from decimal import Decimal
 
+import msgspec
 import pytest
 from nautilus_trader.model.book import OrderBook
 from nautilus_trader.model.enums import BookAction, BookType, RecordFlag
@@ -37,10 +38,11 @@ def diff(
     pu: int | None,
     bids: list[tuple[str, str]] | None = None,
     asks: list[tuple[str, str]] | None = None,
+    t: int = 1,
 ) -> DepthUpdate:
     return DepthUpdate(
-        event_time=1,
-        transaction_time=1,
+        event_time=t,
+        transaction_time=t,
         symbol="BTCUSDT",
         first_update_id=U,
         final_update_id=u,
@@ -215,6 +217,32 @@ def test_redelivered_event_is_stale_and_empty_event_advances_the_chain() -> None
     assert empty.deltas == [] and not empty.request_snapshot  # nothing to publish, but chained
     assert sync.last_update_id == 107
     assert seqs(sync.on_diff(diff(108, 109, 107), TS)) == [109]
+
+
+def test_a_newer_diff_that_looks_stale_exposes_a_corrupt_id() -> None:
+    # Fuzz: a diff whose u was corrupted upwards (160 -> 560) made every genuine diff after it look
+    # like a re-delivery; the book froze while reporting SYNCED. A diff newer than the last applied
+    # one cannot be a re-delivery: the chain is wrong, and the book resyncs.
+    sync = new_sync()
+    sync.on_snapshot(snap(100), TS)
+    assert seqs(sync.on_diff(diff(101, 560, 100, t=2), TS)) == [560]  # u should have been 160
+    assert sync.on_diff(diff(101, 560, 100, t=2), TS).deltas == []  # a true duplicate stays stale
+    assert sync.metrics.diffs_dropped_stale == 1 and sync.is_synced
+    em = sync.on_diff(diff(161, 180, 160, t=3), TS)
+    assert em.request_snapshot and not sync.is_synced
+    assert [p.deltas[0].action for p in em.deltas] == [BookAction.CLEAR]
+    assert sync.metrics.gaps_detected == 1
+
+
+def test_redelivery_falls_back_to_event_time_without_transaction_time() -> None:
+    sync = new_sync()
+    sync.on_snapshot(snap(100), TS)
+    applied = diff(101, 560, 100, t=5)
+    sync.on_diff(msgspec.structs.replace(applied, transaction_time=None), TS)
+    older = msgspec.structs.replace(diff(150, 170, 149, t=4), transaction_time=None)
+    assert sync.on_diff(older, TS).deltas == [] and sync.is_synced  # not newer: a re-delivery
+    newer = msgspec.structs.replace(diff(161, 180, 160, t=6), transaction_time=None)
+    assert sync.on_diff(newer, TS).request_snapshot and not sync.is_synced
 
 
 def test_buffer_overflow_requests_resync() -> None:
