@@ -98,13 +98,14 @@ from adapters.binance_futures.parsing import (
 from adapters.binance_futures.providers import BinanceFuturesInstrumentProvider
 from adapters.binance_futures.schemas_http import AlgoOrder, PositionRisk
 from adapters.binance_futures.schemas_http import Order as VenueOrder
-from adapters.binance_futures.user_events import InstrumentInfo, UserStreamHandler
+from adapters.binance_futures.user_events import UserStreamHandler
 from adapters.binance_futures.user_stream import BinanceUserStreamOps
 from adapters.binance_futures.venue_sync import VenueSync
 from adapters.binance_futures.ws_trading import BinanceWsTradingClient, WsNotSent, settings_from_config
 from adapters.core import log_bridge
 from adapters.core.backoff import Backoff
 from adapters.core.exec_client import (
+    InstrumentInfo,
     InstrumentInfoCache,
     adopt_cache_orders,
     append_or_skip,

@@ -17,12 +17,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from decimal import Decimal
-from typing import NamedTuple, Protocol
 
-from nautilus_trader.execution.reports import ExecutionMassStatus, FillReport, OrderStatusReport
+from nautilus_trader.execution.reports import FillReport, OrderStatusReport
 from nautilus_trader.model.enums import LiquiditySide, OrderSide
 from nautilus_trader.model.identifiers import AccountId, ClientId, InstrumentId, PositionId, VenueOrderId
-from nautilus_trader.model.objects import AccountBalance, Currency, MarginBalance
 
 from adapters.binance_futures.parsing import (
     BINANCE_VENUE,
@@ -52,10 +50,11 @@ from adapters.binance_futures.schemas import (
 )
 from adapters.binance_futures.schemas_user import AlgoUpdateData, OrderUpdateData
 from adapters.core.balance_clock import BalanceClock
+from adapters.core.exec_client import InstrumentInfo
 from adapters.core.market_context import MarketContext
 from adapters.core.order_facts import OrderFacts
 from adapters.core.order_tracking import OrderTracker, TrackedOrder, fill_key
-from adapters.core.reports import send_order_with_fills
+from adapters.core.reports import ReportSink, send_order_with_fills
 from adapters.core.wire_values import (
     WireValueError,
     check_positive_id,
@@ -69,29 +68,6 @@ _NANOS_PER_MS = 1_000_000
 # Distinct quantity/price strings remembered per instrument on the fill path (cleared when full).
 _CONTEXT_CACHE = 4096
 _MAX_LOGGED_RAW = 300
-
-
-class InstrumentInfo(NamedTuple):
-    instrument_id: InstrumentId
-    price_precision: int
-    size_precision: int
-    quote_currency: Currency
-
-
-class ReportSink(Protocol):
-    """Where reports and account states go (the exec client)."""
-
-    def _send_order_status_report(self, report: OrderStatusReport) -> None: ...
-    def _send_mass_status_report(self, report: ExecutionMassStatus) -> None: ...
-
-    def generate_account_state(
-        self,
-        balances: list[AccountBalance],
-        margins: list[MarginBalance],
-        reported: bool,
-        ts_event: int,
-        info: dict[str, object] | None = None,
-    ) -> None: ...
 
 
 class UserStreamHandler:

@@ -42,8 +42,9 @@ from adapters.binance_futures.parsing import (
     user_trade_to_fill_report,
 )
 from adapters.binance_futures.schemas_http import AlgoOrder, Order, UserTrade
-from adapters.binance_futures.user_events import InstrumentInfo, UserStreamHandler
+from adapters.binance_futures.user_events import UserStreamHandler
 from adapters.core import gap_sync
+from adapters.core.exec_client import InstrumentInfo
 from adapters.core.http_errors import FillsNotPublished
 from adapters.core.order_facts import OrderFacts
 from adapters.core.order_tracking import TrackedOrder, fill_key
