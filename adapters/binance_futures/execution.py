@@ -133,6 +133,7 @@ from adapters.core.read_retry import read_with_retry
 from adapters.core.resolution import ACCEPT_MARGIN_SECS, AmbiguityResolver, FillRepairs
 from adapters.core.startup import StartupRelease
 from adapters.core.tasks import OwnedTasks
+from adapters.core.timestamps import NANOS_PER_MS
 from adapters.core.wire_values import safe_identifier
 
 _ALGO_TYPES = {
@@ -149,7 +150,6 @@ _TIF = {
     TimeInForce.GTD: "GTD",
 }
 _SIDE = {OrderSide.BUY: "BUY", OrderSide.SELL: "SELL"}
-_NANOS_PER_MS = 1_000_000
 _BATCH_CANCEL_MAX = 10
 T = TypeVar("T")  # Binance DELETE batchOrders limit
 
@@ -655,7 +655,7 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
             out["price"] = str(order.price)
             out["time_in_force"] = self._time_in_force(order)
             if order.time_in_force == TimeInForce.GTD and order.expire_time_ns:
-                out["good_till_date"] = order.expire_time_ns // _NANOS_PER_MS
+                out["good_till_date"] = order.expire_time_ns // NANOS_PER_MS
         else:
             raise ValueError(f"order type {order.order_type} is not a regular order")
         return out
@@ -680,7 +680,7 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
             out["price"] = str(order.price)
             out["time_in_force"] = self._time_in_force(order)
         if order.time_in_force == TimeInForce.GTD and order.expire_time_ns:
-            out["good_till_date"] = order.expire_time_ns // _NANOS_PER_MS
+            out["good_till_date"] = order.expire_time_ns // NANOS_PER_MS
         return out
 
     def _tracked_for(self, client_order_id_value: str) -> TrackedOrder | None:

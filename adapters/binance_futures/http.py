@@ -77,8 +77,8 @@ from adapters.core.rest_client import (
     VenueErrorTypes,
     param_strings,
     parse_error_body,
-    wall_clock_ms,
 )
+from adapters.core.timestamps import wall_clock_ms
 
 __all__ = [
     "API_V1",

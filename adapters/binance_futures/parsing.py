@@ -115,14 +115,13 @@ from adapters.core.order_fill import OrderFill as OrderFill
 from adapters.core.order_fill import order_fill_to_fill_report
 from adapters.core.order_status import resolve_order_status
 from adapters.core.position_report import position_status_report
-from adapters.core.timestamps import ms_to_ns
+from adapters.core.timestamps import NANOS_PER_MS, ms_to_ns
 from adapters.core.venue_vocabulary import VenueVocabulary
 from adapters.core.wire_values import safe_identifier
 
 _log = logging.getLogger(__name__)
 
 BINANCE_VENUE: Final = Venue("BINANCE")
-_NANOS_PER_MS: Final = 1_000_000
 DEFAULT_MAKER_FEE: Final = Decimal("0.0002")
 DEFAULT_TAKER_FEE: Final = Decimal("0.0005")
 
@@ -365,7 +364,7 @@ def parse_order_fill(
             quote_currency,
             parse_money(o.commission, commission_ccy),
             _MAKER if o.is_maker else _TAKER,
-            o.trade_time * 1_000_000,
+            o.trade_time * NANOS_PER_MS,
         ),
     )
 
@@ -622,8 +621,8 @@ def algo_update_to_status_report(
         reduceOnly=a.is_reduce_only,
         callbackRate=a.callback_rate,
         activatePrice=a.activation_price,
-        createTime=ts_event // _NANOS_PER_MS,
-        updateTime=ts_event // _NANOS_PER_MS,
+        createTime=ts_event // NANOS_PER_MS,
+        updateTime=ts_event // NANOS_PER_MS,
         triggerTime=a.trigger_time,
     )
     return algo_order_to_status_report(

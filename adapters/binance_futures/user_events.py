@@ -55,19 +55,19 @@ from adapters.core.market_context import MarketContext
 from adapters.core.order_facts import OrderFacts
 from adapters.core.order_tracking import OrderTracker, TrackedOrder, fill_key
 from adapters.core.reports import ReportSink, send_order_with_fills
+from adapters.core.timestamps import NANOS_PER_MS
 from adapters.core.wire_values import (
     WireValueError,
     check_positive_id,
     check_time_ms,
+    raw_head,
     redact,
     safe_identifier,
     strict_decimal,
 )
 
-_NANOS_PER_MS = 1_000_000
 # Distinct quantity/price strings remembered per instrument on the fill path (cleared when full).
 _CONTEXT_CACHE = 4096
-_MAX_LOGGED_RAW = 300
 
 
 class UserStreamHandler:
@@ -127,7 +127,7 @@ class UserStreamHandler:
             self._log.error("user frame rejected: %s", exc)
         except Exception:
             self.errors += 1
-            self._log.exception("user frame skipped: processing failed: %s", redact(_raw_head(raw)))
+            self._log.exception("user frame skipped: processing failed: %s", redact(raw_head(raw)))
 
     def _dispatch(self, event: object) -> None:
         # Ordered by frequency: fills and order updates dominate.
@@ -165,7 +165,7 @@ class UserStreamHandler:
             self._log.warning("unknown user event type %r skipped", event.event_type)
         elif type(event) is MalformedFrame:
             self.malformed += 1
-            self._log.error("malformed user frame skipped (%s): %r", event.error, event.raw[:_MAX_LOGGED_RAW])
+            self._log.error("malformed user frame skipped (%s): %r", event.error, raw_head(event.raw))
         else:  # pragma: no cover - decode_user_frame returns one of the above
             self._log.warning("unhandled user event %r", type(event).__name__)
 
@@ -224,13 +224,13 @@ class UserStreamHandler:
                 quote,
                 parse_money(o.commission, commission_ccy),
                 LiquiditySide.MAKER if o.is_maker else LiquiditySide.TAKER,
-                o.trade_time * _NANOS_PER_MS,
+                o.trade_time * NANOS_PER_MS,
                 cum,
             )
             if o.order_status == "FILLED" and order.filled >= cum:
                 self._facts.fully_filled(order)
             return
-        ts = (o.trade_time or event_time) * _NANOS_PER_MS
+        ts = (o.trade_time or event_time) * NANOS_PER_MS
         voi = VenueOrderId(str(o.order_id))
         if x == "NEW":
             if order.is_algo and order.accepted:
@@ -263,7 +263,7 @@ class UserStreamHandler:
         info = self._instruments(o.symbol)
         ts_init = self._clock_ns()
         pos_id = self._position_id(info.instrument_id, o.position_side)
-        ts_event = (o.trade_time or event_time) * _NANOS_PER_MS
+        ts_event = (o.trade_time or event_time) * NANOS_PER_MS
         fills: list[FillReport] = []
         key = None
         is_trade = o.execution_type in ("TRADE", "CALCULATED")
@@ -317,7 +317,7 @@ class UserStreamHandler:
         order = self._tracker.orders.get(a.client_algo_id)
         if order is None and safe_identifier(a.client_algo_id) is not None:
             order = self._adopt(a.client_algo_id, str(a.algo_id))
-        ts = event_time * _NANOS_PER_MS
+        ts = event_time * NANOS_PER_MS
         status = a.algo_status
         if order is None:
             if status in ("TRIGGERING", "FINISHED"):
@@ -375,9 +375,5 @@ class UserStreamHandler:
             balances=balances,
             margins=[],
             reported=True,
-            ts_event=event.event_time * _NANOS_PER_MS,
+            ts_event=event.event_time * NANOS_PER_MS,
         )
-
-
-def _raw_head(raw: bytes | str) -> bytes | str:
-    return raw[:_MAX_LOGGED_RAW]

@@ -70,6 +70,7 @@ from adapters.binance_futures.schemas_http import AlgoCancelResponse, AlgoOrder,
 from adapters.core.backoff import Backoff, SleepFn
 from adapters.core.stream import Reconnected, StreamEnded, StreamItem
 from adapters.core.tasks import OwnedTasks
+from adapters.core.timestamps import wall_clock_ms
 from adapters.core.ws_connection import AppPing, WsConfig, WsConnection, WsState
 
 if TYPE_CHECKING:
@@ -244,10 +245,6 @@ def _sign_value(value: Any) -> str:
     return str(value)
 
 
-def _wall_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 class BinanceWsTradingClient:
     """Order entry over the WS trading API. ``start()`` / ``close()``; see the module doc."""
 
@@ -258,7 +255,7 @@ class BinanceWsTradingClient:
         api_key: str,
         signer: BinanceSigner,
         rate_limiter: RateLimitTracker | None = None,
-        now_ms: Callable[[], int] = _wall_ms,
+        now_ms: Callable[[], int] = wall_clock_ms,
         time_sync: Callable[[], Awaitable[Any]] | None = None,
         logger: logging.Logger | None = None,
         name: str = "binance-ws-trading",

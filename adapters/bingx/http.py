@@ -82,8 +82,8 @@ from adapters.core.rest_client import (
     format_param,
     param_strings,
     parse_error_body,
-    wall_clock_ms,
 )
+from adapters.core.timestamps import wall_clock_ms
 
 __all__ = [
     "MAX_BATCH_CANCEL",

@@ -54,7 +54,6 @@ from adapters.core.market_context import MarketContext
 from adapters.core.market_parsing import (
     F_LAST,
     F_SNAPSHOT,
-    NANOS_PER_MS,
     Level,
     depth10,
     index_and_funding,
@@ -65,9 +64,10 @@ from adapters.core.market_parsing import (
     update_deltas,
 )
 from adapters.core.market_parsing import ts_ms as _ts
+from adapters.core.timestamps import NANOS_PER_MS
 
 # re-exported: the core per-instrument conversion context and the shared constants
-__all__ = ["F_LAST", "F_SNAPSHOT", "NANOS_PER_MS", "Level", "MarketContext"]
+__all__ = ["F_LAST", "F_SNAPSHOT", "Level", "MarketContext"]
 
 _BUY: Final = OrderSide.BUY
 _SELL: Final = OrderSide.SELL

@@ -62,11 +62,8 @@ from adapters.core.exec_client import InstrumentInfo
 from adapters.core.order_facts import OrderFacts
 from adapters.core.order_tracking import OrderTracker, TrackedOrder, fill_key
 from adapters.core.reports import ReportSink, send_order_with_fills
-from adapters.core.wire_values import WireValueError, check_time_ms, redact, strict_decimal
-
-_NANOS_PER_MS = 1_000_000
-_MAX_LOGGED_RAW = 300
-
+from adapters.core.timestamps import NANOS_PER_MS
+from adapters.core.wire_values import WireValueError, check_time_ms, raw_head, redact, strict_decimal
 
 # --------------------------------------------------------------------------------------------------
 # Order index: lowercase client ids and cancel-replace chains
@@ -211,7 +208,7 @@ class BingxUserStreamHandler:
             self._log.error("user frame rejected: %s", exc)
         except Exception:
             self.errors += 1
-            self._log.exception("user frame skipped: processing failed: %s", redact(_raw_head(raw)))
+            self._log.exception("user frame skipped: processing failed: %s", redact(raw_head(raw)))
 
     def _dispatch(self, event: object) -> None:
         tp = type(event)
@@ -243,7 +240,7 @@ class BingxUserStreamHandler:
         elif tp is MalformedFrame:
             assert isinstance(event, MalformedFrame)
             self.malformed += 1
-            self._log.error("malformed user frame skipped (%s): %r", event.error, event.raw[:_MAX_LOGGED_RAW])
+            self._log.error("malformed user frame skipped (%s): %r", event.error, raw_head(event.raw))
         else:  # pragma: no cover - decode_user_frame returns one of the above
             self._log.warning("unhandled user event %r", tp.__name__)
 
@@ -275,7 +272,7 @@ class BingxUserStreamHandler:
             return
         if self._index.is_retired(order, voi.value):
             return  # lifecycle of a link our cancel-replace retired: not the order's
-        ts = (o.trade_time or event_time) * _NANOS_PER_MS
+        ts = (o.trade_time or event_time) * NANOS_PER_MS
         x = o.execution_type.upper()
         venue_filled = self._index.filled_before(order) + to_decimal(num(o.cum_filled_qty), "z")
         if x == "NEW":
@@ -352,7 +349,7 @@ class BingxUserStreamHandler:
         info = self._instruments(o.symbol)
         ts_init = self._clock_ns()
         pos_id = self._position_id(info.instrument_id, o.position_side)
-        ts_event = (o.trade_time or event_time) * _NANOS_PER_MS
+        ts_event = (o.trade_time or event_time) * NANOS_PER_MS
         fills: list[FillReport] = []
         trade_id = _trade_id(o) if is_fill(o) else None
         if is_fill(o) and (trade_id is None or not has_last_fill(o) or not o.trade_time):
@@ -420,7 +417,7 @@ class BingxUserStreamHandler:
             balances=balances,
             margins=[],
             reported=True,
-            ts_event=(event_time * _NANOS_PER_MS) or self._clock_ns(),
+            ts_event=(event_time * NANOS_PER_MS) or self._clock_ns(),
         )
 
 
@@ -432,7 +429,3 @@ def _trade_id(o: OrderUpdateData) -> int | None:
         if tid is not None and tid > 0:
             return tid
     return None
-
-
-def _raw_head(raw: bytes | str) -> bytes | str:
-    return raw[:_MAX_LOGGED_RAW]

@@ -59,10 +59,9 @@ from adapters.core.order_facts import OrderFacts
 from adapters.core.order_tracking import FillKey, TrackedOrder, fill_key
 from adapters.core.recovery import QueryResult, SnapshotOutcome
 from adapters.core.reports import AccountStateSink
-from adapters.core.timestamps import format_ms
+from adapters.core.timestamps import NANOS_PER_MS, format_ms
 from adapters.core.wire_values import WireValueError, check_positive_id, strict_decimal
 
-_NANOS_PER_MS = 1_000_000
 _FILLS_PAGE = 1000
 _FILL_WINDOW_MS = 7 * 24 * 3600 * 1000 - 60_000  # fillHistory keeps 7 days; stay inside
 _OPEN = frozenset({"NEW", "PENDING", "PARTIALLY_FILLED", "RUNNING"})
@@ -156,7 +155,7 @@ class BingxVenueSync:
         voi = VenueOrderId(str(o.orderId))
         if self._index.is_retired(order, voi.value):
             return
-        ts = (o.updateTime or o.time or 0) * _NANOS_PER_MS or self._clock_ns()
+        ts = (o.updateTime or o.time or 0) * NANOS_PER_MS or self._clock_ns()
         venue_filled = self._index.filled_before(order) + to_decimal(num(o.executedQty))
         status = (o.status or "").upper()
         if status in _OPEN:
@@ -482,7 +481,7 @@ def _side(side: str) -> OrderSide:
 
 def _fill_ms(item: FillHistoryItem) -> int | None:
     ns = parse_fill_time_ns(item.filledTime, item.filledTm)
-    return ns // _NANOS_PER_MS if ns else None
+    return ns // NANOS_PER_MS if ns else None
 
 
 def _trade_key(item: FillHistoryItem) -> int:

@@ -54,10 +54,9 @@ from adapters.core.order_tracking import FillKey, Terminal, TrackedOrder, fill_k
 from adapters.core.precision import PrecisionResolver
 from adapters.core.read_retry import read_with_retry
 from adapters.core.recovery import RecoveryOptions, RecoveryVenue
+from adapters.core.timestamps import NANOS_PER_MS
 from adapters.core.user_stream import UserStreamService
 from adapters.core.ws_connection import WsConfig
-
-_NANOS_PER_MS = 1_000_000
 
 I = TypeVar("I")  # noqa: E741 - a venue's InstrumentInfo
 O = TypeVar("O")  # noqa: E741 - a venue's order schema
@@ -225,7 +224,7 @@ def report_timeout(http_timeout_secs: float) -> float:
 def ms_or_none(ts: pd.Timestamp | None) -> int | None:
     if ts is None:
         return None
-    return dt_to_unix_nanos(ts) // _NANOS_PER_MS
+    return dt_to_unix_nanos(ts) // NANOS_PER_MS
 
 
 async def history_symbols(
