@@ -1,4 +1,5 @@
-"""Pure parsing: Binance USD-M payloads (msgspec Structs) -> NautilusTrader values, reports and events args.
+"""Pure parsing: Binance USD-M payloads (msgspec Structs) -> NautilusTrader values, reports and events args,
+and the outbound mapping of order requests (one builder for REST and the WS trading API).
 
 No I/O here. Every function takes already-decoded Structs plus the precision/currency context it needs.
 
@@ -53,8 +54,9 @@ precision rather than rounding money).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, TypedDict, Unpack
 
 import msgspec
 import pandas as pd
@@ -115,6 +117,7 @@ from adapters.core.order_fill import OrderFill as OrderFill
 from adapters.core.order_fill import order_fill_to_fill_report
 from adapters.core.order_status import resolve_order_status
 from adapters.core.position_report import position_status_report
+from adapters.core.rest_client import ParamValue
 from adapters.core.timestamps import NANOS_PER_MS, ms_to_ns
 from adapters.core.venue_vocabulary import VenueVocabulary
 from adapters.core.wire_values import safe_identifier
@@ -817,3 +820,151 @@ def symbol_to_perpetual(
         taker_fee=taker_fee if taker_fee is not None else DEFAULT_TAKER_FEE,
         info=info,
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# Outbound: order requests. One mapping for ``POST /fapi/v1/order`` and ``order.place`` (and the algo,
+# modify, cancel and query requests): the REST client and the WS trading client send these params.
+# Keys are in the order they are sent (REST signs the query string as sent); None values are dropped
+# by the transports.
+# --------------------------------------------------------------------------------------------------
+
+
+class NewOrderArgs(TypedDict, total=False):
+    """The optional arguments of a new regular order (:func:`new_order_params`)."""
+
+    quantity: str | Decimal | None
+    price: str | Decimal | None
+    time_in_force: str | None
+    reduce_only: bool | None
+    position_side: str | None
+    new_client_order_id: str | None
+    stop_price: str | Decimal | None
+    close_position: bool | None
+    activation_price: str | Decimal | None
+    callback_rate: str | Decimal | None
+    working_type: str | None
+    price_protect: bool | None
+    price_match: str | None
+    self_trade_prevention_mode: str | None
+    good_till_date: int | None
+    new_order_resp_type: str | None
+
+
+class NewAlgoOrderArgs(TypedDict, total=False):
+    """The optional arguments of a new conditional (algo) order (:func:`new_algo_order_params`)."""
+
+    quantity: str | Decimal | None
+    price: str | Decimal | None
+    trigger_price: str | Decimal | None
+    time_in_force: str | None
+    working_type: str | None
+    position_side: str | None
+    reduce_only: bool | None
+    close_position: bool | None
+    price_protect: bool | None
+    price_match: str | None
+    activate_price: str | Decimal | None
+    callback_rate: str | Decimal | None
+    client_algo_id: str | None
+    self_trade_prevention_mode: str | None
+    good_till_date: int | None
+
+
+def _check_args(request: str, args: Mapping[str, object], allowed: frozenset[str]) -> None:
+    unknown = args.keys() - allowed
+    if unknown:
+        raise TypeError(f"{request}() got unexpected keyword argument(s) {sorted(unknown)}")
+
+
+def new_order_params(
+    symbol: str, side: str, order_type: str, **args: Unpack[NewOrderArgs]
+) -> dict[str, ParamValue]:
+    """A new regular order: ``POST /fapi/v1/order`` / ``order.place`` params."""
+    _check_args("new_order", args, NewOrderArgs.__optional_keys__)
+    return {
+        "symbol": symbol,
+        "side": side,
+        "type": order_type,
+        "positionSide": args.get("position_side"),
+        "timeInForce": args.get("time_in_force"),
+        "quantity": args.get("quantity"),
+        "reduceOnly": args.get("reduce_only"),
+        "price": args.get("price"),
+        "newClientOrderId": args.get("new_client_order_id"),
+        "stopPrice": args.get("stop_price"),
+        "closePosition": args.get("close_position"),
+        "activationPrice": args.get("activation_price"),
+        "callbackRate": args.get("callback_rate"),
+        "workingType": args.get("working_type"),
+        "priceProtect": args.get("price_protect"),
+        "priceMatch": args.get("price_match"),
+        "selfTradePreventionMode": args.get("self_trade_prevention_mode"),
+        "goodTillDate": args.get("good_till_date"),
+        "newOrderRespType": args.get("new_order_resp_type"),
+    }
+
+
+def new_algo_order_params(
+    symbol: str, side: str, order_type: str, **args: Unpack[NewAlgoOrderArgs]
+) -> dict[str, ParamValue]:
+    """A new conditional order: ``POST /fapi/v1/algoOrder`` / ``algoOrder.place`` params."""
+    _check_args("new_algo_order", args, NewAlgoOrderArgs.__optional_keys__)
+    return {
+        "algoType": "CONDITIONAL",
+        "symbol": symbol,
+        "side": side,
+        "positionSide": args.get("position_side"),
+        "type": order_type,
+        "timeInForce": args.get("time_in_force"),
+        "quantity": args.get("quantity"),
+        "price": args.get("price"),
+        "triggerPrice": args.get("trigger_price"),
+        "workingType": args.get("working_type"),
+        "priceMatch": args.get("price_match"),
+        "closePosition": args.get("close_position"),
+        "priceProtect": args.get("price_protect"),
+        "reduceOnly": args.get("reduce_only"),
+        "activatePrice": args.get("activate_price"),
+        "callbackRate": args.get("callback_rate"),
+        "clientAlgoId": args.get("client_algo_id"),
+        "selfTradePreventionMode": args.get("self_trade_prevention_mode"),
+        "goodTillDate": args.get("good_till_date"),
+    }
+
+
+class ModifyOrderArgs(TypedDict, total=False):
+    """Which order an amend is for, and its optional price match (:func:`modify_order_params`)."""
+
+    order_id: int | None
+    orig_client_order_id: str | None
+    price_match: str | None
+
+
+def modify_order_params(
+    symbol: str, side: str, quantity: str | Decimal, price: str | Decimal, **args: Unpack[ModifyOrderArgs]
+) -> dict[str, ParamValue]:
+    """An amend: ``PUT /fapi/v1/order`` / ``order.modify`` params."""
+    _check_args("modify_order", args, ModifyOrderArgs.__optional_keys__)
+    return {
+        "symbol": symbol,
+        "orderId": args.get("order_id"),
+        "origClientOrderId": args.get("orig_client_order_id"),
+        "side": side,
+        "quantity": quantity,
+        "price": price,
+        "priceMatch": args.get("price_match"),
+    }
+
+
+def order_ref_params(
+    symbol: str, order_id: int | None = None, orig_client_order_id: str | None = None
+) -> dict[str, ParamValue]:
+    """One order by venue or client id: cancel (``DELETE /fapi/v1/order``, ``order.cancel``) and query
+    (``GET /fapi/v1/order``, ``order.status``) params."""
+    return {"symbol": symbol, "orderId": order_id, "origClientOrderId": orig_client_order_id}
+
+
+def algo_ref_params(algo_id: int | None = None, client_algo_id: str | None = None) -> dict[str, ParamValue]:
+    """One conditional order by algo or client algo id (``/fapi/v1/algoOrder``, ``algoOrder.*``)."""
+    return {"algoId": algo_id, "clientAlgoId": client_algo_id}
