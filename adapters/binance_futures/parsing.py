@@ -84,6 +84,7 @@ from nautilus_trader.model.identifiers import (
 )
 from nautilus_trader.model.instruments import CryptoPerpetual
 from nautilus_trader.model.objects import AccountBalance, Currency, MarginBalance, Price, Quantity
+from nautilus_trader.model.orders import Order as NautilusOrder
 
 from adapters.binance_futures.schemas_http import (
     AccountInfo,
@@ -968,3 +969,99 @@ def order_ref_params(
 def algo_ref_params(algo_id: int | None = None, client_algo_id: str | None = None) -> dict[str, ParamValue]:
     """One conditional order by algo or client algo id (``/fapi/v1/algoOrder``, ``algoOrder.*``)."""
     return {"algoId": algo_id, "clientAlgoId": client_algo_id}
+
+
+# --------------------------------------------------------------------------------------------------
+# Outbound: a NautilusTrader order -> the arguments of its placement request (new_order /
+# new_algo_order above). What depends on the client's configuration (hedge mode, use_reduce_only)
+# comes in as ``position_side`` and ``reduce_only``.
+# --------------------------------------------------------------------------------------------------
+
+# Conditional order types: placed as algo orders (``/fapi/v1/algoOrder``, ``algoOrder.place``).
+ALGO_ORDER_TYPE: Final = {
+    OrderType.STOP_MARKET: "STOP_MARKET",
+    OrderType.STOP_LIMIT: "STOP",
+    OrderType.MARKET_IF_TOUCHED: "TAKE_PROFIT_MARKET",
+    OrderType.LIMIT_IF_TOUCHED: "TAKE_PROFIT",
+    OrderType.TRAILING_STOP_MARKET: "TRAILING_STOP_MARKET",
+}
+WIRE_TIME_IN_FORCE: Final = {
+    TimeInForce.GTC: "GTC",
+    TimeInForce.IOC: "IOC",
+    TimeInForce.FOK: "FOK",
+    TimeInForce.GTD: "GTD",
+}
+WIRE_ORDER_SIDE: Final = {OrderSide.BUY: "BUY", OrderSide.SELL: "SELL"}
+
+
+def order_position_side(order: NautilusOrder, params: dict[str, Any] | None, *, hedge: bool) -> str | None:
+    """``positionSide`` of an order: the command's ``position_side`` param, else in hedge mode the side
+    the order opens or reduces (BUY opening -> LONG, SELL reducing -> LONG), else none (one-way mode)."""
+    if params and params.get("position_side"):
+        return str(params["position_side"])
+    if not hedge:
+        return None
+    opening_long = (order.side == OrderSide.BUY) != order.is_reduce_only
+    return "LONG" if opening_long else "SHORT"
+
+
+def wire_time_in_force(order: NautilusOrder) -> str:
+    """GTX for post-only, else the order's time in force (GTC when Binance has no such one)."""
+    if order.is_post_only:
+        return "GTX"
+    return WIRE_TIME_IN_FORCE.get(order.time_in_force, "GTC")
+
+
+def _placement_args(order: NautilusOrder, position_side: str | None, reduce_only: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "symbol": venue_symbol(order.instrument_id),
+        "side": WIRE_ORDER_SIDE[order.side],
+        "quantity": str(order.quantity),
+        "position_side": position_side,
+    }
+    if reduce_only:
+        out["reduce_only"] = True
+    return out
+
+
+def new_order_args(order: NautilusOrder, *, position_side: str | None, reduce_only: bool) -> dict[str, Any]:
+    """A MARKET or LIMIT order -> the arguments of ``new_order`` (ValueError for any other type)."""
+    out = _placement_args(order, position_side, reduce_only)
+    out["new_client_order_id"] = order.client_order_id.value
+    if order.order_type == OrderType.MARKET:
+        out["order_type"] = "MARKET"
+    elif order.order_type == OrderType.LIMIT:
+        out["order_type"] = "LIMIT"
+        out["price"] = str(order.price)
+        out["time_in_force"] = wire_time_in_force(order)
+        if order.time_in_force == TimeInForce.GTD and order.expire_time_ns:
+            out["good_till_date"] = order.expire_time_ns // NANOS_PER_MS
+    else:
+        raise ValueError(f"order type {order.order_type} is not a regular order")
+    return out
+
+
+def new_algo_order_args(
+    order: NautilusOrder, *, position_side: str | None, reduce_only: bool
+) -> dict[str, Any]:
+    """A conditional order (:data:`ALGO_ORDER_TYPE`) -> the arguments of ``new_algo_order``. A trailing
+    stop takes a callback rate: ValueError for offsets other than basis points."""
+    out = _placement_args(order, position_side, reduce_only)
+    out["order_type"] = ALGO_ORDER_TYPE[order.order_type]
+    out["client_algo_id"] = order.client_order_id.value
+    out["working_type"] = "MARK_PRICE" if order.trigger_type == TriggerType.MARK_PRICE else "CONTRACT_PRICE"
+    if order.order_type == OrderType.TRAILING_STOP_MARKET:
+        if order.trailing_offset_type != TrailingOffsetType.BASIS_POINTS:
+            raise ValueError("Binance trailing stops take a callback rate: use BASIS_POINTS offsets")
+        out["callback_rate"] = str(Decimal(str(order.trailing_offset)) / 100)
+        activation = getattr(order, "activation_price", None) or order.trigger_price
+        if activation is not None:
+            out["activate_price"] = str(activation)
+    else:
+        out["trigger_price"] = str(order.trigger_price)
+    if order.has_price:
+        out["price"] = str(order.price)
+        out["time_in_force"] = wire_time_in_force(order)
+    if order.time_in_force == TimeInForce.GTD and order.expire_time_ns:
+        out["good_till_date"] = order.expire_time_ns // NANOS_PER_MS
+    return out

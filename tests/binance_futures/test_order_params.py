@@ -1,8 +1,9 @@
 """One outbound mapping for Binance orders: the REST client and the WS trading client send the same
-params for the same order, built by :mod:`adapters.binance_futures.parsing` (``new_order_params`` and
-its siblings). Checked at the dict level (the params each client hands its transport, in order) and at
-the byte level (REST's query string and the WS request's params object carry the same text), and
-pinned to the wire so the mapping itself cannot drift."""
+params for the same order, built by :mod:`adapters.binance_futures.parsing` (``new_order_args`` /
+``new_algo_order_args`` from a NautilusTrader order, then ``new_order_params`` and its siblings).
+Checked at the dict level (the params each client hands its transport, in order) and at the byte level
+(REST's query string and the WS request's params object carry the same text), and pinned to the wire
+so the mapping itself cannot drift."""
 
 from __future__ import annotations
 
@@ -11,11 +12,23 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
+import pandas as pd
 import pytest
+from nautilus_trader.common.component import TestClock
+from nautilus_trader.common.factories import OrderFactory
+from nautilus_trader.model.enums import OrderSide, TimeInForce, TrailingOffsetType, TriggerType
+from nautilus_trader.model.identifiers import ClientOrderId, InstrumentId, StrategyId, TraderId
+from nautilus_trader.model.objects import Price, Quantity
 
 from adapters.binance_futures.credentials import BinanceSigner
 from adapters.binance_futures.http import BinanceFuturesHttpClient, encode_params
-from adapters.binance_futures.parsing import new_algo_order_params, new_order_params
+from adapters.binance_futures.parsing import (
+    new_algo_order_args,
+    new_algo_order_params,
+    new_order_args,
+    new_order_params,
+    order_position_side,
+)
 from adapters.binance_futures.rate_limit import RateLimitTracker
 from adapters.binance_futures.ws_trading import BinanceWsTradingClient, WsTradingSettings
 
@@ -238,3 +251,164 @@ async def test_an_unknown_argument_is_refused_on_both(clients: Captured) -> None
             await client.new_algo_order("BTCUSDT", "BUY", "STOP_MARKET", stop_price="1")  # type: ignore[call-arg]
         with pytest.raises(TypeError, match="client_order_id"):
             await client.modify_order("BTCUSDT", "BUY", "1", "2", client_order_id="x")  # type: ignore[call-arg]
+
+
+# --- from a NautilusTrader order -------------------------------------------------------------------
+
+BTC = InstrumentId.from_str("BTCUSDT-PERP.BINANCE")
+QTY = Quantity.from_str("0.010")
+FACTORY = OrderFactory(TraderId("TESTER-001"), StrategyId("S-001"), TestClock())
+
+
+def cid(value: str) -> ClientOrderId:
+    return ClientOrderId(value)
+
+
+# (order, hedge mode, use_reduce_only, the query string both clients send)
+ORDERS = [
+    pytest.param(
+        FACTORY.market(BTC, OrderSide.BUY, QTY, client_order_id=cid("O-market")),
+        False,
+        True,
+        "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.010&newClientOrderId=O-market",
+        id="market",
+    ),
+    pytest.param(
+        FACTORY.limit(
+            BTC, OrderSide.SELL, QTY, Price.from_str("50000.0"), post_only=True, client_order_id=cid("O-po")
+        ),
+        False,
+        True,
+        "symbol=BTCUSDT&side=SELL&type=LIMIT&timeInForce=GTX&quantity=0.010&price=50000.0&newClientOrderId=O-po",
+        id="limit-post-only",
+    ),
+    pytest.param(
+        FACTORY.limit(
+            BTC,
+            OrderSide.BUY,
+            QTY,
+            Price.from_str("50000.0"),
+            time_in_force=TimeInForce.GTD,
+            expire_time=pd.Timestamp("2026-12-31T00:00:00Z"),
+            client_order_id=cid("O-gtd"),
+        ),
+        False,
+        True,
+        "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTD&quantity=0.010&price=50000.0&newClientOrderId=O-gtd"
+        "&goodTillDate=1798675200000",
+        id="limit-gtd",
+    ),
+    pytest.param(
+        FACTORY.market(BTC, OrderSide.SELL, QTY, reduce_only=True, client_order_id=cid("O-ro")),
+        False,
+        True,
+        "symbol=BTCUSDT&side=SELL&type=MARKET&quantity=0.010&reduceOnly=true&newClientOrderId=O-ro",
+        id="reduce-only",
+    ),
+    pytest.param(
+        FACTORY.market(BTC, OrderSide.SELL, QTY, reduce_only=True, client_order_id=cid("O-ro-off")),
+        False,
+        False,
+        "symbol=BTCUSDT&side=SELL&type=MARKET&quantity=0.010&newClientOrderId=O-ro-off",
+        id="reduce-only-not-sent",
+    ),
+    pytest.param(
+        FACTORY.market(BTC, OrderSide.SELL, QTY, reduce_only=True, client_order_id=cid("O-hedge")),
+        True,
+        True,
+        "symbol=BTCUSDT&side=SELL&type=MARKET&positionSide=LONG&quantity=0.010&newClientOrderId=O-hedge",
+        id="hedge-closing-long",
+    ),
+    pytest.param(
+        FACTORY.limit(BTC, OrderSide.SELL, QTY, Price.from_str("50000.0"), client_order_id=cid("O-short")),
+        True,
+        True,
+        "symbol=BTCUSDT&side=SELL&type=LIMIT&positionSide=SHORT&timeInForce=GTC&quantity=0.010&price=50000.0"
+        "&newClientOrderId=O-short",
+        id="hedge-opening-short",
+    ),
+]
+
+
+@pytest.mark.parametrize(("order", "hedge", "use_reduce_only", "query"), ORDERS)
+async def test_the_same_order_is_the_same_request_on_rest_and_ws(
+    clients: Captured, order: Any, hedge: bool, use_reduce_only: bool, query: str
+) -> None:
+    args = new_order_args(
+        order,
+        position_side=order_position_side(order, None, hedge=hedge),
+        reduce_only=order.is_reduce_only and use_reduce_only and not hedge,
+    )
+    rest, ws = await clients.both("new_order", **args)
+    assert list(rest["params"].items()) == list(ws["params"].items())
+    assert encode_params(rest["params"]) == ws_text(clients.ws, ws["params"]) == query
+
+
+ALGOS = [
+    pytest.param(
+        FACTORY.stop_market(
+            BTC,
+            OrderSide.SELL,
+            QTY,
+            Price.from_str("49000.0"),
+            reduce_only=True,
+            client_order_id=cid("A-stop"),
+        ),
+        False,
+        "algoType=CONDITIONAL&symbol=BTCUSDT&side=SELL&type=STOP_MARKET&quantity=0.010&triggerPrice=49000.0"
+        "&workingType=CONTRACT_PRICE&reduceOnly=true&clientAlgoId=A-stop",
+        id="stop-reduce-only",
+    ),
+    pytest.param(
+        FACTORY.stop_limit(
+            BTC,
+            OrderSide.BUY,
+            QTY,
+            Price.from_str("51010.0"),
+            Price.from_str("51000.0"),
+            post_only=True,
+            trigger_type=TriggerType.MARK_PRICE,
+            client_order_id=cid("A-stop-limit"),
+        ),
+        True,
+        "algoType=CONDITIONAL&symbol=BTCUSDT&side=BUY&positionSide=LONG&type=STOP&timeInForce=GTX&quantity=0.010"
+        "&price=51010.0&triggerPrice=51000.0&workingType=MARK_PRICE&clientAlgoId=A-stop-limit",
+        id="hedge-stop-limit-post-only-mark",
+    ),
+    pytest.param(
+        FACTORY.trailing_stop_market(
+            BTC,
+            OrderSide.SELL,
+            QTY,
+            trailing_offset=Decimal("100"),
+            trailing_offset_type=TrailingOffsetType.BASIS_POINTS,
+            activation_price=Price.from_str("52000.0"),
+            client_order_id=cid("A-trail"),
+        ),
+        False,
+        "algoType=CONDITIONAL&symbol=BTCUSDT&side=SELL&type=TRAILING_STOP_MARKET&quantity=0.010"
+        "&workingType=CONTRACT_PRICE&activatePrice=52000.0&callbackRate=1&clientAlgoId=A-trail",
+        id="trailing",
+    ),
+]
+
+
+@pytest.mark.parametrize(("order", "hedge", "query"), ALGOS)
+async def test_the_same_conditional_order_is_the_same_request_on_rest_and_ws(
+    clients: Captured, order: Any, hedge: bool, query: str
+) -> None:
+    args = new_algo_order_args(
+        order,
+        position_side=order_position_side(order, None, hedge=hedge),
+        reduce_only=order.is_reduce_only and not hedge,
+    )
+    rest, ws = await clients.both("new_algo_order", **args)
+    assert list(rest["params"].items()) == list(ws["params"].items())
+    assert encode_params(rest["params"]) == ws_text(clients.ws, ws["params"]) == query
+
+
+def test_a_position_side_param_wins_and_one_way_mode_sends_none() -> None:
+    order = FACTORY.market(BTC, OrderSide.BUY, QTY)
+    assert order_position_side(order, {"position_side": "SHORT"}, hedge=False) == "SHORT"
+    assert order_position_side(order, {"position_side": ""}, hedge=True) == "LONG"
+    assert order_position_side(order, None, hedge=False) is None
