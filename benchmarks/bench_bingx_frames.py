@@ -3,7 +3,7 @@
 * **ours** — ``BingxDataClient.handle_frame(raw)``: gunzip, typed msgspec decode, routing, trade
   de-duplication, the incrDepth chain rule and NautilusTrader object construction (``QuoteTick``,
   ``TradeTick``, ``OrderBookDeltas``, ``MarkPriceUpdate``, ``Bar``), up to ``_handle_data``;
-* **decode only** — our ``decode_data_frame(raw)`` (gunzip + typed decode, no Nautilus objects);
+* **decode only** — our ``decode_market_frame(raw)`` (gunzip + typed decode, no Nautilus objects);
 * **json + dict** — the reference design's shape: ``json.loads(gzip.decompress(raw))`` and a dict
   lookup of ``data``; no typing, no precision handling, no objects.
 
@@ -49,9 +49,9 @@ from adapters.bingx.parsing_market import (
     BarTracker,
     MarketContext,
     bar_type_for,
-    decode_data_frame,
 )
 from adapters.bingx.providers import BingxInstrumentProvider
+from adapters.bingx.schemas_market import decode_market_frame
 from adapters.core.dedup import FifoDedup
 from benchmarks.common import Section, median, quiet_logging
 
@@ -211,7 +211,7 @@ class Bench:
         if name == "ours":
             return self.client.handle_frame
         if name == "decode only":
-            return decode_data_frame
+            return decode_market_frame
 
         def baseline(raw: bytes) -> Any:
             return json.loads(gzip.decompress(raw))["data"]

@@ -82,7 +82,6 @@ from adapters.binance_futures.http import BinanceFuturesHttpClient
 from adapters.binance_futures.market_connections import MarketStreamPool
 from adapters.binance_futures.parsing import BINANCE_VENUE, venue_symbol
 from adapters.binance_futures.parsing_market import (
-    NANOS_PER_MS,
     BinanceFuturesMarkPriceUpdate,
     interval_for,
     parse_agg_trade,
@@ -135,6 +134,7 @@ from adapters.core.data_client import (
     discard_kind,
     resync_delay,
 )
+from adapters.core.timestamps import NANOS_PER_MS
 from adapters.core.ws_connection import WsConfig
 
 __all__ = [

@@ -58,9 +58,6 @@ from nautilus_trader.model.enums import (
     OrderSide,
     OrderStatus,
     OrderType,
-    TimeInForce,
-    TrailingOffsetType,
-    TriggerType,
 )
 from nautilus_trader.model.identifiers import (
     AccountId,
@@ -86,10 +83,15 @@ from adapters.binance_futures.errors import (
 from adapters.binance_futures.http import BatchOrderError, BinanceFuturesHttpClient
 from adapters.binance_futures.listen_keys import RestListenKeys, WsApiListenKeys
 from adapters.binance_futures.parsing import (
+    ALGO_ORDER_TYPE,
     BINANCE_VENUE,
+    WIRE_ORDER_SIDE,
     account_info_to_balances,
     algo_order_to_status_report,
     format_instrument_id,
+    new_algo_order_args,
+    new_order_args,
+    order_position_side,
     order_to_status_report,
     position_to_status_report,
     user_trade_to_fill_report,
@@ -98,13 +100,14 @@ from adapters.binance_futures.parsing import (
 from adapters.binance_futures.providers import BinanceFuturesInstrumentProvider
 from adapters.binance_futures.schemas_http import AlgoOrder, PositionRisk
 from adapters.binance_futures.schemas_http import Order as VenueOrder
-from adapters.binance_futures.user_events import InstrumentInfo, UserStreamHandler
+from adapters.binance_futures.user_events import UserStreamHandler
 from adapters.binance_futures.user_stream import BinanceUserStreamOps
 from adapters.binance_futures.venue_sync import VenueSync
 from adapters.binance_futures.ws_trading import BinanceWsTradingClient, WsNotSent, settings_from_config
 from adapters.core import log_bridge
 from adapters.core.backoff import Backoff
 from adapters.core.exec_client import (
+    InstrumentInfo,
     InstrumentInfoCache,
     adopt_cache_orders,
     append_or_skip,
@@ -134,21 +137,6 @@ from adapters.core.startup import StartupRelease
 from adapters.core.tasks import OwnedTasks
 from adapters.core.wire_values import safe_identifier
 
-_ALGO_TYPES = {
-    OrderType.STOP_MARKET: "STOP_MARKET",
-    OrderType.STOP_LIMIT: "STOP",
-    OrderType.MARKET_IF_TOUCHED: "TAKE_PROFIT_MARKET",
-    OrderType.LIMIT_IF_TOUCHED: "TAKE_PROFIT",
-    OrderType.TRAILING_STOP_MARKET: "TRAILING_STOP_MARKET",
-}
-_TIF = {
-    TimeInForce.GTC: "GTC",
-    TimeInForce.IOC: "IOC",
-    TimeInForce.FOK: "FOK",
-    TimeInForce.GTD: "GTD",
-}
-_SIDE = {OrderSide.BUY: "BUY", OrderSide.SELL: "SELL"}
-_NANOS_PER_MS = 1_000_000
 _BATCH_CANCEL_MAX = 10
 T = TypeVar("T")  # Binance DELETE batchOrders limit
 
@@ -431,7 +419,7 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
             order,
             register=self.tracker.track,
             to_tracked=lambda o: tracked_from_cache(
-                o, symbol=venue_symbol(o.instrument_id), is_algo=o.order_type in _ALGO_TYPES
+                o, symbol=venue_symbol(o.instrument_id), is_algo=o.order_type in ALGO_ORDER_TYPE
             ),
             seen=self.tracker.mark_seen,
         )
@@ -445,7 +433,7 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
             known=self.tracker.get,
             register=self.tracker.track,
             to_tracked=lambda o: tracked_from_cache(
-                o, symbol=venue_symbol(o.instrument_id), is_algo=o.order_type in _ALGO_TYPES
+                o, symbol=venue_symbol(o.instrument_id), is_algo=o.order_type in ALGO_ORDER_TYPE
             ),
             seen=self.tracker.mark_seen,
         )
@@ -500,7 +488,7 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
             return  # denied or otherwise finished before it reached us
         tracked = self.tracker.track(
             tracked_for_submit(
-                order, symbol=venue_symbol(order.instrument_id), is_algo=order.order_type in _ALGO_TYPES
+                order, symbol=venue_symbol(order.instrument_id), is_algo=order.order_type in ALGO_ORDER_TYPE
             )
         )
         ts = self._clock.timestamp_ns()
@@ -620,67 +608,18 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
         await self.sync.sync_order(tracked, o)
         return True
 
-    def _position_side(self, order: NautilusOrder, params: dict[str, Any] | None) -> str | None:
-        if params and params.get("position_side"):
-            return str(params["position_side"])
-        if not self._hedge:
-            return None
-        opening_long = (order.side == OrderSide.BUY) != order.is_reduce_only
-        return "LONG" if opening_long else "SHORT"
-
-    def _common_params(self, order: NautilusOrder, params: dict[str, Any] | None) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "symbol": venue_symbol(order.instrument_id),
-            "side": _SIDE[order.side],
-            "quantity": str(order.quantity),
-            "position_side": self._position_side(order, params),
+    def _placement(self, order: NautilusOrder, params: dict[str, Any] | None) -> dict[str, Any]:
+        """What the client's configuration adds to an order's placement request."""
+        return {
+            "position_side": order_position_side(order, params, hedge=self._hedge),
+            "reduce_only": order.is_reduce_only and self._config.use_reduce_only and not self._hedge,
         }
-        if order.is_reduce_only and self._config.use_reduce_only and not self._hedge:
-            out["reduce_only"] = True
-        return out
-
-    def _time_in_force(self, order: NautilusOrder) -> str:
-        if order.is_post_only:
-            return "GTX"
-        return _TIF.get(order.time_in_force, "GTC")
 
     def _order_params(self, order: NautilusOrder, params: dict[str, Any] | None) -> dict[str, Any]:
-        out = self._common_params(order, params)
-        out["new_client_order_id"] = order.client_order_id.value
-        if order.order_type == OrderType.MARKET:
-            out["order_type"] = "MARKET"
-        elif order.order_type == OrderType.LIMIT:
-            out["order_type"] = "LIMIT"
-            out["price"] = str(order.price)
-            out["time_in_force"] = self._time_in_force(order)
-            if order.time_in_force == TimeInForce.GTD and order.expire_time_ns:
-                out["good_till_date"] = order.expire_time_ns // _NANOS_PER_MS
-        else:
-            raise ValueError(f"order type {order.order_type} is not a regular order")
-        return out
+        return new_order_args(order, **self._placement(order, params))
 
     def _algo_params(self, order: NautilusOrder, params: dict[str, Any] | None) -> dict[str, Any]:
-        out = self._common_params(order, params)
-        out["order_type"] = _ALGO_TYPES[order.order_type]
-        out["client_algo_id"] = order.client_order_id.value
-        out["working_type"] = (
-            "MARK_PRICE" if order.trigger_type == TriggerType.MARK_PRICE else "CONTRACT_PRICE"
-        )
-        if order.order_type == OrderType.TRAILING_STOP_MARKET:
-            if order.trailing_offset_type != TrailingOffsetType.BASIS_POINTS:
-                raise ValueError("Binance trailing stops take a callback rate: use BASIS_POINTS offsets")
-            out["callback_rate"] = str(Decimal(str(order.trailing_offset)) / 100)
-            activation = getattr(order, "activation_price", None) or order.trigger_price
-            if activation is not None:
-                out["activate_price"] = str(activation)
-        else:
-            out["trigger_price"] = str(order.trigger_price)
-        if order.has_price:
-            out["price"] = str(order.price)
-            out["time_in_force"] = self._time_in_force(order)
-        if order.time_in_force == TimeInForce.GTD and order.expire_time_ns:
-            out["good_till_date"] = order.expire_time_ns // _NANOS_PER_MS
-        return out
+        return new_algo_order_args(order, **self._placement(order, params))
 
     def _tracked_for(self, client_order_id_value: str) -> TrackedOrder | None:
         return self.tracker.get(client_order_id_value) or self._adopt(client_order_id_value)
@@ -706,7 +645,11 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
         info = self._instrument_info(tracked.symbol)
         try:
             amended = await self._amend_order(
-                tracked.symbol, _SIDE[order.side], str(quantity), str(price), order.client_order_id.value
+                tracked.symbol,
+                WIRE_ORDER_SIDE[order.side],
+                str(quantity),
+                str(price),
+                order.client_order_id.value,
             )
         except BinanceRejection as exc:
             self.generate_order_modify_rejected(

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, Unpack
 from urllib.parse import quote
 
 import aiohttp
@@ -39,6 +39,16 @@ from adapters.binance_futures.errors import (
     BinanceRateLimited,
     BinanceRejection,
     BinanceTransportError,
+)
+from adapters.binance_futures.parsing import (
+    ModifyOrderArgs,
+    NewAlgoOrderArgs,
+    NewOrderArgs,
+    algo_ref_params,
+    modify_order_params,
+    new_algo_order_params,
+    new_order_params,
+    order_ref_params,
 )
 from adapters.binance_futures.rate_limit import RateLimitTracker
 from adapters.binance_futures.schemas import http_decoder
@@ -77,8 +87,8 @@ from adapters.core.rest_client import (
     VenueErrorTypes,
     param_strings,
     parse_error_body,
-    wall_clock_ms,
 )
+from adapters.core.timestamps import wall_clock_ms
 
 __all__ = [
     "API_V1",
@@ -303,49 +313,9 @@ class BinanceFuturesHttpClient(RestClientBase):
     # ----------------------------------------------------------------------------------------------
 
     async def new_order(
-        self,
-        symbol: str,
-        side: str,
-        order_type: str,
-        *,
-        quantity: str | Decimal | None = None,
-        price: str | Decimal | None = None,
-        time_in_force: str | None = None,
-        reduce_only: bool | None = None,
-        position_side: str | None = None,
-        new_client_order_id: str | None = None,
-        stop_price: str | Decimal | None = None,
-        close_position: bool | None = None,
-        activation_price: str | Decimal | None = None,
-        callback_rate: str | Decimal | None = None,
-        working_type: str | None = None,
-        price_protect: bool | None = None,
-        price_match: str | None = None,
-        self_trade_prevention_mode: str | None = None,
-        good_till_date: int | None = None,
-        new_order_resp_type: str | None = None,
+        self, symbol: str, side: str, order_type: str, **kwargs: Unpack[NewOrderArgs]
     ) -> Order:
-        params: dict[str, ParamValue] = {
-            "symbol": symbol,
-            "side": side,
-            "type": order_type,
-            "positionSide": position_side,
-            "timeInForce": time_in_force,
-            "quantity": quantity,
-            "reduceOnly": reduce_only,
-            "price": price,
-            "newClientOrderId": new_client_order_id,
-            "stopPrice": stop_price,
-            "closePosition": close_position,
-            "activationPrice": activation_price,
-            "callbackRate": callback_rate,
-            "workingType": working_type,
-            "priceProtect": price_protect,
-            "priceMatch": price_match,
-            "selfTradePreventionMode": self_trade_prevention_mode,
-            "goodTillDate": good_till_date,
-            "newOrderRespType": new_order_resp_type,
-        }
+        params = new_order_params(symbol, side, order_type, **kwargs)
         return await self.request("POST", f"{API_V1}/order", Order, params, signed=True, is_order=True)
 
     async def modify_order(
@@ -354,32 +324,21 @@ class BinanceFuturesHttpClient(RestClientBase):
         side: str,
         quantity: str | Decimal,
         price: str | Decimal,
-        *,
-        order_id: int | None = None,
-        orig_client_order_id: str | None = None,
-        price_match: str | None = None,
+        **kwargs: Unpack[ModifyOrderArgs],
     ) -> Order:
-        params: dict[str, ParamValue] = {
-            "symbol": symbol,
-            "orderId": order_id,
-            "origClientOrderId": orig_client_order_id,
-            "side": side,
-            "quantity": quantity,
-            "price": price,
-            "priceMatch": price_match,
-        }
+        params = modify_order_params(symbol, side, quantity, price, **kwargs)
         return await self.request("PUT", f"{API_V1}/order", Order, params, signed=True, is_order=True)
 
     async def cancel_order(
         self, symbol: str, *, order_id: int | None = None, orig_client_order_id: str | None = None
     ) -> Order:
-        params = {"symbol": symbol, "orderId": order_id, "origClientOrderId": orig_client_order_id}
+        params = order_ref_params(symbol, order_id, orig_client_order_id)
         return await self.request("DELETE", f"{API_V1}/order", Order, params, signed=True)
 
     async def query_order(
         self, symbol: str, *, order_id: int | None = None, orig_client_order_id: str | None = None
     ) -> Order:
-        params = {"symbol": symbol, "orderId": order_id, "origClientOrderId": orig_client_order_id}
+        params = order_ref_params(symbol, order_id, orig_client_order_id)
         return await self.request("GET", f"{API_V1}/order", Order, params, signed=True)
 
     async def batch_orders(
@@ -487,48 +446,9 @@ class BinanceFuturesHttpClient(RestClientBase):
     # ----------------------------------------------------------------------------------------------
 
     async def new_algo_order(
-        self,
-        symbol: str,
-        side: str,
-        order_type: str,
-        *,
-        quantity: str | Decimal | None = None,
-        price: str | Decimal | None = None,
-        trigger_price: str | Decimal | None = None,
-        time_in_force: str | None = None,
-        working_type: str | None = None,
-        position_side: str | None = None,
-        reduce_only: bool | None = None,
-        close_position: bool | None = None,
-        price_protect: bool | None = None,
-        price_match: str | None = None,
-        activate_price: str | Decimal | None = None,
-        callback_rate: str | Decimal | None = None,
-        client_algo_id: str | None = None,
-        self_trade_prevention_mode: str | None = None,
-        good_till_date: int | None = None,
+        self, symbol: str, side: str, order_type: str, **kwargs: Unpack[NewAlgoOrderArgs]
     ) -> AlgoOrder:
-        params: dict[str, ParamValue] = {
-            "algoType": "CONDITIONAL",
-            "symbol": symbol,
-            "side": side,
-            "positionSide": position_side,
-            "type": order_type,
-            "timeInForce": time_in_force,
-            "quantity": quantity,
-            "price": price,
-            "triggerPrice": trigger_price,
-            "workingType": working_type,
-            "priceMatch": price_match,
-            "closePosition": close_position,
-            "priceProtect": price_protect,
-            "reduceOnly": reduce_only,
-            "activatePrice": activate_price,
-            "callbackRate": callback_rate,
-            "clientAlgoId": client_algo_id,
-            "selfTradePreventionMode": self_trade_prevention_mode,
-            "goodTillDate": good_till_date,
-        }
+        params = new_algo_order_params(symbol, side, order_type, **kwargs)
         return await self.request(
             "POST", f"{API_V1}/algoOrder", AlgoOrder, params, signed=True, weight=0, is_order=True
         )
@@ -536,13 +456,13 @@ class BinanceFuturesHttpClient(RestClientBase):
     async def cancel_algo_order(
         self, *, algo_id: int | None = None, client_algo_id: str | None = None
     ) -> AlgoCancelResponse:
-        params = {"algoId": algo_id, "clientAlgoId": client_algo_id}
+        params = algo_ref_params(algo_id, client_algo_id)
         return await self.request("DELETE", f"{API_V1}/algoOrder", AlgoCancelResponse, params, signed=True)
 
     async def query_algo_order(
         self, *, algo_id: int | None = None, client_algo_id: str | None = None
     ) -> AlgoOrder:
-        params = {"algoId": algo_id, "clientAlgoId": client_algo_id}
+        params = algo_ref_params(algo_id, client_algo_id)
         return await self.request("GET", f"{API_V1}/algoOrder", AlgoOrder, params, signed=True)
 
     async def open_algo_orders(self, symbol: str | None = None) -> list[AlgoOrder]:

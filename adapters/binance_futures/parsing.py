@@ -1,4 +1,5 @@
-"""Pure parsing: Binance USD-M payloads (msgspec Structs) -> NautilusTrader values, reports and events args.
+"""Pure parsing: Binance USD-M payloads (msgspec Structs) -> NautilusTrader values, reports and events args,
+and the outbound mapping of order requests (one builder for REST and the WS trading API).
 
 No I/O here. Every function takes already-decoded Structs plus the precision/currency context it needs.
 
@@ -53,8 +54,9 @@ precision rather than rounding money).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, TypedDict, Unpack
 
 import msgspec
 import pandas as pd
@@ -82,6 +84,7 @@ from nautilus_trader.model.identifiers import (
 )
 from nautilus_trader.model.instruments import CryptoPerpetual
 from nautilus_trader.model.objects import AccountBalance, Currency, MarginBalance, Price, Quantity
+from nautilus_trader.model.orders import Order as NautilusOrder
 
 from adapters.binance_futures.schemas_http import (
     AccountInfo,
@@ -115,14 +118,14 @@ from adapters.core.order_fill import OrderFill as OrderFill
 from adapters.core.order_fill import order_fill_to_fill_report
 from adapters.core.order_status import resolve_order_status
 from adapters.core.position_report import position_status_report
-from adapters.core.timestamps import ms_to_ns
+from adapters.core.rest_client import ParamValue
+from adapters.core.timestamps import NANOS_PER_MS, ms_to_ns
 from adapters.core.venue_vocabulary import VenueVocabulary
 from adapters.core.wire_values import safe_identifier
 
 _log = logging.getLogger(__name__)
 
 BINANCE_VENUE: Final = Venue("BINANCE")
-_NANOS_PER_MS: Final = 1_000_000
 DEFAULT_MAKER_FEE: Final = Decimal("0.0002")
 DEFAULT_TAKER_FEE: Final = Decimal("0.0005")
 
@@ -365,7 +368,7 @@ def parse_order_fill(
             quote_currency,
             parse_money(o.commission, commission_ccy),
             _MAKER if o.is_maker else _TAKER,
-            o.trade_time * 1_000_000,
+            o.trade_time * NANOS_PER_MS,
         ),
     )
 
@@ -622,8 +625,8 @@ def algo_update_to_status_report(
         reduceOnly=a.is_reduce_only,
         callbackRate=a.callback_rate,
         activatePrice=a.activation_price,
-        createTime=ts_event // _NANOS_PER_MS,
-        updateTime=ts_event // _NANOS_PER_MS,
+        createTime=ts_event // NANOS_PER_MS,
+        updateTime=ts_event // NANOS_PER_MS,
         triggerTime=a.trigger_time,
     )
     return algo_order_to_status_report(
@@ -818,3 +821,247 @@ def symbol_to_perpetual(
         taker_fee=taker_fee if taker_fee is not None else DEFAULT_TAKER_FEE,
         info=info,
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# Outbound: order requests. One mapping for ``POST /fapi/v1/order`` and ``order.place`` (and the algo,
+# modify, cancel and query requests): the REST client and the WS trading client send these params.
+# Keys are in the order they are sent (REST signs the query string as sent); None values are dropped
+# by the transports.
+# --------------------------------------------------------------------------------------------------
+
+
+class NewOrderArgs(TypedDict, total=False):
+    """The optional arguments of a new regular order (:func:`new_order_params`)."""
+
+    quantity: str | Decimal | None
+    price: str | Decimal | None
+    time_in_force: str | None
+    reduce_only: bool | None
+    position_side: str | None
+    new_client_order_id: str | None
+    stop_price: str | Decimal | None
+    close_position: bool | None
+    activation_price: str | Decimal | None
+    callback_rate: str | Decimal | None
+    working_type: str | None
+    price_protect: bool | None
+    price_match: str | None
+    self_trade_prevention_mode: str | None
+    good_till_date: int | None
+    new_order_resp_type: str | None
+
+
+class NewAlgoOrderArgs(TypedDict, total=False):
+    """The optional arguments of a new conditional (algo) order (:func:`new_algo_order_params`)."""
+
+    quantity: str | Decimal | None
+    price: str | Decimal | None
+    trigger_price: str | Decimal | None
+    time_in_force: str | None
+    working_type: str | None
+    position_side: str | None
+    reduce_only: bool | None
+    close_position: bool | None
+    price_protect: bool | None
+    price_match: str | None
+    activate_price: str | Decimal | None
+    callback_rate: str | Decimal | None
+    client_algo_id: str | None
+    self_trade_prevention_mode: str | None
+    good_till_date: int | None
+
+
+def _check_args(request: str, args: Mapping[str, object], allowed: frozenset[str]) -> None:
+    unknown = args.keys() - allowed
+    if unknown:
+        raise TypeError(f"{request}() got unexpected keyword argument(s) {sorted(unknown)}")
+
+
+def new_order_params(
+    symbol: str, side: str, order_type: str, **args: Unpack[NewOrderArgs]
+) -> dict[str, ParamValue]:
+    """A new regular order: ``POST /fapi/v1/order`` / ``order.place`` params."""
+    _check_args("new_order", args, NewOrderArgs.__optional_keys__)
+    return {
+        "symbol": symbol,
+        "side": side,
+        "type": order_type,
+        "positionSide": args.get("position_side"),
+        "timeInForce": args.get("time_in_force"),
+        "quantity": args.get("quantity"),
+        "reduceOnly": args.get("reduce_only"),
+        "price": args.get("price"),
+        "newClientOrderId": args.get("new_client_order_id"),
+        "stopPrice": args.get("stop_price"),
+        "closePosition": args.get("close_position"),
+        "activationPrice": args.get("activation_price"),
+        "callbackRate": args.get("callback_rate"),
+        "workingType": args.get("working_type"),
+        "priceProtect": args.get("price_protect"),
+        "priceMatch": args.get("price_match"),
+        "selfTradePreventionMode": args.get("self_trade_prevention_mode"),
+        "goodTillDate": args.get("good_till_date"),
+        "newOrderRespType": args.get("new_order_resp_type"),
+    }
+
+
+def new_algo_order_params(
+    symbol: str, side: str, order_type: str, **args: Unpack[NewAlgoOrderArgs]
+) -> dict[str, ParamValue]:
+    """A new conditional order: ``POST /fapi/v1/algoOrder`` / ``algoOrder.place`` params."""
+    _check_args("new_algo_order", args, NewAlgoOrderArgs.__optional_keys__)
+    return {
+        "algoType": "CONDITIONAL",
+        "symbol": symbol,
+        "side": side,
+        "positionSide": args.get("position_side"),
+        "type": order_type,
+        "timeInForce": args.get("time_in_force"),
+        "quantity": args.get("quantity"),
+        "price": args.get("price"),
+        "triggerPrice": args.get("trigger_price"),
+        "workingType": args.get("working_type"),
+        "priceMatch": args.get("price_match"),
+        "closePosition": args.get("close_position"),
+        "priceProtect": args.get("price_protect"),
+        "reduceOnly": args.get("reduce_only"),
+        "activatePrice": args.get("activate_price"),
+        "callbackRate": args.get("callback_rate"),
+        "clientAlgoId": args.get("client_algo_id"),
+        "selfTradePreventionMode": args.get("self_trade_prevention_mode"),
+        "goodTillDate": args.get("good_till_date"),
+    }
+
+
+class ModifyOrderArgs(TypedDict, total=False):
+    """Which order an amend is for, and its optional price match (:func:`modify_order_params`)."""
+
+    order_id: int | None
+    orig_client_order_id: str | None
+    price_match: str | None
+
+
+def modify_order_params(
+    symbol: str, side: str, quantity: str | Decimal, price: str | Decimal, **args: Unpack[ModifyOrderArgs]
+) -> dict[str, ParamValue]:
+    """An amend: ``PUT /fapi/v1/order`` / ``order.modify`` params."""
+    _check_args("modify_order", args, ModifyOrderArgs.__optional_keys__)
+    return {
+        "symbol": symbol,
+        "orderId": args.get("order_id"),
+        "origClientOrderId": args.get("orig_client_order_id"),
+        "side": side,
+        "quantity": quantity,
+        "price": price,
+        "priceMatch": args.get("price_match"),
+    }
+
+
+def order_ref_params(
+    symbol: str, order_id: int | None = None, orig_client_order_id: str | None = None
+) -> dict[str, ParamValue]:
+    """One order by venue or client id: cancel (``DELETE /fapi/v1/order``, ``order.cancel``) and query
+    (``GET /fapi/v1/order``, ``order.status``) params."""
+    return {"symbol": symbol, "orderId": order_id, "origClientOrderId": orig_client_order_id}
+
+
+def algo_ref_params(algo_id: int | None = None, client_algo_id: str | None = None) -> dict[str, ParamValue]:
+    """One conditional order by algo or client algo id (``/fapi/v1/algoOrder``, ``algoOrder.*``)."""
+    return {"algoId": algo_id, "clientAlgoId": client_algo_id}
+
+
+# --------------------------------------------------------------------------------------------------
+# Outbound: a NautilusTrader order -> the arguments of its placement request (new_order /
+# new_algo_order above). What depends on the client's configuration (hedge mode, use_reduce_only)
+# comes in as ``position_side`` and ``reduce_only``.
+# --------------------------------------------------------------------------------------------------
+
+# Conditional order types: placed as algo orders (``/fapi/v1/algoOrder``, ``algoOrder.place``).
+ALGO_ORDER_TYPE: Final = {
+    OrderType.STOP_MARKET: "STOP_MARKET",
+    OrderType.STOP_LIMIT: "STOP",
+    OrderType.MARKET_IF_TOUCHED: "TAKE_PROFIT_MARKET",
+    OrderType.LIMIT_IF_TOUCHED: "TAKE_PROFIT",
+    OrderType.TRAILING_STOP_MARKET: "TRAILING_STOP_MARKET",
+}
+WIRE_TIME_IN_FORCE: Final = {
+    TimeInForce.GTC: "GTC",
+    TimeInForce.IOC: "IOC",
+    TimeInForce.FOK: "FOK",
+    TimeInForce.GTD: "GTD",
+}
+WIRE_ORDER_SIDE: Final = {OrderSide.BUY: "BUY", OrderSide.SELL: "SELL"}
+
+
+def order_position_side(order: NautilusOrder, params: dict[str, Any] | None, *, hedge: bool) -> str | None:
+    """``positionSide`` of an order: the command's ``position_side`` param, else in hedge mode the side
+    the order opens or reduces (BUY opening -> LONG, SELL reducing -> LONG), else none (one-way mode)."""
+    if params and params.get("position_side"):
+        return str(params["position_side"])
+    if not hedge:
+        return None
+    opening_long = (order.side == OrderSide.BUY) != order.is_reduce_only
+    return "LONG" if opening_long else "SHORT"
+
+
+def wire_time_in_force(order: NautilusOrder) -> str:
+    """GTX for post-only, else the order's time in force (GTC when Binance has no such one)."""
+    if order.is_post_only:
+        return "GTX"
+    return WIRE_TIME_IN_FORCE.get(order.time_in_force, "GTC")
+
+
+def _placement_args(order: NautilusOrder, position_side: str | None, reduce_only: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "symbol": venue_symbol(order.instrument_id),
+        "side": WIRE_ORDER_SIDE[order.side],
+        "quantity": str(order.quantity),
+        "position_side": position_side,
+    }
+    if reduce_only:
+        out["reduce_only"] = True
+    return out
+
+
+def new_order_args(order: NautilusOrder, *, position_side: str | None, reduce_only: bool) -> dict[str, Any]:
+    """A MARKET or LIMIT order -> the arguments of ``new_order`` (ValueError for any other type)."""
+    out = _placement_args(order, position_side, reduce_only)
+    out["new_client_order_id"] = order.client_order_id.value
+    if order.order_type == OrderType.MARKET:
+        out["order_type"] = "MARKET"
+    elif order.order_type == OrderType.LIMIT:
+        out["order_type"] = "LIMIT"
+        out["price"] = str(order.price)
+        out["time_in_force"] = wire_time_in_force(order)
+        if order.time_in_force == TimeInForce.GTD and order.expire_time_ns:
+            out["good_till_date"] = order.expire_time_ns // NANOS_PER_MS
+    else:
+        raise ValueError(f"order type {order.order_type} is not a regular order")
+    return out
+
+
+def new_algo_order_args(
+    order: NautilusOrder, *, position_side: str | None, reduce_only: bool
+) -> dict[str, Any]:
+    """A conditional order (:data:`ALGO_ORDER_TYPE`) -> the arguments of ``new_algo_order``. A trailing
+    stop takes a callback rate: ValueError for offsets other than basis points."""
+    out = _placement_args(order, position_side, reduce_only)
+    out["order_type"] = ALGO_ORDER_TYPE[order.order_type]
+    out["client_algo_id"] = order.client_order_id.value
+    out["working_type"] = "MARK_PRICE" if order.trigger_type == TriggerType.MARK_PRICE else "CONTRACT_PRICE"
+    if order.order_type == OrderType.TRAILING_STOP_MARKET:
+        if order.trailing_offset_type != TrailingOffsetType.BASIS_POINTS:
+            raise ValueError("Binance trailing stops take a callback rate: use BASIS_POINTS offsets")
+        out["callback_rate"] = str(Decimal(str(order.trailing_offset)) / 100)
+        activation = getattr(order, "activation_price", None) or order.trigger_price
+        if activation is not None:
+            out["activate_price"] = str(activation)
+    else:
+        out["trigger_price"] = str(order.trigger_price)
+    if order.has_price:
+        out["price"] = str(order.price)
+        out["time_in_force"] = wire_time_in_force(order)
+    if order.time_in_force == TimeInForce.GTD and order.expire_time_ns:
+        out["good_till_date"] = order.expire_time_ns // NANOS_PER_MS
+    return out

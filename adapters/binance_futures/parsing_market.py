@@ -83,7 +83,6 @@ from adapters.core.market_context import MarketContext
 from adapters.core.market_parsing import (
     F_LAST,
     F_SNAPSHOT,
-    NANOS_PER_MS,
     depth10,
     index_and_funding,
     interval_key,
@@ -94,13 +93,13 @@ from adapters.core.market_parsing import (
     update_deltas,
 )
 from adapters.core.market_parsing import ts_ms as _ts
+from adapters.core.timestamps import NANOS_PER_MS
 from adapters.core.wire_values import WireValueError, check_positive_id, strict_decimal
 
 # Re-exported: the core's constants and NautilusTrader's Binance types built here.
 __all__ = [
     "F_LAST",
     "F_SNAPSHOT",
-    "NANOS_PER_MS",
     "BinanceBar",
     "BinanceFuturesMarkPriceUpdate",
     "MarketContext",

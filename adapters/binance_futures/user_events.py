@@ -17,12 +17,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from decimal import Decimal
-from typing import NamedTuple, Protocol
 
-from nautilus_trader.execution.reports import ExecutionMassStatus, FillReport, OrderStatusReport
+from nautilus_trader.execution.reports import FillReport, OrderStatusReport
 from nautilus_trader.model.enums import LiquiditySide, OrderSide
 from nautilus_trader.model.identifiers import AccountId, ClientId, InstrumentId, PositionId, VenueOrderId
-from nautilus_trader.model.objects import AccountBalance, Currency, MarginBalance
 
 from adapters.binance_futures.parsing import (
     BINANCE_VENUE,
@@ -52,46 +50,24 @@ from adapters.binance_futures.schemas import (
 )
 from adapters.binance_futures.schemas_user import AlgoUpdateData, OrderUpdateData
 from adapters.core.balance_clock import BalanceClock
+from adapters.core.exec_client import InstrumentInfo
 from adapters.core.market_context import MarketContext
 from adapters.core.order_facts import OrderFacts
 from adapters.core.order_tracking import OrderTracker, TrackedOrder, fill_key
-from adapters.core.reports import send_order_with_fills
+from adapters.core.reports import ReportSink, send_order_with_fills
+from adapters.core.timestamps import NANOS_PER_MS
 from adapters.core.wire_values import (
     WireValueError,
     check_positive_id,
     check_time_ms,
+    raw_head,
     redact,
     safe_identifier,
     strict_decimal,
 )
 
-_NANOS_PER_MS = 1_000_000
 # Distinct quantity/price strings remembered per instrument on the fill path (cleared when full).
 _CONTEXT_CACHE = 4096
-_MAX_LOGGED_RAW = 300
-
-
-class InstrumentInfo(NamedTuple):
-    instrument_id: InstrumentId
-    price_precision: int
-    size_precision: int
-    quote_currency: Currency
-
-
-class ReportSink(Protocol):
-    """Where reports and account states go (the exec client)."""
-
-    def _send_order_status_report(self, report: OrderStatusReport) -> None: ...
-    def _send_mass_status_report(self, report: ExecutionMassStatus) -> None: ...
-
-    def generate_account_state(
-        self,
-        balances: list[AccountBalance],
-        margins: list[MarginBalance],
-        reported: bool,
-        ts_event: int,
-        info: dict[str, object] | None = None,
-    ) -> None: ...
 
 
 class UserStreamHandler:
@@ -151,7 +127,7 @@ class UserStreamHandler:
             self._log.error("user frame rejected: %s", exc)
         except Exception:
             self.errors += 1
-            self._log.exception("user frame skipped: processing failed: %s", redact(_raw_head(raw)))
+            self._log.exception("user frame skipped: processing failed: %s", redact(raw_head(raw)))
 
     def _dispatch(self, event: object) -> None:
         # Ordered by frequency: fills and order updates dominate.
@@ -189,7 +165,7 @@ class UserStreamHandler:
             self._log.warning("unknown user event type %r skipped", event.event_type)
         elif type(event) is MalformedFrame:
             self.malformed += 1
-            self._log.error("malformed user frame skipped (%s): %r", event.error, event.raw[:_MAX_LOGGED_RAW])
+            self._log.error("malformed user frame skipped (%s): %r", event.error, raw_head(event.raw))
         else:  # pragma: no cover - decode_user_frame returns one of the above
             self._log.warning("unhandled user event %r", type(event).__name__)
 
@@ -248,13 +224,13 @@ class UserStreamHandler:
                 quote,
                 parse_money(o.commission, commission_ccy),
                 LiquiditySide.MAKER if o.is_maker else LiquiditySide.TAKER,
-                o.trade_time * _NANOS_PER_MS,
+                o.trade_time * NANOS_PER_MS,
                 cum,
             )
             if o.order_status == "FILLED" and order.filled >= cum:
                 self._facts.fully_filled(order)
             return
-        ts = (o.trade_time or event_time) * _NANOS_PER_MS
+        ts = (o.trade_time or event_time) * NANOS_PER_MS
         voi = VenueOrderId(str(o.order_id))
         if x == "NEW":
             if order.is_algo and order.accepted:
@@ -287,7 +263,7 @@ class UserStreamHandler:
         info = self._instruments(o.symbol)
         ts_init = self._clock_ns()
         pos_id = self._position_id(info.instrument_id, o.position_side)
-        ts_event = (o.trade_time or event_time) * _NANOS_PER_MS
+        ts_event = (o.trade_time or event_time) * NANOS_PER_MS
         fills: list[FillReport] = []
         key = None
         is_trade = o.execution_type in ("TRADE", "CALCULATED")
@@ -341,7 +317,7 @@ class UserStreamHandler:
         order = self._tracker.orders.get(a.client_algo_id)
         if order is None and safe_identifier(a.client_algo_id) is not None:
             order = self._adopt(a.client_algo_id, str(a.algo_id))
-        ts = event_time * _NANOS_PER_MS
+        ts = event_time * NANOS_PER_MS
         status = a.algo_status
         if order is None:
             if status in ("TRIGGERING", "FINISHED"):
@@ -399,9 +375,5 @@ class UserStreamHandler:
             balances=balances,
             margins=[],
             reported=True,
-            ts_event=event.event_time * _NANOS_PER_MS,
+            ts_event=event.event_time * NANOS_PER_MS,
         )
-
-
-def _raw_head(raw: bytes | str) -> bytes | str:
-    return raw[:_MAX_LOGGED_RAW]

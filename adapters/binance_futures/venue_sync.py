@@ -42,8 +42,9 @@ from adapters.binance_futures.parsing import (
     user_trade_to_fill_report,
 )
 from adapters.binance_futures.schemas_http import AlgoOrder, Order, UserTrade
-from adapters.binance_futures.user_events import InstrumentInfo, UserStreamHandler
+from adapters.binance_futures.user_events import UserStreamHandler
 from adapters.core import gap_sync
+from adapters.core.exec_client import InstrumentInfo
 from adapters.core.http_errors import FillsNotPublished
 from adapters.core.order_facts import OrderFacts
 from adapters.core.order_tracking import TrackedOrder, fill_key
@@ -51,7 +52,6 @@ from adapters.core.recovery import QueryResult, SnapshotOutcome
 from adapters.core.timestamps import MILLIS_PER_DAY, NANOS_PER_MS, format_ms
 from adapters.core.wire_values import WireValueError, check_positive_id, check_time_ms, strict_decimal
 
-_NANOS_PER_MS = NANOS_PER_MS
 _TRADES_PAGE = 1000
 # userTrades: a startTime/endTime span is at most 7 days; history is served for the last 90 days
 # (Binance USD-M change log, 2026-08-26). Both are settings of VenueSync for the simulator's sake.
@@ -133,14 +133,14 @@ class VenueSync:
             info.quote_currency,
             parse_money(t.commission, commission_ccy),
             LiquiditySide.MAKER if t.maker else LiquiditySide.TAKER,
-            t.time * _NANOS_PER_MS,
+            t.time * NANOS_PER_MS,
             source="rest",
         )
 
     def apply_order(self, order: TrackedOrder, o: Order) -> None:
         """The venue's current state of one tracked order (fills are applied separately)."""
         voi = VenueOrderId(str(o.orderId))
-        ts = (o.updateTime or o.time or 0) * _NANOS_PER_MS or self._clock_ns()
+        ts = (o.updateTime or o.time or 0) * NANOS_PER_MS or self._clock_ns()
         executed = strict_decimal(o.executedQty, "executedQty", allow_empty=True)
         self._facts.note_venue_filled(order, executed)
         if o.time and order.venue_created_ms is None:
@@ -189,7 +189,7 @@ class VenueSync:
         """The venue's state of a tracked algo order. Returns the triggered order's id, if any,
         whose own state then decides fills and the final status."""
         order.algo_id = a.algoId
-        ts = (a.updateTime or a.createTime or 0) * _NANOS_PER_MS or self._clock_ns()
+        ts = (a.updateTime or a.createTime or 0) * NANOS_PER_MS or self._clock_ns()
         algo_voi = VenueOrderId(str(a.algoId))
         status = a.algoStatus or "NEW"
         actual = int(a.actualOrderId) if a.actualOrderId else None

@@ -50,7 +50,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Unpack
 
 import aiohttp
 import msgspec
@@ -64,12 +64,23 @@ from adapters.binance_futures.errors import (
     BinanceRejection,
     BinanceTransportError,
 )
+from adapters.binance_futures.parsing import (
+    ModifyOrderArgs,
+    NewAlgoOrderArgs,
+    NewOrderArgs,
+    algo_ref_params,
+    modify_order_params,
+    new_algo_order_params,
+    new_order_params,
+    order_ref_params,
+)
 from adapters.binance_futures.rate_limit import RateLimitTracker
 from adapters.binance_futures.schemas import http_decoder
 from adapters.binance_futures.schemas_http import AlgoCancelResponse, AlgoOrder, ListenKeyResponse, Order
 from adapters.core.backoff import Backoff, SleepFn
 from adapters.core.stream import Reconnected, StreamEnded, StreamItem
 from adapters.core.tasks import OwnedTasks
+from adapters.core.timestamps import wall_clock_ms
 from adapters.core.ws_connection import AppPing, WsConfig, WsConnection, WsState
 
 if TYPE_CHECKING:
@@ -244,10 +255,6 @@ def _sign_value(value: Any) -> str:
     return str(value)
 
 
-def _wall_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 class BinanceWsTradingClient:
     """Order entry over the WS trading API. ``start()`` / ``close()``; see the module doc."""
 
@@ -258,7 +265,7 @@ class BinanceWsTradingClient:
         api_key: str,
         signer: BinanceSigner,
         rate_limiter: RateLimitTracker | None = None,
-        now_ms: Callable[[], int] = _wall_ms,
+        now_ms: Callable[[], int] = wall_clock_ms,
         time_sync: Callable[[], Awaitable[Any]] | None = None,
         logger: logging.Logger | None = None,
         name: str = "binance-ws-trading",
@@ -405,49 +412,9 @@ class BinanceWsTradingClient:
     # ------------------------------------------------------------------ orders (same kwargs as REST)
 
     async def new_order(
-        self,
-        symbol: str,
-        side: str,
-        order_type: str,
-        *,
-        quantity: str | Decimal | None = None,
-        price: str | Decimal | None = None,
-        time_in_force: str | None = None,
-        reduce_only: bool | None = None,
-        position_side: str | None = None,
-        new_client_order_id: str | None = None,
-        stop_price: str | Decimal | None = None,
-        close_position: bool | None = None,
-        activation_price: str | Decimal | None = None,
-        callback_rate: str | Decimal | None = None,
-        working_type: str | None = None,
-        price_protect: bool | None = None,
-        price_match: str | None = None,
-        self_trade_prevention_mode: str | None = None,
-        good_till_date: int | None = None,
-        new_order_resp_type: str | None = None,
+        self, symbol: str, side: str, order_type: str, **kwargs: Unpack[NewOrderArgs]
     ) -> Order:
-        params: dict[str, ParamValue] = {
-            "symbol": symbol,
-            "side": side,
-            "type": order_type,
-            "positionSide": position_side,
-            "timeInForce": time_in_force,
-            "quantity": quantity,
-            "reduceOnly": reduce_only,
-            "price": price,
-            "newClientOrderId": new_client_order_id,
-            "stopPrice": stop_price,
-            "closePosition": close_position,
-            "activationPrice": activation_price,
-            "callbackRate": callback_rate,
-            "workingType": working_type,
-            "priceProtect": price_protect,
-            "priceMatch": price_match,
-            "selfTradePreventionMode": self_trade_prevention_mode,
-            "goodTillDate": good_till_date,
-            "newOrderRespType": new_order_resp_type,
-        }
+        params = new_order_params(symbol, side, order_type, **kwargs)
         return await self.request("order.place", params, Order, weight=0, is_order=True)
 
     async def modify_order(
@@ -456,88 +423,38 @@ class BinanceWsTradingClient:
         side: str,
         quantity: str | Decimal,
         price: str | Decimal,
-        *,
-        order_id: int | None = None,
-        orig_client_order_id: str | None = None,
-        price_match: str | None = None,
+        **kwargs: Unpack[ModifyOrderArgs],
     ) -> Order:
-        params: dict[str, ParamValue] = {
-            "symbol": symbol,
-            "orderId": order_id,
-            "origClientOrderId": orig_client_order_id,
-            "side": side,
-            "quantity": quantity,
-            "price": price,
-            "priceMatch": price_match,
-        }
+        params = modify_order_params(symbol, side, quantity, price, **kwargs)
         return await self.request("order.modify", params, Order, weight=1, is_order=True)
 
     async def cancel_order(
         self, symbol: str, *, order_id: int | None = None, orig_client_order_id: str | None = None
     ) -> Order:
-        params = {"symbol": symbol, "orderId": order_id, "origClientOrderId": orig_client_order_id}
+        params = order_ref_params(symbol, order_id, orig_client_order_id)
         return await self.request("order.cancel", params, Order)
 
     async def query_order(
         self, symbol: str, *, order_id: int | None = None, orig_client_order_id: str | None = None
     ) -> Order:
-        params = {"symbol": symbol, "orderId": order_id, "origClientOrderId": orig_client_order_id}
+        params = order_ref_params(symbol, order_id, orig_client_order_id)
         return await self.request("order.status", params, Order)
 
     # ------------------------------------------------------------------ algo (conditional) orders
 
     async def new_algo_order(
-        self,
-        symbol: str,
-        side: str,
-        order_type: str,
-        *,
-        quantity: str | Decimal | None = None,
-        price: str | Decimal | None = None,
-        trigger_price: str | Decimal | None = None,
-        time_in_force: str | None = None,
-        working_type: str | None = None,
-        position_side: str | None = None,
-        reduce_only: bool | None = None,
-        close_position: bool | None = None,
-        price_protect: bool | None = None,
-        price_match: str | None = None,
-        activate_price: str | Decimal | None = None,
-        callback_rate: str | Decimal | None = None,
-        client_algo_id: str | None = None,
-        self_trade_prevention_mode: str | None = None,
-        good_till_date: int | None = None,
+        self, symbol: str, side: str, order_type: str, **kwargs: Unpack[NewAlgoOrderArgs]
     ) -> AlgoOrder:
         """``algoOrder.place`` (WS API since 2026-10-23): the same parameters and answer as
         ``POST /fapi/v1/algoOrder`` (the REST client's ``new_algo_order`` takes the same kwargs)."""
-        params: dict[str, ParamValue] = {
-            "algoType": "CONDITIONAL",
-            "symbol": symbol,
-            "side": side,
-            "positionSide": position_side,
-            "type": order_type,
-            "timeInForce": time_in_force,
-            "quantity": quantity,
-            "price": price,
-            "triggerPrice": trigger_price,
-            "workingType": working_type,
-            "priceMatch": price_match,
-            "closePosition": close_position,
-            "priceProtect": price_protect,
-            "reduceOnly": reduce_only,
-            "activatePrice": activate_price,
-            "callbackRate": callback_rate,
-            "clientAlgoId": client_algo_id,
-            "selfTradePreventionMode": self_trade_prevention_mode,
-            "goodTillDate": good_till_date,
-        }
+        params = new_algo_order_params(symbol, side, order_type, **kwargs)
         return await self.request("algoOrder.place", params, AlgoOrder, weight=0, is_order=True)
 
     async def cancel_algo_order(
         self, *, algo_id: int | None = None, client_algo_id: str | None = None
     ) -> AlgoCancelResponse:
         """``algoOrder.cancel`` by ``algoId`` or ``clientAlgoId``."""
-        params = {"algoId": algo_id, "clientAlgoId": client_algo_id}
+        params = algo_ref_params(algo_id, client_algo_id)
         return await self.request("algoOrder.cancel", params, AlgoCancelResponse)
 
     # ------------------------------------------------------------------ user data stream listen key

@@ -26,11 +26,11 @@ import logging
 from typing import Final
 
 from adapters.bingx.parsing_market import (
-    IncrDepth,
     MarketContext,
     parse_incr_snapshot,
     parse_incr_update,
 )
+from adapters.bingx.schemas_market import IncrDepth
 from adapters.core.book_glue import BookEmission, SyncedBook
 from adapters.core.book_sync import DEFAULT_MAX_BUFFER, ChainRule, Verdict
 

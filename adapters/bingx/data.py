@@ -37,9 +37,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any
 
 import pandas as pd
 from nautilus_trader.cache.cache import Cache
@@ -70,15 +69,8 @@ from adapters.bingx.parsing import BINGX_VENUE, venue_symbol
 from adapters.bingx.parsing_market import (
     KLINE_INTERVALS,
     BarTracker,
-    BookTickerData,
-    DepthData,
-    IncrDepthData,
-    KlineData,
-    KlineRest,
-    MarkPriceData,
-    TradeData,
+    BingxStreamCodec,
     book_ticker_topic,
-    decode_data_frame,
     depth_topic,
     incr_depth_topic,
     interval_for,
@@ -91,17 +83,18 @@ from adapters.bingx.parsing_market import (
     parse_premium_index,
     parse_quote,
     parse_trades,
+    server_ping_reply,
     trade_topic,
 )
 from adapters.bingx.providers import BingxInstrumentProvider
-from adapters.bingx.schemas_stream import (
-    JsonPing,
-    MalformedFrame,
-    StreamAck,
-    UnknownMarketFrame,
-    decode_gzip_frame,
-    is_ping,
-    json_pong,
+from adapters.bingx.schemas_market import (
+    BookTickerFrame,
+    DepthFrame,
+    IncrDepthFrame,
+    KlineFrame,
+    KlineRest,
+    MarkPriceFrame,
+    TradeFrame,
 )
 from adapters.core.data_client import (
     OWN_BARS,
@@ -117,7 +110,7 @@ from adapters.core.data_client import (
 )
 from adapters.core.dedup import FifoDedup
 from adapters.core.stream import Frame
-from adapters.core.stream_pool import SUBSCRIBE, Ack, MarketStreamPool
+from adapters.core.stream_pool import MarketStreamPool
 from adapters.core.ws_connection import WsConfig
 
 __all__ = [
@@ -128,66 +121,11 @@ __all__ = [
     "OWN_QUOTES",
     "OWN_TRADES",
     "BingxDataClient",
-    "BingxStreamCodec",
     "BookState",
     "DataMetrics",
-    "server_ping_reply",
 ]
 
 _log = logging.getLogger(__name__)
-
-# The gzip of "Ping" is ~24 bytes; data frames and acks are larger. Only frames this small are
-# decompressed by the heartbeat check, so the hot path pays nothing for it.
-_MAX_PING_FRAME: Final = 64
-
-
-def server_ping_reply(frame: Frame) -> Frame | None:
-    """``Ping`` (gzip or text) -> ``Pong``; a JSON ping -> its JSON pong; anything else None."""
-    if len(frame) > _MAX_PING_FRAME:
-        return None
-    # Never raises: a corrupt small frame is not a heartbeat (the dispatcher logs it as malformed);
-    # it must not take the socket down with it.
-    try:
-        payload = decode_gzip_frame(frame)
-        if is_ping(payload):
-            return "Pong"
-        if payload.startswith(b'{"ping"'):
-            from adapters.bingx.schemas_stream import decode_market_frame
-
-            decoded = decode_market_frame(payload)
-            if isinstance(decoded, JsonPing):
-                return json_pong(decoded).decode()
-    except Exception:
-        return None
-    return None
-
-
-class BingxStreamCodec:
-    """``{"id", "reqType": "sub"|"unsub", "dataType"}`` requests (one topic each); typed data frames."""
-
-    max_streams_per_request = 1
-
-    def __init__(self, name: str, logger: logging.Logger | None = None) -> None:
-        self.name = name
-        self.log = logger or _log
-
-    def encode(self, method: str, streams: Sequence[str], req_id: int) -> Frame:
-        req_type = "sub" if method == SUBSCRIBE else "unsub"
-        return f'{{"id":"{req_id}","reqType":"{req_type}","dataType":"{streams[0]}"}}'
-
-    def decode(self, frame: Frame) -> tuple[str | None, Any] | Ack | None:
-        decoded = decode_data_frame(frame)
-        data_type = getattr(decoded, "dataType", None)
-        if data_type is not None:
-            return data_type, decoded
-        if isinstance(decoded, StreamAck):
-            ident = int(decoded.id) if decoded.id and decoded.id.isdigit() else None
-            return Ack(ident, None if decoded.ok else f"code={decoded.code} msg={decoded.msg}")
-        if isinstance(decoded, MalformedFrame):
-            self.log.warning("%s: malformed frame: %s", self.name, decoded.error)
-        elif isinstance(decoded, UnknownMarketFrame):
-            self.log.debug("%s: unknown topic %s", self.name, decoded.data_type)
-        return None
 
 
 @dataclass(slots=True)
@@ -310,17 +248,17 @@ class BingxDataClient(PerpMarketDataClient[BookState]):
             self.metrics.dropped_unknown_symbol += 1
             return
         tp = type(event)
-        if tp is IncrDepthData:
+        if tp is IncrDepthFrame:
             book = self.books.get(symbol)
             if book is not None:
                 msg = event.data
                 if msg.action == "all":
                     book.snapshot_seen.set()
                 self._publish_book(book, book.sync.on_push(msg, ts_init))
-        elif tp is BookTickerData:
+        elif tp is BookTickerFrame:
             if symbol in self._quote_symbols:
                 self._handle_data(parse_quote(event.data, ctx, ts_init))
-        elif tp is TradeData:
+        elif tp is TradeFrame:
             seen = self._trade_seen.get(symbol)
             if seen is not None:
                 before = len(event.data)
@@ -328,15 +266,15 @@ class BingxDataClient(PerpMarketDataClient[BookState]):
                 self.metrics.duplicate_trades_dropped += before - len(ticks)
                 for tick in ticks:
                     self._handle_data(tick)
-        elif tp is KlineData:
+        elif tp is KlineFrame:
             tracker = self._bars.get(stream) if stream else None
             if tracker is not None:
                 for bar in tracker.on_push(event.data, ts_init):
                     self._handle_data(bar)
-        elif tp is MarkPriceData:
+        elif tp is MarkPriceFrame:
             if symbol in self._mark_symbols:
                 self._handle_data(parse_mark_price(event.data, ctx, ts_init))
-        elif tp is DepthData and symbol in self._depth10_symbols:
+        elif tp is DepthFrame and symbol in self._depth10_symbols:
             self._handle_data(parse_depth10(event, ctx, ts_init))
 
     def on_reconnected(self, streams: frozenset[str]) -> None:

@@ -103,7 +103,7 @@ from adapters.bingx.poll import RestPollFailover
 from adapters.bingx.providers import BingxInstrumentProvider
 from adapters.bingx.schemas import Order as VenueOrder
 from adapters.bingx.schemas import Position, num, to_int
-from adapters.bingx.user_events import BingxUserStreamHandler, InstrumentInfo, OrderIndex
+from adapters.bingx.user_events import BingxUserStreamHandler, OrderIndex
 from adapters.bingx.user_stream import BingxUserStreamOps, ping_reply
 from adapters.bingx.venue_sync import BingxVenueSync
 from adapters.core import log_bridge
@@ -111,6 +111,7 @@ from adapters.core.backoff import Backoff
 from adapters.core.decimal_parse import to_decimal
 from adapters.core.dedup import FifoDedup
 from adapters.core.exec_client import (
+    InstrumentInfo,
     InstrumentInfoCache,
     adopt_cache_orders,
     append_or_skip,

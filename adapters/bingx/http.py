@@ -72,6 +72,7 @@ from adapters.bingx.schemas import (
     decoder,
     flag,
 )
+from adapters.bingx.schemas_market import DepthRest, FundingRateRest, KlineRest, PremiumIndexRest
 from adapters.core.fleet_budget import FleetBudget, account_scope
 from adapters.core.http_errors import VenueRejection, is_ambiguous_http_status
 from adapters.core.rate_window import FixedWindow
@@ -82,8 +83,8 @@ from adapters.core.rest_client import (
     format_param,
     param_strings,
     parse_error_body,
-    wall_clock_ms,
 )
+from adapters.core.timestamps import wall_clock_ms
 
 __all__ = [
     "MAX_BATCH_CANCEL",
@@ -705,8 +706,6 @@ class BingxHttpClient(RestClientBase):
     # ----------------------------------------------------------------------------------------------
     async def depth(self, symbol: str, limit: int = 100) -> Any:
         """``GET /openApi/swap/v2/quote/depth`` (limit 5/10/20/50/100/500/1000) -> ``DepthRest``."""
-        from adapters.bingx.parsing_market import DepthRest
-
         return await self.request(
             "GET", f"{SWAP_V2}/quote/depth", DepthRest, {"symbol": symbol, "limit": limit}, signed=False
         )
@@ -721,8 +720,6 @@ class BingxHttpClient(RestClientBase):
         limit: int = 500,
     ) -> list[Any]:
         """``GET /openApi/swap/v3/quote/klines`` -> ``list[KlineRest]`` (``time`` = bar open time)."""
-        from adapters.bingx.parsing_market import KlineRest
-
         params: dict[str, ParamValue] = {
             "symbol": symbol,
             "interval": interval,
@@ -737,8 +734,6 @@ class BingxHttpClient(RestClientBase):
 
     async def premium_index(self, symbol: str) -> Any:
         """``GET /openApi/swap/v2/quote/premiumIndex`` for one symbol -> ``PremiumIndexRest``."""
-        from adapters.bingx.parsing_market import PremiumIndexRest
-
         result: Any = await self.request(
             "GET",
             f"{SWAP_V2}/quote/premiumIndex",
@@ -752,8 +747,6 @@ class BingxHttpClient(RestClientBase):
         self, symbol: str, *, start_ms: int | None = None, end_ms: int | None = None, limit: int = 100
     ) -> list[Any]:
         """``GET /openApi/swap/v2/quote/fundingRate`` -> ``list[FundingRateRest]``."""
-        from adapters.bingx.parsing_market import FundingRateRest
-
         params: dict[str, ParamValue] = {
             "symbol": symbol,
             "startTime": start_ms,

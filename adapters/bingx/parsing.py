@@ -119,14 +119,13 @@ from adapters.core.order_fill import OrderFill as OrderFill
 from adapters.core.order_fill import order_fill_to_fill_report
 from adapters.core.order_status import resolve_order_status
 from adapters.core.position_report import position_status_report
-from adapters.core.timestamps import ms_to_ns
+from adapters.core.timestamps import NANOS_PER_MS, NANOS_PER_SECOND, NANOS_PER_US, SECONDS_PER_DAY, ms_to_ns
 from adapters.core.venue_vocabulary import VenueVocabulary
 from adapters.core.wire_values import check_decimal_text, safe_identifier
 
 _log = logging.getLogger(__name__)
 
 BINGX_VENUE: Final = Venue("BINGX")
-_NANOS_PER_MS: Final = 1_000_000
 DEFAULT_MAKER_FEE: Final = Decimal("0.0002")
 DEFAULT_TAKER_FEE: Final = Decimal("0.0005")
 BEIJING: Final = timezone(timedelta(hours=8))
@@ -353,7 +352,8 @@ _ms_to_ns = ms_to_ns
 
 def _dt_to_ns(dt: datetime) -> int:
     delta = dt - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+    seconds = delta.days * SECONDS_PER_DAY + delta.seconds
+    return seconds * NANOS_PER_SECOND + delta.microseconds * NANOS_PER_US
 
 
 def parse_fill_time_ns(filled_time: str | None, filled_tm: str | None = None) -> int | None:
@@ -586,7 +586,7 @@ def synthesized_fill_trade_id(item: FillOrderItem) -> str:
     """allFillOrders has no trade id: ``<orderId>-<fill time ms>-<volume>-<price>`` (stable for the same
     row), digested when longer than a ``TradeId`` allows."""
     ts = parse_fill_time_ns(item.filledTime, item.filledTm)
-    ms = ts // _NANOS_PER_MS if ts is not None else 0
+    ms = ts // NANOS_PER_MS if ts is not None else 0
     return bounded_trade_id(f"{item.orderId}-{ms}-{num(item.volume) or '0'}-{num(item.price) or '0'}")
 
 
@@ -773,7 +773,7 @@ def parse_order_fill(
         quote_currency,
         commission_money(o.commission, ccy),
         _ws_liquidity(o, order_type),
-        o.trade_time * _NANOS_PER_MS if o.trade_time else ts_event_fallback,
+        o.trade_time * NANOS_PER_MS if o.trade_time else ts_event_fallback,
     )
 
 

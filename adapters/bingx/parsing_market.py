@@ -1,11 +1,9 @@
-"""BingX market data: fast frame decoding and pure conversions to NautilusTrader data (no I/O).
+"""BingX market data: topics, the stream codec and pure conversions to NautilusTrader data (no I/O).
 
-Frames (notes §4): every server frame is gzip; after decompression a data frame is
-``{"code": 0, "dataType": "<SYM>@<topic>", "data": ...}``. :func:`decode_data_frame` finds
-``dataType`` with a byte search and decodes the frame **once** into the topic's Struct (typed
-``str`` fields: the market topics send decimal strings). Anything else (acks, errors, heartbeats,
-numbers where strings were expected) goes through the general
-:func:`adapters.bingx.schemas_stream.decode_market_frame`, which never raises.
+The wire types and the frame decoder are in :mod:`adapters.bingx.schemas_market`
+(:func:`~adapters.bingx.schemas_market.decode_market_frame`: each frame decoded once, strictly).
+:class:`BingxStreamCodec` is what the core market stream pool speaks: ``sub``/``unsub`` requests out,
+decoded frames and subscription acks in; :func:`server_ping_reply` answers the heartbeat.
 
 Conversions take a :class:`~adapters.core.market_context.MarketContext` (the
 venue-neutral per-instrument price/size cache shared with Binance) and ``ts_init``:
@@ -27,11 +25,11 @@ venue-neutral per-instrument price/size cache shared with Binance) and ``ts_init
 
 from __future__ import annotations
 
+import logging
 import zlib
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
-import msgspec
 from nautilus_trader.model.data import (
     Bar,
     BarType,
@@ -47,14 +45,37 @@ from nautilus_trader.model.data import (
 from nautilus_trader.model.enums import AggregationSource, AggressorSide, OrderSide
 from nautilus_trader.model.identifiers import InstrumentId, TradeId
 
-from adapters.bingx.schemas_stream import MarketFrame, decode_gzip_frame, decode_market_frame
+from adapters.bingx.schemas_market import (
+    BookTicker,
+    DepthFrame,
+    DepthRest,
+    IncrDepth,
+    KlineItem,
+    KlineRest,
+    MarkPrice,
+    PremiumIndexRest,
+    TradeFrame,
+    TradeItem,
+    UnknownMarketFrame,
+    classify_market_frame,
+    decode_market_frame,
+)
+from adapters.bingx.schemas_stream import (
+    MAX_PING_FRAME,
+    PONG,
+    JsonPing,
+    MalformedFrame,
+    StreamAck,
+    decode_gzip_frame,
+    is_ping,
+    json_pong,
+)
 from adapters.core.decimal_parse import parse_quantity
 from adapters.core.dedup import FifoDedup
 from adapters.core.market_context import MarketContext
 from adapters.core.market_parsing import (
     F_LAST,
     F_SNAPSHOT,
-    NANOS_PER_MS,
     Level,
     depth10,
     index_and_funding,
@@ -65,9 +86,14 @@ from adapters.core.market_parsing import (
     update_deltas,
 )
 from adapters.core.market_parsing import ts_ms as _ts
+from adapters.core.stream import Frame
+from adapters.core.stream_pool import SUBSCRIBE, Ack
+from adapters.core.timestamps import NANOS_PER_MS
 
 # re-exported: the core per-instrument conversion context and the shared constants
-__all__ = ["F_LAST", "F_SNAPSHOT", "NANOS_PER_MS", "Level", "MarketContext"]
+__all__ = ["F_LAST", "F_SNAPSHOT", "Level", "MarketContext"]
+
+_log = logging.getLogger(__name__)
 
 _BUY: Final = OrderSide.BUY
 _SELL: Final = OrderSide.SELL
@@ -137,156 +163,60 @@ def bar_type_for(instrument_id: InstrumentId, interval: str) -> BarType:
     return BarType(instrument_id, interval_spec(interval), AggregationSource.EXTERNAL)
 
 
-# --------------------------------------------------------------------------------------------------
-# Frames (hot path): typed str fields, decoded once
-# --------------------------------------------------------------------------------------------------
-
-
-class TradeItem(msgspec.Struct, gc=False):
-    q: str
-    p: str
-    T: int = 0
-    m: bool = False
-    s: str = ""
-
-
-class TradeData(msgspec.Struct, gc=False):
-    dataType: str
-    data: list[TradeItem]
-
-
-class BookTicker(msgspec.Struct, gc=False):
-    b: str
-    B: str
-    a: str
-    A: str
-    s: str = ""
-    u: int | None = None
-    E: int | None = None
-    T: int | None = None
-
-
-class BookTickerData(msgspec.Struct, gc=False):
-    dataType: str
-    data: BookTicker
-
-
-class Depth(msgspec.Struct, gc=False):
-    bids: list[Level] = []
-    asks: list[Level] = []
-
-
-class DepthData(msgspec.Struct, gc=False):
-    dataType: str
-    data: Depth
-    ts: int | None = None
-
-
-class IncrDepth(msgspec.Struct, gc=False):
-    action: str
-    lastUpdateId: int
-    time: int | None = None
-    bids: list[Level] = []
-    asks: list[Level] = []
-
-    @property
-    def is_snapshot(self) -> bool:
-        return self.action == "all"
-
-
-class IncrDepthData(msgspec.Struct, gc=False):
-    dataType: str
-    data: IncrDepth
-
-
-class KlineItem(msgspec.Struct, gc=False):
-    o: str
-    h: str
-    l: str  # noqa: E741
-    c: str
-    v: str
-    T: int
-
-
-class KlineData(msgspec.Struct, gc=False):
-    dataType: str
-    data: list[KlineItem]
-
-
-class MarkPrice(msgspec.Struct, gc=False):
-    p: str
-    s: str = ""
-    E: int | None = None
-
-
-class MarkPriceData(msgspec.Struct, gc=False):
-    dataType: str
-    data: MarkPrice
-
-
-MarketData = TradeData | BookTickerData | DepthData | IncrDepthData | KlineData | MarkPriceData
-
-_DECODERS: Final[dict[str, msgspec.json.Decoder[Any]]] = {
-    "trade": msgspec.json.Decoder(TradeData),
-    "bookTicker": msgspec.json.Decoder(BookTickerData),
-    "depth": msgspec.json.Decoder(DepthData),
-    "incrDepth": msgspec.json.Decoder(IncrDepthData),
-    "kline": msgspec.json.Decoder(KlineData),
-    "markPrice": msgspec.json.Decoder(MarkPriceData),
-}
-_DATA_TYPE_KEY: Final = b'"dataType":"'
-_GZIP_MAGIC: Final = b"\x1f\x8b"
-_decoder_by_type: dict[bytes, msgspec.json.Decoder[Any] | None] = {}
-
-
-def _decoder_for(data_type: bytes) -> msgspec.json.Decoder[Any] | None:
-    dec = _decoder_by_type.get(data_type, _decoder_for)  # type: ignore[arg-type]
-    if dec is not _decoder_for:
-        return dec  # type: ignore[return-value]
-    _, _, topic = data_type.decode(errors="replace").partition("@")
-    head = topic.split("@", 1)[0]
-    kind = (
-        "kline"
-        if head.startswith("kline_")
-        else ("depth" if head[5:].isdigit() and head[:5] == "depth" else head)
-    )
-    found = _DECODERS.get(kind)
-    if len(_decoder_by_type) > 10_000:
-        _decoder_by_type.clear()
-    _decoder_by_type[data_type] = found
-    return found
-
-
-def gunzip(frame: bytes | bytearray | memoryview | str) -> bytes:
-    """The frame's payload (gzip decompressed when it is gzip, bounded: ValueError beyond the limit)."""
-    return decode_gzip_frame(frame)
-
-
-def decode_data_frame(frame: bytes | bytearray | memoryview | str) -> MarketData | MarketFrame:
-    """One market frame -> a typed data Struct, else the general decode (ack, ping, unknown, malformed).
-
-    Never raises.
-    """
-    try:
-        payload = gunzip(frame)
-    except ValueError:
-        return decode_market_frame(frame)
-    i = payload.find(_DATA_TYPE_KEY)
-    if i >= 0:
-        start = i + len(_DATA_TYPE_KEY)
-        end = payload.find(b'"', start)
-        if end > start:
-            dec = _decoder_for(payload[start:end])
-            if dec is not None:
-                try:
-                    return dec.decode(payload)  # type: ignore[no-any-return]
-                except (msgspec.ValidationError, msgspec.DecodeError):
-                    pass  # an error frame for the topic, numbers for strings, ...: general path
-    return decode_market_frame(payload)
-
-
 def symbol_of(data_type: str) -> str:
     return data_type.partition("@")[0]
+
+
+# --------------------------------------------------------------------------------------------------
+# Stream codec (the core market stream pool's dialect) and heartbeat
+# --------------------------------------------------------------------------------------------------
+
+
+def server_ping_reply(frame: Frame) -> Frame | None:
+    """``Ping`` (gzip or text) -> ``Pong``; a JSON ping -> its JSON pong; anything else None."""
+    if len(frame) > MAX_PING_FRAME:
+        return None
+    # Never raises: a corrupt small frame is not a heartbeat (the dispatcher logs it as malformed);
+    # it must not take the socket down with it.
+    try:
+        payload = decode_gzip_frame(frame)
+        if is_ping(payload):
+            return PONG
+        if payload.startswith(b'{"ping"'):
+            decoded = classify_market_frame(payload)
+            if isinstance(decoded, JsonPing):
+                return json_pong(decoded).decode()
+    except Exception:
+        return None
+    return None
+
+
+class BingxStreamCodec:
+    """``{"id", "reqType": "sub"|"unsub", "dataType"}`` requests (one topic each); typed data frames."""
+
+    max_streams_per_request = 1
+
+    def __init__(self, name: str, logger: logging.Logger | None = None) -> None:
+        self.name = name
+        self.log = logger or _log
+
+    def encode(self, method: str, streams: Sequence[str], req_id: int) -> Frame:
+        req_type = "sub" if method == SUBSCRIBE else "unsub"
+        return f'{{"id":"{req_id}","reqType":"{req_type}","dataType":"{streams[0]}"}}'
+
+    def decode(self, frame: Frame) -> tuple[str | None, Any] | Ack | None:
+        decoded = decode_market_frame(frame)
+        data_type = getattr(decoded, "dataType", None)
+        if data_type is not None:
+            return data_type, decoded
+        if isinstance(decoded, StreamAck):
+            ident = int(decoded.id) if decoded.id and decoded.id.isdigit() else None
+            return Ack(ident, None if decoded.ok else f"code={decoded.code} msg={decoded.msg}")
+        if isinstance(decoded, MalformedFrame):
+            self.log.warning("%s: malformed frame: %s", self.name, decoded.error)
+        elif isinstance(decoded, UnknownMarketFrame):
+            self.log.debug("%s: unknown topic %s", self.name, decoded.data_type)
+        return None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -317,7 +247,7 @@ def synthesize_trade_id(t: TradeItem, index: int) -> str:
 
 
 def parse_trades(
-    frame: TradeData, ctx: MarketContext, ts_init: int, seen: FifoDedup[str] | None = None
+    frame: TradeFrame, ctx: MarketContext, ts_init: int, seen: FifoDedup[str] | None = None
 ) -> list[TradeTick]:
     """``@trade`` push -> TradeTicks, skipping trades whose synthesised id ``seen`` already holds and
     zero sizes (Nautilus rejects size 0)."""
@@ -361,7 +291,7 @@ def _top(levels: Sequence[Level], side: OrderSide, ctx: MarketContext, descendin
     return [BookOrder(side, px, qty, 0) for px, qty in parsed[:10] if qty.raw > 0]
 
 
-def parse_depth10(frame: DepthData, ctx: MarketContext, ts_init: int) -> OrderBookDepth10:
+def parse_depth10(frame: DepthFrame, ctx: MarketContext, ts_init: int) -> OrderBookDepth10:
     """``@depthN@Xms`` snapshot -> ``OrderBookDepth10`` (bids best first, asks best first)."""
     bids = _top(frame.data.bids, _BUY, ctx, True)
     asks = _top(frame.data.asks, _SELL, ctx, False)
@@ -420,38 +350,8 @@ class BarTracker:
 
 
 # --------------------------------------------------------------------------------------------------
-# REST market payloads (``/openApi/swap/v2|v3/quote/...``)
+# REST market payloads (``/openApi/swap/v2|v3/quote/...``, types in schemas_market)
 # --------------------------------------------------------------------------------------------------
-
-
-class DepthRest(msgspec.Struct, gc=False):
-    bids: list[Level] = []
-    asks: list[Level] = []
-    T: int | None = None
-
-
-class KlineRest(msgspec.Struct, gc=False):
-    open: str
-    close: str
-    high: str
-    low: str
-    volume: str
-    time: int  # bar open time
-
-
-class PremiumIndexRest(msgspec.Struct, gc=False):
-    symbol: str
-    markPrice: str = ""
-    indexPrice: str = ""
-    lastFundingRate: str = ""
-    nextFundingTime: int | None = None
-    time: int | None = None
-
-
-class FundingRateRest(msgspec.Struct, gc=False):
-    symbol: str
-    fundingRate: str
-    fundingTime: int
 
 
 def parse_premium_index(

@@ -1,12 +1,13 @@
-"""BingX WebSocket frames: gzip transport, heartbeat, user-data events and market events (decode only).
+"""BingX WebSocket frames: gzip transport, heartbeat, control frames and user-data events (decode only).
 
 Transport: every server frame is a GZIP-compressed binary frame, the heartbeat included. The heartbeat is the
 text ``Ping`` inside gzip; answer with the text frame ``Pong`` (:data:`PONG`). A JSON ping
 ``{"ping": id, "time": t}`` (spot style) is recognised too and answered with :func:`json_pong`.
 
-:func:`decode_user_frame` and :func:`decode_market_frame` take the *decompressed* payload (or the raw
-binary frame - they gunzip when the gzip magic is present) and never raise: unknown events become
-:class:`UnknownEvent`, subscription acks/errors :class:`StreamAck`, garbage :class:`MalformedFrame`.
+:func:`decode_user_frame` takes the *decompressed* payload (or the raw binary frame - it gunzips when the
+gzip magic is present) and never raises: unknown events become :class:`UnknownEvent`, subscription
+acks/errors :class:`StreamAck`, garbage :class:`MalformedFrame`. The transport and control frames here are
+shared with the market topics, whose wire types and decoder are in :mod:`adapters.bingx.schemas_market`.
 
 User events are tagged on ``"e"``: ``ORDER_TRADE_UPDATE`` (also accepted as ``TRADE_UPDATE``, which the 2025
 docs sample shows), ``ACCOUNT_UPDATE``, ``ACCOUNT_CONFIG_UPDATE``, ``SNAPSHOT`` (``ac`` config body and/or
@@ -46,13 +47,16 @@ def decode_gzip_frame(
     return inflate_gzip(raw, max_bytes)
 
 
-_RAW_KEPT: Final = 1024  # what a MalformedFrame keeps of a bad frame (for the log line)
+RAW_KEPT: Final = 1024  # what a MalformedFrame keeps of a bad frame (for the log line)
+# A gzip-compressed "Ping" is ~24 bytes; data frames and acks are larger. Only frames this small are
+# decompressed by a heartbeat check, so the hot path pays nothing for it.
+MAX_PING_FRAME: Final = 64
 
 
-def _head(frame: bytes | bytearray | memoryview | str) -> bytes:
+def frame_head(frame: bytes | bytearray | memoryview | str) -> bytes:
     if isinstance(frame, str):
-        return frame[:_RAW_KEPT].encode("utf-8", "backslashreplace")
-    return bytes(frame[:_RAW_KEPT])
+        return frame[:RAW_KEPT].encode("utf-8", "backslashreplace")
+    return bytes(frame[:RAW_KEPT])
 
 
 def is_ping(payload: bytes) -> bool:
@@ -243,7 +247,10 @@ UserFrame = (
 )
 
 
-class _Generic(msgspec.Struct, gc=False):
+class GenericFrame(msgspec.Struct, gc=False):
+    """Any frame's top-level fields, read without believing them (the classification of a frame
+    that is not a known event)."""
+
     e: Any = None
     code: Any = None
     msg: Any = None
@@ -255,15 +262,15 @@ class _Generic(msgspec.Struct, gc=False):
 
 
 _USER_DECODER = msgspec.json.Decoder(UserDataEvent, strict=False)
-_GENERIC_DECODER = msgspec.json.Decoder(_Generic)
+GENERIC_DECODER = msgspec.json.Decoder(GenericFrame)
 
 
 def _control(
     raw: bytes, error: str
-) -> PingFrame | JsonPing | StreamAck | UnknownEvent | MalformedFrame | _Generic:
+) -> PingFrame | JsonPing | StreamAck | UnknownEvent | MalformedFrame | GenericFrame:
     """Classify a frame that is not a known event. Returns the generic decode for market dispatch."""
     try:
-        g = _GENERIC_DECODER.decode(raw)
+        g = GENERIC_DECODER.decode(raw)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         return MalformedFrame(error=str(exc), raw=raw)
     if g.ping is not None:
@@ -275,7 +282,7 @@ def _control(
     return g
 
 
-def _ack_or_malformed(g: _Generic, raw: bytes, error: str) -> StreamAck | MalformedFrame:
+def ack_or_malformed(g: GenericFrame, raw: bytes, error: str) -> StreamAck | MalformedFrame:
     if isinstance(g.code, int) and not isinstance(g.code, bool):
         ident = g.id if isinstance(g.id, str) else (str(g.id) if g.id is not None else None)
         return StreamAck(code=g.code, msg=str(g.msg or ""), id=ident)
@@ -289,7 +296,7 @@ def decode_user_frame(
     try:
         raw = decode_gzip_frame(frame, max_bytes)
     except ValueError as exc:
-        return MalformedFrame(error=str(exc), raw=_head(frame))
+        return MalformedFrame(error=str(exc), raw=frame_head(frame))
     if is_ping(raw):
         return PingFrame()
     try:
@@ -297,182 +304,8 @@ def decode_user_frame(
     except msgspec.ValidationError as exc:
         error = str(exc)
     except (msgspec.DecodeError, RecursionError, UnicodeError) as exc:
-        return MalformedFrame(error=f"invalid JSON: {exc!r}"[:200], raw=raw[:_RAW_KEPT])
+        return MalformedFrame(error=f"invalid JSON: {exc!r}"[:200], raw=raw[:RAW_KEPT])
     result = _control(raw, error)
-    if isinstance(result, _Generic):
-        return _ack_or_malformed(result, raw, error)
-    return result
-
-
-# --------------------------------------------------------------------------------------------------
-# Market data (decode only; the data client comes later)
-# --------------------------------------------------------------------------------------------------
-
-
-class TradeTick(msgspec.Struct, gc=False):
-    """``@trade`` item (no trade id; ``m`` = buyer is maker)."""
-
-    q: Num = _EMPTY
-    p: Num = _EMPTY
-    T: int = 0
-    m: bool = False
-    s: str = ""
-
-
-class TradeFrame(msgspec.Struct, gc=False):
-    dataType: str
-    data: list[TradeTick] = msgspec.field(default_factory=list)
-
-
-class DepthData(msgspec.Struct, gc=False):
-    bids: list[list[Num]] = msgspec.field(default_factory=list)
-    asks: list[list[Num]] = msgspec.field(default_factory=list)
-
-
-class DepthFrame(msgspec.Struct, gc=False):
-    """``@depthN@Xms``: full snapshot of N levels (asks arrive far-to-best; sort yourself)."""
-
-    dataType: str
-    data: DepthData
-    ts: int | None = None
-
-
-class IncrDepthData(msgspec.Struct, gc=False):
-    action: str = ""  # "all" (full book) | "update"
-    lastUpdateId: int = 0
-    time: int | None = None
-    bids: list[list[Num]] = msgspec.field(default_factory=list)
-    asks: list[list[Num]] = msgspec.field(default_factory=list)
-
-
-class IncrDepthFrame(msgspec.Struct, gc=False):
-    dataType: str
-    data: IncrDepthData
-
-
-class KlineItem(msgspec.Struct, gc=False):
-    """``T`` is the bar *open* time; there is no closed flag (a bar is final when the next ``T`` arrives)."""
-
-    o: Num = _EMPTY
-    h: Num = _EMPTY
-    l: Num = _EMPTY  # noqa: E741
-    c: Num = _EMPTY
-    v: Num = _EMPTY
-    T: int = 0
-
-
-class KlineFrame(msgspec.Struct, gc=False):
-    dataType: str
-    data: list[KlineItem] = msgspec.field(default_factory=list)
-    s: str | None = None
-
-
-class BookTickerData(msgspec.Struct, gc=False):
-    s: str = ""
-    b: Num = _EMPTY
-    B: Num = _EMPTY
-    a: Num = _EMPTY
-    A: Num = _EMPTY
-    u: int | None = None
-    E: int | None = None
-    T: int | None = None
-
-
-class BookTickerFrame(msgspec.Struct, gc=False):
-    dataType: str
-    data: BookTickerData
-
-
-class MarkPriceData(msgspec.Struct, gc=False):
-    s: str = ""
-    p: Num = _EMPTY
-    E: int | None = None
-
-
-class MarkPriceFrame(msgspec.Struct, gc=False):
-    dataType: str
-    data: MarkPriceData
-
-
-class LastPriceData(msgspec.Struct, gc=False):
-    s: str = ""
-    c: Num = _EMPTY
-    E: int | None = None
-
-
-class LastPriceFrame(msgspec.Struct, gc=False):
-    dataType: str
-    data: LastPriceData
-
-
-class UnknownMarketFrame(msgspec.Struct, gc=False):
-    data_type: str
-    raw: bytes
-
-
-MarketFrame = (
-    TradeFrame
-    | DepthFrame
-    | IncrDepthFrame
-    | KlineFrame
-    | BookTickerFrame
-    | MarkPriceFrame
-    | LastPriceFrame
-    | UnknownMarketFrame
-    | PingFrame
-    | JsonPing
-    | StreamAck
-    | MalformedFrame
-)
-
-_MARKET_DECODERS: Final[dict[str, msgspec.json.Decoder[Any]]] = {
-    "trade": msgspec.json.Decoder(TradeFrame, strict=False),
-    "depth": msgspec.json.Decoder(DepthFrame, strict=False),
-    "incrDepth": msgspec.json.Decoder(IncrDepthFrame, strict=False),
-    "kline": msgspec.json.Decoder(KlineFrame, strict=False),
-    "bookTicker": msgspec.json.Decoder(BookTickerFrame, strict=False),
-    "markPrice": msgspec.json.Decoder(MarkPriceFrame, strict=False),
-    "lastPrice": msgspec.json.Decoder(LastPriceFrame, strict=False),
-}
-
-
-def market_topic_kind(data_type: str) -> str | None:
-    """``BTC-USDT@depth20@500ms`` -> ``depth``; ``BTC-USDT@kline_1m`` -> ``kline``; unknown -> None."""
-    _, _, topic = data_type.partition("@")
-    if not topic:
-        return None
-    head = topic.split("@", 1)[0]
-    if head.startswith("kline_"):
-        return "kline"
-    if head.startswith("depth") and head[5:].isdigit():
-        return "depth"
-    return head if head in _MARKET_DECODERS else None
-
-
-def decode_market_frame(
-    frame: bytes | bytearray | memoryview | str, max_bytes: int = DEFAULT_MAX_FRAME_BYTES
-) -> MarketFrame:
-    """Decode one market-stream frame (gzip or plain). Never raises."""
-    try:
-        raw = decode_gzip_frame(frame, max_bytes)
-    except ValueError as exc:
-        return MalformedFrame(error=str(exc), raw=_head(frame))
-    if is_ping(raw):
-        return PingFrame()
-    try:
-        g = _GENERIC_DECODER.decode(raw)
-    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError, UnicodeError) as exc:
-        return MalformedFrame(error=f"invalid JSON: {exc!r}"[:200], raw=raw[:_RAW_KEPT])
-    if g.ping is not None:
-        return JsonPing(ping=g.ping, time=g.time)
-    data_type = g.dataType if isinstance(g.dataType, str) else ""
-    if not data_type or bytes(g.data) in (b"", b"null"):
-        return _ack_or_malformed(g, raw, "no dataType/data")
-    kind = market_topic_kind(data_type)
-    if kind is None:
-        return UnknownMarketFrame(data_type=data_type, raw=raw)
-    try:
-        result: MarketFrame = _MARKET_DECODERS[kind].decode(raw)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        return MalformedFrame(error=str(exc), raw=raw, event_type=data_type)
+    if isinstance(result, GenericFrame):
+        return ack_or_malformed(result, raw, error)
     return result

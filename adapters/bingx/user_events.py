@@ -26,12 +26,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import NamedTuple, Protocol
 
-from nautilus_trader.execution.reports import ExecutionMassStatus, FillReport, OrderStatusReport
+from nautilus_trader.execution.reports import FillReport, OrderStatusReport
 from nautilus_trader.model.enums import LiquiditySide, OrderSide
 from nautilus_trader.model.identifiers import AccountId, ClientId, InstrumentId, PositionId, VenueOrderId
-from nautilus_trader.model.objects import AccountBalance, Currency, MarginBalance
 
 from adapters.bingx.parsing import (
     BINGX_VENUE,
@@ -60,37 +58,12 @@ from adapters.bingx.schemas_stream import (
 )
 from adapters.core.balance_clock import BalanceClock
 from adapters.core.decimal_parse import to_decimal
+from adapters.core.exec_client import InstrumentInfo
 from adapters.core.order_facts import OrderFacts
 from adapters.core.order_tracking import OrderTracker, TrackedOrder, fill_key
-from adapters.core.reports import send_order_with_fills
-from adapters.core.wire_values import WireValueError, check_time_ms, redact, strict_decimal
-
-_NANOS_PER_MS = 1_000_000
-_MAX_LOGGED_RAW = 300
-
-
-class InstrumentInfo(NamedTuple):
-    instrument_id: InstrumentId
-    price_precision: int
-    size_precision: int
-    quote_currency: Currency
-
-
-class ReportSink(Protocol):
-    """Where reports and account states go (the exec client)."""
-
-    def _send_order_status_report(self, report: OrderStatusReport) -> None: ...
-    def _send_mass_status_report(self, report: ExecutionMassStatus) -> None: ...
-
-    def generate_account_state(
-        self,
-        balances: list[AccountBalance],
-        margins: list[MarginBalance],
-        reported: bool,
-        ts_event: int,
-        info: dict[str, object] | None = None,
-    ) -> None: ...
-
+from adapters.core.reports import ReportSink, send_order_with_fills
+from adapters.core.timestamps import NANOS_PER_MS
+from adapters.core.wire_values import WireValueError, check_time_ms, raw_head, redact, strict_decimal
 
 # --------------------------------------------------------------------------------------------------
 # Order index: lowercase client ids and cancel-replace chains
@@ -235,7 +208,7 @@ class BingxUserStreamHandler:
             self._log.error("user frame rejected: %s", exc)
         except Exception:
             self.errors += 1
-            self._log.exception("user frame skipped: processing failed: %s", redact(_raw_head(raw)))
+            self._log.exception("user frame skipped: processing failed: %s", redact(raw_head(raw)))
 
     def _dispatch(self, event: object) -> None:
         tp = type(event)
@@ -267,7 +240,7 @@ class BingxUserStreamHandler:
         elif tp is MalformedFrame:
             assert isinstance(event, MalformedFrame)
             self.malformed += 1
-            self._log.error("malformed user frame skipped (%s): %r", event.error, event.raw[:_MAX_LOGGED_RAW])
+            self._log.error("malformed user frame skipped (%s): %r", event.error, raw_head(event.raw))
         else:  # pragma: no cover - decode_user_frame returns one of the above
             self._log.warning("unhandled user event %r", tp.__name__)
 
@@ -299,7 +272,7 @@ class BingxUserStreamHandler:
             return
         if self._index.is_retired(order, voi.value):
             return  # lifecycle of a link our cancel-replace retired: not the order's
-        ts = (o.trade_time or event_time) * _NANOS_PER_MS
+        ts = (o.trade_time or event_time) * NANOS_PER_MS
         x = o.execution_type.upper()
         venue_filled = self._index.filled_before(order) + to_decimal(num(o.cum_filled_qty), "z")
         if x == "NEW":
@@ -376,7 +349,7 @@ class BingxUserStreamHandler:
         info = self._instruments(o.symbol)
         ts_init = self._clock_ns()
         pos_id = self._position_id(info.instrument_id, o.position_side)
-        ts_event = (o.trade_time or event_time) * _NANOS_PER_MS
+        ts_event = (o.trade_time or event_time) * NANOS_PER_MS
         fills: list[FillReport] = []
         trade_id = _trade_id(o) if is_fill(o) else None
         if is_fill(o) and (trade_id is None or not has_last_fill(o) or not o.trade_time):
@@ -444,7 +417,7 @@ class BingxUserStreamHandler:
             balances=balances,
             margins=[],
             reported=True,
-            ts_event=(event_time * _NANOS_PER_MS) or self._clock_ns(),
+            ts_event=(event_time * NANOS_PER_MS) or self._clock_ns(),
         )
 
 
@@ -456,7 +429,3 @@ def _trade_id(o: OrderUpdateData) -> int | None:
         if tid is not None and tid > 0:
             return tid
     return None
-
-
-def _raw_head(raw: bytes | str) -> bytes | str:
-    return raw[:_MAX_LOGGED_RAW]

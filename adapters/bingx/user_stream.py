@@ -20,16 +20,12 @@ import logging
 import aiohttp
 
 from adapters.bingx.http import BingxHttpClient
-from adapters.bingx.schemas_stream import PONG, decode_gzip_frame, is_ping
+from adapters.bingx.schemas_stream import MAX_PING_FRAME, PONG, decode_gzip_frame, is_ping
 from adapters.bingx.user_events import BingxUserStreamHandler
 from adapters.bingx.venue_sync import BingxVenueSync
 from adapters.core.recovery import SnapshotOutcome
 from adapters.core.stream import Frame, StreamHandle
 from adapters.core.ws_connection import WsConfig, WsConnection
-
-# A gzip-compressed "Ping" is ~24 bytes; only frames this small can be one (no decompression of
-# every event just to look for the heartbeat).
-_MAX_PING_FRAME = 64
 
 
 def user_stream_url(ws_base_url: str, listen_key: str) -> str:
@@ -38,7 +34,7 @@ def user_stream_url(ws_base_url: str, listen_key: str) -> str:
 
 def ping_reply(frame: Frame) -> Frame | None:
     """``server_ping_reply`` for BingX: ``Pong`` for the (gzip) text ``Ping``, else None."""
-    if len(frame) > _MAX_PING_FRAME:
+    if len(frame) > MAX_PING_FRAME:
         return None
     try:  # never raises: a corrupt heartbeat-sized frame must not drop the socket
         payload = decode_gzip_frame(frame)

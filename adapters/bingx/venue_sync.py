@@ -37,7 +37,6 @@ from decimal import Decimal
 
 from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.identifiers import AccountId, InstrumentId, PositionId, VenueOrderId
-from nautilus_trader.model.objects import AccountBalance, MarginBalance
 
 from adapters.bingx.errors import BingxError, BingxRejection, is_unknown_symbol
 from adapters.bingx.http import BingxHttpClient
@@ -50,18 +49,19 @@ from adapters.bingx.parsing import (
     parse_liquidity_side,
 )
 from adapters.bingx.schemas import FillHistoryItem, Order, Position, num, to_int
-from adapters.bingx.user_events import BingxUserStreamHandler, InstrumentInfo, OrderIndex
+from adapters.bingx.user_events import BingxUserStreamHandler, OrderIndex
 from adapters.core import gap_sync
 from adapters.core.balance_clock import BalanceClock
 from adapters.core.decimal_parse import parse_currency, parse_price, parse_quantity, to_decimal
+from adapters.core.exec_client import InstrumentInfo
 from adapters.core.http_errors import FillsNotPublished
 from adapters.core.order_facts import OrderFacts
 from adapters.core.order_tracking import FillKey, TrackedOrder, fill_key
 from adapters.core.recovery import QueryResult, SnapshotOutcome
-from adapters.core.timestamps import format_ms
+from adapters.core.reports import AccountStateSink
+from adapters.core.timestamps import NANOS_PER_MS, format_ms
 from adapters.core.wire_values import WireValueError, check_positive_id, strict_decimal
 
-_NANOS_PER_MS = 1_000_000
 _FILLS_PAGE = 1000
 _FILL_WINDOW_MS = 7 * 24 * 3600 * 1000 - 60_000  # fillHistory keeps 7 days; stay inside
 _OPEN = frozenset({"NEW", "PENDING", "PARTIALLY_FILLED", "RUNNING"})
@@ -72,20 +72,6 @@ def is_permanent(exc: Exception) -> bool:
     return isinstance(exc, BingxRejection) and is_unknown_symbol(exc.code, exc.msg)
 
 
-class AccountSink:
-    """What the sync emits besides order events (the exec client)."""
-
-    def generate_account_state(
-        self,
-        balances: list[AccountBalance],
-        margins: list[MarginBalance],
-        reported: bool,
-        ts_event: int,
-        info: dict[str, object] | None = None,
-    ) -> None:  # pragma: no cover - protocol shape
-        raise NotImplementedError
-
-
 class BingxVenueSync:
     def __init__(
         self,
@@ -94,7 +80,7 @@ class BingxVenueSync:
         facts: OrderFacts,
         index: OrderIndex,
         handler: BingxUserStreamHandler,
-        sink: AccountSink,
+        sink: AccountStateSink,  # what the sync emits besides order events (the exec client)
         account_id: AccountId,
         instruments: Callable[[str], InstrumentInfo],
         position_id: Callable[[InstrumentId, str | None], PositionId | None],
@@ -169,7 +155,7 @@ class BingxVenueSync:
         voi = VenueOrderId(str(o.orderId))
         if self._index.is_retired(order, voi.value):
             return
-        ts = (o.updateTime or o.time or 0) * _NANOS_PER_MS or self._clock_ns()
+        ts = (o.updateTime or o.time or 0) * NANOS_PER_MS or self._clock_ns()
         venue_filled = self._index.filled_before(order) + to_decimal(num(o.executedQty))
         status = (o.status or "").upper()
         if status in _OPEN:
@@ -495,7 +481,7 @@ def _side(side: str) -> OrderSide:
 
 def _fill_ms(item: FillHistoryItem) -> int | None:
     ns = parse_fill_time_ns(item.filledTime, item.filledTm)
-    return ns // _NANOS_PER_MS if ns else None
+    return ns // NANOS_PER_MS if ns else None
 
 
 def _trade_key(item: FillHistoryItem) -> int:

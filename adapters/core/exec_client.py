@@ -4,8 +4,9 @@ Venue-neutral: every venue detail (endpoints, symbol format, which order types a
 position amount is written) comes in as a callable or a value. What lives here is the logic the two
 clients would otherwise repeat:
 
-* :class:`InstrumentInfoCache` — a symbol's instrument id, precisions and quote currency, cached once
-  the instrument is known (an uncached symbol is resolved again next time, with the fallback);
+* :class:`InstrumentInfo`, :class:`InstrumentInfoCache` — a symbol's instrument id, precisions and
+  quote currency (what the hot path needs of an instrument), cached once the instrument is known (an
+  uncached symbol is resolved again next time, with the fallback);
 * :func:`tracked_from_cache` — rebuild an order's tracking state from the engine cache (an order of
   ours submitted before a restart), so its events stay events, not reports;
 * :func:`load_instruments` — the provider's instruments and currencies into the cache on connect;
@@ -21,7 +22,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from decimal import Decimal
-from typing import Any, Final, Generic, Protocol, TypeVar
+from typing import Any, Final, Generic, NamedTuple, Protocol, TypeVar
 
 import pandas as pd
 from nautilus_trader.core.datetime import dt_to_unix_nanos
@@ -53,10 +54,9 @@ from adapters.core.order_tracking import FillKey, Terminal, TrackedOrder, fill_k
 from adapters.core.precision import PrecisionResolver
 from adapters.core.read_retry import read_with_retry
 from adapters.core.recovery import RecoveryOptions, RecoveryVenue
+from adapters.core.timestamps import NANOS_PER_MS
 from adapters.core.user_stream import UserStreamService
 from adapters.core.ws_connection import WsConfig
-
-_NANOS_PER_MS = 1_000_000
 
 I = TypeVar("I")  # noqa: E741 - a venue's InstrumentInfo
 O = TypeVar("O")  # noqa: E741 - a venue's order schema
@@ -70,6 +70,15 @@ TERMINAL_OF = {
     OrderStatus.FILLED: Terminal.FILLED,
     OrderStatus.DENIED: Terminal.REJECTED,
 }
+
+
+class InstrumentInfo(NamedTuple):
+    """What the user-stream hot path needs of an instrument (both venues)."""
+
+    instrument_id: InstrumentId
+    price_precision: int
+    size_precision: int
+    quote_currency: Currency
 
 
 def default_quote() -> Currency:
@@ -215,7 +224,7 @@ def report_timeout(http_timeout_secs: float) -> float:
 def ms_or_none(ts: pd.Timestamp | None) -> int | None:
     if ts is None:
         return None
-    return dt_to_unix_nanos(ts) // _NANOS_PER_MS
+    return dt_to_unix_nanos(ts) // NANOS_PER_MS
 
 
 async def history_symbols(

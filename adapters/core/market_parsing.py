@@ -35,9 +35,8 @@ from nautilus_trader.model.enums import BarAggregation, BookAction, OrderSide, P
 from nautilus_trader.model.objects import Price, Quantity
 
 from adapters.core.market_context import MarketContext
+from adapters.core.timestamps import NANOS_PER_MS
 from adapters.core.wire_values import WireValueError
-
-NANOS_PER_MS: Final = 1_000_000
 
 F_SNAPSHOT: Final = int(RecordFlag.F_SNAPSHOT)
 F_LAST: Final = int(RecordFlag.F_LAST)

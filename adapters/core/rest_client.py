@@ -19,7 +19,6 @@ method, path, code and the venue's message.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
 from typing import Any, ClassVar, NamedTuple, Protocol, TypeVar
@@ -80,10 +79,6 @@ class ErrorBodyLike(Protocol):
     def code(self) -> int | None: ...
     @property
     def msg(self) -> str | None: ...
-
-
-def wall_clock_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def format_param(value: ParamValue) -> str:

@@ -1,12 +1,25 @@
-"""Epoch-millisecond to nanosecond conversion (venues send ms; NautilusTrader wants ns)."""
+"""Time units and epoch-millisecond to nanosecond conversion (venues send ms; NautilusTrader wants ns).
+
+The one home of the time constants (``NANOS_PER_MS`` and its kin): every client module imports them
+from here. The simulator (:mod:`adapters.sim`) is its own program and keeps its own.
+"""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Final
 
+NANOS_PER_US: Final = 1_000
 NANOS_PER_MS: Final = 1_000_000
+NANOS_PER_SECOND: Final = 1_000_000_000
+SECONDS_PER_DAY: Final = 86_400
 MILLIS_PER_DAY: Final = 86_400_000
+
+
+def wall_clock_ms() -> int:
+    """The wall clock in epoch milliseconds (what the venues' ``timestamp`` parameters carry)."""
+    return time.time_ns() // NANOS_PER_MS
 
 
 def ms_to_ns(ms: int | None, default: int) -> int:

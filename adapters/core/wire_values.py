@@ -32,6 +32,7 @@ QUANTITY_RAW_MAX: Final = 340_282_366_920_929_970_038_656_466_944
 MAX_ID_LEN: Final = 64  # venue ids are at most 36-40 characters; anything longer is not an id
 MAX_CURRENCY_LEN: Final = 16
 _SAMPLE_LEN: Final = 40
+MAX_LOGGED_RAW: Final = 300  # how much of a skipped frame a log line shows
 
 
 class WireValueError(ValueError):
@@ -51,6 +52,11 @@ def redact(value: object) -> str:
     if len(escaped) > _SAMPLE_LEN:
         return escaped[:_SAMPLE_LEN] + f"...({len(text)} chars)"
     return escaped
+
+
+def raw_head(raw: bytes | str) -> bytes | str:
+    """The first :data:`MAX_LOGGED_RAW` characters of a frame, for the log line of a skipped one."""
+    return raw[:MAX_LOGGED_RAW]
 
 
 def check_decimal_text(s: str, field: str) -> str:

@@ -45,8 +45,9 @@ from nautilus_trader.model.identifiers import (
     VenueOrderId,
 )
 
-from adapters.binance_futures.user_events import InstrumentInfo, UserStreamHandler
+from adapters.binance_futures.user_events import UserStreamHandler
 from adapters.bingx.user_events import OrderIndex
+from adapters.core.exec_client import InstrumentInfo
 from adapters.core.order_facts import OrderFacts
 from adapters.core.order_tracking import OrderTracker, TrackedOrder
 from adapters.testkit.soak import rss_mib

@@ -29,7 +29,8 @@ from nautilus_trader.model.identifiers import (
     VenueOrderId,
 )
 
-from adapters.binance_futures.user_events import InstrumentInfo, UserStreamHandler
+from adapters.binance_futures.user_events import UserStreamHandler
+from adapters.core.exec_client import InstrumentInfo
 from adapters.core.order_facts import OrderFacts
 from adapters.core.order_tracking import OrderTracker, Terminal, TrackedOrder
 

@@ -7,6 +7,7 @@ import msgspec
 import pytest
 
 from adapters.bingx import schemas as S
+from adapters.bingx import schemas_market as M
 from adapters.bingx import schemas_stream as W
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bingx"
@@ -107,14 +108,14 @@ def test_gzip_frames_and_ping() -> None:
     assert W.decode_gzip_frame(b"plain") == b"plain"
     assert W.is_ping(b"Ping")
     assert isinstance(W.decode_user_frame(gzip.compress(b"Ping")), W.PingFrame)
-    assert isinstance(W.decode_market_frame(gzip.compress(b"Ping")), W.PingFrame)
+    assert isinstance(M.decode_market_frame(gzip.compress(b"Ping")), W.PingFrame)
     with pytest.raises(ValueError):
         W.decode_gzip_frame(b"\x1f\x8bgarbage")
     assert isinstance(W.decode_user_frame(b"\x1f\x8bgarbage"), W.MalformedFrame)
 
 
 def test_json_ping_pong() -> None:
-    frame = W.decode_market_frame(b'{"ping":"abc","time":"2023-10-02T18:51:55.089+0800"}')
+    frame = M.decode_market_frame(b'{"ping":"abc","time":"2023-10-02T18:51:55.089+0800"}')
     assert isinstance(frame, W.JsonPing)
     assert msgspec.json.decode(W.json_pong(frame)) == {"pong": "abc", "time": "2023-10-02T18:51:55.089+0800"}
 
@@ -162,7 +163,7 @@ def test_unknown_acks_and_garbage_never_raise() -> None:
     assert isinstance(unknown, W.UnknownEvent) and unknown.event_type == "NEW_THING"
     ack = W.decode_user_frame(b'{"code":0,"id":"e745","msg":"SUCCESS","timestamp":1759980142604}')
     assert isinstance(ack, W.StreamAck) and ack.ok and ack.id == "e745"
-    err = W.decode_market_frame(b'{"id":"","code":80014,"msg":"invalid params","dataType":"","data":null}')
+    err = M.decode_market_frame(b'{"id":"","code":80014,"msg":"invalid params","dataType":"","data":null}')
     assert isinstance(err, W.StreamAck) and err.code == 80014 and not err.ok
     bad = W.decode_user_frame(b'{"e":"ORDER_TRADE_UPDATE","o":{"s":"X"}}')  # missing order id
     assert isinstance(bad, W.MalformedFrame) and bad.event_type == "ORDER_TRADE_UPDATE"
@@ -170,40 +171,53 @@ def test_unknown_acks_and_garbage_never_raise() -> None:
 
 
 def test_market_frames() -> None:
-    trade = W.decode_market_frame(
+    trade = M.decode_market_frame(
         gzip.compress(
             b'{"code":0,"dataType":"BTC-USDT@trade","data":[{"q":"0.0162","p":"121934.9","T":1759994162450,'
             b'"m":false,"s":"BTC-USDT"},{"q":"0.1","p":"121935.0","T":1759994162451,"m":true,"s":"BTC-USDT"}]}'
         )
     )
-    assert isinstance(trade, W.TradeFrame) and len(trade.data) == 2 and S.num(trade.data[0].p) == "121934.9"
-    depth = W.decode_market_frame(
+    assert isinstance(trade, M.TradeFrame) and len(trade.data) == 2 and trade.data[0].p == "121934.9"
+    depth = M.decode_market_frame(
         b'{"code":0,"dataType":"BTC-USDT@depth5@500ms","ts":1759996742928,"data":{"bids":[["121825.7","7.7622"]],'
         b'"asks":[["121827.3","0.0025"],["121827.1","0.0010"]]}}'
     )
-    assert isinstance(depth, W.DepthFrame) and S.num(depth.data.asks[1][0]) == "121827.1"
-    incr = W.decode_market_frame(
+    assert isinstance(depth, M.DepthFrame) and depth.data.asks[1][0] == "121827.1"
+    incr = M.decode_market_frame(
         b'{"code":0,"dataType":"BTC-USDT@incrDepth","data":{"action":"update","lastUpdateId":393592635,'
         b'"time":1760002514979,"bids":[["1","0.0000"]],"asks":[]}}'
     )
-    assert isinstance(incr, W.IncrDepthFrame) and incr.data.lastUpdateId == 393592635
-    kline = W.decode_market_frame(
+    assert isinstance(incr, M.IncrDepthFrame) and incr.data.lastUpdateId == 393592635
+    kline = M.decode_market_frame(
         b'{"code":0,"dataType":"BTC-USDT@kline_1m","s":"BTC-USDT","data":[{"c":"121697.7","o":"121684.1",'
         b'"h":"121697.7","l":"121638.7","v":"5.8244","T":1759997460000}]}'
     )
-    assert isinstance(kline, W.KlineFrame) and kline.data[0].T == 1759997460000
-    bt = W.decode_market_frame(
+    assert isinstance(kline, M.KlineFrame) and kline.data[0].T == 1759997460000
+    bt = M.decode_market_frame(
         b'{"code":0,"dataType":"BTC-USDT@bookTicker","data":{"e":"bookTicker","u":578534658,"E":1760001840686,'
         b'"T":1760001840687,"s":"BTC-USDT","b":"121584.1","B":"18.7084","a":"121584.3","A":"4.9602"}}'
     )
-    assert isinstance(bt, W.BookTickerFrame) and S.num(bt.data.A) == "4.9602"
-    mp = W.decode_market_frame(
+    assert isinstance(bt, M.BookTickerFrame) and bt.data.A == "4.9602"
+    mp = M.decode_market_frame(
         b'{"code":0,"dataType":"BTC-USDT@markPrice","data":{"e":"markPriceUpdate","E":1760001628357,'
         b'"s":"BTC-USDT","p":"121570.0"}}'
     )
-    assert isinstance(mp, W.MarkPriceFrame) and S.num(mp.data.p) == "121570.0"
-    other = W.decode_market_frame(b'{"code":0,"dataType":"BTC-USDT@ticker","data":{"e":"24hTicker"}}')
-    assert isinstance(other, W.UnknownMarketFrame) and other.data_type == "BTC-USDT@ticker"
+    assert isinstance(mp, M.MarkPriceFrame) and mp.data.p == "121570.0"
+    other = M.decode_market_frame(b'{"code":0,"dataType":"BTC-USDT@ticker","data":{"e":"24hTicker"}}')
+    assert isinstance(other, M.UnknownMarketFrame) and other.data_type == "BTC-USDT@ticker"
+
+
+def test_market_data_the_strict_decoder_refuses_is_malformed_never_data() -> None:
+    # Decimal numbers where the topic sends strings, a string time, a missing required field.
+    for frame in (
+        b'{"code":0,"dataType":"BTC-USDT@trade","data":[{"q":1,"p":2,"T":5}]}',
+        b'{"code":0,"dataType":"BTC-USDT@incrDepth","data":{"action":"update","lastUpdateId":"7"}}',
+        b'{"code":0,"dataType":"BTC-USDT@bookTicker","data":{"b":"1","B":"1","a":"2"}}',
+        b'{"code":0,"dataType": "BTC-USDT@markPrice","data":{"p":"1"}}',  # not compact: not the fast path
+    ):
+        decoded = M.decode_market_frame(gzip.compress(frame))
+        assert isinstance(decoded, W.MalformedFrame), frame
+        assert decoded.event_type == msgspec.json.decode(frame)["dataType"] and decoded.error
 
 
 @pytest.mark.parametrize(
@@ -218,4 +232,4 @@ def test_market_frames() -> None:
     ],
 )
 def test_topic_kind(data_type: str, kind: str | None) -> None:
-    assert W.market_topic_kind(data_type) == kind
+    assert M.market_topic_kind(data_type) == kind

@@ -22,8 +22,9 @@ from nautilus_trader.model.identifiers import (
     VenueOrderId,
 )
 
-from adapters.bingx.user_events import BingxUserStreamHandler, InstrumentInfo, OrderIndex
+from adapters.bingx.user_events import BingxUserStreamHandler, OrderIndex
 from adapters.bingx.user_stream import ping_reply, user_stream_url
+from adapters.core.exec_client import InstrumentInfo
 from adapters.core.order_facts import OrderFacts
 from adapters.core.order_tracking import OrderTracker, TrackedOrder
 

@@ -64,7 +64,7 @@ class BinanceUserTarget(Target):
         from nautilus_trader.model.currencies import USDT
         from nautilus_trader.model.identifiers import InstrumentId
 
-        from adapters.binance_futures.user_events import InstrumentInfo
+        from adapters.core.exec_client import InstrumentInfo
 
         self.seeds = _load_seeds("binance_futures")
         eth = InstrumentId.from_str("ETHUSDT-PERP.BINANCE")
@@ -322,7 +322,7 @@ class BingxUserTarget(Target):
         from nautilus_trader.model.currencies import USDT
         from nautilus_trader.model.identifiers import InstrumentId
 
-        from adapters.bingx.user_events import InstrumentInfo
+        from adapters.core.exec_client import InstrumentInfo
 
         self.seeds = _load_seeds("bingx")
         self.seeds = {k: v for k, v in self.seeds.items() if isinstance(v, dict) and "e" in v}
