@@ -130,6 +130,7 @@ from adapters.core.exec_client import (
 )
 from adapters.core.order_facts import OrderFacts
 from adapters.core.order_tracking import OrderTracker, TrackedOrder
+from adapters.core.position_repair import repair_positions
 from adapters.core.precision import PrecisionResolver
 from adapters.core.read_retry import read_with_retry
 from adapters.core.resolution import ACCEPT_MARGIN_SECS, AmbiguityResolver, FillRepairs
@@ -313,6 +314,10 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
         self._started_ms = self._clock.timestamp_ms()
         await self._http.sync_time()
         await load_instruments(self._provider, self._cache)
+        # Before NautilusTrader reconciles the cache restored from Redis: a position that lacks a
+        # fill its order holds (the Redis write gap of an unclean stop) would be "corrected" with an
+        # inferred INTERNAL-DIFF fill (adapters.core.position_repair).
+        repair_positions(self._cache, self.venue, self.oms_type, self._pylog)
 
         venue_hedge = await self._http.position_side_dual()
         if venue_hedge != self._hedge:

@@ -317,9 +317,7 @@ class Venue:
         return int(by.get(key, {}).get("requests", 0))
 
 
-async def wait_for(
-    condition: Callable[[], Any], within: float, what: str, interval: float = 0.02
-) -> None:
+async def wait_for(condition: Callable[[], Any], within: float, what: str, interval: float = 0.02) -> None:
     """Poll an async condition on the venue (HTTP: there is no event to await) until it holds."""
     async with asyncio.timeout(within):
         while not await condition():
@@ -338,7 +336,9 @@ def _px(value: Decimal) -> str:
     return str(value.quantize(TICK, rounding=ROUND_DOWN))
 
 
-def ladder(rng: random.Random, bids: list[tuple[Decimal, Decimal]], asks: list[tuple[Decimal, Decimal]]) -> list[dict[str, Any]]:
+def ladder(
+    rng: random.Random, bids: list[tuple[Decimal, Decimal]], asks: list[tuple[Decimal, Decimal]]
+) -> list[dict[str, Any]]:
     """Limit orders resting on both sides, a limit larger than the best opposite level (fills in
     part at once, the rest rests) and market orders."""
     best_bid, best_ask = bids[0][0], asks[0][0]
@@ -431,10 +431,8 @@ async def _drill(
         else:
             price = bids[0][0] * Decimal("0.999") if side == "BUY" else asks[0][0] * Decimal("1.001")
         mark = len(first.events)
-        await first.send(
-            {"cmd": "orders", "orders": [{"type": "LIMIT", "side": side, "qty": str(_qty(rng, 2, 5)),
-                                          "price": _px(price)}]}  # fmt: skip
-        )
+        order = {"type": "LIMIT", "side": side, "qty": str(_qty(rng, 2, 5)), "price": _px(price)}
+        await first.send({"cmd": "orders", "orders": [order]})
         sub = await first.wait_event(lambda e: e["event"] == "submitted", 10, "the in-flight submit", mark)
         in_flight_cid = sub["cid"]
         await wait_for(
@@ -453,7 +451,9 @@ async def _drill(
     if in_flight:
         await v.control("/sim/latency", {"rest_ms": 0})  # the held submit still runs, late
     result.fills_before_kill = await v.trades()
-    vlog(f"node 1 killed after {result.fills_before_kill} trades (burst {burst}, in flight: {result.in_flight})")
+    vlog(
+        f"node 1 killed after {result.fills_before_kill} trades (burst {burst}, in flight: {result.in_flight})"
+    )
 
     # 3. While the node is down.
     if in_flight_cid is not None:
@@ -506,11 +506,17 @@ async def _drill(
     result.inferred = len(report["inferred"])
     result.other_violations = violations
     if not (report["ok"] and not report["inferred"]):
-        result.details = report["details"] + (f"\ninferred: {report['inferred']}" if report["inferred"] else "")
+        result.details = report["details"] + (
+            f"\ninferred: {report['inferred']}" if report["inferred"] else ""
+        )
     if in_flight_cid is not None:
         state = await v.state()
         venue_order = next(
-            (o for o in state["orders"] if str(o.get("client_order_id", "")).lower() == in_flight_cid.lower()),
+            (
+                o
+                for o in state["orders"]
+                if str(o.get("client_order_id", "")).lower() == in_flight_cid.lower()
+            ),
             None,
         )
         result.in_flight += f":{venue_order['status'] if venue_order else 'unknown'}"
@@ -584,7 +590,9 @@ class Summary:
             f"RESULT: {'OK' if self.ok else 'FAIL'} - {len(self.results) - len(failed)}/{len(self.results)} drills clean"
         )
         for r in failed:
-            lines.append(f"  replay: python -m adapters.testkit.restart_drill --venue {r.venue} --seed {r.seed} -v")
+            lines.append(
+                f"  replay: python -m adapters.testkit.restart_drill --venue {r.venue} --seed {r.seed} -v"
+            )
         return "\n".join(lines)
 
 
@@ -604,7 +612,9 @@ async def run_many(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seeds", type=int, default=10, help="run seeds FIRST..FIRST+N-1")
     parser.add_argument("--first", type=int, default=1, help="first seed (with --seeds)")
     parser.add_argument("--seed", type=int, action="append", help="run exactly this seed (repeatable)")
