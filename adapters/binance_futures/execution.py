@@ -106,6 +106,7 @@ from adapters.binance_futures.venue_sync import VenueSync
 from adapters.binance_futures.ws_trading import BinanceWsTradingClient, WsNotSent, settings_from_config
 from adapters.core import log_bridge
 from adapters.core.backoff import Backoff
+from adapters.core.balance_clock import AccountReread
 from adapters.core.exec_client import (
     InstrumentInfo,
     InstrumentInfoCache,
@@ -228,6 +229,12 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
             logger=self._pylog,
             report_external=self._report_external_later,
         )
+        # A stream balance update declined as older than a REST read: read the account again (the
+        # read's stamp can run ahead of the venue's clock; adapters.core.balance_clock).
+        self.account_reread = AccountReread(
+            lambda: self._update_account_state(reread=True), self._side_tasks.spawn
+        )
+        self.stream_handler.balance_clock.on_stale = self.account_reread
         self.sync = VenueSync(
             http=http,
             facts=self.facts,
@@ -367,14 +374,16 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
         await self._side_tasks.close()
         await self._http.close()
 
-    async def _update_account_state(self) -> None:
+    async def _update_account_state(self, *, reread: bool = False) -> None:
         asked_ms = self._http.now_ms()
         info = await self._http.account()
         balances, margins = account_info_to_balances(info)
         # Stamped with the venue's time of the read: a stream update older than it (still queued on
         # a socket being drained) must not revert what this read says.
         stamp = max((a.updateTime or 0 for a in info.assets), default=0) or asked_ms
-        balances = self.stream_handler.balance_clock.fresh(balances, max(stamp, asked_ms))
+        balances = self.stream_handler.balance_clock.fresh(
+            balances, max(stamp, asked_ms), authoritative=reread
+        )
         if not balances:
             return
         self.generate_account_state(

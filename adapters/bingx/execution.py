@@ -108,6 +108,7 @@ from adapters.bingx.user_stream import BingxUserStreamOps, ping_reply
 from adapters.bingx.venue_sync import BingxVenueSync
 from adapters.core import log_bridge
 from adapters.core.backoff import Backoff
+from adapters.core.balance_clock import AccountReread
 from adapters.core.decimal_parse import to_decimal
 from adapters.core.dedup import FifoDedup
 from adapters.core.exec_client import (
@@ -245,6 +246,12 @@ class BingxExecutionClient(LiveExecutionClient):
             fee_rates=self._fee_rates,
             logger=self._pylog,
         )
+        # A stream balance update declined as older than a REST read: read the account again (the
+        # read's stamp can run ahead of the venue's clock; adapters.core.balance_clock).
+        self.account_reread = AccountReread(
+            lambda: self._update_account_state(reread=True), self._side_tasks.spawn
+        )
+        self.stream_handler.balance_clock.on_stale = self.account_reread
         self.sync = BingxVenueSync(
             http=http,
             facts=self.facts,
@@ -354,10 +361,10 @@ class BingxExecutionClient(LiveExecutionClient):
         await self._side_tasks.close()
         await self._http.close()
 
-    async def _update_account_state(self) -> None:
+    async def _update_account_state(self, *, reread: bool = False) -> None:
         asked_ms = self._http.now_ms()
         balances = self.stream_handler.balance_clock.fresh(
-            balances_to_account_balances(await self._http.balance()), asked_ms
+            balances_to_account_balances(await self._http.balance()), asked_ms, authoritative=reread
         )
         if not balances:
             return

@@ -62,9 +62,7 @@ def missing_position_fills(cache: Any, venue: Venue | None = None) -> list[Missi
                 if last is not None and event.ts_init < last.ts_init:
                     continue  # an earlier life of the position (before it went flat)
             missing.append(
-                MissingFill(
-                    order.client_order_id.value, event.trade_id.value, event.position_id.value, event
-                )
+                MissingFill(order.client_order_id.value, event.trade_id.value, event.position_id.value, event)
             )
     missing.sort(key=lambda m: m.fill.ts_init)
     return missing
