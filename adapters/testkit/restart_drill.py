@@ -319,10 +319,12 @@ class Venue:
 
 async def wait_for(condition: Callable[[], Any], within: float, what: str, interval: float = 0.02) -> None:
     """Poll an async condition on the venue (HTTP: there is no event to await) until it holds."""
-    async with asyncio.timeout(within):
-        while not await condition():
-            await asyncio.sleep(interval)
-    del what
+    try:
+        async with asyncio.timeout(within):
+            while not await condition():  # noqa: ASYNC110 - venue state over HTTP, no event to await
+                await asyncio.sleep(interval)
+    except TimeoutError:
+        raise TimeoutError(f"timed out after {within}s waiting for {what}") from None
 
 
 # --------------------------------------------------------------------------- the drill
@@ -452,7 +454,8 @@ async def _drill(
         await v.control("/sim/latency", {"rest_ms": 0})  # the held submit still runs, late
     result.fills_before_kill = await v.trades()
     vlog(
-        f"node 1 killed after {result.fills_before_kill} trades (burst {burst}, in flight: {result.in_flight})"
+        f"node 1 killed after {result.fills_before_kill} trades "
+        f"(burst {burst}, in flight: {result.in_flight})"
     )
 
     # 3. While the node is down.
@@ -587,7 +590,8 @@ class Summary:
             lines.append(f"{name:<33}" + "  ".join(cells))
         failed = [r for r in self.results if not r.ok]
         lines.append(
-            f"RESULT: {'OK' if self.ok else 'FAIL'} - {len(self.results) - len(failed)}/{len(self.results)} drills clean"
+            f"RESULT: {'OK' if self.ok else 'FAIL'} - "
+            f"{len(self.results) - len(failed)}/{len(self.results)} drills clean"
         )
         for r in failed:
             lines.append(
