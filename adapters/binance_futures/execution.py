@@ -235,6 +235,7 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
             lambda: self._update_account_state(reread=True), self._side_tasks.spawn
         )
         self.stream_handler.balance_clock.on_stale = self.account_reread
+        self.position_repairs = 0  # fills re-applied to positions at connect (position_repair)
         self.sync = VenueSync(
             http=http,
             facts=self.facts,
@@ -324,7 +325,7 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
         # Before NautilusTrader reconciles the cache restored from Redis: a position that lacks a
         # fill its order holds (the Redis write gap of an unclean stop) would be "corrected" with an
         # inferred INTERNAL-DIFF fill (adapters.core.position_repair).
-        repair_positions(self._cache, self.venue, self.oms_type, self._pylog)
+        self.position_repairs += len(repair_positions(self._cache, self.venue, self.oms_type, self._pylog))
 
         venue_hedge = await self._http.position_side_dual()
         if venue_hedge != self._hedge:

@@ -252,6 +252,7 @@ class BingxExecutionClient(LiveExecutionClient):
             lambda: self._update_account_state(reread=True), self._side_tasks.spawn
         )
         self.stream_handler.balance_clock.on_stale = self.account_reread
+        self.position_repairs = 0  # fills re-applied to positions at connect (position_repair)
         self.sync = BingxVenueSync(
             http=http,
             facts=self.facts,
@@ -327,7 +328,7 @@ class BingxExecutionClient(LiveExecutionClient):
         # Before NautilusTrader reconciles the cache restored from Redis: a position that lacks a
         # fill its order holds (the Redis write gap of an unclean stop) would be "corrected" with an
         # inferred INTERNAL-DIFF fill (adapters.core.position_repair).
-        repair_positions(self._cache, self.venue, self.oms_type, self._pylog)
+        self.position_repairs += len(repair_positions(self._cache, self.venue, self.oms_type, self._pylog))
 
         if self._config.dual_side_position is None:
             venue_hedge = await self._http.position_side_dual()

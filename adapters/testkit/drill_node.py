@@ -286,6 +286,7 @@ class DrillNode:
                 "adopted": startup.adopted,
                 "in_flight": startup.in_flight,
                 "reason": startup.reason,
+                "position_repairs": self.client().position_repairs,
             }
         )
         threading.Thread(target=self._read_stdin, args=(loop,), daemon=True).start()

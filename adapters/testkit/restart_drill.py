@@ -51,6 +51,7 @@ from typing import Any
 
 import aiohttp
 
+import adapters
 from adapters.sim.oracle import symbol_of
 from adapters.testkit.drill_node import INSTRUMENT, MARK
 from adapters.testkit.redis_server import RedisServer
@@ -83,6 +84,7 @@ class DrillResult:
     other_violations: dict[str, int] = field(default_factory=dict)
     in_flight: str = "-"  # the order in flight at the kill: what the venue did with it
     restored_orders: int = 0
+    write_gaps_repaired: int = 0  # fills the restored positions lacked (NautilusTrader's write gap)
     seconds: float = 0.0
     error: str | None = None
     details: str = ""
@@ -115,13 +117,22 @@ class DrillResult:
             f"during-startup={self.fills_during_startup} phantom={self.phantom} lost={self.lost} "
             f"dup={self.duplicated} inferred={self.inferred} order-mismatch={self.order_mismatches} "
             f"position-mismatch={self.position_mismatches} in-flight={self.in_flight} "
-            f"restored={self.restored_orders} {self.seconds:.1f}s"
+            f"restored={self.restored_orders} write-gap-repaired={self.write_gaps_repaired} "
+            f"{self.seconds:.1f}s"
             + (f" other={self.other_violations}" if self.other_violations else "")
             + (f" ERROR {self.error}" if self.error else "")
         )
 
 
 # --------------------------------------------------------------------------- processes
+
+
+def _child_env() -> dict[str, str]:
+    """The children import this very ``adapters`` package (a worktree, a checkout), whatever the cwd."""
+    root = str(Path(adapters.__file__).resolve().parent.parent)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    return env
 
 
 async def _read_json_line(stream: asyncio.StreamReader, within: float) -> dict[str, Any]:
@@ -149,7 +160,7 @@ class SimProcess:
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "adapters.sim", SIM_DIALECT[self.venue], "--port", "0",
             "--seed", str(self.seed), "--step-interval", "3600",
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, env=_child_env(),
         )  # fmt: skip
         assert self.proc.stdout is not None
         self.info = await _read_json_line(self.proc.stdout, 30.0)
@@ -195,6 +206,7 @@ class NodeProcess:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             limit=16 * 1024 * 1024,  # a check answer carries the node's view
+            env=_child_env(),
         )
         self._reader = asyncio.get_running_loop().create_task(self._read(), name="drill-node-reader")
 
@@ -484,6 +496,7 @@ async def _drill(
             await second.wait_event(lambda e: e["event"] == "ready", rng.uniform(0.02, 0.15), "ready")
     ready = await second.wait_event(lambda e: e["event"] == "ready", 60, "the second node to be ready")
     result.fills_during_startup = await v.trades() - at_built
+    result.write_gaps_repaired = int(ready.get("position_repairs", 0))
     vlog(
         f"node 2 ready: restored {result.restored_orders} orders, adopted {ready['adopted']}, in flight "
         f"{ready['in_flight']}; while down {result.fills_while_down}, during startup "
@@ -572,6 +585,7 @@ class Summary:
             ("fills while down", lambda rs: sum(r.fills_while_down for r in rs)),
             ("fills during startup", lambda rs: sum(r.fills_during_startup for r in rs)),
             ("orders in flight at the kill", lambda rs: sum(r.in_flight != "-" for r in rs)),
+            ("write gaps repaired at restart", lambda rs: sum(r.write_gaps_repaired for r in rs)),
             ("phantom", lambda rs: sum(r.phantom for r in rs)),
             ("lost", lambda rs: sum(r.lost for r in rs)),
             ("duplicated", lambda rs: sum(r.duplicated for r in rs)),
