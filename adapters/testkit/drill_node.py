@@ -74,16 +74,16 @@ def emit(event: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def cache_config(redis_host: str, redis_port: int) -> CacheConfig:
+def cache_config(redis_host: str, redis_port: int, buffer_interval_ms: int | None = None) -> CacheConfig:
     """The cache a production node restarts from: Redis, written through as events happen.
 
     ``buffer_interval_ms=None`` (NautilusTrader's default): every write goes to Redis as soon as
     NautilusTrader's writer task takes it, not in batches every N ms - a kill loses the least. Not
     ``flush_on_start``: the restarted node must find its orders (docs/operations.md, Restart and
-    Redis)."""
+    Redis). The drill can set ``buffer_interval_ms`` to see what batching costs."""
     return CacheConfig(
         database=DatabaseConfig(type="redis", host=redis_host, port=redis_port),
-        buffer_interval_ms=None,
+        buffer_interval_ms=buffer_interval_ms,
         flush_on_start=False,
     )
 
@@ -108,7 +108,13 @@ def exec_config(venue: str, sim: dict[str, str]) -> BinanceFuturesExecClientConf
 
 
 def node_config(
-    venue: str, sim: dict[str, str], redis_host: str, redis_port: int, trader_id: str, log_dir: Path | None
+    venue: str,
+    sim: dict[str, str],
+    redis_host: str,
+    redis_port: int,
+    trader_id: str,
+    log_dir: Path | None,
+    buffer_interval_ms: int | None = None,
 ) -> TradingNodeConfig:
     logging = LoggingConfig(
         log_level="ERROR",
@@ -122,7 +128,7 @@ def node_config(
     return TradingNodeConfig(
         trader_id=trader_id,
         logging=logging,
-        cache=cache_config(redis_host, redis_port),
+        cache=cache_config(redis_host, redis_port, buffer_interval_ms),
         exec_engine=LiveExecEngineConfig(reconciliation=True, inflight_check_threshold_ms=10_000),
         exec_clients={key: exec_config(venue, sim)},
         timeout_connection=20,
@@ -211,6 +217,7 @@ class DrillNode:
             args.redis_port,
             args.trader_id,
             Path(args.log_dir) if args.log_dir else None,
+            args.buffer_interval_ms,
         )
         self.strategy = DrillStrategy(INSTRUMENT[self.venue], emit)
         self.node: TradingNode | None = None
@@ -314,6 +321,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--redis-port", type=int, required=True)
     parser.add_argument("--trader-id", default="DRILL-001")
     parser.add_argument("--log-dir", default=None, help="NautilusTrader's log file goes here")
+    parser.add_argument(
+        "--buffer-interval-ms", type=int, default=None, help="CacheConfig.buffer_interval_ms (default: none)"
+    )
     args = parser.parse_args(argv)
     return asyncio.run(DrillNode(args).run())
 

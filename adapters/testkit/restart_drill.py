@@ -85,6 +85,10 @@ class DrillResult:
     in_flight: str = "-"  # the order in flight at the kill: what the venue did with it
     restored_orders: int = 0
     write_gaps_repaired: int = 0  # fills the restored positions lacked (NautilusTrader's write gap)
+    # Orders of the strategy the node ended up knowing under another strategy (EXTERNAL): they were not
+    # in Redis at the restart, so NautilusTrader adopted them from the venue's reports. Correct, but the
+    # strategy no longer owns them - what losing writes costs (see docs/operations.md).
+    orders_adopted_external: int = 0
     seconds: float = 0.0
     error: str | None = None
     details: str = ""
@@ -118,6 +122,7 @@ class DrillResult:
             f"dup={self.duplicated} inferred={self.inferred} order-mismatch={self.order_mismatches} "
             f"position-mismatch={self.position_mismatches} in-flight={self.in_flight} "
             f"restored={self.restored_orders} write-gap-repaired={self.write_gaps_repaired} "
+            f"adopted-external={self.orders_adopted_external} "
             f"{self.seconds:.1f}s"
             + (f" other={self.other_violations}" if self.other_violations else "")
             + (f" ERROR {self.error}" if self.error else "")
@@ -181,8 +186,16 @@ class SimProcess:
 class NodeProcess:
     """One life of the node: started, told what to do, killed or stopped."""
 
-    def __init__(self, venue: str, sim: dict[str, Any], redis: RedisServer, log_dir: Path | None) -> None:
+    def __init__(
+        self,
+        venue: str,
+        sim: dict[str, Any],
+        redis: RedisServer,
+        log_dir: Path | None,
+        buffer_interval_ms: int | None = None,
+    ) -> None:
         self.venue = venue
+        self.buffer_interval_ms = buffer_interval_ms
         self.sim = sim
         self.redis = redis
         self.log_dir = log_dir
@@ -200,6 +213,8 @@ class NodeProcess:
         ]  # fmt: skip
         if self.log_dir is not None:
             args += ["--log-dir", str(self.log_dir)]
+        if self.buffer_interval_ms is not None:
+            args += ["--buffer-interval-ms", str(self.buffer_interval_ms)]
         self.proc = await asyncio.create_subprocess_exec(
             *args,
             stdin=asyncio.subprocess.PIPE,
@@ -373,7 +388,13 @@ def ladder(
 
 
 async def run_drill(
-    venue: str, seed: int, redis: RedisServer, *, verbose: bool = False, log_dir: Path | None = None
+    venue: str,
+    seed: int,
+    redis: RedisServer,
+    *,
+    verbose: bool = False,
+    log_dir: Path | None = None,
+    buffer_interval_ms: int | None = None,
 ) -> DrillResult:
     result = DrillResult(venue=venue, seed=seed)
     t0 = time.monotonic()
@@ -389,7 +410,7 @@ async def run_drill(
     try:
         async with aiohttp.ClientSession() as session:
             v = Venue(venue, sim.info, session)
-            await _drill(v, sim, redis, rng, result, nodes, vlog, log_dir)
+            await _drill(v, sim, redis, rng, result, nodes, vlog, log_dir, buffer_interval_ms)
     except Exception as exc:  # a drill that cannot finish is a failed drill, with its reason
         result.error = f"{type(exc).__name__}: {exc}"
         if nodes:
@@ -411,10 +432,11 @@ async def _drill(
     nodes: list[NodeProcess],
     vlog: Callable[[str], None],
     log_dir: Path | None,
+    buffer_interval_ms: int | None,
 ) -> None:
     venue = v.venue
     # 1. First life: start, place the ladder.
-    first = NodeProcess(venue, sim.info, redis, log_dir)
+    first = NodeProcess(venue, sim.info, redis, log_dir, buffer_interval_ms)
     nodes.append(first)
     await first.start()
     await first.wait_event(lambda e: e["event"] == "ready", 60, "the first node to be ready")
@@ -480,7 +502,7 @@ async def _drill(
         await _cross_best_resting(v, rng)
 
     # 4. Second life, with fills landing while it connects, reconciles and syncs.
-    second = NodeProcess(venue, sim.info, redis, log_dir)
+    second = NodeProcess(venue, sim.info, redis, log_dir, buffer_interval_ms)
     nodes.append(second)
     await second.start()
     built = await second.wait_event(lambda e: e["event"] == "built", 60, "the second node to build")
@@ -520,6 +542,7 @@ async def _drill(
     )
     result.position_mismatches = violations.pop("position_mismatches", 0)
     result.inferred = len(report["inferred"])
+    result.orders_adopted_external = sum(1 for o in report["view"]["orders"] if o["strategy"] == "EXTERNAL")
     result.other_violations = violations
     if not (report["ok"] and not report["inferred"]):
         result.details = report["details"] + (
@@ -586,6 +609,7 @@ class Summary:
             ("fills during startup", lambda rs: sum(r.fills_during_startup for r in rs)),
             ("orders in flight at the kill", lambda rs: sum(r.in_flight != "-" for r in rs)),
             ("write gaps repaired at restart", lambda rs: sum(r.write_gaps_repaired for r in rs)),
+            ("orders adopted as EXTERNAL", lambda rs: sum(r.orders_adopted_external for r in rs)),
             ("phantom", lambda rs: sum(r.phantom for r in rs)),
             ("lost", lambda rs: sum(r.lost for r in rs)),
             ("duplicated", lambda rs: sum(r.duplicated for r in rs)),
@@ -615,13 +639,25 @@ class Summary:
 
 
 async def run_many(
-    venues: list[str], seeds: list[int], *, verbose: bool = False, log_dir: Path | None = None
+    venues: list[str],
+    seeds: list[int],
+    *,
+    verbose: bool = False,
+    log_dir: Path | None = None,
+    buffer_interval_ms: int | None = None,
 ) -> Summary:
     summary = Summary()
     with RedisServer() as redis:
         for venue in venues:
             for seed in seeds:
-                result = await run_drill(venue, seed, redis, verbose=verbose, log_dir=log_dir)
+                result = await run_drill(
+                    venue,
+                    seed,
+                    redis,
+                    verbose=verbose,
+                    log_dir=log_dir,
+                    buffer_interval_ms=buffer_interval_ms,
+                )
                 summary.results.append(result)
                 print(result.line(), flush=True)
                 if not result.ok and result.details:
@@ -638,6 +674,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, action="append", help="run exactly this seed (repeatable)")
     parser.add_argument("--venue", choices=["binance", "bingx", "both"], default="both")
     parser.add_argument("--log-dir", default=None, help="keep NautilusTrader's log files of each node here")
+    parser.add_argument(
+        "--buffer-interval-ms",
+        type=int,
+        default=None,
+        help="the node's CacheConfig.buffer_interval_ms (default: none, every write at once)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="print each phase")
     args = parser.parse_args(argv)
     seeds = args.seed or list(range(args.first, args.first + args.seeds))
@@ -645,7 +687,11 @@ def main(argv: list[str] | None = None) -> int:
     log_dir = Path(args.log_dir) if args.log_dir else None
     if log_dir is not None:
         log_dir.mkdir(parents=True, exist_ok=True)
-    summary = asyncio.run(run_many(venues, seeds, verbose=args.verbose, log_dir=log_dir))
+    summary = asyncio.run(
+        run_many(
+            venues, seeds, verbose=args.verbose, log_dir=log_dir, buffer_interval_ms=args.buffer_interval_ms
+        )
+    )
     print(summary.render())
     return 0 if summary.ok else 1
 
