@@ -83,6 +83,7 @@ class DrillResult:
     position_mismatches: int = 0
     other_violations: dict[str, int] = field(default_factory=dict)
     in_flight: str = "-"  # the order in flight at the kill: what the venue did with it
+    resolved_by_query: int = 0  # orders the restarted node's startup sync resolved by querying the venue
     restored_orders: int = 0
     write_gaps_repaired: int = 0  # fills the restored positions lacked (NautilusTrader's write gap)
     # Orders of the strategy the node ended up knowing under another strategy (EXTERNAL): they were not
@@ -121,6 +122,7 @@ class DrillResult:
             f"during-startup={self.fills_during_startup} phantom={self.phantom} lost={self.lost} "
             f"dup={self.duplicated} inferred={self.inferred} order-mismatch={self.order_mismatches} "
             f"position-mismatch={self.position_mismatches} in-flight={self.in_flight} "
+            f"resolved-by-query={self.resolved_by_query} "
             f"restored={self.restored_orders} write-gap-repaired={self.write_gaps_repaired} "
             f"adopted-external={self.orders_adopted_external} "
             f"{self.seconds:.1f}s"
@@ -455,8 +457,15 @@ async def _drill(
         await v.trade(rng.choice(["BUY", "SELL"]), _qty(rng, 2, 6))
     in_flight = rng.random() < 0.6
     in_flight_cid: str | None = None
+    # Its own stream of draws, so that the seeds of the other choices stay as they were.
+    never_executed = in_flight and random.Random(f"restart-drill:{venue}:{result.seed}:never").random() < 0.3
     if in_flight:
         await v.control("/sim/latency", {"rest_ms": IN_FLIGHT_LATENCY_MS})
+        if never_executed:
+            # The held submit is then answered 503 without being executed - to a dead node: the
+            # order never exists on the venue, and the restarted node must find that out.
+            method, path = SUBMIT_REQUEST[venue].split(" ")
+            await v.control("/sim/fail", {"method": method, "path": path, "count": 1, "status": 503})
         before = await v.requests(SUBMIT_REQUEST[venue])
         side = rng.choice(["BUY", "SELL"])
         bids, asks = await v.book()
@@ -474,7 +483,7 @@ async def _drill(
         await wait_for(
             lambda: _requests_above(v, SUBMIT_REQUEST[venue], before), 10, "the submit to reach the venue"
         )
-        result.in_flight = "marketable" if marketable else "resting"
+        result.in_flight = "never-executed" if never_executed else "marketable" if marketable else "resting"
     burst = rng.randint(2, 4)
     kill_after = rng.randint(0, 1)  # node fills of the burst to see before the kill
     mark = len(first.events)
@@ -493,7 +502,9 @@ async def _drill(
     )
 
     # 3. While the node is down.
-    if in_flight_cid is not None:
+    if in_flight_cid is not None and never_executed:
+        await wait_for(lambda: _fail_rules_spent(v), 10, "the in-flight submit to be answered 503")
+    elif in_flight_cid is not None:
         cid = in_flight_cid.lower()
         await wait_for(lambda: _venue_knows(v, cid), 10, "the in-flight order to execute on the venue")
     for _ in range(rng.randint(2, 4)):
@@ -519,6 +530,7 @@ async def _drill(
     ready = await second.wait_event(lambda e: e["event"] == "ready", 60, "the second node to be ready")
     result.fills_during_startup = await v.trades() - at_built
     result.write_gaps_repaired = int(ready.get("position_repairs", 0))
+    result.resolved_by_query = int(ready.get("in_flight", 0))
     vlog(
         f"node 2 ready: restored {result.restored_orders} orders, adopted {ready['adopted']}, in flight "
         f"{ready['in_flight']}; while down {result.fills_while_down}, during startup "
@@ -570,6 +582,10 @@ async def _requests_above(v: Venue, key: str, n: int) -> bool:
     return await v.requests(key) > n
 
 
+async def _fail_rules_spent(v: Venue) -> bool:
+    return not (await v.state())["faults"]["fail_rules"]
+
+
 async def _venue_knows(v: Venue, cid: str) -> bool:
     return any(str(o.get("client_order_id", "")).lower() == cid for o in (await v.state())["orders"])
 
@@ -608,6 +624,7 @@ class Summary:
             ("fills while down", lambda rs: sum(r.fills_while_down for r in rs)),
             ("fills during startup", lambda rs: sum(r.fills_during_startup for r in rs)),
             ("orders in flight at the kill", lambda rs: sum(r.in_flight != "-" for r in rs)),
+            ("in flight, resolved by query", lambda rs: sum(r.resolved_by_query for r in rs)),
             ("write gaps repaired at restart", lambda rs: sum(r.write_gaps_repaired for r in rs)),
             ("orders adopted as EXTERNAL", lambda rs: sum(r.orders_adopted_external for r in rs)),
             ("phantom", lambda rs: sum(r.phantom for r in rs)),
