@@ -188,8 +188,9 @@ def inferred_fills(cache: Cache) -> list[str]:
     return out
 
 
-def node_view(cache: Cache) -> dict[str, Any]:
-    """What the node believes, for the drill's report and for a reader of a failed run."""
+def node_view(cache: Cache, *, positions: bool = False) -> dict[str, Any]:
+    """What the node believes, for the drill's report and for a reader of a failed run (``positions``:
+    every position, closed ones too, with its trade ids)."""
     orders = []
     for order in cache.orders():
         fills = [e.trade_id.value for e in order.events if isinstance(e, OrderFilled)]
@@ -202,8 +203,16 @@ def node_view(cache: Cache) -> dict[str, Any]:
                 "fills": fills,
             }
         )
-    positions = {p.instrument_id.value: str(p.signed_qty) for p in cache.positions_open()}
-    return {"orders": orders, "positions": positions}
+    view: dict[str, Any] = {
+        "orders": orders,
+        "positions": {p.instrument_id.value: str(p.signed_qty) for p in cache.positions_open()},
+    }
+    if positions:
+        view["all_positions"] = [
+            {"id": p.id.value, "qty": str(p.signed_qty), "trades": [t.value for t in p.trade_ids]}
+            for p in cache.positions()
+        ]
+    return view
 
 
 class DrillNode:
@@ -278,7 +287,10 @@ class DrillNode:
         node.build()
         self.node = node
         restored = len(node.cache.orders())  # what the cache loaded from Redis (0 on a first start)
-        emit({"event": "built", "restored_orders": restored})
+        # What Redis gave back, before anything reconciles it: the first thing to read when a drill fails.
+        emit(
+            {"event": "built", "restored_orders": restored, "restored": node_view(node.cache, positions=True)}
+        )
         run_task = loop.create_task(node.run_async(), name="trading-node")
         await self.wait_until(lambda: self.strategy.is_running or run_task.done(), 60.0, "the trader")
         if run_task.done():

@@ -518,6 +518,7 @@ async def _drill(
     await second.start()
     built = await second.wait_event(lambda e: e["event"] == "built", 60, "the second node to build")
     result.restored_orders = int(built["restored_orders"])
+    restored_view = built.get("restored", {})
     at_built = await v.trades()
     result.fills_while_down = at_built - result.fills_before_kill
     pumped = 0
@@ -560,6 +561,9 @@ async def _drill(
         result.details = report["details"] + (
             f"\ninferred: {report['inferred']}" if report["inferred"] else ""
         )
+        result.details += f"\nrestored from Redis: {json.dumps(restored_view)}"
+        if log_dir is not None:
+            result.details += f"\nnode logs in {log_dir}"
     if in_flight_cid is not None:
         state = await v.state()
         venue_order = next(
