@@ -56,13 +56,13 @@ def redis_cache(server: Any, trader: str) -> tuple[Cache, CacheDatabaseAdapter]:
 _ids = iter(range(1, 1_000))
 
 
-def accepted_order(cache: Cache, side: OrderSide = OrderSide.BUY) -> Any:
+def accepted_order(cache: Cache, side: OrderSide = OrderSide.BUY, qty: str = "0.010") -> Any:
     """An order added and accepted as the engine does it: each event written as it is applied."""
     order = TestExecStubs.limit_order(
         instrument=INSTRUMENT,
         order_side=side,
         price=Price.from_str("60000.0"),
-        quantity=Quantity.from_str("0.010"),
+        quantity=Quantity.from_str(qty),
         client_order_id=ClientOrderId(f"O-GAP-{next(_ids)}"),
     )
     cache.add_order(order)
@@ -171,3 +171,49 @@ def test_fills_of_an_earlier_life_of_a_netting_position_are_not_applied_again() 
     assert [m.trade_id for m in missing_position_fills(cache, BINANCE)] == ["4"]
     repair_positions(cache, BINANCE, OmsType.NETTING, LOG)
     assert [t.value for t in cache.position(POSITION).trade_ids] == ["3", "4"]
+
+
+def test_a_flip_cut_between_its_two_position_writes_is_repaired(redis_server: Any) -> None:
+    """A fill taking a netting position through zero is split by the engine into a closing and an
+    opening fill under ONE trade id (two position writes). Killed between them, Redis holds the
+    position closed by the first part: the trade id is there, the opening part is not."""
+    redis_server.flush()
+    cache, db = redis_cache(redis_server, "GAP-003")
+    cache.add_instrument(INSTRUMENT)
+    short = accepted_order(cache, OrderSide.SELL)
+    opened = at(fill(short, "1", "0.005"), ts_init=1)  # stamped as the engine handled them
+    short.apply(opened)
+    cache.update_order(short)
+    position = Position(INSTRUMENT, opened)
+    cache.add_position(position, OmsType.NETTING)
+    buy = accepted_order(cache, OrderSide.BUY)
+    full = at(fill(buy, "2", "0.010"), ts_init=2)  # the venue's trade: BUY 0.010 against a 0.005 short
+    buy.apply(full)
+    cache.update_order(buy)
+    position.apply(at(fill(buy, "2", "0.005"), ts_init=2))  # the engine's closing part...
+    cache.update_position(position)
+    # ... and the process dies before the opening part's add_position is written.
+    db.close()
+
+    restored, db2 = redis_cache(redis_server, "GAP-003")
+    assert restored.position(POSITION).is_closed  # flat, where the venue has +0.005
+    gap = missing_position_fills(restored, BINANCE)
+    assert [(m.trade_id, str(m.fill.last_qty)) for m in gap] == [("2", "0.005")]
+    repair_positions(restored, BINANCE, OmsType.NETTING, LOG)
+    assert restored.position(POSITION).signed_decimal_qty() == Decimal("0.005")
+    assert missing_position_fills(restored, BINANCE) == []
+    db2.close()
+
+
+def test_a_flip_written_in_full_is_left_alone() -> None:
+    cache = Cache()
+    cache.add_instrument(INSTRUMENT)
+    short = accepted_order(cache, OrderSide.SELL)
+    opened = at(fill(short, "1", "0.005"), ts_init=1)
+    short.apply(opened)
+    buy = accepted_order(cache, OrderSide.BUY, "0.012")
+    full = at(fill(buy, "2", "0.012"), ts_init=2)
+    buy.apply(full)
+    # What Redis restores after a flip written in full: the next life, opened by the second part.
+    cache.add_position(Position(INSTRUMENT, at(fill(buy, "2", "0.007"), ts_init=2)), OmsType.NETTING)
+    assert missing_position_fills(cache, BINANCE) == []
