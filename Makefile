@@ -53,6 +53,11 @@ clean:
 # make chaos N=1000     N seeded schedules (seeds 1..N) on both venues; VENUE=binance|bingx for one;
 #                       SEED=S replays one. Exit 1 on any violation or a planned kind that never fired
 #                       WSAPI=1: Binance with the listen key over the WS API (userDataStream.*)
+# make restart-drill N=50 [VENUE=binance|bingx|both] [SEED=S]
+#                       a node process with NautilusTrader's Redis cache SIGKILLed during fills, fills
+#                       while it is down and while it restarts (same trader id, same Redis), checked
+#                       against the venue's ground truth; N seeds (default 50) per venue. Exit 1 on
+#                       any violation (adapters/testkit/restart_drill.py; needs redis-server: make redis)
 # make soak DAYS=7      time-scaled week of rotations; RSS and live tasks must stay flat
 # make soak-orders      100,000 orders' lives through the hot path; RSS and per-order state flat
 # make mutation         mutmut on the modules behind the fill promise (gap sync, order facts/tracking,
@@ -68,13 +73,19 @@ ORDERS ?= 100000
 MUTATION_MIN ?= 90
 JOBS ?= 2
 
-.PHONY: bench chaos soak soak-orders mutation fuzz
+# N is shared with chaos (200); the drill's own default is 50 unless N is given.
+DRILL_N = $(if $(filter command line environment,$(origin N)),$(N),50)
+
+.PHONY: bench chaos restart-drill soak soak-orders mutation fuzz
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 
 chaos: $(STAMP)
 	$(BIN)/python -m adapters.testkit.chaos --venue $(VENUE) $(if $(WSAPI),--user-stream-via-ws-api) $(if $(SEED),--seed $(SEED) -v,--seeds $(N))
+
+restart-drill: $(STAMP) redis
+	$(BIN)/python -m adapters.testkit.restart_drill --venue $(VENUE) $(if $(SEED),--seed $(SEED) -v,--seeds $(DRILL_N))
 
 soak: $(STAMP)
 	$(BIN)/python -m adapters.testkit.chaos --soak --days $(DAYS)

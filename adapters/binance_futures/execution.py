@@ -106,6 +106,7 @@ from adapters.binance_futures.venue_sync import VenueSync
 from adapters.binance_futures.ws_trading import BinanceWsTradingClient, WsNotSent, settings_from_config
 from adapters.core import log_bridge
 from adapters.core.backoff import Backoff
+from adapters.core.balance_clock import AccountReread
 from adapters.core.exec_client import (
     InstrumentInfo,
     InstrumentInfoCache,
@@ -130,6 +131,7 @@ from adapters.core.exec_client import (
 )
 from adapters.core.order_facts import OrderFacts
 from adapters.core.order_tracking import OrderTracker, TrackedOrder
+from adapters.core.position_repair import repair_positions
 from adapters.core.precision import PrecisionResolver
 from adapters.core.read_retry import read_with_retry
 from adapters.core.resolution import ACCEPT_MARGIN_SECS, AmbiguityResolver, FillRepairs
@@ -227,6 +229,13 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
             logger=self._pylog,
             report_external=self._report_external_later,
         )
+        # A stream balance update declined as older than a REST read: read the account again (the
+        # read's stamp can run ahead of the venue's clock; adapters.core.balance_clock).
+        self.account_reread = AccountReread(
+            lambda: self._update_account_state(reread=True), self._side_tasks.spawn
+        )
+        self.stream_handler.balance_clock.on_stale = self.account_reread
+        self.position_repairs = 0  # fills re-applied to positions at connect (position_repair)
         self.sync = VenueSync(
             http=http,
             facts=self.facts,
@@ -313,6 +322,10 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
         self._started_ms = self._clock.timestamp_ms()
         await self._http.sync_time()
         await load_instruments(self._provider, self._cache)
+        # Before NautilusTrader reconciles the cache restored from Redis: a position that lacks a
+        # fill its order holds (the Redis write gap of an unclean stop) would be "corrected" with an
+        # inferred INTERNAL-DIFF fill (adapters.core.position_repair).
+        self.position_repairs += len(repair_positions(self._cache, self.venue, self.oms_type, self._pylog))
 
         venue_hedge = await self._http.position_side_dual()
         if venue_hedge != self._hedge:
@@ -362,14 +375,16 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
         await self._side_tasks.close()
         await self._http.close()
 
-    async def _update_account_state(self) -> None:
+    async def _update_account_state(self, *, reread: bool = False) -> None:
         asked_ms = self._http.now_ms()
         info = await self._http.account()
         balances, margins = account_info_to_balances(info)
         # Stamped with the venue's time of the read: a stream update older than it (still queued on
         # a socket being drained) must not revert what this read says.
         stamp = max((a.updateTime or 0 for a in info.assets), default=0) or asked_ms
-        balances = self.stream_handler.balance_clock.fresh(balances, max(stamp, asked_ms))
+        balances = self.stream_handler.balance_clock.fresh(
+            balances, max(stamp, asked_ms), authoritative=reread
+        )
         if not balances:
             return
         self.generate_account_state(

@@ -367,7 +367,9 @@ class UserStreamHandler:
         # Stamped with the transaction time: an older update replayed after a newer REST read (the
         # old socket drained after a recovery's backfill, an overlap) must not revert the balance.
         balances = self.balance_clock.fresh(
-            account_update_to_balances(event.data), event.transaction_time or event.event_time
+            account_update_to_balances(event.data),
+            event.transaction_time or event.event_time,
+            stream=True,
         )
         if not balances:
             return

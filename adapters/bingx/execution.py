@@ -108,6 +108,7 @@ from adapters.bingx.user_stream import BingxUserStreamOps, ping_reply
 from adapters.bingx.venue_sync import BingxVenueSync
 from adapters.core import log_bridge
 from adapters.core.backoff import Backoff
+from adapters.core.balance_clock import AccountReread
 from adapters.core.decimal_parse import to_decimal
 from adapters.core.dedup import FifoDedup
 from adapters.core.exec_client import (
@@ -135,6 +136,7 @@ from adapters.core.exec_client import (
 from adapters.core.http_errors import FillsNotPublished
 from adapters.core.order_facts import OrderFacts
 from adapters.core.order_tracking import OrderTracker, TrackedOrder
+from adapters.core.position_repair import repair_positions
 from adapters.core.precision import PrecisionResolver
 from adapters.core.read_retry import read_with_retry
 from adapters.core.resolution import ACCEPT_MARGIN_SECS, AmbiguityResolver, FillRepairs
@@ -244,6 +246,13 @@ class BingxExecutionClient(LiveExecutionClient):
             fee_rates=self._fee_rates,
             logger=self._pylog,
         )
+        # A stream balance update declined as older than a REST read: read the account again (the
+        # read's stamp can run ahead of the venue's clock; adapters.core.balance_clock).
+        self.account_reread = AccountReread(
+            lambda: self._update_account_state(reread=True), self._side_tasks.spawn
+        )
+        self.stream_handler.balance_clock.on_stale = self.account_reread
+        self.position_repairs = 0  # fills re-applied to positions at connect (position_repair)
         self.sync = BingxVenueSync(
             http=http,
             facts=self.facts,
@@ -316,6 +325,10 @@ class BingxExecutionClient(LiveExecutionClient):
         self._started_ms = self._clock.timestamp_ms()
         await self._http.sync_time()
         await load_instruments(self._provider, self._cache)
+        # Before NautilusTrader reconciles the cache restored from Redis: a position that lacks a
+        # fill its order holds (the Redis write gap of an unclean stop) would be "corrected" with an
+        # inferred INTERNAL-DIFF fill (adapters.core.position_repair).
+        self.position_repairs += len(repair_positions(self._cache, self.venue, self.oms_type, self._pylog))
 
         if self._config.dual_side_position is None:
             venue_hedge = await self._http.position_side_dual()
@@ -349,10 +362,10 @@ class BingxExecutionClient(LiveExecutionClient):
         await self._side_tasks.close()
         await self._http.close()
 
-    async def _update_account_state(self) -> None:
+    async def _update_account_state(self, *, reread: bool = False) -> None:
         asked_ms = self._http.now_ms()
         balances = self.stream_handler.balance_clock.fresh(
-            balances_to_account_balances(await self._http.balance()), asked_ms
+            balances_to_account_balances(await self._http.balance()), asked_ms, authoritative=reread
         )
         if not balances:
             return

@@ -410,7 +410,7 @@ class BingxUserStreamHandler:
         assert isinstance(data, AccountUpdateData)
         # Stamped with the event time: an update older than a REST read already applied (still queued
         # on a socket being drained, or repeated by the overlap's second socket) must not revert it.
-        balances = self.balance_clock.fresh(account_update_to_balances(data), event_time)
+        balances = self.balance_clock.fresh(account_update_to_balances(data), event_time, stream=True)
         if not balances:
             return
         self._sink.generate_account_state(

@@ -18,6 +18,8 @@ method as the Python API ``sim.faults``; see ``adapters.sim.faults`` for the sem
     POST /sim/user-events {"duplicate","reorder","drop_ratio"}   drop_ratio in [0, 1]: events lost
     POST /sim/price {"symbol","price"}
     POST /sim/step?n=N
+    POST /sim/trade {"symbol","side","qty","price"?}  an external taker trades qty against the
+                                               account's resting orders (partial fills on demand)
     POST /sim/clock {"skew_ms"}
     POST /sim/margin-call {"account"?}
     POST /sim/market/gap?symbol=S[&count=N]   the next N depth diffs of S are lost (chain break)
@@ -68,6 +70,13 @@ class UserEventsBody(msgspec.Struct, forbid_unknown_fields=True):
 class PriceBody(msgspec.Struct, forbid_unknown_fields=True):
     symbol: str
     price: str | float | int
+
+
+class TradeBody(msgspec.Struct, forbid_unknown_fields=True):
+    symbol: str
+    side: str
+    qty: str | float | int
+    price: str | float | int | None = None
 
 
 class ClockBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -174,6 +183,13 @@ def add_control_routes(app: web.Application, faults: Faults, state: Callable[[],
         b = _decode(await request.read(), PriceBody)
         faults.set_price(b.symbol, str(b.price))
         return {"ok": True, "symbol": b.symbol, "price": str(b.price)}
+
+    @route("POST", "/sim/trade")
+    async def trade(request: web.Request) -> Any:
+        b = _decode(await request.read(), TradeBody)
+        price = str(b.price) if b.price is not None else None
+        traded = faults.external_trade(b.symbol, b.side, str(b.qty), price)
+        return {"ok": True, "symbol": b.symbol, "side": b.side.upper(), "traded": str(traded)}
 
     @route("POST", "/sim/step")
     async def step(request: web.Request) -> Any:

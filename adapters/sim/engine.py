@@ -1085,6 +1085,50 @@ class VenueEngine:
         self._apply_maker_fills(executions, knocked_out)
         self._check_algos(symbol)
 
+    def external_trade(self, symbol: str, side: Side, qty: Decimal, price: Decimal | None = None) -> Decimal:
+        """Another participant's ``side`` taker order of ``qty`` trades against the account orders
+        resting on the other side, best price first (and in time order at one price), each filled as
+        maker at its own limit price; ``price`` bounds the taker (a buy takes no resting sell above
+        it). Last and mark price stay where they are: this moves no market, it only makes resting
+        orders trade, by as much as asked - the lever for a *partial* fill of a given size
+        (``set_price`` fills every order it crosses in full). Returns the quantity traded (less than
+        ``qty`` when not enough rests). An addition to the contract, for the restart drill."""
+        spec = self._spec(symbol)
+        if price is not None:
+            self._check_price(spec, price)
+        if not qty.is_finite() or qty <= 0:
+            raise ValueError(f"qty {qty} must be a positive number")
+        market = self._markets[symbol]
+        maker_side = Side.SELL if side is Side.BUY else Side.BUY
+        limit_ticks = market.to_ticks(price) if price is not None else None
+        now = self._now()
+        left = qty
+        fills: list[tuple[Order, int, Decimal]] = []
+        knocked_out: list[Order] = []
+        allocated: dict[tuple[str, PositionSide], Decimal] = {}
+        for key in list(self._resting[symbol][maker_side]):
+            if left <= 0:
+                break
+            ticks = -key[0] if maker_side is Side.BUY else key[0]
+            if limit_ticks is not None and (ticks > limit_ticks if side is Side.BUY else ticks < limit_ticks):
+                break
+            order = self._orders[key[2]]
+            take = min(order.leaves_qty, left)
+            slot = (order.account_id, order.position_side)
+            if self._closes(order.side, order.position_side, order.reduce_only):
+                acct = self._accounts[order.account_id]
+                cap = self._reducible(acct, symbol, maker_side, order.position_side) - allocated.get(slot, 0)
+                if cap <= 0:
+                    knocked_out.append(order)
+                    continue
+                take = min(take, cap)
+                allocated[slot] = allocated.get(slot, Decimal(0)) + take
+            fills.append((order, ticks, take))
+            left -= take
+        executions = self._publish_maker_trades(market, fills, now)
+        self._apply_maker_fills(executions, knocked_out)
+        return qty - left
+
     def _cross_resting(
         self, symbol: str, limited: bool
     ) -> tuple[list[tuple[Order, int, Decimal]], list[Order]]:

@@ -55,6 +55,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import WSCloseCode, web
 
 from adapters.sim.late import MAX_DELAY_MS, LateExecutions
+from adapters.sim.model import Side
 
 if TYPE_CHECKING:
     from adapters.sim.engine import VenueEngine
@@ -633,6 +634,24 @@ class Faults:
         if not value.is_finite() or value <= 0:
             raise ValueError(f"price {price!r} must be a finite positive number")
         self.engine.set_price(symbol, value)
+
+    def external_trade(
+        self, symbol: str, side: str, qty: Decimal | str | float, price: Decimal | str | float | None = None
+    ) -> Decimal:
+        """Another participant's taker order trades ``qty`` against the account's resting orders
+        (``VenueEngine.external_trade``): a partial fill of a chosen size. ``side`` is the taker's."""
+        try:
+            taker = Side(str(side).upper())
+            amount = Decimal(str(qty))
+            limit = Decimal(str(price)) if price is not None else None
+        except (ValueError, ArithmeticError):
+            raise ValueError(f"bad external trade: side={side!r} qty={qty!r} price={price!r}") from None
+        if not amount.is_finite() or amount <= 0:
+            raise ValueError(f"qty {qty!r} must be a finite positive number")
+        if limit is not None and (not limit.is_finite() or limit <= 0):
+            raise ValueError(f"price {price!r} must be a finite positive number")
+        self.counters["external_trades"] += 1
+        return self.engine.external_trade(symbol, taker, amount, limit)
 
     def step(self, n: int = 1) -> None:
         n = int(n)

@@ -232,6 +232,51 @@ async def test_price_and_step(bclient: Any, binance_sim: SimVenue, json_next: An
     assert bad.status == 400
 
 
+async def test_external_trade_fills_resting_orders_partially(
+    bclient: Any, binance_sim: SimVenue, json_next: Any
+) -> None:
+    """/sim/trade: another participant's taker order of a chosen size trades against our resting
+    orders only, best price first, each at its own limit price - a partial fill on demand; the
+    market price does not move."""
+    _, ws = await user_socket(bclient)
+    last = binance_sim.engine.last_price("BTCUSDT")
+    high = (last * Decimal("0.99")).quantize(Decimal("0.1"))
+    low = high - 50
+    ids = []
+    for price in (low, high):
+        _, _, placed = await bclient.signed(
+            "POST", "/fapi/v1/order", symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTC",
+            quantity="0.010", price=str(price),
+        )  # fmt: skip
+        ids.append(placed["orderId"])
+    # A seller of 0.015 down to `low`: fills the better bid (high) in full, then 0.005 of low.
+    res = await bclient.control("/sim/trade", {"symbol": "BTCUSDT", "side": "SELL", "qty": "0.015"})
+    assert res == {"ok": True, "symbol": "BTCUSDT", "side": "SELL", "traded": "0.015"}
+    first = await json_next(ws, lambda m: m["e"] == "ORDER_TRADE_UPDATE" and m["o"]["x"] == "TRADE")
+    second = await json_next(ws, lambda m: m["e"] == "ORDER_TRADE_UPDATE" and m["o"]["x"] == "TRADE")
+    assert (first["o"]["i"], first["o"]["X"], Decimal(first["o"]["L"])) == (ids[1], "FILLED", high)
+    assert (second["o"]["i"], second["o"]["X"], Decimal(second["o"]["l"])) == (
+        ids[0], "PARTIALLY_FILLED", Decimal("0.005"),
+    )  # fmt: skip
+    assert first["o"]["m"] is True and second["o"]["m"] is True
+    assert binance_sim.engine.last_price("BTCUSDT") == last
+    # Bounded by price: nothing rests at or above low + 1, so a seller limited there trades nothing.
+    res = await bclient.control(
+        "/sim/trade", {"symbol": "BTCUSDT", "side": "SELL", "qty": "1", "price": str(low + 1)}
+    )
+    assert res["traded"] == "0"
+    state = binance_sim.state()
+    assert [o["executed_qty"] for o in state["orders"] if o["order_id"] in ids] == ["0.005", "0.010"]
+    assert state["faults"]["counters"]["external_trades"] == 2
+    await ws.close()
+    for body in (
+        {"symbol": "BTCUSDT", "side": "UP", "qty": "1"},
+        {"symbol": "BTCUSDT", "side": "BUY", "qty": "-1"},
+    ):
+        bad = await bclient.session.post(f"{binance_sim.rest_url}/sim/trade", json=body)
+        assert bad.status == 400
+
+
 async def test_clock_skew_causes_1021(bclient: Any) -> None:
     await bclient.control("/sim/clock", {"skew_ms": 30_000})
     _, _, t = await bclient.public("/fapi/v1/time")
