@@ -77,12 +77,14 @@ from adapters.core.fleet_budget import FleetBudget, account_scope
 from adapters.core.http_errors import VenueRejection, is_ambiguous_http_status
 from adapters.core.rate_window import FixedWindow
 from adapters.core.rest_client import (
+    UNREADABLE,
     LoggerLike,
     RestClientBase,
     VenueErrorTypes,
     format_param,
     param_strings,
     parse_error_body,
+    read_code_and_message,
 )
 from adapters.core.timestamps import wall_clock_ms
 
@@ -427,16 +429,14 @@ class BingxHttpClient(RestClientBase):
         # leniently: a code next to a message of an unexpected type is still the venue's answer).
         if not body.strip():
             return
-        try:
-            env = _ANY_CODE_DECODER.decode(body)
-        except _UNDECODABLE:
+        read = read_code_and_message(body)
+        if read is None:
             if body.lstrip()[:1] != b"{":
                 return  # bare JSON that is no object (or no JSON): the status said success
-            env = None  # an object we cannot read may carry an error code: not a success
-        code = _raw_json(env.code) if env is not None else _UNREADABLE
+            read = (UNREADABLE, "")  # an object we cannot read may carry an error code: not a success
+        code, msg = read[0], read[1][:200]
         if code is None or (code in (0, "0") and not isinstance(code, bool)):
             return
-        msg = _raw_text(env.msg) if env is not None else ""
         if isinstance(code, int) and not isinstance(code, bool) and -(2**31) <= code < 2**31:
             _raise_for_code(code, msg, 200, method, LISTEN_KEY_PATH)
         # A code nobody documented (or a body we cannot read) is no success: the key's state is
@@ -770,29 +770,6 @@ class _ErrorBody(msgspec.Struct, gc=False):
 
 
 _ERROR_DECODER = msgspec.json.Decoder(_ErrorBody, strict=False)
-
-
-class _AnyCodeBody(msgspec.Struct, gc=False):
-    # Raw: each field is read on its own, so a message that is no valid value (a number out of
-    # range, say) cannot hide the code next to it (fuzz: {"code":109400,"msg":1e400} passed as ok).
-    code: msgspec.Raw = msgspec.Raw(b"null")
-    msg: msgspec.Raw = msgspec.Raw(b"null")
-
-
-_ANY_CODE_DECODER = msgspec.json.Decoder(_AnyCodeBody)
-_UNREADABLE = "<unreadable>"
-
-
-def _raw_json(raw: msgspec.Raw) -> object:
-    try:
-        return msgspec.json.decode(raw)
-    except (msgspec.DecodeError, RecursionError):
-        return _UNREADABLE
-
-
-def _raw_text(raw: msgspec.Raw) -> str:
-    value = _raw_json(raw)
-    return _text(value) if value is not _UNREADABLE else bytes(raw)[:200].decode("utf-8", "replace")
 
 
 _UNDECODABLE = (msgspec.ValidationError, msgspec.DecodeError, RecursionError)

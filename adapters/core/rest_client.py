@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
-from typing import Any, ClassVar, NamedTuple, Protocol, TypeVar
+from typing import Any, ClassVar, Final, NamedTuple, Protocol, TypeVar
 from urllib.parse import quote
 
 import aiohttp
@@ -108,41 +108,52 @@ def param_strings(
     return "&".join(raw), "&".join(sent)
 
 
-class _RawErrorBody(msgspec.Struct, gc=False):
+class _RawCodeBody(msgspec.Struct, gc=False):
     code: msgspec.Raw = msgspec.Raw(b"null")
     msg: msgspec.Raw = msgspec.Raw(b"null")
 
 
-_RAW_ERROR_DECODER = msgspec.json.Decoder(_RawErrorBody)
+_RAW_CODE_DECODER = msgspec.json.Decoder(_RawCodeBody)
 _UNDECODABLE = (msgspec.ValidationError, msgspec.DecodeError, RecursionError)
+UNREADABLE: Final = "<unreadable>"
+"""The code of :func:`read_code_and_message` when the ``code`` field is no valid JSON value."""
 
 
-def parse_error_body(body: bytes, decoder: msgspec.json.Decoder[Any]) -> tuple[int | None, str]:
-    """``(code, msg)`` of an error body; a body that is not the venue's error JSON yields ``(None, text)``
-    with the text cut to 200 characters (it may be an HTML error page).
-
-    The venue's ``decoder`` reads the usual body; when it cannot, each field is read on its own, so a
-    message that is no valid value (a number out of range, a nested structure) does not hide the
-    code next to it - the code decides whether an answer is ambiguous, a rate limit or a rejection."""
+def read_code_and_message(body: bytes) -> tuple[object, str] | None:
+    """``(code, message text)`` of a JSON object body, each field read on its own, so that a message that
+    is no valid value (a number out of range, a nested structure, a wrong type) cannot hide the code next
+    to it: the code decides whether an answer is ambiguous, a rate limit or a rejection. ``code`` is the
+    decoded JSON value (None when absent), or :data:`UNREADABLE`. None when the body is no JSON object."""
     try:
-        err: ErrorBodyLike = decoder.decode(body)
-        return _checked_code(err.code), str(err.msg or "")[:500]
+        raw = _RAW_CODE_DECODER.decode(body)
     except _UNDECODABLE:
-        pass
-    try:
-        raw = _RAW_ERROR_DECODER.decode(body)
-    except _UNDECODABLE:
-        return None, body[:200].decode("utf-8", "replace").strip()
+        return None
     code: object
     try:
         code = msgspec.json.decode(raw.code)
     except _UNDECODABLE:
-        code = None
+        code = UNREADABLE
     try:
         msg = msgspec.json.decode(raw.msg)
         text = msg if isinstance(msg, str) else ("" if msg is None else str(msg))
     except _UNDECODABLE:
         text = bytes(raw.msg).decode("utf-8", "replace")
+    return code, text
+
+
+def parse_error_body(body: bytes, decoder: msgspec.json.Decoder[Any]) -> tuple[int | None, str]:
+    """``(code, msg)`` of an error body; a body that is not the venue's error JSON yields ``(None, text)``
+    with the text cut to 200 characters (it may be an HTML error page). The venue's ``decoder`` reads the
+    usual body; when it cannot, :func:`read_code_and_message` reads the fields one by one."""
+    try:
+        err: ErrorBodyLike = decoder.decode(body)
+        return _checked_code(err.code), str(err.msg or "")[:500]
+    except _UNDECODABLE:
+        pass
+    read = read_code_and_message(body)
+    if read is None:
+        return None, body[:200].decode("utf-8", "replace").strip()
+    code, text = read
     return _checked_code(code), text[:500]
 
 
