@@ -19,7 +19,7 @@ from nautilus_trader.model.identifiers import (
 )
 
 from adapters.core import gap_sync
-from adapters.core.order_tracking import OrderTracker, Terminal, TrackedOrder
+from adapters.core.order_tracking import OrderTracker, Terminal, TrackedOrder, fill_key
 from adapters.core.recovery import QueryResult
 
 LOG = logging.getLogger("tests.gap_sync_paths")
@@ -432,3 +432,127 @@ async def test_every_listed_order_is_checked_whatever_comes_before_it() -> None:
     queries = await _sync(tracker, open_at_snapshot=listed, fetch_order_fills=fetch)
     assert fetched == ["down", "unserved", "dead", "last"]
     assert queries[0] == ("orderFills", False, 2, None, True, False)  # 4 short, 2 failed
+
+
+# ------------------------------------------------------------------------------------------------
+# Step 3b: the venue's open orders listed again after the connect
+# ------------------------------------------------------------------------------------------------
+
+
+async def test_relisted_open_orders_resolve_exactly_the_tracked_orders_the_venue_no_longer_lists(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A tracked, accepted order the second listing does not show closed (or vanished) after the
+    snapshot: it is resolved by query; orders still listed, not yet accepted, or already resolved in
+    step 1 are not asked about again."""
+    tracker = OrderTracker()
+    for cid in ("listed", "closed", "vanished", "inflight", "gone"):
+        _track(tracker, cid, accepted=cid != "inflight")
+    asked: list[str] = []
+
+    async def resolve(order: TrackedOrder) -> bool:
+        asked.append(order.client_order_id.value)
+        if order.client_order_id.value == "closed":
+            tracker.close(order, Terminal.FILLED)
+        return order.client_order_id.value != "vanished"
+
+    async def relist() -> tuple[int, set[str]]:
+        return 2, {"listed"}
+
+    snapshot = {cid: Decimal(0) for cid in ("listed", "closed", "vanished", "inflight")}
+    with caplog.at_level(logging.INFO, logger=LOG.name):
+        queries = await _sync(
+            tracker, open_at_snapshot=snapshot, resolve_order=resolve, relist_open_orders=relist
+        )
+    assert asked == ["gone", "closed", "vanished"]  # step 1 asked about "gone"; 3b not again
+    assert ("openOrders:relisted", True, 2, None, False, False) in queries
+    assert _records(caplog) == [
+        ("ERROR", "recovery: accepted order vanished is unknown to the venue; leaving it to reconciliation"),
+    ]
+
+
+async def test_a_failed_relisting_fails_the_attempt() -> None:
+    tracker = OrderTracker()
+    _track(tracker, "a")
+    asked: list[str] = []
+
+    async def resolve(order: TrackedOrder) -> bool:
+        asked.append(order.client_order_id.value)
+        return True
+
+    async def relist() -> tuple[int, set[str]]:
+        raise VenueDown("503")
+
+    queries = await _sync(
+        tracker, open_at_snapshot={"a": Decimal(0)}, resolve_order=resolve, relist_open_orders=relist
+    )
+    assert queries[-1] == ("openOrders:relisted", False, 0, "VenueDown('503')", True, False)
+    assert asked == []
+
+
+# ------------------------------------------------------------------------------------------------
+# report_external_order: the paths that send nothing or say something
+# ------------------------------------------------------------------------------------------------
+
+
+def _report_external(
+    tracker: OrderTracker, sent: list[Any], *, order_report: Any, trades: list[tuple[int, str]], executed: str
+) -> Any:
+
+    async def fetch() -> list[tuple[int, str]]:
+        return trades
+
+    return gap_sync.report_external_order(
+        tracker=tracker,
+        executed=Decimal(executed),
+        order_report=order_report,
+        trades=fetch,
+        key_of=lambda t: fill_key("AUSDT", t[0], OrderSide.SELL),
+        quantity_of=lambda t: Decimal(t[1]),
+        fill_report=lambda t, ts: ("fill", t[0], ts),
+        clock_ns=lambda: 7,
+        send=lambda r, f: sent.append((r, f)),
+        log=LOG,
+        ident="web-9",
+    )
+
+
+async def test_an_external_order_no_report_can_represent_is_skipped_and_said(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def unrepresentable() -> Any:
+        raise ValueError("quantity 0")
+
+    sent: list[Any] = []
+    with caplog.at_level(logging.INFO, logger=LOG.name):
+        n = await _report_external(
+            OrderTracker(), sent, order_report=unrepresentable, trades=[(1, "0.1")], executed="0.1"
+        )
+    assert n == 0 and sent == []
+    assert _records(caplog) == [("WARNING", "recovery: external order web-9 not reported: quantity 0")]
+
+
+async def test_an_external_order_whose_fills_were_partly_reported_before_says_how_many(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+
+    tracker = OrderTracker()
+    tracker.mark_seen(fill_key("AUSDT", 1, OrderSide.SELL))
+    sent: list[Any] = []
+    trades = [(1, "0.1"), (2, "0.2"), (2, "0.2"), (3, "0.1")]  # trade 2 listed twice: counted once
+    with caplog.at_level(logging.INFO, logger=LOG.name):
+        n = await _report_external(tracker, sent, order_report=lambda: "order", trades=trades, executed="0.4")
+    assert n == 1 and sent == [("order", [("fill", 2, 7), ("fill", 3, 7)])]
+    assert _records(caplog) == [
+        ("ERROR", "recovery: external order web-9: 1 of its 3 trades were reported before the order itself")
+    ]
+
+
+async def test_an_external_order_reported_whole_says_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    sent: list[Any] = []
+    with caplog.at_level(logging.INFO, logger=LOG.name):
+        n = await _report_external(
+            OrderTracker(), sent, order_report=lambda: "order", trades=[(4, "0.5")], executed="0.5"
+        )
+    assert n == 1 and sent == [("order", [("fill", 4, 7)])]
+    assert _records(caplog) == []
