@@ -53,6 +53,8 @@ clean:
 # make chaos N=1000     N seeded schedules (seeds 1..N) on both venues; VENUE=binance|bingx for one;
 #                       SEED=S replays one. Exit 1 on any violation or a planned kind that never fired
 #                       WSAPI=1: Binance with the listen key over the WS API (userDataStream.*)
+#                       CHAOS_JOBS=4 (default): schedules at once, in child processes (each waits on timers
+#                       most of the time: ~0.1 core apiece); one merged summary
 # make restart-drill N=50 [VENUE=binance|bingx|both] [SEED=S]
 #                       a node process with NautilusTrader's Redis cache SIGKILLed during fills, fills
 #                       while it is down and while it restarts (same trader id, same Redis), checked
@@ -72,6 +74,7 @@ DAYS ?= 7
 ORDERS ?= 100000
 MUTATION_MIN ?= 90
 JOBS ?= 2
+CHAOS_JOBS ?= 4
 
 # N is shared with chaos (200); the drill's own default is 50 unless N is given.
 DRILL_N = $(if $(filter command line environment,$(origin N)),$(N),50)
@@ -82,7 +85,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 
 chaos: $(STAMP)
-	$(BIN)/python -m adapters.testkit.chaos --venue $(VENUE) $(if $(WSAPI),--user-stream-via-ws-api) $(if $(SEED),--seed $(SEED) -v,--seeds $(N))
+	$(BIN)/python -m adapters.testkit.chaos --venue $(VENUE) $(if $(WSAPI),--user-stream-via-ws-api) $(if $(SEED),--seed $(SEED) -v,--seeds $(N) --jobs $(CHAOS_JOBS))
 
 restart-drill: $(STAMP) redis
 	$(BIN)/python -m adapters.testkit.restart_drill --venue $(VENUE) $(if $(SEED),--seed $(SEED) -v,--seeds $(DRILL_N))

@@ -33,6 +33,12 @@ too, so a failing seed replays with ``python -m adapters.testkit.chaos --venue V
     python -m adapters.testkit.chaos --venue bingx --seeds 100
     python -m adapters.testkit.chaos --venue bingx --seed 17 -v   # replay one schedule, step by step
     python -m adapters.testkit.chaos --venue binance --user-stream-via-ws-api --seeds 50
+    python -m adapters.testkit.chaos --seeds 1000 --jobs 6   # six schedules at a time, one summary
+
+``--jobs J`` runs the seeds in J child processes (seed i goes to child i mod J) and merges their
+results into one summary. A schedule spends most of its wall time waiting on the venue's and the
+recovery's timers (about a tenth of a core each), so several fit on a small machine; each child has
+its own simulator on its own ports, and a schedule's outcome depends only on its seed.
 
 ``--user-stream-via-ws-api`` runs Binance with the listen key over the WS API
 (``user_stream_via_ws_api``: ``userDataStream.start/ping/stop`` on the trading socket): keepalive
@@ -47,8 +53,12 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import os
+import pickle
 import random
+import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -1346,6 +1356,38 @@ async def run_many(
     return summary
 
 
+def run_in_children(seeds: list[int], jobs: int, child_args: list[str], venues: list[str]) -> list[Summary]:
+    """Run ``seeds`` in ``jobs`` child processes and merge their results, one summary per venue.
+
+    Children print their per-seed lines as they go (each line is flushed whole, so lines of different
+    children interleave but never mix); the results travel back pickled through a file per child.
+    """
+    shards = [seeds[i::jobs] for i in range(jobs) if seeds[i::jobs]]
+    with tempfile.TemporaryDirectory(prefix="chaos-") as tmp:
+        children: list[tuple[subprocess.Popen[bytes], str]] = []
+        for n, shard in enumerate(shards):
+            out = os.path.join(tmp, f"shard-{n}.pickle")
+            cmd = [sys.executable, "-m", "adapters.testkit.chaos", *child_args, "--results-file", out]
+            for seed in shard:
+                cmd += ["--seed", str(seed)]
+            children.append((subprocess.Popen(cmd), out))
+        failed_children = []
+        for proc, _ in children:
+            if proc.wait() not in (0, 1):
+                failed_children.append(proc.args)
+        if failed_children:
+            raise RuntimeError(f"chaos child processes crashed: {failed_children}")
+        merged = {v: Summary(venue=profile(v).name) for v in venues}
+        for _, out in children:
+            with open(out, "rb") as f:
+                shard_results: dict[str, list[ScheduleResult]] = pickle.load(f)
+            for venue, results in shard_results.items():
+                merged[venue].results.extend(results)
+    for summary in merged.values():
+        summary.results.sort(key=lambda r: r.seed)
+    return list(merged.values())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -1362,6 +1404,8 @@ def main(argv: list[str] | None = None) -> int:
         help="Binance: the listen key over the WS API (userDataStream.*), with the trading socket's faults",
     )
     parser.add_argument("--steps", type=int, default=None, help="faults per schedule (default: 3-6 by seed)")
+    parser.add_argument("--jobs", type=int, default=1, help="schedules run at once, in child processes")
+    parser.add_argument("--results-file", default=None, help=argparse.SUPPRESS)  # a child's results
     parser.add_argument("-v", "--verbose", action="store_true", help="print each step")
     parser.add_argument("--soak", action="store_true", help="run the time-scaled soak instead")
     parser.add_argument("--days", type=float, default=7.0, help="soak: simulated days")
@@ -1379,11 +1423,31 @@ def main(argv: list[str] | None = None) -> int:
     async def run_all() -> list[Summary]:
         return [await run_many(seeds, steps=args.steps, verbose=args.verbose, venue=v) for v in venues]
 
-    summaries = asyncio.run(run_all())
+    if args.jobs > 1 and len(seeds) > 1:
+        child_args = ["--venue", args.venue]
+        if args.user_stream_via_ws_api:
+            child_args.append("--user-stream-via-ws-api")
+        if args.steps is not None:
+            child_args += ["--steps", str(args.steps)]
+        if args.verbose:
+            child_args.append("-v")
+        started = time.monotonic()
+        summaries = run_in_children(seeds, args.jobs, child_args, venues)
+        print(f"\n{len(seeds)} seeds in {args.jobs} processes: {time.monotonic() - started:.0f} s wall time")
+    else:
+        summaries = asyncio.run(run_all())
+    if args.results_file:
+        with open(args.results_file, "wb") as f:
+            pickle.dump({v: s.results for v, s in zip(venues, summaries, strict=True)}, f)
+        return 0 if all(s.ok for s in summaries) else 1
     for summary in summaries:
         print(summary.render())
     return 0 if all(s.ok for s in summaries) else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run through the importable module, not ``__main__``: a child's pickled results name their
+    # classes by module, and the parent must find them under ``adapters.testkit.chaos``.
+    from adapters.testkit import chaos as _chaos
+
+    sys.exit(_chaos.main())

@@ -27,6 +27,7 @@ from adapters.testkit.chaos import (
     make_plan,
     make_schedule,
     profile,
+    run_in_children,
     run_schedule,
 )
 from adapters.testkit.chaos_probe import gap_workload, hedge_both_sides
@@ -234,3 +235,18 @@ def test_the_ws_api_mode_is_its_own_schedule_with_the_trading_sockets_faults() -
     prof = profile("binance-ws-api")
     assert prof.exec_config["user_stream_via_ws_api"] is True and prof.ws_api_user_stream
     assert "WS userDataStream.ping" in prof.keepalive_requests
+
+
+@pytest.mark.timeout(200)
+def test_seeds_run_in_child_processes_merge_into_one_summary_per_venue() -> None:
+    # make chaos N=1000 runs its schedules in several processes: what a child found must reach the
+    # one summary (every seed once, with its trades and recoveries), per venue.
+    seeds = [3, 8, 5]
+    summaries = run_in_children(seeds, 2, ["--venue", "both", "--steps", "1"], ["binance", "bingx"])
+    assert [s.venue for s in summaries] == [profile("binance").name, profile("bingx").name]
+    for summary in summaries:
+        assert [r.seed for r in summary.results] == sorted(seeds), summary.render()
+        assert all(r.ok for r in summary.results), summary.render()
+        assert sum(r.venue_trades for r in summary.results) > 0
+        assert sum(r.recoveries for r in summary.results) > 0
+        assert "(3 ok, 0 failing" in summary.render()
