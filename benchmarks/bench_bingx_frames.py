@@ -52,7 +52,7 @@ from adapters.bingx.parsing_market import (
 )
 from adapters.bingx.providers import BingxInstrumentProvider
 from adapters.bingx.schemas_market import decode_market_frame
-from adapters.core.dedup import FifoDedup
+from adapters.core.base.dedup import FifoDedup
 from benchmarks.common import Section, median, quiet_logging
 
 SYMBOL = "BTC-USDT"

@@ -203,7 +203,7 @@ class Bench:
 
     def reset_ours(self) -> None:
         """Our tracker and order index as right after the orders were submitted (untimed)."""
-        from adapters.core.order_tracking import OrderTracker
+        from adapters.core.orders.order_tracking import OrderTracker
 
         client = self.client
         fresh = OrderTracker()

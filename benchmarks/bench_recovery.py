@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from nautilus_trader.model.enums import OrderSide, OrderStatus
 
-from adapters.core.recovery import RunTiming
+from adapters.core.userstream.recovery import RunTiming
 from adapters.testkit.node import SimNode
 from benchmarks.common import Section, median, quiet_logging
 

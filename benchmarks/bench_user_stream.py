@@ -231,7 +231,7 @@ class Bench:
     # --- contenders --------------------------------------------------------------------------
     def reset_ours(self) -> None:
         """Our tracker as right after the orders were submitted (untimed): no fills seen yet."""
-        from adapters.core.order_tracking import OrderTracker
+        from adapters.core.orders.order_tracking import OrderTracker
 
         fresh = OrderTracker()
         tracker = self.ours.tracker

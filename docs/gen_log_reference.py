@@ -34,7 +34,7 @@ _ELLIPSES = re.compile(r"(?:…\s*)+…")
 
 @dataclass(frozen=True, slots=True)
 class LogCall:
-    where: str  # "core/recovery.py:recover_once"
+    where: str  # "core/userstream/recovery.py:recover_once"
     level: str
     text: str  # normalised message
     line: int

@@ -37,11 +37,11 @@ from nautilus_trader.model.enums import OrderSide, OrderStatus
 from nautilus_trader.model.events import OrderFilled
 from nautilus_trader.model.identifiers import ClientOrderId
 
-from adapters.core import metrics
-from adapters.core.book_sync import SyncState
-from adapters.core.recovery import RunTiming
-from adapters.core.stream import StreamHandle
-from adapters.core.ws_connection import WsConnection, WsState
+from adapters.core.client import metrics
+from adapters.core.market.book_sync import SyncState
+from adapters.core.net.stream import StreamHandle
+from adapters.core.net.ws_connection import WsConnection, WsState
+from adapters.core.userstream.recovery import RunTiming
 from adapters.sim.oracle import OracleReport
 from adapters.testkit.node import MarketWatchStrategy, MultiVenueNode
 from adapters.testkit.timeline import StateSampler, Timeline

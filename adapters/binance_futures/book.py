@@ -1,5 +1,6 @@
-"""Binance USD-M local order book: the venue's chain rule for :mod:`adapters.core.book_sync`, and the glue
-that turns the synchroniser's decisions into ``OrderBookDeltas``.
+"""Binance USD-M local order book: the venue's chain rule for
+:mod:`adapters.core.market.book_sync`, and the glue that turns the synchroniser's decisions into
+``OrderBookDeltas``.
 
 Binance's documented procedure (USD-M "How to manage a local order book correctly"):
 
@@ -40,8 +41,8 @@ from adapters.binance_futures.parsing_market import (
     parse_depth_diff,
 )
 from adapters.binance_futures.schemas_market import DepthSnapshot, DepthUpdate
-from adapters.core.book_glue import BookEmission, SyncedBook
-from adapters.core.book_sync import DEFAULT_MAX_BUFFER, ChainRule, Verdict
+from adapters.core.market.book_glue import BookEmission, SyncedBook
+from adapters.core.market.book_sync import DEFAULT_MAX_BUFFER, ChainRule, Verdict
 
 __all__ = ["BINANCE_CHAIN_RULE", "BinanceBookSync", "BookEmission"]
 

@@ -23,9 +23,9 @@ from typing import Final
 
 from nautilus_trader.config import DatabaseConfig, LiveDataClientConfig, LiveExecClientConfig
 
-from adapters.core.fleet_budget import DEFAULT_KEY_PREFIX, DEFAULT_SHARE, settings_from_config
-from adapters.core.secrets import KEY_FIELDS, SECRET_FIELDS, MaskedReprMixin
-from adapters.core.secrets import mask as mask  # re-export (was importable from here)
+from adapters.core.base.secrets import KEY_FIELDS, SECRET_FIELDS, MaskedReprMixin
+from adapters.core.base.secrets import mask as mask  # re-export (was importable from here)
+from adapters.core.net.fleet_budget import DEFAULT_KEY_PREFIX, DEFAULT_SHARE, settings_from_config
 
 
 class BinanceEnvironment(Enum):
@@ -110,7 +110,7 @@ def resolve_credentials(api_key: str | None, api_secret: str | None) -> tuple[st
     return key, secret
 
 
-# The masking mixin is shared with BingX (adapters.core.secrets); old name kept importable.
+# The masking mixin is shared with BingX (adapters.core.base.secrets); old name kept importable.
 _MaskedReprMixin = MaskedReprMixin
 
 
@@ -152,11 +152,11 @@ class BinanceFuturesDataClientConfig(_MaskedReprMixin, LiveDataClientConfig, fro
     klines_page_limit: int = 1500
     agg_trades_page_limit: int = 1000
     max_request_items: int = 100_000
-    # Prometheus endpoint (adapters.core.metrics), off by default: /metrics on metrics_host:metrics_port,
-    # one server per process whichever clients enable it.
+    # Prometheus endpoint (adapters.core.client.metrics), off by default: /metrics on
+    # metrics_host:metrics_port, one server per process whichever clients enable it.
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
-    # --- several nodes on one IP (adapters.core.fleet_budget; see docs/operations.md) ---------------
+    # --- several nodes on one IP (adapters.core.net.fleet_budget; see docs/operations.md) ---------------
     # A Redis (e.g. the node cache's DatabaseConfig) shared by every node on the IP: each request's
     # weight comes from one budget there. None: off, this node's local limiter alone.
     fleet_budget_redis: DatabaseConfig | None = None
@@ -270,14 +270,14 @@ class BinanceFuturesExecClientConfig(_MaskedReprMixin, LiveExecClientConfig, fro
     ws_trading_max_reconnect_attempts: int = 10
     ws_trading_backoff_reset_after_secs: float = 30.0
     ws_trading_metrics_log_interval_secs: float | None = 60.0
-    # Prometheus endpoint (adapters.core.metrics), off by default: /metrics on metrics_host:metrics_port,
-    # one server per process whichever clients enable it.
+    # Prometheus endpoint (adapters.core.client.metrics), off by default: /metrics on
+    # metrics_host:metrics_port, one server per process whichever clients enable it.
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
     # Recovery retry delays are scaled by a random factor in [1 - jitter, 1]; None: 0.5 with a fleet
     # budget (nodes that failed together do not retry together), else 0.
     recovery_backoff_jitter: float | None = None
-    # --- several nodes on one IP (adapters.core.fleet_budget; see docs/operations.md) ---------------
+    # --- several nodes on one IP (adapters.core.net.fleet_budget; see docs/operations.md) ---------------
     # A Redis (e.g. the node cache's DatabaseConfig) shared by every node on the IP: each request's
     # weight comes from one budget there. None: off, this node's local limiter alone.
     fleet_budget_redis: DatabaseConfig | None = None

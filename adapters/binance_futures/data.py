@@ -122,7 +122,8 @@ from adapters.binance_futures.streams import (
     stream_route,
     trade_stream,
 )
-from adapters.core.data_client import (
+from adapters.core.base.timestamps import NANOS_PER_MS
+from adapters.core.market.data_client import (
     OWN_BARS,
     OWN_BOOK,
     OWN_DEPTH10,
@@ -134,8 +135,7 @@ from adapters.core.data_client import (
     discard_kind,
     resync_delay,
 )
-from adapters.core.timestamps import NANOS_PER_MS
-from adapters.core.ws_connection import WsConfig
+from adapters.core.net.ws_connection import WsConfig
 
 __all__ = [
     "OWN_BARS",

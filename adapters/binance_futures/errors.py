@@ -10,7 +10,7 @@ The split that matters to an execution client:
 * :class:`BinanceTransportError` — the request provably never reached the venue (connection could not be
   established). Safe to treat as "not executed".
 
-The classes derive from :mod:`adapters.core.http_errors` (shared with BingX).
+The classes derive from :mod:`adapters.core.net.http_errors` (shared with BingX).
 No message ever contains the API key, secret, signature or full query string.
 """
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from adapters.core.http_errors import (
+from adapters.core.net.http_errors import (
     VenueAmbiguous,
     VenueError,
     VenueRateLimited,

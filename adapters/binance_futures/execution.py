@@ -104,10 +104,10 @@ from adapters.binance_futures.user_events import UserStreamHandler
 from adapters.binance_futures.user_stream import BinanceUserStreamOps
 from adapters.binance_futures.venue_sync import VenueSync
 from adapters.binance_futures.ws_trading import BinanceWsTradingClient, WsNotSent, settings_from_config
-from adapters.core import log_bridge
-from adapters.core.backoff import Backoff
-from adapters.core.balance_clock import AccountReread
-from adapters.core.exec_client import (
+from adapters.core.base import log_bridge
+from adapters.core.base.backoff import Backoff
+from adapters.core.base.tasks import OwnedTasks
+from adapters.core.client.exec_client import (
     InstrumentInfo,
     InstrumentInfoCache,
     adopt_cache_orders,
@@ -129,15 +129,15 @@ from adapters.core.exec_client import (
     walk_symbols,
     ws_config,
 )
-from adapters.core.order_facts import OrderFacts
-from adapters.core.order_tracking import OrderTracker, TrackedOrder
-from adapters.core.position_repair import repair_positions
-from adapters.core.precision import PrecisionResolver
-from adapters.core.read_retry import read_with_retry
-from adapters.core.resolution import ACCEPT_MARGIN_SECS, AmbiguityResolver, FillRepairs
-from adapters.core.startup import StartupRelease
-from adapters.core.tasks import OwnedTasks
-from adapters.core.wire_values import safe_identifier
+from adapters.core.net.read_retry import read_with_retry
+from adapters.core.orders.balance_clock import AccountReread
+from adapters.core.orders.order_facts import OrderFacts
+from adapters.core.orders.order_tracking import OrderTracker, TrackedOrder
+from adapters.core.orders.position_repair import repair_positions
+from adapters.core.orders.resolution import ACCEPT_MARGIN_SECS, AmbiguityResolver, FillRepairs
+from adapters.core.parse.precision import PrecisionResolver
+from adapters.core.parse.wire_values import safe_identifier
+from adapters.core.userstream.startup import StartupRelease
 
 _BATCH_CANCEL_MAX = 10
 T = TypeVar("T")  # Binance DELETE batchOrders limit
@@ -230,7 +230,7 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
             report_external=self._report_external_later,
         )
         # A stream balance update declined as older than a REST read: read the account again (the
-        # read's stamp can run ahead of the venue's clock; adapters.core.balance_clock).
+        # read's stamp can run ahead of the venue's clock; adapters.core.orders.balance_clock).
         self.account_reread = AccountReread(
             lambda: self._update_account_state(reread=True), self._side_tasks.spawn
         )
@@ -324,7 +324,7 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
         await load_instruments(self._provider, self._cache)
         # Before NautilusTrader reconciles the cache restored from Redis: a position that lacks a
         # fill its order holds (the Redis write gap of an unclean stop) would be "corrected" with an
-        # inferred INTERNAL-DIFF fill (adapters.core.position_repair).
+        # inferred INTERNAL-DIFF fill (adapters.core.orders.position_repair).
         self.position_repairs += len(repair_positions(self._cache, self.venue, self.oms_type, self._pylog))
 
         venue_hedge = await self._http.position_side_dual()
@@ -340,7 +340,7 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
         if via_ws_api:
             await self._start_ws_trading()  # the listen key is asked for on it
         # Connected but held until NautilusTrader's startup reconciliation has been applied (see
-        # adapters.core.startup): events queue meanwhile, none is lost or applied out of turn.
+        # adapters.core.userstream.startup): events queue meanwhile, none is lost or applied out of turn.
         await self.user_stream.start(hold=True)
         self.startup.arm()
         self._log.info(
@@ -460,7 +460,7 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
 
     async def generate_mass_status(self, lookback_mins: int | None = None) -> ExecutionMassStatus | None:
         """NautilusTrader's startup reports, taken so that they agree (see
-        :func:`adapters.core.exec_client.consistent_mass_status`)."""
+        :func:`adapters.core.client.exec_client.consistent_mass_status`)."""
         self.reconciliation_active = True
         try:
             return await consistent_mass_status(self, lookback_mins, logger=self._pylog)
@@ -989,7 +989,7 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
     def _append_report(
         self, reports: list[OrderStatusReport], client_id: str, build: Callable[[], OrderStatusReport]
     ) -> None:
-        """See :func:`adapters.core.exec_client.append_or_skip`."""
+        """See :func:`adapters.core.client.exec_client.append_or_skip`."""
         append_or_skip(
             reports,
             build,
@@ -1053,7 +1053,7 @@ class BinanceFuturesExecutionClient(LiveExecutionClient):
         )
 
     async def _read(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
-        """A read-only query of a report, retried on transient errors (see core.read_retry)."""
+        """A read-only query of a report, retried on transient errors (see core.net.read_retry)."""
         return await read_with_retry(call, what=what, logger=self._pylog)
 
     async def _history_symbols(self, symbol: str | None) -> list[str]:

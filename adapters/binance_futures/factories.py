@@ -16,7 +16,7 @@ with ``lru_cache``d getters.
 
 Several nodes on one IP: with ``fleet_budget_redis`` set, the HTTP client takes every request's weight
 from a budget in Redis shared by all nodes configured with the same Redis and key prefix
-(:mod:`adapters.core.fleet_budget`). Set the same fleet fields on the data and exec configs of an
+(:mod:`adapters.core.net.fleet_budget`). Set the same fleet fields on the data and exec configs of an
 account: the settings are part of the shared client's cache key.
 
 (In Python, register exec factories with ``add_exec_client_factory``: NautilusTrader 1.221's builder
@@ -45,8 +45,8 @@ from adapters.binance_futures.data import BinanceFuturesDataClient
 from adapters.binance_futures.execution import BinanceFuturesExecutionClient
 from adapters.binance_futures.http import BinanceFuturesHttpClient
 from adapters.binance_futures.providers import BinanceFuturesInstrumentProvider
-from adapters.core import metrics
-from adapters.core.fleet_budget import FleetBudget, FleetBudgetSettings, settings_from_config
+from adapters.core.client import metrics
+from adapters.core.net.fleet_budget import FleetBudget, FleetBudgetSettings, settings_from_config
 
 BINANCE = "BINANCE"
 

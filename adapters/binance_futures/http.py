@@ -8,7 +8,7 @@
   that would exceed ``safety * limit`` awaits the window roll first. ``Retry-After`` on 429/418 blocks all
   requests until it passes; a 429 with a short Retry-After is retried once (the request was not executed).
 * Several nodes on one IP (``fleet_budget``): every request also takes its weight from one budget in
-  Redis shared by the nodes (:mod:`adapters.core.fleet_budget`, bucket ``weight``, the window and limit
+  Redis shared by the nodes (:mod:`adapters.core.net.fleet_budget`, bucket ``weight``, the window and limit
   of the tracker); the venue's ``X-MBX-USED-WEIGHT-1M`` raises the fleet's count when higher and a
   ``Retry-After`` blocks every node.
 * Errors: see :mod:`adapters.binance_futures.errors` (rejection vs ambiguous vs transport).
@@ -77,9 +77,10 @@ from adapters.binance_futures.schemas_market import (
     KlineRow,
     PremiumIndex,
 )
-from adapters.core.fleet_budget import FleetBudget
-from adapters.core.http_errors import VenueRejection, is_ambiguous_http_status
-from adapters.core.rest_client import (
+from adapters.core.base.timestamps import wall_clock_ms
+from adapters.core.net.fleet_budget import FleetBudget
+from adapters.core.net.http_errors import VenueRejection, is_ambiguous_http_status
+from adapters.core.net.rest_client import (
     LoggerLike,
     ParamValue,
     RestClientBase,
@@ -88,7 +89,6 @@ from adapters.core.rest_client import (
     param_strings,
     parse_error_body,
 )
-from adapters.core.timestamps import wall_clock_ms
 
 __all__ = [
     "API_V1",
@@ -157,7 +157,7 @@ class BinanceFuturesHttpClient(RestClientBase):
         self.rate_limiter = rate_limiter or RateLimitTracker()
 
     # ----------------------------------------------------------------------------------------------
-    # Core request (session, clock, transport and retry loop: adapters.core.rest_client)
+    # Core request (session, clock, transport and retry loop: adapters.core.net.rest_client)
     # ----------------------------------------------------------------------------------------------
 
     def _param_strings(self, params: Mapping[str, Any] | None) -> tuple[str, str]:

@@ -1,6 +1,6 @@
 """Where the user data stream's listen key comes from: REST, or the WebSocket API's trading socket.
 
-Both implement :class:`~adapters.core.listen_key.ListenKeyEndpoints` (create / keepalive / delete),
+Both implement :class:`~adapters.core.userstream.listen_key.ListenKeyEndpoints` (create / keepalive / delete),
 which :class:`~adapters.binance_futures.user_stream.BinanceUserStreamOps` hands to the core's
 recovery driver and keeper. Nothing else changes between the two: the same driver, triggers
 (``listenKeyExpired``, a failed keepalive, any incident end of the user socket), snapshot, backfill

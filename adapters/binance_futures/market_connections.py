@@ -1,5 +1,5 @@
 """Binance USD-M market-stream connections: the venue-neutral pool of
-:mod:`adapters.core.stream_pool` with Binance's combined-stream dialect.
+:mod:`adapters.core.net.stream_pool` with Binance's combined-stream dialect.
 
 * **Combined streams.** Every socket is ``<ws base><path>`` (``/stream`` by default) and carries
   streams added with ``SUBSCRIBE`` requests (up to :data:`MAX_PARAMS_PER_REQUEST` per request);
@@ -7,7 +7,7 @@
 * **Acknowledged subscriptions.** The venue answers ``{"result": null, "id": n}`` (or an error
   with the request id); the pool waits for it.
 * Capacity, throttling, reference counting and resubscription on reconnect are the core pool's
-  (see :mod:`adapters.core.stream_pool`).
+  (see :mod:`adapters.core.net.stream_pool`).
 """
 
 from __future__ import annotations
@@ -26,15 +26,15 @@ from adapters.binance_futures.schemas_market import (
     UnknownEvent,
     decode_market_frame,
 )
-from adapters.core.stream import Frame
-from adapters.core.stream_pool import (
+from adapters.core.net.stream import Frame
+from adapters.core.net.stream_pool import (
     Ack,
     MarketSink,
     StreamConnection,
     SubscribeFailed,
 )
-from adapters.core.stream_pool import MarketStreamPool as _CorePool
-from adapters.core.ws_connection import WsConfig
+from adapters.core.net.stream_pool import MarketStreamPool as _CorePool
+from adapters.core.net.ws_connection import WsConfig
 
 __all__ = [
     "MAX_PARAMS_PER_REQUEST",

@@ -41,7 +41,7 @@ and a tick of 0.1 has one significant decimal, so 1 is the correct precision; pr
 ``pricePrecision`` ("7100.50") are still exact at precision 1.
 
 Quantity/Price/Money construction on the fill path goes through an exact integer path (``_raw``, now
-:func:`adapters.core.decimal_parse.raw_value`, shared with BingX): the
+:func:`adapters.core.parse.decimal_parse.raw_value`, shared with BingX): the
 decimal string's digits scaled to NautilusTrader's fixed-point raw value, no float and no Decimal.
 Earlier measurements that led there: ``Price(float(s), prec)`` is exact when the string has at most
 ``prec`` decimals (after stripping trailing zeros) and at most 15 significant digits (an IEEE double
@@ -100,7 +100,13 @@ from adapters.binance_futures.schemas_user import (
     AlgoUpdateData,
     OrderUpdateData,
 )
-from adapters.core.decimal_parse import (
+from adapters.core.base.timestamps import NANOS_PER_MS, ms_to_ns
+from adapters.core.net.rest_client import ParamValue
+from adapters.core.orders.order_fill import OrderFill as OrderFill
+from adapters.core.orders.order_fill import order_fill_to_fill_report
+from adapters.core.orders.order_status import resolve_order_status
+from adapters.core.orders.position_report import position_status_report
+from adapters.core.parse.decimal_parse import (
     account_balance,
     increment_precision,
     is_nonzero,
@@ -112,16 +118,10 @@ from adapters.core.decimal_parse import (
     raw_value,
     to_decimal,
 )
-from adapters.core.instrument_ids import PerpInstrumentIds, strip_perp_suffix
-from adapters.core.instrument_ids import make_position_id as make_position_id
-from adapters.core.order_fill import OrderFill as OrderFill
-from adapters.core.order_fill import order_fill_to_fill_report
-from adapters.core.order_status import resolve_order_status
-from adapters.core.position_report import position_status_report
-from adapters.core.rest_client import ParamValue
-from adapters.core.timestamps import NANOS_PER_MS, ms_to_ns
-from adapters.core.venue_vocabulary import VenueVocabulary
-from adapters.core.wire_values import safe_identifier
+from adapters.core.parse.instrument_ids import PerpInstrumentIds, strip_perp_suffix
+from adapters.core.parse.instrument_ids import make_position_id as make_position_id
+from adapters.core.parse.venue_vocabulary import VenueVocabulary
+from adapters.core.parse.wire_values import safe_identifier
 
 _log = logging.getLogger(__name__)
 
@@ -314,7 +314,7 @@ def parse_client_order_id(value: str | None) -> ClientOrderId | None:
 # --------------------------------------------------------------------------------------------------
 
 
-# The exact integer path lives in adapters.core.decimal_parse (shared with BingX); re-exported here.
+# The exact integer path lives in adapters.core.parse.decimal_parse (shared with BingX); re-exported here.
 _raw = raw_value
 _dec = to_decimal
 _nonzero = is_nonzero

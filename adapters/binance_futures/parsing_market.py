@@ -7,12 +7,13 @@ Decisions
 ---------
 * **Exact prices/sizes on the hot path.** Book levels repeat the same few hundred price strings over and over,
   so :class:`MarketContext` keeps a bounded ``str -> Price/Quantity`` cache per instrument. A hit is one dict
-  lookup (~45 ns); a miss goes through :func:`adapters.core.decimal_parse.parse_price` (exact integer raw
-  value from the string's digits + ``Price.from_raw``; never float). Measured on this build (HIGH_PRECISION,
-  128-bit raw; 2-core box under load, best of 7): ``Price(float(s), p)`` ~0.5 µs (fast but can round),
-  ``Price.from_str(s)`` ~3.4 µs, raw-int path ~1.5-2.1 µs (``int()`` on the digits plus the 128-bit conversion
-  inside ``from_raw`` cost more than ``float()``), cache hit ~0.05 µs. So exactness costs ~1.5 µs per *new*
-  string and nothing per repeated one.
+  lookup (~45 ns); a miss goes through
+  :func:`adapters.core.parse.decimal_parse.parse_price` (exact integer raw value from the string's digits +
+  ``Price.from_raw``; never float). Measured on this build (HIGH_PRECISION, 128-bit raw; 2-core box under
+  load, best of 7): ``Price(float(s), p)`` ~0.5 µs (fast but can round), ``Price.from_str(s)`` ~3.4 µs,
+  raw-int path ~1.5-2.1 µs (``int()`` on the digits plus the 128-bit conversion inside ``from_raw`` cost
+  more than ``float()``), cache hit ~0.05 µs. So exactness costs ~1.5 µs per *new* string and nothing per
+  repeated one.
 * **Deltas.** A snapshot becomes ``CLEAR`` + one ``ADD`` per level, every delta flagged ``F_SNAPSHOT`` and the
   last one also ``F_LAST``; a diff becomes ``UPDATE`` (qty > 0) / ``DELETE`` (qty 0, absolute quantities) with
   ``F_LAST`` on its last delta. ``sequence`` is the snapshot's ``lastUpdateId`` / the diff's ``u``.
@@ -78,9 +79,9 @@ from adapters.binance_futures.streams import KLINE_INTERVALS
 
 # NautilusTrader's Binance types, with their serializers registered (see types.py).
 from adapters.binance_futures.types import BinanceBar, BinanceFuturesMarkPriceUpdate
-from adapters.core.decimal_parse import parse_quantity
-from adapters.core.market_context import MarketContext
-from adapters.core.market_parsing import (
+from adapters.core.base.timestamps import NANOS_PER_MS
+from adapters.core.market.market_context import MarketContext
+from adapters.core.market.market_parsing import (
     F_LAST,
     F_SNAPSHOT,
     depth10,
@@ -92,9 +93,9 @@ from adapters.core.market_parsing import (
     snapshot_deltas,
     update_deltas,
 )
-from adapters.core.market_parsing import ts_ms as _ts
-from adapters.core.timestamps import NANOS_PER_MS
-from adapters.core.wire_values import WireValueError, check_positive_id, strict_decimal
+from adapters.core.market.market_parsing import ts_ms as _ts
+from adapters.core.parse.decimal_parse import parse_quantity
+from adapters.core.parse.wire_values import WireValueError, check_positive_id, strict_decimal
 
 # Re-exported: the core's constants and NautilusTrader's Binance types built here.
 __all__ = [

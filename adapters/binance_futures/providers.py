@@ -19,7 +19,7 @@ from adapters.binance_futures.parsing import (
     venue_symbol,
 )
 from adapters.binance_futures.schemas_http import SymbolInfo
-from adapters.core.perpetual_provider import PerpetualInstrumentProvider, passes_asset_filters
+from adapters.core.market.perpetual_provider import PerpetualInstrumentProvider, passes_asset_filters
 
 
 class BinanceFuturesInstrumentProvider(PerpetualInstrumentProvider):

@@ -17,14 +17,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from adapters.core.rate_window import FixedWindow
-from adapters.core.rate_window import parse_retry_after as parse_retry_after  # re-export
+from adapters.core.base.rate_window import FixedWindow
+from adapters.core.base.rate_window import parse_retry_after as parse_retry_after  # re-export
 
 _INTERVAL_MS: Final = {"S": 1_000, "M": 60_000, "H": 3_600_000, "D": 86_400_000}
 WEIGHT_HEADER_1M: Final = "x-mbx-used-weight-1m"
 
 
-# The window accounting is shared with BingX (adapters.core.rate_window); old name kept.
+# The window accounting is shared with BingX (adapters.core.base.rate_window); old name kept.
 _Window = FixedWindow
 
 

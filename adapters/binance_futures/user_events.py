@@ -49,14 +49,14 @@ from adapters.binance_futures.schemas import (
     decode_user_frame,
 )
 from adapters.binance_futures.schemas_user import AlgoUpdateData, OrderUpdateData
-from adapters.core.balance_clock import BalanceClock
-from adapters.core.exec_client import InstrumentInfo
-from adapters.core.market_context import MarketContext
-from adapters.core.order_facts import OrderFacts
-from adapters.core.order_tracking import OrderTracker, TrackedOrder, fill_key
-from adapters.core.reports import ReportSink, send_order_with_fills
-from adapters.core.timestamps import NANOS_PER_MS
-from adapters.core.wire_values import (
+from adapters.core.base.timestamps import NANOS_PER_MS
+from adapters.core.client.exec_client import InstrumentInfo
+from adapters.core.market.market_context import MarketContext
+from adapters.core.orders.balance_clock import BalanceClock
+from adapters.core.orders.order_facts import OrderFacts
+from adapters.core.orders.order_tracking import OrderTracker, TrackedOrder, fill_key
+from adapters.core.orders.reports import ReportSink, send_order_with_fills
+from adapters.core.parse.wire_values import (
     WireValueError,
     check_positive_id,
     check_time_ms,
@@ -112,7 +112,7 @@ class UserStreamHandler:
         # reached (it trails from now on; still NEW, nothing for the engine).
         self.trailing_activations = 0
         self.errors = 0  # frames whose processing raised (logged, skipped)
-        self.rejected = 0  # frames with a value rejected at the boundary (core.wire_values)
+        self.rejected = 0  # frames with a value rejected at the boundary (core.parse.wire_values)
 
     # --- entry point (the dispatcher's FrameHandler) -----------------------------------------
     def handle_frame(self, raw: bytes | str) -> None:

@@ -18,10 +18,10 @@ from adapters.binance_futures.http import BinanceFuturesHttpClient
 from adapters.binance_futures.listen_keys import RestListenKeys
 from adapters.binance_futures.user_events import UserStreamHandler
 from adapters.binance_futures.venue_sync import VenueSync
-from adapters.core.listen_key import ListenKeyEndpoints
-from adapters.core.recovery import SnapshotOutcome
-from adapters.core.stream import StreamHandle
-from adapters.core.ws_connection import WsConfig, WsConnection
+from adapters.core.net.stream import StreamHandle
+from adapters.core.net.ws_connection import WsConfig, WsConnection
+from adapters.core.userstream.listen_key import ListenKeyEndpoints
+from adapters.core.userstream.recovery import SnapshotOutcome
 
 # The user-data events the client acts on, asked for with ``events=`` on the private route. The
 # filter is an allow list: an event not named is never pushed, ``listenKeyExpired`` included, so it

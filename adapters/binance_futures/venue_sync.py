@@ -5,14 +5,14 @@ command outcomes (timeouts, 5xx, -1006/-1007: the order may or may not exist), a
 status arrived before its fills. Everything goes through :class:`OrderFacts`, so whatever the stream
 also reports (before, during or after) reaches the engine once.
 
-Recovery runs in two phases (see ``adapters.core.recovery``):
+Recovery runs in two phases (see ``adapters.core.userstream.recovery``):
 
 * ``snapshot`` — open orders and open algo orders: tracked ones are confirmed, external ones are
   reported. The venue's cumulative filled quantity of each open tracked order is remembered.
 * ``post_snapshot`` — what the reference design leaves to the next periodic reconciliation (see
-  :mod:`adapters.core.gap_sync`): tracked orders that are no longer open are queried for their final
-  state; every open tracked order's executed quantity is compared with what the engine was told and a
-  shortfall is fetched by order id; every fill since each symbol's trade cursor is walked
+  :mod:`adapters.core.userstream.gap_sync`): tracked orders that are no longer open are queried for
+  their final state; every open tracked order's executed quantity is compared with what the engine was told
+  and a shortfall is fetched by order id; every fill since each symbol's trade cursor is walked
   (``userTrades`` pages within the venue's windows). Nothing lost in the gap, nothing twice.
 
 ``userTrades`` serves only recent history (the last 90 days since 2026-08) and at most 7 days per
@@ -43,14 +43,14 @@ from adapters.binance_futures.parsing import (
 )
 from adapters.binance_futures.schemas_http import AlgoOrder, Order, UserTrade
 from adapters.binance_futures.user_events import UserStreamHandler
-from adapters.core import gap_sync
-from adapters.core.exec_client import InstrumentInfo
-from adapters.core.http_errors import FillsNotPublished
-from adapters.core.order_facts import OrderFacts
-from adapters.core.order_tracking import TrackedOrder, fill_key
-from adapters.core.recovery import QueryResult, SnapshotOutcome
-from adapters.core.timestamps import MILLIS_PER_DAY, NANOS_PER_MS, format_ms
-from adapters.core.wire_values import WireValueError, check_positive_id, check_time_ms, strict_decimal
+from adapters.core.base.timestamps import MILLIS_PER_DAY, NANOS_PER_MS, format_ms
+from adapters.core.client.exec_client import InstrumentInfo
+from adapters.core.net.http_errors import FillsNotPublished
+from adapters.core.orders.order_facts import OrderFacts
+from adapters.core.orders.order_tracking import TrackedOrder, fill_key
+from adapters.core.parse.wire_values import WireValueError, check_positive_id, check_time_ms, strict_decimal
+from adapters.core.userstream import gap_sync
+from adapters.core.userstream.recovery import QueryResult, SnapshotOutcome
 
 _TRADES_PAGE = 1000
 # userTrades: a startTime/endTime span is at most 7 days; history is served for the last 90 days
@@ -96,7 +96,7 @@ class VenueSync:
         # Where a symbol's backfill starts when no trade of it was seen yet (the session's start).
         self._since_ms = since_ms
         # Symbols the gap backfill walks besides tracked orders' and cursors' (see
-        # core.exec_client.walk_symbols): external orders may trade anywhere during a gap.
+        # core.client.exec_client.walk_symbols): external orders may trade anywhere during a gap.
         self._walk_symbols = walk_symbols
         # Balance changes made during a gap came with the fills the backfill recovers, but their
         # ACCOUNT_UPDATEs are gone: the account is re-read after every backfill.
@@ -316,7 +316,7 @@ class VenueSync:
 
     async def _report_external(self, o: Order) -> int:
         """An order the node does not track (nor the engine's cache holds): reported once, with
-        every trade it has (see :func:`adapters.core.gap_sync.report_external_order`)."""
+        every trade it has (see :func:`adapters.core.userstream.gap_sync.report_external_order`)."""
         info = self._instruments(o.symbol)
         pos_id = self._position_id(info.instrument_id, o.positionSide)
         return await gap_sync.report_external_order(
@@ -425,7 +425,7 @@ class VenueSync:
 
     async def post_snapshot(self) -> SnapshotOutcome:
         """Closed orders' final states, every fill since the last trade id per symbol
-        (``userTrades``), then the account (see :func:`adapters.core.gap_sync.post_snapshot`)."""
+        (``userTrades``), then the account (see :func:`adapters.core.userstream.gap_sync.post_snapshot`)."""
         self._relist_symbols = (
             self._venue_symbols | await self._position_symbols() | set(self._walk_symbols())
         )
@@ -463,7 +463,7 @@ class VenueSync:
 
     async def _relist_open_orders(self) -> tuple[int, set[str]]:
         """The venue's open orders, listed again after the new stream connected (step 3b of
-        :mod:`adapters.core.gap_sync`): external ones not reported yet are reported now. Returns
+        :mod:`adapters.core.userstream.gap_sync`): external ones not reported yet are reported now. Returns
         that count and the client ids of the tracked orders listed.
 
         Listed per symbol (weight 1 each) for the symbols the backfill walks and those of tracked

@@ -1,6 +1,6 @@
 """Binance USD-M WebSocket trading API client (``/ws-fapi/v1``): orders over one persistent socket.
 
-Built on :class:`~adapters.core.ws_connection.WsConnection` (protocol ping + application ``ping``
+Built on :class:`~adapters.core.net.ws_connection.WsConnection` (protocol ping + application ``ping``
 request, pong deadline, reconnect with backoff, at most N attempts). This module adds the request
 layer and the part such clients usually get wrong: what happens to a request in flight when the
 socket dies.
@@ -77,11 +77,11 @@ from adapters.binance_futures.parsing import (
 from adapters.binance_futures.rate_limit import RateLimitTracker
 from adapters.binance_futures.schemas import http_decoder
 from adapters.binance_futures.schemas_http import AlgoCancelResponse, AlgoOrder, ListenKeyResponse, Order
-from adapters.core.backoff import Backoff, SleepFn
-from adapters.core.stream import Reconnected, StreamEnded, StreamItem
-from adapters.core.tasks import OwnedTasks
-from adapters.core.timestamps import wall_clock_ms
-from adapters.core.ws_connection import AppPing, WsConfig, WsConnection, WsState
+from adapters.core.base.backoff import Backoff, SleepFn
+from adapters.core.base.tasks import OwnedTasks
+from adapters.core.base.timestamps import wall_clock_ms
+from adapters.core.net.stream import Reconnected, StreamEnded, StreamItem
+from adapters.core.net.ws_connection import AppPing, WsConfig, WsConnection, WsState
 
 if TYPE_CHECKING:
     from adapters.binance_futures.config import BinanceFuturesExecClientConfig

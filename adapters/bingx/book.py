@@ -1,5 +1,6 @@
-"""BingX ``@incrDepth`` local order book: the venue's chain rule for :mod:`adapters.core.book_sync` and the
-glue that turns the synchroniser's decisions into ``OrderBookDeltas``.
+"""BingX ``@incrDepth`` local order book: the venue's chain rule for
+:mod:`adapters.core.market.book_sync` and the glue that turns the synchroniser's decisions into
+``OrderBookDeltas``.
 
 BingX's documented procedure (swap WS "Incremental Depth Information"): after subscribing, the first push is
 ``action: "all"`` (the full book) with a ``lastUpdateId``; every later push is ``action: "update"`` and "the
@@ -31,8 +32,8 @@ from adapters.bingx.parsing_market import (
     parse_incr_update,
 )
 from adapters.bingx.schemas_market import IncrDepth
-from adapters.core.book_glue import BookEmission, SyncedBook
-from adapters.core.book_sync import DEFAULT_MAX_BUFFER, ChainRule, Verdict
+from adapters.core.market.book_glue import BookEmission, SyncedBook
+from adapters.core.market.book_sync import DEFAULT_MAX_BUFFER, ChainRule, Verdict
 
 __all__ = ["BINGX_CHAIN_RULE", "BingxBookSync", "BookEmission"]
 

@@ -23,8 +23,8 @@ from typing import Final
 
 from nautilus_trader.config import DatabaseConfig, LiveDataClientConfig, LiveExecClientConfig
 
-from adapters.core.fleet_budget import DEFAULT_KEY_PREFIX, DEFAULT_SHARE, settings_from_config
-from adapters.core.secrets import MaskedReprMixin
+from adapters.core.base.secrets import MaskedReprMixin
+from adapters.core.net.fleet_budget import DEFAULT_KEY_PREFIX, DEFAULT_SHARE, settings_from_config
 
 
 class BingxEnvironment(Enum):
@@ -143,11 +143,11 @@ class BingxDataClientConfig(MaskedReprMixin, LiveDataClientConfig, frozen=True):
     trade_dedup_capacity: int = 10_000
     klines_page_limit: int = 1000
     max_request_items: int = 50_000
-    # Prometheus endpoint (adapters.core.metrics), off by default: /metrics on metrics_host:metrics_port,
-    # one server per process whichever clients enable it.
+    # Prometheus endpoint (adapters.core.client.metrics), off by default: /metrics on
+    # metrics_host:metrics_port, one server per process whichever clients enable it.
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
-    # --- several nodes on one IP (adapters.core.fleet_budget; see docs/operations.md) ---------------
+    # --- several nodes on one IP (adapters.core.net.fleet_budget; see docs/operations.md) ---------------
     fleet_budget_redis: DatabaseConfig | None = None
     fleet_budget_key_prefix: str = DEFAULT_KEY_PREFIX
     fleet_budget_share: float = DEFAULT_SHARE
@@ -262,12 +262,12 @@ class BingxExecClientConfig(MaskedReprMixin, LiveExecClientConfig, frozen=True):
     audit_interval_secs: float | None = 60.0
     poll_only: bool = False
     reconciliation_max_symbols: int = 20
-    # Prometheus endpoint (adapters.core.metrics), off by default: /metrics on metrics_host:metrics_port,
-    # one server per process whichever clients enable it.
+    # Prometheus endpoint (adapters.core.client.metrics), off by default: /metrics on
+    # metrics_host:metrics_port, one server per process whichever clients enable it.
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
     recovery_backoff_jitter: float | None = None
-    # --- several nodes on one IP (adapters.core.fleet_budget; see docs/operations.md) ---------------
+    # --- several nodes on one IP (adapters.core.net.fleet_budget; see docs/operations.md) ---------------
     fleet_budget_redis: DatabaseConfig | None = None
     fleet_budget_key_prefix: str = DEFAULT_KEY_PREFIX
     fleet_budget_share: float = DEFAULT_SHARE

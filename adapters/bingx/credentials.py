@@ -11,7 +11,7 @@ import hashlib
 import hmac
 from typing import Any, Final
 
-from adapters.core.secrets import mask
+from adapters.core.base.secrets import mask
 
 _ALLOWED: Final = frozenset(chr(c) for c in range(0x21, 0x7F))
 

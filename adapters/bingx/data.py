@@ -1,7 +1,7 @@
 """``BingxDataClient``: the LiveMarketDataClient for BingX USDT-M perpetual swaps.
 
 Streams (topics on ``/swap-market`` sockets managed by the core
-:class:`~adapters.core.stream_pool.MarketStreamPool`, 200 topics per socket):
+:class:`~adapters.core.net.stream_pool.MarketStreamPool`, 200 topics per socket):
 
 ==========================  ==============================  =========================================
 Nautilus subscription       BingX topic (``dataType``)      published as
@@ -96,7 +96,8 @@ from adapters.bingx.schemas_market import (
     MarkPriceFrame,
     TradeFrame,
 )
-from adapters.core.data_client import (
+from adapters.core.base.dedup import FifoDedup
+from adapters.core.market.data_client import (
     OWN_BARS,
     OWN_BOOK,
     OWN_DEPTH10,
@@ -108,10 +109,9 @@ from adapters.core.data_client import (
     discard_kind,
     resync_delay,
 )
-from adapters.core.dedup import FifoDedup
-from adapters.core.stream import Frame
-from adapters.core.stream_pool import MarketStreamPool
-from adapters.core.ws_connection import WsConfig
+from adapters.core.net.stream import Frame
+from adapters.core.net.stream_pool import MarketStreamPool
+from adapters.core.net.ws_connection import WsConfig
 
 __all__ = [
     "OWN_BARS",

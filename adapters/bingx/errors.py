@@ -1,7 +1,7 @@
 """Error classes and code classification for the BingX HTTP layer.
 
 BingX answers business errors with **HTTP 200** and ``{"code": <non-zero>, "msg": ...}``; the client turns
-every non-zero ``code`` into one of (see :mod:`adapters.core.http_errors` for the taxonomy):
+every non-zero ``code`` into one of (see :mod:`adapters.core.net.http_errors` for the taxonomy):
 
 * :class:`BingxAmbiguous` - codes that mean "unknown outcome": ``100500`` internal error / system busy,
   ``101500`` RPC timeout, ``80012`` service unavailable / system busy, ``80019`` "order is being processed,
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from adapters.core.http_errors import (
+from adapters.core.net.http_errors import (
     VenueAmbiguous,
     VenueError,
     VenueRateLimited,

@@ -106,12 +106,11 @@ from adapters.bingx.schemas import Position, num, to_int
 from adapters.bingx.user_events import BingxUserStreamHandler, OrderIndex
 from adapters.bingx.user_stream import BingxUserStreamOps, ping_reply
 from adapters.bingx.venue_sync import BingxVenueSync
-from adapters.core import log_bridge
-from adapters.core.backoff import Backoff
-from adapters.core.balance_clock import AccountReread
-from adapters.core.decimal_parse import to_decimal
-from adapters.core.dedup import FifoDedup
-from adapters.core.exec_client import (
+from adapters.core.base import log_bridge
+from adapters.core.base.backoff import Backoff
+from adapters.core.base.dedup import FifoDedup
+from adapters.core.base.tasks import OwnedTasks
+from adapters.core.client.exec_client import (
     InstrumentInfo,
     InstrumentInfoCache,
     adopt_cache_orders,
@@ -133,15 +132,16 @@ from adapters.core.exec_client import (
     walk_symbols,
     ws_config,
 )
-from adapters.core.http_errors import FillsNotPublished
-from adapters.core.order_facts import OrderFacts
-from adapters.core.order_tracking import OrderTracker, TrackedOrder
-from adapters.core.position_repair import repair_positions
-from adapters.core.precision import PrecisionResolver
-from adapters.core.read_retry import read_with_retry
-from adapters.core.resolution import ACCEPT_MARGIN_SECS, AmbiguityResolver, FillRepairs
-from adapters.core.startup import StartupRelease
-from adapters.core.tasks import OwnedTasks
+from adapters.core.net.http_errors import FillsNotPublished
+from adapters.core.net.read_retry import read_with_retry
+from adapters.core.orders.balance_clock import AccountReread
+from adapters.core.orders.order_facts import OrderFacts
+from adapters.core.orders.order_tracking import OrderTracker, TrackedOrder
+from adapters.core.orders.position_repair import repair_positions
+from adapters.core.orders.resolution import ACCEPT_MARGIN_SECS, AmbiguityResolver, FillRepairs
+from adapters.core.parse.decimal_parse import to_decimal
+from adapters.core.parse.precision import PrecisionResolver
+from adapters.core.userstream.startup import StartupRelease
 
 _CONDITIONAL = frozenset(
     {
@@ -247,7 +247,7 @@ class BingxExecutionClient(LiveExecutionClient):
             logger=self._pylog,
         )
         # A stream balance update declined as older than a REST read: read the account again (the
-        # read's stamp can run ahead of the venue's clock; adapters.core.balance_clock).
+        # read's stamp can run ahead of the venue's clock; adapters.core.orders.balance_clock).
         self.account_reread = AccountReread(
             lambda: self._update_account_state(reread=True), self._side_tasks.spawn
         )
@@ -327,7 +327,7 @@ class BingxExecutionClient(LiveExecutionClient):
         await load_instruments(self._provider, self._cache)
         # Before NautilusTrader reconciles the cache restored from Redis: a position that lacks a
         # fill its order holds (the Redis write gap of an unclean stop) would be "corrected" with an
-        # inferred INTERNAL-DIFF fill (adapters.core.position_repair).
+        # inferred INTERNAL-DIFF fill (adapters.core.orders.position_repair).
         self.position_repairs += len(repair_positions(self._cache, self.venue, self.oms_type, self._pylog))
 
         if self._config.dual_side_position is None:
@@ -343,7 +343,7 @@ class BingxExecutionClient(LiveExecutionClient):
         await self._await_account_registered(timeout_secs=self._config.http_timeout_secs * 3)
         if not self._config.poll_only:
             # Connected but held until NautilusTrader's startup reconciliation has been applied
-            # (see adapters.core.startup): events queue meanwhile, none is lost or applied early.
+            # (see adapters.core.userstream.startup): events queue meanwhile, none is lost or applied early.
             await self.user_stream.start(hold=True)
             self._log.info(
                 f"User stream connected (listen key ...{(self.user_stream.ctx.listen_key or '')[-6:]}); "
@@ -471,7 +471,7 @@ class BingxExecutionClient(LiveExecutionClient):
 
     async def generate_mass_status(self, lookback_mins: int | None = None) -> ExecutionMassStatus | None:
         """NautilusTrader's startup reports, taken so that they agree (see
-        :func:`adapters.core.exec_client.consistent_mass_status`)."""
+        :func:`adapters.core.client.exec_client.consistent_mass_status`)."""
         self.reconciliation_active = True
         try:
             return await consistent_mass_status(self, lookback_mins, logger=self._pylog)
@@ -1049,7 +1049,7 @@ class BingxExecutionClient(LiveExecutionClient):
                         if tid is None:
                             continue
                         # Not marked delivered here: the engine may not apply it (see the startup
-                        # sync in adapters.core.startup, which reads what it applied).
+                        # sync in adapters.core.userstream.startup, which reads what it applied).
                         reports.append(
                             fill_history_to_fill_report(
                                 t,
@@ -1091,7 +1091,7 @@ class BingxExecutionClient(LiveExecutionClient):
         )
 
     async def _read(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
-        """A read-only query of a report, retried on transient errors (see core.read_retry)."""
+        """A read-only query of a report, retried on transient errors (see core.net.read_retry)."""
         return await read_with_retry(call, what=what, logger=self._pylog)
 
     async def _history_symbols(self, symbol: str | None) -> list[str]:

@@ -15,7 +15,7 @@ HTTP client — BingX counts its rate limits per account and per IP — and one 
 
 Several nodes on one IP (or one account): with ``fleet_budget_redis`` set, the HTTP client takes every
 request from a budget in Redis shared by all nodes configured with the same Redis and key prefix
-(:mod:`adapters.core.fleet_budget`). Set the same fleet fields on the data and exec configs.
+(:mod:`adapters.core.net.fleet_budget`). Set the same fleet fields on the data and exec configs.
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ from adapters.bingx.data import BingxDataClient
 from adapters.bingx.execution import BingxExecutionClient
 from adapters.bingx.http import BingxHttpClient
 from adapters.bingx.providers import BingxInstrumentProvider
-from adapters.core import metrics
-from adapters.core.fleet_budget import FleetBudget, FleetBudgetSettings, settings_from_config
+from adapters.core.client import metrics
+from adapters.core.net.fleet_budget import FleetBudget, FleetBudgetSettings, settings_from_config
 
 BINGX = "BINGX"
 

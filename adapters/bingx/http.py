@@ -17,12 +17,13 @@ Clock
 Rate limits
     BingX limits per UID *per endpoint* (mostly 5/s; 10/s place order; 2/s position mode / margin type) and
     reports ``X-RateLimit-Requests-Remain`` / ``X-RateLimit-Requests-Expire`` per response. The client
-    counts requests per endpoint in 1-second windows (:class:`~adapters.core.rate_window.FixedWindow`) and
+    counts requests per endpoint in 1-second windows
+    (:class:`~adapters.core.base.rate_window.FixedWindow`) and
     waits for the window roll instead of collecting a ``100410``/429; ``Remain: 0`` blocks that endpoint until
     ``Expire``; ``Retry-After`` on 429/418 blocks everything.
 Several nodes on one IP (``fleet_budget``)
     Every request also takes its place from one budget in Redis shared by the nodes
-    (:mod:`adapters.core.fleet_budget`): a bucket per endpoint and account (the hash of the API key;
+    (:mod:`adapters.core.net.fleet_budget`): a bucket per endpoint and account (the hash of the API key;
     public endpoints: per IP), 1-second windows of the same limits; ``Remain: 0`` blocks that bucket
     and ``Retry-After`` every bucket, for every node.
 
@@ -73,10 +74,11 @@ from adapters.bingx.schemas import (
     flag,
 )
 from adapters.bingx.schemas_market import DepthRest, FundingRateRest, KlineRest, PremiumIndexRest
-from adapters.core.fleet_budget import FleetBudget, account_scope
-from adapters.core.http_errors import VenueRejection, is_ambiguous_http_status
-from adapters.core.rate_window import FixedWindow
-from adapters.core.rest_client import (
+from adapters.core.base.rate_window import FixedWindow
+from adapters.core.base.timestamps import wall_clock_ms
+from adapters.core.net.fleet_budget import FleetBudget, account_scope
+from adapters.core.net.http_errors import VenueRejection, is_ambiguous_http_status
+from adapters.core.net.rest_client import (
     UNREADABLE,
     LoggerLike,
     RestClientBase,
@@ -86,7 +88,6 @@ from adapters.core.rest_client import (
     parse_error_body,
     read_code_and_message,
 )
-from adapters.core.timestamps import wall_clock_ms
 
 __all__ = [
     "MAX_BATCH_CANCEL",
@@ -272,7 +273,7 @@ class BingxHttpClient(RestClientBase):
         self._account_scope = account_scope(api_key)
 
     # ----------------------------------------------------------------------------------------------
-    # Core request (session, clock, transport and retry loop: adapters.core.rest_client)
+    # Core request (session, clock, transport and retry loop: adapters.core.net.rest_client)
     # ----------------------------------------------------------------------------------------------
 
     def _param_strings(self, params: Mapping[str, Any] | None) -> tuple[str, str]:

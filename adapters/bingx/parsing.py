@@ -1,6 +1,6 @@
 """Pure parsing: BingX USDT-M payloads (msgspec Structs) -> NautilusTrader values, reports and event args.
 
-No I/O. Decimal text goes through the exact integer path of :mod:`adapters.core.decimal_parse` (shared
+No I/O. Decimal text goes through the exact integer path of :mod:`adapters.core.parse.decimal_parse` (shared
 with Binance): no float anywhere on price/quantity/money.
 
 Decisions (tested in tests/bingx/test_parsing.py)
@@ -101,7 +101,18 @@ from adapters.bingx.schemas import (
     to_int,
 )
 from adapters.bingx.schemas_stream import AccountUpdateData, OrderUpdateData, PositionUpdate
-from adapters.core.decimal_parse import (
+from adapters.core.base.timestamps import (
+    NANOS_PER_MS,
+    NANOS_PER_SECOND,
+    NANOS_PER_US,
+    SECONDS_PER_DAY,
+    ms_to_ns,
+)
+from adapters.core.orders.order_fill import OrderFill as OrderFill
+from adapters.core.orders.order_fill import order_fill_to_fill_report
+from adapters.core.orders.order_status import resolve_order_status
+from adapters.core.orders.position_report import position_status_report
+from adapters.core.parse.decimal_parse import (
     account_balance,
     increment_from_decimals,
     is_nonzero,
@@ -112,16 +123,11 @@ from adapters.core.decimal_parse import (
     parse_quantity,
     to_decimal,
 )
-from adapters.core.instrument_ids import PERP_SUFFIX as PERP_SUFFIX
-from adapters.core.instrument_ids import PerpInstrumentIds, strip_perp_suffix
-from adapters.core.instrument_ids import make_position_id as _position_id
-from adapters.core.order_fill import OrderFill as OrderFill
-from adapters.core.order_fill import order_fill_to_fill_report
-from adapters.core.order_status import resolve_order_status
-from adapters.core.position_report import position_status_report
-from adapters.core.timestamps import NANOS_PER_MS, NANOS_PER_SECOND, NANOS_PER_US, SECONDS_PER_DAY, ms_to_ns
-from adapters.core.venue_vocabulary import VenueVocabulary
-from adapters.core.wire_values import check_decimal_text, safe_identifier
+from adapters.core.parse.instrument_ids import PERP_SUFFIX as PERP_SUFFIX
+from adapters.core.parse.instrument_ids import PerpInstrumentIds, strip_perp_suffix
+from adapters.core.parse.instrument_ids import make_position_id as _position_id
+from adapters.core.parse.venue_vocabulary import VenueVocabulary
+from adapters.core.parse.wire_values import check_decimal_text, safe_identifier
 
 _log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ The wire types and the frame decoder are in :mod:`adapters.bingx.schemas_market`
 :class:`BingxStreamCodec` is what the core market stream pool speaks: ``sub``/``unsub`` requests out,
 decoded frames and subscription acks in; :func:`server_ping_reply` answers the heartbeat.
 
-Conversions take a :class:`~adapters.core.market_context.MarketContext` (the
+Conversions take a :class:`~adapters.core.market.market_context.MarketContext` (the
 venue-neutral per-instrument price/size cache shared with Binance) and ``ts_init``:
 
 * **Quotes** ``@bookTicker`` -> ``QuoteTick`` (``ts_event`` = ``T``, else ``E``).
@@ -70,10 +70,10 @@ from adapters.bingx.schemas_stream import (
     is_ping,
     json_pong,
 )
-from adapters.core.decimal_parse import parse_quantity
-from adapters.core.dedup import FifoDedup
-from adapters.core.market_context import MarketContext
-from adapters.core.market_parsing import (
+from adapters.core.base.dedup import FifoDedup
+from adapters.core.base.timestamps import NANOS_PER_MS
+from adapters.core.market.market_context import MarketContext
+from adapters.core.market.market_parsing import (
     F_LAST,
     F_SNAPSHOT,
     Level,
@@ -85,10 +85,10 @@ from adapters.core.market_parsing import (
     snapshot_deltas,
     update_deltas,
 )
-from adapters.core.market_parsing import ts_ms as _ts
-from adapters.core.stream import Frame
-from adapters.core.stream_pool import SUBSCRIBE, Ack
-from adapters.core.timestamps import NANOS_PER_MS
+from adapters.core.market.market_parsing import ts_ms as _ts
+from adapters.core.net.stream import Frame
+from adapters.core.net.stream_pool import SUBSCRIBE, Ack
+from adapters.core.parse.decimal_parse import parse_quantity
 
 # re-exported: the core per-instrument conversion context and the shared constants
 __all__ = ["F_LAST", "F_SNAPSHOT", "Level", "MarketContext"]

@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 from adapters.bingx.errors import BingxError
 from adapters.bingx.venue_sync import BingxVenueSync
-from adapters.core.backoff import SleepFn
+from adapters.core.base.backoff import SleepFn
 
 
 class RestPollFailover:
@@ -46,7 +46,7 @@ class RestPollFailover:
     ) -> None:
         self._sync = sync
         # Nothing is polled into the engine before the startup sync is done (the engine is still
-        # reconciling its reports until then; see adapters.core.startup).
+        # reconciling its reports until then; see adapters.core.userstream.startup).
         self._started = started
         self._lock = lock
         self._stream_down = stream_down

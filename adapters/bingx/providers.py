@@ -13,7 +13,7 @@ from adapters.bingx.errors import BingxError
 from adapters.bingx.http import BingxHttpClient
 from adapters.bingx.parsing import BINGX_VENUE, contract_to_perpetual, venue_symbol
 from adapters.bingx.schemas import Contract, num
-from adapters.core.perpetual_provider import PerpetualInstrumentProvider, passes_asset_filters
+from adapters.core.market.perpetual_provider import PerpetualInstrumentProvider, passes_asset_filters
 
 # 1 online, 25 opening forbidden (closing still possible: keep it so positions reconcile),
 # 5 pre-online and 0 offline are skipped.

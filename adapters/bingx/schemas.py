@@ -39,7 +39,7 @@ def num(value: msgspec.Raw | str | float | None) -> str | None:
     JSON numbers keep their textual digits (``0.0001`` -> ``"0.0001"``); a JSON number's exponent
     is expanded through Decimal (``1e-5`` -> ``"0.00001"``: that is JSON number syntax, the value is
     exact). A JSON *string* is returned as sent: the strict decimal grammar at the boundary
-    (:mod:`adapters.core.wire_values`) then rejects ``" 0.1"``, ``"1e5"`` or ``"+1"`` instead of this
+    (:mod:`adapters.core.parse.wire_values`) then rejects ``" 0.1"``, ``"1e5"`` or ``"+1"`` instead of this
     function quietly reading them. Plain ``str`` is accepted too (for code that builds models);
     ``int`` is accepted, ``float`` is refused (its text is not the venue's).
     """

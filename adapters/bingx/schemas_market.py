@@ -36,7 +36,7 @@ from adapters.bingx.schemas_stream import (
     frame_head,
     is_ping,
 )
-from adapters.core.market_parsing import Level
+from adapters.core.market.market_parsing import Level
 
 __all__ = [
     "BookTicker",

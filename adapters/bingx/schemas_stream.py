@@ -23,7 +23,7 @@ import msgspec
 from msgspec import field
 
 from adapters.bingx.schemas import Num
-from adapters.core.inflate import DEFAULT_MAX_FRAME_BYTES, inflate_gzip
+from adapters.core.parse.inflate import DEFAULT_MAX_FRAME_BYTES, inflate_gzip
 
 _EMPTY: Final = msgspec.Raw(b'""')
 _GZIP_MAGIC: Final = b"\x1f\x8b"
@@ -37,7 +37,7 @@ def decode_gzip_frame(
     """Decompress one WebSocket frame. Non-gzip payloads (text frames, tests) are returned as bytes as-is.
 
     Raises ``ValueError`` for a frame that starts with the gzip magic but is corrupt, truncated or
-    inflates beyond ``max_bytes`` (:func:`adapters.core.inflate.inflate_gzip`).
+    inflates beyond ``max_bytes`` (:func:`adapters.core.parse.inflate.inflate_gzip`).
     """
     if isinstance(data, str):
         return data.encode("utf-8", "surrogatepass")

@@ -1,7 +1,7 @@
 """BingX user-data stream frame handler: one gzip frame in, NautilusTrader events or reports out.
 
 The hot path (run synchronously by the core dispatcher for every frame). Orders this node submitted
-become order *events* through the core :class:`~adapters.core.order_facts.OrderFacts` (each fact
+become order *events* through the core :class:`~adapters.core.orders.order_facts.OrderFacts` (each fact
 exactly once, whichever source reports it: this stream, both sockets of an overlap rotation, REST
 backfill, the poll failover); anything else becomes *reports* (with its fills bundled).
 
@@ -56,14 +56,14 @@ from adapters.bingx.schemas_stream import (
     UnknownEvent,
     decode_user_frame,
 )
-from adapters.core.balance_clock import BalanceClock
-from adapters.core.decimal_parse import to_decimal
-from adapters.core.exec_client import InstrumentInfo
-from adapters.core.order_facts import OrderFacts
-from adapters.core.order_tracking import OrderTracker, TrackedOrder, fill_key
-from adapters.core.reports import ReportSink, send_order_with_fills
-from adapters.core.timestamps import NANOS_PER_MS
-from adapters.core.wire_values import WireValueError, check_time_ms, raw_head, redact, strict_decimal
+from adapters.core.base.timestamps import NANOS_PER_MS
+from adapters.core.client.exec_client import InstrumentInfo
+from adapters.core.orders.balance_clock import BalanceClock
+from adapters.core.orders.order_facts import OrderFacts
+from adapters.core.orders.order_tracking import OrderTracker, TrackedOrder, fill_key
+from adapters.core.orders.reports import ReportSink, send_order_with_fills
+from adapters.core.parse.decimal_parse import to_decimal
+from adapters.core.parse.wire_values import WireValueError, check_time_ms, raw_head, redact, strict_decimal
 
 # --------------------------------------------------------------------------------------------------
 # Order index: lowercase client ids and cancel-replace chains
@@ -194,7 +194,7 @@ class BingxUserStreamHandler:
         self.unknown = 0
         self.errors = 0
         self.missing_last_fill = 0  # executions without l/L/trade id: fetched by REST instead
-        self.rejected = 0  # frames with a value rejected at the boundary (core.wire_values)
+        self.rejected = 0  # frames with a value rejected at the boundary (core.parse.wire_values)
 
     # --- entry point (the dispatcher's FrameHandler) -----------------------------------------
     def handle_frame(self, raw: bytes | str) -> None:

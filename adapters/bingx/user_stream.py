@@ -23,9 +23,9 @@ from adapters.bingx.http import BingxHttpClient
 from adapters.bingx.schemas_stream import MAX_PING_FRAME, PONG, decode_gzip_frame, is_ping
 from adapters.bingx.user_events import BingxUserStreamHandler
 from adapters.bingx.venue_sync import BingxVenueSync
-from adapters.core.recovery import SnapshotOutcome
-from adapters.core.stream import Frame, StreamHandle
-from adapters.core.ws_connection import WsConfig, WsConnection
+from adapters.core.net.stream import Frame, StreamHandle
+from adapters.core.net.ws_connection import WsConfig, WsConnection
+from adapters.core.userstream.recovery import SnapshotOutcome
 
 
 def user_stream_url(ws_base_url: str, listen_key: str) -> str:

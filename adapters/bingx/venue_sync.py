@@ -3,15 +3,15 @@
 Used by the core recovery driver after every (re)connect and rotation, by the REST-poll failover
 while the stream is down (:mod:`adapters.bingx.poll`), by the resolution of ambiguous command
 outcomes, and when a terminal status or an execution without last-fill fields needs the order's
-fills. Everything goes through :class:`~adapters.core.order_facts.OrderFacts`, so whatever the
+fills. Everything goes through :class:`~adapters.core.orders.order_facts.OrderFacts`, so whatever the
 stream also reports (before, during or after, on either socket of an overlap) reaches the engine once.
 
-Phases (see ``adapters.core.recovery``):
+Phases (see ``adapters.core.userstream.recovery``):
 
 * ``snapshot`` — balance (an account state), positions (kept for inspection, see below) and open
   orders: tracked ones are confirmed, external ones reported.
-* ``post_snapshot`` — (see :mod:`adapters.core.gap_sync`) tracked orders that are no longer open are
-  queried for their final state (their fills first); every open tracked order's executed quantity is
+* ``post_snapshot`` — (see :mod:`adapters.core.userstream.gap_sync`) tracked orders that are no longer
+  open are queried for their final state (their fills first); every open tracked order's executed quantity is
   compared with what the engine was told and a shortfall is fetched by order id; then every fill
   since each symbol's trade cursor is walked in ``fillHistory`` (trade ids, last-fill quantities).
   Nothing lost in the gap, nothing twice. These are the gaps the reference design leaves (it
@@ -50,17 +50,17 @@ from adapters.bingx.parsing import (
 )
 from adapters.bingx.schemas import FillHistoryItem, Order, Position, num, to_int
 from adapters.bingx.user_events import BingxUserStreamHandler, OrderIndex
-from adapters.core import gap_sync
-from adapters.core.balance_clock import BalanceClock
-from adapters.core.decimal_parse import parse_currency, parse_price, parse_quantity, to_decimal
-from adapters.core.exec_client import InstrumentInfo
-from adapters.core.http_errors import FillsNotPublished
-from adapters.core.order_facts import OrderFacts
-from adapters.core.order_tracking import FillKey, TrackedOrder, fill_key
-from adapters.core.recovery import QueryResult, SnapshotOutcome
-from adapters.core.reports import AccountStateSink
-from adapters.core.timestamps import NANOS_PER_MS, format_ms
-from adapters.core.wire_values import WireValueError, check_positive_id, strict_decimal
+from adapters.core.base.timestamps import NANOS_PER_MS, format_ms
+from adapters.core.client.exec_client import InstrumentInfo
+from adapters.core.net.http_errors import FillsNotPublished
+from adapters.core.orders.balance_clock import BalanceClock
+from adapters.core.orders.order_facts import OrderFacts
+from adapters.core.orders.order_tracking import FillKey, TrackedOrder, fill_key
+from adapters.core.orders.reports import AccountStateSink
+from adapters.core.parse.decimal_parse import parse_currency, parse_price, parse_quantity, to_decimal
+from adapters.core.parse.wire_values import WireValueError, check_positive_id, strict_decimal
+from adapters.core.userstream import gap_sync
+from adapters.core.userstream.recovery import QueryResult, SnapshotOutcome
 
 _FILLS_PAGE = 1000
 _FILL_WINDOW_MS = 7 * 24 * 3600 * 1000 - 60_000  # fillHistory keeps 7 days; stay inside
@@ -104,7 +104,7 @@ class BingxVenueSync:
         self._expired_as_canceled = treat_expired_as_canceled
         self._since_ms = since_ms
         # Symbols the gap backfill walks besides tracked orders' and cursors' (see
-        # core.exec_client.walk_symbols): external orders may trade anywhere during a gap.
+        # core.client.exec_client.walk_symbols): external orders may trade anywhere during a gap.
         self._walk_symbols = walk_symbols  # where a symbol's backfill starts when no trade of it was seen
         self._log = logger
         self._balance_clock = balance_clock or BalanceClock()
@@ -260,7 +260,7 @@ class BingxVenueSync:
 
     async def _report_external(self, o: Order) -> int:
         """An order the node does not track (nor the engine's cache holds): reported once, with
-        every fill it has (see :func:`adapters.core.gap_sync.report_external_order`)."""
+        every fill it has (see :func:`adapters.core.userstream.gap_sync.report_external_order`)."""
         info = self._instruments(o.symbol)
         pos_id = self._position_id(info.instrument_id, o.positionSide)
 
@@ -364,7 +364,7 @@ class BingxVenueSync:
 
     async def post_snapshot(self) -> SnapshotOutcome:
         """Closed orders' final states, then every fill since the last trade id per symbol
-        (``fillHistory``); see :func:`adapters.core.gap_sync.post_snapshot`."""
+        (``fillHistory``); see :func:`adapters.core.userstream.gap_sync.post_snapshot`."""
         return await gap_sync.post_snapshot(
             tracker=self._tracker,
             open_at_snapshot=self._open_at_snapshot,
@@ -381,7 +381,7 @@ class BingxVenueSync:
 
     async def _relist_open_orders(self) -> tuple[int, set[str]]:
         """The venue's open orders, listed again after the new stream connected (step 3b of
-        :mod:`adapters.core.gap_sync`): external ones not reported yet are reported now. Returns
+        :mod:`adapters.core.userstream.gap_sync`): external ones not reported yet are reported now. Returns
         that count and the client ids of the tracked orders listed."""
         reported = 0
         tracked_open: set[str] = set()

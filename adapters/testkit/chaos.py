@@ -69,7 +69,7 @@ from typing import Any
 from nautilus_trader.model.enums import OrderSide, OrderStatus, OrderType
 from nautilus_trader.model.identifiers import ClientOrderId
 
-from adapters.core.recovery import RunTiming
+from adapters.core.userstream.recovery import RunTiming
 from adapters.sim.model import OrderRequest, PositionSide, Side, VenueReject
 from adapters.sim.model import OrderType as VenueOrderType
 from adapters.sim.oracle import OracleReport, check

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from adapters.core.recovery import RecoveryCtx, RunTiming, SnapshotOutcome
+from adapters.core.userstream.recovery import RecoveryCtx, RunTiming, SnapshotOutcome
 
 Hook = Callable[[], None]
 

@@ -18,7 +18,7 @@ from nautilus_trader.model.objects import Price, Quantity
 from adapters.binance_futures.book import BINANCE_CHAIN_RULE, BinanceBookSync, BookEmission
 from adapters.binance_futures.parsing_market import MarketContext
 from adapters.binance_futures.schemas_market import DepthSnapshot, DepthUpdate, decode_market_frame
-from adapters.core.book_sync import SyncState, Verdict
+from adapters.core.market.book_sync import SyncState, Verdict
 from tests.binance_futures.test_market_parsing import BTC, FIXTURES
 
 F_SNAPSHOT = int(RecordFlag.F_SNAPSHOT)

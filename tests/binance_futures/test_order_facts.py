@@ -11,7 +11,7 @@ from nautilus_trader.model.enums import LiquiditySide, OrderSide, OrderType
 from nautilus_trader.model.identifiers import VenueOrderId
 from nautilus_trader.model.objects import Money, Price, Quantity
 
-from adapters.core.order_tracking import Terminal, TrackedOrder, fill_key
+from adapters.core.orders.order_tracking import Terminal, TrackedOrder, fill_key
 from tests.binance_futures.test_user_events import (
     ALGO_CID,
     CID,

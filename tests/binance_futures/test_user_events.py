@@ -30,9 +30,9 @@ from nautilus_trader.model.identifiers import (
 )
 
 from adapters.binance_futures.user_events import UserStreamHandler
-from adapters.core.exec_client import InstrumentInfo
-from adapters.core.order_facts import OrderFacts
-from adapters.core.order_tracking import OrderTracker, Terminal, TrackedOrder
+from adapters.core.client.exec_client import InstrumentInfo
+from adapters.core.orders.order_facts import OrderFacts
+from adapters.core.orders.order_tracking import OrderTracker, Terminal, TrackedOrder
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "binance_futures"
 ACCOUNT = AccountId("BINANCE-USDT_FUTURES-master")

@@ -19,7 +19,7 @@ from adapters.binance_futures.errors import BinanceAmbiguous, BinanceRejection
 from adapters.binance_futures.schemas import decode_http
 from adapters.binance_futures.schemas_http import AlgoOrder, Order, PositionRisk, UserTrade
 from adapters.binance_futures.venue_sync import VenueSync
-from adapters.core.order_tracking import Terminal
+from adapters.core.orders.order_tracking import Terminal
 from tests.binance_futures.test_user_events import (
     ACCOUNT,
     ALGO_CID,

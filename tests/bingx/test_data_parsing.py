@@ -37,9 +37,9 @@ from adapters.bingx.schemas_market import (
     decode_market_frame,
 )
 from adapters.bingx.schemas_stream import MalformedFrame, PingFrame, StreamAck
-from adapters.core.book_sync import SyncState, Verdict
-from adapters.core.dedup import FifoDedup
-from adapters.core.stream_pool import Ack
+from adapters.core.base.dedup import FifoDedup
+from adapters.core.market.book_sync import SyncState, Verdict
+from adapters.core.net.stream_pool import Ack
 
 BTC = InstrumentId.from_str("BTC-USDT-PERP.BINGX")
 

@@ -24,9 +24,9 @@ from nautilus_trader.model.identifiers import (
 
 from adapters.bingx.user_events import BingxUserStreamHandler, OrderIndex
 from adapters.bingx.user_stream import ping_reply, user_stream_url
-from adapters.core.exec_client import InstrumentInfo
-from adapters.core.order_facts import OrderFacts
-from adapters.core.order_tracking import OrderTracker, TrackedOrder
+from adapters.core.client.exec_client import InstrumentInfo
+from adapters.core.orders.order_facts import OrderFacts
+from adapters.core.orders.order_tracking import OrderTracker, TrackedOrder
 
 IID = InstrumentId.from_str("BTC-USDT-PERP.BINGX")
 CID = "O-20260101-000000-001-000-1"

@@ -71,11 +71,12 @@ async def test_chaos_seed_stale_balance(seed: int) -> None:
 # Found by `make chaos N=200` (seed 49, under load; the replay alone does not always hit it): a market
 # order placed while the user socket was down filled on the venue, and the node kept it ACCEPTED with
 # nothing filled — the fill was lost (lost=1, status/filled/position mismatches). Minimised to its
-# race: recovery runs snapshot -> backfill -> connect (adapters/core/recovery.py, recover_once, lines
-# ~336-355); an event the venue emits after the backfill's queries and before the new socket is
-# connected reaches no socket and no query. Fix (adapters/core/recovery.py, owned elsewhere): connect
-# the new stream (frames queued, not dispatched) *before* the backfill, or backfill again after the
-# connect; the de-duplication in OrderFacts already makes the overlap harmless.
+# race: recovery runs snapshot -> backfill -> connect
+# (adapters/core/userstream/recovery.py, recover_once); an event the venue emits after the backfill's
+# queries and before the new socket is connected reaches no socket and no query. Fix
+# (adapters/core/userstream/recovery.py): connect the new stream (frames queued, not dispatched) *before*
+# the backfill, or backfill again after the connect; the de-duplication in OrderFacts already makes the
+# overlap harmless.
 @pytest.mark.timeout(60)
 async def test_fill_between_backfill_and_connect_is_not_lost() -> None:
     async with SimNode(
@@ -158,7 +159,7 @@ async def test_bingx_chaos_seed_rest_rounded_balance() -> None:
 # not: a cancel whose answer is lost (cut / 503) is resolved by querying the order, and when the venue
 # said it was still open (the cancel never executed) the client emitted nothing, so the order stayed
 # PENDING_CANCEL until NautilusTrader's in-flight check reconciled it (10 s). Fixed in
-# adapters/core/resolution.py (resolve_cancel rejects the cancel when the order is still open).
+# adapters/core/orders/resolution.py (resolve_cancel rejects the cancel when the order is still open).
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("venue", ["bingx", "binance"])
 async def test_a_cancel_that_never_executed_does_not_stay_pending(venue: str) -> None:
@@ -187,10 +188,11 @@ async def test_a_cancel_that_never_executed_does_not_stay_pending(venue: str) ->
 # order placed behind the node's back (same account, not through the node) filled while the user
 # stream was down (Binance seeds 1, 3, 4, 5, 6, 7, 9, ...; BingX seeds 1, 2, 3, 5, 7, ...). The node
 # invents a fill (a UUID trade id) and then drops or doubles the venue's real trade: lost + phantom,
-# or filled/position twice the venue's. Minimised to three causes, all owned by adapters/core/gap_sync.py
-# and both venue_sync.py. Fixed by construction: an external order reaches the engine once, with every
-# one of its trades bundled (gap_sync.report_external_order checks they add up to the filled quantity
-# its report states), and Binance's backfill also walks the symbols holding a position:
+# or filled/position twice the venue's. Minimised to three causes, all owned by
+# adapters/core/userstream/gap_sync.py and both venue_sync.py. Fixed by construction: an external order
+# reaches the engine once, with every one of its trades bundled (gap_sync.report_external_order checks they
+# add up to the filled quantity its report states), and Binance's backfill also walks the symbols holding a
+# position:
 #
 # A. the snapshot reports an open external order that has fills as a bare OrderStatusReport
 #    (gap_sync.report_external): NautilusTrader infers a fill for its filled quantity;

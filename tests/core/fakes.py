@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from adapters.core.recovery import QueryResult, SnapshotOutcome
-from adapters.core.stream import CloseKind, Frame, StreamEnded, StreamItem
+from adapters.core.net.stream import CloseKind, Frame, StreamEnded, StreamItem
+from adapters.core.userstream.recovery import QueryResult, SnapshotOutcome
 
 OK = SnapshotOutcome((QueryResult("open_orders", True, 2), QueryResult("open_algo_orders", True, 1)))
 HALF = SnapshotOutcome(

@@ -9,7 +9,7 @@ from typing import Any
 from nautilus_trader.model.currencies import USDT
 from nautilus_trader.model.objects import AccountBalance, Money
 
-from adapters.core.balance_clock import AccountReread, BalanceClock
+from adapters.core.orders.balance_clock import AccountReread, BalanceClock
 
 
 def usdt(total: int) -> list[AccountBalance]:

@@ -1,4 +1,4 @@
-"""SyncedBook: synchroniser decisions -> OrderBookDeltas (adapters.core.book_glue)."""
+"""SyncedBook: synchroniser decisions -> OrderBookDeltas (adapters.core.market.book_glue)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from nautilus_trader.model.enums import BookAction
 from nautilus_trader.model.identifiers import InstrumentId
 
-from adapters.core.book_glue import SyncedBook
-from adapters.core.book_sync import ChainRule, SyncState, Verdict
-from adapters.core.market_context import MarketContext
-from adapters.core.market_parsing import F_LAST, snapshot_deltas, update_deltas
+from adapters.core.market.book_glue import SyncedBook
+from adapters.core.market.book_sync import ChainRule, SyncState, Verdict
+from adapters.core.market.market_context import MarketContext
+from adapters.core.market.market_parsing import F_LAST, snapshot_deltas, update_deltas
 
 IID = InstrumentId.from_str("BTCUSDT-PERP.TEST")
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from adapters.core.book_sync import (
+from adapters.core.market.book_sync import (
     BookSynchronizer,
     ChainRule,
     SyncOutput,

@@ -1,10 +1,10 @@
-"""Shared data-client helpers (adapters.core.data_client)."""
+"""Shared data-client helpers (adapters.core.market.data_client)."""
 
 from __future__ import annotations
 
 from adapters.binance_futures.data import BinanceFuturesDataClient
 from adapters.bingx.data import BingxDataClient
-from adapters.core.data_client import PerpMarketDataClient, add_kind, discard_kind, resync_delay
+from adapters.core.market.data_client import PerpMarketDataClient, add_kind, discard_kind, resync_delay
 
 
 def test_resync_delay_doubles_and_caps() -> None:

@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 from nautilus_trader.model.objects import Currency, Price, Quantity
 
-from adapters.core import decimal_parse as D
-from adapters.core.wire_values import WireValueError, check_identifier, safe_identifier
+from adapters.core.parse import decimal_parse as D
+from adapters.core.parse.wire_values import WireValueError, check_identifier, safe_identifier
 
 USDT = Currency.from_str("USDT")
 

@@ -7,12 +7,12 @@ import logging
 
 import pytest
 
-from adapters.core.dispatch import Dispatcher
-from adapters.core.listen_key import ListenKeyKeeper
-from adapters.core.recovery import RecoveryOptions
-from adapters.core.stream import CloseKind, Frame, Reconnected, StreamEnded, StreamItem, StreamSignal
-from adapters.core.trigger import TriggerChannel
-from adapters.core.user_stream import UserStreamService
+from adapters.core.base.trigger import TriggerChannel
+from adapters.core.net.dispatch import Dispatcher
+from adapters.core.net.stream import CloseKind, Frame, Reconnected, StreamEnded, StreamItem, StreamSignal
+from adapters.core.userstream.listen_key import ListenKeyKeeper
+from adapters.core.userstream.recovery import RecoveryOptions
+from adapters.core.userstream.user_stream import UserStreamService
 from tests.core.fakes import FakeStream, ManualSleep, ScriptedVenue, other_tasks
 
 TIMEOUT = 2.0

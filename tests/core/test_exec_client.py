@@ -1,4 +1,4 @@
-"""The execution-client pieces both venues compose (adapters.core.exec_client)."""
+"""The execution-client pieces both venues compose (adapters.core.client.exec_client)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from nautilus_trader.model.currencies import USDC, USDT
 from nautilus_trader.model.identifiers import AccountId, InstrumentId, PositionId, Venue
 from nautilus_trader.model.objects import Currency
 
-from adapters.core.exec_client import (
+from adapters.core.client.exec_client import (
     InstrumentInfoCache,
     append_or_skip,
     history_symbols,
@@ -26,7 +26,7 @@ from adapters.core.exec_client import (
     user_stream_service,
     ws_config,
 )
-from adapters.core.precision import PrecisionResolver
+from adapters.core.parse.precision import PrecisionResolver
 
 VENUE = Venue("BINANCE")
 
@@ -172,8 +172,8 @@ async def test_position_status_reports_retry_a_transient_failure_and_name_unmana
 ) -> None:
     """Startup reconciliation fails as a whole if one query raises: a 503 is retried. A position in
     an instrument the node did not load is said to be unmanaged (the engine would drop it silently)."""
-    from adapters.core.http_errors import VenueAmbiguous
-    from adapters.core.read_retry import read_with_retry
+    from adapters.core.net.http_errors import VenueAmbiguous
+    from adapters.core.net.read_retry import read_with_retry
 
     known = {"AUSDT": Inst(_iid("AUSDT"), 2, 3, USDT)}
     infos = InstrumentInfoCache(PrecisionResolver(known.get, _iid), known.get, Info)
@@ -277,7 +277,7 @@ def test_reject_not_found_names_the_command_order() -> None:
 def test_a_symbol_no_instrument_id_can_be_built_from_is_rejected_not_fatal(symbol: str) -> None:
     """An uncached symbol becomes an InstrumentId through the venue's formatter: NautilusTrader
     aborts the process on a NUL in it. It is a rejected value instead (the frame is rejected)."""
-    from adapters.core.wire_values import WireValueError
+    from adapters.core.parse.wire_values import WireValueError
 
     infos = InstrumentInfoCache(PrecisionResolver(lambda s: None, _iid), lambda s: None, Info)
     with pytest.raises(WireValueError):

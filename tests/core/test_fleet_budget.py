@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from adapters.core.fleet_budget import (
+from adapters.core.net.fleet_budget import (
     ACQUIRE_LUA,
     FleetBudget,
     FleetBudgetExhausted,

@@ -13,8 +13,8 @@ from adapters.binance_futures.factories import create_fleet_budget as binance_bu
 from adapters.binance_futures.http import FLEET_WEIGHT_BUCKET, BinanceFuturesHttpClient
 from adapters.bingx.factories import create_fleet_budget as bingx_budget
 from adapters.bingx.http import BingxHttpClient
-from adapters.core.exec_client import FLEET_RECOVERY_JITTER, user_stream_service
-from adapters.core.fleet_budget import FleetBudgetSettings
+from adapters.core.client.exec_client import FLEET_RECOVERY_JITTER, user_stream_service
+from adapters.core.net.fleet_budget import FleetBudgetSettings
 from adapters.sim.server import SimVenue
 from adapters.testkit.redis_server import RedisServer
 

@@ -15,9 +15,9 @@ import pytest
 from nautilus_trader.model.enums import OrderSide, OrderType
 from nautilus_trader.model.identifiers import ClientOrderId, InstrumentId, StrategyId, VenueOrderId
 
-from adapters.core import gap_sync
-from adapters.core.http_errors import FillsNotPublished
-from adapters.core.order_tracking import OrderTracker, TrackedOrder, fill_key
+from adapters.core.net.http_errors import FillsNotPublished
+from adapters.core.orders.order_tracking import OrderTracker, TrackedOrder, fill_key
+from adapters.core.userstream import gap_sync
 
 LOG = logging.getLogger("tests.gap_sync")
 

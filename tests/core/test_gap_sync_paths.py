@@ -18,9 +18,9 @@ from nautilus_trader.model.identifiers import (
     VenueOrderId,
 )
 
-from adapters.core import gap_sync
-from adapters.core.order_tracking import OrderTracker, Terminal, TrackedOrder, fill_key
-from adapters.core.recovery import QueryResult
+from adapters.core.orders.order_tracking import OrderTracker, Terminal, TrackedOrder, fill_key
+from adapters.core.userstream import gap_sync
+from adapters.core.userstream.recovery import QueryResult
 
 LOG = logging.getLogger("tests.gap_sync_paths")
 

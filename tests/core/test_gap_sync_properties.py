@@ -37,9 +37,9 @@ from adapters.binance_futures.errors import BinanceRejection
 from adapters.binance_futures.schemas_http import AlgoOrder, Order, PositionRisk, UserTrade
 from adapters.binance_futures.user_events import UserStreamHandler
 from adapters.binance_futures.venue_sync import VenueSync
-from adapters.core.exec_client import InstrumentInfo
-from adapters.core.order_facts import OrderFacts
-from adapters.core.order_tracking import OrderTracker, TrackedOrder
+from adapters.core.client.exec_client import InstrumentInfo
+from adapters.core.orders.order_facts import OrderFacts
+from adapters.core.orders.order_tracking import OrderTracker, TrackedOrder
 
 SYMBOLS = ("AUSDT", "BUSDT")
 STEP = Decimal("0.001")

@@ -7,7 +7,7 @@ from adapters.binance_futures.errors import (
     BinanceRejection,
 )
 from adapters.bingx.errors import BingxAmbiguous, BingxError, BingxRateLimited, BingxRejection
-from adapters.core.http_errors import (
+from adapters.core.net.http_errors import (
     VenueAmbiguous,
     VenueError,
     VenueRateLimited,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nautilus_trader.model.identifiers import InstrumentId, Venue
 
-from adapters.core.instrument_ids import PerpInstrumentIds, make_position_id, strip_perp_suffix
+from adapters.core.parse.instrument_ids import PerpInstrumentIds, make_position_id, strip_perp_suffix
 
 VENUE = Venue("TESTVENUE")
 

@@ -1,4 +1,4 @@
-"""Venue-neutral Nautilus object construction (adapters.core.market_parsing)."""
+"""Venue-neutral Nautilus object construction (adapters.core.market.market_parsing)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from nautilus_trader.model.data import BarType, BookOrder
 from nautilus_trader.model.enums import BarAggregation, BookAction, OrderSide, PriceType
 from nautilus_trader.model.identifiers import InstrumentId
 
-from adapters.core.market_context import MarketContext
-from adapters.core.market_parsing import (
+from adapters.core.market.market_context import MarketContext
+from adapters.core.market.market_parsing import (
     F_LAST,
     F_SNAPSHOT,
     clear_deltas,

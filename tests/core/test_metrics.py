@@ -1,4 +1,4 @@
-"""The Prometheus exporter (adapters.core.metrics) and the user stream's health it reads, without a node.
+"""The Prometheus exporter (core.client.metrics) and the user stream's health it reads, without a node.
 
 * ``UserStreamService.health``: connected -> recovering (trigger) -> down (an attempt failed) -> connected
   (a run succeeded), with the times each state was entered, and stopped;
@@ -23,11 +23,11 @@ import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from adapters.core import metrics
-from adapters.core.metrics import METRICS, PREFIX, DataClientMetrics, ExecClientMetrics
-from adapters.core.rate_window import FixedWindow
-from adapters.core.recovery import RecoveryOptions
-from adapters.core.user_stream import StreamState, UserStreamService
+from adapters.core.base.rate_window import FixedWindow
+from adapters.core.client import metrics
+from adapters.core.client.metrics import METRICS, PREFIX, DataClientMetrics, ExecClientMetrics
+from adapters.core.userstream.recovery import RecoveryOptions
+from adapters.core.userstream.user_stream import StreamState, UserStreamService
 from tests.core.fakes import NONE_OK, ManualSleep, RecordingSleep, ScriptedVenue
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -19,8 +19,14 @@ from nautilus_trader.model.enums import LiquiditySide, OrderSide, OrderStatus, O
 from nautilus_trader.model.identifiers import ClientOrderId, PositionId, TradeId, VenueOrderId
 from nautilus_trader.model.objects import Money, Price, Quantity
 
-from adapters.core.order_facts import OrderFacts
-from adapters.core.order_tracking import OrderTracker, PendingTerminal, Terminal, TrackedOrder, fill_key
+from adapters.core.orders.order_facts import OrderFacts
+from adapters.core.orders.order_tracking import (
+    OrderTracker,
+    PendingTerminal,
+    Terminal,
+    TrackedOrder,
+    fill_key,
+)
 from tests.binance_futures.test_user_events import ALGO_CID, CID, ETH, STRATEGY, RecordingSink, tracked
 
 VOI = VenueOrderId("4200000001")

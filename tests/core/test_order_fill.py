@@ -13,7 +13,7 @@ from nautilus_trader.model.identifiers import (
 )
 from nautilus_trader.model.objects import Currency, Money, Price, Quantity
 
-from adapters.core.order_fill import OrderFill, order_fill_to_fill_report
+from adapters.core.orders.order_fill import OrderFill, order_fill_to_fill_report
 
 
 def test_fill_report_from_order_fill() -> None:

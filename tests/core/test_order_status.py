@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from nautilus_trader.model.enums import OrderStatus
 
-from adapters.core.order_status import resolve_order_status, status_from_quantities
+from adapters.core.orders.order_status import resolve_order_status, status_from_quantities
 
 
 def test_status_from_quantities() -> None:

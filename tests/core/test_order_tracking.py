@@ -10,8 +10,14 @@ import pytest
 from nautilus_trader.model.enums import OrderSide, OrderType
 from nautilus_trader.model.identifiers import ClientOrderId, InstrumentId, StrategyId, VenueOrderId
 
-from adapters.core.dedup import FifoDedup
-from adapters.core.order_tracking import OrderTracker, PendingTerminal, Terminal, TrackedOrder, fill_key
+from adapters.core.base.dedup import FifoDedup
+from adapters.core.orders.order_tracking import (
+    OrderTracker,
+    PendingTerminal,
+    Terminal,
+    TrackedOrder,
+    fill_key,
+)
 
 
 def _order(

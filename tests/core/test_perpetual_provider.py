@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adapters.core.perpetual_provider import passes_asset_filters
+from adapters.core.market.perpetual_provider import passes_asset_filters
 
 
 def _passes(filters: dict[str, object] | None) -> bool:

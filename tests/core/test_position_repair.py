@@ -27,7 +27,7 @@ from nautilus_trader.test_kit.providers import TestInstrumentProvider
 from nautilus_trader.test_kit.stubs.events import TestEventStubs
 from nautilus_trader.test_kit.stubs.execution import TestExecStubs
 
-from adapters.core.position_repair import missing_position_fills, repair_positions
+from adapters.core.orders.position_repair import missing_position_fills, repair_positions
 
 INSTRUMENT = TestInstrumentProvider.btcusdt_perp_binance()
 BINANCE = Venue("BINANCE")

@@ -9,7 +9,7 @@ from nautilus_trader.model.enums import PositionSide
 from nautilus_trader.model.identifiers import AccountId, InstrumentId
 from nautilus_trader.model.objects import Quantity
 
-from adapters.core.position_report import position_status_report
+from adapters.core.orders.position_report import position_status_report
 
 ACCOUNT = AccountId("TESTVENUE-1")
 IID = InstrumentId.from_str("BTCUSDT-PERP.TESTVENUE")

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 import pytest
 from nautilus_trader.model.identifiers import InstrumentId
 
-from adapters.core.backoff import Backoff, BackoffExhausted
-from adapters.core.dedup import FifoDedup
-from adapters.core.precision import PrecisionResolver, resolve_precision
-from adapters.core.trigger import TriggerChannel, TriggerClosed
+from adapters.core.base.backoff import Backoff, BackoffExhausted
+from adapters.core.base.dedup import FifoDedup
+from adapters.core.base.trigger import TriggerChannel, TriggerClosed
+from adapters.core.parse.precision import PrecisionResolver, resolve_precision
 
 # ------------------------------------------------------------------ backoff
 

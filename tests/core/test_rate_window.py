@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from adapters.binance_futures.rate_limit import _Window
 from adapters.binance_futures.rate_limit import parse_retry_after as binance_parse_retry_after
-from adapters.core.rate_window import FixedWindow, parse_retry_after
+from adapters.core.base.rate_window import FixedWindow, parse_retry_after
 
 
 def test_counted_window_blocks_until_roll() -> None:

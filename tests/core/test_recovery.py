@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from adapters.core.recovery import (
+from adapters.core.net.stream import CloseKind
+from adapters.core.userstream.recovery import (
     QueryResult,
     RecoveryCtx,
     RecoveryOptions,
@@ -16,7 +17,6 @@ from adapters.core.recovery import (
     recover_once,
     run_recovery_driver,
 )
-from adapters.core.stream import CloseKind
 from tests.core.fakes import (
     HALF,
     NONE_OK,

@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from adapters.core.recovery import (
+from adapters.core.net.stream import CloseKind, Reconnected, StreamEnded, StreamItem
+from adapters.core.userstream.recovery import (
     RecoveryAttemptError,
     RecoveryCtx,
     RecoveryOptions,
@@ -29,7 +30,6 @@ from adapters.core.recovery import (
     run_recovery_driver,
     start_dispatcher,
 )
-from adapters.core.stream import CloseKind, Reconnected, StreamEnded, StreamItem
 from tests.core.fakes import NONE_OK, OK, FakeStream, RecordingSleep, ScriptedVenue
 
 DEADLINE = 2.0  # a bounded run ends long before this; an unbounded one is still pending at it
@@ -728,7 +728,7 @@ async def test_stream_signals_trigger_only_for_the_current_stream() -> None:
 
 
 def test_snapshot_outcome_vocabulary() -> None:
-    from adapters.core.recovery import QueryResult
+    from adapters.core.userstream.recovery import QueryResult
 
     empty = SnapshotOutcome()
     assert not empty.all_failed and empty.required_failed == [] and empty.describe() == "no queries"
@@ -905,7 +905,7 @@ async def test_a_run_logs_its_reasons_its_snapshot_and_its_duration(caplog: pyte
 
 
 async def test_an_incomplete_backfill_names_its_phase_and_the_failed_queries() -> None:
-    from adapters.core.recovery import QueryResult
+    from adapters.core.userstream.recovery import QueryResult
 
     venue = ScriptedVenue()
     venue.post_snapshots = [

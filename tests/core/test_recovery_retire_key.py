@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from adapters.core.recovery import RecoveryCtx, RecoveryOptions, open_stream, recover_once
+from adapters.core.userstream.recovery import RecoveryCtx, RecoveryOptions, open_stream, recover_once
 from tests.core.fakes import ScriptedVenue
 
 

@@ -10,11 +10,11 @@ import pytest
 from nautilus_trader.model.enums import OrderSide, OrderType
 from nautilus_trader.model.identifiers import ClientOrderId, InstrumentId, StrategyId, VenueOrderId
 
-from adapters.core import resolution
-from adapters.core.backoff import Backoff
-from adapters.core.order_tracking import PendingTerminal, Terminal, TrackedOrder
-from adapters.core.resolution import AmbiguityResolver, FillRepairs
-from adapters.core.tasks import OwnedTasks
+from adapters.core.base.backoff import Backoff
+from adapters.core.base.tasks import OwnedTasks
+from adapters.core.orders import resolution
+from adapters.core.orders.order_tracking import PendingTerminal, Terminal, TrackedOrder
+from adapters.core.orders.resolution import AmbiguityResolver, FillRepairs
 
 
 class VenueDown(Exception):

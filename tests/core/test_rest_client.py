@@ -9,14 +9,14 @@ from typing import Any, ClassVar
 import msgspec
 import pytest
 
-from adapters.core.http_errors import (
+from adapters.core.net.http_errors import (
     VenueAmbiguous,
     VenueError,
     VenueRateLimited,
     VenueRejection,
     VenueTransportError,
 )
-from adapters.core.rest_client import (
+from adapters.core.net.rest_client import (
     RestClientBase,
     VenueErrorTypes,
     format_param,

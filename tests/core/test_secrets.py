@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import msgspec
 
-from adapters.core.secrets import MaskedReprMixin, mask
+from adapters.core.base.secrets import MaskedReprMixin, mask
 
 SECRET = "S3cr3tValueThatMustNeverAppear"
 
@@ -29,7 +29,7 @@ def test_masked_repr() -> None:
 
 
 def test_redact_url_hides_every_query_value() -> None:
-    from adapters.core.secrets import redact_url
+    from adapters.core.base.secrets import redact_url
 
     url = "wss://fstream.binance.com/private/ws?listenKey=SECRETKEY&x=1&flag"
     assert redact_url(url) == "wss://fstream.binance.com/private/ws?listenKey=***&x=***&flag"

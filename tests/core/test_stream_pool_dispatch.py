@@ -8,8 +8,8 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from adapters.core.stream import CloseKind, StreamEnded, StreamItem
-from adapters.core.stream_pool import MarketStreamPool, StreamConnection
+from adapters.core.net.stream import CloseKind, StreamEnded, StreamItem
+from adapters.core.net.stream_pool import MarketStreamPool, StreamConnection
 
 
 class Codec:

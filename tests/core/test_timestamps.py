@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adapters.core.timestamps import ms_to_ns
+from adapters.core.base.timestamps import ms_to_ns
 
 
 def test_ms_to_ns() -> None:

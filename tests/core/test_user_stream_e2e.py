@@ -14,10 +14,10 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from adapters.core.recovery import RecoveryOptions, RunTiming, SnapshotOutcome
-from adapters.core.stream import Frame, StreamHandle
-from adapters.core.user_stream import UserStreamService
-from adapters.core.ws_connection import WsConfig, WsConnection
+from adapters.core.net.stream import Frame, StreamHandle
+from adapters.core.net.ws_connection import WsConfig, WsConnection
+from adapters.core.userstream.recovery import RecoveryOptions, RunTiming, SnapshotOutcome
+from adapters.core.userstream.user_stream import UserStreamService
 from tests.core.fakes import OK, other_tasks
 
 TIMEOUT = 3.0

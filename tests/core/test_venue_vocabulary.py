@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from adapters.core.venue_vocabulary import VenueVocabulary
+from adapters.core.parse.venue_vocabulary import VenueVocabulary
 
 _log = logging.getLogger("tests.vocabulary")
 

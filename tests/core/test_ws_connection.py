@@ -9,8 +9,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from adapters.core.stream import CloseKind, Reconnected, StreamEnded, StreamItem
-from adapters.core.ws_connection import AppPing, WsConfig, WsConnectError, WsConnection, WsState
+from adapters.core.net.stream import CloseKind, Reconnected, StreamEnded, StreamItem
+from adapters.core.net.ws_connection import AppPing, WsConfig, WsConnectError, WsConnection, WsState
 from tests.core.fakes import RecordingSleep, other_tasks
 
 TIMEOUT = 3.0

@@ -98,7 +98,9 @@ def test_config_reference_lists_every_field_with_its_default() -> None:
 def test_log_generator_fails_on_an_undocumented_message(tmp_path: Path, monkeypatch: Any) -> None:
     gen = _load("gen_log_reference")
     table = gen.TABLE.read_text()
-    entry = re.search(r'\[\[message\]\]\nwhere = "core/recovery.py:recover_with_retry"\n(?:.+\n)+', table)
+    entry = re.search(
+        r'\[\[message\]\]\nwhere = "core/userstream/recovery.py:recover_with_retry"\n(?:.+\n)+', table
+    )
     assert entry is not None
     (tmp_path / "messages.toml").write_text(table.replace(entry.group(0), ""))
     monkeypatch.setattr(gen, "TABLE", tmp_path / "messages.toml")
@@ -117,8 +119,16 @@ def test_log_catalogue_skips_exceptions_built_in_a_raise() -> None:
 def test_log_catalogue_finds_the_recovery_lines() -> None:
     gen = _load("gen_log_reference")
     texts = {(c.where, c.level, c.text) for c in gen.find_log_calls()}
-    assert ("core/recovery.py:recover_once", "WARNING", "…: rotating listen key (reasons: …)") in texts
-    assert ("core/listen_key.py:keepalive_once", "WARNING", "…: keepalive failed (…/…): …") in texts
+    assert (
+        "core/userstream/recovery.py:recover_once",
+        "WARNING",
+        "…: rotating listen key (reasons: …)",
+    ) in texts
+    assert (
+        "core/userstream/listen_key.py:keepalive_once",
+        "WARNING",
+        "…: keepalive failed (…/…): …",
+    ) in texts
 
 
 # ------------------------------------------------------------------------------- code in the docs
@@ -358,6 +368,42 @@ def test_import_direction_matches_the_architecture_page() -> None:
     assert _imported_packages("binance_futures") <= {"binance_futures", "core"}
     assert _imported_packages("bingx") <= {"bingx", "core"}
     assert _imported_packages("sim") <= {"sim"}
+
+
+# The core's layers, lowest first; a layer imports only its own and lower ranks. userstream and market
+# share a rank but must not import each other.
+CORE_LAYERS = {"base": 0, "parse": 1, "net": 2, "orders": 3, "userstream": 4, "market": 4, "client": 5}
+
+
+def _core_layer_imports(layer: str) -> set[str]:
+    found: set[str] = set()
+    for path in (ROOT / "adapters" / "core" / layer).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            found |= {n.split(".")[2] for n in names if n.startswith("adapters.core.")}
+    return found
+
+
+def test_core_layers_import_only_downward() -> None:
+    on_disk = {
+        p.name for p in (ROOT / "adapters" / "core").iterdir() if p.is_dir() and p.name != "__pycache__"
+    }
+    assert on_disk == set(CORE_LAYERS)
+    assert [p.name for p in (ROOT / "adapters" / "core").glob("*.py")] == ["__init__.py"]
+    for layer, rank in CORE_LAYERS.items():
+        imported = _core_layer_imports(layer)
+        assert imported <= set(CORE_LAYERS), (layer, imported - set(CORE_LAYERS))
+        upward = {other for other in imported if other != layer and CORE_LAYERS[other] >= rank}
+        assert not upward, f"core.{layer} imports {upward}: a layer imports only the layers below it"
+        doc = ast.get_docstring(ast.parse((ROOT / "adapters" / "core" / layer / "__init__.py").read_text()))
+        assert doc and len(doc) > 80, f"core.{layer} needs its one-paragraph docstring"
+    page = (ROOT / "docs" / "architecture.md").read_text()
+    for layer in CORE_LAYERS:
+        assert f"core.{layer}" in page, layer
 
 
 # ----------------------------------------------------------------------------------- site build

@@ -91,7 +91,7 @@ BX_FILL = "order_trade_update_partial"
         # abort | adapters/binance_futures/parsing.py (parse_client_order_id) | client_order_id.rs non-ASCII
         ("external order with a Chinese client id", [set_o("c", "\u4e2d\u6587\u8ba2\u5355")]),
         ("external order with a NUL client id", [set_o("c", "\x00")]),
-        # abort | adapters/core/decimal_parse.py (parse_price) | price.rs raw value outside valid range
+        # abort | adapters/core/parse/decimal_parse.py (parse_price) | price.rs raw value outside valid range
         ("fill price just beyond Price max", [set_o("L", "17014118346047")]),
         # abort | decimal_parse.py (parse_quantity) | quantity.rs exceeding QUANTITY_RAW_MAX
         # abort | decimal_parse.py (parse_money) | money.rs exceeded bounds

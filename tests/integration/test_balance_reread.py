@@ -4,7 +4,7 @@ Found by the restart drill (Binance seed 6): the startup sync's account read is 
 time the client estimates it asked at; an estimate ahead of the venue's true time made the account
 update of a fill landing just after the read look older than the read, so it was dropped and the node
 kept the read's balance, which lacked that fill. A declined stream update now makes the client read
-the account again (``adapters.core.balance_clock``)."""
+the account again (``adapters.core.orders.balance_clock``)."""
 
 from __future__ import annotations
 

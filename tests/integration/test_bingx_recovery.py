@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from nautilus_trader.model.enums import OrderSide, OrderStatus
 
-from adapters.core.stream import StreamHandle
-from adapters.core.ws_connection import WsConnection
+from adapters.core.net.stream import StreamHandle
+from adapters.core.net.ws_connection import WsConnection
 from adapters.testkit.node import SimNode
 
 BTC = "BTC-USDT-PERP.BINGX"

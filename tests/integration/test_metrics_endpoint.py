@@ -22,7 +22,7 @@ import yaml
 from nautilus_trader.model.enums import OrderSide, OrderStatus
 from prometheus_client.parser import text_string_to_metric_families
 
-from adapters.core import metrics
+from adapters.core.client import metrics
 from adapters.testkit.node import INSTRUMENTS, SYMBOLS, MultiVenueNode, SimNode
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -3,7 +3,7 @@
 The session answers every request of a case with one mutated response (status, headers, body) or
 cuts the connection the way aiohttp reports it. Oracles:
 
-* only the typed taxonomy (:mod:`adapters.core.http_errors`, the venue's subclasses) may escape a
+* only the typed taxonomy (:mod:`adapters.core.net.http_errors`, the venue's subclasses) may escape a
   client call;
 * a call that returns normally must have had a 2xx answer whose body is not a venue error
   (Binance: an integer ``code`` other than 0/200; BingX: a non-zero envelope ``code``);
@@ -224,7 +224,7 @@ class _HttpBase(Target):
         raise NotImplementedError
 
     async def _execute(self, case: Case) -> list[Finding]:
-        from adapters.core.http_errors import VenueError
+        from adapters.core.net.http_errors import VenueError
 
         body = self.frame_bytes(case)
         sleeps: list[float] = []

@@ -94,8 +94,8 @@ class _MarketBase(Target):
         raise NotImplementedError
 
     async def _start_dispatcher(self) -> None:
-        from adapters.core.stream_pool import StreamConnection
-        from adapters.core.ws_connection import WsConfig
+        from adapters.core.net.stream_pool import StreamConnection
+        from adapters.core.net.ws_connection import WsConfig
 
         self.conn = StreamConnection(self.client.pool, "fuzz-1", "ws://127.0.0.1:1/x", "", WsConfig())
         self.task = asyncio.get_running_loop().create_task(self.conn.run_dispatcher())
@@ -311,7 +311,7 @@ class BinanceMarketTarget(_MarketBase):
         from adapters.binance_futures.data import OWN_FUNDING, OWN_INDEX, OWN_MARK
         from adapters.binance_futures.factories import BINANCE, BinanceFuturesLiveDataClientFactory
         from adapters.binance_futures.parsing_market import bar_type_for
-        from adapters.core.market_context import MarketContext
+        from adapters.core.market.market_context import MarketContext
 
         clock = LiveClock()
         msgbus = MessageBus(TraderId("FUZZ-001"), clock)
@@ -581,8 +581,8 @@ class BingxMarketTarget(_MarketBase):
         from adapters.bingx.config import BingxDataClientConfig
         from adapters.bingx.factories import BingxLiveDataClientFactory
         from adapters.bingx.parsing_market import KLINE_INTERVALS, BarTracker, bar_type_for
-        from adapters.core.dedup import FifoDedup
-        from adapters.core.market_context import MarketContext
+        from adapters.core.base.dedup import FifoDedup
+        from adapters.core.market.market_context import MarketContext
 
         clock = LiveClock()
         msgbus = MessageBus(TraderId("FUZZ-001"), clock)

@@ -64,7 +64,7 @@ class BinanceUserTarget(Target):
         from nautilus_trader.model.currencies import USDT
         from nautilus_trader.model.identifiers import InstrumentId
 
-        from adapters.core.exec_client import InstrumentInfo
+        from adapters.core.client.exec_client import InstrumentInfo
 
         self.seeds = _load_seeds("binance_futures")
         eth = InstrumentId.from_str("ETHUSDT-PERP.BINANCE")
@@ -113,8 +113,8 @@ class BinanceUserTarget(Target):
         )
 
         from adapters.binance_futures.user_events import UserStreamHandler
-        from adapters.core.order_facts import OrderFacts
-        from adapters.core.order_tracking import OrderTracker, TrackedOrder
+        from adapters.core.orders.order_facts import OrderFacts
+        from adapters.core.orders.order_tracking import OrderTracker, TrackedOrder
 
         account = AccountId("BINANCE-USDT_FUTURES-master")
         sink = RealSink(account)
@@ -250,7 +250,7 @@ class BinanceUserTarget(Target):
 
 def _at_currency_precision(d: Decimal, precision: int) -> Decimal:
     """What Money can hold: the currency's precision, rounded half-even (digits below it are rounded,
-    as adapters.core.decimal_parse.parse_money documents; anything coarser must be exact)."""
+    as adapters.core.parse.decimal_parse.parse_money documents; anything coarser must be exact)."""
     return d.quantize(Decimal(1).scaleb(-precision), context=Context(prec=80))
 
 
@@ -322,7 +322,7 @@ class BingxUserTarget(Target):
         from nautilus_trader.model.currencies import USDT
         from nautilus_trader.model.identifiers import InstrumentId
 
-        from adapters.core.exec_client import InstrumentInfo
+        from adapters.core.client.exec_client import InstrumentInfo
 
         self.seeds = _load_seeds("bingx")
         self.seeds = {k: v for k, v in self.seeds.items() if isinstance(v, dict) and "e" in v}
@@ -367,8 +367,8 @@ class BingxUserTarget(Target):
         from nautilus_trader.model.identifiers import AccountId, ClientId, ClientOrderId, StrategyId
 
         from adapters.bingx.user_events import BingxUserStreamHandler, OrderIndex
-        from adapters.core.order_facts import OrderFacts
-        from adapters.core.order_tracking import OrderTracker, TrackedOrder
+        from adapters.core.orders.order_facts import OrderFacts
+        from adapters.core.orders.order_tracking import OrderTracker, TrackedOrder
 
         account = AccountId("BINGX-SWAP")
         sink = RealSink(account)

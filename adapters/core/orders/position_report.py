@@ -13,7 +13,7 @@ from nautilus_trader.execution.reports import PositionStatusReport
 from nautilus_trader.model.enums import PositionSide
 from nautilus_trader.model.identifiers import AccountId, InstrumentId, PositionId
 
-from adapters.core.decimal_parse import is_nonzero, parse_quantity
+from adapters.core.parse.decimal_parse import is_nonzero, parse_quantity
 
 
 def position_status_report(

@@ -46,9 +46,15 @@ from nautilus_trader.model.identifiers import (
 )
 from nautilus_trader.model.objects import Currency, Money, Price, Quantity
 
-from adapters.core.order_tracking import OrderTracker, PendingTerminal, Terminal, TrackedOrder, fill_key
+from adapters.core.orders.order_tracking import (
+    OrderTracker,
+    PendingTerminal,
+    Terminal,
+    TrackedOrder,
+    fill_key,
+)
 
-_log = logging.getLogger(__name__)
+_log = logging.getLogger("adapters.core.orders.order_facts")
 
 # Engine statuses at which an order has not been accepted yet.
 _NOT_YET_ACCEPTED = frozenset({OrderStatus.INITIALIZED, OrderStatus.SUBMITTED})
@@ -153,7 +159,7 @@ class OrderFacts:
         self._sink = sink
         self._expired_as_canceled = treat_expired_as_canceled
         # Asks the client to fetch an order's fills by REST until ``filled == venue_filled`` and
-        # any held terminal is released (one repair task per order; see core.resolution).
+        # any held terminal is released (one repair task per order; see core.orders.resolution).
         self._request_fills = request_fills
         # The engine's view of an order (the cache): events it already applied are not sent again.
         self._engine_status = engine_status

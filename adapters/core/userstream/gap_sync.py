@@ -1,5 +1,5 @@
-"""The venue-neutral skeleton of a recovery's ``post_snapshot`` phase (see ``adapters.core.recovery``),
-also run by BingX's REST poll and audit.
+"""The venue-neutral skeleton of a recovery's ``post_snapshot`` phase (see
+``adapters.core.userstream.recovery``), also run by BingX's REST poll and audit.
 
 The guarantee it builds is about *quantities*, not cursors: after every gap sync, for every order
 the node tracks, the filled quantity the engine was told equals the venue's executed quantity. The
@@ -45,10 +45,10 @@ from typing import TypeVar
 
 from nautilus_trader.execution.reports import FillReport, OrderStatusReport
 
-from adapters.core.http_errors import FillsNotPublished
-from adapters.core.order_tracking import FillKey, OrderTracker, TrackedOrder
-from adapters.core.recovery import QueryResult, SnapshotOutcome
-from adapters.core.wire_values import WireValueError
+from adapters.core.net.http_errors import FillsNotPublished
+from adapters.core.orders.order_tracking import FillKey, OrderTracker, TrackedOrder
+from adapters.core.parse.wire_values import WireValueError
+from adapters.core.userstream.recovery import QueryResult, SnapshotOutcome
 
 ErrorTypes = type[Exception] | tuple[type[Exception], ...]
 I = TypeVar("I")  # noqa: E741 - a venue's InstrumentInfo

@@ -1,7 +1,7 @@
 """User-stream recovery driver: rotate the listen key and re-sync without losing or reordering events.
 
 One long-lived driver task (:func:`run_recovery_driver`) waits on a
-:class:`~adapters.core.trigger.TriggerChannel`.  Triggers come from ``listenKeyExpired`` seen by the
+:class:`~adapters.core.base.trigger.TriggerChannel`.  Triggers come from ``listenKeyExpired`` seen by the
 dispatcher, a failed keepalive, and any incident end of the user socket (server close such as the
 24-hour disconnect, abrupt drop, stall, missed pong).  A burst of triggers becomes one *run*; runs
 are serialized by ``ctx.lock``; a failed run is retried forever with backoff 1 s -> 30 s until the
@@ -29,7 +29,7 @@ A run (:func:`recover_once`), in this order and for these reasons:
    chaos runner).
 4. ``post_snapshot()`` - venue second phase: backfill fills since the last seen trade id, resolve
    orders that are no longer open and list the open orders again (the gap the reference design
-   leaves to periodic reconciliation; see :mod:`adapters.core.gap_sync`); it covers everything up
+   leaves to periodic reconciliation; see :mod:`adapters.core.userstream.gap_sync`); it covers everything up
    to the connect, the new socket everything after.
    Stricter than the snapshot: the attempt fails if every query fails *or any required one
    does* (a symbol's fills, a closed order's final state — chaos seed 23 lost a fill when one
@@ -63,12 +63,12 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from adapters.core.backoff import Backoff, SleepFn
-from adapters.core.dispatch import Dispatcher, FrameHandler
-from adapters.core.stream import StreamEnded, StreamHandle, StreamSignal
-from adapters.core.trigger import TriggerChannel, TriggerClosed
+from adapters.core.base.backoff import Backoff, SleepFn
+from adapters.core.base.trigger import TriggerChannel, TriggerClosed
+from adapters.core.net.dispatch import Dispatcher, FrameHandler
+from adapters.core.net.stream import StreamEnded, StreamHandle, StreamSignal
 
-_log = logging.getLogger(__name__)
+_log = logging.getLogger("adapters.core.userstream.recovery")
 
 
 # --------------------------------------------------------------------------- outcomes and errors
@@ -175,7 +175,7 @@ class RecoveryOptions:
     # open order again: while the venue refuses sockets, a snapshot per retry only burns the IP's
     # request weight (2,400 per minute on Binance, ~80 per snapshot) until the recovery itself
     # waits on the rate limit. Safe because the post-snapshot phase, run after the connect, lists
-    # the open orders again (see adapters.core.gap_sync, step 3b). 0: a snapshot every attempt.
+    # the open orders again (see adapters.core.userstream.gap_sync, step 3b). 0: a snapshot every attempt.
     snapshot_reuse_secs: float = 5.0
 
 
@@ -241,7 +241,7 @@ class RecoveryCtx:
     failed_attempt_snapshot: float | None = None
 
     def current_key(self) -> str | None:
-        """For :class:`~adapters.core.listen_key.ListenKeyKeeper`: always the published key."""
+        """For :class:`~adapters.core.userstream.listen_key.ListenKeyKeeper`: always the published key."""
         return self.listen_key
 
 

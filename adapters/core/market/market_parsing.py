@@ -34,9 +34,9 @@ from nautilus_trader.model.data import (
 from nautilus_trader.model.enums import BarAggregation, BookAction, OrderSide, PriceType, RecordFlag
 from nautilus_trader.model.objects import Price, Quantity
 
-from adapters.core.market_context import MarketContext
-from adapters.core.timestamps import NANOS_PER_MS
-from adapters.core.wire_values import WireValueError
+from adapters.core.base.timestamps import NANOS_PER_MS
+from adapters.core.market.market_context import MarketContext
+from adapters.core.parse.wire_values import WireValueError
 
 F_SNAPSHOT: Final = int(RecordFlag.F_SNAPSHOT)
 F_LAST: Final = int(RecordFlag.F_LAST)

@@ -39,9 +39,9 @@ from collections.abc import Callable
 from nautilus_trader.common.enums import ComponentState
 from nautilus_trader.common.messages import ComponentStateChanged
 
-from adapters.core.order_tracking import TrackedOrder
-from adapters.core.tasks import OwnedTasks
-from adapters.core.user_stream import UserStreamService
+from adapters.core.base.tasks import OwnedTasks
+from adapters.core.orders.order_tracking import TrackedOrder
+from adapters.core.userstream.user_stream import UserStreamService
 
 _TRADER_STARTED = frozenset({ComponentState.STARTING, ComponentState.RUNNING})
 

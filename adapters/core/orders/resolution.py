@@ -25,11 +25,11 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from adapters.core.backoff import Backoff
-from adapters.core.order_facts import OrderFacts
-from adapters.core.order_tracking import TrackedOrder
-from adapters.core.tasks import OwnedTasks
-from adapters.core.wire_values import WireValueError
+from adapters.core.base.backoff import Backoff
+from adapters.core.base.tasks import OwnedTasks
+from adapters.core.orders.order_facts import OrderFacts
+from adapters.core.orders.order_tracking import TrackedOrder
+from adapters.core.parse.wire_values import WireValueError
 
 ErrorTypes = type[Exception] | tuple[type[Exception], ...]
 OrderQuery = Callable[[TrackedOrder], Awaitable[bool]]
@@ -39,7 +39,7 @@ RetryLog = Callable[[TrackedOrder, Exception], None]
 # (kept within ~1 s by time sync) plus transit of a request still on its way.
 ACCEPT_MARGIN_SECS = 2.0
 
-_log = logging.getLogger(__name__)
+_log = logging.getLogger("adapters.core.orders.resolution")
 
 
 def _resolve_backoff() -> Backoff:

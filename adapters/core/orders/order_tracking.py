@@ -35,7 +35,7 @@ from enum import Enum
 from nautilus_trader.model.enums import OrderSide, OrderType
 from nautilus_trader.model.identifiers import ClientOrderId, InstrumentId, StrategyId, VenueOrderId
 
-from adapters.core.dedup import FifoDedup
+from adapters.core.base.dedup import FifoDedup
 
 FillKey = tuple[str, int, bool]  # (symbol, trade id, is the buy side)
 

@@ -14,12 +14,17 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from adapters.core.backoff import Backoff, SleepFn
-from adapters.core.http_errors import FillsNotPublished, VenueAmbiguous, VenueRateLimited, VenueTransportError
+from adapters.core.base.backoff import Backoff, SleepFn
+from adapters.core.net.http_errors import (
+    FillsNotPublished,
+    VenueAmbiguous,
+    VenueRateLimited,
+    VenueTransportError,
+)
 
 T = TypeVar("T")
 
-_log = logging.getLogger(__name__)
+_log = logging.getLogger("adapters.core.net.read_retry")
 
 # A rate limit that asks us to wait longer than this is not waited out inside a report.
 MAX_RETRY_AFTER_SECS = 5.0

@@ -1,5 +1,6 @@
-"""The glue between :class:`~adapters.core.book_sync.BookSynchronizer` and a data client: its decisions as
-``OrderBookDeltas`` (venue-neutral; each venue supplies its chain rule and its two message converters).
+"""The glue between :class:`~adapters.core.market.book_sync.BookSynchronizer` and a data client: its
+decisions as ``OrderBookDeltas`` (venue-neutral; each venue supplies its chain rule and its two message
+converters).
 
 :class:`SyncedBook` owns one instrument's synchroniser and turns every :class:`SyncOutput` into a
 :class:`BookEmission`: the snapshot's full set of levels first (``CLEAR`` + ``ADD``, ``F_SNAPSHOT``), then
@@ -22,7 +23,7 @@ from typing import Generic, TypeVar
 
 from nautilus_trader.model.data import OrderBookDeltas
 
-from adapters.core.book_sync import (
+from adapters.core.market.book_sync import (
     DEFAULT_MAX_BUFFER,
     BookSynchronizer,
     ChainRule,
@@ -30,8 +31,8 @@ from adapters.core.book_sync import (
     SyncOutput,
     SyncState,
 )
-from adapters.core.market_context import MarketContext
-from adapters.core.market_parsing import clear_deltas
+from adapters.core.market.market_context import MarketContext
+from adapters.core.market.market_parsing import clear_deltas
 
 D = TypeVar("D")  # a venue diff message
 S = TypeVar("S")  # a venue snapshot message

@@ -6,8 +6,8 @@ failure) and spawns the supervisor; ``close()`` stops everything and awaits it. 
 fire-and-forget.
 
 Received data frames go to an unbounded ``asyncio.Queue`` owned by the connection (see
-:mod:`adapters.core.stream` for the contract), so a dispatcher can keep draining after the socket
-is gone; the last item is always one :class:`~adapters.core.stream.StreamEnded`.
+:mod:`adapters.core.net.stream` for the contract), so a dispatcher can keep draining after the socket
+is gone; the last item is always one :class:`~adapters.core.net.stream.StreamEnded`.
 
 Liveness, in layers (all optional, see :class:`WsConfig`):
 
@@ -19,11 +19,11 @@ Liveness, in layers (all optional, see :class:`WsConfig`):
   ``server_ping_reply`` maps a frame to a reply; such frames are answered and not queued;
 * stall detection: no frame and no pong for ``stall_timeout`` -> the socket is treated as dead.
 
-How a socket ended is reported as a :class:`~adapters.core.stream.CloseKind`; in particular a
+How a socket ended is reported as a :class:`~adapters.core.net.stream.CloseKind`; in particular a
 server close frame (the 24-hour disconnect uses 1000/1001) is SERVER_CLOSE and distinct from an
 abrupt drop (ABORTED).  With ``reconnect=True`` (market-data / trading sockets) the connection
-reconnects with :class:`~adapters.core.backoff.Backoff` and queues a
-:class:`~adapters.core.stream.Reconnected` marker before the new socket's first frame.  The user
+reconnects with :class:`~adapters.core.base.backoff.Backoff` and queues a
+:class:`~adapters.core.net.stream.Reconnected` marker before the new socket's first frame.  The user
 stream runs with ``reconnect=False``: its death ends the stream with an incident ``StreamEnded``
 and the owner fires a recovery trigger instead (a new listen key + REST snapshot, not a blind
 reconnect to the same URL).
@@ -47,11 +47,11 @@ from typing import Any, TypeAlias
 
 import aiohttp
 
-from adapters.core.backoff import Backoff, BackoffExhausted, SleepFn
-from adapters.core.secrets import redact_url
-from adapters.core.stream import CloseKind, Frame, Reconnected, StreamEnded, StreamItem
+from adapters.core.base.backoff import Backoff, BackoffExhausted, SleepFn
+from adapters.core.base.secrets import redact_url
+from adapters.core.net.stream import CloseKind, Frame, Reconnected, StreamEnded, StreamItem
 
-_log = logging.getLogger(__name__)
+_log = logging.getLogger("adapters.core.net.ws_connection")
 
 _CLOSE_NORMAL = struct.pack("!H", 1000)
 
@@ -143,7 +143,7 @@ OnState: TypeAlias = Callable[[WsState], None]
 
 
 class WsConnection:
-    """One logical WebSocket stream; satisfies :class:`~adapters.core.stream.StreamHandle`."""
+    """One logical WebSocket stream; satisfies :class:`~adapters.core.net.stream.StreamHandle`."""
 
     def __init__(
         self,

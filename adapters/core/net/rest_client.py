@@ -28,15 +28,15 @@ import aiohttp
 import msgspec
 from yarl import URL
 
-from adapters.core.fleet_budget import FleetBudget, FleetBudgetExhausted, Grant
-from adapters.core.http_errors import (
+from adapters.core.base.rate_window import parse_retry_after
+from adapters.core.net.fleet_budget import FleetBudget, FleetBudgetExhausted, Grant
+from adapters.core.net.http_errors import (
     VenueAmbiguous,
     VenueError,
     VenueRateLimited,
     VenueRejection,
     VenueTransportError,
 )
-from adapters.core.rate_window import parse_retry_after
 
 T = TypeVar("T")
 ParamValue = str | int | float | bool | Decimal | None
@@ -66,7 +66,7 @@ class Signer(Protocol):
 
 
 class VenueErrorTypes(NamedTuple):
-    """A venue's subclasses of the :mod:`adapters.core.http_errors` taxonomy, so callers can catch either."""
+    """A venue's subclasses of the :mod:`~adapters.core.net.http_errors` taxonomy: callers catch either."""
 
     error: type[VenueError]
     ambiguous: type[VenueAmbiguous]
@@ -209,7 +209,7 @@ class RestClientBase:
         self._sleep = sleep
         self._max_retry_after_secs = max_retry_after_secs
         self.time_offset_ms: int = 0
-        # Shared with the other nodes on this IP (adapters.core.fleet_budget); None: the local limiter
+        # Shared with the other nodes on this IP (adapters.core.net.fleet_budget); None: the local limiter
         # alone, as for a single node.
         self.fleet_budget = fleet_budget
 

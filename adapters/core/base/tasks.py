@@ -13,7 +13,7 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
-_log = logging.getLogger(__name__)
+_log = logging.getLogger("adapters.core.base.tasks")
 
 
 class OwnedTasks:

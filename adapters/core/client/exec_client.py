@@ -49,14 +49,14 @@ from nautilus_trader.model.identifiers import (
 from nautilus_trader.model.objects import Currency
 from nautilus_trader.model.orders import Order as NautilusOrder
 
-from adapters.core.listen_key import ListenKeyOps
-from adapters.core.order_tracking import FillKey, Terminal, TrackedOrder, fill_key
-from adapters.core.precision import PrecisionResolver
-from adapters.core.read_retry import read_with_retry
-from adapters.core.recovery import RecoveryOptions, RecoveryVenue
-from adapters.core.timestamps import NANOS_PER_MS
-from adapters.core.user_stream import UserStreamService
-from adapters.core.ws_connection import WsConfig
+from adapters.core.base.timestamps import NANOS_PER_MS
+from adapters.core.net.read_retry import read_with_retry
+from adapters.core.net.ws_connection import WsConfig
+from adapters.core.orders.order_tracking import FillKey, Terminal, TrackedOrder, fill_key
+from adapters.core.parse.precision import PrecisionResolver
+from adapters.core.userstream.listen_key import ListenKeyOps
+from adapters.core.userstream.recovery import RecoveryOptions, RecoveryVenue
+from adapters.core.userstream.user_stream import UserStreamService
 
 I = TypeVar("I")  # noqa: E741 - a venue's InstrumentInfo
 O = TypeVar("O")  # noqa: E741 - a venue's order schema

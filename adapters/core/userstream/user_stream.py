@@ -1,8 +1,8 @@
 """The user-data stream as one owned unit: stream + dispatcher + keepalive + recovery driver.
 
 Venue execution clients create a :class:`UserStreamService` with their
-:class:`~adapters.core.recovery.RecoveryVenue` and
-:class:`~adapters.core.listen_key.ListenKeyOps`, ``await start()`` in ``_connect`` and
+:class:`~adapters.core.userstream.recovery.RecoveryVenue` and
+:class:`~adapters.core.userstream.listen_key.ListenKeyOps`, ``await start()`` in ``_connect`` and
 ``await stop()`` in ``_disconnect``.  The service owns every task it starts and awaits them all on
 stop, so nothing leaks into Nautilus' own task tracking.
 
@@ -31,9 +31,10 @@ import enum
 import logging
 from dataclasses import dataclass
 
-from adapters.core.backoff import Backoff, SleepFn
-from adapters.core.listen_key import ListenKeyKeeper, ListenKeyOps
-from adapters.core.recovery import (
+from adapters.core.base.backoff import Backoff, SleepFn
+from adapters.core.base.trigger import TriggerChannel
+from adapters.core.userstream.listen_key import ListenKeyKeeper, ListenKeyOps
+from adapters.core.userstream.recovery import (
     RecoveryCtx,
     RecoveryOptions,
     RecoveryVenue,
@@ -42,9 +43,8 @@ from adapters.core.recovery import (
     release,
     run_recovery_driver,
 )
-from adapters.core.trigger import TriggerChannel
 
-_log = logging.getLogger(__name__)
+_log = logging.getLogger("adapters.core.userstream.user_stream")
 
 
 class StreamState(enum.Enum):

@@ -50,14 +50,14 @@ from nautilus_trader.live.data_client import LiveMarketDataClient
 from nautilus_trader.model.data import Bar, BarType, DataType, OrderBookDeltas
 from nautilus_trader.model.identifiers import ClientId, InstrumentId, Venue
 
-from adapters.core import log_bridge
-from adapters.core.book_glue import BookEmission
-from adapters.core.market_context import MarketContext
-from adapters.core.perpetual_provider import PerpetualInstrumentProvider
-from adapters.core.rest_client import RestClientBase
-from adapters.core.stream_pool import MarketStreamPool
-from adapters.core.tasks import OwnedTasks
-from adapters.core.timestamps import NANOS_PER_MS
+from adapters.core.base import log_bridge
+from adapters.core.base.tasks import OwnedTasks
+from adapters.core.base.timestamps import NANOS_PER_MS
+from adapters.core.market.book_glue import BookEmission
+from adapters.core.market.market_context import MarketContext
+from adapters.core.market.perpetual_provider import PerpetualInstrumentProvider
+from adapters.core.net.rest_client import RestClientBase
+from adapters.core.net.stream_pool import MarketStreamPool
 
 # Owners of a stream in the pool (one venue stream can feed several Nautilus subscriptions).
 OWN_QUOTES: Final = "quotes"

@@ -1,9 +1,9 @@
 """Dispatcher task: drains one stream's queue into a synchronous frame handler.
 
-A :class:`Dispatcher` is the single consumer of a :class:`~adapters.core.stream.StreamHandle`'s
+A :class:`Dispatcher` is the single consumer of a :class:`~adapters.core.net.stream.StreamHandle`'s
 queue.  It calls ``handler(frame)`` for every data frame, in queue order, until it reads the
-:class:`~adapters.core.stream.StreamEnded` marker (or is cancelled).  Stream signals
-(:class:`~adapters.core.stream.Reconnected`, :class:`~adapters.core.stream.StreamEnded`) go to
+:class:`~adapters.core.net.stream.StreamEnded` marker (or is cancelled).  Stream signals
+(:class:`~adapters.core.net.stream.Reconnected`, :class:`~adapters.core.net.stream.StreamEnded`) go to
 ``on_signal`` so the owner can fire a recovery trigger.
 
 Why it ends on the end marker instead of running forever: the recovery driver closes the old
@@ -24,12 +24,12 @@ import time
 from collections.abc import Callable
 from typing import TypeAlias
 
-from adapters.core.stream import Frame, StreamEnded, StreamItem, StreamSignal
+from adapters.core.net.stream import Frame, StreamEnded, StreamItem, StreamSignal
 
 FrameHandler: TypeAlias = Callable[[Frame], None]
 SignalHandler: TypeAlias = Callable[[StreamSignal], None]
 
-_log = logging.getLogger(__name__)
+_log = logging.getLogger("adapters.core.net.dispatch")
 _FRAME_TYPES = (bytes, str)
 
 

@@ -11,7 +11,7 @@ sent *more significant* decimals than that (a tick-conforming price never does);
 exactly at its own precision rather than rounded, and a warning is logged once per distinct string.
 Trailing zeros beyond the precision (``"7100.50"`` at precision 1) are harmless padding.
 
-Every conversion is checked at this boundary (:mod:`adapters.core.wire_values`): the strict decimal
+Every conversion is checked at this boundary (:mod:`adapters.core.parse.wire_values`): the strict decimal
 grammar, the range NautilusTrader can represent (beyond it ``from_raw`` aborts the process), positive
 prices where asked, non-negative quantities and sane currency codes. A failure raises
 ``WireValueError`` naming the field; nothing is replaced by a default.
@@ -25,7 +25,7 @@ from typing import Final
 
 from nautilus_trader.model.objects import AccountBalance, Currency, Money, Price, Quantity
 
-from adapters.core.wire_values import (
+from adapters.core.parse.wire_values import (
     WireValueError,
     check_currency_code,
     check_decimal_text,
@@ -33,7 +33,7 @@ from adapters.core.wire_values import (
     strict_decimal,
 )
 
-_log = logging.getLogger(__name__)
+_log = logging.getLogger("adapters.core.parse.decimal_parse")
 
 # NautilusTrader stores values as integers scaled by 10**FIXED_PRECISION (16 in this build).
 FIXED_PRECISION: Final = 16

@@ -19,10 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from adapters.core.backoff import SleepFn
-from adapters.core.trigger import TriggerChannel
+from adapters.core.base.backoff import SleepFn
+from adapters.core.base.trigger import TriggerChannel
 
-_log = logging.getLogger(__name__)
+_log = logging.getLogger("adapters.core.userstream.listen_key")
 
 
 class ListenKeyOps(Protocol):
@@ -38,7 +38,7 @@ class ListenKeyEndpoints(ListenKeyOps, Protocol):
 
     The plug-in point for *how* the key is asked for: REST (``POST/PUT/DELETE`` of a listen-key
     endpoint) or a venue's WebSocket API (Binance ``userDataStream.start/ping/stop``). The venue's
-    :class:`~adapters.core.recovery.RecoveryVenue` delegates ``create_listen_key`` and its
+    :class:`~adapters.core.userstream.recovery.RecoveryVenue` delegates ``create_listen_key`` and its
     :class:`ListenKeyOps` to one of these, so the recovery driver, its triggers and the keeper are
     the same whichever transport carries the key."""
 

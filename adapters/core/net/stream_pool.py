@@ -8,7 +8,7 @@ Extracted from the Binance USD-M market connections; the venue supplies only a
   streams is closed: unsubscribing really unsubscribes.
 * **Message-rate limit.** Control requests are throttled to ``max_messages_per_sec`` per socket
   (Binance drops a socket above 10/s; BingX asks for at most 10 subscribe requests a second).
-* **Resubscription.** Each socket is a :class:`~adapters.core.ws_connection.WsConnection` with
+* **Resubscription.** Each socket is a :class:`~adapters.core.net.ws_connection.WsConnection` with
   reconnect + backoff; its ``on_connected`` hook re-sends the subscribe requests for the socket's
   current stream set before the new socket's first frame is read, so every subscription survives
   every reconnect. The sink then gets :meth:`MarketSink.on_reconnected` (in order with the frames)
@@ -34,11 +34,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from adapters.core.stream import Frame, Reconnected, StreamEnded
-from adapters.core.wire_values import redact
-from adapters.core.ws_connection import WsConfig, WsConnection
+from adapters.core.net.stream import Frame, Reconnected, StreamEnded
+from adapters.core.net.ws_connection import WsConfig, WsConnection
+from adapters.core.parse.wire_values import redact
 
-_log = logging.getLogger(__name__)
+_log = logging.getLogger("adapters.core.net.stream_pool")
 
 SUBSCRIBE = "SUBSCRIBE"
 UNSUBSCRIBE = "UNSUBSCRIBE"

@@ -2,7 +2,7 @@
 
 :class:`MarketContext` carries an instrument's id and precisions and bounded ``str -> Price/Quantity``
 caches: book levels repeat the same few hundred price strings, so a hit is one dict lookup (~45 ns) and a
-miss goes through the exact integer path of :mod:`adapters.core.decimal_parse` (never float).
+miss goes through the exact integer path of :mod:`adapters.core.parse.decimal_parse` (never float).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Final, Protocol
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.objects import Price, Quantity
 
-from adapters.core.decimal_parse import parse_price, parse_quantity
-from adapters.core.wire_values import WireValueError, check_raw, strict_decimal
+from adapters.core.parse.decimal_parse import parse_price, parse_quantity
+from adapters.core.parse.wire_values import WireValueError, check_raw, strict_decimal
 
 DEFAULT_CACHE_SIZE: Final = 50_000
 

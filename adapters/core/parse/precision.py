@@ -17,10 +17,10 @@ from typing import NamedTuple, Protocol
 
 from nautilus_trader.model.identifiers import InstrumentId
 
-from adapters.core.dedup import FifoDedup
-from adapters.core.wire_values import check_identifier
+from adapters.core.base.dedup import FifoDedup
+from adapters.core.parse.wire_values import check_identifier
 
-_log = logging.getLogger(__name__)
+_log = logging.getLogger("adapters.core.parse.precision")
 
 FALLBACK_PRECISION = 8
 MAX_SYMBOL_LEN = 40

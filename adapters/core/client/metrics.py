@@ -8,11 +8,12 @@ registered as a *source*. All sources feed one collector on one :class:`~prometh
 ``trader_id``, ``client_id`` and ``venue``.
 
 Nothing here runs on the hot path. Every value is read when Prometheus scrapes, from objects the clients keep
-anyway: :class:`~adapters.core.recovery.RecoveryMetrics`, :class:`~adapters.core.listen_key.KeepaliveMetrics`,
-:meth:`~adapters.core.user_stream.UserStreamService.health`, ``OrderFacts``, ``FillRepairs``, the frame
-handler's counters, the HTTP client's rate limiter, :class:`~adapters.core.ws_connection.WsMetrics` of every
-socket, :class:`~adapters.core.stream_pool.MarketStreamPool` and each book's
-:class:`~adapters.core.book_sync.SyncMetrics`. The scrape runs in the server's thread: it only reads
+anyway: :class:`~adapters.core.userstream.recovery.RecoveryMetrics`,
+:class:`~adapters.core.userstream.listen_key.KeepaliveMetrics`,
+:meth:`~adapters.core.userstream.user_stream.UserStreamService.health`, ``OrderFacts``, ``FillRepairs``, the
+frame handler's counters, the HTTP client's rate limiter, :class:`~adapters.core.net.ws_connection.WsMetrics`
+of every socket, :class:`~adapters.core.net.stream_pool.MarketStreamPool` and each book's
+:class:`~adapters.core.market.book_sync.SyncMetrics`. The scrape runs in the server's thread: it only reads
 attributes and copies containers (single C-level operations under the GIL); a section that still fails is
 skipped for that scrape and counted in ``perp_adapter_metrics_collect_errors_total``.
 
@@ -40,10 +41,10 @@ from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from adapters.core.user_stream import StreamState, UserStreamService
-from adapters.core.ws_connection import WsConnection
+from adapters.core.net.ws_connection import WsConnection
+from adapters.core.userstream.user_stream import StreamState, UserStreamService
 
-_log = logging.getLogger(__name__)
+_log = logging.getLogger("adapters.core.client.metrics")
 
 PREFIX = "perp_adapter_"
 DEFAULT_HOST = "127.0.0.1"
