@@ -13,7 +13,7 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
-_log = logging.getLogger("adapters.core.base.tasks")
+_log = logging.getLogger("adapters.core.tasks")
 
 
 class OwnedTasks:

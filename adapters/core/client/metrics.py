@@ -44,7 +44,7 @@ from prometheus_client.registry import Collector
 from adapters.core.net.ws_connection import WsConnection
 from adapters.core.userstream.user_stream import StreamState, UserStreamService
 
-_log = logging.getLogger("adapters.core.client.metrics")
+_log = logging.getLogger("adapters.core.metrics")
 
 PREFIX = "perp_adapter_"
 DEFAULT_HOST = "127.0.0.1"

@@ -39,7 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, NamedTuple, TypeVar
 
-_log = logging.getLogger("adapters.core.market.book_sync")
+_log = logging.getLogger("adapters.core.book_sync")
 
 D = TypeVar("D")  # a venue diff message
 S = TypeVar("S")  # a venue snapshot message

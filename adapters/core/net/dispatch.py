@@ -29,7 +29,7 @@ from adapters.core.net.stream import Frame, StreamEnded, StreamItem, StreamSigna
 FrameHandler: TypeAlias = Callable[[Frame], None]
 SignalHandler: TypeAlias = Callable[[StreamSignal], None]
 
-_log = logging.getLogger("adapters.core.net.dispatch")
+_log = logging.getLogger("adapters.core.dispatch")
 _FRAME_TYPES = (bytes, str)
 
 

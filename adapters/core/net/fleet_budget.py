@@ -61,7 +61,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
-_log = logging.getLogger("adapters.core.net.fleet_budget")
+_log = logging.getLogger("adapters.core.fleet_budget")
 
 DEFAULT_KEY_PREFIX: Final = "nautilus-perp:budget"
 DEFAULT_SHARE: Final = 0.9

@@ -24,7 +24,7 @@ from adapters.core.net.http_errors import (
 
 T = TypeVar("T")
 
-_log = logging.getLogger("adapters.core.net.read_retry")
+_log = logging.getLogger("adapters.core.read_retry")
 
 # A rate limit that asks us to wait longer than this is not waited out inside a report.
 MAX_RETRY_AFTER_SECS = 5.0

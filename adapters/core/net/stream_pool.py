@@ -38,7 +38,7 @@ from adapters.core.net.stream import Frame, Reconnected, StreamEnded
 from adapters.core.net.ws_connection import WsConfig, WsConnection
 from adapters.core.parse.wire_values import redact
 
-_log = logging.getLogger("adapters.core.net.stream_pool")
+_log = logging.getLogger("adapters.core.stream_pool")
 
 SUBSCRIBE = "SUBSCRIBE"
 UNSUBSCRIBE = "UNSUBSCRIBE"

@@ -51,7 +51,7 @@ from adapters.core.base.backoff import Backoff, BackoffExhausted, SleepFn
 from adapters.core.base.secrets import redact_url
 from adapters.core.net.stream import CloseKind, Frame, Reconnected, StreamEnded, StreamItem
 
-_log = logging.getLogger("adapters.core.net.ws_connection")
+_log = logging.getLogger("adapters.core.ws_connection")
 
 _CLOSE_NORMAL = struct.pack("!H", 1000)
 

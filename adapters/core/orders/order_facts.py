@@ -54,7 +54,7 @@ from adapters.core.orders.order_tracking import (
     fill_key,
 )
 
-_log = logging.getLogger("adapters.core.orders.order_facts")
+_log = logging.getLogger("adapters.core.order_facts")
 
 # Engine statuses at which an order has not been accepted yet.
 _NOT_YET_ACCEPTED = frozenset({OrderStatus.INITIALIZED, OrderStatus.SUBMITTED})

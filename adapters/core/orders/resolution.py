@@ -39,7 +39,7 @@ RetryLog = Callable[[TrackedOrder, Exception], None]
 # (kept within ~1 s by time sync) plus transit of a request still on its way.
 ACCEPT_MARGIN_SECS = 2.0
 
-_log = logging.getLogger("adapters.core.orders.resolution")
+_log = logging.getLogger("adapters.core.resolution")
 
 
 def _resolve_backoff() -> Backoff:

@@ -33,7 +33,7 @@ from adapters.core.parse.wire_values import (
     strict_decimal,
 )
 
-_log = logging.getLogger("adapters.core.parse.decimal_parse")
+_log = logging.getLogger("adapters.core.decimal_parse")
 
 # NautilusTrader stores values as integers scaled by 10**FIXED_PRECISION (16 in this build).
 FIXED_PRECISION: Final = 16

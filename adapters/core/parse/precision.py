@@ -20,7 +20,7 @@ from nautilus_trader.model.identifiers import InstrumentId
 from adapters.core.base.dedup import FifoDedup
 from adapters.core.parse.wire_values import check_identifier
 
-_log = logging.getLogger("adapters.core.parse.precision")
+_log = logging.getLogger("adapters.core.precision")
 
 FALLBACK_PRECISION = 8
 MAX_SYMBOL_LEN = 40

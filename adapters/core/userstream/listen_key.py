@@ -22,7 +22,7 @@ from typing import Protocol
 from adapters.core.base.backoff import SleepFn
 from adapters.core.base.trigger import TriggerChannel
 
-_log = logging.getLogger("adapters.core.userstream.listen_key")
+_log = logging.getLogger("adapters.core.listen_key")
 
 
 class ListenKeyOps(Protocol):

@@ -68,7 +68,7 @@ from adapters.core.base.trigger import TriggerChannel, TriggerClosed
 from adapters.core.net.dispatch import Dispatcher, FrameHandler
 from adapters.core.net.stream import StreamEnded, StreamHandle, StreamSignal
 
-_log = logging.getLogger("adapters.core.userstream.recovery")
+_log = logging.getLogger("adapters.core.recovery")
 
 
 # --------------------------------------------------------------------------- outcomes and errors

@@ -44,7 +44,7 @@ from adapters.core.userstream.recovery import (
     run_recovery_driver,
 )
 
-_log = logging.getLogger("adapters.core.userstream.user_stream")
+_log = logging.getLogger("adapters.core.user_stream")
 
 
 class StreamState(enum.Enum):
