@@ -21,7 +21,7 @@ from nautilus_trader.model.objects import Money, Price, Quantity
 
 from adapters.core.order_facts import OrderFacts
 from adapters.core.order_tracking import OrderTracker, PendingTerminal, Terminal, TrackedOrder, fill_key
-from tests.binance_futures.test_user_events import ALGO_CID, CID, ETH, STRATEGY, RecordingSink, tracked
+from tests.binance_futures.user_frames import ALGO_CID, CID, ETH, STRATEGY, RecordingSink, tracked
 
 VOI = VenueOrderId("4200000001")
 ALGO_VOI = VenueOrderId("7700000001")

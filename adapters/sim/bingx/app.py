@@ -234,7 +234,8 @@ class BingxVenue:
         self.user.publish(account_id, [frame])
 
     def on_user_connected(self, lk: ListenKey) -> None:
-        """DOCS3: a full ACCOUNT_CONFIG_UPDATE push when a connection is established."""
+        """A full ACCOUNT_CONFIG_UPDATE push when a connection is established (BingX swap docs:
+        "Each time a connection is successfully established, a full data push will occur once")."""
         if not self.settings.config_push_on_connect:
             return
         acct = self.engine.account(lk.account_id)
