@@ -148,6 +148,51 @@ class SymbolSpec:
     onboard_date_ms: int = 1569398400000
 
 
+def usdt_perpetual(
+    symbol: str,
+    base: str,
+    *,
+    precision: tuple[int, int],
+    tick: str,
+    prices: tuple[str, str],
+    step: str,
+    quantities: tuple[str, str],
+    market_max_qty: str,
+    min_notional: str,
+    initial_price: str,
+    margin_percent: tuple[str, str] = ("2.5", "5.0"),
+    max_leverage: int = 125,
+    onboard_date_ms: int = 1569398400000,
+) -> SymbolSpec:
+    """A USDT-quoted, USDT-margined contract as both venues list them: ``precision`` is (price,
+    quantity) decimals, ``prices`` and ``quantities`` are (min, max), ``margin_percent`` is
+    (maintenance, required); market orders share the limit orders' step and minimum. Values are
+    decimal strings, kept as written (``0.10`` and ``0.1`` render differently on the wire)."""
+    return SymbolSpec(
+        symbol=symbol,
+        base_asset=base,
+        quote_asset="USDT",
+        margin_asset="USDT",
+        price_precision=precision[0],
+        quantity_precision=precision[1],
+        tick_size=Decimal(tick),
+        min_price=Decimal(prices[0]),
+        max_price=Decimal(prices[1]),
+        step_size=Decimal(step),
+        min_qty=Decimal(quantities[0]),
+        max_qty=Decimal(quantities[1]),
+        market_step_size=Decimal(step),
+        market_min_qty=Decimal(quantities[0]),
+        market_max_qty=Decimal(market_max_qty),
+        min_notional=Decimal(min_notional),
+        initial_price=Decimal(initial_price),
+        maint_margin_percent=Decimal(margin_percent[0]),
+        required_margin_percent=Decimal(margin_percent[1]),
+        max_leverage=max_leverage,
+        onboard_date_ms=onboard_date_ms,
+    )
+
+
 @dataclass(slots=True)
 class OrderRequest:
     """A new regular order as the venue receives it (already decoded from the wire)."""

@@ -19,7 +19,7 @@ from adapters.binance_futures.book import BINANCE_CHAIN_RULE, BinanceBookSync, B
 from adapters.binance_futures.parsing_market import MarketContext
 from adapters.binance_futures.schemas_market import DepthSnapshot, DepthUpdate, decode_market_frame
 from adapters.core.market.book_sync import SyncState, Verdict
-from tests.binance_futures.test_market_parsing import BTC, FIXTURES
+from tests.binance_futures.market_instruments import BTC, FIXTURES
 
 F_SNAPSHOT = int(RecordFlag.F_SNAPSHOT)
 F_LAST = int(RecordFlag.F_LAST)

@@ -7,16 +7,14 @@ from pathlib import Path
 
 import pytest
 from nautilus_trader.adapters.binance import BinanceBar, BinanceFuturesMarkPriceUpdate
-from nautilus_trader.model.currencies import USDT
 from nautilus_trader.model.data import Bar, BarType, OrderBookDelta
 from nautilus_trader.model.enums import AggressorSide, BookAction, OrderSide, RecordFlag
 from nautilus_trader.model.identifiers import InstrumentId, Symbol
-from nautilus_trader.model.instruments import CryptoPerpetual
-from nautilus_trader.model.objects import Currency, Price, Quantity
+from nautilus_trader.model.objects import Price, Quantity
 from nautilus_trader.serialization.arrow.serializer import ArrowSerializer
 
 from adapters.binance_futures import streams
-from adapters.binance_futures.parsing import BINANCE_VENUE, format_instrument_id, parse_currency
+from adapters.binance_futures.parsing import BINANCE_VENUE
 from adapters.binance_futures.parsing_market import (
     INTERVAL_SPECS,
     MarketContext,
@@ -57,8 +55,8 @@ from adapters.binance_futures.schemas_market import (
     decode_market_frame,
     decode_premium_index,
 )
+from tests.binance_futures.market_instruments import BTC, FIXTURES, PEPE
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "binance_futures" / "market"
 # tests/binance_futures/<this file> -> parents[2] is the repo (/work/main); shared sits next to it.
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 SHARED_WS = SHARED / "fixtures" / "binance_futures" / "ws_wrapped"
@@ -67,30 +65,6 @@ F_SNAPSHOT = int(RecordFlag.F_SNAPSHOT)
 F_LAST = int(RecordFlag.F_LAST)
 TS_INIT = 1_717_000_009_000_000_000
 MS = 1_000_000
-
-
-def make_perp(symbol: str, tick: str, step: str, base: str = "BTC") -> CryptoPerpetual:
-    """A perpetual with the instrument precision normalised from the increment (tick 0.10 -> precision 1)."""
-    price_increment = Price.from_str(str(Decimal(tick).normalize()))
-    size_increment = Quantity.from_str(str(Decimal(step).normalize()))
-    return CryptoPerpetual(
-        instrument_id=format_instrument_id(symbol),
-        raw_symbol=Symbol(symbol),
-        base_currency=parse_currency(base) if base != "BTC" else Currency.from_str("BTC"),
-        quote_currency=USDT,
-        settlement_currency=USDT,
-        is_inverse=False,
-        price_precision=price_increment.precision,
-        size_precision=size_increment.precision,
-        price_increment=price_increment,
-        size_increment=size_increment,
-        ts_event=0,
-        ts_init=0,
-    )
-
-
-BTC = make_perp("BTCUSDT", "0.10", "0.001")  # price precision 1, size precision 3
-PEPE = make_perp("1000PEPEUSDT", "0.0000001", "1", base="1000PEPE")  # price precision 7, size precision 0
 
 
 def ctx_btc() -> MarketContext:

@@ -20,7 +20,7 @@ from adapters.binance_futures.schemas import decode_http
 from adapters.binance_futures.schemas_http import AlgoOrder, Order, PositionRisk, UserTrade
 from adapters.binance_futures.venue_sync import VenueSync
 from adapters.core.orders.order_tracking import Terminal
-from tests.binance_futures.test_user_events import (
+from tests.binance_futures.user_frames import (
     ACCOUNT,
     ALGO_CID,
     CID,

@@ -6,7 +6,9 @@ import pytest
 
 from adapters.bingx.credentials import BingxCredentialError, BingxSigner
 
-# Verified vectors (notes §1.2; the first two match the 2023 official docs).
+# HMAC-SHA256 vectors with the official docs' secret, recomputed with Python's hmac. The first two are
+# the 2023 official docs' own (BingX-API/BingX-swap-api-v2-doc); for the last two the current docs
+# print one signature for both strings, a documentation error.
 DOC_SECRET = "mheO6dR8ovSsxZQCOYEFCtelpuxcWGTfHw7te326y6jOwq5WpvFQ9JNljoTwBXZGv5It07m9RXSPpDQEK2w"
 
 

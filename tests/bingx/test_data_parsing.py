@@ -53,7 +53,7 @@ def ctx() -> MarketContext:
     return MarketContext(BTC, 1, 4)
 
 
-# Samples from the official docs (notes §4).
+# Samples from the official BingX swap docs (Websocket market data, October 2025).
 TRADE = {
     "code": 0,
     "dataType": "BTC-USDT@trade",

@@ -27,7 +27,7 @@ from adapters.core.orders.order_tracking import (
     TrackedOrder,
     fill_key,
 )
-from tests.binance_futures.test_user_events import ALGO_CID, CID, ETH, STRATEGY, RecordingSink, tracked
+from tests.binance_futures.user_frames import ALGO_CID, CID, ETH, STRATEGY, RecordingSink, tracked
 
 VOI = VenueOrderId("4200000001")
 ALGO_VOI = VenueOrderId("7700000001")

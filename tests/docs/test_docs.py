@@ -5,7 +5,8 @@
 * Every Python block in the docs is a snippet of a file under examples/, and those examples run here.
 * The simulator page documents exactly the /sim routes registered, the keys of /sim/state and of the
   CLI's JSON line; the architecture page's import direction holds.
-* ``mkdocs build --strict`` succeeds (offline: nothing is fetched at build time).
+* ``mkdocs build --strict`` succeeds (offline: nothing is fetched at build time), and the site it builds
+  loads no script or stylesheet from the network: mermaid is vendored, so the diagrams render offline.
 """
 
 from __future__ import annotations
@@ -426,14 +427,17 @@ def test_make_docs_target_and_ignored_site() -> None:
     assert "site/" in (ROOT / ".gitignore").read_text().split()
 
 
-def test_mkdocs_build_strict(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The site built by ``mkdocs build --strict`` (once for the tests that read it)."""
     mkdocs = shutil.which("mkdocs", path=str(Path(sys.executable).parent)) or shutil.which("mkdocs")
     if importlib.util.find_spec("mkdocs") is None or importlib.util.find_spec("material") is None:
         pytest.skip("mkdocs / mkdocs-material not installed: pip install -e '.[dev]'")
     cmd = [mkdocs, "build", "--strict"] if mkdocs else [sys.executable, "-m", "mkdocs", "build", "--strict"]
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    out = tmp_path_factory.mktemp("docs") / "site"
     result = subprocess.run(
-        [*cmd, "--site-dir", str(tmp_path / "site")],
+        [*cmd, "--site-dir", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -442,7 +446,59 @@ def test_mkdocs_build_strict(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    architecture = (tmp_path / "site" / "architecture" / "index.html").read_text()
+    return out
+
+
+def test_mkdocs_build_strict(site: Path) -> None:
+    architecture = (site / "architecture" / "index.html").read_text()
     assert 'class="mermaid"' in architecture
-    quickstart = (tmp_path / "site" / "quickstart" / "index.html").read_text()
+    quickstart = (site / "quickstart" / "index.html").read_text()
     assert "node_config" in quickstart  # the snippet was included
+
+
+_SCRIPT_TAG = re.compile(r"<script\b[^>]*>", re.I)
+_SRC = re.compile(r"""\bsrc\s*=\s*["']?([^"'\s>]+)""", re.I)
+_STYLESHEET = re.compile(r"<link\b[^>]*\brel=[\"']?stylesheet[^>]*>", re.I)
+_HREF = re.compile(r"""\bhref\s*=\s*["']?([^"'\s>]+)""", re.I)
+
+
+def _srcs(tags: list[str], attr: re.Pattern[str]) -> list[str]:
+    return [m.group(1) for tag in tags if (m := attr.search(tag))]
+
+
+def test_site_loads_nothing_from_the_network(site: Path) -> None:
+    """An offline reader gets the whole site: no page loads a script or a stylesheet from elsewhere
+    (mermaid included: see the next test)."""
+    pages = sorted(site.rglob("*.html"))
+    assert pages
+    for page in pages:
+        html = page.read_text()
+        external = [
+            url
+            for url in _srcs(_SCRIPT_TAG.findall(html), _SRC) + _srcs(_STYLESHEET.findall(html), _HREF)
+            if re.match(r"(?i)(https?:)?//", url)
+        ]
+        assert external == [], f"{page.relative_to(site)} loads {external}"
+
+
+def test_mermaid_is_served_from_the_site(site: Path) -> None:
+    """The diagrams render offline. mkdocs-material fetches mermaid from a CDN unless a global
+    ``mermaid`` exists when it renders (on DOMContentLoaded), so every page with a diagram must load
+    the vendored script itself, synchronously (an ``async`` script may run after that event), and the
+    script and its licence must be in the site."""
+    vendored = sorted((DOCS / "vendor" / "mermaid").glob("mermaid-*.min.js"))
+    assert len(vendored) == 1, vendored
+    name = vendored[0].name
+    served = site / "vendor" / "mermaid" / name
+    assert served.is_file() and served.read_bytes() == vendored[0].read_bytes()
+    assert (site / "vendor" / "mermaid" / "LICENSE").read_text().startswith("The MIT License")
+    assert ".mermaid=" in served.read_text()[:400]  # the IIFE build that defines the global
+    diagrams = [p for p in sorted(site.rglob("*.html")) if 'class="mermaid"' in p.read_text()]
+    assert diagrams, "no page has a mermaid diagram: this test checks nothing"
+    for page in diagrams:
+        tags = [t for t in _SCRIPT_TAG.findall(page.read_text()) if name in t]
+        assert tags, f"{page.relative_to(site)} has a diagram but does not load {name}"
+        (tag,) = tags
+        assert not re.search(r"\basync\b", tag), tag
+        src = _SRC.search(tag)
+        assert src is not None and (page.parent / src.group(1)).resolve() == served.resolve()

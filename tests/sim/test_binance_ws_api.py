@@ -3,32 +3,17 @@ Ed25519 key, order place/status/modify/cancel, errors and rate-limit reporting."
 
 from __future__ import annotations
 
-import itertools
 import time
 from decimal import Decimal
 from typing import Any
 
 from adapters.sim.binance.signing import (
     ed25519_sign_b64,
-    hmac_sha256_hex,
     load_private_key_pem,
     ws_sign_payload,
 )
 from adapters.sim.server import SimVenue
-
-_ids = itertools.count(1)
-
-
-def hmac_params(sim: SimVenue, **params: Any) -> dict[str, Any]:
-    params = {"apiKey": sim.api_key, "timestamp": int(time.time() * 1000), **params}
-    params["signature"] = hmac_sha256_hex(sim.api_secret, ws_sign_payload(params))
-    return params
-
-
-async def call(ws: Any, json_next: Any, method: str, params: dict[str, Any] | None = None) -> Any:
-    req_id = f"req-{next(_ids)}"
-    await ws.send_json({"id": req_id, "method": method, "params": params or {}})
-    return await json_next(ws, lambda m: m.get("id") == req_id)
+from tests.sim.binance_ws_calls import call, hmac_params
 
 
 async def test_place_status_modify_cancel_with_hmac(

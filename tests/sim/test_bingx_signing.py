@@ -1,4 +1,5 @@
-"""BingX signing: the notes' verified test vectors, and the server's auth checks in order
+"""BingX signing: HMAC-SHA256 test vectors (the first two are the 2023 official docs' own,
+BingX-API/BingX-swap-api-v2-doc), and the server's auth checks in order
 (API key 100413, null signature 100412, timestamp 100421, signature 100001), all with HTTP 200."""
 
 from __future__ import annotations
@@ -54,12 +55,12 @@ def test_nautilus_fork_golden_vector() -> None:
 def test_server_verifies_unsorted_and_query_plus_body_vectors() -> None:
     keys = KeyStore()
     keys.add("k", SECRET, "acct")
-    # DOCV2 vector 1: the order as sent, not sorted.
+    # The 2023 official docs' vector 1 (BingX-swap-api-v2-doc): the order as sent, not sorted.
     q = "symbol=BTC-USDT&timestamp=1667872120843&side=LONG&leverage=6"
     sig = "4f581ecdb1fa09b9d6e57886b6f70cffed17f82b93399722939e49a38edec2bf"
     params = {"timestamp": "1667872120843"}
     assert authenticate(keys, "k", f"{q}&signature={sig}", "", params, 1667872120843).account_id == "acct"
-    # DOCV2 vector 2: query + form body joined without '&'.
+    # The 2023 official docs' vector 2: query + form body joined without '&'.
     sig2 = "8b756b01e7a30f02e19c58a91ab01b29528694316b08a51ecb8dd072942bd47d"
     key = authenticate(
         keys,

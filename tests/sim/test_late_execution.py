@@ -16,7 +16,7 @@ import pytest
 from adapters.sim.bingx.client import BingxTestClient, next_frame
 from adapters.sim.server import SimVenue
 from tests.conftest import BinanceTestClient
-from tests.sim.test_binance_ws_api import call, hmac_params
+from tests.sim.binance_ws_calls import call, hmac_params
 
 ORDER = "/fapi/v1/order"
 

@@ -14,7 +14,7 @@ import yarl
 
 from adapters.sim.bingx.client import BingxTestClient, next_frame
 from adapters.sim.server import SimVenue
-from tests.sim.test_binance_ws_api import call
+from tests.sim.binance_ws_calls import call
 
 DEEP_LIST = "[" * 1200 + "]" * 1200  # deeper than msgspec decodes (RecursionError, not DecodeError)
 DEEP_OBJECT = '{"a":' * 1200 + "1" + "}" * 1200

@@ -13,7 +13,7 @@ import pytest
 
 from adapters.sim.bingx.client import BingxTestClient
 from adapters.sim.server import SimVenue
-from tests.sim.test_binance_ws_api import call
+from tests.sim.binance_ws_calls import call
 
 
 def endpoint(state: dict[str, Any], key: str) -> dict[str, int]:

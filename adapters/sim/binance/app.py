@@ -3,16 +3,13 @@ event rendering, REST, streams, the WS trading API and the housekeeping task."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import web
-
+from adapters.sim import dialect
 from adapters.sim.accounting import RequestLog
 from adapters.sim.binance import wire
 from adapters.sim.binance.market_stream import MarketStreams
@@ -21,36 +18,27 @@ from adapters.sim.binance.signing import KeyStore, ed25519_from_seed, private_ke
 from adapters.sim.binance.streams import StreamServer
 from adapters.sim.binance.user_stream import ListenKeys, UserStreams
 from adapters.sim.binance.ws_api import WsApi
+from adapters.sim.dialect import Dialect, Installable, token
 from adapters.sim.engine import VenueEngine
 from adapters.sim.faults import ConnectionRegistry, Faults, WsSettings, now_ms
 from adapters.sim.model import (
     AccountConfigEvent,
     AccountEvent,
     AlgoEvent,
-    BookDelta,
+    BookSnapshot,
     EngineEvent,
     ExecType,
-    Kline,
     MarginCallEvent,
-    MarkPriceEvent,
     OrderEvent,
-    PublicTrade,
-    SymbolSpec,
 )
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class Credentials:
-    account_id: str
-    api_key: str
-    api_secret: str
+@dataclass(frozen=True, slots=True, repr=False)  # the base's repr: never print secrets
+class Credentials(dialect.Credentials):
     ed25519_api_key: str
     ed25519_private_key_pem: str
-
-    def __repr__(self) -> str:  # never print secrets
-        return f"Credentials(account_id={self.account_id!r}, api_key={self.api_key[:6]!r}…)"
 
 
 @dataclass(slots=True)
@@ -75,7 +63,13 @@ class BinanceSettings:
     legacy_urls: bool = False
 
 
-class BinanceVenue:
+class BinanceVenue(Dialect[Credentials]):
+    NAME = "binance"
+    settings: BinanceSettings
+    market: MarketStreams
+    user: UserStreams
+    rest: RestApi
+
     def __init__(
         self,
         engine: VenueEngine,
@@ -83,57 +77,41 @@ class BinanceVenue:
         registry: ConnectionRegistry,
         settings: BinanceSettings | None = None,
     ) -> None:
+        super().__init__(engine, faults, registry)
         self.settings = settings or BinanceSettings()
         s = self.settings
-        self.engine = engine
-        self.faults = faults
-        self.registry = registry
-        self.specs: dict[str, SymbolSpec] = engine.specs
         self.keys = KeyStore()
-        self.credentials: dict[str, Credentials] = {}
         self.listen_keys = ListenKeys(s.listen_key_ttl, seed=s.seed, now_ms=now_ms)
         self.user = UserStreams(self.listen_keys, faults)
         self.market = MarketStreams(self.specs)
-        self.market.kline_seed = self._kline_seed
         self.ws_settings = WsSettings(s.ping_interval, s.pong_timeout, s.max_connection_age)
         self.limiter = RateLimiter(
             s.rate_limit_weight, s.orders_per_10s, s.orders_per_minute, s.rate_limit_interval_secs
         )
         self.requests = RequestLog()
         self.margin_types: dict[tuple[str, str], str] = {}
-        self._assets: dict[str, str] = {}
         self._extras: dict[int, wire.OrderExtras] = {}
         self._pending_extras: wire.OrderExtras | None = None
         self._capture: list[OrderEvent] | None = None
-        self._housekeeping: asyncio.Task[None] | None = None
-        # Seed the book mirrors, then subscribe: the engine is synchronous, so no delta is missed.
-        for symbol in self.specs:
-            book = engine.book(symbol, 1000)
-            self.market.seed_book(symbol, book.bids, book.asks, book.last_update_id)
-            self.market.marks[symbol] = engine.mark_price(symbol).mark_price
-        engine.subscribe(self._on_event)
-        faults.expire_listen_keys_hook = lambda: self.user.expire_all(now_ms())
+        self._attach()
         self.rest = RestApi(self)
         self.streams = StreamServer(self)
         self.ws_api = WsApi(self)
 
+    def _seed_book(self, symbol: str, book: BookSnapshot) -> None:
+        self.market.seed_book(symbol, book.bids, book.asks, book.last_update_id)
+
     # --- accounts --------------------------------------------------------------------------------
-    def add_account(self, account_id: str, **engine_kwargs: Any) -> Credentials:
-        """Create an engine account with an HMAC key and an Ed25519 key (deterministic per seed)."""
-        acct = self.engine.create_account(account_id, **engine_kwargs)
-        self._assets[account_id] = acct.asset
+    def _new_credentials(self, account_id: str) -> Credentials:
+        """An HMAC key and an Ed25519 key (64 alphanumeric characters, as Binance's look)."""
         seed = self.settings.seed
-        api_key = _token(f"sim-api-key:{seed}:{account_id}")
-        secret = _token(f"sim-api-secret:{seed}:{account_id}")
-        ed_key = _token(f"sim-ed25519-key:{seed}:{account_id}")
+        api_key = token(f"sim-api-key:{seed}:{account_id}")
+        secret = token(f"sim-api-secret:{seed}:{account_id}")
+        ed_key = token(f"sim-ed25519-key:{seed}:{account_id}")
         private = ed25519_from_seed(f"sim-ed25519:{seed}:{account_id}".encode())
         self.keys.add_hmac(api_key, secret, account_id)
         self.keys.add_ed25519(ed_key, private.public_key(), account_id)
-        creds = Credentials(account_id, api_key, secret, ed_key, private_key_pem(private))
-        self.credentials[account_id] = creds
-        if self.faults.default_account is None:
-            self.faults.default_account = account_id
-        return creds
+        return Credentials(account_id, api_key, secret, ed_key, private_key_pem(private))
 
     # --- order bookkeeping the engine does not keep --------------------------------------------
     @contextlib.contextmanager
@@ -151,19 +129,9 @@ class BinanceVenue:
     def extras_for(self, order_id: int) -> wire.OrderExtras:
         return self._extras.get(order_id) or wire.OrderExtras()
 
-    def _kline_seed(self, symbol: str, interval_ms: int) -> Kline | None:
-        rows = self.engine.klines(symbol, interval_ms, limit=1)
-        return rows[-1] if rows else None
-
     # --- engine events ---------------------------------------------------------------------------
-    def _on_event(self, ev: EngineEvent) -> None:
-        if isinstance(ev, BookDelta):
-            self.market.on_book_delta(ev)
-        elif isinstance(ev, PublicTrade):
-            self.market.on_public_trade(ev)
-        elif isinstance(ev, MarkPriceEvent):
-            self.market.on_mark_price(ev)
-        elif isinstance(ev, OrderEvent):
+    def _on_user_event(self, ev: EngineEvent) -> None:
+        if isinstance(ev, OrderEvent):
             self._on_order(ev)
         elif isinstance(ev, AlgoEvent):
             self.user.publish(
@@ -216,29 +184,8 @@ class BinanceVenue:
         self.user.publish(ev.account_id, frames)
 
     # --- lifecycle -------------------------------------------------------------------------------
-    def build_app(self) -> web.Application:
-        app = web.Application(middlewares=[self.rest.middleware()])
-        self.rest.install(app)
-        self.streams.install(app)
-        self.ws_api.install(app)
-        return app
-
-    async def start(self) -> None:
-        self._housekeeping = asyncio.create_task(self._housekeeping_loop(), name="sim-binance-housekeeping")
-
-    async def stop(self) -> None:
-        task, self._housekeeping = self._housekeeping, None
-        if task is not None:
-            task.cancel()
-            await asyncio.wait([task])
-        self.engine.unsubscribe(self._on_event)
-
-    async def _housekeeping_loop(self) -> None:
-        interval = self.settings.housekeeping_interval
-        while True:
-            await asyncio.sleep(interval)
-            self.user.expire_due(now_ms())
-            self.user.flush_held()
+    def _websockets(self) -> Sequence[Installable]:
+        return (self.streams, self.ws_api)
 
     def state(self) -> dict[str, Any]:
         return {
@@ -251,10 +198,3 @@ class BinanceVenue:
             "rate_limits": self.limiter.snapshot(),
             "requests": {"used_weight_1m": self.limiter.used_weight(), **self.requests.snapshot()},
         }
-
-
-def _token(material: str) -> str:
-    """64 alphanumeric characters, deterministic: Binance keys and secrets look like this."""
-    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-    digest = hashlib.sha512(material.encode()).digest()
-    return "".join(alphabet[b % len(alphabet)] for b in digest)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -29,8 +28,8 @@ import msgspec
 
 from adapters.sim.binance import wire
 from adapters.sim.faults import LiveConnection
-from adapters.sim.market_feed import INTERVAL_MS, BookMirror, LiveKline
-from adapters.sim.model import BookDelta, Kline, MarkPriceEvent, PublicTrade, SymbolSpec
+from adapters.sim.market_feed import INTERVAL_MS, BookMirror, LiveKline, MarketFeed
+from adapters.sim.model import BookDelta, MarkPriceEvent, PublicTrade, SymbolSpec
 
 log = logging.getLogger(__name__)
 
@@ -57,19 +56,12 @@ class MarketSocketInfo:
     silent: set[str] = field(default_factory=set)  # listed, never delivered (wrong route)
 
 
-class MarketStreams:
+class MarketStreams(MarketFeed):
     def __init__(self, specs: dict[str, SymbolSpec]) -> None:
-        self._specs = specs
+        super().__init__(specs)
         self._by_lower = {s.lower(): s for s in specs}
-        self.books: dict[str, BookMirror] = {}
-        self.marks: dict[str, Decimal] = {}
-        self._subs: dict[str, set[LiveConnection]] = {}
         self._sockets: dict[LiveConnection, MarketSocketInfo] = {}
-        self._klines: dict[tuple[str, str], LiveKline] = {}
-        # Seeds a kline from engine history when its first subscriber arrives (not in a listener).
-        self.kline_seed: Callable[[str, int], Kline | None] | None = None
         self.max_streams_per_connection = MAX_STREAMS_PER_CONNECTION
-        self._gaps: dict[str, int] = {}  # symbol -> depth diffs still to lose
         self.diffs_lost = 0
         self.silent_subscriptions = 0  # subscriptions accepted on a route that does not serve them
 
@@ -109,50 +101,24 @@ class MarketStreams:
                 self.silent_subscriptions += 1
             return
         info.streams.add(name)
-        self._subs.setdefault(name, set()).add(conn)
+        self._subs.add(name, conn)
         sym, _, kind = name.partition("@")
         m = _KLINE_RE.match(kind)
-        if m and self.kline_seed is not None:
-            symbol = self._by_lower.get(sym)
-            interval = m.group("i")
-            if symbol and interval in INTERVAL_MS and (symbol, interval) not in self._klines:
-                k = self.kline_seed(symbol, INTERVAL_MS[interval])
-                if k is not None:
-                    self._klines[(symbol, interval)] = LiveKline(
-                        k.open_time_ms,
-                        INTERVAL_MS[interval],
-                        k.open,
-                        k.high,
-                        k.low,
-                        k.close,
-                        k.volume,
-                        k.quote_volume,
-                        k.trades,
-                        k.taker_buy_volume,
-                        k.taker_buy_quote_volume,
-                    )
+        symbol = self._by_lower.get(sym)
+        if m and symbol and m.group("i") in INTERVAL_MS:
+            self._seed_kline(symbol, m.group("i"))
 
     def unsubscribe(self, conn: LiveConnection, name: str) -> None:
         info = self._sockets.get(conn)
         if info is not None:
             info.streams.discard(name)
             info.silent.discard(name)
-        subs = self._subs.get(name)
-        if subs is not None:
-            subs.discard(conn)
-            if not subs:
-                del self._subs[name]
+        self._subs.drop(name, conn)
 
     def detach(self, conn: LiveConnection) -> None:
         info = self._sockets.pop(conn, None)
-        if info is None:
-            return
-        for name in list(info.streams):
-            subs = self._subs.get(name)
-            if subs is not None:
-                subs.discard(conn)
-                if not subs:
-                    del self._subs[name]
+        if info is not None:
+            self._subs.drop_all(info.streams, conn)
 
     def streams_of(self, conn: LiveConnection) -> list[str]:
         info = self._sockets.get(conn)

@@ -25,6 +25,7 @@ from adapters.sim.model import (
     VenueReject,
     WorkingType,
 )
+from adapters.sim.params import Params as ParamsBase
 
 if TYPE_CHECKING:
     from adapters.sim.binance.app import BinanceVenue
@@ -43,9 +44,7 @@ CONDITIONAL_TYPES = frozenset(
 )
 _CLIENT_ID_RE = re.compile(r"^[\.A-Z\:/a-z0-9_-]{1,36}$")
 _DECIMAL_RE = re.compile(r"^-?([0-9]{1,20})(\.[0-9]{1,20})?$")
-_INT_RE = re.compile(r"^-?[0-9]{1,19}$")
 _SCIENTIFIC_RE = re.compile(r"^-?[0-9]{1,20}(\.[0-9]{1,20})?[eE][-+]?[0-9]{1,3}$")
-INT64_MAX = 2**63 - 1  # Binance LONG / INT parameters
 STP_MODES = ("NONE", "EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH")
 PRICE_MATCH = (
     "NONE",
@@ -60,31 +59,19 @@ PRICE_MATCH = (
 )
 
 
-def to_wire_str(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-class Params:
+class Params(ParamsBase):
     """Request parameters as strings (REST form values, or WS-API JSON values stringified)."""
 
-    def __init__(self, data: dict[str, str]) -> None:
-        self.data = data
+    def missing(self, name: str) -> BinanceError:
+        return errors.mandatory(name)
 
-    @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> Params:
-        return cls({k: to_wire_str(v) for k, v in obj.items() if v is not None})
+    def not_integer(self, name: str) -> BinanceError:
+        return BinanceError(
+            -1100, f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]+$'."
+        )
 
-    def get(self, name: str) -> str | None:
-        value = self.data.get(name)
-        return value if value not in (None, "") else None
-
-    def req(self, name: str) -> str:
-        value = self.get(name)
-        if value is None:
-            raise errors.mandatory(name)
-        return value
+    def not_flag(self, name: str) -> BinanceError:
+        return errors.invalid_param(name)
 
     def dec(self, name: str, required: bool = False) -> Decimal | None:
         raw = self.req(name) if required else self.get(name)
@@ -109,26 +96,6 @@ class Params:
                 raise illegal
             return value
         return Decimal(raw)
-
-    def integer(self, name: str, required: bool = False) -> int | None:
-        raw = self.req(name) if required else self.get(name)
-        if raw is None:
-            return None
-        # A regex, not just int(): Python also reads " 1", "1_000" and 5000-digit numbers.
-        if not _INT_RE.match(raw) or abs(int(raw)) > INT64_MAX:
-            raise BinanceError(
-                -1100, f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]+$'."
-            )
-        return int(raw)
-
-    def flag(self, name: str) -> bool | None:
-        raw = self.get(name)
-        if raw is None:
-            return None
-        low = raw.lower()
-        if low not in ("true", "false"):
-            raise errors.invalid_param(name)
-        return low == "true"
 
     def enum(self, name: str, cls: type[_E], code: int, msg: str, required: bool = False) -> _E | None:
         raw = self.req(name) if required else self.get(name)

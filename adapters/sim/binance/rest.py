@@ -8,34 +8,30 @@ the middleware and answered ``-1000`` (HTTP 500, JSON) instead of aiohttp's plai
 
 from __future__ import annotations
 
-import asyncio
 import inspect
-import logging
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import msgspec
 from aiohttp import web
 
-from adapters.sim.accounting import OTHER
+from adapters.sim import rest_api
 from adapters.sim.binance import errors, ops, wire
 from adapters.sim.binance.errors import BinanceError
 from adapters.sim.binance.ops import Params
 from adapters.sim.binance.signing import ApiKey, authenticate_rest, lookup_key
 from adapters.sim.faults import FailRule
-from adapters.sim.late import Outcome, request_deadline_ms
 from adapters.sim.model import MarginType, Order, OrderType, PositionSide, VenueReject
+from adapters.sim.rest_api import RawRequest, json_response
 from adapters.sim.wirejson import MalformedJson, decode
 
 if TYPE_CHECKING:
     from adapters.sim.binance.app import BinanceVenue
 
-log = logging.getLogger(__name__)
 
 NONE = "NONE"
 USER_STREAM = "USER_STREAM"
@@ -169,29 +165,12 @@ class RateLimiter:
 # Routing
 # ------------------------------------------------------------------------------------------------
 
-
-@dataclass(slots=True)
-class Ctx:
-    venue: BinanceVenue
-    request: web.Request | None  # None when a late execution runs the request after its answer
-    params: Params
-    key: ApiKey | None
-
-    @property
-    def account(self) -> str:
-        assert self.key is not None
-        return self.key.account_id
-
-
+Ctx: TypeAlias = rest_api.Ctx["BinanceVenue", Params, ApiKey]
 Handler = Callable[[Ctx], Any]
 
 
 @dataclass(slots=True)
-class Route:
-    method: str
-    path: str
-    fn: Handler
-    security: str = NONE
+class Route(rest_api.Route):
     weight: int | Callable[[Params], int] = 1
     orders: int | Callable[[Params], int] = 0  # new orders counted against the order limits
     order_endpoint: bool = False
@@ -203,23 +182,14 @@ class Route:
         return self.orders(p) if callable(self.orders) else self.orders
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(
-        body=msgspec.json.encode(body), status=status, content_type="application/json", headers=headers
-    )
-
-
 def error_response(err: BinanceError, headers: dict[str, str] | None = None) -> web.Response:
     return json_response(err.body(), err.status, headers)
 
 
-class RestApi:
-    def __init__(self, venue: BinanceVenue) -> None:
-        self.venue = venue
-        self.routes: dict[tuple[str, str], Route] = {}
-        self._define()
+class RestApi(rest_api.RestApi["BinanceVenue", Route]):
+    PREFIX = "/fapi/"
+    API_KEY_HEADER = "X-MBX-APIKEY"
 
-    # --- plumbing ----------------------------------------------------------------------------
     def add(
         self,
         method: str,
@@ -232,52 +202,14 @@ class RestApi:
     ) -> None:
         self.routes[(method, path)] = Route(method, path, fn, security, weight, orders, order_endpoint)
 
-    def install(self, app: web.Application) -> None:
-        paths: dict[str, list[Route]] = {}
-        for route in self.routes.values():
-            paths.setdefault(route.path, []).append(route)
-        for path, routes in paths.items():
-            for route in routes:
-                app.router.add_route(route.method, path, self._handler(route))
+    def _json_body_params(self, raw: str) -> dict[str, str]:
+        return {}  # Binance only reads form bodies; a JSON body is not part of totalParams
 
-    def _handler(self, route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-        async def handle(request: web.Request) -> web.StreamResponse:
-            return await self._serve(route, request)
-
-        return handle
-
-    async def _read(self, request: web.Request) -> tuple[str, str, dict[str, str]]:
-        raw_query = request.rel_url.raw_query_string
-        body = ""
-        if request.body_exists:
-            body = (await request.read()).decode("utf-8", errors="replace")
-            if request.content_type == "application/json":
-                body = ""  # Binance only reads form bodies; a JSON body is not part of totalParams
-        params: dict[str, str] = {}
-        for k, v in parse_qsl(body, keep_blank_values=True):
-            params[k] = v
-        for k, v in parse_qsl(raw_query, keep_blank_values=True):
-            params[k] = v  # the query string wins on duplicates
-        return raw_query, body, params
-
-    async def _serve(self, route: Route, request: web.Request) -> web.StreamResponse:
-        raw_query, body, raw_params = await self._read(request)
-        api_key_header = request.headers.get("X-MBX-APIKEY")
-        return await self._execute(route, raw_query, body, raw_params, api_key_header, request)
-
-    async def _execute(
-        self,
-        route: Route,
-        raw_query: str,
-        body: str,
-        raw_params: dict[str, str],
-        api_key_header: str | None,
-        request: web.Request | None,
-    ) -> web.Response:
+    async def _execute(self, route: Route, raw: RawRequest, request: web.Request | None) -> web.Response:
         """Run one request through rate limits, authentication and its route (also what a late
         execution runs, with ``request`` None)."""
         v = self.venue
-        p = Params(raw_params)
+        p = Params(raw.params)
         headers = {}
         limiter = v.limiter
         try:
@@ -295,9 +227,9 @@ class RestApi:
                 raise errors.too_much_weight(limiter.weight_limit, f"{num} {unit}")
             key: ApiKey | None = None
             if route.security == SIGNED:
-                key = authenticate_rest(v.keys, api_key_header, raw_query, body, raw_params, now_ms)
+                key = authenticate_rest(v.keys, raw.api_key, raw.raw_query, raw.body, raw.params, now_ms)
             elif route.security == USER_STREAM:
-                key = lookup_key(v.keys, api_key_header)
+                key = lookup_key(v.keys, raw.api_key)
             if route.order_endpoint and key is not None:
                 n = route.orders_of(p)
                 c10, c1m = limiter.order_counts(key.account_id)
@@ -315,7 +247,7 @@ class RestApi:
                 c10, c1m = limiter.add_orders(key.account_id, n)
                 headers["X-MBX-ORDER-COUNT-10S"] = str(c10)
                 headers["X-MBX-ORDER-COUNT-1M"] = str(c1m)
-            result = route.fn(Ctx(v, request, p, key))
+            result = route.fn(rest_api.Ctx(v, request, p, key))
             if inspect.isawaitable(result):
                 result = await result
             encoded = msgspec.json.encode(result)
@@ -331,86 +263,19 @@ class RestApi:
             return error_response(err, headers)
         return web.Response(body=encoded, content_type="application/json", headers=headers)
 
-    # --- middleware: latency and injected failures ---------------------------------------------
-    def middleware(self) -> Callable[..., Awaitable[web.StreamResponse]]:
-        v = self.venue
-
-        @web.middleware
-        async def rest_faults(
-            request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-        ) -> web.StreamResponse:
-            if not request.path.startswith("/fapi/"):
-                return await handler(request)
-            faults = v.faults
-            known = (request.method, request.path) in self.routes
-            v.requests.count(f"{request.method} {request.path}" if known else OTHER)
-            if faults.rest_latency_ms:
-                await asyncio.sleep(faults.rest_latency_ms / 1000)
-            rule = faults.take_fail_rule(request.method, request.path)
-            if rule is not None and rule.execute_after_ms is not None:
-                await self._schedule_late(request, rule.execute_after_ms)
-                return self._failure(request, rule)
-            if rule is not None and not rule.after_execute:
-                return self._failure(request, rule)
-            try:
-                response = await handler(request)
-            except web.HTTPNotFound:
-                response = json_response(
-                    {"code": -5000, "msg": f"Path {request.path}, Method {request.method} is invalid"}, 404
-                )
-            except web.HTTPMethodNotAllowed:
-                response = json_response(
-                    {"code": -5000, "msg": f"Path {request.path}, Method {request.method} is invalid"}, 405
-                )
-            except web.HTTPException:
-                raise
-            except Exception:
-                # A case no route foresaw: still the venue's envelope, never a plain-text 500. Logged
-                # at ERROR because it is a simulator bug (the fuzz test fails on it).
-                log.exception("unhandled error serving %s %s", request.method, request.path)
-                response = json_response(
-                    {
-                        "code": errors.UNKNOWN,
-                        "msg": "An unknown error occurred while processing the request.",
-                    },
-                    500,
-                )
-            if rule is not None:
-                log.info(
-                    "fail rule %s %s: executed, response replaced (status %d)",
-                    rule.method,
-                    rule.path,
-                    rule.status,
-                )
-                return self._failure(request, rule)
-            return response
-
-        return rest_faults
-
-    async def _schedule_late(self, request: web.Request, delay_ms: int) -> None:
-        """Run this request ``delay_ms`` from now, after the client got its failure (or lost its
-        connection); dropped if that is past the request's ``timestamp + recvWindow``."""
-        route = self.routes.get((request.method, request.path))
-        if route is None:
-            return  # an unknown path executes nothing, late or not
-        raw_query, body, params = await self._read(request)
-        api_key_header = request.headers.get("X-MBX-APIKEY")
-
-        async def run() -> Outcome:
-            response = await self._execute(route, raw_query, body, params, api_key_header, None)
-            answer = decode(response.body) if isinstance(response.body, bytes) else None
-            return response.status == 200, answer
-
-        self.venue.faults.late.schedule(
-            f"{request.method} {request.path}", delay_ms, request_deadline_ms(params), run
+    # --- what the shared middleware answers ------------------------------------------------------
+    def _unknown_route(self, request: web.Request, method_not_allowed: bool) -> web.Response:
+        return json_response(
+            {"code": -5000, "msg": f"Path {request.path}, Method {request.method} is invalid"},
+            405 if method_not_allowed else 404,
         )
 
-    def _failure(self, request: web.Request, rule: FailRule) -> web.StreamResponse:
-        if rule.status == 0:
-            # Cut the connection without any response; aiohttp finds nothing to write to.
-            if request.transport is not None:
-                request.transport.abort()
-            raise asyncio.CancelledError
+    def _internal_error(self) -> web.Response:
+        return json_response(
+            {"code": errors.UNKNOWN, "msg": "An unknown error occurred while processing the request."}, 500
+        )
+
+    def _fail_response(self, rule: FailRule) -> web.Response:
         err = errors.default_fail_error(rule.status, rule.code, rule.msg)
         headers = {self.venue.limiter.weight_header: str(self.venue.limiter.used_weight())}
         if rule.status in (418, 429):

@@ -9,16 +9,13 @@ the same ``orderId`` (``triggerOrderId`` / ``ti`` carry the child's id).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
-
-from aiohttp import web
 
 from adapters.sim.accounting import RequestLog
 from adapters.sim.bingx import errors, wire
@@ -27,6 +24,7 @@ from adapters.sim.bingx.rest import RateLimiter, RestApi
 from adapters.sim.bingx.signing import KeyStore
 from adapters.sim.bingx.user_stream import bingx_listen_keys, bingx_user_streams
 from adapters.sim.bingx.ws import StreamServer
+from adapters.sim.dialect import Credentials, Dialect, Installable, token
 from adapters.sim.engine import VenueEngine
 from adapters.sim.faults import ConnectionRegistry, Faults, WsSettings, now_ms
 from adapters.sim.listen_keys import ListenKey
@@ -36,34 +34,21 @@ from adapters.sim.model import (
     AlgoEvent,
     AlgoOrder,
     AlgoStatus,
-    BookDelta,
+    BookSnapshot,
     EngineEvent,
     ExecType,
-    Kline,
-    MarkPriceEvent,
     Order,
     OrderEvent,
     PositionSide,
-    PublicTrade,
-    SymbolSpec,
     VenueReject,
 )
+from adapters.sim.user_routing import UserStreams
 
 log = logging.getLogger(__name__)
 
 ORDER_ID_START = 1_970_374_651_259_388_000  # > 2**53, like BingX's ids
 ALGO_ID_START = 1_970_374_999_000_000_000
 PING_FRAME = wire.gz("Ping")
-
-
-@dataclass(frozen=True, slots=True)
-class Credentials:
-    account_id: str
-    api_key: str
-    api_secret: str
-
-    def __repr__(self) -> str:  # never print secrets
-        return f"Credentials(account_id={self.account_id!r}, api_key={self.api_key[:6]!r}…)"
 
 
 @dataclass(slots=True)
@@ -79,7 +64,13 @@ class BingxSettings:
     housekeeping_interval: float = 0.05
 
 
-class BingxVenue:
+class BingxVenue(Dialect[Credentials]):
+    NAME = "bingx"
+    settings: BingxSettings
+    market: MarketStreams
+    user: UserStreams
+    rest: RestApi
+
     def __init__(
         self,
         engine: VenueEngine,
@@ -87,18 +78,13 @@ class BingxVenue:
         registry: ConnectionRegistry,
         settings: BingxSettings | None = None,
     ) -> None:
+        super().__init__(engine, faults, registry)
         self.settings = settings or BingxSettings()
         s = self.settings
-        self.engine = engine
-        self.faults = faults
-        self.registry = registry
-        self.specs: dict[str, SymbolSpec] = engine.specs
         self.keys = KeyStore()
-        self.credentials: dict[str, Credentials] = {}
         self.listen_keys = bingx_listen_keys(s.listen_key_ttl, seed=s.seed, now_ms=now_ms)
         self.user = bingx_user_streams(self.listen_keys, faults)
         self.market = MarketStreams(self.specs, duplicate_trade_every=s.duplicate_trade_every)
-        self.market.kline_seed = self._kline_seed
         self.ws_settings = WsSettings(
             s.ping_interval, s.pong_timeout, s.max_connection_age, app_ping=PING_FRAME
         )
@@ -106,38 +92,28 @@ class BingxVenue:
         self.requests = RequestLog()
         self.default_fees = (Decimal("0.0002"), Decimal("0.0005"))
         self.client_ids_used: set[tuple[str, str]] = set()
-        self._assets: dict[str, str] = {}
         self._user_ids: dict[str, str] = {}
         self._extras: dict[int, wire.OrderExtras] = {}  # order id or algo id -> extras
         self._pending_extras: wire.OrderExtras | None = None
         self._fees: dict[int, Decimal] = {}
         self._pnl: dict[int, Decimal] = {}
-        self._housekeeping: asyncio.Task[None] | None = None
-        for symbol in self.specs:
-            book = engine.book(symbol, 1000)
-            self.market.seed_book(symbol, book.bids, book.asks, book.last_update_id, book.time_ms)
-            self.market.marks[symbol] = engine.mark_price(symbol).mark_price
-        engine.subscribe(self._on_event)
-        faults.expire_listen_keys_hook = lambda: self.user.expire_all(now_ms())
+        self._attach()
         self.rest = RestApi(self)
         self.streams = StreamServer(self)
 
+    def _seed_book(self, symbol: str, book: BookSnapshot) -> None:
+        self.market.seed_book(symbol, book.bids, book.asks, book.last_update_id, book.time_ms)
+
     # --- accounts --------------------------------------------------------------------------------
-    def add_account(self, account_id: str, **engine_kwargs: Any) -> Credentials:
-        """An engine account with a deterministic (per seed) API key and secret."""
-        acct = self.engine.create_account(account_id, **engine_kwargs)
-        self._assets[account_id] = acct.asset
+    def _new_credentials(self, account_id: str) -> Credentials:
+        """An API key (64 characters) and a secret (85), and the account's BingX user id."""
         seed = self.settings.seed
-        api_key = _token(f"sim-bingx-api-key:{seed}:{account_id}")
-        secret = _token(f"sim-bingx-api-secret:{seed}:{account_id}", 85)
+        api_key = token(f"sim-bingx-api-key:{seed}:{account_id}")
+        secret = token(f"sim-bingx-api-secret:{seed}:{account_id}", 85)
         self.keys.add(api_key, secret, account_id)
         digest = hashlib.sha256(f"sim-bingx-uid:{seed}:{account_id}".encode()).digest()
         self._user_ids[account_id] = str(100_000_000 + int.from_bytes(digest[:4], "big") % 900_000_000)
-        creds = Credentials(account_id, api_key, secret)
-        self.credentials[account_id] = creds
-        if self.faults.default_account is None:
-            self.faults.default_account = account_id
-        return creds
+        return Credentials(account_id, api_key, secret)
 
     def user_id(self, account_id: str) -> str:
         return self._user_ids.get(account_id, "0")
@@ -221,10 +197,6 @@ class BingxVenue:
             return self.algo_json(target)
         return self.order_json(target)
 
-    def _kline_seed(self, symbol: str, interval_ms: int) -> Kline | None:
-        rows = self.engine.klines(symbol, interval_ms, limit=1)
-        return rows[-1] if rows else None
-
     # --- user events -----------------------------------------------------------------------------
     def config_changed(self, account_id: str, symbol: str) -> None:
         acct = self.engine.account(account_id)
@@ -234,7 +206,8 @@ class BingxVenue:
         self.user.publish(account_id, [frame])
 
     def on_user_connected(self, lk: ListenKey) -> None:
-        """DOCS3: a full ACCOUNT_CONFIG_UPDATE push when a connection is established."""
+        """A full ACCOUNT_CONFIG_UPDATE push when a connection is established (BingX swap docs:
+        "Each time a connection is successfully established, a full data push will occur once")."""
         if not self.settings.config_push_on_connect:
             return
         acct = self.engine.account(lk.account_id)
@@ -245,14 +218,8 @@ class BingxVenue:
         ]
         self.user.publish_to_key(lk, frames)
 
-    def _on_event(self, ev: EngineEvent) -> None:
-        if isinstance(ev, BookDelta):
-            self.market.on_book_delta(ev)
-        elif isinstance(ev, PublicTrade):
-            self.market.on_public_trade(ev)
-        elif isinstance(ev, MarkPriceEvent):
-            self.market.on_mark_price(ev)
-        elif isinstance(ev, OrderEvent):
+    def _on_user_event(self, ev: EngineEvent) -> None:
+        if isinstance(ev, OrderEvent):
             self._on_order(ev)
         elif isinstance(ev, AlgoEvent):
             self._on_algo(ev)
@@ -302,28 +269,8 @@ class BingxVenue:
         self.user.publish(ev.account_id, [frame])
 
     # --- lifecycle -------------------------------------------------------------------------------
-    def build_app(self) -> web.Application:
-        app = web.Application(middlewares=[self.rest.middleware()])
-        self.rest.install(app)
-        self.streams.install(app)
-        return app
-
-    async def start(self) -> None:
-        self._housekeeping = asyncio.create_task(self._housekeeping_loop(), name="sim-bingx-housekeeping")
-
-    async def stop(self) -> None:
-        task, self._housekeeping = self._housekeeping, None
-        if task is not None:
-            task.cancel()
-            await asyncio.wait([task])
-        self.engine.unsubscribe(self._on_event)
-
-    async def _housekeeping_loop(self) -> None:
-        interval = self.settings.housekeeping_interval
-        while True:
-            await asyncio.sleep(interval)
-            self.user.expire_due(now_ms())
-            self.user.flush_held()
+    def _websockets(self) -> Sequence[Installable]:
+        return (self.streams,)
 
     def state(self) -> dict[str, Any]:
         return {
@@ -332,10 +279,3 @@ class BingxVenue:
             "market": dict(self.market.counters),
             "requests": self.requests.snapshot(),
         }
-
-
-def _token(material: str, length: int = 64) -> str:
-    """Deterministic alphanumeric strings (BingX keys are 64 characters, secrets longer)."""
-    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-    digest = hashlib.sha512(material.encode()).digest() + hashlib.sha512(material.encode() + b"+").digest()
-    return "".join(alphabet[b % len(alphabet)] for b in digest[:length])

@@ -2,7 +2,8 @@
 
 BingX answers business errors with HTTP 200 and a non-zero ``code``; only transport-level problems
 (rate limit 429, unknown path 404, listen-key 404) use the HTTP status. Codes and wording follow
-the official docs' error tables and captured responses (see /work/shared/notes/bingx.md §1.4).
+the official docs' error tables ("Error codes" and each endpoint's) and responses published in
+clients' issue trackers.
 """
 
 from __future__ import annotations

@@ -24,15 +24,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from adapters.sim.bingx import wire
 from adapters.sim.faults import LiveConnection
-from adapters.sim.market_feed import INTERVAL_MS, BookMirror, LiveKline
-from adapters.sim.model import BookDelta, Kline, MarkPriceEvent, PublicTrade, SymbolSpec
+from adapters.sim.market_feed import INTERVAL_MS, BookMirror, LiveKline, MarketFeed
+from adapters.sim.model import BookDelta, MarkPriceEvent, PublicTrade, SymbolSpec
 
 log = logging.getLogger(__name__)
 
@@ -60,20 +59,14 @@ class MarketSocketInfo:
     topics: set[str] = field(default_factory=set)
 
 
-class MarketStreams:
+class MarketStreams(MarketFeed):
     def __init__(self, specs: dict[str, SymbolSpec], *, duplicate_trade_every: int = 0) -> None:
-        self._specs = specs
+        super().__init__(specs)
         self.duplicate_trade_every = duplicate_trade_every
-        self.books: dict[str, BookMirror] = {}
-        self.marks: dict[str, Decimal] = {}
         self.incr_ids: dict[str, int] = {}
         self._trade_frames: dict[str, int] = {}
-        self._subs: dict[str, set[LiveConnection]] = {}
         self._sockets: dict[LiveConnection, MarketSocketInfo] = {}
-        self._klines: dict[tuple[str, str], LiveKline] = {}
-        self.kline_seed: Callable[[str, int], Kline | None] | None = None
         self.counters: dict[str, int] = {"public_trades_duplicated": 0, "incr_depth_lost": 0}
-        self._gaps: dict[str, int] = {}  # symbol -> incrDepth updates still to lose
 
     def inject_gap(self, symbol: str, count: int = 1) -> None:
         """The next ``count`` incrDepth updates of ``symbol`` never reach any subscriber."""
@@ -107,7 +100,7 @@ class MarketStreams:
         assert topic is not None
         info = self.attach(conn)
         info.topics.add(data_type)
-        self._subs.setdefault(data_type, set()).add(conn)
+        self._subs.add(data_type, conn)
         symbol, kind = topic
         self._on_subscribed(conn, data_type, symbol, kind)
         return 0
@@ -116,23 +109,13 @@ class MarketStreams:
         info = self._sockets.get(conn)
         if info is not None:
             info.topics.discard(data_type)
-        subs = self._subs.get(data_type)
-        if subs is not None:
-            subs.discard(conn)
-            if not subs:
-                del self._subs[data_type]
+        self._subs.drop(data_type, conn)
         return 0
 
     def detach(self, conn: LiveConnection) -> None:
         info = self._sockets.pop(conn, None)
-        if info is None:
-            return
-        for name in info.topics:
-            subs = self._subs.get(name)
-            if subs is not None:
-                subs.discard(conn)
-                if not subs:
-                    del self._subs[name]
+        if info is not None:
+            self._subs.drop_all(info.topics, conn)
 
     def topics_of(self, conn: LiveConnection) -> list[str]:
         info = self._sockets.get(conn)
@@ -149,23 +132,8 @@ class MarketStreams:
             bids, asks = book.top(10_000)
             conn.send(wire.gz(self._incr_frame(data_type, "all", book.time_ms, bids, asks, spec, symbol)))
         km = _KLINE_RE.match(kind)
-        if km and self.kline_seed is not None and (symbol, km.group("i")) not in self._klines:
-            interval = km.group("i")
-            k = self.kline_seed(symbol, INTERVAL_MS[interval])
-            if k is not None:
-                self._klines[(symbol, interval)] = LiveKline(
-                    k.open_time_ms,
-                    INTERVAL_MS[interval],
-                    k.open,
-                    k.high,
-                    k.low,
-                    k.close,
-                    k.volume,
-                    k.quote_volume,
-                    k.trades,
-                    k.taker_buy_volume,
-                    k.taker_buy_quote_volume,
-                )
+        if km:
+            self._seed_kline(symbol, km.group("i"))
 
     # --- publication ---------------------------------------------------------------------------
     def _publish(self, name: str, payload: dict[str, Any], times: int = 1) -> None:

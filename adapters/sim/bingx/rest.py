@@ -16,27 +16,22 @@ plain-text 500.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
-import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-import msgspec
 from aiohttp import web
 
-from adapters.sim.accounting import OTHER
+from adapters.sim import rest_api
 from adapters.sim.bingx import errors, wire
 from adapters.sim.bingx.errors import BingxError
 from adapters.sim.bingx.signing import ApiKey, authenticate, lookup_key
 from adapters.sim.bingx.specs import CONTRACT_IDS
 from adapters.sim.faults import FailRule
-from adapters.sim.late import Outcome, request_deadline_ms
 from adapters.sim.market_feed import INTERVAL_MS
 from adapters.sim.model import (
     AlgoOrder,
@@ -53,12 +48,13 @@ from adapters.sim.model import (
     VenueReject,
     WorkingType,
 )
+from adapters.sim.params import Params as ParamsBase
+from adapters.sim.rest_api import RawRequest, json_response
 from adapters.sim.wirejson import MalformedJson, decode
 
 if TYPE_CHECKING:
     from adapters.sim.bingx.app import BingxVenue
 
-log = logging.getLogger(__name__)
 
 V1 = "/openApi/swap/v1"
 V2 = "/openApi/swap/v2"
@@ -75,9 +71,7 @@ DEPTH_LIMITS = (5, 10, 20, 50, 100, 500, 1000)
 FILL_HISTORY_WINDOW_MS = 7 * 86_400_000
 CLIENT_ID_MAX = 40
 VST_CREDIT = Decimal("20000")
-_INT_RE = re.compile(r"^-?[0-9]{1,19}$")
 _NUMBER_RE = re.compile(r"^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$")
-INT64_MAX = 2**63 - 1
 
 _TYPE_MAP: dict[str, OrderType] = {
     "LIMIT": OrderType.LIMIT,
@@ -161,28 +155,15 @@ class RateLimiter:
 # ------------------------------------------------------------------------------------------------
 
 
-class Params:
-    def __init__(self, data: dict[str, str]) -> None:
-        self.data = data
+class Params(ParamsBase):
+    def missing(self, name: str) -> BingxError:
+        return errors.required(name)
 
-    @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> Params:
-        out = {}
-        for k, v in obj.items():
-            if v is None:
-                continue
-            out[k] = ("true" if v else "false") if isinstance(v, bool) else str(v)
-        return cls(out)
+    def not_integer(self, name: str) -> BingxError:
+        return errors.invalid(f"{name}: must be an integer")
 
-    def get(self, name: str) -> str | None:
-        value = self.data.get(name)
-        return value if value not in (None, "") else None
-
-    def req(self, name: str) -> str:
-        value = self.get(name)
-        if value is None:
-            raise errors.required(name)
-        return value
+    def not_flag(self, name: str) -> BingxError:
+        return errors.invalid(f"{name}: must be true or false")
 
     def dec(self, name: str, required: bool = False) -> Decimal | None:
         raw = self.req(name) if required else self.get(name)
@@ -198,24 +179,6 @@ class Params:
         if not value.is_finite() or not -20 <= value.adjusted() <= 20:
             raise errors.invalid(f"{name}: must be a number")
         return value
-
-    def integer(self, name: str, required: bool = False) -> int | None:
-        raw = self.req(name) if required else self.get(name)
-        if raw is None:
-            return None
-        # A regex, not just int(): Python also reads " 1", "1_000" and 5000-digit numbers.
-        if not _INT_RE.match(raw) or abs(int(raw)) > INT64_MAX:
-            raise errors.invalid(f"{name}: must be an integer")
-        return int(raw)
-
-    def flag(self, name: str) -> bool | None:
-        raw = self.get(name)
-        if raw is None:
-            return None
-        low = raw.lower()
-        if low not in ("true", "false"):
-            raise errors.invalid(f"{name}: must be true or false")
-        return low == "true"
 
     def symbol(self, venue: BingxVenue, required: bool = True) -> str | None:
         raw = self.req("symbol") if required else self.get("symbol")
@@ -253,117 +216,54 @@ class Params:
 # Routing
 # ------------------------------------------------------------------------------------------------
 
-
-@dataclass(slots=True)
-class Ctx:
-    venue: BingxVenue
-    request: web.Request | None  # None when a late execution runs the request after its answer
-    params: Params
-    key: ApiKey | None
-
-    @property
-    def account(self) -> str:
-        assert self.key is not None
-        return self.key.account_id
-
-
+Ctx: TypeAlias = rest_api.Ctx["BingxVenue", Params, ApiKey]
 Handler = Callable[[Ctx], Any]
 
 
 @dataclass(slots=True)
-class Route:
-    method: str
-    path: str
-    fn: Handler
-    security: str = PUBLIC
+class Route(rest_api.Route):
     envelope: bool = True
     stamp: bool = False  # v1 endpoints add "timestamp" to the envelope
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(
-        body=msgspec.json.encode(body), status=status, content_type="application/json", headers=headers
-    )
-
-
-@dataclass(slots=True)
-class RestApi:
-    venue: BingxVenue
-    routes: dict[tuple[str, str], Route] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self._define()
+class RestApi(rest_api.RestApi["BingxVenue", Route]):
+    PREFIX = "/openApi/"
+    API_KEY_HEADER = "X-BX-APIKEY"
 
     def add(
         self, method: str, path: str, fn: Handler, security: str = PUBLIC, *, envelope: bool = True
     ) -> None:
         self.routes[(method, path)] = Route(method, path, fn, security, envelope, stamp=path.startswith(V1))
 
-    def install(self, app: web.Application) -> None:
-        for route in self.routes.values():
-            app.router.add_route(route.method, route.path, self._handler(route))
-
-    def _handler(self, route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-        async def handle(request: web.Request) -> web.StreamResponse:
-            return await self._serve(route, request)
-
-        return handle
-
-    @staticmethod
-    async def _read(request: web.Request) -> tuple[str, str, dict[str, str]]:
-        raw_query = request.rel_url.raw_query_string
-        body = ""
-        params: dict[str, str] = {}
-        if request.body_exists:
-            raw = (await request.read()).decode("utf-8", errors="replace")
-            if request.content_type == "application/json":
-                try:
-                    obj = decode(raw) if raw.strip() else {}
-                except MalformedJson:  # bad syntax or nested too deep: read as no parameters
-                    obj = {}
-                if isinstance(obj, dict):
-                    params.update(Params.from_json(obj).data)
-            else:
-                body = raw
-                params.update(dict(parse_qsl(body, keep_blank_values=True)))
-        params.update(dict(parse_qsl(raw_query, keep_blank_values=True)))  # the query string wins
-        return raw_query, body, params
-
-    async def _serve(self, route: Route, request: web.Request) -> web.StreamResponse:
-        raw_query, body, raw_params = await self._read(request)
-        api_key_header = request.headers.get("X-BX-APIKEY")
-        remote = request.remote or "ip"
-        return await self._execute(route, raw_query, body, raw_params, api_key_header, remote, request)
+    def _json_body_params(self, raw: str) -> dict[str, str]:
+        try:
+            obj = decode(raw) if raw.strip() else {}
+        except MalformedJson:  # bad syntax or nested too deep: read as no parameters
+            obj = {}
+        return Params.from_json(obj).data if isinstance(obj, dict) else {}
 
     async def _execute(
-        self,
-        route: Route,
-        raw_query: str,
-        body: str,
-        raw_params: dict[str, str],
-        api_key_header: str | None,
-        remote: str,
-        request: web.Request | None,
+        self, route: Route, raw: RawRequest, request: web.Request | None
     ) -> web.StreamResponse:
         """Authenticate, rate-limit and run one request (also what a late execution runs, with
         ``request`` None)."""
         v = self.venue
-        p = Params(raw_params)
+        p = Params(raw.params)
         headers: dict[str, str] = {}
         now = v.faults.server_time_ms()
         try:
             key: ApiKey | None = None
             if route.security == SIGNED:
-                key = authenticate(v.keys, api_key_header, raw_query, body, raw_params, now)
+                key = authenticate(v.keys, raw.api_key, raw.raw_query, raw.body, raw.params, now)
             elif route.security == API_KEY:
-                key = lookup_key(v.keys, api_key_header, now)
-            who = key.account_id if key is not None else remote
+                key = lookup_key(v.keys, raw.api_key, now)
+            who = key.account_id if key is not None else raw.remote
             allowed, remain, expire = v.limiter.hit(who, route.method, route.path, route.security == PUBLIC)
             headers[HEADER_REMAIN] = str(remain)
             headers[HEADER_EXPIRE] = str(expire)
             if not allowed:
                 raise errors.rate_limited()
-            result = route.fn(Ctx(v, request, p, key))
+            result = route.fn(rest_api.Ctx(v, request, p, key))
             if inspect.isawaitable(result):
                 result = await result
         except BingxError as err:
@@ -381,82 +281,20 @@ class RestApi:
         envelope["data"] = result
         return json_response(envelope, headers=headers)
 
-    # --- middleware: latency, injected failures, unknown paths ----------------------------------
-    def middleware(self) -> Callable[..., Awaitable[web.StreamResponse]]:
-        v = self.venue
-
-        @web.middleware
-        async def rest_faults(
-            request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-        ) -> web.StreamResponse:
-            if not request.path.startswith("/openApi/"):
-                return await handler(request)
-            faults = v.faults
-            known = (request.method, request.path) in self.routes
-            v.requests.count(f"{request.method} {request.path}" if known else OTHER)
-            if faults.rest_latency_ms:
-                await asyncio.sleep(faults.rest_latency_ms / 1000)
-            rule = faults.take_fail_rule(request.method, request.path)
-            if rule is not None and rule.execute_after_ms is not None:
-                await self._schedule_late(request, rule.execute_after_ms)
-                return self._failure(request, rule)
-            if rule is not None and not rule.after_execute:
-                return self._failure(request, rule)
-            try:
-                response = await handler(request)
-            except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
-                response = json_response(
-                    {"code": 100400, "msg": f"this api is not exist: {request.method} {request.path}"}, 404
-                )
-            except web.HTTPException:
-                raise
-            except Exception:
-                # A case no route foresaw: still the envelope, never a plain-text 500. Logged at
-                # ERROR because it is a simulator bug (the fuzz test fails on it).
-                log.exception("unhandled error serving %s %s", request.method, request.path)
-                response = json_response(
-                    {"code": errors.INTERNAL, "msg": "Internal system error", "data": {}}, 500
-                )
-            if rule is not None:
-                log.info(
-                    "fail rule %s %s: executed, response replaced (status %d)",
-                    rule.method,
-                    rule.path,
-                    rule.status,
-                )
-                return self._failure(request, rule)
-            return response
-
-        return rest_faults
-
-    async def _schedule_late(self, request: web.Request, delay_ms: int) -> None:
-        """Run this request ``delay_ms`` from now, after the client got its failure (or lost its
-        connection); dropped if that is past its ``timestamp + recvWindow`` (BingX: requests older
-        than recvWindow, default 5000 ms, are refused)."""
-        route = self.routes.get((request.method, request.path))
-        if route is None:
-            return
-        raw_query, body, params = await self._read(request)
-        api_key_header = request.headers.get("X-BX-APIKEY")
-        remote = request.remote or "ip"
-
-        async def run() -> Outcome:
-            response = await self._execute(route, raw_query, body, params, api_key_header, remote, None)
-            raw = response.body if isinstance(response, web.Response) else None
-            answer = decode(raw) if isinstance(raw, bytes) and raw else None
-            # Business errors come back with HTTP 200 and a non-zero code.
-            ok = response.status == 200 and not (isinstance(answer, dict) and answer.get("code"))
-            return ok, answer
-
-        self.venue.faults.late.schedule(
-            f"{request.method} {request.path}", delay_ms, request_deadline_ms(params), run
+    # --- what the shared middleware answers ------------------------------------------------------
+    def _unknown_route(self, request: web.Request, method_not_allowed: bool) -> web.Response:
+        return json_response(
+            {"code": 100400, "msg": f"this api is not exist: {request.method} {request.path}"}, 404
         )
 
-    def _failure(self, request: web.Request, rule: FailRule) -> web.StreamResponse:
-        if rule.status == 0:
-            if request.transport is not None:
-                request.transport.abort()
-            raise asyncio.CancelledError
+    def _internal_error(self) -> web.Response:
+        return json_response({"code": errors.INTERNAL, "msg": "Internal system error", "data": {}}, 500)
+
+    def _accepted(self, response: web.StreamResponse, answer: Any) -> bool:
+        # Business errors come back with HTTP 200 and a non-zero code.
+        return response.status == 200 and not (isinstance(answer, dict) and answer.get("code"))
+
+    def _fail_response(self, rule: FailRule) -> web.Response:
         if rule.code is not None:
             # A business error: BingX sends it with HTTP 200 unless the rule says otherwise.
             body = {"code": rule.code, "msg": rule.msg or "injected failure", "data": {}}

@@ -2,10 +2,11 @@
 optional ``recvWindow``.
 
 ``signature = hex(HMAC_SHA256(secret, paramString))`` over the parameters exactly as sent, in the
-order sent (no sorting). With a query string and a form body the string signed is
-``query + body`` with no ``&`` between (DOCV2). Clients disagree on percent-encoding (CCXT signs
-the raw values and sends them encoded; the venue verifies the encoded bytes for form bodies), so
-the verifier accepts the received string minus ``&signature=...`` or its percent-decoded form.
+order sent (no sorting). With a query string and a form body the string signed is ``query + body``
+with no ``&`` between (the 2023 official docs, BingX-swap-api-v2-doc). Clients disagree on
+percent-encoding (CCXT signs the raw values and sends them encoded; the venue verifies the encoded
+bytes for form bodies), so the verifier accepts the received string minus ``&signature=...`` or its
+percent-decoded form.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """BingX listen keys and user-data delivery, on the shared registry and router.
 
-Policy (DOCS3): ``POST /openApi/user/auth/userDataStream`` mints a **new** 64-hex key each time
-(earlier keys stay valid until they expire), valid 60 minutes; ``PUT ?listenKey=`` makes it valid
-60 minutes from now; ``DELETE`` invalidates it and closes its sockets; an unknown, expired or
-deleted key answers HTTP 404. Expiry pushes ``listenKeyExpired`` on the key's sockets, which stay
-open and silent. Every frame is gzip-compressed JSON in a binary message.
+Policy (the official BingX swap docs, "Listen Key"): ``POST /openApi/user/auth/userDataStream``
+mints a **new** 64-hex key each time (earlier keys stay valid until they expire), valid 60 minutes;
+``PUT ?listenKey=`` makes it valid 60 minutes from now; ``DELETE`` invalidates it and closes its
+sockets; an unknown, expired or deleted key answers HTTP 404. Expiry pushes ``listenKeyExpired`` on
+the key's sockets, which stay open and silent. Every frame is gzip-compressed JSON in a binary
+message.
 """
 
 from __future__ import annotations

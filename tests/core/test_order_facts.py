@@ -12,7 +12,7 @@ from nautilus_trader.model.identifiers import VenueOrderId
 from nautilus_trader.model.objects import Money, Price, Quantity
 
 from adapters.core.orders.order_tracking import Terminal, TrackedOrder, fill_key
-from tests.binance_futures.test_user_events import (
+from tests.binance_futures.user_frames import (
     ALGO_CID,
     CID,
     Env,
