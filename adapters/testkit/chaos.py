@@ -56,6 +56,7 @@ import dataclasses
 import os
 import pickle
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -1372,9 +1373,21 @@ def run_in_children(seeds: list[int], jobs: int, child_args: list[str], venues: 
                 cmd += ["--seed", str(seed)]
             children.append((subprocess.Popen(cmd), out))
         failed_children = []
-        for proc, _ in children:
-            if proc.wait() not in (0, 1):
-                failed_children.append(proc.args)
+        try:
+            for proc, _ in children:
+                if proc.wait() not in (0, 1):
+                    failed_children.append(proc.args)
+        finally:
+            # Interrupted (Ctrl-C, a kill of the runner): no child outlives its parent.
+            for proc, _ in children:
+                if proc.poll() is None:
+                    proc.terminate()
+            for proc, _ in children:
+                try:
+                    proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()  # the node inside may hold SIGTERM for its own shutdown
+                    proc.wait()
         if failed_children:
             raise RuntimeError(f"chaos child processes crashed: {failed_children}")
         merged = {v: Summary(venue=profile(v).name) for v in venues}
@@ -1386,6 +1399,15 @@ def run_in_children(seeds: list[int], jobs: int, child_args: list[str], venues: 
     for summary in merged.values():
         summary.results.sort(key=lambda r: r.seed)
     return list(merged.values())
+
+
+def _terminate_on_sigterm() -> None:
+    """SIGTERM ends the runner like Ctrl-C does, so its children are stopped too."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1432,7 +1454,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.verbose:
             child_args.append("-v")
         started = time.monotonic()
-        summaries = run_in_children(seeds, args.jobs, child_args, venues)
+        _terminate_on_sigterm()
+        try:
+            summaries = run_in_children(seeds, args.jobs, child_args, venues)
+        except KeyboardInterrupt:
+            print("chaos: interrupted; every child process stopped", file=sys.stderr)
+            return 130
         print(f"\n{len(seeds)} seeds in {args.jobs} processes: {time.monotonic() - started:.0f} s wall time")
     else:
         summaries = asyncio.run(run_all())
