@@ -30,20 +30,17 @@ from typing import Any, TypeVar
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.common.component import LiveClock, MessageBus
 from nautilus_trader.execution.messages import GenerateOrderStatusReport, ModifyOrder
-from nautilus_trader.execution.reports import FillReport, OrderStatusReport, PositionStatusReport
+from nautilus_trader.execution.reports import FillReport, OrderStatusReport
 from nautilus_trader.model.enums import OrderType
 from nautilus_trader.model.identifiers import (
     AccountId,
     ClientId,
     ClientOrderId,
-    InstrumentId,
-    PositionId,
     VenueOrderId,
 )
 from nautilus_trader.model.orders import Order as NautilusOrder
 
-from adapters.binance_futures.config import BinanceFuturesExecClientConfig, resolve_credentials
-from adapters.binance_futures.credentials import BinanceSigner
+from adapters.binance_futures.config import BinanceFuturesExecClientConfig
 from adapters.binance_futures.errors import (
     CODE_CANCEL_REJECTED,
     CODE_MAX_STOP_ORDER_EXCEEDED,
@@ -54,7 +51,7 @@ from adapters.binance_futures.errors import (
     BinanceTransportError,
 )
 from adapters.binance_futures.http import BatchOrderError, BinanceFuturesHttpClient
-from adapters.binance_futures.listen_keys import RestListenKeys, WsApiListenKeys
+from adapters.binance_futures.listen_keys import RestListenKeys, WsApiListenKeys, trading_socket_and_keys
 from adapters.binance_futures.parsing import (
     ALGO_ORDER_TYPE,
     BINANCE_VENUE,
@@ -78,7 +75,7 @@ from adapters.binance_futures.schemas_http import Order as VenueOrder
 from adapters.binance_futures.user_events import UserStreamHandler
 from adapters.binance_futures.user_stream import BinanceUserStreamOps
 from adapters.binance_futures.venue_sync import VenueSync
-from adapters.binance_futures.ws_trading import BinanceWsTradingClient, WsNotSent, settings_from_config
+from adapters.binance_futures.ws_trading import BinanceWsTradingClient, WsNotSent
 from adapters.core.backoff import Backoff
 from adapters.core.http_errors import VenueRejection
 from adapters.core.instrument_info import InstrumentInfo
@@ -118,8 +115,9 @@ class BinanceFuturesExecutionClient(PerpExecutionClient):
     ) -> None:
         # The WS API's trading socket (optional, built with the stream operations): order entry
         # with ``use_ws_trading`` (REST whenever it is not READY), the user stream's listen key with
-        # ``user_stream_via_ws_api``.
+        # ``user_stream_via_ws_api`` (see adapters.binance_futures.listen_keys).
         self.ws_trading: BinanceWsTradingClient | None = None
+        self.listen_key_ops: RestListenKeys | WsApiListenKeys
         super().__init__(
             loop,
             client_id,
@@ -135,6 +133,7 @@ class BinanceFuturesExecutionClient(PerpExecutionClient):
             venue_symbol=venue_symbol,
             format_instrument_id=format_instrument_id,
             logger_name=f"adapters.binance_futures.{client_id.value}",
+            position_report=position_to_status_report,
         )
         # Routing switch (benchmarks flip it to compare WS with REST within one run).
         self.route_orders_via_ws = bool(config.use_ws_trading)
@@ -149,42 +148,16 @@ class BinanceFuturesExecutionClient(PerpExecutionClient):
         return VenueSync(**self._sync_args(), refresh_account=self._update_account_state)
 
     def _make_stream_ops(self) -> BinanceUserStreamOps:
-        config = self._config
-        if config.use_ws_trading or config.user_stream_via_ws_api:
-            ws_api = config.urls().ws_api
-            if ws_api is None:
-                raise ValueError(
-                    "use_ws_trading / user_stream_via_ws_api need base_url_ws_api "
-                    "(no default for this environment)"
-                )
-            api_key, api_secret = resolve_credentials(config.api_key, config.api_secret)
-            self.ws_trading = BinanceWsTradingClient(
-                settings_from_config(config, ws_api),
-                api_key=api_key,
-                signer=BinanceSigner(api_secret),
-                rate_limiter=self._http.rate_limiter,
-                now_ms=self._http.now_ms,
-                time_sync=self._http.sync_time,
-                logger=self._pylog,
-                name=f"{self.id.value}-ws-trading",
-            )
-        # Where the listen key comes from: /fapi/v1/listenKey, or userDataStream.* on the trading
-        # socket (see adapters.binance_futures.listen_keys).
-        self.listen_key_ops: RestListenKeys | WsApiListenKeys = RestListenKeys(self._http)
-        if config.user_stream_via_ws_api and self.ws_trading is not None:
-            self.listen_key_ops = WsApiListenKeys(
-                self.ws_trading,
-                RestListenKeys(self._http),
-                logger=self._pylog,
-                name=f"{self.id.value}-listen-key",
-            )
+        self.ws_trading, self.listen_key_ops = trading_socket_and_keys(
+            self._config, self._http, logger=self._pylog, name=self.id.value
+        )
         return BinanceUserStreamOps(
             keys=self.listen_key_ops,
             http=self._http,
             sync=self.sync,
             handler=self.stream_handler,
-            ws_base_url=config.urls().ws,
-            ws_config=ws_config(config),
+            ws_base_url=self._config.urls().ws,
+            ws_config=ws_config(self._config),
             session=None,
             logger=self._pylog,
         )
@@ -617,19 +590,6 @@ class BinanceFuturesExecutionClient(PerpExecutionClient):
 
     def _position_amount(self, position: PositionRisk) -> Decimal:
         return Decimal(position.positionAmt or "0")
-
-    def _position_report(
-        self,
-        position: PositionRisk,
-        account_id: AccountId,
-        instrument_id: InstrumentId,
-        size_precision: int,
-        ts_init: int,
-        venue_position_id: PositionId | None,
-    ) -> PositionStatusReport:
-        return position_to_status_report(
-            position, account_id, instrument_id, size_precision, ts_init, venue_position_id
-        )
 
     def _venue_active_symbols(self) -> tuple[SymbolSource, ...]:
         # Untriggered algo orders are not among the open orders.

@@ -39,14 +39,11 @@ from typing import Any
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.common.component import LiveClock, MessageBus
 from nautilus_trader.execution.messages import GenerateFillReports, GenerateOrderStatusReport, ModifyOrder
-from nautilus_trader.execution.reports import FillReport, OrderStatusReport, PositionStatusReport
-from nautilus_trader.model.enums import OrderSide, OrderType, TimeInForce, TrailingOffsetType
+from nautilus_trader.execution.reports import FillReport, OrderStatusReport
 from nautilus_trader.model.identifiers import (
     AccountId,
     ClientId,
     ClientOrderId,
-    InstrumentId,
-    PositionId,
     VenueOrderId,
 )
 from nautilus_trader.model.objects import Price, Quantity
@@ -57,15 +54,13 @@ from adapters.bingx.errors import BingxError, BingxRejection
 from adapters.bingx.http import MAX_BATCH_CANCEL, MAX_CLIENT_ORDER_ID_LEN, BingxHttpClient
 from adapters.bingx.parsing import (
     BINGX_VENUE,
+    CONDITIONAL_TYPES,
     balances_to_account_balances,
     fill_history_to_fill_report,
     format_instrument_id,
+    new_order_args,
     order_to_status_report,
     position_to_status_report,
-    to_bingx_order_type,
-    to_bingx_position_side,
-    to_bingx_time_in_force,
-    to_bingx_working_type,
     venue_symbol,
 )
 from adapters.bingx.poll import RestPollFailover
@@ -78,23 +73,13 @@ from adapters.bingx.venue_sync import BingxVenueSync
 from adapters.core.backoff import Backoff
 from adapters.core.decimal_parse import to_decimal
 from adapters.core.dedup import FifoDedup
-from adapters.core.http_errors import FillsNotPublished, VenueRejection
+from adapters.core.http_errors import VenueRejection
 from adapters.core.instrument_info import InstrumentInfo
 from adapters.core.order_tracking import TrackedOrder
 from adapters.core.perp_execution import PerpExecutionClient, reject_not_found, venue_order_int
 from adapters.core.reconciliation import ms_or_none, open_and_history_orders, report_timeout
 from adapters.core.stream_setup import ws_config
 
-_CONDITIONAL = frozenset(
-    {
-        OrderType.STOP_MARKET,
-        OrderType.STOP_LIMIT,
-        OrderType.MARKET_IF_TOUCHED,
-        OrderType.LIMIT_IF_TOUCHED,
-        OrderType.TRAILING_STOP_MARKET,
-    }
-)
-_SIDE = {OrderSide.BUY: "BUY", OrderSide.SELL: "SELL"}
 _HISTORY_WINDOW_MS = 7 * 24 * 3600 * 1000 - 60_000
 _FILL_PAGE = 1000
 
@@ -102,7 +87,7 @@ _FILL_PAGE = 1000
 class BingxExecutionClient(PerpExecutionClient):
     venue_error = BingxError
     batch_cancel_max = MAX_BATCH_CANCEL
-    conditional_types = _CONDITIONAL
+    conditional_types = CONDITIONAL_TYPES
 
     _config: BingxExecClientConfig
     _http: BingxHttpClient
@@ -137,6 +122,7 @@ class BingxExecutionClient(PerpExecutionClient):
             venue_symbol=venue_symbol,
             format_instrument_id=format_instrument_id,
             logger_name=f"adapters.bingx.{client_id.value}",
+            position_report=position_to_status_report,
         )
         self.poller: RestPollFailover | None = None
         if config.poll_only or config.poll_failover:
@@ -296,23 +282,7 @@ class BingxExecutionClient(PerpExecutionClient):
     def _fetch_fills_of(self, order: TrackedOrder | None, symbol: str, order_id: int) -> None:
         """An execution arrived without last-fill fields: take its fills from fillHistory (never
         from the cumulative quantity)."""
-        self._side_tasks.spawn(self._fetch_fills_task(order, symbol, order_id), f"fills-{order_id}")
-
-    async def _fetch_fills_task(self, order: TrackedOrder | None, symbol: str, order_id: int) -> None:
-        backoff = Backoff(0.25, 2.0, 5.0)
-        for _ in range(8):
-            try:
-                if order is None:
-                    await self.sync.report_external_by_id(symbol, order_id)
-                    return
-                await self.sync.fetch_order_fills(order, order_id, symbol)
-                if order.terminal is None:
-                    await self.sync.resolve_order(order)
-                return
-            except (BingxError, FillsNotPublished) as exc:
-                self._pylog.warning("fetching fills of order %s failed (%r); retrying", order_id, exc)
-            await asyncio.sleep(backoff.next_delay())
-        self._pylog.error("fills of order %s could not be fetched; left to recovery/poll", order_id)
+        self._side_tasks.spawn(self.sync.fetch_execution_fills(order, symbol, order_id), f"fills-{order_id}")
 
     # ------------------------------------------------------------------------------------------
     # Submit
@@ -346,7 +316,6 @@ class BingxExecutionClient(PerpExecutionClient):
         ):
             self._fetch_fills_of(tracked, tracked.symbol, placed.orderId)
 
-    # --- order parameters -------------------------------------------------------------------------
     def _order_params(
         self,
         order: NautilusOrder,
@@ -357,49 +326,16 @@ class BingxExecutionClient(PerpExecutionClient):
         price: Price | None = None,
         trigger_price: Price | None = None,
     ) -> dict[str, Any]:
-        reduce_only = bool(order.is_reduce_only)
-        position_side = (
-            str(params["position_side"]).upper()
-            if params and params.get("position_side")
-            else to_bingx_position_side(order.side, reduce_only, self._hedge)
+        return new_order_args(
+            order,
+            params,
+            cid=cid,
+            hedge=self._hedge,
+            use_reduce_only=self._config.use_reduce_only,
+            quantity=quantity,
+            price=price,
+            trigger_price=trigger_price,
         )
-        qty = quantity if quantity is not None else order.quantity.as_decimal()
-        out: dict[str, Any] = {
-            "symbol": venue_symbol(order.instrument_id),
-            "side": _SIDE[order.side],
-            "position_side": position_side,
-            "quantity": f"{qty:f}",
-            "client_order_id": cid,
-        }
-        if reduce_only and self._config.use_reduce_only and not self._hedge:
-            out["reduce_only"] = True
-        ot = order.order_type
-        if ot == OrderType.MARKET:
-            out["order_type"] = "MARKET"
-            return out
-        if ot == OrderType.LIMIT:
-            out["order_type"] = "LIMIT"
-            out["price"] = str(price or order.price)
-            out["time_in_force"] = to_bingx_time_in_force(order.time_in_force, order.is_post_only)
-            return out
-        if ot not in _CONDITIONAL:
-            raise ValueError(f"order type {ot.name}")
-        out["order_type"] = to_bingx_order_type(ot, reduce_only)
-        out["working_type"] = to_bingx_working_type(order.trigger_type)
-        if ot == OrderType.TRAILING_STOP_MARKET:
-            if order.trailing_offset_type != TrailingOffsetType.BASIS_POINTS:
-                raise ValueError("trailing stops take a rate: use BASIS_POINTS offsets")
-            out["price_rate"] = f"{Decimal(str(order.trailing_offset)) / 10_000:f}"
-            activation = getattr(order, "activation_price", None) or trigger_price or order.trigger_price
-            if activation is not None:
-                out["activation_price"] = str(activation)
-            return out
-        out["stop_price"] = str(trigger_price or order.trigger_price)
-        if order.has_price:
-            out["price"] = str(price or order.price)
-            if order.time_in_force != TimeInForce.GTC or order.is_post_only:
-                out["time_in_force"] = to_bingx_time_in_force(order.time_in_force, order.is_post_only)
-        return out
 
     # ------------------------------------------------------------------------------------------
     # Cancel
@@ -713,19 +649,6 @@ class BingxExecutionClient(PerpExecutionClient):
 
     def _position_amount(self, position: Position) -> Decimal:
         return to_decimal(num(position.positionAmt))
-
-    def _position_report(
-        self,
-        position: Position,
-        account_id: AccountId,
-        instrument_id: InstrumentId,
-        size_precision: int,
-        ts_init: int,
-        venue_position_id: PositionId | None,
-    ) -> PositionStatusReport:
-        return position_to_status_report(
-            position, account_id, instrument_id, size_precision, ts_init, venue_position_id
-        )
 
 
 def _alias(client_order_id: str, n: int) -> str:

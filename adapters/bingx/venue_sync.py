@@ -31,6 +31,7 @@ reported by the engine-driven reconciliation (``generate_position_status_reports
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from decimal import Decimal
@@ -51,6 +52,7 @@ from adapters.bingx.parsing import (
 from adapters.bingx.schemas import FillHistoryItem, Order, Position, num, to_int
 from adapters.bingx.user_events import BingxUserStreamHandler, OrderIndex
 from adapters.core import gap_sync
+from adapters.core.backoff import Backoff
 from adapters.core.balance_clock import BalanceClock
 from adapters.core.decimal_parse import parse_currency, parse_price, parse_quantity, to_decimal
 from adapters.core.exec_client import InstrumentInfo
@@ -244,6 +246,25 @@ class BingxVenueSync:
             if len(rows) < _FILLS_PAGE:
                 return sorted(out, key=_trade_key)
             page += 1
+
+    async def fetch_execution_fills(self, order: TrackedOrder | None, symbol: str, order_id: int) -> None:
+        """The fills of an execution that arrived without last-fill fields, from fillHistory (never
+        from the cumulative quantity); an external order is reported whole. Retried a few times,
+        then left to recovery / the poll."""
+        backoff = Backoff(0.25, 2.0, 5.0)
+        for _ in range(8):
+            try:
+                if order is None:
+                    await self.report_external_by_id(symbol, order_id)
+                    return
+                await self.fetch_order_fills(order, order_id, symbol)
+                if order.terminal is None:
+                    await self.resolve_order(order)
+                return
+            except (BingxError, FillsNotPublished) as exc:
+                self._log.warning("fetching fills of order %s failed (%r); retrying", order_id, exc)
+            await asyncio.sleep(backoff.next_delay())
+        self._log.error("fills of order %s could not be fetched; left to recovery/poll", order_id)
 
     async def report_external_by_id(self, symbol: str, order_id: int) -> None:
         """An order a stream event could not report whole (no last-fill fields, or a cumulative

@@ -103,6 +103,8 @@ from adapters.core.tasks import OwnedTasks
 T = TypeVar("T")
 
 SymbolSource = Callable[[], Awaitable[Iterable[str]]]  # symbols the venue shows activity in
+# The venue's parser: position, account, instrument id, size precision, ts_init, venue position id.
+PositionParser = Callable[[Any, AccountId, InstrumentId, int, int, PositionId | None], PositionStatusReport]
 RejectEvent = Callable[[StrategyId, InstrumentId, ClientOrderId, VenueOrderId | None, str, int], None]
 
 
@@ -212,6 +214,7 @@ class PerpExecutionClient(LiveExecutionClient):
         venue_symbol: Callable[[InstrumentId], str],
         format_instrument_id: Callable[[str], InstrumentId],
         logger_name: str,
+        position_report: PositionParser,
     ) -> None:
         super().__init__(
             loop=loop,
@@ -232,6 +235,7 @@ class PerpExecutionClient(LiveExecutionClient):
         self._provider = instrument_provider
         self._http = http
         self._venue_symbol = venue_symbol
+        self._position_report = position_report
         log_bridge.install()
         self._pylog = logging.getLogger(logger_name)
         self._started_ms = 0
@@ -852,17 +856,6 @@ class PerpExecutionClient(LiveExecutionClient):
 
     def _is_flat(self, position: Any) -> bool:
         return self._position_amount(position) == 0
-
-    def _position_report(
-        self,
-        position: Any,
-        account_id: AccountId,
-        instrument_id: InstrumentId,
-        size_precision: int,
-        ts_init: int,
-        venue_position_id: PositionId | None,
-    ) -> PositionStatusReport:
-        raise NotImplementedError
 
     async def _history_symbols(self, symbol: str | None) -> list[str]:
         """The venues' order and trade history is per symbol, so reconciliation must name them.
