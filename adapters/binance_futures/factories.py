@@ -33,7 +33,6 @@ from nautilus_trader.cache.cache import Cache
 from nautilus_trader.common.component import LiveClock, MessageBus
 from nautilus_trader.config import InstrumentProviderConfig
 from nautilus_trader.live.factories import LiveDataClientFactory, LiveExecClientFactory
-from nautilus_trader.model.identifiers import ClientId
 from yarl import URL
 
 from adapters.binance_futures.config import (
@@ -46,7 +45,13 @@ from adapters.binance_futures.execution import BinanceFuturesExecutionClient
 from adapters.binance_futures.http import BinanceFuturesHttpClient
 from adapters.binance_futures.providers import BinanceFuturesInstrumentProvider
 from adapters.core.client import metrics
-from adapters.core.net.fleet_budget import FleetBudget, FleetBudgetSettings, settings_from_config
+from adapters.core.client.client_factory import (
+    AccountClients,
+    HttpGetter,
+    cached_http_clients,
+    provider_config,
+)
+from adapters.core.net.fleet_budget import FleetBudget, FleetBudgetSettings
 
 BINANCE = "BINANCE"
 
@@ -80,32 +85,12 @@ def create_http_client(
 def create_instrument_provider(
     http: BinanceFuturesHttpClient, config: InstrumentProviderConfig
 ) -> BinanceFuturesInstrumentProvider:
-    # A provider that would load nothing leaves strategies without instruments: load everything
-    # unless the user narrowed it with load_ids.
-    if not config.load_all and not config.load_ids:
-        config = InstrumentProviderConfig(
-            load_all=True, filters=config.filters, log_warnings=config.log_warnings
-        )
-    return BinanceFuturesInstrumentProvider(http, config)
+    return BinanceFuturesInstrumentProvider(http, provider_config(config))
 
 
-@lru_cache(maxsize=16)
-def _cached_http_client(
-    base_url_http: str,
-    api_key: str | None,
-    api_secret: str | None,
-    timeout_secs: float,
-    recv_window_ms: int,
-    fleet_budget: FleetBudgetSettings | None,
-) -> BinanceFuturesHttpClient:
-    return BinanceFuturesHttpClient(
-        base_url_http,
-        api_key,
-        api_secret,
-        timeout_secs=timeout_secs,
-        recv_window_ms=recv_window_ms,
-        fleet_budget=create_fleet_budget(base_url_http, fleet_budget),
-    )
+_cached_http_client: HttpGetter[BinanceFuturesHttpClient] = cached_http_clients(
+    BinanceFuturesHttpClient, create_fleet_budget
+)
 
 
 def get_cached_http_client(
@@ -116,12 +101,8 @@ def get_cached_http_client(
     recv_window_ms: int,
     fleet_budget: FleetBudgetSettings | None = None,
 ) -> BinanceFuturesHttpClient:
-    """One HTTP client per (URL, credentials): shared by the data and exec clients of an account.
-
-    Each client closes it on disconnect; the aiohttp session (and the fleet budget's Redis
-    connection) is re-created lazily if the other client still uses it.
-    """
-    # Every argument positional: the cache key is the same whether fleet_budget was passed or not.
+    """One HTTP client per (URL, credentials): shared by the data and exec clients of an account
+    (see :func:`adapters.core.client.client_factory.cached_http_clients`)."""
     return _cached_http_client(base_url_http, api_key, api_secret, timeout_secs, recv_window_ms, fleet_budget)
 
 
@@ -151,6 +132,9 @@ def _optional_credentials(api_key: str | None, api_secret: str | None) -> tuple[
         return None, None
 
 
+_ACCOUNT = AccountClients(get_cached_http_client, get_cached_instrument_provider)
+
+
 class BinanceFuturesLiveDataClientFactory(LiveDataClientFactory):
     @staticmethod
     def create(  # type: ignore[override]
@@ -161,29 +145,17 @@ class BinanceFuturesLiveDataClientFactory(LiveDataClientFactory):
         cache: Cache,
         clock: LiveClock,
     ) -> BinanceFuturesDataClient:
-        urls = config.urls()
-        key, secret = _optional_credentials(config.api_key, config.api_secret)
-        http = get_cached_http_client(
-            urls.http,
-            key,
-            secret,
-            config.http_timeout_secs,
-            config.recv_window_ms,
-            settings_from_config(config),
+        return _ACCOUNT.create(
+            BinanceFuturesDataClient,
+            loop,
+            name,
+            config,
+            msgbus,
+            cache,
+            clock,
+            credentials=_optional_credentials(config.api_key, config.api_secret),
+            enable_metrics=metrics.enable_data_client,
         )
-        provider = get_cached_instrument_provider(http, config.instrument_provider)
-        client = BinanceFuturesDataClient(
-            loop=loop,
-            client_id=ClientId(name),
-            config=config,
-            msgbus=msgbus,
-            cache=cache,
-            clock=clock,
-            instrument_provider=provider,
-            http=http,
-        )
-        metrics.enable_data_client(client, config, http)  # no-op unless config.metrics_port is set
-        return client
 
 
 class BinanceFuturesLiveExecClientFactory(LiveExecClientFactory):
@@ -196,26 +168,14 @@ class BinanceFuturesLiveExecClientFactory(LiveExecClientFactory):
         cache: Cache,
         clock: LiveClock,
     ) -> BinanceFuturesExecutionClient:
-        urls = config.urls()
-        key, secret = resolve_credentials(config.api_key, config.api_secret)
-        http = get_cached_http_client(
-            urls.http,
-            key,
-            secret,
-            config.http_timeout_secs,
-            config.recv_window_ms,
-            settings_from_config(config),
+        return _ACCOUNT.create(
+            BinanceFuturesExecutionClient,
+            loop,
+            name,
+            config,
+            msgbus,
+            cache,
+            clock,
+            credentials=resolve_credentials(config.api_key, config.api_secret),
+            enable_metrics=metrics.enable_exec_client,
         )
-        provider = get_cached_instrument_provider(http, config.instrument_provider)
-        client = BinanceFuturesExecutionClient(
-            loop=loop,
-            client_id=ClientId(name),
-            config=config,
-            msgbus=msgbus,
-            cache=cache,
-            clock=clock,
-            instrument_provider=provider,
-            http=http,
-        )
-        metrics.enable_exec_client(client, config, http)  # no-op unless config.metrics_port is set
-        return client

@@ -29,9 +29,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from adapters.binance_futures.config import BinanceFuturesExecClientConfig, resolve_credentials
+from adapters.binance_futures.credentials import BinanceSigner
 from adapters.binance_futures.errors import BinanceAmbiguous
 from adapters.binance_futures.http import BinanceFuturesHttpClient
-from adapters.binance_futures.ws_trading import BinanceWsTradingClient, WsNotSent
+from adapters.binance_futures.ws_trading import BinanceWsTradingClient, WsNotSent, settings_from_config
 
 T = TypeVar("T")
 
@@ -111,3 +113,38 @@ class WsApiListenKeys:
             "%s: %s not answered on the trading socket (%s); asking over REST", self._name, method, reason
         )
         return await over_rest()
+
+
+def trading_socket_and_keys(
+    config: BinanceFuturesExecClientConfig,
+    http: BinanceFuturesHttpClient,
+    *,
+    logger: logging.Logger,
+    name: str,
+) -> tuple[BinanceWsTradingClient | None, RestListenKeys | WsApiListenKeys]:
+    """The WS API's trading socket an execution client's config asks for (None: neither
+    ``use_ws_trading`` nor ``user_stream_via_ws_api``), and where its listen key comes from:
+    ``/fapi/v1/listenKey``, or ``userDataStream.*`` on that socket."""
+    ws_trading: BinanceWsTradingClient | None = None
+    if config.use_ws_trading or config.user_stream_via_ws_api:
+        ws_api = config.urls().ws_api
+        if ws_api is None:
+            raise ValueError(
+                "use_ws_trading / user_stream_via_ws_api need base_url_ws_api "
+                "(no default for this environment)"
+            )
+        api_key, api_secret = resolve_credentials(config.api_key, config.api_secret)
+        ws_trading = BinanceWsTradingClient(
+            settings_from_config(config, ws_api),
+            api_key=api_key,
+            signer=BinanceSigner(api_secret),
+            rate_limiter=http.rate_limiter,
+            now_ms=http.now_ms,
+            time_sync=http.sync_time,
+            logger=logger,
+            name=f"{name}-ws-trading",
+        )
+    if config.user_stream_via_ws_api and ws_trading is not None:
+        keys = WsApiListenKeys(ws_trading, RestListenKeys(http), logger=logger, name=f"{name}-listen-key")
+        return ws_trading, keys
+    return ws_trading, RestListenKeys(http)

@@ -18,10 +18,9 @@ from adapters.binance_futures.http import BinanceFuturesHttpClient
 from adapters.binance_futures.listen_keys import RestListenKeys
 from adapters.binance_futures.user_events import UserStreamHandler
 from adapters.binance_futures.venue_sync import VenueSync
-from adapters.core.net.stream import StreamHandle
-from adapters.core.net.ws_connection import WsConfig, WsConnection
+from adapters.core.net.ws_connection import WsConfig
 from adapters.core.userstream.listen_key import ListenKeyEndpoints
-from adapters.core.userstream.recovery import SnapshotOutcome
+from adapters.core.userstream.stream_ops import VenueStreamOps
 
 # The user-data events the client acts on, asked for with ``events=`` on the private route. The
 # filter is an allow list: an event not named is never pushed, ``listenKeyExpired`` included, so it
@@ -44,7 +43,9 @@ def private_stream_url(ws_base_url: str, listen_key: str, events: Sequence[str] 
     return f"{url}&events={'/'.join(events)}" if events else url
 
 
-class BinanceUserStreamOps:
+class BinanceUserStreamOps(VenueStreamOps):
+    socket_name = "binance-user"
+
     def __init__(
         self,
         *,
@@ -59,40 +60,23 @@ class BinanceUserStreamOps:
     ) -> None:
         """``keys``: where the listen key comes from (default REST; ``WsApiListenKeys`` for
         ``user_stream_via_ws_api``, see ``adapters.binance_futures.listen_keys``)."""
+        super().__init__(
+            sync=sync,
+            handler=handler,
+            ws_base_url=ws_base_url,
+            ws_config=ws_config,
+            session=session,
+            logger=logger,
+        )
         self._http = http
         self.keys: ListenKeyEndpoints = keys or RestListenKeys(http)
-        self._sync = sync
-        self._handler = handler
-        self._ws_base_url = ws_base_url
-        self._ws_config = ws_config
-        self._session = session
-        self._log = logger
-        self.connections = 0
+
+    def stream_url(self, listen_key: str) -> str:
+        return private_stream_url(self._ws_base_url, listen_key)
 
     # --- RecoveryVenue -----------------------------------------------------------------------
     async def create_listen_key(self) -> str:
         return await self.keys.create()
-
-    async def snapshot(self) -> SnapshotOutcome:
-        return await self._sync.snapshot()
-
-    async def post_snapshot(self) -> SnapshotOutcome:
-        return await self._sync.post_snapshot()
-
-    async def connect_stream(self, listen_key: str) -> StreamHandle:
-        self.connections += 1
-        conn = WsConnection(
-            private_stream_url(self._ws_base_url, listen_key),
-            config=self._ws_config,
-            session=self._session,
-            name=f"binance-user-{self.connections}",
-            logger=self._log,
-        )
-        await conn.start()
-        return conn
-
-    def handle_frame(self, frame: bytes | str) -> None:
-        self._handler.handle_frame(frame)
 
     # --- ListenKeyOps ------------------------------------------------------------------------
     async def keepalive(self, key: str) -> None:

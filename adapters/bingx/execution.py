@@ -33,70 +33,34 @@ the NautilusTrader order) lives in :class:`~adapters.bingx.user_events.OrderInde
 from __future__ import annotations
 
 import asyncio
-import collections
-import logging
-from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.common.component import LiveClock, MessageBus
-from nautilus_trader.execution.messages import (
-    BatchCancelOrders,
-    CancelAllOrders,
-    CancelOrder,
-    GenerateFillReports,
-    GenerateOrderStatusReport,
-    GenerateOrderStatusReports,
-    GeneratePositionStatusReports,
-    ModifyOrder,
-    QueryAccount,
-    QueryOrder,
-    SubmitOrder,
-    SubmitOrderList,
-)
-from nautilus_trader.execution.reports import (
-    ExecutionMassStatus,
-    FillReport,
-    OrderStatusReport,
-    PositionStatusReport,
-)
-from nautilus_trader.live.execution_client import LiveExecutionClient
-from nautilus_trader.model.enums import (
-    AccountType,
-    OmsType,
-    OrderSide,
-    OrderStatus,
-    OrderType,
-    TimeInForce,
-    TrailingOffsetType,
-)
+from nautilus_trader.execution.messages import GenerateFillReports, GenerateOrderStatusReport, ModifyOrder
+from nautilus_trader.execution.reports import FillReport, OrderStatusReport
 from nautilus_trader.model.identifiers import (
     AccountId,
     ClientId,
     ClientOrderId,
-    InstrumentId,
-    PositionId,
     VenueOrderId,
 )
 from nautilus_trader.model.objects import Price, Quantity
 from nautilus_trader.model.orders import Order as NautilusOrder
 
 from adapters.bingx.config import BingxExecClientConfig
-from adapters.bingx.errors import BingxAmbiguous, BingxError, BingxRejection, BingxTransportError
+from adapters.bingx.errors import BingxError, BingxRejection
 from adapters.bingx.http import MAX_BATCH_CANCEL, MAX_CLIENT_ORDER_ID_LEN, BingxHttpClient
 from adapters.bingx.parsing import (
     BINGX_VENUE,
+    CONDITIONAL_TYPES,
     balances_to_account_balances,
     fill_history_to_fill_report,
     format_instrument_id,
-    make_position_id,
+    new_order_args,
     order_to_status_report,
     position_to_status_report,
-    to_bingx_order_type,
-    to_bingx_position_side,
-    to_bingx_time_in_force,
-    to_bingx_working_type,
     venue_symbol,
 )
 from adapters.bingx.poll import RestPollFailover
@@ -106,58 +70,32 @@ from adapters.bingx.schemas import Position, num, to_int
 from adapters.bingx.user_events import BingxUserStreamHandler, OrderIndex
 from adapters.bingx.user_stream import BingxUserStreamOps, ping_reply
 from adapters.bingx.venue_sync import BingxVenueSync
-from adapters.core.base import log_bridge
 from adapters.core.base.backoff import Backoff
 from adapters.core.base.dedup import FifoDedup
-from adapters.core.base.tasks import OwnedTasks
-from adapters.core.client.exec_client import (
-    InstrumentInfo,
-    InstrumentInfoCache,
-    adopt_cache_orders,
-    append_or_skip,
-    cached_order_by_venue_id,
-    consistent_mass_status,
-    history_symbols,
-    is_managed,
-    load_instruments,
-    ms_or_none,
-    open_and_history_orders,
-    position_status_reports,
-    reject_not_found,
-    report_timeout,
-    track_cached,
-    tracked_for_submit,
-    tracked_from_cache,
-    user_stream_service,
-    walk_symbols,
-    ws_config,
-)
-from adapters.core.net.http_errors import FillsNotPublished
-from adapters.core.net.read_retry import read_with_retry
-from adapters.core.orders.balance_clock import AccountReread
-from adapters.core.orders.order_facts import OrderFacts
-from adapters.core.orders.order_tracking import OrderTracker, TrackedOrder
-from adapters.core.orders.position_repair import repair_positions
-from adapters.core.orders.resolution import ACCEPT_MARGIN_SECS, AmbiguityResolver, FillRepairs
+from adapters.core.client.perp_execution import PerpExecutionClient, reject_not_found, venue_order_int
+from adapters.core.net.http_errors import VenueRejection
+from adapters.core.orders.order_tracking import TrackedOrder
+from adapters.core.orders.reconciliation import ms_or_none, open_and_history_orders, report_timeout
 from adapters.core.parse.decimal_parse import to_decimal
-from adapters.core.parse.precision import PrecisionResolver
-from adapters.core.userstream.startup import StartupRelease
+from adapters.core.parse.instrument_info import InstrumentInfo
+from adapters.core.userstream.stream_setup import ws_config
 
-_CONDITIONAL = frozenset(
-    {
-        OrderType.STOP_MARKET,
-        OrderType.STOP_LIMIT,
-        OrderType.MARKET_IF_TOUCHED,
-        OrderType.LIMIT_IF_TOUCHED,
-        OrderType.TRAILING_STOP_MARKET,
-    }
-)
-_SIDE = {OrderSide.BUY: "BUY", OrderSide.SELL: "SELL"}
 _HISTORY_WINDOW_MS = 7 * 24 * 3600 * 1000 - 60_000
-T = TypeVar("T")
+_FILL_PAGE = 1000
 
 
-class BingxExecutionClient(LiveExecutionClient):
+class BingxExecutionClient(PerpExecutionClient):
+    venue_error = BingxError
+    batch_cancel_max = MAX_BATCH_CANCEL
+    conditional_types = CONDITIONAL_TYPES
+
+    _config: BingxExecClientConfig
+    _http: BingxHttpClient
+    _provider: BingxInstrumentProvider
+    stream_handler: BingxUserStreamHandler
+    sync: BingxVenueSync
+    stream_ops: BingxUserStreamOps
+
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,
@@ -170,138 +108,21 @@ class BingxExecutionClient(LiveExecutionClient):
         http: BingxHttpClient,
     ) -> None:
         super().__init__(
-            loop=loop,
-            client_id=client_id,
-            venue=BINGX_VENUE,
-            oms_type=OmsType.HEDGING if config.dual_side_position else OmsType.NETTING,
-            account_type=AccountType.MARGIN,
-            base_currency=None,
-            instrument_provider=instrument_provider,
-            msgbus=msgbus,
-            cache=cache,
-            clock=clock,
-            config=config,
-        )
-        self._config = config
-        self._hedge = bool(config.dual_side_position)
-        self._set_account_id(AccountId(f"{client_id.value}-SWAP"))
-        self._provider = instrument_provider
-        self._http = http
-        log_bridge.install()
-        self._pylog = logging.getLogger(f"adapters.bingx.{client_id.value}")
-        self._started_ms = 0
-        self._precision = PrecisionResolver(
-            lookup=self._provider.find_by_symbol, formatter=format_instrument_id, logger=self._pylog
-        )
-        self._infos = InstrumentInfoCache(self._precision, self._provider.find_by_symbol, InstrumentInfo)
-        self._instrument_infos = self._infos.infos
-        self._side_tasks = OwnedTasks(f"{client_id.value}-exec", self._pylog)
-        self._order_locks: dict[str, asyncio.Lock] = {}
-        # Client ids the cache does not know (external orders): remembered so each frame of theirs
-        # does not rescan the cache, bounded so that thousands of external orders cannot grow it.
-        self._not_in_cache: FifoDedup[str] = FifoDedup(10_000)
-
-        self.tracker = OrderTracker(retention=config.closed_order_retention_secs)
-        # A forgotten order's per-order lock goes with it (memory stays flat over long runs).
-        self.tracker.on_forget.append(self._forget_order)
-        self.index = OrderIndex(self.tracker)
-        # One repair task per order whose venue state is ahead of the engine's (missing fills, a
-        # terminal held for them, an overfill to reconcile): its state and fills fetched by id.
-        self.repairs = FillRepairs(
-            self._resolve_with_fills, tasks=self._side_tasks, errors=BingxError, logger=self._pylog
-        )
-        self.facts = OrderFacts(
-            self.tracker,
-            self,
-            treat_expired_as_canceled=config.treat_expired_as_canceled,
-            request_fills=self.repairs.request,
-            engine_status=self._engine_status,
-            on_live_after_rejected=self._cancel_zombie,
-            logger=self._pylog,
-        )
-        # Ambiguous submits and cancels are resolved by querying the order's live link; a submit
-        # stays unresolved while the venue may still accept it (its recvWindow).
-        self._resolver = AmbiguityResolver(
-            facts=self.facts,
-            clock_ns=self._clock.timestamp_ns,
-            query=lambda tracked: self.sync.resolve_order(tracked),
-            errors=BingxError,
-            cancel_rejected=self._cancel_rejected,
-            accept_window_secs=config.recv_window_ms / 1000 + ACCEPT_MARGIN_SECS,
-        )
-        self.resolutions: collections.Counter[str] = self._resolver.resolutions
-        self.stream_handler = BingxUserStreamHandler(
-            facts=self.facts,
-            index=self.index,
-            sink=self,
-            client_id=client_id,
-            account_id=self.account_id,
-            instruments=self._instrument_info,
-            adopt=self._adopt,
-            position_id=self._venue_position_id,
-            clock_ns=self._clock.timestamp_ns,
-            on_listen_key_expired=self._on_listen_key_expired,
-            fetch_fills=self._fetch_fills_of,
-            treat_expired_as_canceled=config.treat_expired_as_canceled,
-            fee_rates=self._fee_rates,
-            logger=self._pylog,
-        )
-        # A stream balance update declined as older than a REST read: read the account again (the
-        # read's stamp can run ahead of the venue's clock; adapters.core.orders.balance_clock).
-        self.account_reread = AccountReread(
-            lambda: self._update_account_state(reread=True), self._side_tasks.spawn
-        )
-        self.stream_handler.balance_clock.on_stale = self.account_reread
-        self.position_repairs = 0  # fills re-applied to positions at connect (position_repair)
-        self.sync = BingxVenueSync(
-            http=http,
-            facts=self.facts,
-            index=self.index,
-            handler=self.stream_handler,
-            sink=self,
-            account_id=self.account_id,
-            instruments=self._instrument_info,
-            position_id=self._venue_position_id,
-            clock_ns=self._clock.timestamp_ns,
-            treat_expired_as_canceled=config.treat_expired_as_canceled,
-            since_ms=lambda: self._started_ms,
-            walk_symbols=lambda: walk_symbols(
-                cache=self._cache,
-                venue=BINGX_VENUE,
-                venue_symbol=venue_symbol,
-                loaded=self._provider.instruments_by_symbol,
-                max_symbols=config.reconciliation_max_symbols,
-            ),
-            logger=self._pylog,
-            balance_clock=self.stream_handler.balance_clock,
-        )
-        self.stream_ops = BingxUserStreamOps(
-            http=http,
-            sync=self.sync,
-            handler=self.stream_handler,
-            ws_base_url=config.urls().ws,
-            ws_config=ws_config(config, server_ping_reply=ping_reply),
-            session=None,
-            logger=self._pylog,
-        )
-        self.user_stream = user_stream_service(
-            self.stream_ops,
+            loop,
+            client_id,
+            BINGX_VENUE,
             config,
-            name=f"{client_id.value}-user-stream",
-            logger=self._pylog,
-            rotate_every=config.rotate_after_secs,
-            overlap=config.overlap_rotation,
-            healthy_timeout=config.healthy_timeout_secs,
-        )
-        self.startup = StartupRelease(
-            msgbus=msgbus,
-            trader_id=self.trader_id.value,
-            user_stream=None if config.poll_only else self.user_stream,
-            adopt_open_orders=self._adopt_open_orders,
-            resolve_in_flight=self._resolve_in_flight,
-            tasks=self._side_tasks,
-            timeout_secs=config.startup_hold_timeout_secs,
-            logger=self._pylog,
+            msgbus,
+            cache,
+            clock,
+            instrument_provider,
+            http,
+            account_id=AccountId(f"{client_id.value}-SWAP"),
+            hedge=bool(config.dual_side_position),
+            venue_symbol=venue_symbol,
+            format_instrument_id=format_instrument_id,
+            logger_name=f"adapters.bingx.{client_id.value}",
+            position_report=position_to_status_report,
         )
         self.poller: RestPollFailover | None = None
         if config.poll_only or config.poll_failover:
@@ -319,17 +140,55 @@ class BingxExecutionClient(LiveExecutionClient):
             )
 
     # ------------------------------------------------------------------------------------------
+    # Wiring
+    # ------------------------------------------------------------------------------------------
+    def _init_order_state(self) -> None:
+        self._order_locks: dict[str, asyncio.Lock] = {}
+        # Client ids the cache does not know (external orders): remembered so each frame of theirs
+        # does not rescan the cache, bounded so that thousands of external orders cannot grow it.
+        self._not_in_cache: FifoDedup[str] = FifoDedup(10_000)
+        # A forgotten order's per-order lock goes with it (memory stays flat over long runs).
+        self.tracker.on_forget.append(self._forget_order)
+        self.index = OrderIndex(self.tracker)
+
+    def _make_stream_handler(self) -> BingxUserStreamHandler:
+        return BingxUserStreamHandler(
+            **self._handler_args(),
+            index=self.index,
+            fetch_fills=self._fetch_fills_of,
+            fee_rates=self._fee_rates,
+        )
+
+    def _make_sync(self) -> BingxVenueSync:
+        return BingxVenueSync(
+            **self._sync_args(), index=self.index, sink=self, balance_clock=self.stream_handler.balance_clock
+        )
+
+    def _make_stream_ops(self) -> BingxUserStreamOps:
+        return BingxUserStreamOps(
+            http=self._http,
+            sync=self.sync,
+            handler=self.stream_handler,
+            ws_base_url=self._config.urls().ws,
+            ws_config=ws_config(self._config, server_ping_reply=ping_reply),
+            session=None,
+            logger=self._pylog,
+        )
+
+    def _stream_options(self) -> dict[str, Any]:
+        return {
+            "rotate_every": self._config.rotate_after_secs,
+            "overlap": self._config.overlap_rotation,
+            "healthy_timeout": self._config.healthy_timeout_secs,
+        }
+
+    def _streams_user_events(self) -> bool:
+        return not self._config.poll_only
+
+    # ------------------------------------------------------------------------------------------
     # Lifecycle
     # ------------------------------------------------------------------------------------------
-    async def _connect(self) -> None:
-        self._started_ms = self._clock.timestamp_ms()
-        await self._http.sync_time()
-        await load_instruments(self._provider, self._cache)
-        # Before NautilusTrader reconciles the cache restored from Redis: a position that lacks a
-        # fill its order holds (the Redis write gap of an unclean stop) would be "corrected" with an
-        # inferred INTERNAL-DIFF fill (adapters.core.orders.position_repair).
-        self.position_repairs += len(repair_positions(self._cache, self.venue, self.oms_type, self._pylog))
-
+    async def _check_position_mode(self) -> None:
         if self._config.dual_side_position is None:
             venue_hedge = await self._http.position_side_dual()
             if venue_hedge:
@@ -339,28 +198,14 @@ class BingxExecutionClient(LiveExecutionClient):
                 )
             self._hedge = venue_hedge
 
-        await self._update_account_state()
-        await self._await_account_registered(timeout_secs=self._config.http_timeout_secs * 3)
-        if not self._config.poll_only:
-            # Connected but held until NautilusTrader's startup reconciliation has been applied
-            # (see adapters.core.userstream.startup): events queue meanwhile, none is lost or applied early.
-            await self.user_stream.start(hold=True)
-            self._log.info(
-                f"User stream connected (listen key ...{(self.user_stream.ctx.listen_key or '')[-6:]}); "
-                "held until startup reconciliation completes"
-            )
-        self.startup.arm()
+    async def _after_connect(self) -> None:
         if self.poller is not None:
             self.poller.start()
 
-    async def _disconnect(self) -> None:
+    async def _stop_venue_io(self) -> None:
         self.startup.close()
         if self.poller is not None:
             await self.poller.stop()
-        if not self._config.poll_only:
-            await self.user_stream.stop()
-        await self._side_tasks.close()
-        await self._http.close()
 
     async def _update_account_state(self, *, reread: bool = False) -> None:
         asked_ms = self._http.now_ms()
@@ -380,45 +225,23 @@ class BingxExecutionClient(LiveExecutionClient):
         return dispatcher is None or not dispatcher.running or ctx.metrics.last_error is not None
 
     # ------------------------------------------------------------------------------------------
-    # Lookups used by the hot path
+    # Lookups
     # ------------------------------------------------------------------------------------------
-    def _instrument_info(self, symbol: str) -> InstrumentInfo:
-        return self._infos.get(symbol)
-
     def _fee_rates(self, symbol: str) -> tuple[Decimal, Decimal] | None:
         instrument = self._provider.find_by_symbol(symbol)
         if instrument is None:
             return None
         return Decimal(instrument.maker_fee), Decimal(instrument.taker_fee)
 
-    def _venue_position_id(self, instrument_id: InstrumentId, position_side: str | None) -> PositionId | None:
-        if not self._hedge or not self._config.use_position_ids or position_side not in ("LONG", "SHORT"):
-            return None
-        return make_position_id(instrument_id, position_side)
+    def _echoed_client_id(self, client_order_id: str) -> str:
+        return client_order_id.lower()
 
-    def _adopt(self, venue_cid: str, venue_order_id: str | None = None) -> TrackedOrder | None:
-        """An order the engine's cache holds and the tracker does not know (submitted before a
-        restart, or an external order the engine adopted from our report — found by its venue id
-        whatever client id it got): tracked from now on (the venue echoes client ids lowercased)."""
-        order = self._cached_by_client_id(venue_cid)
-        by_venue_id = order is None
-        if order is None:
-            order = cached_order_by_venue_id(self._cache, BINGX_VENUE, venue_order_id)
-            if order is None:
-                return None
-        known = self.tracker.get(order.client_order_id.value)
-        if known is not None:
-            return known
-        tracked = track_cached(
-            order,
-            register=self.index.register,
-            to_tracked=self._tracked_from_cache,
-            seen=self.tracker.mark_seen,
-        )
-        tracked.external = by_venue_id
-        return tracked
+    def _register(self, tracked: TrackedOrder) -> TrackedOrder:
+        return self.index.register(tracked)
 
-    def _cached_by_client_id(self, venue_cid: str) -> NautilusOrder | None:
+    def _cached_by_client_id(self, client_order_id: str) -> NautilusOrder | None:
+        """The venue echoes client ids lowercased: the cache's order they came from."""
+        venue_cid = client_order_id
         if not venue_cid:
             return None
         # NautilusTrader's own ids ("O-20250101-...") come back lowercased: upper() restores them,
@@ -436,14 +259,6 @@ class BingxExecutionClient(LiveExecutionClient):
         self._not_in_cache.add(venue_cid)
         return None
 
-    def _tracked_from_cache(self, order: NautilusOrder) -> TrackedOrder:
-        return tracked_from_cache(
-            order, symbol=venue_symbol(order.instrument_id), is_algo=order.order_type in _CONDITIONAL
-        )
-
-    def _tracked_for(self, client_order_id: str) -> TrackedOrder | None:
-        return self.tracker.get(client_order_id) or self._adopt(client_order_id.lower())
-
     def _lock_for(self, order: TrackedOrder) -> asyncio.Lock:
         """Commands on one order (modify, cancel) run one at a time: a cancel-replace must not
         interleave with a cancel of the same order."""
@@ -453,57 +268,11 @@ class BingxExecutionClient(LiveExecutionClient):
             lock = self._order_locks[key] = asyncio.Lock()
         return lock
 
-    def _on_listen_key_expired(self, reason: str) -> None:
-        self.user_stream.trigger.fire(reason)
-
-    def _adopt_open_orders(self) -> list[TrackedOrder]:
-        return adopt_cache_orders(
-            self._cache,
-            BINGX_VENUE,
-            known=self.tracker.get,
-            register=self.index.register,
-            to_tracked=self._tracked_from_cache,
-            seen=self.tracker.mark_seen,
-        )
-
-    def _resolve_in_flight(self, tracked: TrackedOrder) -> None:
-        self._spawn_resolve_submit(tracked, "in flight when the previous process stopped")
-
-    async def generate_mass_status(self, lookback_mins: int | None = None) -> ExecutionMassStatus | None:
-        """NautilusTrader's startup reports, taken so that they agree (see
-        :func:`adapters.core.client.exec_client.consistent_mass_status`)."""
-        self.reconciliation_active = True
-        try:
-            return await consistent_mass_status(self, lookback_mins, logger=self._pylog)
-        except Exception as exc:
-            self._log.error(f"Cannot reconcile execution state: {exc!r}")
-            return None
-        finally:
-            self.reconciliation_active = False
-
     def _forget_order(self, order: TrackedOrder) -> None:
         self._order_locks.pop(order.client_order_id.value, None)
 
-    def _engine_status(self, client_order_id: ClientOrderId) -> OrderStatus | None:
-        order = self._cache.order(client_order_id)
-        return order.status if order is not None else None
-
-    def _cancel_zombie(self, order: TrackedOrder, venue_order_id: VenueOrderId) -> None:
-        """The venue has an order live that this node declared rejected: cancel it there."""
-        self._side_tasks.spawn(
-            self._cancel_zombie_task(order, venue_order_id),
-            f"zombie-{order.client_order_id.value}-{venue_order_id.value}",
-        )
-
-    async def _cancel_zombie_task(self, order: TrackedOrder, venue_order_id: VenueOrderId) -> None:
-        voi = _venue_int(venue_order_id)
-        try:
-            await self._http.cancel_order(order.symbol, order_id=voi)
-        except BingxError as exc:
-            self._pylog.error("canceling %s on the venue failed: %r", order.client_order_id, exc)
-
     # --- fills the stream could not give ---------------------------------------------------------
-    async def _resolve_with_fills(self, order: TrackedOrder) -> None:
+    async def _repair_order(self, order: TrackedOrder) -> None:
         """The repair of one order: its live link's state and fills; every link's fills when some
         are still missing (a retired link's fill lost in a gap)."""
         await self.sync.resolve_order(order)
@@ -513,71 +282,29 @@ class BingxExecutionClient(LiveExecutionClient):
     def _fetch_fills_of(self, order: TrackedOrder | None, symbol: str, order_id: int) -> None:
         """An execution arrived without last-fill fields: take its fills from fillHistory (never
         from the cumulative quantity)."""
-        self._side_tasks.spawn(self._fetch_fills_task(order, symbol, order_id), f"fills-{order_id}")
-
-    async def _fetch_fills_task(self, order: TrackedOrder | None, symbol: str, order_id: int) -> None:
-        backoff = Backoff(0.25, 2.0, 5.0)
-        for _ in range(8):
-            try:
-                if order is None:
-                    await self.sync.report_external_by_id(symbol, order_id)
-                    return
-                await self.sync.fetch_order_fills(order, order_id, symbol)
-                if order.terminal is None:
-                    await self.sync.resolve_order(order)
-                return
-            except (BingxError, FillsNotPublished) as exc:
-                self._pylog.warning("fetching fills of order %s failed (%r); retrying", order_id, exc)
-            await asyncio.sleep(backoff.next_delay())
-        self._pylog.error("fills of order %s could not be fetched; left to recovery/poll", order_id)
+        self._side_tasks.spawn(self.sync.fetch_execution_fills(order, symbol, order_id), f"fills-{order_id}")
 
     # ------------------------------------------------------------------------------------------
     # Submit
     # ------------------------------------------------------------------------------------------
-    async def _submit_order(self, command: SubmitOrder) -> None:
-        await self._submit(command.order, command.params)
-
-    async def _submit_order_list(self, command: SubmitOrderList) -> None:
-        # One by one: a batchOrders response mixes orders and per-item errors, and its orders are
-        # processed concurrently by the venue anyway.
-        for order in command.order_list.orders:
-            await self._submit(order, command.params)
-
-    async def _submit(self, order: NautilusOrder, params: dict[str, Any] | None) -> None:
-        if order.is_closed:
-            return
-        tracked = self.index.register(
-            tracked_for_submit(
-                order, symbol=venue_symbol(order.instrument_id), is_algo=order.order_type in _CONDITIONAL
-            )
-        )
-        self.generate_order_submitted(
-            order.strategy_id, order.instrument_id, order.client_order_id, self._clock.timestamp_ns()
-        )
+    async def _place(
+        self, order: NautilusOrder, tracked: TrackedOrder, params: dict[str, Any] | None
+    ) -> None:
         try:
             kwargs = self._order_params(order, params, cid=order.client_order_id.value)
         except ValueError as exc:
             self.facts.rejected(tracked, f"unsupported by BingX: {exc}", self._clock.timestamp_ns())
             return
-        try:
-            placed = await self._http.place_order(**kwargs)
-        except BingxRejection as exc:
-            if exc.is_duplicate_client_order_id:
-                # The venue already has it: a lost response to an earlier identical request.
-                self._spawn_resolve_submit(tracked, f"{exc.code}: {exc.msg}")
-                return
-            self.facts.rejected(
-                tracked, f"{exc.code}: {exc.msg}", self._clock.timestamp_ns(), exc.is_post_only
-            )
-            return
-        except BingxTransportError as exc:
-            self.facts.rejected(tracked, f"not sent: {exc}", self._clock.timestamp_ns())
-            return
-        except BingxAmbiguous as exc:
-            self._spawn_resolve_submit(tracked, str(exc))
-            return
+        placed = await self._http.place_order(**kwargs)
         self.facts.accepted(tracked, VenueOrderId(str(placed.orderId)), self._clock.timestamp_ns())
         self._apply_response(tracked, placed)
+
+    def _submit_rejected(self, tracked: TrackedOrder, exc: VenueRejection) -> None:
+        if isinstance(exc, BingxRejection) and exc.is_duplicate_client_order_id:
+            # The venue already has it: a lost response to an earlier identical request.
+            self._spawn_resolve_submit(tracked, f"{exc.code}: {exc.msg}")
+            return
+        super()._submit_rejected(tracked, exc)
 
     def _apply_response(self, tracked: TrackedOrder, placed: VenueOrder) -> None:
         """A place response may already say FILLED/CANCELLED (MARKET, IOC, FOK): fetch its fills
@@ -589,20 +316,6 @@ class BingxExecutionClient(LiveExecutionClient):
         ):
             self._fetch_fills_of(tracked, tracked.symbol, placed.orderId)
 
-    def _spawn_resolve_submit(self, tracked: TrackedOrder, why: str) -> None:
-        tracked.ambiguous = True
-        self._pylog.warning("submit of %s ambiguous (%s); resolving by query", tracked.client_order_id, why)
-        self._side_tasks.spawn(self._resolve_submit(tracked), f"resolve-{tracked.client_order_id.value}")
-
-    async def _resolve_submit(self, tracked: TrackedOrder) -> None:
-        """Query until the venue answers definitely; unknown three times in a row (with backoff) ->
-        rejected. Never re-sent."""
-        await self._resolver.resolve_submit(
-            tracked,
-            lambda t, exc: self._pylog.warning("resolving %s failed (%r); retrying", t.client_order_id, exc),
-        )
-
-    # --- order parameters -------------------------------------------------------------------------
     def _order_params(
         self,
         order: NautilusOrder,
@@ -613,82 +326,30 @@ class BingxExecutionClient(LiveExecutionClient):
         price: Price | None = None,
         trigger_price: Price | None = None,
     ) -> dict[str, Any]:
-        reduce_only = bool(order.is_reduce_only)
-        position_side = (
-            str(params["position_side"]).upper()
-            if params and params.get("position_side")
-            else to_bingx_position_side(order.side, reduce_only, self._hedge)
+        return new_order_args(
+            order,
+            params,
+            cid=cid,
+            hedge=self._hedge,
+            use_reduce_only=self._config.use_reduce_only,
+            quantity=quantity,
+            price=price,
+            trigger_price=trigger_price,
         )
-        qty = quantity if quantity is not None else order.quantity.as_decimal()
-        out: dict[str, Any] = {
-            "symbol": venue_symbol(order.instrument_id),
-            "side": _SIDE[order.side],
-            "position_side": position_side,
-            "quantity": f"{qty:f}",
-            "client_order_id": cid,
-        }
-        if reduce_only and self._config.use_reduce_only and not self._hedge:
-            out["reduce_only"] = True
-        ot = order.order_type
-        if ot == OrderType.MARKET:
-            out["order_type"] = "MARKET"
-            return out
-        if ot == OrderType.LIMIT:
-            out["order_type"] = "LIMIT"
-            out["price"] = str(price or order.price)
-            out["time_in_force"] = to_bingx_time_in_force(order.time_in_force, order.is_post_only)
-            return out
-        if ot not in _CONDITIONAL:
-            raise ValueError(f"order type {ot.name}")
-        out["order_type"] = to_bingx_order_type(ot, reduce_only)
-        out["working_type"] = to_bingx_working_type(order.trigger_type)
-        if ot == OrderType.TRAILING_STOP_MARKET:
-            if order.trailing_offset_type != TrailingOffsetType.BASIS_POINTS:
-                raise ValueError("trailing stops take a rate: use BASIS_POINTS offsets")
-            out["price_rate"] = f"{Decimal(str(order.trailing_offset)) / 10_000:f}"
-            activation = getattr(order, "activation_price", None) or trigger_price or order.trigger_price
-            if activation is not None:
-                out["activation_price"] = str(activation)
-            return out
-        out["stop_price"] = str(trigger_price or order.trigger_price)
-        if order.has_price:
-            out["price"] = str(price or order.price)
-            if order.time_in_force != TimeInForce.GTC or order.is_post_only:
-                out["time_in_force"] = to_bingx_time_in_force(order.time_in_force, order.is_post_only)
-        return out
 
     # ------------------------------------------------------------------------------------------
     # Cancel
     # ------------------------------------------------------------------------------------------
-    async def _cancel_order(self, command: CancelOrder) -> None:
-        tracked = self._tracked_for(command.client_order_id.value)
-        if tracked is None:
-            reject_not_found(self.generate_order_cancel_rejected, command, self._clock.timestamp_ns())
-            return
-        async with self._lock_for(tracked):
-            await self._cancel_tracked(tracked)
-
-    async def _cancel_tracked(self, tracked: TrackedOrder) -> None:
+    async def _send_cancel(self, tracked: TrackedOrder) -> None:
         if tracked.terminal is not None:
             return
-        try:
-            canceled = await self._http.cancel_order(
-                tracked.symbol, client_order_id=self.index.venue_cid(tracked)
-            )
-        except BingxRejection as exc:
-            reason = f"{exc.code}: {exc.msg}"
-            if exc.is_unknown_order or exc.is_already_filled:
-                self._side_tasks.spawn(
-                    self._resolve_cancel(tracked, reason), f"cancel-{tracked.client_order_id}"
-                )
-                return
-            self._cancel_rejected(tracked, reason)
-            return
-        except BingxError as exc:
-            self._pylog.warning("cancel of %s ambiguous (%r); resolving", tracked.client_order_id, exc)
-            self._side_tasks.spawn(self._resolve_cancel(tracked, None), f"cancel-{tracked.client_order_id}")
-            return
+        canceled = await self._http.cancel_order(
+            tracked.symbol, client_order_id=self.index.venue_cid(tracked)
+        )
         self._apply_canceled(tracked, canceled)
+
+    def _cancel_refused_as_gone(self, exc: VenueRejection) -> bool:
+        return exc.is_unknown_order or (isinstance(exc, BingxRejection) and exc.is_already_filled)
 
     def _apply_canceled(self, tracked: TrackedOrder, canceled: VenueOrder) -> None:
         self.facts.canceled(
@@ -698,34 +359,16 @@ class BingxExecutionClient(LiveExecutionClient):
             self._clock.timestamp_ns(),
         )
 
-    def _cancel_rejected(self, tracked: TrackedOrder, reason: str) -> None:
-        self.generate_order_cancel_rejected(
-            tracked.strategy_id,
-            tracked.instrument_id,
-            tracked.client_order_id,
-            tracked.engine_venue_order_id or tracked.venue_order_id,
-            reason,
-            self._clock.timestamp_ns(),
-        )
+    def _rejected_venue_id(
+        self, tracked: TrackedOrder, venue_order_id: VenueOrderId | None
+    ) -> VenueOrderId | None:
+        # The id the engine knows the order by (a replacement's link id follows it).
+        return tracked.engine_venue_order_id or tracked.venue_order_id
 
-    async def _resolve_cancel(self, tracked: TrackedOrder, rejection: str | None) -> None:
-        await self._resolver.resolve_cancel(
-            tracked,
-            rejection,
-            lambda t, exc: self._pylog.warning("resolving cancel of %s failed (%r)", t.client_order_id, exc),
-        )
+    async def _cancel_on_venue(self, order: TrackedOrder, venue_order_id: VenueOrderId) -> None:
+        await self._http.cancel_order(order.symbol, order_id=venue_order_int(venue_order_id))
 
-    async def _cancel_all_orders(self, command: CancelAllOrders) -> None:
-        if command.order_side != OrderSide.NO_ORDER_SIDE:
-            for order in self._cache.orders_open(
-                instrument_id=command.instrument_id, side=command.order_side
-            ):
-                tracked = self._tracked_for(order.client_order_id.value)
-                if tracked is not None:
-                    async with self._lock_for(tracked):
-                        await self._cancel_tracked(tracked)
-            return
-        symbol = venue_symbol(command.instrument_id)
+    async def _cancel_all_on_venue(self, symbol: str) -> None:
         try:
             result = await self._http.cancel_all_open_orders(symbol)
         except BingxError as exc:
@@ -738,27 +381,15 @@ class BingxExecutionClient(LiveExecutionClient):
             if tracked is not None:
                 self._apply_canceled(tracked, o)
 
-    async def _batch_cancel_orders(self, command: BatchCancelOrders) -> None:
-        by_symbol: dict[str, list[TrackedOrder]] = {}
-        for cancel in command.cancels:
-            tracked = self._tracked_for(cancel.client_order_id.value)
-            if tracked is None:
-                await self._cancel_order(cancel)  # emits the rejection
-            elif tracked.terminal is None:
-                by_symbol.setdefault(tracked.symbol, []).append(tracked)
-        for symbol, orders in by_symbol.items():
-            for i in range(0, len(orders), MAX_BATCH_CANCEL):
-                await self._batch_cancel_chunk(symbol, orders[i : i + MAX_BATCH_CANCEL])
+    async def _cancel_outside_batch(self, tracked: TrackedOrder, venue_order_id: VenueOrderId | None) -> bool:
+        return tracked.terminal is not None  # nothing left to cancel
 
     async def _batch_cancel_chunk(self, symbol: str, orders: list[TrackedOrder]) -> None:
         by_cid = {self.index.venue_cid(o): o for o in orders}
         try:
             result = await self._http.cancel_batch_orders(symbol, client_order_ids=list(by_cid))
         except BingxError as exc:
-            self._pylog.warning("batch cancel on %s failed (%r); canceling one by one", symbol, exc)
-            for one in orders:
-                async with self._lock_for(one):
-                    await self._cancel_tracked(one)
+            await self._cancel_each(symbol, orders, exc)
             return
         for o in result.success or []:
             done = self.index.lookup(o.client_order_id, o.orderId)
@@ -767,10 +398,7 @@ class BingxExecutionClient(LiveExecutionClient):
         for failed in result.failed or []:
             refused = self.index.lookup(failed.clientOrderId, to_int(failed.orderId))
             if refused is not None:
-                reason = f"{failed.errorCode}: {failed.errorMessage}"
-                self._side_tasks.spawn(
-                    self._resolve_cancel(refused, reason), f"cancel-{refused.client_order_id}"
-                )
+                self._resolve_cancel_later(refused, f"{failed.errorCode}: {failed.errorMessage}")
 
     # ------------------------------------------------------------------------------------------
     # Modify: cancel-replace (see module docstring)
@@ -907,34 +535,9 @@ class BingxExecutionClient(LiveExecutionClient):
                 )
                 return
 
-    async def _query_order(self, command: QueryOrder) -> None:
-        """The engine's in-flight check asks about an order. One of ours is resolved through
-        ``OrderFacts`` (events, each fact once) rather than answered with a report the engine would
-        reconcile on its own — its OrderAccepted would race the one our resolver emits."""
-        tracked = self._tracked_for(command.client_order_id.value)
-        if tracked is None:
-            await super()._query_order(command)
-            return
-        try:
-            found = await self.sync.resolve_order(tracked)
-        except BingxError as exc:
-            self._pylog.warning("query of %s failed: %r", command.client_order_id, exc)
-            return
-        if not found:
-            self._pylog.info("query: %s is not on the venue (yet)", command.client_order_id)
-
-    async def _query_account(self, command: QueryAccount) -> None:
-        try:
-            await self._update_account_state()
-        except BingxError as exc:
-            self._pylog.error("account query failed: %r", exc)
-
     # ------------------------------------------------------------------------------------------
-    # Reconciliation reports (startup and the engine's periodic checks)
+    # Reconciliation reports
     # ------------------------------------------------------------------------------------------
-    def _report_timeout(self) -> float:
-        return report_timeout(self._config.http_timeout_secs)
-
     def _restore_client_id(self, report: OrderStatusReport) -> OrderStatusReport:
         """The venue lowercases client ids (and a replaced order lives under an alias): give the
         report the id the engine knows, or it would adopt our own order as an external one."""
@@ -961,166 +564,91 @@ class BingxExecutionClient(LiveExecutionClient):
         )
         return self._restore_client_id(report)
 
-    async def generate_order_status_report(
-        self, command: GenerateOrderStatusReport
+    async def _order_status_report(
+        self, command: GenerateOrderStatusReport, tracked: TrackedOrder | None
     ) -> OrderStatusReport | None:
         symbol = venue_symbol(command.instrument_id)
-        tracked = self.tracker.get(command.client_order_id.value) if command.client_order_id else None
         cid = self.index.venue_cid(tracked) if tracked is not None else None
         if cid is None and command.client_order_id is not None:
             cid = command.client_order_id.value.lower()
-        oid = _venue_int(command.venue_order_id)
-        try:
-            async with asyncio.timeout(self._report_timeout()):
-                o = await self._read(
-                    "order query",
-                    lambda: self._http.query_order(
-                        symbol, order_id=None if cid else oid, client_order_id=cid
-                    ),
-                )
-        except BingxRejection as exc:
-            if not exc.is_unknown_order:
-                self._pylog.error("order status report for %s failed: %r", cid or oid, exc)
-            return None
-        except (BingxError, TimeoutError) as exc:
-            self._pylog.error("order status report for %s failed: %r", cid or oid, exc)
-            return None
+        oid = None if cid else venue_order_int(command.venue_order_id)
+        o = await self._read(
+            "order query", lambda: self._http.query_order(symbol, order_id=oid, client_order_id=cid)
+        )
         try:
             return self._order_report(o, self._clock.timestamp_ns())
         except ValueError as exc:
             self._pylog.warning("order %s not reportable: %s", o.orderId, exc)
             return None
 
-    async def generate_order_status_reports(
-        self, command: GenerateOrderStatusReports
-    ) -> list[OrderStatusReport]:
-        symbol = venue_symbol(command.instrument_id) if command.instrument_id else None
-        ts_init = self._clock.timestamp_ns()
-        reports: list[OrderStatusReport] = []
-        start, end = ms_or_none(command.start), ms_or_none(command.end)
-        async with asyncio.timeout(self._report_timeout()):
-            orders = await self._read("open orders query", lambda: self._http.open_orders(symbol))
-            await open_and_history_orders(
-                orders,
-                open_only=command.open_only,
-                symbols=lambda: self._history_symbols(symbol),
-                history=lambda sym: self._read(
-                    "order history query",
-                    lambda: self._http.all_orders(sym, start_time=start, end_time=end, limit=1000),
-                ),
-                order_id=lambda o: o.orderId,
-            )
-        for o in orders:
-            iid = self._instrument_info(o.symbol).instrument_id
-            if not is_managed(self._cache, iid, lambda o=o: _describe(o), self._pylog):  # type: ignore[misc]
-                continue
-            append_or_skip(
-                reports,
-                lambda: self._order_report(o, ts_init),  # noqa: B023 - called at once
-                lambda exc: self._pylog.warning(
-                    "order %s skipped in reconciliation: %s",
-                    o.orderId,  # noqa: B023
-                    exc,
-                ),
-            )
-        return reports
-
-    async def generate_fill_reports(self, command: GenerateFillReports) -> list[FillReport]:
-        symbol = venue_symbol(command.instrument_id) if command.instrument_id else None
-        ts_init = self._clock.timestamp_ns()
-        reports: list[FillReport] = []
-        oid = _venue_int(command.venue_order_id)
-        async with asyncio.timeout(self._report_timeout()):
-            now = self._http.now_ms()
-            start = max(ms_or_none(command.start) or 0, now - _HISTORY_WINDOW_MS)
-            for sym in await self._history_symbols(symbol):
-                info = self._instrument_info(sym)
-                page = 1
-                while True:
-                    data = await self._read(
-                        "fill history query",
-                        lambda sym=sym, page=page: self._http.fill_history(  # type: ignore[misc]
-                            sym, order_id=oid, start_ts=start, end_ts=now, page_index=page, page_size=1000
-                        ),
-                    )
-                    rows = data.fill_history_orders or []
-                    for t in rows:
-                        tid = to_int(t.tradeId)
-                        if tid is None:
-                            continue
-                        # Not marked delivered here: the engine may not apply it (see the startup
-                        # sync in adapters.core.userstream.startup, which reads what it applied).
-                        reports.append(
-                            fill_history_to_fill_report(
-                                t,
-                                self.account_id,
-                                info.instrument_id,
-                                info.price_precision,
-                                info.size_precision,
-                                ts_init,
-                                None,
-                                self._venue_position_id(info.instrument_id, (t.positionSide or "").upper()),
-                                info.quote_currency.code,
-                            )
-                        )
-                    if len(rows) < 1000:
-                        break
-                    page += 1
-        return reports
-
-    async def generate_position_status_reports(
-        self, command: GeneratePositionStatusReports
-    ) -> list[PositionStatusReport]:
-        symbol = venue_symbol(command.instrument_id) if command.instrument_id else None
-        return await position_status_reports(
-            lambda: self._http.positions(symbol),
-            within=self._report_timeout(),
-            ts_init=self._clock.timestamp_ns(),
-            is_flat=_flat,
-            instruments=self._instrument_info,
-            position_id=self._venue_position_id,
-            account_id=self.account_id,
-            to_report=position_to_status_report,
-            managed=lambda p, iid: is_managed(
-                self._cache,
-                iid,
-                lambda: f"position {p.symbol} {p.positionSide} {num(p.positionAmt)}",
-                self._pylog,
+    async def _report_orders(
+        self, symbol: str | None, open_only: bool, start: int | None, end: int | None
+    ) -> list[VenueOrder]:
+        orders = await self._read("open orders query", lambda: self._http.open_orders(symbol))
+        return await open_and_history_orders(
+            orders,
+            open_only=open_only,
+            symbols=lambda: self._history_symbols(symbol),
+            history=lambda sym: self._read(
+                "order history query",
+                lambda: self._http.all_orders(sym, start_time=start, end_time=end, limit=1000),
             ),
-            logger=self._pylog,
+            order_id=lambda o: o.orderId,
         )
 
-    async def _read(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
-        """A read-only query of a report, retried on transient errors (see core.net.read_retry)."""
-        return await read_with_retry(call, what=what, logger=self._pylog)
+    def _describe_order(self, o: VenueOrder) -> str:
+        qty, filled = num(o.origQty), num(o.executedQty)
+        return f"order {o.orderId} ({o.client_order_id or '-'}: {o.side} {qty}, {filled} filled, {o.status})"
 
-    async def _history_symbols(self, symbol: str | None) -> list[str]:
-        """BingX history endpoints are queried per symbol: every symbol the cache knows, every
-        symbol with venue activity (open orders, positions) and, with few instruments loaded, all."""
-        return await history_symbols(
-            symbol,
-            cache=self._cache,
-            venue=BINGX_VENUE,
-            venue_symbol=venue_symbol,
-            venue_active=(self._open_order_symbols, self._position_symbols),
-            loaded=self._provider.instruments_by_symbol,
-            max_symbols=self._config.reconciliation_max_symbols,
-        )
+    def _fill_window(self, command: GenerateFillReports) -> tuple[int | None, int | None]:
+        # fillHistory reaches back 7 days at most.
+        now = self._http.now_ms()
+        return max(ms_or_none(command.start) or 0, now - _HISTORY_WINDOW_MS), now
 
-    async def _open_order_symbols(self) -> list[str]:
-        return [o.symbol for o in await self._read("open orders query", self._http.open_orders)]
+    async def _fill_reports(
+        self, symbol: str, order_id: int | None, start: int | None, end: int | None, ts_init: int
+    ) -> list[FillReport]:
+        assert end is not None  # _fill_window bounds it
+        info = self._instrument_info(symbol)
+        reports: list[FillReport] = []
+        page = 1
+        while True:
+            data = await self._read(
+                "fill history query",
+                lambda page=page: self._http.fill_history(  # type: ignore[misc]
+                    symbol,
+                    order_id=order_id,
+                    start_ts=start,
+                    end_ts=end,
+                    page_index=page,
+                    page_size=_FILL_PAGE,
+                ),
+            )
+            rows = data.fill_history_orders or []
+            reports += [
+                fill_history_to_fill_report(
+                    t,
+                    self.account_id,
+                    info.instrument_id,
+                    info.price_precision,
+                    info.size_precision,
+                    ts_init,
+                    None,
+                    self._venue_position_id(info.instrument_id, (t.positionSide or "").upper()),
+                    info.quote_currency.code,
+                )
+                for t in rows
+                if to_int(t.tradeId) is not None
+            ]
+            if len(rows) < _FILL_PAGE:
+                return reports
+            page += 1
 
-    async def _position_symbols(self) -> list[str]:
-        return [p.symbol for p in await self._read("positions query", self._http.positions) if not _flat(p)]
+    async def _positions(self, symbol: str | None) -> list[Position]:
+        return await self._http.positions(symbol)
 
-
-def _describe(o: VenueOrder) -> str:
-    qty, filled = num(o.origQty), num(o.executedQty)
-    return f"order {o.orderId} ({o.client_order_id or '-'}: {o.side} {qty}, {filled} filled, {o.status})"
-
-
-def _flat(p: Position) -> bool:
-    return to_decimal(num(p.positionAmt)) == 0
+    def _position_amount(self, position: Position) -> Decimal:
+        return to_decimal(num(position.positionAmt))
 
 
 def _alias(client_order_id: str, n: int) -> str:
@@ -1131,6 +659,4 @@ def _alias(client_order_id: str, n: int) -> str:
 
 
 def _venue_int(venue_order_id: VenueOrderId | None) -> int | None:
-    if venue_order_id is None or not venue_order_id.value.isdigit():
-        return None
-    return int(venue_order_id.value)
+    return venue_order_int(venue_order_id)

@@ -28,7 +28,6 @@ from nautilus_trader.cache.cache import Cache
 from nautilus_trader.common.component import LiveClock, MessageBus
 from nautilus_trader.config import InstrumentProviderConfig
 from nautilus_trader.live.factories import LiveDataClientFactory, LiveExecClientFactory
-from nautilus_trader.model.identifiers import ClientId
 from yarl import URL
 
 from adapters.bingx.config import (
@@ -43,41 +42,15 @@ from adapters.bingx.execution import BingxExecutionClient
 from adapters.bingx.http import BingxHttpClient
 from adapters.bingx.providers import BingxInstrumentProvider
 from adapters.core.client import metrics
-from adapters.core.net.fleet_budget import FleetBudget, FleetBudgetSettings, settings_from_config
+from adapters.core.client.client_factory import (
+    AccountClients,
+    HttpGetter,
+    cached_http_clients,
+    provider_config,
+)
+from adapters.core.net.fleet_budget import FleetBudget, FleetBudgetSettings
 
 BINGX = "BINGX"
-
-
-@lru_cache(maxsize=16)
-def _cached_http_client(
-    base_url_http: str,
-    api_key: str | None,
-    api_secret: str | None,
-    timeout_secs: float,
-    recv_window_ms: int,
-    fleet_budget: FleetBudgetSettings | None,
-) -> BingxHttpClient:
-    return BingxHttpClient(
-        base_url_http,
-        api_key,
-        api_secret,
-        timeout_secs=timeout_secs,
-        recv_window_ms=recv_window_ms,
-        fleet_budget=create_fleet_budget(base_url_http, fleet_budget),
-    )
-
-
-def get_cached_http_client(
-    base_url_http: str,
-    api_key: str | None,
-    api_secret: str | None,
-    timeout_secs: float,
-    recv_window_ms: int,
-    fleet_budget: FleetBudgetSettings | None = None,
-) -> BingxHttpClient:
-    """One HTTP client per (URL, credentials), shared by the data and exec clients of an account."""
-    # Every argument positional: the cache key is the same whether fleet_budget was passed or not.
-    return _cached_http_client(base_url_http, api_key, api_secret, timeout_secs, recv_window_ms, fleet_budget)
 
 
 def create_fleet_budget(base_url_http: str, settings: FleetBudgetSettings | None) -> FleetBudget | None:
@@ -89,22 +62,34 @@ def create_fleet_budget(base_url_http: str, settings: FleetBudgetSettings | None
     return FleetBudget(settings, scope, edge_ms=0, roll_margin_ms=20)
 
 
+_cached_http_client: HttpGetter[BingxHttpClient] = cached_http_clients(BingxHttpClient, create_fleet_budget)
+
+
+def get_cached_http_client(
+    base_url_http: str,
+    api_key: str | None,
+    api_secret: str | None,
+    timeout_secs: float,
+    recv_window_ms: int,
+    fleet_budget: FleetBudgetSettings | None = None,
+) -> BingxHttpClient:
+    """One HTTP client per (URL, credentials), shared by the data and exec clients of an account."""
+    return _cached_http_client(base_url_http, api_key, api_secret, timeout_secs, recv_window_ms, fleet_budget)
+
+
 @lru_cache(maxsize=16)
 def get_cached_instrument_provider(
     http: BingxHttpClient, config: InstrumentProviderConfig
 ) -> BingxInstrumentProvider:
-    # A provider that would load nothing leaves strategies without instruments: load everything
-    # unless the user narrowed it with load_ids.
-    if not config.load_all and not config.load_ids:
-        config = InstrumentProviderConfig(
-            load_all=True, filters=config.filters, log_warnings=config.log_warnings
-        )
-    return BingxInstrumentProvider(http, config)
+    return BingxInstrumentProvider(http, provider_config(config))
 
 
 # --------------------------------------------------------------------------------------------------
-# Data client factory
+# Client factories
 # --------------------------------------------------------------------------------------------------
+
+
+_ACCOUNT = AccountClients(get_cached_http_client, get_cached_instrument_provider)
 
 
 class BingxLiveDataClientFactory(LiveDataClientFactory):
@@ -119,35 +104,20 @@ class BingxLiveDataClientFactory(LiveDataClientFactory):
         cache: Cache,
         clock: LiveClock,
     ) -> BingxDataClient:
-        urls = config.urls()
-        key = config.api_key or os.environ.get(ENV_API_KEY)
-        secret = config.api_secret or os.environ.get(ENV_API_SECRET)
-        http = get_cached_http_client(
-            urls.http,
-            key,
-            secret,
-            config.http_timeout_secs,
-            config.recv_window_ms,
-            settings_from_config(config),
+        return _ACCOUNT.create(
+            BingxDataClient,
+            loop,
+            name,
+            config,
+            msgbus,
+            cache,
+            clock,
+            credentials=(
+                config.api_key or os.environ.get(ENV_API_KEY),
+                config.api_secret or os.environ.get(ENV_API_SECRET),
+            ),
+            enable_metrics=metrics.enable_data_client,
         )
-        provider = get_cached_instrument_provider(http, config.instrument_provider)
-        client = BingxDataClient(
-            loop=loop,
-            client_id=ClientId(name),
-            config=config,
-            msgbus=msgbus,
-            cache=cache,
-            clock=clock,
-            instrument_provider=provider,
-            http=http,
-        )
-        metrics.enable_data_client(client, config, http)  # no-op unless config.metrics_port is set
-        return client
-
-
-# --------------------------------------------------------------------------------------------------
-# Execution client factory
-# --------------------------------------------------------------------------------------------------
 
 
 class BingxLiveExecClientFactory(LiveExecClientFactory):
@@ -163,26 +133,14 @@ class BingxLiveExecClientFactory(LiveExecClientFactory):
         cache: Cache,
         clock: LiveClock,
     ) -> BingxExecutionClient:
-        urls = config.urls()
-        key, secret = resolve_credentials(config.api_key, config.api_secret)
-        http = get_cached_http_client(
-            urls.http,
-            key,
-            secret,
-            config.http_timeout_secs,
-            config.recv_window_ms,
-            settings_from_config(config),
+        return _ACCOUNT.create(
+            BingxExecutionClient,
+            loop,
+            name,
+            config,
+            msgbus,
+            cache,
+            clock,
+            credentials=resolve_credentials(config.api_key, config.api_secret),
+            enable_metrics=metrics.enable_exec_client,
         )
-        provider = get_cached_instrument_provider(http, config.instrument_provider)
-        client = BingxExecutionClient(
-            loop=loop,
-            client_id=ClientId(name),
-            config=config,
-            msgbus=msgbus,
-            cache=cache,
-            clock=clock,
-            instrument_provider=provider,
-            http=http,
-        )
-        metrics.enable_exec_client(client, config, http)  # no-op unless config.metrics_port is set
-        return client

@@ -87,6 +87,7 @@ from nautilus_trader.model.identifiers import (
 )
 from nautilus_trader.model.instruments import CryptoPerpetual
 from nautilus_trader.model.objects import AccountBalance, Currency, Money, Price, Quantity
+from nautilus_trader.model.orders import Order as NautilusOrder
 
 from adapters.bingx.schemas import (
     BalanceItem,
@@ -296,6 +297,76 @@ def to_bingx_position_side(order_side: OrderSide, reduce_only: bool, hedge_mode:
         return "BOTH"
     is_buy = order_side == OrderSide.BUY
     return "LONG" if is_buy != reduce_only else "SHORT"
+
+
+CONDITIONAL_TYPES: Final = frozenset(
+    {
+        OrderType.STOP_MARKET,
+        OrderType.STOP_LIMIT,
+        OrderType.MARKET_IF_TOUCHED,
+        OrderType.LIMIT_IF_TOUCHED,
+        OrderType.TRAILING_STOP_MARKET,
+    }
+)
+_WIRE_SIDE: Final = {OrderSide.BUY: "BUY", OrderSide.SELL: "SELL"}
+
+
+def new_order_args(
+    order: NautilusOrder,
+    params: dict[str, Any] | None,
+    *,
+    cid: str,
+    hedge: bool,
+    use_reduce_only: bool,
+    quantity: Decimal | None = None,
+    price: Price | None = None,
+    trigger_price: Price | None = None,
+) -> dict[str, Any]:
+    """The ``place_order`` arguments of ``order`` under the venue client id ``cid`` (a replacement
+    gives its own quantity, price and trigger). ValueError: BingX cannot place it."""
+    reduce_only = bool(order.is_reduce_only)
+    position_side = (
+        str(params["position_side"]).upper()
+        if params and params.get("position_side")
+        else to_bingx_position_side(order.side, reduce_only, hedge)
+    )
+    qty = quantity if quantity is not None else order.quantity.as_decimal()
+    out: dict[str, Any] = {
+        "symbol": venue_symbol(order.instrument_id),
+        "side": _WIRE_SIDE[order.side],
+        "position_side": position_side,
+        "quantity": f"{qty:f}",
+        "client_order_id": cid,
+    }
+    if reduce_only and use_reduce_only and not hedge:
+        out["reduce_only"] = True
+    ot = order.order_type
+    if ot == OrderType.MARKET:
+        out["order_type"] = "MARKET"
+        return out
+    if ot == OrderType.LIMIT:
+        out["order_type"] = "LIMIT"
+        out["price"] = str(price or order.price)
+        out["time_in_force"] = to_bingx_time_in_force(order.time_in_force, order.is_post_only)
+        return out
+    if ot not in CONDITIONAL_TYPES:
+        raise ValueError(f"order type {ot.name}")
+    out["order_type"] = to_bingx_order_type(ot, reduce_only)
+    out["working_type"] = to_bingx_working_type(order.trigger_type)
+    if ot == OrderType.TRAILING_STOP_MARKET:
+        if order.trailing_offset_type != TrailingOffsetType.BASIS_POINTS:
+            raise ValueError("trailing stops take a rate: use BASIS_POINTS offsets")
+        out["price_rate"] = f"{Decimal(str(order.trailing_offset)) / 10_000:f}"
+        activation = getattr(order, "activation_price", None) or trigger_price or order.trigger_price
+        if activation is not None:
+            out["activation_price"] = str(activation)
+        return out
+    out["stop_price"] = str(trigger_price or order.trigger_price)
+    if order.has_price:
+        out["price"] = str(price or order.price)
+        if order.time_in_force != TimeInForce.GTC or order.is_post_only:
+            out["time_in_force"] = to_bingx_time_in_force(order.time_in_force, order.is_post_only)
+    return out
 
 
 # --------------------------------------------------------------------------------------------------

@@ -23,9 +23,9 @@ from adapters.bingx.http import BingxHttpClient
 from adapters.bingx.schemas_stream import MAX_PING_FRAME, PONG, decode_gzip_frame, is_ping
 from adapters.bingx.user_events import BingxUserStreamHandler
 from adapters.bingx.venue_sync import BingxVenueSync
-from adapters.core.net.stream import Frame, StreamHandle
-from adapters.core.net.ws_connection import WsConfig, WsConnection
-from adapters.core.userstream.recovery import SnapshotOutcome
+from adapters.core.net.stream import Frame
+from adapters.core.net.ws_connection import WsConfig
+from adapters.core.userstream.stream_ops import VenueStreamOps
 
 
 def user_stream_url(ws_base_url: str, listen_key: str) -> str:
@@ -43,7 +43,9 @@ def ping_reply(frame: Frame) -> Frame | None:
     return PONG if is_ping(payload) else None
 
 
-class BingxUserStreamOps:
+class BingxUserStreamOps(VenueStreamOps):
+    socket_name = "bingx-user"
+
     def __init__(
         self,
         *,
@@ -55,43 +57,26 @@ class BingxUserStreamOps:
         session: aiohttp.ClientSession | None,
         logger: logging.Logger,
     ) -> None:
+        super().__init__(
+            sync=sync,
+            handler=handler,
+            ws_base_url=ws_base_url,
+            ws_config=ws_config,
+            session=session,
+            logger=logger,
+        )
         self._http = http
-        self._sync = sync
-        self._handler = handler
-        self._ws_base_url = ws_base_url
-        self._ws_config = ws_config
-        self._session = session
-        self._log = logger
-        self.connections = 0
         self.keys_created = 0
         self.keys_retired = 0
+
+    def stream_url(self, listen_key: str) -> str:
+        return user_stream_url(self._ws_base_url, listen_key)
 
     # --- RecoveryVenue -----------------------------------------------------------------------
     async def create_listen_key(self) -> str:
         key = await self._http.create_listen_key()
         self.keys_created += 1
         return key
-
-    async def snapshot(self) -> SnapshotOutcome:
-        return await self._sync.snapshot()
-
-    async def post_snapshot(self) -> SnapshotOutcome:
-        return await self._sync.post_snapshot()
-
-    async def connect_stream(self, listen_key: str) -> StreamHandle:
-        self.connections += 1
-        conn = WsConnection(
-            user_stream_url(self._ws_base_url, listen_key),
-            config=self._ws_config,
-            session=self._session,
-            name=f"bingx-user-{self.connections}",
-            logger=self._log,
-        )
-        await conn.start()
-        return conn
-
-    def handle_frame(self, frame: bytes | str) -> None:
-        self._handler.handle_frame(frame)
 
     async def retire_listen_key(self, key: str) -> None:
         """The key a rotation replaced: BingX keeps it alive for up to 60 min otherwise."""

@@ -10,8 +10,9 @@ Phases (see ``adapters.core.userstream.recovery``):
 
 * ``snapshot`` — balance (an account state), positions (kept for inspection, see below) and open
   orders: tracked ones are confirmed, external ones reported.
-* ``post_snapshot`` — (see :mod:`adapters.core.userstream.gap_sync`) tracked orders that are no longer
-  open are queried for their final state (their fills first); every open tracked order's executed quantity is
+* ``post_snapshot`` — (see :mod:`adapters.core.userstream.gap_sync`) tracked orders that are no longer open
+are
+  queried for their final state (their fills first); every open tracked order's executed quantity is
   compared with what the engine was told and a shortfall is fetched by order id; then every fill
   since each symbol's trade cursor is walked in ``fillHistory`` (trade ids, last-fill quantities).
   Nothing lost in the gap, nothing twice. These are the gaps the reference design leaves (it
@@ -31,6 +32,7 @@ reported by the engine-driven reconciliation (``generate_position_status_reports
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from decimal import Decimal
@@ -50,6 +52,7 @@ from adapters.bingx.parsing import (
 )
 from adapters.bingx.schemas import FillHistoryItem, Order, Position, num, to_int
 from adapters.bingx.user_events import BingxUserStreamHandler, OrderIndex
+from adapters.core.base.backoff import Backoff
 from adapters.core.base.timestamps import NANOS_PER_MS, format_ms
 from adapters.core.client.exec_client import InstrumentInfo
 from adapters.core.net.http_errors import FillsNotPublished
@@ -244,6 +247,25 @@ class BingxVenueSync:
             if len(rows) < _FILLS_PAGE:
                 return sorted(out, key=_trade_key)
             page += 1
+
+    async def fetch_execution_fills(self, order: TrackedOrder | None, symbol: str, order_id: int) -> None:
+        """The fills of an execution that arrived without last-fill fields, from fillHistory (never
+        from the cumulative quantity); an external order is reported whole. Retried a few times,
+        then left to recovery / the poll."""
+        backoff = Backoff(0.25, 2.0, 5.0)
+        for _ in range(8):
+            try:
+                if order is None:
+                    await self.report_external_by_id(symbol, order_id)
+                    return
+                await self.fetch_order_fills(order, order_id, symbol)
+                if order.terminal is None:
+                    await self.resolve_order(order)
+                return
+            except (BingxError, FillsNotPublished) as exc:
+                self._log.warning("fetching fills of order %s failed (%r); retrying", order_id, exc)
+            await asyncio.sleep(backoff.next_delay())
+        self._log.error("fills of order %s could not be fetched; left to recovery/poll", order_id)
 
     async def report_external_by_id(self, symbol: str, order_id: int) -> None:
         """An order a stream event could not report whole (no last-fill fields, or a cumulative

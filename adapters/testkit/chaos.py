@@ -1203,7 +1203,9 @@ async def _run(
         seed=seed,
         step_interval=3600.0,
         exec_config=venue.exec_config,
-        log_level="ERROR",
+        log_level=os.environ.get(
+            "CHAOS_LOG_LEVEL", "ERROR"
+        ),  # CHAOS_LOG_LEVEL=INFO to replay a seed in detail
         hedge_mode=plan.hedge,
     ) as env:
         ctx = exec_client(env).user_stream.ctx

@@ -45,6 +45,17 @@ class VenueRejection(VenueError):
         self.msg = msg
         self.http_status = http_status
 
+    # What every venue's execution client asks of a rejection; each venue says which codes mean it.
+    @property
+    def is_post_only(self) -> bool:
+        """A post-only order refused because it would have taken liquidity."""
+        return False
+
+    @property
+    def is_unknown_order(self) -> bool:
+        """The venue does not know the order (or no longer has it open)."""
+        return False
+
 
 class VenueRateLimited(VenueRejection):
     """Rate limited (HTTP 429/418 or a venue rate-limit code). The request was not executed."""
