@@ -31,7 +31,7 @@ from nautilus_trader.cache.cache import Cache
 from nautilus_trader.common.component import LiveClock, MessageBus
 from nautilus_trader.execution.messages import GenerateOrderStatusReport, ModifyOrder
 from nautilus_trader.execution.reports import FillReport, OrderStatusReport
-from nautilus_trader.model.enums import OrderType
+from nautilus_trader.model.enums import OrderStatus, OrderType
 from nautilus_trader.model.identifiers import (
     AccountId,
     ClientId,
@@ -87,6 +87,7 @@ from adapters.core.net.http_errors import VenueRejection
 from adapters.core.net.read_retry import read_with_retry
 from adapters.core.orders.order_tracking import TrackedOrder
 from adapters.core.orders.reconciliation import open_and_history_orders
+from adapters.core.orders.resolution import ACCEPT_MARGIN_SECS
 from adapters.core.parse.instrument_info import InstrumentInfo
 from adapters.core.parse.wire_values import safe_identifier
 from adapters.core.userstream.stream_setup import ws_config
@@ -392,7 +393,10 @@ class BinanceFuturesExecutionClient(PerpExecutionClient):
             return
         except BinanceError as exc:
             self._log.warning(f"Modify of {order.client_order_id} ambiguous ({exc!r}); resolving by query")
-            self._side_tasks.spawn(self._resolve_modify(tracked), f"modify-{order.client_order_id.value}")
+            requested = (quantity.as_decimal(), price.as_decimal())
+            self._side_tasks.spawn(
+                self._resolve_modify(tracked, requested), f"modify-{order.client_order_id.value}"
+            )
             return
         self._apply_amendment(tracked, amended.orderId, amended.origQty, amended.price, info)
 
@@ -419,9 +423,15 @@ class BinanceFuturesExecutionClient(PerpExecutionClient):
             self._clock.timestamp_ns(),
         )
 
-    async def _resolve_modify(self, tracked: TrackedOrder) -> None:
+    async def _resolve_modify(self, tracked: TrackedOrder, requested: tuple[Decimal, Decimal]) -> None:
+        """An amend whose answer was lost: the venue's order says whether it took effect. While the
+        venue may still execute the request (its recvWindow plus a margin) the old values are not
+        final; past that they are, and the modify is reported rejected. The engine's order must
+        leave PENDING_UPDATE either way: left there, NautilusTrader's in-flight check resolves it as
+        CANCELED after its retries while it still rests on the venue (chaos Binance seed 966)."""
         backoff = Backoff(0.25, 2.0, 5.0)
         self.resolutions["modify"] += 1
+        final_at = asyncio.get_running_loop().time() + self._config.recv_window_ms / 1000 + ACCEPT_MARGIN_SECS
         while True:
             try:
                 o = await self._query_venue_order(tracked.symbol, tracked.client_order_id.value)
@@ -429,10 +439,23 @@ class BinanceFuturesExecutionClient(PerpExecutionClient):
                 self._log.warning(f"Resolving modify of {tracked.client_order_id} failed ({exc!r}); retrying")
                 await asyncio.sleep(backoff.next_delay())
                 continue
+            applied = (Decimal(o.origQty), Decimal(o.price)) == requested
+            still_open = tracked.terminal is None and o.status in ("NEW", "PARTIALLY_FILLED")
+            if not applied and still_open and asyncio.get_running_loop().time() < final_at:
+                await asyncio.sleep(backoff.next_delay())
+                continue
             self._apply_amendment(
                 tracked, o.orderId, o.origQty, o.price, self._instrument_info(tracked.symbol)
             )
             self.sync.apply_order(tracked, o)
+            order = self._cache.order(tracked.client_order_id)
+            if (
+                not applied
+                and tracked.terminal is None
+                and order is not None
+                and order.status == OrderStatus.PENDING_UPDATE
+            ):
+                self._modify_rejected(order, "modify not applied on the venue (its answer was lost)")
             return
 
     # ------------------------------------------------------------------------------------------

@@ -272,13 +272,18 @@ class BingxVenueSync:
         quantity more than the event's own fill): the venue's view of it, with every fill. Once the
         engine holds it, it is adopted and synced like any tracked order."""
         o = await self._http.query_order(symbol, order_id=order_id)
+        if not await self._sync_if_known(o):
+            await self._report_external(o)
+
+    async def _sync_if_known(self, o: Order) -> bool:
+        """Tracked, or held by the engine (then adopted): synced like any tracked order."""
         order = self._index.lookup(o.client_order_id, o.orderId) or self._handler.adopt(
             (o.client_order_id or "").lower(), str(o.orderId)
         )
-        if order is not None:
-            await self.sync_order(order, o)
-        else:
-            await self._report_external(o)
+        if order is None:
+            return False
+        await self.sync_order(order, o)
+        return True
 
     async def _report_external(self, o: Order) -> int:
         """An order the node does not track (nor the engine's cache holds): reported once, with
@@ -324,6 +329,7 @@ class BingxVenueSync:
             send=self._handler.send_order_with_fills,
             log=self._log,
             ident=o.orderId,
+            synced_as_tracked=lambda: self._sync_if_known(o),
         )
 
     # --- recovery phases / poll --------------------------------------------------------------

@@ -496,7 +496,13 @@ async def test_a_failed_relisting_fails_the_attempt() -> None:
 
 
 def _report_external(
-    tracker: OrderTracker, sent: list[Any], *, order_report: Any, trades: list[tuple[int, str]], executed: str
+    tracker: OrderTracker,
+    sent: list[Any],
+    *,
+    order_report: Any,
+    trades: list[tuple[int, str]],
+    executed: str,
+    synced_as_tracked: Any = None,
 ) -> Any:
 
     async def fetch() -> list[tuple[int, str]]:
@@ -514,6 +520,7 @@ def _report_external(
         send=lambda r, f: sent.append((r, f)),
         log=LOG,
         ident="web-9",
+        synced_as_tracked=synced_as_tracked,
     )
 
 
@@ -564,3 +571,51 @@ async def test_an_external_order_reported_whole_says_nothing(caplog: pytest.LogC
         )
     assert n == 1 and sent == [("order", [("fill", 4, 7)])]
     assert _records(caplog) == []
+
+
+async def test_an_external_order_that_became_the_engines_while_read_is_synced_not_reported(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Chaos BingX seed 227: the stream's report of a new external order was still queued when the
+    # recovery began reading its trades; meanwhile the engine took that report and a stream event
+    # adopted the order and queued its fill. A second report with that fill made NautilusTrader
+    # apply the report's copy first and refuse the queued event with an error.
+    tracker = OrderTracker()
+    tracker.mark_seen(fill_key("AUSDT", 6, OrderSide.SELL))
+    sent: list[Any] = []
+    asked: list[str] = []
+
+    async def now_tracked() -> bool:
+        asked.append("after the trades were read")
+        return True
+
+    with caplog.at_level(logging.INFO, logger=LOG.name):
+        n = await _report_external(
+            tracker,
+            sent,
+            order_report=lambda: "report",
+            trades=[(6, "14.1")],
+            executed="14.1",
+            synced_as_tracked=now_tracked,
+        )
+    assert n == 0 and sent == [] and asked == ["after the trades were read"]
+    assert _records(caplog) == [
+        ("INFO", "recovery: order web-9 became the engine's while it was read; synced as tracked")
+    ]
+
+
+async def test_an_external_order_still_unknown_after_its_trades_were_read_is_reported() -> None:
+    sent: list[Any] = []
+
+    async def not_tracked() -> bool:
+        return False
+
+    n = await _report_external(
+        OrderTracker(),
+        sent,
+        order_report=lambda: "report",
+        trades=[(6, "14.1")],
+        executed="14.1",
+        synced_as_tracked=not_tracked,
+    )
+    assert n == 1 and sent == [("report", [("fill", 6, 7)])]

@@ -219,3 +219,33 @@ async def test_rejection_carries_venue_reason(env: SimNode) -> None:
     rejected = [e for e in env.strategy.received if type(e).__name__ == "OrderRejected"]
     assert rejected and "-5022" in rejected[-1].reason
     assert rejected[-1].due_post_only
+
+
+def _events(env: SimNode, kind: type, cid: Any) -> int:
+    return sum(1 for e in env.strategy.received if isinstance(e, kind) and e.client_order_id == cid)
+
+
+# Chaos Binance seed 966 (under load): a modify whose answer was lost and that the venue never
+# executed left the engine's order PENDING_UPDATE; after its in-flight retries NautilusTrader resolved
+# it as CANCELED while it still rested on the venue (venue NEW, node CANCELED: a live order the
+# strategy no longer sees). The resolution now waits out the recvWindow, then rejects the modify.
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("env", [{"recv_window_ms": 1000}], indirect=True)
+@pytest.mark.parametrize("executed", [False, True])
+async def test_a_modify_whose_answer_was_lost_leaves_pending_update_either_way(
+    env: SimNode, executed: bool
+) -> None:
+    from nautilus_trader.model.events import OrderModifyRejected, OrderUpdated
+
+    cid, _price = await resting_buy(env)
+    env.sim.faults.fail("PUT", "/fapi/v1/order", count=1, status=503, after_execute=executed)
+    env.strategy.modify(cid, quantity="0.020")
+    await env.wait_until(lambda: env.exec_client.resolutions["modify"] == 1, what="ambiguous modify")
+    await env.wait_until(lambda: env.order(cid).status == OrderStatus.ACCEPTED, what="modify resolved")
+    await env.exec_client._side_tasks.join()
+    venue = {o["client_order_id"]: o for o in env.sim.state()["orders"]}[cid.value]
+    assert venue["status"] == "NEW"
+    want = Decimal("0.020") if executed else Decimal("0.010")
+    assert Decimal(venue["qty"]) == want and env.order(cid).quantity.as_decimal() == want
+    assert _events(env, OrderUpdated, cid) == int(executed)
+    assert _events(env, OrderModifyRejected, cid) == int(not executed)

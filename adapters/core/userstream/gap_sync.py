@@ -255,6 +255,7 @@ async def report_external_order(
     send: Callable[[OrderStatusReport, list[FillReport]], None],
     log: logging.Logger,
     ident: object,
+    synced_as_tracked: Callable[[], Awaitable[bool]] | None = None,
 ) -> int:
     """Report an order this node does not track, with every fill it has: 1 if sent.
 
@@ -266,6 +267,13 @@ async def report_external_order(
     nothing is sent and the caller's attempt is retried on fresh views. Every trade of the order is
     bundled, also one already handed to the engine (it skips trade ids an order holds), and marked
     seen only after the reports were built and sent. ``fill_report(trade, ts_init)``.
+
+    ``synced_as_tracked()`` is asked once the trades are read: the order may have become the
+    engine's meanwhile (a report of it, queued when this began, taken by the engine, and a stream
+    event of it then adopted). Then it is synced as a tracked order and nothing is reported: a
+    second report would race the fill events that path has already queued, and NautilusTrader
+    1.221 would apply the report's copy of a fill before the queued event, then refuse that event
+    with an error (chaos: BingX seed 227).
     """
     try:
         report = order_report()
@@ -285,6 +293,9 @@ async def report_external_order(
         raise FillsNotPublished(
             f"external order {ident}: executed {executed} on the venue, its trades sum to {total}"
         )
+    if synced_as_tracked is not None and await synced_as_tracked():
+        log.info("recovery: order %s became the engine's while it was read; synced as tracked", ident)
+        return 0
     unseen = [k for k in rows if not tracker.is_seen(k)]
     if len(unseen) < len(rows):
         # Some of its fills already went to the engine (an event of the stream, still queued, say)
