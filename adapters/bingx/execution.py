@@ -76,6 +76,7 @@ from adapters.core.client.perp_execution import PerpExecutionClient, reject_not_
 from adapters.core.net.http_errors import VenueRejection
 from adapters.core.orders.order_tracking import TrackedOrder
 from adapters.core.orders.reconciliation import ms_or_none, open_and_history_orders, report_timeout
+from adapters.core.orders.resolution import ACCEPT_MARGIN_SECS
 from adapters.core.parse.decimal_parse import to_decimal
 from adapters.core.parse.instrument_info import InstrumentInfo
 from adapters.core.userstream.stream_setup import ws_config
@@ -470,12 +471,14 @@ class BingxExecutionClient(PerpExecutionClient):
         chain.current_cid = alias
         info = self._instrument_info(tracked.symbol)
         self._set_order(tracked, new_qty, new_price, new_trigger, info, ts)
+        chain.replacing = True
         try:
             kwargs = self._order_params(
                 order, None, cid=alias, quantity=remaining, price=new_price, trigger_price=new_trigger
             )
             placed = await self._http.place_order(**kwargs)
         except BingxRejection as exc:
+            chain.replacing = False
             self._modify_rejected(tracked, f"cancel-replace: replacement rejected: {exc.code}: {exc.msg}")
             self.facts.canceled(tracked, old_voi, chain.filled_before, self._clock.timestamp_ns())
             return
@@ -483,6 +486,7 @@ class BingxExecutionClient(PerpExecutionClient):
             self._pylog.warning("replacement of %s ambiguous (%r); resolving", tracked.client_order_id, exc)
             self._side_tasks.spawn(self._resolve_replacement(tracked, old_voi), f"replace-{alias}")
             return
+        chain.replacing = False
         self.facts.venue_id_changed(tracked, VenueOrderId(str(placed.orderId)), self._clock.timestamp_ns())
         self._apply_response(tracked, placed)
 
@@ -513,9 +517,13 @@ class BingxExecutionClient(PerpExecutionClient):
         )
 
     async def _resolve_replacement(self, tracked: TrackedOrder, old_voi: VenueOrderId) -> None:
+        """A replacement whose answer was lost. "Not found" is final only once the venue can no
+        longer accept it (its recvWindow plus a margin): declared missing earlier, a late
+        acceptance would be a live venue order the node no longer tracks."""
         backoff = Backoff(0.25, 2.0, 5.0)
-        not_found = 0
         self.resolutions["modify"] += 1
+        chain = self.index.chain_for(tracked)
+        final_at = asyncio.get_running_loop().time() + self._config.recv_window_ms / 1000 + ACCEPT_MARGIN_SECS
         while tracked.terminal is None:
             await asyncio.sleep(backoff.next_delay())
             try:
@@ -524,11 +532,12 @@ class BingxExecutionClient(PerpExecutionClient):
                 self._pylog.warning("resolving replacement of %s failed (%r)", tracked.client_order_id, exc)
                 continue
             if o is not None:
+                chain.replacing = False
                 self.facts.venue_id_changed(tracked, VenueOrderId(str(o.orderId)), self._clock.timestamp_ns())
                 await self.sync.sync_order(tracked, o)
                 return
-            not_found += 1
-            if not_found >= 3:
+            if asyncio.get_running_loop().time() >= final_at:
+                chain.replacing = False
                 self._modify_rejected(tracked, "cancel-replace: replacement not found on venue")
                 self.facts.canceled(
                     tracked, old_voi, self.index.filled_before(tracked), self._clock.timestamp_ns()

@@ -78,6 +78,9 @@ class Chain:
     retired: set[str] = field(default_factory=set)  # venue order ids of canceled links
     filled_before: Decimal = Decimal(0)  # what the retired links filled (venue-confirmed)
     replacements: int = 0
+    # A replacement sent and not confirmed yet: until its answer (or its resolution) the venue may
+    # not know the live link, and "not found" means "not yet", not "gone".
+    replacing: bool = False
 
 
 class OrderIndex:

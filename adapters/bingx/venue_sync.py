@@ -203,6 +203,10 @@ class BingxVenueSync:
         it; raises on transport/ambiguous errors."""
         o = await self.query_live_link(order)
         if o is None:
+            chain = self._index.chain(order)
+            if chain is not None and chain.replacing:
+                self._log.info("%s: its replacement is in flight; its answer decides", order.client_order_id)
+                return True
             return False
         await self.sync_order(order, o)
         return True

@@ -113,6 +113,34 @@ async def test_modify_is_cancel_replace_and_the_replacement_fills(env: SimNode) 
     await assert_converged(env)
 
 
+# A replacement whose answer was lost and that the venue executed late (within its recvWindow): it
+# was declared "not found" after three quick queries (~1.75 s) and the order CANCELED in the node
+# while the replacement rested on the venue, untracked. "Not found" is now final only once the
+# venue can no longer accept it; until then a recovery that meets it says so at INFO, not as an
+# error about an unknown accepted order.
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("env", [{"recv_window_ms": 5000}], indirect=True)
+async def test_a_replacement_answered_with_a_failure_and_executed_late_is_tracked(env: SimNode) -> None:
+    price = last(env) * Decimal("0.95")
+    cid = env.strategy.limit(BTC, OrderSide.BUY, "0.0100", px(price))
+    await status(env, cid, OrderStatus.ACCEPTED)
+    first_voi = env.order(cid).venue_order_id
+    env.sim.faults.fail("POST", "/openApi/swap/v2/trade/order", count=1, status=503, execute_after_ms=3000)
+    env.strategy.modify(cid, quantity="0.0200")
+    await env.wait_until(lambda: env.bingx_client.resolutions["modify"] == 1, what="ambiguous replacement")
+    await env.wait_until(
+        lambda: env.order(cid).venue_order_id != first_voi, within=15.0, what="the late replacement tracked"
+    )
+    await env.bingx_client._side_tasks.join()
+    replacement = venue_orders(env, cid)[f"{cid.value.lower()}-r1"]
+    assert replacement["status"] == "NEW" and Decimal(replacement["qty"]) == Decimal("0.02")
+    order = env.order(cid)
+    assert order.status == OrderStatus.ACCEPTED
+    assert order.venue_order_id == VenueOrderId(str(replacement["order_id"]))
+    assert order.quantity.as_decimal() == Decimal("0.02")
+    await assert_converged(env)
+
+
 async def test_modify_after_a_partial_fill_places_only_the_remainder(env: SimNode) -> None:
     book = env.sim.engine.book(SYMBOL, 5)
     best_ask, best_qty = book.asks[0]
