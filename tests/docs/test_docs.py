@@ -502,3 +502,16 @@ def test_mermaid_is_served_from_the_site(site: Path) -> None:
         assert not re.search(r"\basync\b", tag), tag
         src = _SRC.search(tag)
         assert src is not None and (page.parent / src.group(1)).resolve() == served.resolve()
+
+
+def test_make_mutation_names_files_that_exist() -> None:
+    # mutmut refuses to start when a selected test file or a mutated module has moved: a rename must
+    # take `make mutation` with it.
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
+    named = [
+        *config["only_mutate"],
+        *[p for p in config["pytest_add_cli_args_test_selection"] if p.endswith(".py")],
+    ]
+    assert [p for p in named if not (ROOT / p).is_file()] == []
