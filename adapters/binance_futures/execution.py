@@ -76,7 +76,6 @@ from adapters.binance_futures.ws_trading import BinanceWsTradingClient
 from adapters.core.client.perp_execution import (
     PerpExecutionClient,
     SymbolSource,
-    reject_not_found,
     venue_order_int,
 )
 from adapters.core.net.http_errors import VenueRejection
@@ -227,14 +226,7 @@ class BinanceFuturesExecutionClient(PerpExecutionClient):
         # Stamped with the venue's time of the read: a stream update older than it (still queued on
         # a socket being drained) must not revert what this read says.
         stamp = max((a.updateTime or 0 for a in info.assets), default=0) or asked_ms
-        balances = self.stream_handler.balance_clock.fresh(
-            balances, max(stamp, asked_ms), authoritative=reread
-        )
-        if not balances:
-            return
-        self.generate_account_state(
-            balances=balances, margins=margins, reported=True, ts_event=self._clock.timestamp_ns()
-        )
+        self._publish_account(balances, margins, max(stamp, asked_ms), reread=reread)
 
     # ------------------------------------------------------------------------------------------
     # Lookups
@@ -321,12 +313,7 @@ class BinanceFuturesExecutionClient(PerpExecutionClient):
     # ------------------------------------------------------------------------------------------
     # Modify: Binance amends LIMIT orders in place (adapters.binance_futures.amend)
     # ------------------------------------------------------------------------------------------
-    async def _modify_order(self, command: ModifyOrder) -> None:
-        order = self._cache.order(command.client_order_id)
-        tracked = self._tracked_for(command.client_order_id.value)
-        if order is None or tracked is None:
-            reject_not_found(self.generate_order_modify_rejected, command, self._clock.timestamp_ns())
-            return
+    async def _modify(self, order: NautilusOrder, tracked: TrackedOrder, command: ModifyOrder) -> None:
         await self.amender.modify(order, tracked, command)
 
     # ------------------------------------------------------------------------------------------

@@ -36,7 +36,6 @@ from nautilus_trader.execution.reports import FillReport, OrderStatusReport
 from nautilus_trader.model.identifiers import (
     AccountId,
     ClientId,
-    ClientOrderId,
     VenueOrderId,
 )
 from nautilus_trader.model.objects import Price
@@ -61,11 +60,10 @@ from adapters.bingx.poll import RestPollFailover
 from adapters.bingx.providers import BingxInstrumentProvider
 from adapters.bingx.schemas import Order as VenueOrder
 from adapters.bingx.schemas import Position, num, to_int
-from adapters.bingx.user_events import BingxUserStreamHandler, OrderIndex
+from adapters.bingx.user_events import BingxUserStreamHandler, CacheByVenueCid, OrderIndex
 from adapters.bingx.user_stream import BingxUserStreamOps, ping_reply
 from adapters.bingx.venue_sync import BingxVenueSync
-from adapters.core.base.dedup import FifoDedup
-from adapters.core.client.perp_execution import PerpExecutionClient, reject_not_found, venue_order_int
+from adapters.core.client.perp_execution import PerpExecutionClient, venue_order_int
 from adapters.core.net.http_errors import VenueRejection
 from adapters.core.orders.order_tracking import TrackedOrder
 from adapters.core.orders.reconciliation import ms_or_none, open_and_history_orders, report_timeout
@@ -155,9 +153,8 @@ class BingxExecutionClient(PerpExecutionClient):
         # Commands on one order (modify, cancel) run one at a time: a cancel-replace must not
         # interleave with a cancel of the same order.
         self.order_locks = OrderLocks(self.tracker)
-        # Client ids the cache does not know (external orders): remembered so each frame of theirs
-        # does not rescan the cache, bounded so that thousands of external orders cannot grow it.
-        self._not_in_cache: FifoDedup[str] = FifoDedup(10_000)
+        self.cached_orders = CacheByVenueCid(self._cache)
+        self._not_in_cache = self.cached_orders.not_in_cache
         self.index = OrderIndex(self.tracker)
 
     def _make_stream_handler(self) -> BingxUserStreamHandler:
@@ -218,14 +215,8 @@ class BingxExecutionClient(PerpExecutionClient):
 
     async def _update_account_state(self, *, reread: bool = False) -> None:
         asked_ms = self._http.now_ms()
-        balances = self.stream_handler.balance_clock.fresh(
-            balances_to_account_balances(await self._http.balance()), asked_ms, authoritative=reread
-        )
-        if not balances:
-            return
-        self.generate_account_state(
-            balances=balances, margins=[], reported=True, ts_event=self._clock.timestamp_ns()
-        )
+        balances = balances_to_account_balances(await self._http.balance())
+        self._publish_account(balances, [], asked_ms, reread=reread)
 
     def _stream_down(self) -> bool:
         """For the poll failover: no dispatching stream, or recovery is failing."""
@@ -250,23 +241,7 @@ class BingxExecutionClient(PerpExecutionClient):
 
     def _cached_by_client_id(self, client_order_id: str) -> NautilusOrder | None:
         """The venue echoes client ids lowercased: the cache's order they came from."""
-        venue_cid = client_order_id
-        if not venue_cid:
-            return None
-        # NautilusTrader's own ids ("O-20250101-...") come back lowercased: upper() restores them,
-        # so the common case is a dictionary lookup, not a scan of every cached order.
-        printable = venue_cid.isascii() and venue_cid.isprintable()
-        for guess in (venue_cid.upper(), venue_cid) if printable else ():
-            order = self._cache.order(ClientOrderId(guess))
-            if order is not None and order.instrument_id.venue == BINGX_VENUE:
-                return order
-        if venue_cid in self._not_in_cache:
-            return None  # the scan below found nothing before (the direct lookups above still run)
-        for order in self._cache.orders(venue=BINGX_VENUE):
-            if order.client_order_id.value.lower() == venue_cid:
-                return order
-        self._not_in_cache.add(venue_cid)
-        return None
+        return self.cached_orders.find(client_order_id)
 
     def _lock_for(self, order: TrackedOrder) -> asyncio.Lock:
         return self.order_locks.for_order(order)
@@ -403,14 +378,8 @@ class BingxExecutionClient(PerpExecutionClient):
     # ------------------------------------------------------------------------------------------
     # Modify: cancel-replace (adapters.bingx.cancel_replace)
     # ------------------------------------------------------------------------------------------
-    async def _modify_order(self, command: ModifyOrder) -> None:
-        order = self._cache.order(command.client_order_id)
-        tracked = self._tracked_for(command.client_order_id.value)
-        if order is None or tracked is None:
-            reject_not_found(self.generate_order_modify_rejected, command, self._clock.timestamp_ns())
-            return
-        async with self._lock_for(tracked):
-            await self.replacer.cancel_replace(order, tracked, command)
+    async def _modify(self, order: NautilusOrder, tracked: TrackedOrder, command: ModifyOrder) -> None:
+        await self.replacer.cancel_replace(order, tracked, command)  # under the order's lock
 
     # ------------------------------------------------------------------------------------------
     # Reconciliation reports

@@ -27,9 +27,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from nautilus_trader.cache.cache import Cache
 from nautilus_trader.execution.reports import FillReport, OrderStatusReport
 from nautilus_trader.model.enums import LiquiditySide, OrderSide
-from nautilus_trader.model.identifiers import AccountId, ClientId, InstrumentId, PositionId, VenueOrderId
+from nautilus_trader.model.identifiers import (
+    AccountId,
+    ClientId,
+    ClientOrderId,
+    InstrumentId,
+    PositionId,
+    VenueOrderId,
+)
+from nautilus_trader.model.orders import Order as NautilusOrder
 
 from adapters.bingx.parsing import (
     BINGX_VENUE,
@@ -56,6 +65,7 @@ from adapters.bingx.schemas_stream import (
     UnknownEvent,
     decode_user_frame,
 )
+from adapters.core.base.dedup import FifoDedup
 from adapters.core.base.timestamps import NANOS_PER_MS
 from adapters.core.client.exec_client import InstrumentInfo
 from adapters.core.orders.balance_clock import BalanceClock
@@ -153,6 +163,34 @@ class OrderIndex:
 # --------------------------------------------------------------------------------------------------
 # The handler
 # --------------------------------------------------------------------------------------------------
+
+
+class CacheByVenueCid:
+    """The engine cache's BingX order a client id the venue echoed (lowercased) came from."""
+
+    def __init__(self, cache: Cache, misses: int = 10_000) -> None:
+        self._cache = cache
+        # Client ids the cache does not know (external orders): remembered so each frame of theirs
+        # does not rescan the cache, bounded so that thousands of external orders cannot grow it.
+        self.not_in_cache: FifoDedup[str] = FifoDedup(misses)
+
+    def find(self, venue_cid: str) -> NautilusOrder | None:
+        if not venue_cid:
+            return None
+        # NautilusTrader's own ids ("O-20250101-...") come back lowercased: upper() restores them,
+        # so the common case is a dictionary lookup, not a scan of every cached order.
+        printable = venue_cid.isascii() and venue_cid.isprintable()
+        for guess in (venue_cid.upper(), venue_cid) if printable else ():
+            order = self._cache.order(ClientOrderId(guess))
+            if order is not None and order.instrument_id.venue == BINGX_VENUE:
+                return order
+        if venue_cid in self.not_in_cache:
+            return None  # the scan below found nothing before (the direct lookups above still run)
+        for order in self._cache.orders(venue=BINGX_VENUE):
+            if order.client_order_id.value.lower() == venue_cid:
+                return order
+        self.not_in_cache.add(venue_cid)
+        return None
 
 
 class BingxUserStreamHandler:

@@ -65,6 +65,7 @@ from nautilus_trader.model.identifiers import (
     Venue,
     VenueOrderId,
 )
+from nautilus_trader.model.objects import AccountBalance, MarginBalance
 from nautilus_trader.model.orders import Order as NautilusOrder
 
 from adapters.core.base import log_bridge
@@ -416,7 +417,20 @@ class PerpExecutionClient(LiveExecutionClient):
         """The venue's own sockets and loops, stopped before the user stream."""
 
     async def _update_account_state(self, *, reread: bool = False) -> None:
+        """Read the account by REST and publish it (:meth:`_publish_account`)."""
         raise NotImplementedError
+
+    def _publish_account(
+        self, balances: list[AccountBalance], margins: list[MarginBalance], stamp_ms: int, *, reread: bool
+    ) -> None:
+        """A REST read of the account, stamped ``stamp_ms``: published unless a stream update newer
+        than the read already was (the balance clock decides; ``reread``: the read is authoritative)."""
+        balances = self.stream_handler.balance_clock.fresh(balances, stamp_ms, authoritative=reread)
+        if not balances:
+            return
+        self.generate_account_state(
+            balances=balances, margins=margins, reported=True, ts_event=self._clock.timestamp_ns()
+        )
 
     # ------------------------------------------------------------------------------------------
     # Lookups used by the hot path
@@ -703,6 +717,23 @@ class PerpExecutionClient(LiveExecutionClient):
         for tracked in orders:
             async with self._lock_for(tracked):
                 await self._cancel_tracked(tracked, tracked.venue_order_id)
+
+    # ------------------------------------------------------------------------------------------
+    # Modify
+    # ------------------------------------------------------------------------------------------
+    async def _modify_order(self, command: ModifyOrder) -> None:
+        order = self._cache.order(command.client_order_id)
+        tracked = self._tracked_for(command.client_order_id.value)
+        if order is None or tracked is None:
+            reject_not_found(self.generate_order_modify_rejected, command, self._clock.timestamp_ns())
+            return
+        async with self._lock_for(tracked):
+            await self._modify(order, tracked, command)
+
+    async def _modify(self, order: NautilusOrder, tracked: TrackedOrder, command: ModifyOrder) -> None:
+        """Modify the order on the venue (amend in place, or cancel and replace) and apply the
+        answer; a rejection or an ambiguous outcome is the venue's to report and resolve."""
+        raise NotImplementedError
 
     # ------------------------------------------------------------------------------------------
     # Queries
