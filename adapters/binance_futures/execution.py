@@ -82,7 +82,6 @@ from adapters.core.net.http_errors import VenueRejection
 from adapters.core.net.read_retry import read_with_retry
 from adapters.core.orders.order_tracking import TrackedOrder
 from adapters.core.orders.reconciliation import open_and_history_orders
-from adapters.core.orders.resolution import ACCEPT_MARGIN_SECS
 from adapters.core.parse.wire_values import safe_identifier
 from adapters.core.userstream.stream_setup import ws_config
 
@@ -141,16 +140,10 @@ class BinanceFuturesExecutionClient(PerpExecutionClient):
         )
         self.amender = Amender(
             router=self.router,
-            facts=self.facts,
             sync=self.sync,
             cache=self._cache,
-            events=self,
-            tasks=self._side_tasks,
-            resolutions=self.resolutions,
-            clock_ns=self._clock.timestamp_ns,
-            accept_window_secs=config.recv_window_ms / 1000 + ACCEPT_MARGIN_SECS,
-            instrument_info=self._instrument_info,
             log=self._log,
+            **self._command_args(),
         )
 
     # ------------------------------------------------------------------------------------------
@@ -167,14 +160,7 @@ class BinanceFuturesExecutionClient(PerpExecutionClient):
             self._config, self._http, logger=self._pylog, name=self.id.value
         )
         return BinanceUserStreamOps(
-            keys=self.listen_key_ops,
-            http=self._http,
-            sync=self.sync,
-            handler=self.stream_handler,
-            ws_base_url=self._config.urls().ws,
-            ws_config=ws_config(self._config),
-            session=None,
-            logger=self._pylog,
+            keys=self.listen_key_ops, **self._stream_ops_args(self._config.urls().ws, ws_config(self._config))
         )
 
     # ------------------------------------------------------------------------------------------
@@ -425,20 +411,12 @@ class BinanceFuturesExecutionClient(PerpExecutionClient):
         if isinstance(order, AlgoOrder):
             return algo_order_to_status_report(
                 order,
-                self.account_id,
-                info.instrument_id,
-                info.price_precision,
-                info.size_precision,
-                ts_init,
+                *self._report_head(info, ts_init),
                 self._config.treat_expired_as_canceled,
             )
         return order_to_status_report(
             order,
-            self.account_id,
-            info.instrument_id,
-            info.price_precision,
-            info.size_precision,
-            ts_init,
+            *self._report_head(info, ts_init),
             self._config.treat_expired_as_canceled,
             self._venue_position_id(info.instrument_id, order.positionSide),
         )
@@ -460,11 +438,7 @@ class BinanceFuturesExecutionClient(PerpExecutionClient):
         return [
             user_trade_to_fill_report(
                 t,
-                self.account_id,
-                info.instrument_id,
-                info.price_precision,
-                info.size_precision,
-                ts_init,
+                *self._report_head(info, ts_init),
                 None,
                 self._venue_position_id(info.instrument_id, t.positionSide),
             )

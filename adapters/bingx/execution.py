@@ -67,7 +67,6 @@ from adapters.core.client.perp_execution import PerpExecutionClient, venue_order
 from adapters.core.net.http_errors import VenueRejection
 from adapters.core.orders.order_tracking import TrackedOrder
 from adapters.core.orders.reconciliation import ms_or_none, open_and_history_orders, report_timeout
-from adapters.core.orders.resolution import ACCEPT_MARGIN_SECS
 from adapters.core.parse.decimal_parse import to_decimal
 from adapters.core.userstream.stream_setup import ws_config
 
@@ -118,18 +117,12 @@ class BingxExecutionClient(PerpExecutionClient):
         self.replacer = CancelReplace(
             http=http,
             index=self.index,
-            facts=self.facts,
             sync=self.sync,
-            events=self,
-            tasks=self._side_tasks,
-            resolutions=self.resolutions,
-            clock_ns=self._clock.timestamp_ns,
-            accept_window_secs=config.recv_window_ms / 1000 + ACCEPT_MARGIN_SECS,
             place_args=self._order_params,
             apply_response=self._apply_response,
             resolve_cancel=self._resolve_cancel,
-            instrument_info=self._instrument_info,
             logger=self._pylog,
+            **self._command_args(),
         )
         self.poller: RestPollFailover | None = None
         if config.poll_only or config.poll_failover:
@@ -137,7 +130,7 @@ class BingxExecutionClient(PerpExecutionClient):
                 self.sync,
                 started=self.startup.done,
                 lock=self.user_stream.ctx.lock,
-                stream_down=self._stream_down,
+                stream_down=self.user_stream.is_down,
                 interval=config.poll_interval_secs,
                 always=config.poll_only,
                 audit_every=config.audit_interval_secs,
@@ -171,15 +164,8 @@ class BingxExecutionClient(PerpExecutionClient):
         )
 
     def _make_stream_ops(self) -> BingxUserStreamOps:
-        return BingxUserStreamOps(
-            http=self._http,
-            sync=self.sync,
-            handler=self.stream_handler,
-            ws_base_url=self._config.urls().ws,
-            ws_config=ws_config(self._config, server_ping_reply=ping_reply),
-            session=None,
-            logger=self._pylog,
-        )
+        ws = ws_config(self._config, server_ping_reply=ping_reply)
+        return BingxUserStreamOps(**self._stream_ops_args(self._config.urls().ws, ws))
 
     def _stream_options(self) -> dict[str, Any]:
         return {
@@ -217,12 +203,6 @@ class BingxExecutionClient(PerpExecutionClient):
         asked_ms = self._http.now_ms()
         balances = balances_to_account_balances(await self._http.balance())
         self._publish_account(balances, [], asked_ms, reread=reread)
-
-    def _stream_down(self) -> bool:
-        """For the poll failover: no dispatching stream, or recovery is failing."""
-        ctx = self.user_stream.ctx
-        dispatcher = ctx.dispatcher
-        return dispatcher is None or not dispatcher.running or ctx.metrics.last_error is not None
 
     # ------------------------------------------------------------------------------------------
     # Lookups
@@ -400,11 +380,7 @@ class BingxExecutionClient(PerpExecutionClient):
         info = self._instrument_info(o.symbol)
         report = order_to_status_report(
             o,
-            self.account_id,
-            info.instrument_id,
-            info.price_precision,
-            info.size_precision,
-            ts_init,
+            *self._report_head(info, ts_init),
             self._config.treat_expired_as_canceled,
             self._venue_position_id(info.instrument_id, o.positionSide),
         )
@@ -474,11 +450,7 @@ class BingxExecutionClient(PerpExecutionClient):
             reports += [
                 fill_history_to_fill_report(
                     t,
-                    self.account_id,
-                    info.instrument_id,
-                    info.price_precision,
-                    info.size_precision,
-                    ts_init,
+                    *self._report_head(info, ts_init),
                     None,
                     self._venue_position_id(info.instrument_id, (t.positionSide or "").upper()),
                     info.quote_currency.code,

@@ -73,6 +73,7 @@ from adapters.core.base.tasks import OwnedTasks
 from adapters.core.market.perpetual_provider import PerpetualInstrumentProvider
 from adapters.core.net.http_errors import VenueAmbiguous, VenueError, VenueRejection, VenueTransportError
 from adapters.core.net.read_retry import read_with_retry
+from adapters.core.net.ws_connection import WsConfig
 from adapters.core.orders.balance_clock import AccountReread, BalanceClock
 from adapters.core.orders.cache_orders import (
     adopt_cache_orders,
@@ -272,7 +273,7 @@ class PerpExecutionClient(LiveExecutionClient):
             query=self._resolve_order,
             errors=self.venue_error,
             cancel_rejected=self._cancel_rejected,
-            accept_window_secs=self._config.recv_window_ms / 1000 + ACCEPT_MARGIN_SECS,
+            accept_window_secs=self._accept_window_secs(),
         )
         # How many ambiguous outcomes were resolved by querying, per command kind.
         self.resolutions = self._resolver.resolutions
@@ -343,6 +344,22 @@ class PerpExecutionClient(LiveExecutionClient):
             "logger": self._pylog,
         }
 
+    def _accept_window_secs(self) -> float:
+        """How long the venue may still accept a request sent now (its recvWindow plus a margin)."""
+        return self._config.recv_window_ms / 1000 + ACCEPT_MARGIN_SECS
+
+    def _command_args(self) -> dict[str, Any]:
+        """What a venue's modify machinery is built with: events, side tasks, resolution counts."""
+        return {
+            "facts": self.facts,
+            "events": self,
+            "tasks": self._side_tasks,
+            "resolutions": self.resolutions,
+            "clock_ns": self._clock.timestamp_ns,
+            "accept_window_secs": self._accept_window_secs(),
+            "instrument_info": self._instrument_info,
+        }
+
     def _sync_args(self) -> dict[str, Any]:
         """What every venue's REST sync is built with."""
         return {
@@ -356,6 +373,18 @@ class PerpExecutionClient(LiveExecutionClient):
             "treat_expired_as_canceled": self._config.treat_expired_as_canceled,
             "since_ms": lambda: self._started_ms,
             "walk_symbols": self._walk_symbols,
+            "logger": self._pylog,
+        }
+
+    def _stream_ops_args(self, ws_base_url: str, ws: WsConfig) -> dict[str, Any]:
+        """What every venue's user-stream operations are built with (the socket's URL and config)."""
+        return {
+            "http": self._http,
+            "sync": self.sync,
+            "handler": self.stream_handler,
+            "ws_base_url": ws_base_url,
+            "ws_config": ws,
+            "session": None,
             "logger": self._pylog,
         }
 
@@ -442,6 +471,12 @@ class PerpExecutionClient(LiveExecutionClient):
         if not self._hedge or not self._config.use_position_ids or position_side not in ("LONG", "SHORT"):
             return None
         return make_position_id(instrument_id, position_side)
+
+    def _report_head(
+        self, info: InstrumentInfo, ts_init: int
+    ) -> tuple[AccountId, InstrumentId, int, int, int]:
+        """The leading arguments every venue's report parser takes after the venue's item."""
+        return self.account_id, info.instrument_id, info.price_precision, info.size_precision, ts_init
 
     def _cached_by_client_id(self, client_order_id: str) -> NautilusOrder | None:
         """The cache's order of this venue with this client id as the venue spells it, or None."""
