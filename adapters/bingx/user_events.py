@@ -73,7 +73,8 @@ from adapters.core.orders.order_facts import OrderFacts
 from adapters.core.orders.order_tracking import OrderTracker, TrackedOrder, fill_key
 from adapters.core.orders.reports import ReportSink, send_order_with_fills
 from adapters.core.parse.decimal_parse import to_decimal
-from adapters.core.parse.wire_values import WireValueError, check_time_ms, raw_head, redact, strict_decimal
+from adapters.core.parse.wire_values import WireValueError, check_time_ms, raw_head, strict_decimal
+from adapters.core.userstream.frame_handler import UserFrameHandler
 
 # --------------------------------------------------------------------------------------------------
 # Order index: lowercase client ids and cancel-replace chains
@@ -193,7 +194,7 @@ class CacheByVenueCid:
         return None
 
 
-class BingxUserStreamHandler:
+class BingxUserStreamHandler(UserFrameHandler):
     def __init__(
         self,
         *,
@@ -213,43 +214,30 @@ class BingxUserStreamHandler:
         logger: logging.Logger,
         balance_clock: BalanceClock | None = None,
     ) -> None:
-        self._facts = facts
-        self._tracker = facts.tracker
+        super().__init__(
+            facts=facts,
+            sink=sink,
+            client_id=client_id,
+            account_id=account_id,
+            instruments=instruments,
+            adopt=adopt,
+            position_id=position_id,
+            clock_ns=clock_ns,
+            on_listen_key_expired=on_listen_key_expired,
+            treat_expired_as_canceled=treat_expired_as_canceled,
+            logger=logger,
+            balance_clock=balance_clock,
+        )
         self._index = index
-        self._sink = sink
-        self._client_id = client_id
-        self._account_id = account_id
-        self._instruments = instruments
-        self._adopt = adopt
-        self._position_id = position_id
-        self._clock_ns = clock_ns
-        self._on_listen_key_expired = on_listen_key_expired
         # (tracked order or None for an external one, symbol, venue order id): fetch by REST
         self._fetch_fills = fetch_fills
-        self._expired_as_canceled = treat_expired_as_canceled
         self._fee_rates = fee_rates  # (maker, taker) per symbol
-        self._log = logger
-        self.balance_clock = balance_clock or BalanceClock()
-        self.frames = 0
-        self.malformed = 0
-        self.unknown = 0
-        self.errors = 0
         self.missing_last_fill = 0  # executions without l/L/trade id: fetched by REST instead
-        self.rejected = 0  # frames with a value rejected at the boundary (core.parse.wire_values)
 
-    # --- entry point (the dispatcher's FrameHandler) -----------------------------------------
-    def handle_frame(self, raw: bytes | str) -> None:
-        self.frames += 1
-        # Nothing a venue sends may raise out of here (decode included: a corrupt or oversized gzip
-        # frame is a malformed frame, not the end of the dispatcher).
-        try:
-            self._dispatch(decode_user_frame(raw))
-        except WireValueError as exc:
-            self.rejected += 1
-            self._log.error("user frame rejected: %s", exc)
-        except Exception:
-            self.errors += 1
-            self._log.exception("user frame skipped: processing failed: %s", redact(raw_head(raw)))
+    def _decode(self, raw: bytes | str) -> object:
+        # Decode included in the handler's guard: a corrupt or oversized gzip frame is a
+        # malformed frame, not the end of the dispatcher.
+        return decode_user_frame(raw)
 
     def _dispatch(self, event: object) -> None:
         tp = type(event)
