@@ -411,12 +411,12 @@ class BinanceFuturesExecutionClient(PerpExecutionClient):
         if isinstance(order, AlgoOrder):
             return algo_order_to_status_report(
                 order,
-                *self._report_head(info, ts_init),
+                *info.report_head(self.account_id, ts_init),
                 self._config.treat_expired_as_canceled,
             )
         return order_to_status_report(
             order,
-            *self._report_head(info, ts_init),
+            *info.report_head(self.account_id, ts_init),
             self._config.treat_expired_as_canceled,
             self._venue_position_id(info.instrument_id, order.positionSide),
         )
@@ -438,7 +438,7 @@ class BinanceFuturesExecutionClient(PerpExecutionClient):
         return [
             user_trade_to_fill_report(
                 t,
-                *self._report_head(info, ts_init),
+                *info.report_head(self.account_id, ts_init),
                 None,
                 self._venue_position_id(info.instrument_id, t.positionSide),
             )

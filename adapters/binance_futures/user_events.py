@@ -280,11 +280,7 @@ class UserStreamHandler(UserFrameHandler):
             return  # liquidation announced with zero quantity: wait for its execution
         report = order_update_to_status_report(
             o,
-            self._account_id,
-            info.instrument_id,
-            info.price_precision,
-            info.size_precision,
-            ts_event,
+            *info.report_head(self._account_id, ts_event),
             ts_init,
             self._expired_as_canceled,
             pos_id,
@@ -310,11 +306,7 @@ class UserStreamHandler(UserFrameHandler):
             self._sink._send_order_status_report(
                 algo_update_to_status_report(
                     a,
-                    self._account_id,
-                    info.instrument_id,
-                    info.price_precision,
-                    info.size_precision,
-                    ts,
+                    *info.report_head(self._account_id, ts),
                     self._clock_ns(),
                     self._expired_as_canceled,
                 )

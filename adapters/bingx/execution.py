@@ -380,7 +380,7 @@ class BingxExecutionClient(PerpExecutionClient):
         info = self._instrument_info(o.symbol)
         report = order_to_status_report(
             o,
-            *self._report_head(info, ts_init),
+            *info.report_head(self.account_id, ts_init),
             self._config.treat_expired_as_canceled,
             self._venue_position_id(info.instrument_id, o.positionSide),
         )
@@ -450,7 +450,7 @@ class BingxExecutionClient(PerpExecutionClient):
             reports += [
                 fill_history_to_fill_report(
                     t,
-                    *self._report_head(info, ts_init),
+                    *info.report_head(self.account_id, ts_init),
                     None,
                     self._venue_position_id(info.instrument_id, (t.positionSide or "").upper()),
                     info.quote_currency.code,

@@ -413,11 +413,7 @@ class BingxUserStreamHandler(UserFrameHandler):
         try:
             status = order_update_to_status_report(
                 o,
-                self._account_id,
-                info.instrument_id,
-                info.price_precision,
-                info.size_precision,
-                ts_event,
+                *info.report_head(self._account_id, ts_event),
                 ts_init,
                 self._expired_as_canceled,
                 pos_id,

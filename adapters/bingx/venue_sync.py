@@ -35,7 +35,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable
-from decimal import Decimal
 
 from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.identifiers import AccountId, InstrumentId, PositionId, VenueOrderId
@@ -64,6 +63,7 @@ from adapters.core.parse.decimal_parse import parse_currency, parse_price, parse
 from adapters.core.parse.wire_values import WireValueError, check_positive_id, strict_decimal
 from adapters.core.userstream import gap_sync
 from adapters.core.userstream.recovery import QueryResult, SnapshotOutcome
+from adapters.core.userstream.sync_base import VenueSyncBase
 
 _FILLS_PAGE = 1000
 _FILL_WINDOW_MS = 7 * 24 * 3600 * 1000 - 60_000  # fillHistory keeps 7 days; stay inside
@@ -75,7 +75,7 @@ def is_permanent(exc: Exception) -> bool:
     return isinstance(exc, BingxRejection) and is_unknown_symbol(exc.code, exc.msg)
 
 
-class BingxVenueSync:
+class BingxVenueSync(VenueSyncBase[BingxHttpClient, BingxUserStreamHandler]):
     def __init__(
         self,
         *,
@@ -94,27 +94,23 @@ class BingxVenueSync:
         logger: logging.Logger,
         balance_clock: BalanceClock | None = None,
     ) -> None:
-        self._http = http
-        self._facts = facts
-        self._tracker = facts.tracker
+        super().__init__(
+            http=http,
+            facts=facts,
+            handler=handler,
+            account_id=account_id,
+            instruments=instruments,
+            position_id=position_id,
+            clock_ns=clock_ns,
+            treat_expired_as_canceled=treat_expired_as_canceled,
+            since_ms=since_ms,
+            walk_symbols=walk_symbols,
+            logger=logger,
+        )
         self._index = index
-        self._handler = handler
         self._sink = sink
-        self._account_id = account_id
-        self._instruments = instruments
-        self._position_id = position_id
-        self._clock_ns = clock_ns
-        self._expired_as_canceled = treat_expired_as_canceled
-        self._since_ms = since_ms
-        # Symbols the gap backfill walks besides tracked orders' and cursors' (see
-        # core.client.exec_client.walk_symbols): external orders may trade anywhere during a gap.
-        self._walk_symbols = walk_symbols  # where a symbol's backfill starts when no trade of it was seen
-        self._log = logger
         self._balance_clock = balance_clock or BalanceClock()
-        # Tracked orders open at the last snapshot -> the venue's cumulative executed quantity
-        # (of the whole cancel-replace chain).
-        self._open_at_snapshot: dict[str, Decimal] = {}
-        self._venue_symbols: set[str] = set()
+        # (_open_at_snapshot holds the cumulative executed quantity of the whole cancel-replace chain.)
         self.last_positions: list[Position] = []
         self.rejected_fills = 0  # REST fills with a value rejected at the boundary (logged)
         self.polls = 0
@@ -307,11 +303,7 @@ class BingxVenueSync:
             executed=strict_decimal(num(o.executedQty) or "0", "executedQty"),
             order_report=lambda: order_to_status_report(
                 o,
-                self._account_id,
-                info.instrument_id,
-                info.price_precision,
-                info.size_precision,
-                self._clock_ns(),
+                *info.report_head(self._account_id, self._clock_ns()),
                 self._expired_as_canceled,
                 pos_id,
             ),
@@ -320,11 +312,7 @@ class BingxVenueSync:
             quantity_of=lambda item: abs(strict_decimal(num(item.qty) or num(item.volume), "qty")),
             fill_report=lambda item, ts_init: fill_history_to_fill_report(
                 item,
-                self._account_id,
-                info.instrument_id,
-                info.price_precision,
-                info.size_precision,
-                ts_init,
+                *info.report_head(self._account_id, ts_init),
                 None,
                 self._position_id(info.instrument_id, (item.positionSide or "").upper() or None),
                 info.quote_currency.code,

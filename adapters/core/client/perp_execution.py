@@ -472,12 +472,6 @@ class PerpExecutionClient(LiveExecutionClient):
             return None
         return make_position_id(instrument_id, position_side)
 
-    def _report_head(
-        self, info: InstrumentInfo, ts_init: int
-    ) -> tuple[AccountId, InstrumentId, int, int, int]:
-        """The leading arguments every venue's report parser takes after the venue's item."""
-        return self.account_id, info.instrument_id, info.price_precision, info.size_precision, ts_init
-
     def _cached_by_client_id(self, client_order_id: str) -> NautilusOrder | None:
         """The cache's order of this venue with this client id as the venue spells it, or None."""
         raise NotImplementedError
