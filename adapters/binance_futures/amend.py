@@ -9,13 +9,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Protocol
 
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.common.component import Logger
 from nautilus_trader.execution.messages import ModifyOrder
 from nautilus_trader.model.enums import OrderStatus, OrderType
-from nautilus_trader.model.identifiers import ClientOrderId, InstrumentId, StrategyId, VenueOrderId
+from nautilus_trader.model.identifiers import VenueOrderId
 from nautilus_trader.model.orders import Order as NautilusOrder
 
 from adapters.binance_futures.errors import BinanceError, BinanceRejection
@@ -24,23 +23,9 @@ from adapters.binance_futures.parsing import WIRE_ORDER_SIDE, parse_price, parse
 from adapters.binance_futures.venue_sync import VenueSync
 from adapters.core.base.backoff import Backoff
 from adapters.core.base.tasks import OwnedTasks
-from adapters.core.orders.order_facts import OrderFacts
+from adapters.core.orders.order_facts import ModifyEventSink, OrderFacts
 from adapters.core.orders.order_tracking import TrackedOrder
 from adapters.core.parse.instrument_info import InstrumentInfo
-
-
-class ModifyRejectedEvent(Protocol):
-    """NautilusTrader's ``ExecutionClient.generate_order_modify_rejected``."""
-
-    def generate_order_modify_rejected(
-        self,
-        strategy_id: StrategyId,
-        instrument_id: InstrumentId,
-        client_order_id: ClientOrderId,
-        venue_order_id: VenueOrderId | None,
-        reason: str,
-        ts_event: int,
-    ) -> None: ...
 
 
 class Amender:
@@ -53,7 +38,7 @@ class Amender:
         facts: OrderFacts,
         sync: VenueSync,
         cache: Cache,
-        events: ModifyRejectedEvent,
+        events: ModifyEventSink,
         tasks: OwnedTasks,
         resolutions: dict[str, int],
         clock_ns: Callable[[], int],

@@ -14,13 +14,13 @@ arrives from REST instead (its trade was never marked seen).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Unpack
 
 from nautilus_trader.execution.reports import FillReport, OrderStatusReport
 from nautilus_trader.model.enums import LiquiditySide, OrderSide
-from nautilus_trader.model.identifiers import AccountId, ClientId, InstrumentId, PositionId, VenueOrderId
+from nautilus_trader.model.identifiers import VenueOrderId
 
 from adapters.binance_futures.parsing import (
     BINANCE_VENUE,
@@ -50,12 +50,9 @@ from adapters.binance_futures.schemas import (
 )
 from adapters.binance_futures.schemas_user import AlgoUpdateData, OrderUpdateData
 from adapters.core.base.timestamps import NANOS_PER_MS
-from adapters.core.client.exec_client import InstrumentInfo
 from adapters.core.market.market_context import MarketContext
-from adapters.core.orders.balance_clock import BalanceClock
-from adapters.core.orders.order_facts import OrderFacts
 from adapters.core.orders.order_tracking import TrackedOrder, fill_key
-from adapters.core.orders.reports import ReportSink, send_order_with_fills
+from adapters.core.orders.reports import send_order_with_fills
 from adapters.core.parse.wire_values import (
     WireValueError,
     check_positive_id,
@@ -64,7 +61,7 @@ from adapters.core.parse.wire_values import (
     safe_identifier,
     strict_decimal,
 )
-from adapters.core.userstream.frame_handler import UserFrameHandler
+from adapters.core.userstream.frame_handler import HandlerArgs, UserFrameHandler
 
 # Distinct quantity/price strings remembered per instrument on the fill path (cleared when full).
 _CONTEXT_CACHE = 4096
@@ -74,34 +71,10 @@ class UserStreamHandler(UserFrameHandler):
     def __init__(
         self,
         *,
-        facts: OrderFacts,
-        sink: ReportSink,
-        client_id: ClientId,
-        account_id: AccountId,
-        instruments: Callable[[str], InstrumentInfo],
-        adopt: Callable[[str, str | None], TrackedOrder | None],
-        position_id: Callable[[InstrumentId, str | None], PositionId | None],
-        clock_ns: Callable[[], int],
-        on_listen_key_expired: Callable[[str], None],
-        treat_expired_as_canceled: bool,
-        logger: logging.Logger,
-        balance_clock: BalanceClock | None = None,
         report_external: Callable[[str, int], None] = lambda symbol, order_id: None,
+        **common: Unpack[HandlerArgs],
     ) -> None:
-        super().__init__(
-            facts=facts,
-            sink=sink,
-            client_id=client_id,
-            account_id=account_id,
-            instruments=instruments,
-            adopt=adopt,
-            position_id=position_id,
-            clock_ns=clock_ns,
-            on_listen_key_expired=on_listen_key_expired,
-            treat_expired_as_canceled=treat_expired_as_canceled,
-            logger=logger,
-            balance_clock=balance_clock,
-        )
+        super().__init__(**common)
         # (symbol, venue order id): report an external order from the venue's REST view, with
         # every fill (an event that cannot be reported whole by itself)
         self._report_external = report_external

@@ -23,12 +23,12 @@ period can no longer be verified.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
+from typing import Unpack
 
 from nautilus_trader.model.enums import LiquiditySide, OrderSide
-from nautilus_trader.model.identifiers import AccountId, InstrumentId, PositionId, VenueOrderId
+from nautilus_trader.model.identifiers import VenueOrderId
 
 from adapters.binance_futures.errors import CODE_INVALID_SYMBOL, BinanceError, BinanceRejection
 from adapters.binance_futures.http import BinanceFuturesHttpClient
@@ -44,14 +44,12 @@ from adapters.binance_futures.parsing import (
 from adapters.binance_futures.schemas_http import AlgoOrder, Order, UserTrade
 from adapters.binance_futures.user_events import UserStreamHandler
 from adapters.core.base.timestamps import MILLIS_PER_DAY, NANOS_PER_MS, format_ms
-from adapters.core.client.exec_client import InstrumentInfo
 from adapters.core.net.http_errors import FillsNotPublished
-from adapters.core.orders.order_facts import OrderFacts
 from adapters.core.orders.order_tracking import TrackedOrder, fill_key
 from adapters.core.parse.wire_values import WireValueError, check_positive_id, check_time_ms, strict_decimal
 from adapters.core.userstream import gap_sync
 from adapters.core.userstream.recovery import QueryResult, SnapshotOutcome
-from adapters.core.userstream.sync_base import VenueSyncBase
+from adapters.core.userstream.sync_base import SyncArgs, VenueSyncBase
 
 _TRADES_PAGE = 1000
 # userTrades: a startTime/endTime span is at most 7 days; history is served for the last 90 days
@@ -71,33 +69,11 @@ class VenueSync(VenueSyncBase[BinanceFuturesHttpClient, UserStreamHandler]):
     def __init__(
         self,
         *,
-        http: BinanceFuturesHttpClient,
-        facts: OrderFacts,
-        handler: UserStreamHandler,
-        account_id: AccountId,
-        instruments: Callable[[str], InstrumentInfo],
-        position_id: Callable[[InstrumentId, str | None], PositionId | None],
-        clock_ns: Callable[[], int],
-        treat_expired_as_canceled: bool,
-        since_ms: Callable[[], int],
-        walk_symbols: Callable[[], Iterable[str]] = lambda: (),
         refresh_account: Callable[[], Awaitable[None]] | None = None,
-        logger: logging.Logger,
         history_days: int = TRADE_HISTORY_DAYS,
+        **common: Unpack[SyncArgs[BinanceFuturesHttpClient, UserStreamHandler]],
     ) -> None:
-        super().__init__(
-            http=http,
-            facts=facts,
-            handler=handler,
-            account_id=account_id,
-            instruments=instruments,
-            position_id=position_id,
-            clock_ns=clock_ns,
-            treat_expired_as_canceled=treat_expired_as_canceled,
-            since_ms=since_ms,
-            walk_symbols=walk_symbols,
-            logger=logger,
-        )
+        super().__init__(**common)
         # Balance changes made during a gap came with the fills the backfill recovers, but their
         # ACCOUNT_UPDATEs are gone: the account is re-read after every backfill.
         self._refresh_account = refresh_account

@@ -17,10 +17,10 @@ import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from nautilus_trader.execution.messages import ModifyOrder
-from nautilus_trader.model.identifiers import ClientOrderId, InstrumentId, StrategyId, VenueOrderId
+from nautilus_trader.model.identifiers import VenueOrderId
 from nautilus_trader.model.objects import Price, Quantity
 from nautilus_trader.model.orders import Order as NautilusOrder
 
@@ -32,38 +32,10 @@ from adapters.bingx.user_events import OrderIndex
 from adapters.bingx.venue_sync import BingxVenueSync
 from adapters.core.base.backoff import Backoff
 from adapters.core.base.tasks import OwnedTasks
-from adapters.core.orders.order_facts import OrderFacts
+from adapters.core.orders.order_facts import ModifyEventSink, OrderFacts
 from adapters.core.orders.order_tracking import OrderTracker, TrackedOrder
 from adapters.core.parse.decimal_parse import to_decimal
 from adapters.core.parse.instrument_info import InstrumentInfo
-
-
-class ModifyEvents(Protocol):
-    """The execution client's events a modify emits (NautilusTrader's ``ExecutionClient``)."""
-
-    def generate_order_updated(
-        self,
-        strategy_id: StrategyId,
-        instrument_id: InstrumentId,
-        client_order_id: ClientOrderId,
-        venue_order_id: VenueOrderId,
-        quantity: Quantity,
-        price: Price,
-        trigger_price: Price | None,
-        ts_event: int,
-        venue_order_id_modified: bool = False,
-    ) -> None: ...
-
-    def generate_order_modify_rejected(
-        self,
-        strategy_id: StrategyId,
-        instrument_id: InstrumentId,
-        client_order_id: ClientOrderId,
-        venue_order_id: VenueOrderId | None,
-        reason: str,
-        ts_event: int,
-    ) -> None: ...
-
 
 # The venue's place arguments of ``order`` under ``cid`` with the new values (execution._order_params).
 PlaceArgs = Callable[..., dict[str, Any]]
@@ -100,7 +72,7 @@ class CancelReplace:
         index: OrderIndex,
         facts: OrderFacts,
         sync: BingxVenueSync,
-        events: ModifyEvents,
+        events: ModifyEventSink,
         tasks: OwnedTasks,
         resolutions: dict[str, int],
         clock_ns: Callable[[], int],

@@ -22,20 +22,16 @@ BingX specifics handled here:
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Unpack
 
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.execution.reports import FillReport, OrderStatusReport
 from nautilus_trader.model.enums import LiquiditySide, OrderSide
 from nautilus_trader.model.identifiers import (
-    AccountId,
-    ClientId,
     ClientOrderId,
-    InstrumentId,
-    PositionId,
     VenueOrderId,
 )
 from nautilus_trader.model.orders import Order as NautilusOrder
@@ -67,14 +63,11 @@ from adapters.bingx.schemas_stream import (
 )
 from adapters.core.base.dedup import FifoDedup
 from adapters.core.base.timestamps import NANOS_PER_MS
-from adapters.core.client.exec_client import InstrumentInfo
-from adapters.core.orders.balance_clock import BalanceClock
-from adapters.core.orders.order_facts import OrderFacts
 from adapters.core.orders.order_tracking import OrderTracker, TrackedOrder, fill_key
-from adapters.core.orders.reports import ReportSink, send_order_with_fills
+from adapters.core.orders.reports import send_order_with_fills
 from adapters.core.parse.decimal_parse import to_decimal
 from adapters.core.parse.wire_values import WireValueError, check_time_ms, raw_head, strict_decimal
-from adapters.core.userstream.frame_handler import UserFrameHandler
+from adapters.core.userstream.frame_handler import HandlerArgs, UserFrameHandler
 
 # --------------------------------------------------------------------------------------------------
 # Order index: lowercase client ids and cancel-replace chains
@@ -198,36 +191,12 @@ class BingxUserStreamHandler(UserFrameHandler):
     def __init__(
         self,
         *,
-        facts: OrderFacts,
         index: OrderIndex,
-        sink: ReportSink,
-        client_id: ClientId,
-        account_id: AccountId,
-        instruments: Callable[[str], InstrumentInfo],
-        adopt: Callable[[str, str | None], TrackedOrder | None],
-        position_id: Callable[[InstrumentId, str | None], PositionId | None],
-        clock_ns: Callable[[], int],
-        on_listen_key_expired: Callable[[str], None],
         fetch_fills: Callable[[TrackedOrder | None, str, int], None],
-        treat_expired_as_canceled: bool,
         fee_rates: Callable[[str], tuple[Decimal, Decimal] | None] = lambda symbol: None,
-        logger: logging.Logger,
-        balance_clock: BalanceClock | None = None,
+        **common: Unpack[HandlerArgs],
     ) -> None:
-        super().__init__(
-            facts=facts,
-            sink=sink,
-            client_id=client_id,
-            account_id=account_id,
-            instruments=instruments,
-            adopt=adopt,
-            position_id=position_id,
-            clock_ns=clock_ns,
-            on_listen_key_expired=on_listen_key_expired,
-            treat_expired_as_canceled=treat_expired_as_canceled,
-            logger=logger,
-            balance_clock=balance_clock,
-        )
+        super().__init__(**common)
         self._index = index
         # (tracked order or None for an external one, symbol, venue order id): fetch by REST
         self._fetch_fills = fetch_fills

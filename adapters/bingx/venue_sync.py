@@ -33,11 +33,10 @@ reported by the engine-driven reconciliation (``generate_position_status_reports
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import Callable, Iterable
+from typing import Unpack
 
 from nautilus_trader.model.enums import OrderSide
-from nautilus_trader.model.identifiers import AccountId, InstrumentId, PositionId, VenueOrderId
+from nautilus_trader.model.identifiers import VenueOrderId
 
 from adapters.bingx.errors import BingxError, BingxRejection, is_unknown_symbol
 from adapters.bingx.http import BingxHttpClient
@@ -53,17 +52,15 @@ from adapters.bingx.schemas import FillHistoryItem, Order, Position, num, to_int
 from adapters.bingx.user_events import BingxUserStreamHandler, OrderIndex
 from adapters.core.base.backoff import Backoff
 from adapters.core.base.timestamps import NANOS_PER_MS, format_ms
-from adapters.core.client.exec_client import InstrumentInfo
 from adapters.core.net.http_errors import FillsNotPublished
 from adapters.core.orders.balance_clock import BalanceClock
-from adapters.core.orders.order_facts import OrderFacts
 from adapters.core.orders.order_tracking import FillKey, TrackedOrder, fill_key
 from adapters.core.orders.reports import AccountStateSink
 from adapters.core.parse.decimal_parse import parse_currency, parse_price, parse_quantity, to_decimal
 from adapters.core.parse.wire_values import WireValueError, check_positive_id, strict_decimal
 from adapters.core.userstream import gap_sync
 from adapters.core.userstream.recovery import QueryResult, SnapshotOutcome
-from adapters.core.userstream.sync_base import VenueSyncBase
+from adapters.core.userstream.sync_base import SyncArgs, VenueSyncBase
 
 _FILLS_PAGE = 1000
 _FILL_WINDOW_MS = 7 * 24 * 3600 * 1000 - 60_000  # fillHistory keeps 7 days; stay inside
@@ -79,34 +76,12 @@ class BingxVenueSync(VenueSyncBase[BingxHttpClient, BingxUserStreamHandler]):
     def __init__(
         self,
         *,
-        http: BingxHttpClient,
-        facts: OrderFacts,
         index: OrderIndex,
-        handler: BingxUserStreamHandler,
         sink: AccountStateSink,  # what the sync emits besides order events (the exec client)
-        account_id: AccountId,
-        instruments: Callable[[str], InstrumentInfo],
-        position_id: Callable[[InstrumentId, str | None], PositionId | None],
-        clock_ns: Callable[[], int],
-        treat_expired_as_canceled: bool,
-        since_ms: Callable[[], int],
-        walk_symbols: Callable[[], Iterable[str]] = lambda: (),
-        logger: logging.Logger,
         balance_clock: BalanceClock | None = None,
+        **common: Unpack[SyncArgs[BingxHttpClient, BingxUserStreamHandler]],
     ) -> None:
-        super().__init__(
-            http=http,
-            facts=facts,
-            handler=handler,
-            account_id=account_id,
-            instruments=instruments,
-            position_id=position_id,
-            clock_ns=clock_ns,
-            treat_expired_as_canceled=treat_expired_as_canceled,
-            since_ms=since_ms,
-            walk_symbols=walk_symbols,
-            logger=logger,
-        )
+        super().__init__(**common)
         self._index = index
         self._sink = sink
         self._balance_clock = balance_clock or BalanceClock()

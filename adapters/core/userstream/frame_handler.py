@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import NotRequired, TypedDict, Unpack
 
 from nautilus_trader.model.identifiers import AccountId, ClientId, InstrumentId, PositionId
 
@@ -20,38 +21,40 @@ from adapters.core.parse.instrument_info import InstrumentInfo
 from adapters.core.parse.wire_values import WireValueError, raw_head, redact
 
 
+class HandlerArgs(TypedDict):
+    """What every venue's handler is built with (``PerpExecutionClient._handler_args``)."""
+
+    facts: OrderFacts
+    sink: ReportSink
+    client_id: ClientId
+    account_id: AccountId
+    instruments: Callable[[str], InstrumentInfo]
+    adopt: Callable[[str, str | None], TrackedOrder | None]
+    position_id: Callable[[InstrumentId, str | None], PositionId | None]
+    clock_ns: Callable[[], int]
+    on_listen_key_expired: Callable[[str], None]
+    treat_expired_as_canceled: bool
+    logger: logging.Logger
+    balance_clock: NotRequired[BalanceClock | None]
+
+
 class UserFrameHandler:
     """A venue subclass decodes (:meth:`_decode`) and dispatches (:meth:`_dispatch`) one frame."""
 
-    def __init__(
-        self,
-        *,
-        facts: OrderFacts,
-        sink: ReportSink,
-        client_id: ClientId,
-        account_id: AccountId,
-        instruments: Callable[[str], InstrumentInfo],
-        adopt: Callable[[str, str | None], TrackedOrder | None],
-        position_id: Callable[[InstrumentId, str | None], PositionId | None],
-        clock_ns: Callable[[], int],
-        on_listen_key_expired: Callable[[str], None],
-        treat_expired_as_canceled: bool,
-        logger: logging.Logger,
-        balance_clock: BalanceClock | None = None,
-    ) -> None:
-        self._facts = facts
-        self._tracker: OrderTracker = facts.tracker
-        self._sink = sink
-        self._client_id = client_id
-        self._account_id = account_id
-        self._instruments = instruments
-        self._adopt = adopt
-        self._position_id = position_id
-        self._clock_ns = clock_ns
-        self._on_listen_key_expired = on_listen_key_expired
-        self._expired_as_canceled = treat_expired_as_canceled
-        self._log = logger
-        self.balance_clock = balance_clock or BalanceClock()
+    def __init__(self, **args: Unpack[HandlerArgs]) -> None:
+        self._facts = args["facts"]
+        self._tracker: OrderTracker = self._facts.tracker
+        self._sink = args["sink"]
+        self._client_id = args["client_id"]
+        self._account_id = args["account_id"]
+        self._instruments = args["instruments"]
+        self._adopt = args["adopt"]
+        self._position_id = args["position_id"]
+        self._clock_ns = args["clock_ns"]
+        self._on_listen_key_expired = args["on_listen_key_expired"]
+        self._expired_as_canceled = args["treat_expired_as_canceled"]
+        self._log = args["logger"]
+        self.balance_clock = args.get("balance_clock") or BalanceClock()
         self.frames = 0
         self.malformed = 0
         self.unknown = 0  # unknown event types (and the venue's other unknown enums)
