@@ -135,7 +135,7 @@ from adapters.core.market.data_client import (
     discard_kind,
     resync_delay,
 )
-from adapters.core.net.ws_connection import WsConfig
+from adapters.core.market.market_socket import pool_options
 
 __all__ = [
     "OWN_BARS",
@@ -234,19 +234,13 @@ class BinanceFuturesDataClient(PerpMarketDataClient[BookState]):
             self,
             capacity=config.max_streams_per_connection,
             path_for=path_for,
-            ws_config=WsConfig(
+            **pool_options(
+                config,
+                client_id.value,
+                self._pylog,
                 ping_interval=config.ws_ping_interval_secs,
                 pong_timeout=config.ws_pong_timeout_secs,
-                stall_timeout=config.ws_stall_timeout_secs,
-                reconnect=True,
-                backoff_initial=config.ws_backoff_initial_secs,
-                backoff_cap=config.ws_backoff_cap_secs,
-                backoff_reset_after=5.0,
             ),
-            max_messages_per_sec=config.max_ws_messages_per_sec,
-            request_timeout=config.subscribe_timeout_secs,
-            name=f"{client_id.value}-market",
-            logger=self._pylog,
         )
         self._trade_symbols: set[str] = set()
         self._bar_types: dict[str, BarType] = {}  # kline stream -> bar type

@@ -12,7 +12,9 @@ Wiring, commands and reconciliation. The pieces it owns:
 * with ``use_ws_trading``: a :class:`BinanceWsTradingClient` on ``/ws-fapi/v1``. Regular orders are
   placed, amended, cancelled and queried over it while it is READY, over REST otherwise (a request
   the socket refused before writing it, :class:`WsNotSent`, goes over REST at once: it provably
-  never reached the venue). Its outcomes are classified exactly like REST's.
+  never reached the venue). Its outcomes are classified exactly like REST's
+  (:mod:`adapters.binance_futures.order_routing`); LIMIT orders are amended in place
+  (:mod:`adapters.binance_futures.amend`).
 
 Commands never guess: a venue rejection becomes a Rejected event with the venue's message; an
 ambiguous outcome (timeout, 5xx, cut connection, -1006/-1007, a trading socket that died with the
@@ -23,7 +25,6 @@ the trading socket when it is READY, REST otherwise); an order is never re-sent 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -31,7 +32,6 @@ from nautilus_trader.cache.cache import Cache
 from nautilus_trader.common.component import LiveClock, MessageBus
 from nautilus_trader.execution.messages import GenerateOrderStatusReport, ModifyOrder
 from nautilus_trader.execution.reports import FillReport, OrderStatusReport
-from nautilus_trader.model.enums import OrderStatus, OrderType
 from nautilus_trader.model.identifiers import (
     AccountId,
     ClientId,
@@ -40,22 +40,21 @@ from nautilus_trader.model.identifiers import (
 )
 from nautilus_trader.model.orders import Order as NautilusOrder
 
+from adapters.binance_futures.amend import Amender
 from adapters.binance_futures.config import BinanceFuturesExecClientConfig
 from adapters.binance_futures.errors import (
     CODE_CANCEL_REJECTED,
     CODE_MAX_STOP_ORDER_EXCEEDED,
     CODE_NO_SUCH_ORDER,
-    BinanceAmbiguous,
     BinanceError,
     BinanceRejection,
-    BinanceTransportError,
 )
 from adapters.binance_futures.http import BatchOrderError, BinanceFuturesHttpClient
 from adapters.binance_futures.listen_keys import RestListenKeys, WsApiListenKeys, trading_socket_and_keys
+from adapters.binance_futures.order_routing import OrderRouter
 from adapters.binance_futures.parsing import (
     ALGO_ORDER_TYPE,
     BINANCE_VENUE,
-    WIRE_ORDER_SIDE,
     account_info_to_balances,
     algo_order_to_status_report,
     format_instrument_id,
@@ -63,8 +62,6 @@ from adapters.binance_futures.parsing import (
     new_order_args,
     order_position_side,
     order_to_status_report,
-    parse_price,
-    parse_quantity,
     position_to_status_report,
     user_trade_to_fill_report,
     venue_symbol,
@@ -75,20 +72,16 @@ from adapters.binance_futures.schemas_http import Order as VenueOrder
 from adapters.binance_futures.user_events import UserStreamHandler
 from adapters.binance_futures.user_stream import BinanceUserStreamOps
 from adapters.binance_futures.venue_sync import VenueSync
-from adapters.binance_futures.ws_trading import BinanceWsTradingClient, WsNotSent
-from adapters.core.base.backoff import Backoff
+from adapters.binance_futures.ws_trading import BinanceWsTradingClient
 from adapters.core.client.perp_execution import (
     PerpExecutionClient,
     SymbolSource,
-    reject_not_found,
     venue_order_int,
 )
 from adapters.core.net.http_errors import VenueRejection
 from adapters.core.net.read_retry import read_with_retry
 from adapters.core.orders.order_tracking import TrackedOrder
 from adapters.core.orders.reconciliation import open_and_history_orders
-from adapters.core.orders.resolution import ACCEPT_MARGIN_SECS
-from adapters.core.parse.instrument_info import InstrumentInfo
 from adapters.core.parse.wire_values import safe_identifier
 from adapters.core.userstream.stream_setup import ws_config
 
@@ -141,8 +134,17 @@ class BinanceFuturesExecutionClient(PerpExecutionClient):
             logger_name=f"adapters.binance_futures.{client_id.value}",
             position_report=position_to_status_report,
         )
-        # Routing switch (benchmarks flip it to compare WS with REST within one run).
-        self.route_orders_via_ws = bool(config.use_ws_trading)
+        # Routing switch: ``route_orders_via_ws`` (benchmarks flip it to compare WS with REST).
+        self.router = OrderRouter(
+            http, lambda: self.ws_trading, via_ws=bool(config.use_ws_trading), logger=self._pylog
+        )
+        self.amender = Amender(
+            router=self.router,
+            sync=self.sync,
+            cache=self._cache,
+            log=self._log,
+            **self._command_args(),
+        )
 
     # ------------------------------------------------------------------------------------------
     # Wiring
@@ -158,14 +160,7 @@ class BinanceFuturesExecutionClient(PerpExecutionClient):
             self._config, self._http, logger=self._pylog, name=self.id.value
         )
         return BinanceUserStreamOps(
-            keys=self.listen_key_ops,
-            http=self._http,
-            sync=self.sync,
-            handler=self.stream_handler,
-            ws_base_url=self._config.urls().ws,
-            ws_config=ws_config(self._config),
-            session=None,
-            logger=self._pylog,
+            keys=self.listen_key_ops, **self._stream_ops_args(self._config.urls().ws, ws_config(self._config))
         )
 
     # ------------------------------------------------------------------------------------------
@@ -217,14 +212,7 @@ class BinanceFuturesExecutionClient(PerpExecutionClient):
         # Stamped with the venue's time of the read: a stream update older than it (still queued on
         # a socket being drained) must not revert what this read says.
         stamp = max((a.updateTime or 0 for a in info.assets), default=0) or asked_ms
-        balances = self.stream_handler.balance_clock.fresh(
-            balances, max(stamp, asked_ms), authoritative=reread
-        )
-        if not balances:
-            return
-        self.generate_account_state(
-            balances=balances, margins=margins, reported=True, ts_event=self._clock.timestamp_ns()
-        )
+        self._publish_account(balances, margins, max(stamp, asked_ms), reread=reread)
 
     # ------------------------------------------------------------------------------------------
     # Lookups
@@ -255,11 +243,11 @@ class BinanceFuturesExecutionClient(PerpExecutionClient):
         self, order: NautilusOrder, tracked: TrackedOrder, params: dict[str, Any] | None
     ) -> None:
         if tracked.is_algo:
-            algo = await self._place_algo(self._algo_params(order, params))
+            algo = await self.router.place_algo(self._algo_params(order, params))
             tracked.algo_id = algo.algoId
             self.facts.accepted(tracked, VenueOrderId(str(algo.algoId)), self._clock.timestamp_ns())
         else:
-            placed = await self._place_order(self._order_params(order, params))
+            placed = await self.router.place_order(self._order_params(order, params))
             self.facts.accepted(tracked, VenueOrderId(str(placed.orderId)), self._clock.timestamp_ns())
 
     def _submit_rejected(self, tracked: TrackedOrder, exc: VenueRejection) -> None:
@@ -284,72 +272,15 @@ class BinanceFuturesExecutionClient(PerpExecutionClient):
         return new_algo_order_args(order, **self._placement(order, params))
 
     # ------------------------------------------------------------------------------------------
-    # Routing: WS trading API when READY, REST otherwise
+    # Routing: WS trading API when READY, REST otherwise (adapters.binance_futures.order_routing)
     # ------------------------------------------------------------------------------------------
-    def _ws(self) -> BinanceWsTradingClient | None:
-        ws = self.ws_trading
-        if ws is None or not self.route_orders_via_ws or not ws.is_ready:
-            return None
-        return ws
+    @property
+    def route_orders_via_ws(self) -> bool:
+        return self.router.via_ws
 
-    async def _routed(
-        self,
-        what: str,
-        on_ws: Callable[[BinanceWsTradingClient], Awaitable[T]],
-        on_rest: Callable[[], Awaitable[T]],
-        rest_after: tuple[type[Exception], ...] = (WsNotSent,),
-    ) -> T:
-        """``on_ws`` on the trading socket when READY, else ``on_rest``; outcomes are classified
-        alike (an ambiguous one is resolved by query, never re-sent). A request the socket did not
-        send goes over REST at once (``rest_after``: also a failed query, which is idempotent)."""
-        ws = self._ws()
-        if ws is not None:
-            try:
-                return await on_ws(ws)
-            except rest_after as exc:
-                self._pylog.debug("%s not done on the trading socket (%s); using REST", what, exc)
-        return await on_rest()
-
-    async def _place_order(self, kwargs: dict[str, Any]) -> VenueOrder:
-        return await self._routed(
-            "order.place", lambda ws: ws.new_order(**kwargs), lambda: self._http.new_order(**kwargs)
-        )
-
-    async def _place_algo(self, kwargs: dict[str, Any]) -> AlgoOrder:
-        return await self._routed(
-            "algoOrder.place",
-            lambda ws: ws.new_algo_order(**kwargs),
-            lambda: self._http.new_algo_order(**kwargs),
-        )
-
-    async def _cancel_algo(self, cid: str) -> None:
-        await self._routed(
-            "algoOrder.cancel",
-            lambda ws: ws.cancel_algo_order(client_algo_id=cid),
-            lambda: self._http.cancel_algo_order(client_algo_id=cid),
-        )
-
-    async def _amend_order(self, symbol: str, side: str, quantity: str, price: str, cid: str) -> VenueOrder:
-        return await self._routed(
-            "order.modify",
-            lambda ws: ws.modify_order(symbol, side, quantity, price, orig_client_order_id=cid),
-            lambda: self._http.modify_order(symbol, side, quantity, price, orig_client_order_id=cid),
-        )
-
-    async def _cancel_regular(self, symbol: str, cid: str) -> VenueOrder:
-        return await self._routed(
-            "order.cancel",
-            lambda ws: ws.cancel_order(symbol, orig_client_order_id=cid),
-            lambda: self._http.cancel_order(symbol, orig_client_order_id=cid),
-        )
-
-    async def _query_venue_order(self, symbol: str, cid: str) -> VenueOrder:
-        return await self._routed(
-            "order.status",
-            lambda ws: ws.query_order(symbol, orig_client_order_id=cid),
-            lambda: self._http.query_order(symbol, orig_client_order_id=cid),
-            rest_after=(BinanceAmbiguous, BinanceTransportError),
-        )
+    @route_orders_via_ws.setter
+    def route_orders_via_ws(self, value: bool) -> None:
+        self.router.via_ws = value
 
     async def _resolve_order(self, tracked: TrackedOrder) -> bool:
         """:meth:`VenueSync.resolve_order` with the order query routed like commands. Returns False
@@ -357,7 +288,7 @@ class BinanceFuturesExecutionClient(PerpExecutionClient):
         if tracked.is_algo and not tracked.triggered:
             return await self.sync.resolve_order(tracked)
         try:
-            o = await self._query_venue_order(tracked.symbol, tracked.client_order_id.value)
+            o = await self.router.query_order(tracked.symbol, tracked.client_order_id.value)
         except BinanceRejection as exc:
             if exc.is_unknown_order:
                 return False
@@ -366,97 +297,10 @@ class BinanceFuturesExecutionClient(PerpExecutionClient):
         return True
 
     # ------------------------------------------------------------------------------------------
-    # Modify: Binance amends LIMIT orders in place
+    # Modify: Binance amends LIMIT orders in place (adapters.binance_futures.amend)
     # ------------------------------------------------------------------------------------------
-    async def _modify_order(self, command: ModifyOrder) -> None:
-        order = self._cache.order(command.client_order_id)
-        tracked = self._tracked_for(command.client_order_id.value)
-        if order is None or tracked is None:
-            reject_not_found(self.generate_order_modify_rejected, command, self._clock.timestamp_ns())
-            return
-        if order.order_type != OrderType.LIMIT:
-            self._modify_rejected(order, "Binance can only amend LIMIT orders")
-            return
-        quantity = command.quantity or order.quantity
-        price = command.price or order.price
-        info = self._instrument_info(tracked.symbol)
-        try:
-            amended = await self._amend_order(
-                tracked.symbol,
-                WIRE_ORDER_SIDE[order.side],
-                str(quantity),
-                str(price),
-                order.client_order_id.value,
-            )
-        except BinanceRejection as exc:
-            self._modify_rejected(order, f"{exc.code}: {exc.msg}")
-            return
-        except BinanceError as exc:
-            self._log.warning(f"Modify of {order.client_order_id} ambiguous ({exc!r}); resolving by query")
-            requested = (quantity.as_decimal(), price.as_decimal())
-            self._side_tasks.spawn(
-                self._resolve_modify(tracked, requested), f"modify-{order.client_order_id.value}"
-            )
-            return
-        self._apply_amendment(tracked, amended.orderId, amended.origQty, amended.price, info)
-
-    def _modify_rejected(self, order: NautilusOrder, reason: str) -> None:
-        self.generate_order_modify_rejected(
-            order.strategy_id,
-            order.instrument_id,
-            order.client_order_id,
-            order.venue_order_id,
-            reason,
-            self._clock.timestamp_ns(),
-        )
-
-    def _apply_amendment(
-        self, tracked: TrackedOrder, order_id: int, qty: str, price: str, info: InstrumentInfo
-    ) -> None:
-        self.facts.amended(
-            tracked,
-            VenueOrderId(str(order_id)),
-            Decimal(qty),
-            Decimal(price),
-            lambda q: parse_quantity(str(q), info.size_precision),
-            lambda p: parse_price(str(p), info.price_precision),
-            self._clock.timestamp_ns(),
-        )
-
-    async def _resolve_modify(self, tracked: TrackedOrder, requested: tuple[Decimal, Decimal]) -> None:
-        """An amend whose answer was lost: the venue's order says whether it took effect. While the
-        venue may still execute the request (its recvWindow plus a margin) the old values are not
-        final; past that they are, and the modify is reported rejected. The engine's order must
-        leave PENDING_UPDATE either way: left there, NautilusTrader's in-flight check resolves it as
-        CANCELED after its retries while it still rests on the venue (chaos Binance seed 966)."""
-        backoff = Backoff(0.25, 2.0, 5.0)
-        self.resolutions["modify"] += 1
-        final_at = asyncio.get_running_loop().time() + self._config.recv_window_ms / 1000 + ACCEPT_MARGIN_SECS
-        while True:
-            try:
-                o = await self._query_venue_order(tracked.symbol, tracked.client_order_id.value)
-            except BinanceError as exc:
-                self._log.warning(f"Resolving modify of {tracked.client_order_id} failed ({exc!r}); retrying")
-                await asyncio.sleep(backoff.next_delay())
-                continue
-            applied = (Decimal(o.origQty), Decimal(o.price)) == requested
-            still_open = tracked.terminal is None and o.status in ("NEW", "PARTIALLY_FILLED")
-            if not applied and still_open and asyncio.get_running_loop().time() < final_at:
-                await asyncio.sleep(backoff.next_delay())
-                continue
-            self._apply_amendment(
-                tracked, o.orderId, o.origQty, o.price, self._instrument_info(tracked.symbol)
-            )
-            self.sync.apply_order(tracked, o)
-            order = self._cache.order(tracked.client_order_id)
-            if (
-                not applied
-                and tracked.terminal is None
-                and order is not None
-                and order.status == OrderStatus.PENDING_UPDATE
-            ):
-                self._modify_rejected(order, "modify not applied on the venue (its answer was lost)")
-            return
+    async def _modify(self, order: NautilusOrder, tracked: TrackedOrder, command: ModifyOrder) -> None:
+        await self.amender.modify(order, tracked, command)
 
     # ------------------------------------------------------------------------------------------
     # Cancel
@@ -465,7 +309,7 @@ class BinanceFuturesExecutionClient(PerpExecutionClient):
         cid = tracked.client_order_id.value
         if tracked.is_algo and not tracked.triggered:
             try:
-                await self._cancel_algo(cid)
+                await self.router.cancel_algo(cid)
             except BinanceRejection as exc:
                 if not exc.is_unknown_order:
                     raise
@@ -475,7 +319,7 @@ class BinanceFuturesExecutionClient(PerpExecutionClient):
                 voi = tracked.venue_order_id or VenueOrderId(str(tracked.algo_id))
                 self.facts.canceled(tracked, voi, Decimal(0), self._clock.timestamp_ns())
                 return
-        canceled = await self._cancel_regular(tracked.symbol, cid)
+        canceled = await self.router.cancel_regular(tracked.symbol, cid)
         self.facts.canceled(
             tracked,
             VenueOrderId(str(canceled.orderId)),
@@ -484,7 +328,7 @@ class BinanceFuturesExecutionClient(PerpExecutionClient):
         )
 
     async def _cancel_on_venue(self, order: TrackedOrder, venue_order_id: VenueOrderId) -> None:
-        await self._cancel_regular(order.symbol, order.client_order_id.value)
+        await self.router.cancel_regular(order.symbol, order.client_order_id.value)
 
     async def _cancel_all_on_venue(self, symbol: str) -> None:
         for name, call in (
@@ -567,20 +411,12 @@ class BinanceFuturesExecutionClient(PerpExecutionClient):
         if isinstance(order, AlgoOrder):
             return algo_order_to_status_report(
                 order,
-                self.account_id,
-                info.instrument_id,
-                info.price_precision,
-                info.size_precision,
-                ts_init,
+                *info.report_head(self.account_id, ts_init),
                 self._config.treat_expired_as_canceled,
             )
         return order_to_status_report(
             order,
-            self.account_id,
-            info.instrument_id,
-            info.price_precision,
-            info.size_precision,
-            ts_init,
+            *info.report_head(self.account_id, ts_init),
             self._config.treat_expired_as_canceled,
             self._venue_position_id(info.instrument_id, order.positionSide),
         )
@@ -602,11 +438,7 @@ class BinanceFuturesExecutionClient(PerpExecutionClient):
         return [
             user_trade_to_fill_report(
                 t,
-                self.account_id,
-                info.instrument_id,
-                info.price_precision,
-                info.size_precision,
-                ts_init,
+                *info.report_head(self.account_id, ts_init),
                 None,
                 self._venue_position_id(info.instrument_id, t.positionSide),
             )

@@ -14,13 +14,13 @@ arrives from REST instead (its trade was never marked seen).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Unpack
 
 from nautilus_trader.execution.reports import FillReport, OrderStatusReport
 from nautilus_trader.model.enums import LiquiditySide, OrderSide
-from nautilus_trader.model.identifiers import AccountId, ClientId, InstrumentId, PositionId, VenueOrderId
+from nautilus_trader.model.identifiers import VenueOrderId
 
 from adapters.binance_futures.parsing import (
     BINANCE_VENUE,
@@ -50,84 +50,41 @@ from adapters.binance_futures.schemas import (
 )
 from adapters.binance_futures.schemas_user import AlgoUpdateData, OrderUpdateData
 from adapters.core.base.timestamps import NANOS_PER_MS
-from adapters.core.client.exec_client import InstrumentInfo
 from adapters.core.market.market_context import MarketContext
-from adapters.core.orders.balance_clock import BalanceClock
-from adapters.core.orders.order_facts import OrderFacts
-from adapters.core.orders.order_tracking import OrderTracker, TrackedOrder, fill_key
-from adapters.core.orders.reports import ReportSink, send_order_with_fills
+from adapters.core.orders.order_tracking import TrackedOrder, fill_key
+from adapters.core.orders.reports import send_order_with_fills
 from adapters.core.parse.wire_values import (
     WireValueError,
     check_positive_id,
     check_time_ms,
     raw_head,
-    redact,
     safe_identifier,
     strict_decimal,
 )
+from adapters.core.userstream.frame_handler import HandlerArgs, UserFrameHandler
 
 # Distinct quantity/price strings remembered per instrument on the fill path (cleared when full).
 _CONTEXT_CACHE = 4096
 
 
-class UserStreamHandler:
+class UserStreamHandler(UserFrameHandler):
     def __init__(
         self,
         *,
-        facts: OrderFacts,
-        sink: ReportSink,
-        client_id: ClientId,
-        account_id: AccountId,
-        instruments: Callable[[str], InstrumentInfo],
-        adopt: Callable[[str, str | None], TrackedOrder | None],
-        position_id: Callable[[InstrumentId, str | None], PositionId | None],
-        clock_ns: Callable[[], int],
-        on_listen_key_expired: Callable[[str], None],
-        treat_expired_as_canceled: bool,
-        logger: logging.Logger,
-        balance_clock: BalanceClock | None = None,
         report_external: Callable[[str, int], None] = lambda symbol, order_id: None,
+        **common: Unpack[HandlerArgs],
     ) -> None:
-        self._facts = facts
+        super().__init__(**common)
         # (symbol, venue order id): report an external order from the venue's REST view, with
         # every fill (an event that cannot be reported whole by itself)
         self._report_external = report_external
-        self._tracker: OrderTracker = facts.tracker
-        self._sink = sink
-        self._client_id = client_id
-        self._account_id = account_id
-        self._instruments = instruments
-        self._adopt = adopt
-        self._position_id = position_id
-        self._clock_ns = clock_ns
-        self._on_listen_key_expired = on_listen_key_expired
-        self._expired_as_canceled = treat_expired_as_canceled
-        self._log = logger
-        self.balance_clock = balance_clock or BalanceClock()
         self._contexts: dict[str, MarketContext] = {}
-        self.frames = 0
-        self.malformed = 0
-        self.unknown = 0  # unknown event types, execution types and algo statuses
         # ALGO_UPDATE NEW with "ia": true of a trailing stop of ours: its activation price was
         # reached (it trails from now on; still NEW, nothing for the engine).
         self.trailing_activations = 0
-        self.errors = 0  # frames whose processing raised (logged, skipped)
-        self.rejected = 0  # frames with a value rejected at the boundary (core.parse.wire_values)
 
-    # --- entry point (the dispatcher's FrameHandler) -----------------------------------------
-    def handle_frame(self, raw: bytes | str) -> None:
-        self.frames += 1
-        # Nothing a venue sends may raise out of here (a garbage decimal, an ALGO_UPDATE without
-        # its payload, a failing lookup, a decoder error): the frame is logged, counted and skipped.
-        # A try block costs nothing on the happy path.
-        try:
-            self._dispatch(decode_user_frame(raw))
-        except WireValueError as exc:
-            self.rejected += 1
-            self._log.error("user frame rejected: %s", exc)
-        except Exception:
-            self.errors += 1
-            self._log.exception("user frame skipped: processing failed: %s", redact(raw_head(raw)))
+    def _decode(self, raw: bytes | str) -> object:
+        return decode_user_frame(raw)
 
     def _dispatch(self, event: object) -> None:
         # Ordered by frequency: fills and order updates dominate.
@@ -296,11 +253,7 @@ class UserStreamHandler:
             return  # liquidation announced with zero quantity: wait for its execution
         report = order_update_to_status_report(
             o,
-            self._account_id,
-            info.instrument_id,
-            info.price_precision,
-            info.size_precision,
-            ts_event,
+            *info.report_head(self._account_id, ts_event),
             ts_init,
             self._expired_as_canceled,
             pos_id,
@@ -326,11 +279,7 @@ class UserStreamHandler:
             self._sink._send_order_status_report(
                 algo_update_to_status_report(
                     a,
-                    self._account_id,
-                    info.instrument_id,
-                    info.price_precision,
-                    info.size_precision,
-                    ts,
+                    *info.report_head(self._account_id, ts),
                     self._clock_ns(),
                     self._expired_as_canceled,
                 )

@@ -23,12 +23,12 @@ period can no longer be verified.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
+from typing import Unpack
 
 from nautilus_trader.model.enums import LiquiditySide, OrderSide
-from nautilus_trader.model.identifiers import AccountId, InstrumentId, PositionId, VenueOrderId
+from nautilus_trader.model.identifiers import VenueOrderId
 
 from adapters.binance_futures.errors import CODE_INVALID_SYMBOL, BinanceError, BinanceRejection
 from adapters.binance_futures.http import BinanceFuturesHttpClient
@@ -44,13 +44,12 @@ from adapters.binance_futures.parsing import (
 from adapters.binance_futures.schemas_http import AlgoOrder, Order, UserTrade
 from adapters.binance_futures.user_events import UserStreamHandler
 from adapters.core.base.timestamps import MILLIS_PER_DAY, NANOS_PER_MS, format_ms
-from adapters.core.client.exec_client import InstrumentInfo
 from adapters.core.net.http_errors import FillsNotPublished
-from adapters.core.orders.order_facts import OrderFacts
 from adapters.core.orders.order_tracking import TrackedOrder, fill_key
 from adapters.core.parse.wire_values import WireValueError, check_positive_id, check_time_ms, strict_decimal
 from adapters.core.userstream import gap_sync
 from adapters.core.userstream.recovery import QueryResult, SnapshotOutcome
+from adapters.core.userstream.sync_base import SyncArgs, VenueSyncBase
 
 _TRADES_PAGE = 1000
 # userTrades: a startTime/endTime span is at most 7 days; history is served for the last 90 days
@@ -66,46 +65,19 @@ def is_permanent(exc: Exception) -> bool:
     return isinstance(exc, BinanceRejection) and exc.code == CODE_INVALID_SYMBOL
 
 
-class VenueSync:
+class VenueSync(VenueSyncBase[BinanceFuturesHttpClient, UserStreamHandler]):
     def __init__(
         self,
         *,
-        http: BinanceFuturesHttpClient,
-        facts: OrderFacts,
-        handler: UserStreamHandler,
-        account_id: AccountId,
-        instruments: Callable[[str], InstrumentInfo],
-        position_id: Callable[[InstrumentId, str | None], PositionId | None],
-        clock_ns: Callable[[], int],
-        treat_expired_as_canceled: bool,
-        since_ms: Callable[[], int],
-        walk_symbols: Callable[[], Iterable[str]] = lambda: (),
         refresh_account: Callable[[], Awaitable[None]] | None = None,
-        logger: logging.Logger,
         history_days: int = TRADE_HISTORY_DAYS,
+        **common: Unpack[SyncArgs[BinanceFuturesHttpClient, UserStreamHandler]],
     ) -> None:
-        self._http = http
-        self._facts = facts
-        self._tracker = facts.tracker
-        self._handler = handler
-        self._account_id = account_id
-        self._instruments = instruments
-        self._position_id = position_id
-        self._clock_ns = clock_ns
-        self._expired_as_canceled = treat_expired_as_canceled
-        # Where a symbol's backfill starts when no trade of it was seen yet (the session's start).
-        self._since_ms = since_ms
-        # Symbols the gap backfill walks besides tracked orders' and cursors' (see
-        # core.client.exec_client.walk_symbols): external orders may trade anywhere during a gap.
-        self._walk_symbols = walk_symbols
+        super().__init__(**common)
         # Balance changes made during a gap came with the fills the backfill recovers, but their
         # ACCOUNT_UPDATEs are gone: the account is re-read after every backfill.
         self._refresh_account = refresh_account
-        self._log = logger
         self._history_days = history_days
-        # Tracked orders open at the last snapshot -> the venue's cumulative executed quantity.
-        self._open_at_snapshot: dict[str, Decimal] = {}
-        self._venue_symbols: set[str] = set()
         self._relist_symbols: set[str] = set()  # the symbols the running post-snapshot walks
         self.rejected_trades = 0  # REST trades with a value rejected at the boundary (logged)
 
@@ -329,11 +301,7 @@ class VenueSync:
             executed=strict_decimal(o.executedQty, "executedQty", allow_empty=True),
             order_report=lambda: order_to_status_report(
                 o,
-                self._account_id,
-                info.instrument_id,
-                info.price_precision,
-                info.size_precision,
-                self._clock_ns(),
+                *info.report_head(self._account_id, self._clock_ns()),
                 self._expired_as_canceled,
                 pos_id,
             ),
@@ -342,11 +310,7 @@ class VenueSync:
             quantity_of=lambda t: strict_decimal(t.qty, "qty"),
             fill_report=lambda t, ts_init: user_trade_to_fill_report(
                 t,
-                self._account_id,
-                info.instrument_id,
-                info.price_precision,
-                info.size_precision,
-                ts_init,
+                *info.report_head(self._account_id, ts_init),
                 None,
                 pos_id,
             ),
@@ -417,11 +381,7 @@ class VenueSync:
             self._handler.send_order_with_fills,
             lambda: algo_order_to_status_report(
                 a,
-                self._account_id,
-                info.instrument_id,
-                info.price_precision,
-                info.size_precision,
-                self._clock_ns(),
+                *info.report_head(self._account_id, self._clock_ns()),
                 self._expired_as_canceled,
             ),
             log=self._log,

@@ -109,9 +109,9 @@ from adapters.core.market.data_client import (
     discard_kind,
     resync_delay,
 )
+from adapters.core.market.market_socket import pool_options
 from adapters.core.net.stream import Frame
 from adapters.core.net.stream_pool import MarketStreamPool
-from adapters.core.net.ws_connection import WsConfig
 
 __all__ = [
     "OWN_BARS",
@@ -192,19 +192,13 @@ class BingxDataClient(PerpMarketDataClient[BookState]):
             self,
             self.codec,
             capacity=config.max_topics_per_connection,
-            ws_config=WsConfig(
+            **pool_options(
+                config,
+                client_id.value,
+                self._pylog,
                 ping_interval=None,  # BingX's heartbeat is its own text Ping, answered below
-                stall_timeout=config.ws_stall_timeout_secs,
                 server_ping_reply=server_ping_reply,
-                reconnect=True,
-                backoff_initial=config.ws_backoff_initial_secs,
-                backoff_cap=config.ws_backoff_cap_secs,
-                backoff_reset_after=5.0,
             ),
-            max_messages_per_sec=config.max_ws_messages_per_sec,
-            request_timeout=config.subscribe_timeout_secs,
-            name=f"{client_id.value}-market",
-            logger=self._pylog,
         )
         self._trade_seen: dict[str, FifoDedup[str]] = {}
         self._bars: dict[str, BarTracker] = {}  # kline topic -> tracker

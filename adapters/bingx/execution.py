@@ -19,15 +19,8 @@ Commands never guess: a venue rejection becomes a Rejected event with the venue'
 an ambiguous outcome (timeout, 5xx, busy codes, a duplicate client id after a lost response) emits
 nothing final and is resolved by querying the order; an order is never re-sent blindly.
 
-**Modify is cancel-replace** (BingX's cancelReplace is not atomic either, and it cannot keep the
-client id, which must be unique): the live venue order is canceled *first*; the cancel response's
-``executedQty`` is the final filled quantity of that venue order (no fill can happen after it), and
-the replacement is placed for ``new quantity - everything the chain filled`` under a new client id
-``<cid>-r<n>``. So a fill that happened before the cancel (even one the node has not heard of yet)
-is never placed again. If the cancel finds the order filled or gone, nothing is placed and the
-modify is rejected; if nothing remains to place, the order ends CANCELED; if the replacement is
-rejected, the order ends CANCELED with the modify rejected. The chain (which venue orders belong to
-the NautilusTrader order) lives in :class:`~adapters.bingx.user_events.OrderIndex`.
+**Modify is cancel-replace** (:mod:`adapters.bingx.cancel_replace`): the live venue order is canceled
+first, and a replacement for what the chain has not filled is placed under a new client id.
 """
 
 from __future__ import annotations
@@ -43,15 +36,15 @@ from nautilus_trader.execution.reports import FillReport, OrderStatusReport
 from nautilus_trader.model.identifiers import (
     AccountId,
     ClientId,
-    ClientOrderId,
     VenueOrderId,
 )
-from nautilus_trader.model.objects import Price, Quantity
+from nautilus_trader.model.objects import Price
 from nautilus_trader.model.orders import Order as NautilusOrder
 
+from adapters.bingx.cancel_replace import CancelReplace, OrderLocks, replacement_cid
 from adapters.bingx.config import BingxExecClientConfig
 from adapters.bingx.errors import BingxError, BingxRejection
-from adapters.bingx.http import MAX_BATCH_CANCEL, MAX_CLIENT_ORDER_ID_LEN, BingxHttpClient
+from adapters.bingx.http import MAX_BATCH_CANCEL, BingxHttpClient
 from adapters.bingx.parsing import (
     BINGX_VENUE,
     CONDITIONAL_TYPES,
@@ -67,18 +60,14 @@ from adapters.bingx.poll import RestPollFailover
 from adapters.bingx.providers import BingxInstrumentProvider
 from adapters.bingx.schemas import Order as VenueOrder
 from adapters.bingx.schemas import Position, num, to_int
-from adapters.bingx.user_events import BingxUserStreamHandler, OrderIndex
+from adapters.bingx.user_events import BingxUserStreamHandler, CacheByVenueCid, OrderIndex
 from adapters.bingx.user_stream import BingxUserStreamOps, ping_reply
 from adapters.bingx.venue_sync import BingxVenueSync
-from adapters.core.base.backoff import Backoff
-from adapters.core.base.dedup import FifoDedup
-from adapters.core.client.perp_execution import PerpExecutionClient, reject_not_found, venue_order_int
+from adapters.core.client.perp_execution import PerpExecutionClient, venue_order_int
 from adapters.core.net.http_errors import VenueRejection
 from adapters.core.orders.order_tracking import TrackedOrder
 from adapters.core.orders.reconciliation import ms_or_none, open_and_history_orders, report_timeout
-from adapters.core.orders.resolution import ACCEPT_MARGIN_SECS
 from adapters.core.parse.decimal_parse import to_decimal
-from adapters.core.parse.instrument_info import InstrumentInfo
 from adapters.core.userstream.stream_setup import ws_config
 
 _HISTORY_WINDOW_MS = 7 * 24 * 3600 * 1000 - 60_000
@@ -125,13 +114,23 @@ class BingxExecutionClient(PerpExecutionClient):
             logger_name=f"adapters.bingx.{client_id.value}",
             position_report=position_to_status_report,
         )
+        self.replacer = CancelReplace(
+            http=http,
+            index=self.index,
+            sync=self.sync,
+            place_args=self._order_params,
+            apply_response=self._apply_response,
+            resolve_cancel=self._resolve_cancel,
+            logger=self._pylog,
+            **self._command_args(),
+        )
         self.poller: RestPollFailover | None = None
         if config.poll_only or config.poll_failover:
             self.poller = RestPollFailover(
                 self.sync,
                 started=self.startup.done,
                 lock=self.user_stream.ctx.lock,
-                stream_down=self._stream_down,
+                stream_down=self.user_stream.is_down,
                 interval=config.poll_interval_secs,
                 always=config.poll_only,
                 audit_every=config.audit_interval_secs,
@@ -144,12 +143,11 @@ class BingxExecutionClient(PerpExecutionClient):
     # Wiring
     # ------------------------------------------------------------------------------------------
     def _init_order_state(self) -> None:
-        self._order_locks: dict[str, asyncio.Lock] = {}
-        # Client ids the cache does not know (external orders): remembered so each frame of theirs
-        # does not rescan the cache, bounded so that thousands of external orders cannot grow it.
-        self._not_in_cache: FifoDedup[str] = FifoDedup(10_000)
-        # A forgotten order's per-order lock goes with it (memory stays flat over long runs).
-        self.tracker.on_forget.append(self._forget_order)
+        # Commands on one order (modify, cancel) run one at a time: a cancel-replace must not
+        # interleave with a cancel of the same order.
+        self.order_locks = OrderLocks(self.tracker)
+        self.cached_orders = CacheByVenueCid(self._cache)
+        self._not_in_cache = self.cached_orders.not_in_cache
         self.index = OrderIndex(self.tracker)
 
     def _make_stream_handler(self) -> BingxUserStreamHandler:
@@ -166,15 +164,8 @@ class BingxExecutionClient(PerpExecutionClient):
         )
 
     def _make_stream_ops(self) -> BingxUserStreamOps:
-        return BingxUserStreamOps(
-            http=self._http,
-            sync=self.sync,
-            handler=self.stream_handler,
-            ws_base_url=self._config.urls().ws,
-            ws_config=ws_config(self._config, server_ping_reply=ping_reply),
-            session=None,
-            logger=self._pylog,
-        )
+        ws = ws_config(self._config, server_ping_reply=ping_reply)
+        return BingxUserStreamOps(**self._stream_ops_args(self._config.urls().ws, ws))
 
     def _stream_options(self) -> dict[str, Any]:
         return {
@@ -210,20 +201,8 @@ class BingxExecutionClient(PerpExecutionClient):
 
     async def _update_account_state(self, *, reread: bool = False) -> None:
         asked_ms = self._http.now_ms()
-        balances = self.stream_handler.balance_clock.fresh(
-            balances_to_account_balances(await self._http.balance()), asked_ms, authoritative=reread
-        )
-        if not balances:
-            return
-        self.generate_account_state(
-            balances=balances, margins=[], reported=True, ts_event=self._clock.timestamp_ns()
-        )
-
-    def _stream_down(self) -> bool:
-        """For the poll failover: no dispatching stream, or recovery is failing."""
-        ctx = self.user_stream.ctx
-        dispatcher = ctx.dispatcher
-        return dispatcher is None or not dispatcher.running or ctx.metrics.last_error is not None
+        balances = balances_to_account_balances(await self._http.balance())
+        self._publish_account(balances, [], asked_ms, reread=reread)
 
     # ------------------------------------------------------------------------------------------
     # Lookups
@@ -242,35 +221,10 @@ class BingxExecutionClient(PerpExecutionClient):
 
     def _cached_by_client_id(self, client_order_id: str) -> NautilusOrder | None:
         """The venue echoes client ids lowercased: the cache's order they came from."""
-        venue_cid = client_order_id
-        if not venue_cid:
-            return None
-        # NautilusTrader's own ids ("O-20250101-...") come back lowercased: upper() restores them,
-        # so the common case is a dictionary lookup, not a scan of every cached order.
-        printable = venue_cid.isascii() and venue_cid.isprintable()
-        for guess in (venue_cid.upper(), venue_cid) if printable else ():
-            order = self._cache.order(ClientOrderId(guess))
-            if order is not None and order.instrument_id.venue == BINGX_VENUE:
-                return order
-        if venue_cid in self._not_in_cache:
-            return None  # the scan below found nothing before (the direct lookups above still run)
-        for order in self._cache.orders(venue=BINGX_VENUE):
-            if order.client_order_id.value.lower() == venue_cid:
-                return order
-        self._not_in_cache.add(venue_cid)
-        return None
+        return self.cached_orders.find(client_order_id)
 
     def _lock_for(self, order: TrackedOrder) -> asyncio.Lock:
-        """Commands on one order (modify, cancel) run one at a time: a cancel-replace must not
-        interleave with a cancel of the same order."""
-        key = order.client_order_id.value
-        lock = self._order_locks.get(key)
-        if lock is None:
-            lock = self._order_locks[key] = asyncio.Lock()
-        return lock
-
-    def _forget_order(self, order: TrackedOrder) -> None:
-        self._order_locks.pop(order.client_order_id.value, None)
+        return self.order_locks.for_order(order)
 
     # --- fills the stream could not give ---------------------------------------------------------
     async def _repair_order(self, order: TrackedOrder) -> None:
@@ -402,147 +356,10 @@ class BingxExecutionClient(PerpExecutionClient):
                 self._resolve_cancel_later(refused, f"{failed.errorCode}: {failed.errorMessage}")
 
     # ------------------------------------------------------------------------------------------
-    # Modify: cancel-replace (see module docstring)
+    # Modify: cancel-replace (adapters.bingx.cancel_replace)
     # ------------------------------------------------------------------------------------------
-    async def _modify_order(self, command: ModifyOrder) -> None:
-        order = self._cache.order(command.client_order_id)
-        tracked = self._tracked_for(command.client_order_id.value)
-        if order is None or tracked is None:
-            reject_not_found(self.generate_order_modify_rejected, command, self._clock.timestamp_ns())
-            return
-        async with self._lock_for(tracked):
-            await self._cancel_replace(order, tracked, command)
-
-    def _modify_rejected(self, tracked: TrackedOrder, reason: str) -> None:
-        self.generate_order_modify_rejected(
-            tracked.strategy_id,
-            tracked.instrument_id,
-            tracked.client_order_id,
-            tracked.engine_venue_order_id or tracked.venue_order_id,
-            reason,
-            self._clock.timestamp_ns(),
-        )
-
-    async def _cancel_replace(
-        self, order: NautilusOrder, tracked: TrackedOrder, command: ModifyOrder
-    ) -> None:
-        if tracked.terminal is not None or tracked.venue_order_id is None:
-            self._modify_rejected(tracked, "order is not open on the venue")
-            return
-        new_qty = (command.quantity or order.quantity).as_decimal()
-        new_price = command.price or (order.price if order.has_price else None)
-        new_trigger = command.trigger_price or (order.trigger_price if order.has_trigger_price else None)
-        old_voi = tracked.venue_order_id
-        chain = self.index.chain_for(tracked)
-        # 1. Retire the live link *before* canceling it: its CANCELED event (which may overtake the
-        #    REST answer on the stream) must not close the NautilusTrader order.
-        chain.retired.add(old_voi.value)
-        try:
-            canceled = await self._http.cancel_order(tracked.symbol, client_order_id=chain.current_cid)
-        except BingxRejection as exc:
-            chain.retired.discard(old_voi.value)
-            self._modify_rejected(tracked, f"cancel-replace: cancel failed: {exc.code}: {exc.msg}")
-            if exc.is_unknown_order or exc.is_already_filled:
-                # Filled or gone meanwhile: nothing is placed; learn the final state (and fills).
-                self._side_tasks.spawn(
-                    self._resolve_cancel(tracked, None), f"modify-{tracked.client_order_id}"
-                )
-            return
-        except BingxError as exc:
-            chain.retired.discard(old_voi.value)
-            self._modify_rejected(tracked, f"cancel-replace: cancel outcome unknown ({exc}); not replaced")
-            self._side_tasks.spawn(self._resolve_cancel(tracked, None), f"modify-{tracked.client_order_id}")
-            return
-        # 2. The cancel is final: executedQty is all that link will ever fill.
-        chain.filled_before += to_decimal(num(canceled.executedQty))
-        ts = self._clock.timestamp_ns()
-        remaining = new_qty - chain.filled_before
-        if remaining <= 0:
-            self._modify_rejected(
-                tracked, f"cancel-replace: quantity {new_qty} not above filled {chain.filled_before}"
-            )
-            self.facts.canceled(tracked, old_voi, chain.filled_before, ts)
-            return
-        # 3. The replacement: a new client id (BingX ids are unique), registered before it is sent
-        #    so its stream events (which may overtake the response) find the order.
-        chain.replacements += 1
-        alias = _alias(tracked.client_order_id.value, chain.replacements)
-        self.index.add_alias(tracked, alias)
-        chain.current_cid = alias
-        info = self._instrument_info(tracked.symbol)
-        self._set_order(tracked, new_qty, new_price, new_trigger, info, ts)
-        chain.replacing = True
-        try:
-            kwargs = self._order_params(
-                order, None, cid=alias, quantity=remaining, price=new_price, trigger_price=new_trigger
-            )
-            placed = await self._http.place_order(**kwargs)
-        except BingxRejection as exc:
-            chain.replacing = False
-            self._modify_rejected(tracked, f"cancel-replace: replacement rejected: {exc.code}: {exc.msg}")
-            self.facts.canceled(tracked, old_voi, chain.filled_before, self._clock.timestamp_ns())
-            return
-        except (BingxError, ValueError) as exc:
-            self._pylog.warning("replacement of %s ambiguous (%r); resolving", tracked.client_order_id, exc)
-            self._side_tasks.spawn(self._resolve_replacement(tracked, old_voi), f"replace-{alias}")
-            return
-        chain.replacing = False
-        self.facts.venue_id_changed(tracked, VenueOrderId(str(placed.orderId)), self._clock.timestamp_ns())
-        self._apply_response(tracked, placed)
-
-    def _set_order(
-        self,
-        tracked: TrackedOrder,
-        quantity: Decimal,
-        price: Price | None,
-        trigger: Price | None,
-        info: InstrumentInfo,
-        ts: int,
-    ) -> None:
-        """The NautilusTrader order takes its new quantity/price now (still under the canceled
-        link's venue id; the replacement's id follows with ``venue_id_changed``)."""
-        voi = tracked.engine_venue_order_id or tracked.venue_order_id
-        assert voi is not None
-        tracked.quantity = quantity
-        tracked.price = price.as_decimal() if price is not None else None
-        self.generate_order_updated(
-            tracked.strategy_id,
-            tracked.instrument_id,
-            tracked.client_order_id,
-            voi,
-            Quantity(quantity, info.size_precision),
-            price,  # type: ignore[arg-type]  # None keeps the price
-            trigger,
-            ts,
-        )
-
-    async def _resolve_replacement(self, tracked: TrackedOrder, old_voi: VenueOrderId) -> None:
-        """A replacement whose answer was lost. "Not found" is final only once the venue can no
-        longer accept it (its recvWindow plus a margin): declared missing earlier, a late
-        acceptance would be a live venue order the node no longer tracks."""
-        backoff = Backoff(0.25, 2.0, 5.0)
-        self.resolutions["modify"] += 1
-        chain = self.index.chain_for(tracked)
-        final_at = asyncio.get_running_loop().time() + self._config.recv_window_ms / 1000 + ACCEPT_MARGIN_SECS
-        while tracked.terminal is None:
-            await asyncio.sleep(backoff.next_delay())
-            try:
-                o = await self.sync.query_live_link(tracked)
-            except BingxError as exc:
-                self._pylog.warning("resolving replacement of %s failed (%r)", tracked.client_order_id, exc)
-                continue
-            if o is not None:
-                chain.replacing = False
-                self.facts.venue_id_changed(tracked, VenueOrderId(str(o.orderId)), self._clock.timestamp_ns())
-                await self.sync.sync_order(tracked, o)
-                return
-            if asyncio.get_running_loop().time() >= final_at:
-                chain.replacing = False
-                self._modify_rejected(tracked, "cancel-replace: replacement not found on venue")
-                self.facts.canceled(
-                    tracked, old_voi, self.index.filled_before(tracked), self._clock.timestamp_ns()
-                )
-                return
+    async def _modify(self, order: NautilusOrder, tracked: TrackedOrder, command: ModifyOrder) -> None:
+        await self.replacer.cancel_replace(order, tracked, command)  # under the order's lock
 
     # ------------------------------------------------------------------------------------------
     # Reconciliation reports
@@ -563,11 +380,7 @@ class BingxExecutionClient(PerpExecutionClient):
         info = self._instrument_info(o.symbol)
         report = order_to_status_report(
             o,
-            self.account_id,
-            info.instrument_id,
-            info.price_precision,
-            info.size_precision,
-            ts_init,
+            *info.report_head(self.account_id, ts_init),
             self._config.treat_expired_as_canceled,
             self._venue_position_id(info.instrument_id, o.positionSide),
         )
@@ -637,11 +450,7 @@ class BingxExecutionClient(PerpExecutionClient):
             reports += [
                 fill_history_to_fill_report(
                     t,
-                    self.account_id,
-                    info.instrument_id,
-                    info.price_precision,
-                    info.size_precision,
-                    ts_init,
+                    *info.report_head(self.account_id, ts_init),
                     None,
                     self._venue_position_id(info.instrument_id, (t.positionSide or "").upper()),
                     info.quote_currency.code,
@@ -660,11 +469,8 @@ class BingxExecutionClient(PerpExecutionClient):
         return to_decimal(num(position.positionAmt))
 
 
-def _alias(client_order_id: str, n: int) -> str:
-    """The venue client id of the n-th replacement: ``<cid>-r<n>`` (lowercase, at most 40 chars)."""
-    suffix = f"-r{n}"
-    base = client_order_id.lower()[: MAX_CLIENT_ORDER_ID_LEN - len(suffix)]
-    return f"{base}{suffix}"
+# Kept importable from here (the names this module had).
+_alias = replacement_cid
 
 
 def _venue_int(venue_order_id: VenueOrderId | None) -> int | None:

@@ -22,14 +22,19 @@ BingX specifics handled here:
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Unpack
 
+from nautilus_trader.cache.cache import Cache
 from nautilus_trader.execution.reports import FillReport, OrderStatusReport
 from nautilus_trader.model.enums import LiquiditySide, OrderSide
-from nautilus_trader.model.identifiers import AccountId, ClientId, InstrumentId, PositionId, VenueOrderId
+from nautilus_trader.model.identifiers import (
+    ClientOrderId,
+    VenueOrderId,
+)
+from nautilus_trader.model.orders import Order as NautilusOrder
 
 from adapters.bingx.parsing import (
     BINGX_VENUE,
@@ -56,14 +61,13 @@ from adapters.bingx.schemas_stream import (
     UnknownEvent,
     decode_user_frame,
 )
+from adapters.core.base.dedup import FifoDedup
 from adapters.core.base.timestamps import NANOS_PER_MS
-from adapters.core.client.exec_client import InstrumentInfo
-from adapters.core.orders.balance_clock import BalanceClock
-from adapters.core.orders.order_facts import OrderFacts
 from adapters.core.orders.order_tracking import OrderTracker, TrackedOrder, fill_key
-from adapters.core.orders.reports import ReportSink, send_order_with_fills
+from adapters.core.orders.reports import send_order_with_fills
 from adapters.core.parse.decimal_parse import to_decimal
-from adapters.core.parse.wire_values import WireValueError, check_time_ms, raw_head, redact, strict_decimal
+from adapters.core.parse.wire_values import WireValueError, check_time_ms, raw_head, strict_decimal
+from adapters.core.userstream.frame_handler import HandlerArgs, UserFrameHandler
 
 # --------------------------------------------------------------------------------------------------
 # Order index: lowercase client ids and cancel-replace chains
@@ -155,63 +159,54 @@ class OrderIndex:
 # --------------------------------------------------------------------------------------------------
 
 
-class BingxUserStreamHandler:
+class CacheByVenueCid:
+    """The engine cache's BingX order a client id the venue echoed (lowercased) came from."""
+
+    def __init__(self, cache: Cache, misses: int = 10_000) -> None:
+        self._cache = cache
+        # Client ids the cache does not know (external orders): remembered so each frame of theirs
+        # does not rescan the cache, bounded so that thousands of external orders cannot grow it.
+        self.not_in_cache: FifoDedup[str] = FifoDedup(misses)
+
+    def find(self, venue_cid: str) -> NautilusOrder | None:
+        if not venue_cid:
+            return None
+        # NautilusTrader's own ids ("O-20250101-...") come back lowercased: upper() restores them,
+        # so the common case is a dictionary lookup, not a scan of every cached order.
+        printable = venue_cid.isascii() and venue_cid.isprintable()
+        for guess in (venue_cid.upper(), venue_cid) if printable else ():
+            order = self._cache.order(ClientOrderId(guess))
+            if order is not None and order.instrument_id.venue == BINGX_VENUE:
+                return order
+        if venue_cid in self.not_in_cache:
+            return None  # the scan below found nothing before (the direct lookups above still run)
+        for order in self._cache.orders(venue=BINGX_VENUE):
+            if order.client_order_id.value.lower() == venue_cid:
+                return order
+        self.not_in_cache.add(venue_cid)
+        return None
+
+
+class BingxUserStreamHandler(UserFrameHandler):
     def __init__(
         self,
         *,
-        facts: OrderFacts,
         index: OrderIndex,
-        sink: ReportSink,
-        client_id: ClientId,
-        account_id: AccountId,
-        instruments: Callable[[str], InstrumentInfo],
-        adopt: Callable[[str, str | None], TrackedOrder | None],
-        position_id: Callable[[InstrumentId, str | None], PositionId | None],
-        clock_ns: Callable[[], int],
-        on_listen_key_expired: Callable[[str], None],
         fetch_fills: Callable[[TrackedOrder | None, str, int], None],
-        treat_expired_as_canceled: bool,
         fee_rates: Callable[[str], tuple[Decimal, Decimal] | None] = lambda symbol: None,
-        logger: logging.Logger,
-        balance_clock: BalanceClock | None = None,
+        **common: Unpack[HandlerArgs],
     ) -> None:
-        self._facts = facts
-        self._tracker = facts.tracker
+        super().__init__(**common)
         self._index = index
-        self._sink = sink
-        self._client_id = client_id
-        self._account_id = account_id
-        self._instruments = instruments
-        self._adopt = adopt
-        self._position_id = position_id
-        self._clock_ns = clock_ns
-        self._on_listen_key_expired = on_listen_key_expired
         # (tracked order or None for an external one, symbol, venue order id): fetch by REST
         self._fetch_fills = fetch_fills
-        self._expired_as_canceled = treat_expired_as_canceled
         self._fee_rates = fee_rates  # (maker, taker) per symbol
-        self._log = logger
-        self.balance_clock = balance_clock or BalanceClock()
-        self.frames = 0
-        self.malformed = 0
-        self.unknown = 0
-        self.errors = 0
         self.missing_last_fill = 0  # executions without l/L/trade id: fetched by REST instead
-        self.rejected = 0  # frames with a value rejected at the boundary (core.parse.wire_values)
 
-    # --- entry point (the dispatcher's FrameHandler) -----------------------------------------
-    def handle_frame(self, raw: bytes | str) -> None:
-        self.frames += 1
-        # Nothing a venue sends may raise out of here (decode included: a corrupt or oversized gzip
-        # frame is a malformed frame, not the end of the dispatcher).
-        try:
-            self._dispatch(decode_user_frame(raw))
-        except WireValueError as exc:
-            self.rejected += 1
-            self._log.error("user frame rejected: %s", exc)
-        except Exception:
-            self.errors += 1
-            self._log.exception("user frame skipped: processing failed: %s", redact(raw_head(raw)))
+    def _decode(self, raw: bytes | str) -> object:
+        # Decode included in the handler's guard: a corrupt or oversized gzip frame is a
+        # malformed frame, not the end of the dispatcher.
+        return decode_user_frame(raw)
 
     def _dispatch(self, event: object) -> None:
         tp = type(event)
@@ -387,11 +382,7 @@ class BingxUserStreamHandler:
         try:
             status = order_update_to_status_report(
                 o,
-                self._account_id,
-                info.instrument_id,
-                info.price_precision,
-                info.size_precision,
-                ts_event,
+                *info.report_head(self._account_id, ts_event),
                 ts_init,
                 self._expired_as_canceled,
                 pos_id,

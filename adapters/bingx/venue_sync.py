@@ -33,12 +33,10 @@ reported by the engine-driven reconciliation (``generate_position_status_reports
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import Callable, Iterable
-from decimal import Decimal
+from typing import Unpack
 
 from nautilus_trader.model.enums import OrderSide
-from nautilus_trader.model.identifiers import AccountId, InstrumentId, PositionId, VenueOrderId
+from nautilus_trader.model.identifiers import VenueOrderId
 
 from adapters.bingx.errors import BingxError, BingxRejection, is_unknown_symbol
 from adapters.bingx.http import BingxHttpClient
@@ -54,16 +52,15 @@ from adapters.bingx.schemas import FillHistoryItem, Order, Position, num, to_int
 from adapters.bingx.user_events import BingxUserStreamHandler, OrderIndex
 from adapters.core.base.backoff import Backoff
 from adapters.core.base.timestamps import NANOS_PER_MS, format_ms
-from adapters.core.client.exec_client import InstrumentInfo
 from adapters.core.net.http_errors import FillsNotPublished
 from adapters.core.orders.balance_clock import BalanceClock
-from adapters.core.orders.order_facts import OrderFacts
 from adapters.core.orders.order_tracking import FillKey, TrackedOrder, fill_key
 from adapters.core.orders.reports import AccountStateSink
 from adapters.core.parse.decimal_parse import parse_currency, parse_price, parse_quantity, to_decimal
 from adapters.core.parse.wire_values import WireValueError, check_positive_id, strict_decimal
 from adapters.core.userstream import gap_sync
 from adapters.core.userstream.recovery import QueryResult, SnapshotOutcome
+from adapters.core.userstream.sync_base import SyncArgs, VenueSyncBase
 
 _FILLS_PAGE = 1000
 _FILL_WINDOW_MS = 7 * 24 * 3600 * 1000 - 60_000  # fillHistory keeps 7 days; stay inside
@@ -75,46 +72,20 @@ def is_permanent(exc: Exception) -> bool:
     return isinstance(exc, BingxRejection) and is_unknown_symbol(exc.code, exc.msg)
 
 
-class BingxVenueSync:
+class BingxVenueSync(VenueSyncBase[BingxHttpClient, BingxUserStreamHandler]):
     def __init__(
         self,
         *,
-        http: BingxHttpClient,
-        facts: OrderFacts,
         index: OrderIndex,
-        handler: BingxUserStreamHandler,
         sink: AccountStateSink,  # what the sync emits besides order events (the exec client)
-        account_id: AccountId,
-        instruments: Callable[[str], InstrumentInfo],
-        position_id: Callable[[InstrumentId, str | None], PositionId | None],
-        clock_ns: Callable[[], int],
-        treat_expired_as_canceled: bool,
-        since_ms: Callable[[], int],
-        walk_symbols: Callable[[], Iterable[str]] = lambda: (),
-        logger: logging.Logger,
         balance_clock: BalanceClock | None = None,
+        **common: Unpack[SyncArgs[BingxHttpClient, BingxUserStreamHandler]],
     ) -> None:
-        self._http = http
-        self._facts = facts
-        self._tracker = facts.tracker
+        super().__init__(**common)
         self._index = index
-        self._handler = handler
         self._sink = sink
-        self._account_id = account_id
-        self._instruments = instruments
-        self._position_id = position_id
-        self._clock_ns = clock_ns
-        self._expired_as_canceled = treat_expired_as_canceled
-        self._since_ms = since_ms
-        # Symbols the gap backfill walks besides tracked orders' and cursors' (see
-        # core.client.exec_client.walk_symbols): external orders may trade anywhere during a gap.
-        self._walk_symbols = walk_symbols  # where a symbol's backfill starts when no trade of it was seen
-        self._log = logger
         self._balance_clock = balance_clock or BalanceClock()
-        # Tracked orders open at the last snapshot -> the venue's cumulative executed quantity
-        # (of the whole cancel-replace chain).
-        self._open_at_snapshot: dict[str, Decimal] = {}
-        self._venue_symbols: set[str] = set()
+        # (_open_at_snapshot holds the cumulative executed quantity of the whole cancel-replace chain.)
         self.last_positions: list[Position] = []
         self.rejected_fills = 0  # REST fills with a value rejected at the boundary (logged)
         self.polls = 0
@@ -307,11 +278,7 @@ class BingxVenueSync:
             executed=strict_decimal(num(o.executedQty) or "0", "executedQty"),
             order_report=lambda: order_to_status_report(
                 o,
-                self._account_id,
-                info.instrument_id,
-                info.price_precision,
-                info.size_precision,
-                self._clock_ns(),
+                *info.report_head(self._account_id, self._clock_ns()),
                 self._expired_as_canceled,
                 pos_id,
             ),
@@ -320,11 +287,7 @@ class BingxVenueSync:
             quantity_of=lambda item: abs(strict_decimal(num(item.qty) or num(item.volume), "qty")),
             fill_report=lambda item, ts_init: fill_history_to_fill_report(
                 item,
-                self._account_id,
-                info.instrument_id,
-                info.price_precision,
-                info.size_precision,
-                ts_init,
+                *info.report_head(self._account_id, ts_init),
                 None,
                 self._position_id(info.instrument_id, (item.positionSide or "").upper() or None),
                 info.quote_currency.code,

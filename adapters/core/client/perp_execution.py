@@ -65,6 +65,7 @@ from nautilus_trader.model.identifiers import (
     Venue,
     VenueOrderId,
 )
+from nautilus_trader.model.objects import AccountBalance, MarginBalance
 from nautilus_trader.model.orders import Order as NautilusOrder
 
 from adapters.core.base import log_bridge
@@ -72,6 +73,7 @@ from adapters.core.base.tasks import OwnedTasks
 from adapters.core.market.perpetual_provider import PerpetualInstrumentProvider
 from adapters.core.net.http_errors import VenueAmbiguous, VenueError, VenueRejection, VenueTransportError
 from adapters.core.net.read_retry import read_with_retry
+from adapters.core.net.ws_connection import WsConfig
 from adapters.core.orders.balance_clock import AccountReread, BalanceClock
 from adapters.core.orders.cache_orders import (
     adopt_cache_orders,
@@ -271,7 +273,7 @@ class PerpExecutionClient(LiveExecutionClient):
             query=self._resolve_order,
             errors=self.venue_error,
             cancel_rejected=self._cancel_rejected,
-            accept_window_secs=self._config.recv_window_ms / 1000 + ACCEPT_MARGIN_SECS,
+            accept_window_secs=self._accept_window_secs(),
         )
         # How many ambiguous outcomes were resolved by querying, per command kind.
         self.resolutions = self._resolver.resolutions
@@ -342,6 +344,22 @@ class PerpExecutionClient(LiveExecutionClient):
             "logger": self._pylog,
         }
 
+    def _accept_window_secs(self) -> float:
+        """How long the venue may still accept a request sent now (its recvWindow plus a margin)."""
+        return self._config.recv_window_ms / 1000 + ACCEPT_MARGIN_SECS
+
+    def _command_args(self) -> dict[str, Any]:
+        """What a venue's modify machinery is built with: events, side tasks, resolution counts."""
+        return {
+            "facts": self.facts,
+            "events": self,
+            "tasks": self._side_tasks,
+            "resolutions": self.resolutions,
+            "clock_ns": self._clock.timestamp_ns,
+            "accept_window_secs": self._accept_window_secs(),
+            "instrument_info": self._instrument_info,
+        }
+
     def _sync_args(self) -> dict[str, Any]:
         """What every venue's REST sync is built with."""
         return {
@@ -355,6 +373,18 @@ class PerpExecutionClient(LiveExecutionClient):
             "treat_expired_as_canceled": self._config.treat_expired_as_canceled,
             "since_ms": lambda: self._started_ms,
             "walk_symbols": self._walk_symbols,
+            "logger": self._pylog,
+        }
+
+    def _stream_ops_args(self, ws_base_url: str, ws: WsConfig) -> dict[str, Any]:
+        """What every venue's user-stream operations are built with (the socket's URL and config)."""
+        return {
+            "http": self._http,
+            "sync": self.sync,
+            "handler": self.stream_handler,
+            "ws_base_url": ws_base_url,
+            "ws_config": ws,
+            "session": None,
             "logger": self._pylog,
         }
 
@@ -416,7 +446,20 @@ class PerpExecutionClient(LiveExecutionClient):
         """The venue's own sockets and loops, stopped before the user stream."""
 
     async def _update_account_state(self, *, reread: bool = False) -> None:
+        """Read the account by REST and publish it (:meth:`_publish_account`)."""
         raise NotImplementedError
+
+    def _publish_account(
+        self, balances: list[AccountBalance], margins: list[MarginBalance], stamp_ms: int, *, reread: bool
+    ) -> None:
+        """A REST read of the account, stamped ``stamp_ms``: published unless a stream update newer
+        than the read already was (the balance clock decides; ``reread``: the read is authoritative)."""
+        balances = self.stream_handler.balance_clock.fresh(balances, stamp_ms, authoritative=reread)
+        if not balances:
+            return
+        self.generate_account_state(
+            balances=balances, margins=margins, reported=True, ts_event=self._clock.timestamp_ns()
+        )
 
     # ------------------------------------------------------------------------------------------
     # Lookups used by the hot path
@@ -703,6 +746,23 @@ class PerpExecutionClient(LiveExecutionClient):
         for tracked in orders:
             async with self._lock_for(tracked):
                 await self._cancel_tracked(tracked, tracked.venue_order_id)
+
+    # ------------------------------------------------------------------------------------------
+    # Modify
+    # ------------------------------------------------------------------------------------------
+    async def _modify_order(self, command: ModifyOrder) -> None:
+        order = self._cache.order(command.client_order_id)
+        tracked = self._tracked_for(command.client_order_id.value)
+        if order is None or tracked is None:
+            reject_not_found(self.generate_order_modify_rejected, command, self._clock.timestamp_ns())
+            return
+        async with self._lock_for(tracked):
+            await self._modify(order, tracked, command)
+
+    async def _modify(self, order: NautilusOrder, tracked: TrackedOrder, command: ModifyOrder) -> None:
+        """Modify the order on the venue (amend in place, or cancel and replace) and apply the
+        answer; a rejection or an ambiguous outcome is the venue's to report and resolve."""
+        raise NotImplementedError
 
     # ------------------------------------------------------------------------------------------
     # Queries

@@ -141,6 +141,20 @@ class OrderEventSink(Protocol):
     ) -> None: ...
 
 
+class ModifyEventSink(OrderEventSink, Protocol):
+    """What a venue's modify machinery emits besides order facts (the execution client)."""
+
+    def generate_order_modify_rejected(
+        self,
+        strategy_id: StrategyId,
+        instrument_id: InstrumentId,
+        client_order_id: ClientOrderId,
+        venue_order_id: VenueOrderId | None,
+        reason: str,
+        ts_event: int,
+    ) -> None: ...
+
+
 class OrderFacts:
     """Idempotent fact -> event translation for tracked orders (see module docstring)."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Generic, NamedTuple, TypeVar
 
-from nautilus_trader.model.identifiers import InstrumentId
+from nautilus_trader.model.identifiers import AccountId, InstrumentId
 from nautilus_trader.model.objects import Currency
 
 from adapters.core.parse.precision import PrecisionResolver
@@ -26,6 +26,12 @@ class InstrumentInfo(NamedTuple):
     price_precision: int
     size_precision: int
     quote_currency: Currency
+
+    def report_head(
+        self, account_id: AccountId, ts_init: int
+    ) -> tuple[AccountId, InstrumentId, int, int, int]:
+        """The leading arguments every venue's report parser takes after the venue's item."""
+        return account_id, self.instrument_id, self.price_precision, self.size_precision, ts_init
 
 
 def default_quote() -> Currency:

@@ -143,6 +143,11 @@ class UserStreamService:
     def held(self) -> bool:
         return not self.ctx.released.is_set()
 
+    def is_down(self) -> bool:
+        """No stream is dispatching, or recovery is failing (what a REST poll failover waits for)."""
+        dispatcher = self.ctx.dispatcher
+        return dispatcher is None or not dispatcher.running or self.ctx.metrics.last_error is not None
+
     def release(self) -> None:
         """End the hold of :meth:`start`: queued events are dispatched in order from now on."""
         release(self.ctx)

@@ -1,0 +1,83 @@
+"""``UserFrameHandler``: what both venues' user-stream frame handlers (the hot path) share.
+
+The collaborators every handler is built with (``PerpExecutionClient._handler_args``), its counters,
+and the entry point the dispatcher calls: one frame in, decoded and dispatched by the venue, and
+nothing a venue sends raises out of it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import NotRequired, TypedDict, Unpack
+
+from nautilus_trader.model.identifiers import AccountId, ClientId, InstrumentId, PositionId
+
+from adapters.core.orders.balance_clock import BalanceClock
+from adapters.core.orders.order_facts import OrderFacts
+from adapters.core.orders.order_tracking import OrderTracker, TrackedOrder
+from adapters.core.orders.reports import ReportSink
+from adapters.core.parse.instrument_info import InstrumentInfo
+from adapters.core.parse.wire_values import WireValueError, raw_head, redact
+
+
+class HandlerArgs(TypedDict):
+    """What every venue's handler is built with (``PerpExecutionClient._handler_args``)."""
+
+    facts: OrderFacts
+    sink: ReportSink
+    client_id: ClientId
+    account_id: AccountId
+    instruments: Callable[[str], InstrumentInfo]
+    adopt: Callable[[str, str | None], TrackedOrder | None]
+    position_id: Callable[[InstrumentId, str | None], PositionId | None]
+    clock_ns: Callable[[], int]
+    on_listen_key_expired: Callable[[str], None]
+    treat_expired_as_canceled: bool
+    logger: logging.Logger
+    balance_clock: NotRequired[BalanceClock | None]
+
+
+class UserFrameHandler:
+    """A venue subclass decodes (:meth:`_decode`) and dispatches (:meth:`_dispatch`) one frame."""
+
+    def __init__(self, **args: Unpack[HandlerArgs]) -> None:
+        self._facts = args["facts"]
+        self._tracker: OrderTracker = self._facts.tracker
+        self._sink = args["sink"]
+        self._client_id = args["client_id"]
+        self._account_id = args["account_id"]
+        self._instruments = args["instruments"]
+        self._adopt = args["adopt"]
+        self._position_id = args["position_id"]
+        self._clock_ns = args["clock_ns"]
+        self._on_listen_key_expired = args["on_listen_key_expired"]
+        self._expired_as_canceled = args["treat_expired_as_canceled"]
+        self._log = args["logger"]
+        self.balance_clock = args.get("balance_clock") or BalanceClock()
+        self.frames = 0
+        self.malformed = 0
+        self.unknown = 0  # unknown event types (and the venue's other unknown enums)
+        self.errors = 0  # frames whose processing raised (logged, skipped)
+        self.rejected = 0  # frames with a value rejected at the boundary (core.parse.wire_values)
+
+    # --- entry point (the dispatcher's FrameHandler) -----------------------------------------
+    def handle_frame(self, raw: bytes | str) -> None:
+        self.frames += 1
+        # Nothing a venue sends may raise out of here (a garbage decimal, an event without its
+        # payload, a failing lookup, a decoder error, a corrupt or oversized gzip frame): the frame
+        # is logged, counted and skipped. A try block costs nothing on the happy path.
+        try:
+            self._dispatch(self._decode(raw))
+        except WireValueError as exc:
+            self.rejected += 1
+            self._log.error("user frame rejected: %s", exc)
+        except Exception:
+            self.errors += 1
+            self._log.exception("user frame skipped: processing failed: %s", redact(raw_head(raw)))
+
+    def _decode(self, raw: bytes | str) -> object:
+        raise NotImplementedError
+
+    def _dispatch(self, event: object) -> None:
+        raise NotImplementedError
