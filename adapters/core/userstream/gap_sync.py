@@ -55,9 +55,14 @@ I = TypeVar("I")  # noqa: E741 - a venue's InstrumentInfo
 T = TypeVar("T")  # a venue's REST trade
 
 
-def unknown_to_venue(order: TrackedOrder, log: logging.Logger) -> None:
-    """A tracked order the venue does not know, found by recovery."""
-    if not order.accepted:
+def unknown_to_venue(
+    order: TrackedOrder, log: logging.Logger, accepted_when_asked: bool | None = None
+) -> None:
+    """A tracked order the venue does not know, found by recovery. ``accepted_when_asked``: whether
+    the order was accepted when the query that did not find it went out (its acceptance may have
+    arrived while the query was on its way: the "not found" is then older than the acceptance)."""
+    accepted = order.accepted if accepted_when_asked is None else accepted_when_asked
+    if not accepted:
         # Not on the venue *yet*: its submit is still in flight (the REST answer will say), or
         # ambiguous and being resolved by its own task, which only gives up once the venue can no
         # longer accept it. Rejecting it here, on one lookup, would make a venue acceptance a
@@ -118,8 +123,9 @@ async def post_snapshot(
     ok = failed = 0
     for order in gone:
         try:
+            accepted_when_asked = order.accepted
             if not await resolve_order(order):
-                unknown_to_venue(order, log)
+                unknown_to_venue(order, log, accepted_when_asked)
             ok += 1
         except errors as exc:
             if permanent(exc):
