@@ -16,7 +16,19 @@ Line protocol on stdin / stdout (one JSON object per line):
     -> {"client_order_id": ..., "venue_order_id": ...}       when the order is accepted
     <- {"cmd": "collect"}
     -> {"recv": {"quotes": [[key, ns], ...], ...}}           and the records are cleared
+    <- {"cmd": "submit", "n": N, "instrument": ..., "quantity": ..., "price": ..., "routes": [...]}
+    -> {"rest": {"latency_ms": [...], "ours_cpu_us": [...], "total_cpu_us": [...]}, "ws": {...}}
     <- {"cmd": "quit"}
+
+``submit``: N limit orders per route (``rest``, ``ws``: ours with ``use_ws_trading``), one at a time
+and paced (36 ms), each canceled (untimed) once accepted. Per order: the latency from just before
+``Strategy.submit_order`` to ``on_order_accepted`` (wall clock), and for ours the CPU time of this
+thread (``time.thread_time_ns``) from the entry of our execution client's ``submit_order`` (after
+NautilusTrader's RiskEngine and ExecEngine) to the order request reaching aiohttp
+(``ClientSession._request`` of the ``POST .../order``) or the WS API frame reaching
+``ClientWebSocketResponse.send_str`` (``order.place``): our code's cost per order; ``total_cpu_us``
+starts at ``submit_order`` instead (NautilusTrader's part included). The loop runs nothing else
+(the simulator is another process), so the CPU between the two marks is the path's own.
 """
 
 from __future__ import annotations
@@ -76,6 +88,8 @@ def _strategy_class() -> Any:
             self.rd = recorder.rec["depth"]
             self.rf = recorder.rec["fills"]
             self.accepted: dict[str, str] = {}
+            self.accepted_ns: dict[str, int] = {}
+            self.canceled: set[str] = set()
 
         def on_start(self) -> None:
             self.subscribe_quote_ticks(self.market_id)
@@ -100,6 +114,10 @@ def _strategy_class() -> Any:
 
         def on_order_accepted(self, event: Any) -> None:
             self.accepted[event.client_order_id.value] = event.venue_order_id.value
+            self.accepted_ns[event.client_order_id.value] = time.perf_counter_ns()
+
+        def on_order_canceled(self, event: Any) -> None:
+            self.canceled.add(event.client_order_id.value)
 
         def place(self, instrument: str, quantity: str, price: str) -> str:
             from nautilus_trader.model.enums import OrderSide, TimeInForce
@@ -112,6 +130,13 @@ def _strategy_class() -> Any:
             )
             self.submit_order(order)
             return order.client_order_id.value
+
+        def cancel(self, client_order_id: str) -> None:
+            from nautilus_trader.model.identifiers import ClientOrderId
+
+            order = self.cache.order(ClientOrderId(client_order_id))
+            if order is not None and order.is_open:
+                self.cancel_order(order)
 
     return BenchConfig, BenchStrategy
 
@@ -193,6 +218,7 @@ def _node_config(impl: str, info: dict[str, str]) -> tuple[Any, list[tuple[str, 
             base_url_ws=info["ws_user"],
             base_url_ws_api=info["ws_api"],
             instrument_provider=provider,
+            use_ws_trading=True,
         )
         key, factories = BINANCE, (BinanceFuturesLiveDataClientFactory, BinanceFuturesLiveExecClientFactory)
     config = TradingNodeConfig(
@@ -246,8 +272,57 @@ async def run_node(impl: str, info: dict[str, str], market: str, fill: str, step
             await asyncio.sleep(0.01)
         return {"client_order_id": cid, "venue_order_id": strategy.accepted[cid]}
 
+    marks = _install_marks()
+    exec_client = next(iter(node.kernel.exec_engine._clients.values()))  # type: ignore[attr-defined]
+    if impl != "builtin":
+        original = exec_client.submit_order
+
+        def submit_order(command: Any) -> None:
+            marks.append(("entry", time.perf_counter_ns(), time.thread_time_ns()))
+            original(command)
+
+        exec_client.submit_order = submit_order
+
+    async def submit(cmd: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for route in cmd["routes"]:
+            if route == "ws":
+                ws = getattr(exec_client, "ws_trading", None)
+                if ws is None:
+                    continue
+                await asyncio.wait_for(ws.wait_ready(), 10)
+            if hasattr(exec_client, "route_orders_via_ws"):
+                exec_client.route_orders_via_ws = route == "ws"
+            lat: list[float] = []
+            ours_cpu: list[float] = []
+            total_cpu: list[float] = []
+            for _ in range(int(cmd["n"])):
+                await asyncio.sleep(0.036)
+                marks.clear()
+                t0, c0 = time.perf_counter_ns(), time.thread_time_ns()
+                cid = strategy.place(cmd["instrument"], cmd["quantity"], cmd["price"])
+                end = time.monotonic() + 10
+                while cid not in strategy.accepted_ns:
+                    if time.monotonic() > end:
+                        return {"error": f"{route}: order {cid} not accepted"}
+                    await asyncio.sleep(0.0002)
+                lat.append((strategy.accepted_ns[cid] - t0) / 1e6)
+                entry = next((m for m in marks if m[0] == "entry"), None)
+                sent = next((m for m in marks if m[0] == route), None)
+                if sent is not None:
+                    total_cpu.append((sent[2] - c0) / 1e3)
+                    if entry is not None:
+                        ours_cpu.append((sent[2] - entry[2]) / 1e3)
+                strategy.cancel(cid)
+                while cid not in strategy.canceled:
+                    if time.monotonic() > end:
+                        return {"error": f"{route}: order {cid} not canceled"}
+                    await asyncio.sleep(0.001)
+            out[route] = {"latency_ms": lat, "ours_cpu_us": ours_cpu, "total_cpu_us": total_cpu}
+        return out
+
     try:
-        await _serve_commands(recorder, order)
+        await _serve_commands(recorder, order, submit)
     finally:
         await node.stop_async()
         try:
@@ -345,8 +420,11 @@ async def run_floor(info: dict[str, str], market_symbol: str, steps: dict[str, f
     async def order(cmd: dict[str, Any]) -> dict[str, Any]:
         return {"client_order_id": "floor", "venue_order_id": "0"}
 
+    async def submit(cmd: dict[str, Any]) -> dict[str, Any]:
+        return {}
+
     try:
-        await _serve_commands(recorder, order)
+        await _serve_commands(recorder, order, submit)
     finally:
         for p in pumps:
             p.cancel()
@@ -356,7 +434,30 @@ async def run_floor(info: dict[str, str], market_symbol: str, steps: dict[str, f
 
 
 # ------------------------------------------------------------------------------------------------
-async def _serve_commands(recorder: Recorder, order: Any) -> None:
+def _install_marks() -> list[tuple[str, int, int]]:
+    """Marks (route, wall ns, thread CPU ns) when an order request reaches aiohttp."""
+    import aiohttp
+
+    marks: list[tuple[str, int, int]] = []
+    request = aiohttp.ClientSession._request
+    send_str = aiohttp.ClientWebSocketResponse.send_str
+
+    async def _request(self: Any, method: str, url: Any, *args: Any, **kwargs: Any) -> Any:
+        if method == "POST" and str(url).split("?")[0].endswith("/order"):
+            marks.append(("rest", time.perf_counter_ns(), time.thread_time_ns()))
+        return await request(self, method, url, *args, **kwargs)
+
+    async def _send_str(self: Any, data: str, compress: Any = None) -> None:
+        if '"order.place"' in data:
+            marks.append(("ws", time.perf_counter_ns(), time.thread_time_ns()))
+        await send_str(self, data, compress)
+
+    aiohttp.ClientSession._request = _request  # type: ignore[method-assign]
+    aiohttp.ClientWebSocketResponse.send_str = _send_str  # type: ignore[method-assign]
+    return marks
+
+
+async def _serve_commands(recorder: Recorder, order: Any, submit: Any) -> None:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
@@ -369,6 +470,8 @@ async def _serve_commands(recorder: Recorder, order: Any) -> None:
             _emit({"recv": recorder.collect()})
         elif cmd["cmd"] == "order":
             _emit(await order(cmd))
+        elif cmd["cmd"] == "submit":
+            _emit(await submit(cmd))
         elif cmd["cmd"] == "quit":
             return
 

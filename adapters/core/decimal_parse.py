@@ -81,6 +81,37 @@ def parse_price(s: str, precision: int, *, field: str = "price", positive: bool 
     return Price.from_raw(raw, prec)
 
 
+def parse_rounded_price(s: str, precision: int, *, field: str = "price") -> Price:
+    """A positive ``Price`` rounded half-even to ``precision`` (mark and index prices, which venues send
+    finer than the tick). Integer arithmetic on the string's digits, the same result as
+    ``Decimal(s).quantize(Decimal(1).scaleb(-precision), ROUND_HALF_EVEN)``; WireValueError for a value
+    outside the grammar, not positive, rounding to zero, or beyond NautilusTrader's range."""
+    dot = s.find(".")
+    whole = s if dot < 0 else s[:dot]
+    frac = "" if dot < 0 else s[dot + 1 :]
+    if not (whole.isascii() and whole.isdigit() and (dot < 0 or (frac.isascii() and frac.isdigit()))):
+        # Not a plain positive decimal: the grammar check names the error, else it is negative.
+        if not s:
+            raise WireValueError(field, s, "missing")
+        check_decimal_text(s, field)
+        raise WireValueError(field, s, "price must be positive")
+    if len(frac) <= precision:
+        units = int(whole + frac) * 10 ** (precision - len(frac))
+    else:
+        units = int(whole + frac[:precision])
+        rest = frac[precision:]
+        half = "5" + "0" * (len(rest) - 1)
+        if rest > half or (rest == half and units & 1):  # same length: string order is numeric order
+            units += 1
+    if units <= 0:
+        if int(s.replace(".", "", 1)) > 0:
+            raise WireValueError(field, s, "rounds to a non-positive price at the instrument's precision")
+        raise WireValueError(field, s, "price must be positive")
+    raw = units * _SCALE[precision]
+    check_raw(raw, "price", field, s)
+    return Price.from_raw(raw, precision)
+
+
 def parse_quantity(s: str, precision: int, *, field: str = "quantity") -> Quantity:
     """Exact, non-negative ``Quantity`` at ``precision`` (same rules as :func:`parse_price`)."""
     raw, prec = raw_value(s, precision, field)
