@@ -32,6 +32,7 @@ import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from benchmarks.common import ROOT, Section, median, percentile
@@ -320,6 +321,45 @@ def sweep(
     return out
 
 
+def profile_fills(venue: str, rate: int = 1000, seconds: float = 3.0) -> Path:
+    """A sampling profile of our node's process under a fill storm (everything on its loop: socket,
+    our handler, NautilusTrader's engines, the strategy), written beside the results."""
+    v = VENUES[venue]
+    path = Path(__file__).resolve().parent / f"profile_e2e_fills_{venue}.txt"
+    sim, info = start_sim(venue)
+    node = Proc(
+        [
+            "-m", "benchmarks.e2e_node", "ours", "--sim", json.dumps(info), "--market", v["market"],
+            "--fill", v["fill"], "--steps", json.dumps(v["steps"]),
+        ]
+    )  # fmt: skip
+    try:
+        node.read()
+        placed = node.ask(
+            {"cmd": "order", "instrument": v["fill"], "quantity": "1000000", "price": v["fill_price"]}
+        )
+        vid = placed["venue_order_id"]
+        body = {
+            "kind": "fills", "symbol": v["fill_symbol"], "client_order_id": placed["client_order_id"],
+            "order_id": int(vid) if vid.isdigit() else 0, "price": v["fill_price"], "quantity": "1000000",
+        }  # fmt: skip
+        url = info["rest"] + "/sim/bench/storm"
+        one_storm(node, url, body | {"rate": 200, "seconds": 0.5})
+        header = (
+            f"# Our node ({venue}) under a fill storm of {rate} fills/s for {seconds} s, simulator in its "
+            "own process; sampling profile of the node's process (pyinstrument, all of its loop).\n"
+            "# Regenerate: python -m benchmarks.bench_e2e --profile-fills\n\n"
+        )
+        node.ask({"cmd": "profile", "on": True})
+        one_storm(node, url, body | {"rate": rate, "seconds": seconds})
+        node.ask({"cmd": "profile", "on": False, "path": str(path), "header": header})
+    finally:
+        node.stop()
+        sim.terminate()
+        sim.wait(timeout=10)
+    return path
+
+
 def highest(storms: list[Storm]) -> int:
     best = 0
     for s in storms:
@@ -330,7 +370,7 @@ def highest(storms: list[Storm]) -> int:
 
 
 def run(venues: tuple[str, ...] = ("binance", "bingx"), quick: bool = False) -> list[Section]:
-    rates = [1000, 5000, 20000] if quick else [1000, 2000, 5000, 10000, 20000]
+    rates = [1000, 5000, 20000] if quick else [1000, 2000, 5000, 10000, 20000, 40000]
     seconds = 1.0 if quick else 1.5
     passes = 1 if quick else 2
     n_submit = 20 if quick else 60
@@ -477,7 +517,12 @@ def main() -> None:
     )
     parser.add_argument("--venue", choices=["binance", "bingx"])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--profile-fills", action="store_true", help="only write the fill-storm profiles")
     args = parser.parse_args()
+    if args.profile_fills:
+        for venue in (args.venue,) if args.venue else ("binance", "bingx"):
+            print(profile_fills(venue))
+        return
     venues = (args.venue,) if args.venue else ("binance", "bingx")
     for s in run(venues, args.quick):
         print(s.console())

@@ -41,6 +41,7 @@ import os
 import sys
 import time
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 KINDS = ("quotes", "trades", "depth", "fills")
@@ -434,6 +435,9 @@ async def run_floor(info: dict[str, str], market_symbol: str, steps: dict[str, f
 
 
 # ------------------------------------------------------------------------------------------------
+_PROFILER: list[Any] = []
+
+
 def _install_marks() -> list[tuple[str, int, int]]:
     """Marks (route, wall ns, thread CPU ns) when an order request reaches aiohttp."""
     import aiohttp
@@ -472,6 +476,21 @@ async def _serve_commands(recorder: Recorder, order: Any, submit: Any) -> None:
             _emit(await order(cmd))
         elif cmd["cmd"] == "submit":
             _emit(await submit(cmd))
+        elif cmd["cmd"] == "profile":
+            # {"cmd": "profile", "on": true} starts a sampling profile of this process;
+            # {"cmd": "profile", "on": false, "path": ...} stops it and writes the text report.
+            from pyinstrument import Profiler
+
+            if cmd["on"]:
+                profiler = Profiler(interval=0.0002, async_mode="disabled")
+                profiler.start()
+                _PROFILER[:] = [profiler]
+            elif _PROFILER:
+                profiler = _PROFILER.pop()
+                profiler.stop()
+                text = cmd.get("header", "") + profiler.output_text(unicode=True, color=False)
+                Path(cmd["path"]).write_text(text)  # noqa: ASYNC240 - after the measurement
+            _emit({"ok": True})
         elif cmd["cmd"] == "quit":
             return
 

@@ -104,7 +104,8 @@ def main() -> int:
         f"- mode: {'quick' if q else 'full'}",
         f"- load: 1-minute load average {os.getloadavg()[0]:.2f} at the end of the run on "
         f"{os.cpu_count()} cores (other jobs share the machine; contenders are interleaved)",
-        "- profile of the user-stream path: [profile_user_stream.txt](profile_user_stream.txt)",
+        "- profiles: user stream [profile_user_stream.txt](profile_user_stream.txt), Binance market "
+        "frames [profile_market_frames.txt](profile_market_frames.txt)",
         "",
     ]
     if args.only is not None:
