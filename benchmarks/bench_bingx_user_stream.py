@@ -208,10 +208,16 @@ class Bench:
         client = self.client
         fresh = OrderTracker()
         tracker = client.tracker
-        tracker.orders = fresh.orders
-        tracker.by_venue_id = fresh.by_venue_id
-        tracker.seen_trades = fresh.seen_trades
-        tracker.last_trade_id = fresh.last_trade_id
+        for name in (
+            "orders",
+            "by_venue_id",
+            "seen_trades",
+            "trade_cursor",
+            "cursor_time_ms",
+            "_open",
+            "_closed",
+        ):
+            setattr(tracker, name, getattr(fresh, name))
         client.index._by_cid.clear()
         client.index._chains.clear()
         client._not_in_cache.clear()

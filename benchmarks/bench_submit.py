@@ -66,7 +66,7 @@ class Probe:
         self.env.strategy.cancel(order.client_order_id)
         while order.status != OrderStatus.CANCELED:
             if loop.time() > deadline:
-                raise TimeoutError(f"probe order {cid} not canceled")
+                raise TimeoutError(f"probe order {cid} not canceled: {order.status} {order.events[-2:]}")
             await asyncio.sleep(0.001)
         return elapsed
 

@@ -235,10 +235,16 @@ class Bench:
 
         fresh = OrderTracker()
         tracker = self.ours.tracker
-        tracker.orders = fresh.orders
-        tracker.by_venue_id = fresh.by_venue_id
-        tracker.seen_trades = fresh.seen_trades
-        tracker.last_trade_id = fresh.last_trade_id
+        for name in (
+            "orders",
+            "by_venue_id",
+            "seen_trades",
+            "trade_cursor",
+            "cursor_time_ms",
+            "_open",
+            "_closed",
+        ):
+            setattr(tracker, name, getattr(fresh, name))
         for cid in self.cids:
             self.ours._adopt(cid)
 

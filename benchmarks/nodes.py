@@ -22,7 +22,8 @@ class BuiltinSimNode:
     """SimVenue + TradingNode with NautilusTrader 1.221's BinanceLiveExecClientFactory (USDT_FUTURES)."""
 
     def __init__(self, *, seed: int = 1, log_level: str = "ERROR") -> None:
-        self.sim = SimVenue(seed=seed, step_interval=3600.0)
+        # The built-in adapter speaks the pre-2026 root websocket URL (user data included).
+        self.sim = SimVenue(seed=seed, step_interval=3600.0, legacy_urls=True)
         self.strategy = ScriptedStrategy()
         self.node: TradingNode | None = None
         self._log_level = log_level

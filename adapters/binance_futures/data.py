@@ -280,9 +280,8 @@ class BinanceFuturesDataClient(PerpMarketDataClient[BookState]):
     # ------------------------------------------------------------------------------------------
     def on_market_event(self, stream: str | None, event: MarketDecoded) -> None:
         self.metrics.events += 1
-        ts_init = self._clock.timestamp_ns()
         if isinstance(event, MalformedFrame):
-            self._on_unreadable_frame(stream, event, ts_init)
+            self._on_unreadable_frame(stream, event, self._clock.timestamp_ns())
             return
         symbol = getattr(event, "symbol", None)
         if not isinstance(symbol, str):
@@ -291,6 +290,9 @@ class BinanceFuturesDataClient(PerpMarketDataClient[BookState]):
         if ctx is None:
             self.metrics.dropped_unknown_symbol += 1
             return
+        if isinstance(event, Kline) and not event.kline.closed and self._dcfg.bars_closed_only:
+            return  # a kline still open: dropped before any work (parse_kline would drop it)
+        ts_init = self._clock.timestamp_ns()
         if isinstance(event, DepthUpdate):
             if stream is None:
                 # Every subscription is a combined stream: a diff without its stream name cannot be told

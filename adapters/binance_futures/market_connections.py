@@ -25,6 +25,7 @@ from adapters.binance_futures.schemas_market import (
     SubscriptionError,
     UnknownEvent,
     decode_market_frame,
+    decode_stream_event,
 )
 from adapters.core.net.stream import Frame
 from adapters.core.net.stream_pool import (
@@ -63,6 +64,9 @@ class BinanceStreamCodec:
         return msgspec.json.encode({"method": method, "params": list(streams), "id": req_id}).decode()
 
     def decode(self, frame: Frame) -> tuple[str | None, Any] | Ack | None:
+        fast = decode_stream_event(frame)  # a known event on a combined stream: the common case
+        if fast is not None:
+            return fast
         decoded = decode_market_frame(frame)
         event = decoded.event
         if isinstance(event, ControlResponse):

@@ -126,8 +126,23 @@ def _is_wrapped(raw: bytes) -> bool:
     return raw.startswith(b'stream"', i + 1) or raw.startswith(b'data"', i + 1)
 
 
+_BARE_TEXT, _BARE_KEY = '{"e"', b'{"e"'
+_WRAPPED_TEXT, _WRAPPED_KEY = '{"stream"', b'{"stream"'
+_FAST_ERRORS = (msgspec.ValidationError, msgspec.DecodeError, RecursionError, UnicodeError)
+
+
 def decode_user_frame(raw: bytes | str) -> DecodedFrame:
     """Decode one user-data frame (bare or combined-stream wrapped). Never raises."""
+    # Fast path: a compact frame of a known event decodes in one typed pass (text too, without
+    # re-encoding it); anything else, or any error, takes the full path below, which classifies it.
+    text = type(raw) is str
+    try:
+        if raw.startswith(_BARE_TEXT if text else _BARE_KEY):  # type: ignore[arg-type]
+            return _EVENT_DECODER.decode(raw)
+        if raw.startswith(_WRAPPED_TEXT if text else _WRAPPED_KEY):  # type: ignore[arg-type]
+            return _WRAPPED_DECODER.decode(raw).data
+    except _FAST_ERRORS:
+        pass
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "surrogatepass")
     # Fast path: compact bare event frames (what /ws and /private/ws send) start with {"e".

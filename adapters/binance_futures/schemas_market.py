@@ -56,6 +56,7 @@ __all__ = [
     "decode_klines",
     "decode_market_frame",
     "decode_premium_index",
+    "decode_stream_event",
 ]
 
 # A price level: ``["7403.89", "0.002"]``. Tuples decode faster than Structs and index the same way.
@@ -359,6 +360,27 @@ def decode_market_frame(raw: bytes | str) -> MarketFrame:
             _stream_of(raw),
             MalformedFrame(event_type=None, error=f"invalid JSON: {exc!r}"[:200], raw=raw),
         )
+
+
+_STREAM_PREFIX_TEXT = '{"stream":'
+_STREAM_PREFIX_KEY = b'{"stream":'
+
+
+def decode_stream_event(raw: bytes | str) -> tuple[str | None, MarketEvent] | None:
+    """The hot path of a combined-stream socket: a compact ``{"stream":...,"data":{...}}`` frame holding
+    one of the known market events, decoded in one typed pass, as ``(stream, event)``. None for
+    anything else (bare events, control replies, errors, malformed or unknown frames, text that is
+    not valid UTF-8): the caller then takes :func:`decode_market_frame`, which classifies it. For a
+    frame this accepts, :func:`decode_market_frame` returns the same stream and event."""
+    if not (
+        raw.startswith(_STREAM_PREFIX_TEXT) if type(raw) is str else raw.startswith(_STREAM_PREFIX_KEY)  # type: ignore[arg-type]
+    ):
+        return None
+    try:
+        w = _WRAPPED_DECODER.decode(raw)
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError, UnicodeError):
+        return None
+    return (w.stream, w.data)
 
 
 def _classify(raw: bytes, wrapped: bool, error: str) -> MarketFrame:

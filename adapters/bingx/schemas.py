@@ -29,6 +29,7 @@ Num = msgspec.Raw
 """Raw JSON text of a decimal value (string, number, ``""`` or ``null``); read with :func:`num`."""
 
 _EMPTY: Final = msgspec.Raw(b'""')
+_PLAIN_DECIMAL: Final = b"0123456789.-"
 
 T = TypeVar("T")
 
@@ -43,6 +44,15 @@ def num(value: msgspec.Raw | str | float | None) -> str | None:
     function quietly reading them. Plain ``str`` is accepted too (for code that builds models);
     ``int`` is accepted, ``float`` is refused (its text is not the venue's).
     """
+    if type(value) is msgspec.Raw:
+        # Hot path (every user-stream decimal): a JSON string of digits, '.' and '-' only holds no
+        # escape and no control character, so its text is the bytes between the quotes; anything
+        # else takes the general path below.
+        raw = bytes(value)
+        if len(raw) >= 2 and raw[0] == 34 and raw[-1] == 34:  # '"'
+            inner = raw[1:-1]
+            if not inner.translate(None, _PLAIN_DECIMAL):
+                return inner.decode("ascii") or None
     if value is None:
         return None
     if isinstance(value, str):

@@ -27,6 +27,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from adapters.sim.bench_storm import StormDriver, add_storm_route
 from adapters.sim.binance.app import BinanceSettings, BinanceVenue, Credentials
 from adapters.sim.bingx.app import ALGO_ID_START, ORDER_ID_START, BingxSettings, BingxVenue
 from adapters.sim.bingx.app import Credentials as BingxCredentials
@@ -237,6 +238,7 @@ class SimVenue:
     async def start(self) -> None:
         app = self.dialect.build_app()
         add_control_routes(app, self.faults, self.state)
+        add_storm_route(app, StormDriver(self))
         # Websocket handlers end through registry.close_all() in stop(); the runner's shutdown
         # timeout only bounds stragglers.
         runner = web.AppRunner(

@@ -137,3 +137,50 @@ def test_identifiers_nautilus_cannot_hold_are_rejected(text: str) -> None:
 def test_samples_in_errors_are_short_and_log_safe() -> None:
     err = WireValueError("c", "\x00" + "订" * 100, "bad")
     assert err.sample.isascii() and err.sample.isprintable() and len(err.sample) < 120
+
+
+def _rounded_by_decimal(s: str, precision: int) -> Price:
+    """The reference: Decimal quantize, half-even (what parse_rounded_price replaced)."""
+    from decimal import ROUND_HALF_EVEN
+
+    q = Decimal(s).quantize(Decimal(1).scaleb(-precision), rounding=ROUND_HALF_EVEN)
+    return Price.from_str(f"{q:.{precision}f}")
+
+
+def test_rounded_price_matches_decimal_half_even() -> None:
+    import random
+
+    rnd = random.Random(16)
+    cases = ["0.05", "0.15", "0.25", "1.5", "2.5", "00012.3450", "60000.12345678", "59999.99999999", "7"]
+    for _ in range(3000):
+        whole = str(rnd.choice([0, 1, 7, 12345, 60000, 10 ** rnd.randint(0, 12)]))
+        frac = "".join(rnd.choice("0123456789") for _ in range(rnd.randint(1, 12)))
+        if rnd.random() < 0.3:
+            frac = frac[:-1] + "5"
+        cases.append(f"{whole}.{frac}")
+    for s in cases:
+        for precision in range(9):
+            if Decimal(s).quantize(Decimal(1).scaleb(-precision)) <= 0:
+                continue
+            got = D.parse_rounded_price(s, precision)
+            want = _rounded_by_decimal(s, precision)
+            assert (got.raw, got.precision) == (want.raw, want.precision), (s, precision)
+
+
+@pytest.mark.parametrize(
+    ("s", "reason"),
+    [
+        ("", "missing"),
+        ("-1.5", "price must be positive"),
+        ("0.000", "price must be positive"),
+        ("0.004", "rounds to a non-positive price at the instrument's precision"),
+        ("1e5", "not a decimal number"),
+        (" 1.0", "not a decimal number"),
+        ("1.", "not a decimal number"),
+        ("99999999999999999999999999999.9", "price out of range"),
+    ],
+)
+def test_rounded_price_rejects(s: str, reason: str) -> None:
+    with pytest.raises(WireValueError) as info:
+        D.parse_rounded_price(s, 2)
+    assert info.value.reason == reason

@@ -7,14 +7,12 @@ miss goes through the exact integer path of :mod:`adapters.core.parse.decimal_pa
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Final, Protocol
 
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.objects import Price, Quantity
 
-from adapters.core.parse.decimal_parse import parse_price, parse_quantity
-from adapters.core.parse.wire_values import WireValueError, check_raw, strict_decimal
+from adapters.core.parse.decimal_parse import parse_price, parse_quantity, parse_rounded_price
 
 DEFAULT_CACHE_SIZE: Final = 50_000
 
@@ -79,16 +77,6 @@ class MarketContext:
         return q
 
     def rounded_price(self, s: str) -> Price:
-        """Price rounded half-even to the instrument precision (for mark/index prices, not book levels)."""
-        return _round_price(s, self.price_precision)
-
-
-def _round_price(s: str, precision: int) -> Price:
-    d = strict_decimal(s, "price")
-    if d <= 0:
-        raise WireValueError("price", s, "price must be positive")
-    q = d.quantize(Decimal(1).scaleb(-precision), rounding=ROUND_HALF_EVEN)
-    if q <= 0:
-        raise WireValueError("price", s, "rounds to a non-positive price at the instrument's precision")
-    check_raw(int(q.scaleb(16)), "price", "price", s)
-    return Price.from_str(f"{q:.{precision}f}")
+        """Price rounded half-even to the instrument precision (for mark/index prices, not book levels).
+        Exact integer path (:func:`adapters.core.parse.decimal_parse.parse_rounded_price`), no Decimal."""
+        return parse_rounded_price(s, self.price_precision)

@@ -74,14 +74,26 @@ def ts_ms(primary: int | None, secondary: int | None, default: int) -> int:
 _MAX_MS: Final = (2**64 - 1) // NANOS_PER_MS
 
 
+_RATES: dict[str, Decimal | None] = {}  # a funding rate repeats for hours: parsed once per string
+
+
 def parse_rate(s: str | None) -> Decimal | None:
     """An exact funding rate; None when empty (no funding) or not a number."""
     if not s:
         return None
     try:
-        return Decimal(s)
+        return _RATES[s]
+    except KeyError:
+        pass
+    try:
+        rate: Decimal | None = Decimal(s)
     except InvalidOperation:
-        return None
+        rate = None
+    if len(s) <= 32:  # only what a rate looks like is remembered (bounded memory for any input)
+        if len(_RATES) >= 4096:
+            _RATES.clear()
+        _RATES[s] = rate
+    return rate
 
 
 # --------------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from typing import Final
 from nautilus_trader.model.objects import AccountBalance, Currency, Money, Price, Quantity
 
 from adapters.core.parse.wire_values import (
+    PRICE_RAW_MAX,
     WireValueError,
     check_currency_code,
     check_decimal_text,
@@ -38,6 +39,8 @@ _log = logging.getLogger("adapters.core.decimal_parse")
 # NautilusTrader stores values as integers scaled by 10**FIXED_PRECISION (16 in this build).
 FIXED_PRECISION: Final = 16
 _SCALE: Final = tuple(10 ** (FIXED_PRECISION - i) for i in range(FIXED_PRECISION + 1))
+
+_POW10: Final = tuple(10**n for n in range(40))
 
 _warned: set[str] = set()
 
@@ -79,6 +82,41 @@ def parse_price(s: str, precision: int, *, field: str = "price", positive: bool 
     if positive and raw <= 0:
         raise WireValueError(field, s, "price must be positive")
     return Price.from_raw(raw, prec)
+
+
+def parse_rounded_price(s: str, precision: int, *, field: str = "price") -> Price:
+    """A positive ``Price`` rounded half-even to ``precision`` (mark and index prices, which venues send
+    finer than the tick). Integer arithmetic on the string's digits, the same result as
+    ``Decimal(s).quantize(Decimal(1).scaleb(-precision), ROUND_HALF_EVEN)``; WireValueError for a value
+    outside the grammar, not positive, rounding to zero, or beyond NautilusTrader's range."""
+    dot = s.find(".")
+    if dot < 0:
+        digits, nfrac = s, 0
+    else:
+        digits, nfrac = s[:dot] + s[dot + 1 :], len(s) - dot - 1
+    if not (digits.isascii() and digits.isdigit()) or dot == 0 or (dot > 0 and nfrac == 0):
+        # Not a plain positive decimal: the grammar check names the error, else it is negative.
+        if not s:
+            raise WireValueError(field, s, "missing")
+        check_decimal_text(s, field)
+        raise WireValueError(field, s, "price must be positive")
+    value = int(digits)  # in units of 10**-nfrac
+    if nfrac <= precision:
+        units = value * _POW10[precision - nfrac]
+    else:
+        step = _POW10[nfrac - precision] if nfrac - precision < len(_POW10) else 10 ** (nfrac - precision)
+        units, rest = divmod(value, step)
+        twice = rest * 2
+        if twice > step or (twice == step and units & 1):  # half-even
+            units += 1
+    if units <= 0:
+        if int(s.replace(".", "", 1)) > 0:
+            raise WireValueError(field, s, "rounds to a non-positive price at the instrument's precision")
+        raise WireValueError(field, s, "price must be positive")
+    raw = units * _SCALE[precision]
+    if raw > PRICE_RAW_MAX:
+        raise WireValueError(field, s, "price out of range")
+    return Price.from_raw(raw, precision)
 
 
 def parse_quantity(s: str, precision: int, *, field: str = "quantity") -> Quantity:

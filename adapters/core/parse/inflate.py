@@ -25,6 +25,14 @@ class FrameTooLarge(ValueError):
 def inflate_gzip(data: bytes, max_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> bytes:
     """The decompressed payload of one gzip frame, at most ``max_bytes`` long; ``ValueError`` for a
     corrupt or truncated frame, :class:`FrameTooLarge` for one that inflates beyond the limit."""
+    # One complete member within the limit (every venue frame): no list, no join.
+    d = zlib.decompressobj(_GZIP_WBITS)
+    try:
+        chunk = d.decompress(data, max_bytes + 1)
+    except zlib.error as exc:
+        raise ValueError(f"corrupt gzip frame: {exc}") from None
+    if d.eof and not d.unused_data and not d.unconsumed_tail and len(chunk) <= max_bytes:
+        return chunk
     out: list[bytes] = []
     total = 0
     rest = data
