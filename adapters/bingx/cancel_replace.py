@@ -27,7 +27,6 @@ from nautilus_trader.model.orders import Order as NautilusOrder
 from adapters.bingx.errors import BingxError, BingxRejection
 from adapters.bingx.http import MAX_CLIENT_ORDER_ID_LEN, BingxHttpClient
 from adapters.bingx.schemas import Order as VenueOrder
-from adapters.bingx.schemas import num
 from adapters.bingx.user_events import OrderIndex
 from adapters.bingx.venue_sync import BingxVenueSync
 from adapters.core.base.backoff import Backoff
@@ -135,7 +134,7 @@ class CancelReplace:
             self._tasks.spawn(self._resolve_cancel(tracked, None), f"modify-{tracked.client_order_id}")
             return
         # 2. The cancel is final: executedQty is all that link will ever fill.
-        chain.filled_before += to_decimal(num(canceled.executedQty))
+        chain.filled_before += to_decimal(canceled.executedQty)
         ts = self._clock_ns()
         remaining = new_qty - chain.filled_before
         if remaining <= 0:

@@ -59,7 +59,7 @@ from adapters.bingx.parsing import (
 from adapters.bingx.poll import RestPollFailover
 from adapters.bingx.providers import BingxInstrumentProvider
 from adapters.bingx.schemas import Order as VenueOrder
-from adapters.bingx.schemas import Position, num, to_int
+from adapters.bingx.schemas import Position
 from adapters.bingx.user_events import BingxUserStreamHandler, CacheByVenueCid, OrderIndex
 from adapters.bingx.user_stream import BingxUserStreamOps, ping_reply
 from adapters.bingx.venue_sync import BingxVenueSync
@@ -267,7 +267,7 @@ class BingxExecutionClient(PerpExecutionClient):
         status = (placed.status or "").upper()
         if (
             status in ("FILLED", "CANCELLED", "CANCELED", "EXPIRED")
-            and to_decimal(num(placed.executedQty)) > tracked.filled
+            and to_decimal(placed.executedQty) > tracked.filled
         ):
             self._fetch_fills_of(tracked, tracked.symbol, placed.orderId)
 
@@ -310,7 +310,7 @@ class BingxExecutionClient(PerpExecutionClient):
         self.facts.canceled(
             tracked,
             VenueOrderId(str(canceled.orderId)),
-            self.index.filled_before(tracked) + to_decimal(num(canceled.executedQty)),
+            self.index.filled_before(tracked) + to_decimal(canceled.executedQty),
             self._clock.timestamp_ns(),
         )
 
@@ -351,7 +351,7 @@ class BingxExecutionClient(PerpExecutionClient):
             if done is not None:
                 self._apply_canceled(done, o)
         for failed in result.failed or []:
-            refused = self.index.lookup(failed.clientOrderId, to_int(failed.orderId))
+            refused = self.index.lookup(failed.clientOrderId, failed.orderId)
             if refused is not None:
                 self._resolve_cancel_later(refused, f"{failed.errorCode}: {failed.errorMessage}")
 
@@ -419,7 +419,7 @@ class BingxExecutionClient(PerpExecutionClient):
         )
 
     def _describe_order(self, o: VenueOrder) -> str:
-        qty, filled = num(o.origQty), num(o.executedQty)
+        qty, filled = o.origQty, o.executedQty
         return f"order {o.orderId} ({o.client_order_id or '-'}: {o.side} {qty}, {filled} filled, {o.status})"
 
     def _fill_window(self, command: GenerateFillReports) -> tuple[int | None, int | None]:
@@ -456,7 +456,7 @@ class BingxExecutionClient(PerpExecutionClient):
                     info.quote_currency.code,
                 )
                 for t in rows
-                if to_int(t.tradeId) is not None
+                if t.tradeId is not None
             ]
             if len(rows) < _FILL_PAGE:
                 return reports
@@ -466,7 +466,7 @@ class BingxExecutionClient(PerpExecutionClient):
         return await self._http.positions(symbol)
 
     def _position_amount(self, position: Position) -> Decimal:
-        return to_decimal(num(position.positionAmt))
+        return to_decimal(position.positionAmt)
 
 
 # Kept importable from here (the names this module had).

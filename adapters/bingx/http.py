@@ -71,7 +71,6 @@ from adapters.bingx.schemas import (
     decode_data,
     decode_envelope,
     decoder,
-    flag,
 )
 from adapters.bingx.schemas_market import DepthRest, FundingRateRest, KlineRest, PremiumIndexRest
 from adapters.core.base.rate_window import FixedWindow
@@ -690,13 +689,13 @@ class BingxHttpClient(RestClientBase):
     async def position_side_dual(self) -> bool:
         """True = hedge (dual) mode."""
         resp: PositionSideDual = await self.request("GET", f"{SWAP_V1}/positionSide/dual", PositionSideDual)
-        return flag(resp.dualSidePosition)
+        return resp.dualSidePosition is True
 
     async def set_position_side_dual(self, dual: bool) -> bool:
         resp: PositionSideDual = await self.request(
             "POST", f"{SWAP_V1}/positionSide/dual", PositionSideDual, {"dualSidePosition": dual}
         )
-        return flag(resp.dualSidePosition)
+        return resp.dualSidePosition is True
 
     async def commission_rate(self) -> CommissionRate:
         data: CommissionData = await self.request("GET", f"{SWAP_V2}/user/commissionRate", CommissionData)

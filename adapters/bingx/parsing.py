@@ -94,13 +94,13 @@ from adapters.bingx.schemas import (
     Contract,
     FillHistoryItem,
     FillOrderItem,
-    Num,
     Order,
     Position,
-    flag,
-    num,
-    to_int,
 )
+from adapters.bingx.schemas import Num as Num  # re-exported: importable from here before issue 15
+from adapters.bingx.schemas import flag as flag
+from adapters.bingx.schemas import num as num
+from adapters.bingx.schemas import to_int as to_int
 from adapters.bingx.schemas_stream import AccountUpdateData, OrderUpdateData, PositionUpdate
 from adapters.core.base.timestamps import (
     NANOS_PER_MS,
@@ -414,9 +414,8 @@ def negate(s: str | None) -> str | None:
     return s if not is_nonzero(s) else f"-{s}"
 
 
-def commission_money(raw: Num | str | None, currency: Currency) -> Money:
+def commission_money(value: str | None, currency: Currency) -> Money:
     """BingX fee (negative = cost) -> Nautilus commission (positive = cost)."""
-    value = raw if isinstance(raw, str) or raw is None else num(raw)
     return parse_money(negate(value), currency)
 
 
@@ -474,18 +473,18 @@ def contract_to_perpetual(
     tick = increment_from_decimals(price_precision)
     step = increment_from_decimals(size_precision)
     quote = parse_currency(contract.currency)
-    min_qty_s = num(contract.tradeMinQuantity)
+    min_qty_s = contract.tradeMinQuantity
     min_quantity = None
     if min_qty_s is not None and is_nonzero(min_qty_s):
         q = Decimal(min_qty_s).quantize(Decimal(step), rounding=ROUND_UP)
         min_quantity = Quantity.from_str(f"{q:f}")
-    min_usdt = num(contract.tradeMinUSDT)
+    min_usdt = contract.tradeMinUSDT
     min_notional = money_from_decimal(Decimal(min_usdt), quote) if min_usdt and is_nonzero(min_usdt) else None
     max_lev = max(contract.maxLongLeverage or 0, contract.maxShortLeverage or 0)
     margin_init = Decimal(1) / Decimal(max_lev) if max_lev > 0 else Decimal(0)
     maker = maker_fee if maker_fee is not None else _fee(contract.makerFeeRate, DEFAULT_MAKER_FEE)
     taker = taker_fee if taker_fee is not None else _fee(contract.takerFeeRate, DEFAULT_TAKER_FEE)
-    info: dict[str, Any] = {k: _info_value(v) for k, v in msgspec.structs.asdict(contract).items()}
+    info: dict[str, Any] = msgspec.structs.asdict(contract)
     return CryptoPerpetual(
         instrument_id=format_instrument_id(contract.symbol, venue),
         raw_symbol=Symbol(contract.symbol),
@@ -509,13 +508,8 @@ def contract_to_perpetual(
     )
 
 
-def _fee(raw: Num, default: Decimal) -> Decimal:
-    s = num(raw)
+def _fee(s: str | None, default: Decimal) -> Decimal:
     return Decimal(s) if s is not None else default
-
-
-def _info_value(v: Any) -> Any:
-    return num(v) if isinstance(v, msgspec.Raw) else v
 
 
 # --------------------------------------------------------------------------------------------------
@@ -550,7 +544,7 @@ def order_to_status_report(
     ValueError for an order with zero quantity and zero fill (``closePosition`` orders), which a report
     cannot represent.
     """
-    filled_s = num(order.executedQty) or "0"
+    filled_s = order.executedQty or "0"
     qty_s = order.quantity_s
     if not qty_s or not is_nonzero(qty_s):
         qty_s = filled_s
@@ -559,15 +553,15 @@ def order_to_status_report(
     quantity_d = Decimal(qty_s)
     filled_d = to_decimal(filled_s)
     tif, post_only = parse_time_in_force(order.timeInForce)
-    post_only = post_only or flag(order.postOnly)
+    post_only = post_only or order.postOnly is True
     order_type = parse_order_type(order.type)
-    price_s = num(order.price)
-    stop_s = num(order.stopPrice)
-    trailing_offset, trailing_type = _trailing(order_type, num(order.priceRate), price_s)
+    price_s = order.price
+    stop_s = order.stopPrice
+    trailing_offset, trailing_type = _trailing(order_type, order.priceRate, price_s)
     trigger_price = None
     trigger_type = TriggerType.NO_TRIGGER
     if order_type == OrderType.TRAILING_STOP_MARKET:
-        act = num(order.activationPrice) or num(order.actPrice) or stop_s
+        act = order.activationPrice or order.actPrice or stop_s
         if act and is_nonzero(act):
             trigger_price = parse_price(act, price_precision)
         trigger_type = parse_trigger_type(order.workingType)
@@ -575,7 +569,7 @@ def order_to_status_report(
     elif stop_s and is_nonzero(stop_s):
         trigger_price = parse_price(stop_s, price_precision)
         trigger_type = parse_trigger_type(order.workingType)
-    avg_s = num(order.avgPrice)
+    avg_s = order.avgPrice
     ts_accepted = _ms_to_ns(order.time, ts_init)
     return OrderStatusReport(
         account_id=account_id,
@@ -600,7 +594,7 @@ def order_to_status_report(
         trailing_offset_type=trailing_type,
         avg_px=Decimal(avg_s) if avg_s and is_nonzero(avg_s) else None,
         post_only=post_only,
-        reduce_only=flag(order.reduceOnly),
+        reduce_only=order.reduceOnly is True,
     )
 
 
@@ -621,11 +615,11 @@ def fill_history_to_fill_report(
     default_commission_currency: str = "USDT",
 ) -> FillReport:
     """``fillHistory`` item -> ``FillReport`` (trade id ``tradeId``; qty from ``qty``, else ``volume``)."""
-    qty_s = num(item.qty) or num(item.volume)
-    price_s = num(item.price)
+    qty_s = item.qty or item.volume
+    price_s = item.price
     if not qty_s or not price_s:
         raise ValueError(f"fill of order {item.orderId} lacks qty/price")
-    trade_id = to_int(item.tradeId)
+    trade_id = item.tradeId
     if trade_id is None:
         raise ValueError(f"fill of order {item.orderId} lacks a tradeId")
     ts = parse_fill_time_ns(item.filledTime, item.filledTm)
@@ -664,7 +658,7 @@ def synthesized_fill_trade_id(item: FillOrderItem) -> str:
     row), digested when longer than a ``TradeId`` allows."""
     ts = parse_fill_time_ns(item.filledTime, item.filledTm)
     ms = ts // NANOS_PER_MS if ts is not None else 0
-    return bounded_trade_id(f"{item.orderId}-{ms}-{num(item.volume) or '0'}-{num(item.price) or '0'}")
+    return bounded_trade_id(f"{item.orderId}-{ms}-{item.volume or '0'}-{item.price or '0'}")
 
 
 def fill_order_to_fill_report(
@@ -678,8 +672,8 @@ def fill_order_to_fill_report(
     venue_position_id: PositionId | None = None,
 ) -> FillReport:
     """``allFillOrders`` item -> ``FillReport`` (synthesized trade id; liquidity side unknown)."""
-    qty_s = num(item.volume)
-    price_s = num(item.price)
+    qty_s = item.volume
+    price_s = item.price
     if not qty_s or not price_s:
         raise ValueError(f"fill of order {item.orderId} lacks volume/price")
     ts = parse_fill_time_ns(item.filledTime, item.filledTm)
@@ -727,13 +721,13 @@ def position_to_status_report(
     ts_init: int,
     venue_position_id: PositionId | None = None,
 ) -> PositionStatusReport:
-    amt_s = num(position.positionAmt) or "0"
+    amt_s = position.positionAmt or "0"
     return position_status_report(
         account_id,
         instrument_id,
         _position_side(position.positionSide, to_decimal(amt_s)),
         amt_s,
-        num(position.avgPrice),
+        position.avgPrice,
         size_precision,
         _ms_to_ns(position.updateTime, ts_init),
         ts_init,
@@ -751,13 +745,13 @@ def position_update_to_status_report(
     venue_position_id: PositionId | None = None,
 ) -> PositionStatusReport:
     """ACCOUNT_UPDATE ``P`` item -> ``PositionStatusReport`` (same side rules as REST)."""
-    amt_s = num(p.position_amount) or "0"
+    amt_s = p.position_amount or "0"
     return position_status_report(
         account_id,
         instrument_id,
         _position_side(p.position_side, to_decimal(amt_s)),
         amt_s,
-        num(p.entry_price),
+        p.entry_price,
         size_precision,
         ts_event,
         ts_init,
@@ -769,8 +763,8 @@ def balances_to_account_balances(items: list[BalanceItem]) -> list[AccountBalanc
     """v3 balance -> balances: total = ``balance`` (wallet), free = ``availableMargin``; all-zero skipped."""
     out: list[AccountBalance] = []
     for b in items:
-        total = num(b.balance)
-        free = num(b.availableMargin)
+        total = b.balance
+        free = b.availableMargin
         if not is_nonzero(total) and not is_nonzero(free):
             continue
         out.append(account_balance(parse_currency(b.asset), total, free))
@@ -781,9 +775,7 @@ def account_update_to_balances(data: AccountUpdateData) -> list[AccountBalance]:
     """ACCOUNT_UPDATE ``B`` (changed assets only): total = ``wb``, free = ``cw`` (total when absent)."""
     out: list[AccountBalance] = []
     for b in data.balances or []:
-        out.append(
-            account_balance(parse_currency(b.asset), num(b.wallet_balance), num(b.cross_wallet_balance))
-        )
+        out.append(account_balance(parse_currency(b.asset), b.wallet_balance, b.cross_wallet_balance))
     return out
 
 
@@ -794,7 +786,7 @@ def account_update_to_balances(data: AccountUpdateData) -> list[AccountBalance]:
 
 def has_last_fill(o: OrderUpdateData) -> bool:
     """Both last-fill fields present and the quantity non-zero."""
-    return is_nonzero(num(o.last_filled_qty)) and num(o.last_filled_price) is not None
+    return is_nonzero(o.last_filled_qty) and o.last_filled_price is not None
 
 
 def is_fill(o: OrderUpdateData) -> bool:
@@ -805,11 +797,10 @@ def is_fill(o: OrderUpdateData) -> bool:
 
 def fill_trade_id(o: OrderUpdateData) -> str:
     """``t``, else ``td``, else ``<orderId>-<z>`` (see module doc)."""
-    for candidate in (o.trade_id, o.trade_id_alt):
-        tid = to_int(candidate)
+    for tid in (o.trade_id, o.trade_id_alt):
         if tid:
             return str(tid)
-    return bounded_trade_id(f"{o.order_id}-{num(o.cum_filled_qty) or '0'}")
+    return bounded_trade_id(f"{o.order_id}-{o.cum_filled_qty or '0'}")
 
 
 def _ws_liquidity(o: OrderUpdateData, order_type: OrderType) -> LiquiditySide:
@@ -832,8 +823,8 @@ def parse_order_fill(
     (``l``/``L``): the caller must then take the fill from REST, never from cumulative ``z``."""
     if not is_fill(o) or not has_last_fill(o):
         return None
-    qty_s = num(o.last_filled_qty)
-    px_s = num(o.last_filled_price)
+    qty_s = o.last_filled_qty
+    px_s = o.last_filled_price
     assert qty_s is not None and px_s is not None
     asset = o.commission_asset
     ccy = quote_currency if not asset or asset == quote_currency.code else parse_currency(asset)
@@ -877,8 +868,8 @@ def parse_update_status(o: OrderUpdateData, treat_expired_as_canceled: bool = Fa
     """Nautilus status of an ORDER_TRADE_UPDATE (quantities used only for unknown status values)."""
     return parse_order_status(
         o.order_status,
-        to_decimal(num(o.original_qty)),
-        to_decimal(num(o.cum_filled_qty)),
+        to_decimal(o.original_qty),
+        to_decimal(o.cum_filled_qty),
         treat_expired_as_canceled,
     )
 
@@ -895,22 +886,22 @@ def order_update_to_status_report(
     venue_position_id: PositionId | None = None,
 ) -> OrderStatusReport:
     """ORDER_TRADE_UPDATE (untracked/external order) -> ``OrderStatusReport``."""
-    filled_s = num(o.cum_filled_qty) or "0"
-    qty_s = num(o.original_qty)
+    filled_s = o.cum_filled_qty or "0"
+    qty_s = o.original_qty
     if not qty_s or not is_nonzero(qty_s):
         qty_s = filled_s
     if not is_nonzero(qty_s):
         raise ValueError(f"order {o.order_id} has zero quantity; no report possible")
     order_type = parse_order_type(o.order_type)
     tif, post_only = parse_time_in_force(o.time_in_force)
-    stop_s = num(o.stop_price)
-    price_s = num(o.original_price)
+    stop_s = o.stop_price
+    price_s = o.original_price
     trigger_price = None
     trigger_type = TriggerType.NO_TRIGGER
     if stop_s and is_nonzero(stop_s):
         trigger_price = parse_price(stop_s, price_precision)
         trigger_type = parse_trigger_type(o.working_type)
-    avg_s = num(o.avg_price)
+    avg_s = o.avg_price
     return OrderStatusReport(
         account_id=account_id,
         instrument_id=instrument_id,
@@ -936,5 +927,5 @@ def order_update_to_status_report(
         trigger_type=trigger_type,
         avg_px=Decimal(avg_s) if avg_s and is_nonzero(avg_s) else None,
         post_only=post_only,
-        reduce_only=flag(o.reduce_only),
+        reduce_only=o.reduce_only is True,
     )

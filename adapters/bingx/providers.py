@@ -12,7 +12,7 @@ from nautilus_trader.model.identifiers import InstrumentId, Venue
 from adapters.bingx.errors import BingxError
 from adapters.bingx.http import BingxHttpClient
 from adapters.bingx.parsing import BINGX_VENUE, contract_to_perpetual, venue_symbol
-from adapters.bingx.schemas import Contract, num
+from adapters.bingx.schemas import Contract
 from adapters.core.market.perpetual_provider import PerpetualInstrumentProvider, passes_asset_filters
 
 # 1 online, 25 opening forbidden (closing still possible: keep it so positions reconcile),
@@ -69,7 +69,7 @@ class BingxInstrumentProvider(PerpetualInstrumentProvider):
     async def _account_fees(self) -> tuple[Decimal | None, Decimal | None]:
         try:
             rate = await self._client.commission_rate()
-            maker, taker = num(rate.makerCommissionRate), num(rate.takerCommissionRate)
+            maker, taker = rate.makerCommissionRate, rate.takerCommissionRate
             return (Decimal(maker) if maker else None, Decimal(taker) if taker else None)
         except (BingxError, ArithmeticError) as exc:
             self._log.warning(f"commissionRate unavailable ({type(exc).__name__}); using contract fees")

@@ -2,15 +2,22 @@
 
 Tolerance rules (BingX is inconsistent about JSON types; see notes §1.3):
 
-* Decimal values (prices, quantities, fees) are typed :data:`Num` (``msgspec.Raw``): BingX sends them as
-  strings (``"0.0001"``), as JSON numbers (contracts ``tradeMinQuantity: 0.0001``, positions
-  ``liquidationPrice: 294.16914617776246``, place-order ``price: 0``) and as ``""`` for "not set". The raw
-  JSON text is turned into an exact decimal string by :func:`num` - never through float.
+* All of it is normalised once, at decode time, inside this module (:class:`LenientStruct`): code outside
+  the schema modules sees plain ``str | None`` / ``int | None`` / ``bool | None`` and never calls
+  :func:`num` / :func:`to_int` / :func:`flag` (issue 15).
+* Decimal values (prices, quantities, fees) are typed :data:`DecimalText`: BingX sends them as strings
+  (``"0.0001"``), as JSON numbers (contracts ``tradeMinQuantity: 0.0001``, positions
+  ``liquidationPrice: 294.16914617776246``, place-order ``price: 0``) and as ``""`` for "not set". They
+  become exact decimal text (a JSON number's own digits through the decoders' ``float_hook``
+  :func:`float_text` - never through float), ``""``/``null`` become None. A JSON string is kept as sent:
+  the strict decimal grammar at the boundary (:mod:`adapters.core.parse.wire_values`) rejects ``" 0.1"``,
+  ``"1e5"``, ``true`` or ``[1]``, naming the field. :data:`Num` (``msgspec.Raw``) and :func:`num` remain
+  for code that holds raw JSON text.
 * Order ids are int64 above 2^53 and arrive as numbers or strings: ``int`` fields decoded with
-  ``strict=False`` accept both, exactly. Secondary ids that may be ``""`` are ``int | str | None`` and read
-  through :func:`to_int`.
-* Flags arrive as JSON bools or ``"true"``/``"false"``/``""``: ``bool | str | None``, read through
-  :func:`flag`.
+  ``strict=False`` accept both, exactly. Secondary ids that may be ``""`` are :data:`IntId`, read with
+  :func:`to_int` (``""``/garbage -> None).
+* Flags arrive as JSON bools or ``"true"``/``"false"``/``""``: :data:`Flag`, read with :func:`flag`
+  (``""`` -> False; absent stays None).
 * Unknown fields are ignored, optional fields default and accept ``null``, enums stay ``str``.
 * Both ``clientOrderId`` and ``clientOrderID`` are read (:attr:`Order.client_order_id`).
 
@@ -20,8 +27,9 @@ Every successful REST response is the envelope ``{"code": 0, "msg": "", "data": 
 
 from __future__ import annotations
 
+import inspect
 from decimal import Decimal
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import msgspec
 
@@ -30,6 +38,10 @@ Num = msgspec.Raw
 
 _EMPTY: Final = msgspec.Raw(b'""')
 _PLAIN_DECIMAL: Final = b"0123456789.-"
+# A JSON number's exponent is expanded to plain digits only within this range: ``1e999999999`` would
+# otherwise become a gigabyte string. Outside it the text is returned as sent (``"1e999999999"``), which
+# the strict decimal grammar at the boundary then rejects, naming the field.
+_MAX_EXPANDED_EXPONENT: Final = 1000
 
 T = TypeVar("T")
 
@@ -75,9 +87,12 @@ def num(value: msgspec.Raw | str | float | None) -> str | None:
     s = b.decode("ascii", "backslashreplace")
     if ("e" in s or "E" in s) and s not in ("true", "false"):
         try:
-            return format(Decimal(s), "f")
+            d = Decimal(s)
         except ArithmeticError:
             return s
+        if d.is_finite() and -_MAX_EXPANDED_EXPONENT <= d.adjusted() <= _MAX_EXPANDED_EXPONENT:
+            return format(d, "f")
+        return s
     return s
 
 
@@ -108,6 +123,106 @@ def flag(value: bool | str | int | None) -> bool:
     if isinstance(value, str):
         return value.strip().lower() == "true"
     return False
+
+
+def flag_or_none(value: bool | str | int | None) -> bool | None:
+    """:func:`flag`, but an absent flag (``null``/missing) stays None (``""`` is a present, false flag)."""
+    return None if value is None else flag(value)
+
+
+# --------------------------------------------------------------------------------------------------
+# Lenient fields, normalised at decode time
+# --------------------------------------------------------------------------------------------------
+
+if TYPE_CHECKING:
+    DecimalText = str | None
+    """A decimal value as exact text (``"0.0001"``), or None for ``""``/``null``/missing."""
+    IntId = int | None
+    """An id or time as int, or None for ``""``/``null``/missing/non-digit text."""
+    Flag = bool | None
+    """A flag as bool (``""`` is False), or None for ``null``/missing."""
+else:
+    # What msgspec decodes; :class:`LenientStruct` turns it into the type above right after decoding.
+    # ``Any``: a JSON string arrives as ``str`` (decoded natively, already final unless ``""``), an integer
+    # as ``int``, a non-integer number as its exact text through :func:`float_text` (the decoders'
+    # ``float_hook``), anything else as a Python value that :func:`decimal_text` turns into rejected text.
+    DecimalText = Any
+    IntId = int | str | None
+    Flag = bool | str | None
+
+
+def float_text(text: str) -> str:
+    """``float_hook`` of the BingX decoders: a JSON number's exact text (never a float); an exponent is
+    expanded (``1e-5`` -> ``"0.00001"``) within a bounded range, as :func:`num` does."""
+    if "e" in text or "E" in text:
+        try:
+            d = Decimal(text)
+        except ArithmeticError:
+            return text
+        if d.is_finite() and -_MAX_EXPANDED_EXPONENT <= d.adjusted() <= _MAX_EXPANDED_EXPONENT:
+            return format(d, "f")
+    return text
+
+
+def decimal_text(value: Any) -> str | None:
+    """Normaliser of a :data:`DecimalText` field that is not already a non-empty ``str``.
+
+    ``""``/None -> None; an int -> its digits; a :data:`Num` (``msgspec.Raw``) -> :func:`num`; a float is
+    refused (TypeError: its text is not the venue's; the BingX decoders never produce one); a bool, list or
+    object -> its JSON text, which the strict decimal grammar downstream rejects, naming the field.
+    """
+    if value is None or value == "":
+        return None
+    cls = value.__class__
+    if cls is str:
+        return value  # type: ignore[no-any-return]
+    if cls is int:
+        return str(value)
+    if cls is msgspec.Raw or isinstance(value, str):
+        return num(value)
+    if isinstance(value, float):
+        raise TypeError("refusing float for a decimal value; decode with the BingX decoders (float_hook)")
+    return msgspec.json.encode(value).decode("utf-8", "backslashreplace")
+
+
+# Generated per-field code: the common case (a present, well-typed value) costs one type test, no call.
+_NORMALISE: Final[dict[str, str]] = {
+    "DecimalText": "    v = self.{0}\n    if v is not None and (v.__class__ is not str or not v):\n"
+    "        self.{0} = decimal_text(v)\n",
+    "IntId": "    v = self.{0}\n    if v is not None and v.__class__ is not int:\n"
+    "        self.{0} = to_int(v)\n",
+    "Flag": "    v = self.{0}\n    if v is not None and v.__class__ is not bool:\n"
+    "        self.{0} = flag(v)\n",
+}
+
+
+class LenientStruct(msgspec.Struct):
+    """Base of the models with :data:`DecimalText` / :data:`IntId` / :data:`Flag` fields.
+
+    BingX sends those values as JSON numbers, strings or ``""``. Each subclass gets a generated
+    ``__post_init__`` (run by msgspec right after a decode, and on construction) that normalises them once
+    with :func:`decimal_text` / :func:`to_int` / :func:`flag`, so code outside the schema modules sees plain
+    ``str | None`` / ``int | None`` / ``bool | None``. The normalisers never raise on venue input and never
+    invent a value: a malformed decimal stays text (rejected, naming the field, by the strict decimal
+    grammar downstream), a malformed id is None (absent), as :func:`to_int` always read it, an absent flag
+    stays None. They are idempotent, so re-normalising an already plain value is harmless.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        normalise: dict[str, str] = {}
+        for klass in reversed(cls.__mro__):
+            for name, annotation in inspect.get_annotations(klass).items():
+                code = _NORMALISE.get(annotation) if isinstance(annotation, str) else None
+                if code is not None:
+                    normalise[name] = code.format(name)
+                else:
+                    normalise.pop(name, None)
+        if not normalise:
+            return
+        namespace: dict[str, Any] = {"decimal_text": decimal_text, "to_int": to_int, "flag": flag}
+        exec(f"def __post_init__(self):\n{''.join(normalise.values())}", namespace)
+        cls.__post_init__ = namespace["__post_init__"]  # type: ignore[attr-defined]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -142,7 +257,7 @@ class ServerTime(msgspec.Struct, gc=False):
 # --------------------------------------------------------------------------------------------------
 
 
-class Contract(msgspec.Struct, gc=False):
+class Contract(LenientStruct, gc=False):
     """``GET /openApi/swap/v2/quote/contracts`` item."""
 
     symbol: str
@@ -151,13 +266,13 @@ class Contract(msgspec.Struct, gc=False):
     contractId: int | str | None = None
     asset: str = ""
     currency: str = "USDT"
-    size: Num = _EMPTY
-    feeRate: Num = _EMPTY
-    makerFeeRate: Num = _EMPTY
-    takerFeeRate: Num = _EMPTY
-    tradeMinLimit: Num = _EMPTY
-    tradeMinQuantity: Num = _EMPTY
-    tradeMinUSDT: Num = _EMPTY
+    size: DecimalText = None
+    feeRate: DecimalText = None
+    makerFeeRate: DecimalText = None
+    takerFeeRate: DecimalText = None
+    tradeMinLimit: DecimalText = None
+    tradeMinQuantity: DecimalText = None
+    tradeMinUSDT: DecimalText = None
     maxLongLeverage: int | None = None
     maxShortLeverage: int | None = None
     status: int = 1
@@ -165,7 +280,7 @@ class Contract(msgspec.Struct, gc=False):
     apiStateClose: bool | str | None = None
     brokerState: bool | str | None = None
     ensureTrigger: bool | str | None = None
-    triggerFeeRate: Num = _EMPTY
+    triggerFeeRate: DecimalText = None
     displayName: str | None = None
     launchTime: int | None = None
     maintainTime: int | None = None
@@ -185,7 +300,7 @@ class Contract(msgspec.Struct, gc=False):
 # --------------------------------------------------------------------------------------------------
 
 
-class Order(msgspec.Struct, gc=False, kw_only=True):
+class Order(LenientStruct, gc=False, kw_only=True):
     """Order object of place / cancel / query / openOrders / allOrders / fullOrder (and batch items)."""
 
     orderId: int
@@ -194,30 +309,30 @@ class Order(msgspec.Struct, gc=False, kw_only=True):
     positionSide: str = "BOTH"
     type: str = ""
     status: str | None = None
-    origQty: Num = _EMPTY
-    quantity: Num = _EMPTY  # place-order responses carry ``quantity`` instead of ``origQty``
-    price: Num = _EMPTY
-    executedQty: Num = _EMPTY
-    avgPrice: Num = _EMPTY
-    cumQuote: Num = _EMPTY
-    stopPrice: Num = _EMPTY
-    profit: Num = _EMPTY
-    commission: Num = _EMPTY
+    origQty: DecimalText = None
+    quantity: DecimalText = None  # place-order responses carry ``quantity`` instead of ``origQty``
+    price: DecimalText = None
+    executedQty: DecimalText = None
+    avgPrice: DecimalText = None
+    cumQuote: DecimalText = None
+    stopPrice: DecimalText = None
+    profit: DecimalText = None
+    commission: DecimalText = None
     time: int | None = None
     updateTime: int | None = None
     clientOrderId: str | None = None
     clientOrderID: str | None = None
     workingType: str | None = None
     timeInForce: str | None = None
-    reduceOnly: bool | str | None = None
-    closePosition: bool | str | None = None
-    postOnly: bool | str | None = None
-    priceRate: Num = _EMPTY
-    activationPrice: Num = _EMPTY
-    actPrice: Num = _EMPTY
-    trailingStopRate: Num = _EMPTY
-    trailingStopDistance: Num = _EMPTY
-    stopGuaranteed: bool | str | None = None
+    reduceOnly: Flag = None
+    closePosition: Flag = None
+    postOnly: Flag = None
+    priceRate: DecimalText = None
+    activationPrice: DecimalText = None
+    actPrice: DecimalText = None
+    trailingStopRate: DecimalText = None
+    trailingStopDistance: DecimalText = None
+    stopGuaranteed: Flag = None
     leverage: str | int | None = None
     positionID: int | str | None = None
     positionId: int | str | None = None
@@ -231,8 +346,7 @@ class Order(msgspec.Struct, gc=False, kw_only=True):
 
     @property
     def quantity_s(self) -> str | None:
-        q = num(self.origQty)
-        return q if q is not None else num(self.quantity)
+        return self.origQty if self.origQty is not None else self.quantity
 
 
 class OrderData(msgspec.Struct, gc=False):
@@ -243,8 +357,8 @@ class OrdersData(msgspec.Struct, gc=False):
     orders: list[Order] | None = None
 
 
-class FailedOrder(msgspec.Struct, gc=False):
-    orderId: int | str | None = None
+class FailedOrder(LenientStruct, gc=False):
+    orderId: IntId = None
     clientOrderId: str | None = None
     errorCode: int | None = None
     errorMessage: str | None = None
@@ -262,7 +376,7 @@ class CancelBatchResult(msgspec.Struct, gc=False):
 # --------------------------------------------------------------------------------------------------
 
 
-class FillHistoryItem(msgspec.Struct, gc=False):
+class FillHistoryItem(LenientStruct, gc=False):
     """``GET /openApi/swap/v2/trade/fillHistory`` item (has a trade id).
 
     ``qty`` is the fill quantity in coin (a 2026 live capture: qty 0.0615 x price 76445.4 = quoteQty
@@ -272,19 +386,19 @@ class FillHistoryItem(msgspec.Struct, gc=False):
 
     orderId: int
     symbol: str = ""
-    tradeId: int | str | None = None
-    qty: Num = _EMPTY
-    volume: Num = _EMPTY
-    price: Num = _EMPTY
-    quoteQty: Num = _EMPTY
-    commission: Num = _EMPTY
+    tradeId: IntId = None
+    qty: DecimalText = None
+    volume: DecimalText = None
+    price: DecimalText = None
+    quoteQty: DecimalText = None
+    commission: DecimalText = None
     commissionAsset: str | None = None
     filledTime: str | None = None
     filledTm: str | None = None
     side: str = ""
     positionSide: str | None = None
     role: str | None = None
-    realisedPNL: Num = _EMPTY
+    realisedPNL: DecimalText = None
 
 
 class FillHistoryData(msgspec.Struct, gc=False):
@@ -292,15 +406,15 @@ class FillHistoryData(msgspec.Struct, gc=False):
     total: int | None = None
 
 
-class FillOrderItem(msgspec.Struct, gc=False):
+class FillOrderItem(LenientStruct, gc=False):
     """``GET /openApi/swap/v2/trade/allFillOrders`` item (no trade id; ``volume`` is the fill quantity)."""
 
     orderId: int
     symbol: str = ""
-    volume: Num = _EMPTY
-    price: Num = _EMPTY
-    amount: Num = _EMPTY
-    commission: Num = _EMPTY
+    volume: DecimalText = None
+    price: DecimalText = None
+    amount: DecimalText = None
+    commission: DecimalText = None
     currency: str | None = None
     filledTime: str | None = None
     filledTm: str | None = None
@@ -310,8 +424,8 @@ class FillOrderItem(msgspec.Struct, gc=False):
     workingType: str | None = None
     clientOrderId: str | None = None
     clientOrderID: str | None = None
-    liquidatedPrice: Num = _EMPTY
-    liquidatedMarginRatio: Num = _EMPTY
+    liquidatedPrice: DecimalText = None
+    liquidatedMarginRatio: DecimalText = None
     onlyOnePosition: bool | str | None = None
 
     @property
@@ -328,53 +442,53 @@ class FillOrdersData(msgspec.Struct, gc=False):
 # --------------------------------------------------------------------------------------------------
 
 
-class BalanceItem(msgspec.Struct, gc=False):
+class BalanceItem(LenientStruct, gc=False):
     """``GET /openApi/swap/v3/user/balance`` item (one per margin asset)."""
 
     asset: str
-    balance: Num = _EMPTY
-    equity: Num = _EMPTY
-    unrealizedProfit: Num = _EMPTY
-    realisedProfit: Num = _EMPTY
-    availableMargin: Num = _EMPTY
-    usedMargin: Num = _EMPTY
-    freezedMargin: Num = _EMPTY
+    balance: DecimalText = None
+    equity: DecimalText = None
+    unrealizedProfit: DecimalText = None
+    realisedProfit: DecimalText = None
+    availableMargin: DecimalText = None
+    usedMargin: DecimalText = None
+    freezedMargin: DecimalText = None
     userId: str | int | None = None
     shortUid: str | int | None = None
 
 
-class Position(msgspec.Struct, gc=False):
+class Position(LenientStruct, gc=False):
     """``GET /openApi/swap/v2/user/positions`` item. ``positionAmt`` is positive for hedge SHORT too."""
 
     symbol: str
     positionSide: str = "BOTH"
-    positionAmt: Num = _EMPTY
-    availableAmt: Num = _EMPTY
-    avgPrice: Num = _EMPTY
+    positionAmt: DecimalText = None
+    availableAmt: DecimalText = None
+    avgPrice: DecimalText = None
     positionId: int | str | None = None
     currency: str | None = None
     isolated: bool | str | None = None
-    initialMargin: Num = _EMPTY
-    margin: Num = _EMPTY
+    initialMargin: DecimalText = None
+    margin: DecimalText = None
     leverage: int | str | None = None
-    unrealizedProfit: Num = _EMPTY
-    realisedProfit: Num = _EMPTY
-    liquidationPrice: Num = _EMPTY
-    markPrice: Num = _EMPTY
-    positionValue: Num = _EMPTY
+    unrealizedProfit: DecimalText = None
+    realisedProfit: DecimalText = None
+    liquidationPrice: DecimalText = None
+    markPrice: DecimalText = None
+    positionValue: DecimalText = None
     onlyOnePosition: bool | str | None = None
     updateTime: int | None = None
 
 
-class LeverageInfo(msgspec.Struct, gc=False):
+class LeverageInfo(LenientStruct, gc=False):
     """``GET /openApi/swap/v2/trade/leverage``."""
 
     longLeverage: int | None = None
     shortLeverage: int | None = None
     maxLongLeverage: int | None = None
     maxShortLeverage: int | None = None
-    availableLongVol: Num = _EMPTY
-    availableShortVol: Num = _EMPTY
+    availableLongVol: DecimalText = None
+    availableShortVol: DecimalText = None
 
 
 class LeverageSet(msgspec.Struct, gc=False):
@@ -384,13 +498,13 @@ class LeverageSet(msgspec.Struct, gc=False):
     symbol: str | None = None
 
 
-class PositionSideDual(msgspec.Struct, gc=False):
-    dualSidePosition: bool | str | None = None
+class PositionSideDual(LenientStruct, gc=False):
+    dualSidePosition: Flag = None
 
 
-class CommissionRate(msgspec.Struct, gc=False):
-    takerCommissionRate: Num = _EMPTY
-    makerCommissionRate: Num = _EMPTY
+class CommissionRate(LenientStruct, gc=False):
+    takerCommissionRate: DecimalText = None
+    makerCommissionRate: DecimalText = None
 
 
 class CommissionData(msgspec.Struct, gc=False):
@@ -405,10 +519,11 @@ _DECODERS: dict[Any, msgspec.json.Decoder[Any]] = {}
 
 
 def decoder(tp: type[T] | Any) -> msgspec.json.Decoder[Any]:
-    """Cached lax decoder (numeric strings accepted where ints are expected)."""
+    """Cached lax decoder (numeric strings accepted where ints are expected; JSON numbers in
+    :data:`DecimalText` fields read as their exact text through :func:`float_text`)."""
     dec = _DECODERS.get(tp)
     if dec is None:
-        dec = msgspec.json.Decoder(tp, strict=False)
+        dec = msgspec.json.Decoder(tp, strict=False, float_hook=float_text)
         _DECODERS[tp] = dec
     return dec
 
@@ -429,12 +544,16 @@ __all__ = [
     "CommissionData",
     "CommissionRate",
     "Contract",
+    "DecimalText",
     "Envelope",
     "FailedOrder",
     "FillHistoryData",
     "FillHistoryItem",
     "FillOrderItem",
     "FillOrdersData",
+    "Flag",
+    "IntId",
+    "LenientStruct",
     "LeverageInfo",
     "LeverageSet",
     "ListenKeyResponse",
@@ -445,10 +564,13 @@ __all__ = [
     "Position",
     "PositionSideDual",
     "ServerTime",
+    "decimal_text",
     "decode_data",
     "decode_envelope",
     "decoder",
     "flag",
+    "flag_or_none",
+    "float_text",
     "num",
     "num_or",
     "to_int",

@@ -11,8 +11,8 @@ shared with the market topics, whose wire types and decoder are in :mod:`adapter
 
 User events are tagged on ``"e"``: ``ORDER_TRADE_UPDATE`` (also accepted as ``TRADE_UPDATE``, which the 2025
 docs sample shows), ``ACCOUNT_UPDATE``, ``ACCOUNT_CONFIG_UPDATE``, ``SNAPSHOT`` (``ac`` config body and/or
-``a`` account body) and ``listenKeyExpired``. Decimal values are :data:`~adapters.bingx.schemas.Num` (exact
-text, string or number); order ids are ints from numbers or strings.
+``a`` account body) and ``listenKeyExpired``. Decimal values are :data:`~adapters.bingx.schemas.DecimalText`
+(exact text from a string or number, normalised at decode time); order ids are ints from numbers or strings.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from typing import Any, Final
 import msgspec
 from msgspec import field
 
-from adapters.bingx.schemas import Num
+from adapters.bingx.schemas import DecimalText, Flag, IntId, LenientStruct, float_text
+from adapters.bingx.schemas import Num as Num  # re-exported: importable from here before issue 15
 from adapters.core.parse.inflate import DEFAULT_MAX_FRAME_BYTES, inflate_gzip
 
 _EMPTY: Final = msgspec.Raw(b'""')
@@ -111,7 +112,7 @@ class MalformedFrame(msgspec.Struct, gc=False):
 # --------------------------------------------------------------------------------------------------
 
 
-class OrderUpdateData(msgspec.Struct, gc=False, kw_only=True):
+class OrderUpdateData(LenientStruct, gc=False, kw_only=True):
     """The ``o`` object of ORDER_TRADE_UPDATE.
 
     Fill quantity/price are ``l``/``L`` (last fill) only; ``z`` is cumulative and must never be used as a
@@ -124,28 +125,28 @@ class OrderUpdateData(msgspec.Struct, gc=False, kw_only=True):
     order_id: int = field(name="i")
     side: str = field(name="S", default="")
     order_type: str = field(name="o", default="")
-    original_qty: Num = field(name="q", default=_EMPTY)
-    original_price: Num = field(name="p", default=_EMPTY)
-    stop_price: Num = field(name="sp", default=_EMPTY)
-    avg_price: Num = field(name="ap", default=_EMPTY)
+    original_qty: DecimalText = field(name="q", default=None)
+    original_price: DecimalText = field(name="p", default=None)
+    stop_price: DecimalText = field(name="sp", default=None)
+    avg_price: DecimalText = field(name="ap", default=None)
     execution_type: str = field(name="x", default="")
     order_status: str = field(name="X", default="")
     commission_asset: str | None = field(name="N", default=None)
-    commission: Num = field(name="n", default=_EMPTY)  # negative = cost
+    commission: DecimalText = field(name="n", default=None)  # negative = cost
     trade_time: int = field(name="T", default=0)
-    trade_id: int | str | None = field(name="t", default=None)
-    trade_id_alt: int | str | None = field(name="td", default=None)
-    trade_value: Num = field(name="tv", default=_EMPTY)
-    last_filled_qty: Num = field(name="l", default=_EMPTY)
-    last_filled_price: Num = field(name="L", default=_EMPTY)
-    last_filled_amount: Num = field(name="Y", default=_EMPTY)
-    cum_filled_qty: Num = field(name="z", default=_EMPTY)
-    cum_filled_amount: Num = field(name="Z", default=_EMPTY)
+    trade_id: IntId = field(name="t", default=None)
+    trade_id_alt: IntId = field(name="td", default=None)
+    trade_value: DecimalText = field(name="tv", default=None)
+    last_filled_qty: DecimalText = field(name="l", default=None)
+    last_filled_price: DecimalText = field(name="L", default=None)
+    last_filled_amount: DecimalText = field(name="Y", default=None)
+    cum_filled_qty: DecimalText = field(name="z", default=None)
+    cum_filled_amount: DecimalText = field(name="Z", default=None)
     working_type: str | None = field(name="wt", default=None)
     position_side: str | None = field(name="ps", default=None)
-    realized_profit: Num = field(name="rp", default=_EMPTY)
-    reduce_only: bool | str | None = field(name="ro", default=None)
-    stop_guaranteed: bool | str | None = field(name="sg", default=None)
+    realized_profit: DecimalText = field(name="rp", default=None)
+    reduce_only: Flag = field(name="ro", default=None)
+    stop_guaranteed: Flag = field(name="sg", default=None)
     trigger_order_id: int | str | None = field(name="ti", default=None)
     is_maker: bool | None = field(name="m", default=None)
     time_in_force: str | None = field(name="f", default=None)
@@ -162,23 +163,23 @@ class TradeUpdate(OrderTradeUpdate, tag="TRADE_UPDATE", gc=False, kw_only=True):
     """Same payload under the event name shown in the 2025 USDT-M docs sample."""
 
 
-class BalanceUpdate(msgspec.Struct, gc=False, kw_only=True):
+class BalanceUpdate(LenientStruct, gc=False, kw_only=True):
     asset: str = field(name="a")
-    wallet_balance: Num = field(name="wb", default=_EMPTY)
-    cross_wallet_balance: Num = field(name="cw", default=_EMPTY)
-    balance_change: Num = field(name="bc", default=_EMPTY)
-    locked: Num = field(name="lk", default=_EMPTY)
+    wallet_balance: DecimalText = field(name="wb", default=None)
+    cross_wallet_balance: DecimalText = field(name="cw", default=None)
+    balance_change: DecimalText = field(name="bc", default=None)
+    locked: DecimalText = field(name="lk", default=None)
 
 
-class PositionUpdate(msgspec.Struct, gc=False, kw_only=True):
+class PositionUpdate(LenientStruct, gc=False, kw_only=True):
     symbol: str = field(name="s")
-    position_amount: Num = field(name="pa", default=_EMPTY)
-    entry_price: Num = field(name="ep", default=_EMPTY)
-    unrealized_pnl: Num = field(name="up", default=_EMPTY)
+    position_amount: DecimalText = field(name="pa", default=None)
+    entry_price: DecimalText = field(name="ep", default=None)
+    unrealized_pnl: DecimalText = field(name="up", default=None)
     margin_type: str | None = field(name="mt", default=None)
-    isolated_wallet: Num = field(name="iw", default=_EMPTY)
+    isolated_wallet: DecimalText = field(name="iw", default=None)
     position_side: str = field(name="ps", default="BOTH")
-    realized_pnl: Num = field(name="cr", default=_EMPTY)
+    realized_pnl: DecimalText = field(name="cr", default=None)
 
 
 class AccountUpdateData(msgspec.Struct, gc=False, kw_only=True):
@@ -261,7 +262,7 @@ class GenericFrame(msgspec.Struct, gc=False):
     data: msgspec.Raw = msgspec.Raw()
 
 
-_USER_DECODER = msgspec.json.Decoder(UserDataEvent, strict=False)
+_USER_DECODER = msgspec.json.Decoder(UserDataEvent, strict=False, float_hook=float_text)
 GENERIC_DECODER = msgspec.json.Decoder(GenericFrame)
 
 

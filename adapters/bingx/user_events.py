@@ -46,7 +46,6 @@ from adapters.bingx.parsing import (
     order_update_to_status_report,
     parse_order_fill,
 )
-from adapters.bingx.schemas import num, to_int
 from adapters.bingx.schemas_stream import (
     AccountConfigUpdate,
     AccountUpdate,
@@ -272,7 +271,7 @@ class BingxUserStreamHandler(UserFrameHandler):
             return  # lifecycle of a link our cancel-replace retired: not the order's
         ts = (o.trade_time or event_time) * NANOS_PER_MS
         x = o.execution_type.upper()
-        venue_filled = self._index.filled_before(order) + to_decimal(num(o.cum_filled_qty), "z")
+        venue_filled = self._index.filled_before(order) + to_decimal(o.cum_filled_qty, "z")
         if x == "NEW":
             if order.venue_order_id is not None and order.venue_order_id != voi and order.accepted:
                 self._facts.venue_id_changed(order, voi, ts)
@@ -302,15 +301,13 @@ class BingxUserStreamHandler(UserFrameHandler):
         pos_id = self._position_id(info.instrument_id, o.position_side)
         fill = parse_order_fill(o, info.price_precision, info.size_precision, info.quote_currency, pos_id)
         assert fill is not None
-        last_qty = num(o.last_filled_qty)
+        last_qty = o.last_filled_qty
         assert last_qty is not None
         if fill.liquidity_side == LiquiditySide.NO_LIQUIDITY_SIDE:
             fill = fill._replace(liquidity_side=self._infer_liquidity(o.symbol, fill))
         retired = self._index.is_retired(order, voi.value)
         # The whole chain's cumulative (a retired link's z says nothing about the live link).
-        venue_cum = (
-            None if retired else self._index.filled_before(order) + to_decimal(num(o.cum_filled_qty), "z")
-        )
+        venue_cum = None if retired else self._index.filled_before(order) + to_decimal(o.cum_filled_qty, "z")
         self._facts.filled(
             order,
             trade_id,
@@ -354,8 +351,8 @@ class BingxUserStreamHandler(UserFrameHandler):
             self.missing_last_fill += 1
             self._fetch_fills(None, o.symbol, o.order_id)
             return
-        own_fill = to_decimal(num(o.last_filled_qty), "l").copy_abs() if trade_id is not None else Decimal(0)
-        if to_decimal(num(o.cum_filled_qty), "z") > own_fill:
+        own_fill = to_decimal(o.last_filled_qty, "l").copy_abs() if trade_id is not None else Decimal(0)
+        if to_decimal(o.cum_filled_qty, "z") > own_fill:
             # Fills of this order the engine never got (events lost, or made in a gap): a report
             # stating the cumulative quantity with fewer fills would make NautilusTrader infer the
             # rest, and the real fills arriving later would count twice. The venue's view instead.
@@ -418,8 +415,7 @@ class BingxUserStreamHandler(UserFrameHandler):
 def _trade_id(o: OrderUpdateData) -> int | None:
     """The venue trade id (``t``, else ``td``); None when absent (never synthesized from ``z``: a
     synthesized id could not be matched with the REST fill of the same trade)."""
-    for candidate in (o.trade_id, o.trade_id_alt):
-        tid = to_int(candidate)
+    for tid in (o.trade_id, o.trade_id_alt):
         if tid is not None and tid > 0:
             return tid
     return None

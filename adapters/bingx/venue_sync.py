@@ -48,7 +48,7 @@ from adapters.bingx.parsing import (
     parse_fill_time_ns,
     parse_liquidity_side,
 )
-from adapters.bingx.schemas import FillHistoryItem, Order, Position, num, to_int
+from adapters.bingx.schemas import FillHistoryItem, Order, Position
 from adapters.bingx.user_events import BingxUserStreamHandler, OrderIndex
 from adapters.core.base.backoff import Backoff
 from adapters.core.base.timestamps import NANOS_PER_MS, format_ms
@@ -93,9 +93,9 @@ class BingxVenueSync(VenueSyncBase[BingxHttpClient, BingxUserStreamHandler]):
     # --- applying REST objects ---------------------------------------------------------------
     def apply_fill(self, order: TrackedOrder, item: FillHistoryItem) -> bool:
         """One ``fillHistory`` row of a tracked order (quantity = the fill's own ``qty``)."""
-        trade_id = to_int(item.tradeId)
-        qty_s = num(item.qty) or num(item.volume)
-        px_s = num(item.price)
+        trade_id = item.tradeId
+        qty_s = item.qty or item.volume
+        px_s = item.price
         if trade_id is not None:
             check_positive_id(trade_id, "tradeId")
         if trade_id is None or not qty_s or not px_s:
@@ -130,7 +130,7 @@ class BingxVenueSync(VenueSyncBase[BingxHttpClient, BingxUserStreamHandler]):
         if self._index.is_retired(order, voi.value):
             return
         ts = (o.updateTime or o.time or 0) * NANOS_PER_MS or self._clock_ns()
-        venue_filled = self._index.filled_before(order) + to_decimal(num(o.executedQty))
+        venue_filled = self._index.filled_before(order) + to_decimal(o.executedQty)
         status = (o.status or "").upper()
         if status in _OPEN:
             if order.accepted and order.venue_order_id is not None and order.venue_order_id != voi:
@@ -186,7 +186,7 @@ class BingxVenueSync(VenueSyncBase[BingxHttpClient, BingxUserStreamHandler]):
         voi = VenueOrderId(str(o.orderId))
         if order.venue_order_id is None:
             self._tracker.set_venue_order_id(order, voi)
-        venue_filled = self._index.filled_before(order) + to_decimal(num(o.executedQty))
+        venue_filled = self._index.filled_before(order) + to_decimal(o.executedQty)
         if not self._index.is_retired(order, voi.value):
             self._facts.note_venue_filled(order, venue_filled)
         if venue_filled > order.filled or order.resync:
@@ -267,7 +267,7 @@ class BingxVenueSync(VenueSyncBase[BingxHttpClient, BingxUserStreamHandler]):
         pos_id = self._position_id(info.instrument_id, o.positionSide)
 
         def key_of(item: FillHistoryItem) -> FillKey:
-            trade_id = to_int(item.tradeId)
+            trade_id = item.tradeId
             if trade_id is None:
                 raise WireValueError("tradeId", item.tradeId, "a fill without a trade id")
             check_positive_id(trade_id, "tradeId")
@@ -275,7 +275,7 @@ class BingxVenueSync(VenueSyncBase[BingxHttpClient, BingxUserStreamHandler]):
 
         return await gap_sync.report_external_order(
             tracker=self._tracker,
-            executed=strict_decimal(num(o.executedQty) or "0", "executedQty"),
+            executed=strict_decimal(o.executedQty or "0", "executedQty"),
             order_report=lambda: order_to_status_report(
                 o,
                 *info.report_head(self._account_id, self._clock_ns()),
@@ -284,7 +284,7 @@ class BingxVenueSync(VenueSyncBase[BingxHttpClient, BingxUserStreamHandler]):
             ),
             trades=lambda: self._order_fill_rows(o.symbol, o.orderId),
             key_of=key_of,
-            quantity_of=lambda item: abs(strict_decimal(num(item.qty) or num(item.volume), "qty")),
+            quantity_of=lambda item: abs(strict_decimal(item.qty or item.volume, "qty")),
             fill_report=lambda item, ts_init: fill_history_to_fill_report(
                 item,
                 *info.report_head(self._account_id, ts_init),
@@ -320,9 +320,7 @@ class BingxVenueSync(VenueSyncBase[BingxHttpClient, BingxUserStreamHandler]):
                 )
             results.append(QueryResult("balance", True, 1 if balances else 0))
         try:
-            self.last_positions = [
-                p for p in await self._http.positions() if to_decimal(num(p.positionAmt)) != 0
-            ]
+            self.last_positions = [p for p in await self._http.positions() if to_decimal(p.positionAmt) != 0]
             self._venue_symbols.update(p.symbol for p in self.last_positions if p.symbol)
         except BingxError as exc:
             results.append(QueryResult("positions", False, error=repr(exc)))
@@ -349,7 +347,7 @@ class BingxVenueSync(VenueSyncBase[BingxHttpClient, BingxUserStreamHandler]):
         if order is None:
             order = self._handler.adopt((o.client_order_id or "").lower(), str(o.orderId))
         if order is not None:
-            venue_filled = self._index.filled_before(order) + to_decimal(num(o.executedQty))
+            venue_filled = self._index.filled_before(order) + to_decimal(o.executedQty)
             self._open_at_snapshot[order.client_order_id.value] = venue_filled
             if venue_filled <= order.filled:
                 self.apply_order(order, o)
@@ -426,7 +424,7 @@ class BingxVenueSync(VenueSyncBase[BingxHttpClient, BingxUserStreamHandler]):
             before = cursor
             for item in rows:
                 emitted += await self._apply_or_reject(item, None)
-                trade_id = to_int(item.tradeId)
+                trade_id = item.tradeId
                 if trade_id is not None:
                     self._tracker.advance_cursor(symbol, trade_id, _fill_ms(item))
                     cursor = trade_id if cursor is None else max(cursor, trade_id)
@@ -447,7 +445,7 @@ class BingxVenueSync(VenueSyncBase[BingxHttpClient, BingxUserStreamHandler]):
         order = order or self._tracker.by_venue(str(item.orderId))
         if order is not None:
             return 1 if self.apply_fill(order, item) else 0
-        trade_id = to_int(item.tradeId)
+        trade_id = item.tradeId
         symbol = item.symbol
         if trade_id is None:
             return 0
@@ -480,5 +478,5 @@ def _fill_ms(item: FillHistoryItem) -> int | None:
 
 
 def _trade_key(item: FillHistoryItem) -> int:
-    tid = to_int(item.tradeId)
+    tid = item.tradeId
     return tid if tid is not None else -1

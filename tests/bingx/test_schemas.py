@@ -233,3 +233,32 @@ def test_market_data_the_strict_decoder_refuses_is_malformed_never_data() -> Non
 )
 def test_topic_kind(data_type: str, kind: str | None) -> None:
     assert M.market_topic_kind(data_type) == kind
+
+
+def test_lenient_fields_are_normalised_at_decode_time() -> None:
+    """Issue 15: numbers, strings and ``""`` become plain typed values inside the schema layer."""
+    body = (
+        b'{"orders":[{"orderId":"1736012449498123456","symbol":"BTC-USDT","price":294.16914617776246,'
+        b'"origQty":"0.0010","executedQty":"","avgPrice":1e-5,"stopPrice":1e999999999,"profit":true,'
+        b'"commission":-12,"postOnly":"","reduceOnly":"TRUE"}]}'
+    )
+    data = S.decode_data(msgspec.Raw(body), S.OrdersData)
+    assert isinstance(data, S.OrdersData) and data.orders
+    o = data.orders[0]
+    assert o.orderId == 1736012449498123456
+    assert o.price == "294.16914617776246"  # a JSON number's own digits, never through float
+    assert o.origQty == "0.0010" and o.executedQty is None and o.quantity is None
+    assert o.avgPrice == "0.00001" and o.commission == "-12"
+    assert o.stopPrice == "1e999999999"  # not expanded; rejected downstream by the decimal grammar
+    assert o.profit == "true"  # not a number: kept as text, rejected downstream, never a default
+    assert o.postOnly is False and o.reduceOnly is True and o.closePosition is None
+    item = S.decode_data(msgspec.Raw(b'{"orderId":1,"tradeId":"","qty":"1"}'), S.FillHistoryItem)
+    assert isinstance(item, S.FillHistoryItem) and item.tradeId is None
+    item = S.decode_data(msgspec.Raw(b'{"orderId":1,"tradeId":"77"}'), S.FillHistoryItem)
+    assert isinstance(item, S.FillHistoryItem) and item.tradeId == 77
+    # A decoder without the float hook would read a JSON number through float: refused, loudly.
+    with pytest.raises(msgspec.ValidationError):
+        msgspec.json.decode(b'{"orderId":1,"symbol":"X","price":2.5}', type=S.Order)
+    # Built models (raw text or plain values) are normalised the same way.
+    built = S.Order(orderId=1, symbol="X", price=msgspec.Raw(b"1.50"), origQty="", postOnly="true")
+    assert built.price == "1.50" and built.origQty is None and built.postOnly is True
