@@ -65,7 +65,7 @@ def is_permanent(exc: Exception) -> bool:
     return isinstance(exc, BinanceRejection) and exc.code == CODE_INVALID_SYMBOL
 
 
-class VenueSync(VenueSyncBase[BinanceFuturesHttpClient, UserStreamHandler]):
+class VenueSync(VenueSyncBase[BinanceFuturesHttpClient, UserStreamHandler, Order]):
     def __init__(
         self,
         *,
@@ -271,25 +271,15 @@ class VenueSync(VenueSyncBase[BinanceFuturesHttpClient, UserStreamHandler]):
             start = end + 1
         return [out[k] for k in sorted(out)]
 
-    async def report_external_by_id(self, symbol: str, order_id: int) -> None:
-        """An order a stream event could not report whole (its cumulative quantity is more than
-        the event's own fill): the venue's view of it, with every fill. Once the engine holds it,
-        it is adopted and synced like any tracked order."""
-        o = await self._http.query_order(symbol, order_id=order_id)
-        if not await self._sync_if_known(o):
-            await self._report_external(o)
+    async def _query_order_by_id(self, symbol: str, order_id: int) -> Order:
+        return await self._http.query_order(symbol, order_id=order_id)
 
-    async def _sync_if_known(self, o: Order) -> bool:
-        """Tracked, or held by the engine (then adopted): synced like any tracked order."""
-        order = (
+    def _known_order(self, o: Order) -> TrackedOrder | None:
+        return (
             self._tracker.orders.get(o.clientOrderId)
             or self._tracker.by_venue(str(o.orderId))
             or self._handler.adopt(o.clientOrderId, str(o.orderId))
         )
-        if order is None:
-            return False
-        await self.sync_order(order, o)
-        return True
 
     async def _report_external(self, o: Order) -> int:
         """An order the node does not track (nor the engine's cache holds): reported once, with

@@ -72,7 +72,7 @@ def is_permanent(exc: Exception) -> bool:
     return isinstance(exc, BingxRejection) and is_unknown_symbol(exc.code, exc.msg)
 
 
-class BingxVenueSync(VenueSyncBase[BingxHttpClient, BingxUserStreamHandler]):
+class BingxVenueSync(VenueSyncBase[BingxHttpClient, BingxUserStreamHandler, Order]):
     def __init__(
         self,
         *,
@@ -242,23 +242,13 @@ class BingxVenueSync(VenueSyncBase[BingxHttpClient, BingxUserStreamHandler]):
             await asyncio.sleep(backoff.next_delay())
         self._log.error("fills of order %s could not be fetched; left to recovery/poll", order_id)
 
-    async def report_external_by_id(self, symbol: str, order_id: int) -> None:
-        """An order a stream event could not report whole (no last-fill fields, or a cumulative
-        quantity more than the event's own fill): the venue's view of it, with every fill. Once the
-        engine holds it, it is adopted and synced like any tracked order."""
-        o = await self._http.query_order(symbol, order_id=order_id)
-        if not await self._sync_if_known(o):
-            await self._report_external(o)
+    async def _query_order_by_id(self, symbol: str, order_id: int) -> Order:
+        return await self._http.query_order(symbol, order_id=order_id)
 
-    async def _sync_if_known(self, o: Order) -> bool:
-        """Tracked, or held by the engine (then adopted): synced like any tracked order."""
-        order = self._index.lookup(o.client_order_id, o.orderId) or self._handler.adopt(
+    def _known_order(self, o: Order) -> TrackedOrder | None:
+        return self._index.lookup(o.client_order_id, o.orderId) or self._handler.adopt(
             (o.client_order_id or "").lower(), str(o.orderId)
         )
-        if order is None:
-            return False
-        await self.sync_order(order, o)
-        return True
 
     async def _report_external(self, o: Order) -> int:
         """An order the node does not track (nor the engine's cache holds): reported once, with

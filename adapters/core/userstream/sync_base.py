@@ -12,10 +12,12 @@ from typing import Generic, NotRequired, TypedDict, TypeVar, Unpack
 from nautilus_trader.model.identifiers import AccountId, InstrumentId, PositionId
 
 from adapters.core.orders.order_facts import OrderFacts
+from adapters.core.orders.order_tracking import TrackedOrder
 from adapters.core.parse.instrument_info import InstrumentInfo
 
 H = TypeVar("H")  # the venue's REST client
 U = TypeVar("U")  # the venue's user-stream handler
+O = TypeVar("O")  # the venue's REST order view  # noqa: E741
 
 
 def _no_symbols() -> Iterable[str]:
@@ -38,7 +40,7 @@ class SyncArgs(TypedDict, Generic[H, U]):
     logger: logging.Logger
 
 
-class VenueSyncBase(Generic[H, U]):
+class VenueSyncBase(Generic[H, U, O]):
     def __init__(self, **args: Unpack[SyncArgs[H, U]]) -> None:
         self._http: H = args["http"]
         self._facts = args["facts"]
@@ -58,3 +60,34 @@ class VenueSyncBase(Generic[H, U]):
         # Tracked orders open at the last snapshot -> the venue's cumulative executed quantity.
         self._open_at_snapshot: dict[str, Decimal] = {}
         self._venue_symbols: set[str] = set()
+
+    # --- an order a stream event could not report whole -----------------------------------------
+    async def report_external_by_id(self, symbol: str, order_id: int) -> None:
+        """An order a stream event could not report whole (no last-fill fields, or a cumulative
+        quantity more than the event's own fill): the venue's view of it, with every fill. Once the
+        engine holds it, it is adopted and synced like any tracked order."""
+        o = await self._query_order_by_id(symbol, order_id)
+        if not await self._sync_if_known(o):
+            await self._report_external(o)
+
+    async def _sync_if_known(self, o: O) -> bool:
+        """Tracked, or held by the engine (then adopted): synced like any tracked order."""
+        order = self._known_order(o)
+        if order is None:
+            return False
+        await self.sync_order(order, o)
+        return True
+
+    # The venue's hooks.
+    async def _query_order_by_id(self, symbol: str, order_id: int) -> O:
+        raise NotImplementedError
+
+    def _known_order(self, o: O) -> TrackedOrder | None:
+        """The tracked order ``o`` is, or the engine's (adopted now); None for an external one."""
+        raise NotImplementedError
+
+    async def sync_order(self, order: TrackedOrder, o: O) -> None:
+        raise NotImplementedError
+
+    async def _report_external(self, o: O) -> int:
+        raise NotImplementedError
