@@ -1018,3 +1018,12 @@ def test_an_account_update_with_an_unholdable_asset_is_rejected_not_fatal(env: E
 def test_json_nested_beyond_the_decoders_depth_is_a_malformed_frame(env: Env) -> None:
     env.feed(b'{"e":"ORDER_TRADE_UPDATE","E":1,"o":' + b"[" * 5000 + b"]" * 5000 + b"}")
     assert env.handler.malformed == 1 and env.handler.errors == 0
+
+
+def test_a_fill_price_thousands_of_digits_long_is_a_rejected_frame(env: Env) -> None:
+    # A plain ValueError from int() (Python's 4,300-digit limit) used to escape the boundary checks.
+    order = env.tracker.track(tracked())
+    env.feed(trade(5, "1" * 5000, "0.100"))
+    assert env.sink.events == []
+    assert env.handler.rejected == 1 and env.handler.errors == 0
+    assert env.fill_requests == [order] and order.resync

@@ -184,3 +184,26 @@ def test_rounded_price_rejects(s: str, reason: str) -> None:
     with pytest.raises(WireValueError) as info:
         D.parse_rounded_price(s, 2)
     assert info.value.reason == reason
+
+
+# A hostile number thousands of digits long: past Python's 4,300-digit limit int() raises a plain
+# ValueError (not a rejected value), and the mark-price fast path parsed before any grammar check.
+LONG_NUMBERS = ["1" * 5000, "0." + "0" * 5000 + "1", "9" * 129, "1." + "0" * 127]
+
+
+@pytest.mark.parametrize("s", LONG_NUMBERS)
+def test_a_number_longer_than_any_venue_value_is_a_rejected_value(s: str) -> None:
+    for parse in (
+        lambda: D.parse_price(s, 2),
+        lambda: D.parse_quantity(s, 3),
+        lambda: D.parse_rounded_price(s, 2),
+        lambda: D.raw_value(s, 2),
+    ):
+        with pytest.raises(WireValueError, match="longer than 128 characters"):
+            parse()
+
+
+def test_the_longest_accepted_text_still_parses() -> None:
+    s = "1." + "0" * 126  # 128 characters of padding zeros: harmless
+    assert D.parse_price(s, 2) == Price.from_str("1.00")
+    assert D.parse_rounded_price(s, 2) == Price.from_str("1.00")

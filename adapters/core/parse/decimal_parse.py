@@ -26,6 +26,7 @@ from typing import Final
 from nautilus_trader.model.objects import AccountBalance, Currency, Money, Price, Quantity
 
 from adapters.core.parse.wire_values import (
+    MAX_DECIMAL_TEXT,
     PRICE_RAW_MAX,
     WireValueError,
     check_currency_code,
@@ -94,7 +95,12 @@ def parse_rounded_price(s: str, precision: int, *, field: str = "price") -> Pric
         digits, nfrac = s, 0
     else:
         digits, nfrac = s[:dot] + s[dot + 1 :], len(s) - dot - 1
-    if not (digits.isascii() and digits.isdigit()) or dot == 0 or (dot > 0 and nfrac == 0):
+    if (
+        len(s) > MAX_DECIMAL_TEXT
+        or not (digits.isascii() and digits.isdigit())
+        or dot == 0
+        or (dot > 0 and nfrac == 0)
+    ):
         # Not a plain positive decimal: the grammar check names the error, else it is negative.
         if not s:
             raise WireValueError(field, s, "missing")

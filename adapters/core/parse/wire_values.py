@@ -59,8 +59,17 @@ def raw_head(raw: bytes | str) -> bytes | str:
     return raw[:MAX_LOGGED_RAW]
 
 
+# No venue value needs more characters: NautilusTrader holds about 22 integer and 16 fractional
+# digits; the rest is room for padding zeros. Past Python's 4,300-digit limit ``int()`` raises a
+# plain ValueError, and long before it a hostile number only costs time.
+MAX_DECIMAL_TEXT: Final = 128
+
+
 def check_decimal_text(s: str, field: str) -> str:
-    """``s`` if it is in the venues' decimal grammar ``-?[0-9]+(.[0-9]+)?``, else WireValueError."""
+    """``s`` if it is in the venues' decimal grammar ``-?[0-9]+(.[0-9]+)?`` and at most
+    :data:`MAX_DECIMAL_TEXT` characters long, else WireValueError."""
+    if len(s) > MAX_DECIMAL_TEXT:
+        raise WireValueError(field, s, f"longer than {MAX_DECIMAL_TEXT} characters")
     body = s[1:] if s[:1] == "-" else s
     whole, dot, frac = body.partition(".")
     if not (whole.isascii() and whole.isdigit() and (not dot or (frac.isascii() and frac.isdigit()))):
