@@ -172,10 +172,13 @@ class BingxVenueSync(VenueSyncBase[BingxHttpClient, BingxUserStreamHandler, Orde
     async def resolve_order(self, order: TrackedOrder) -> bool:
         """Query the order's live link and its fills, apply them. False when the venue does not know
         it; raises on transport/ambiguous errors."""
+        chain = self._index.chain(order)
+        # Read before the query goes out: a replacement answered while the "not found" is on its
+        # way back has cleared the flag, yet the venue was asked before it placed the replacement.
+        replacing_when_asked = chain is not None and chain.replacing
         o = await self.query_live_link(order)
         if o is None:
-            chain = self._index.chain(order)
-            if chain is not None and chain.replacing:
+            if replacing_when_asked or (chain is not None and chain.replacing):
                 self._log.info("%s: its replacement is in flight; its answer decides", order.client_order_id)
                 return True
             return False
