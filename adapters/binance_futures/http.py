@@ -52,7 +52,14 @@ from adapters.binance_futures.parsing import (
 )
 from adapters.binance_futures.rate_limit import RateLimitTracker
 from adapters.binance_futures.schemas import http_decoder
-from adapters.binance_futures.schemas_http import (
+from adapters.binance_futures.schemas_market import (
+    AggTradeRest,
+    DepthSnapshot,
+    FundingRateRest,
+    KlineRow,
+    PremiumIndex,
+)
+from adapters.binance_futures.schemas_rest import (
     AccountInfo,
     AlgoCancelResponse,
     AlgoOrder,
@@ -69,13 +76,6 @@ from adapters.binance_futures.schemas_http import (
     PositionSideDual,
     ServerTime,
     UserTrade,
-)
-from adapters.binance_futures.schemas_market import (
-    AggTradeRest,
-    DepthSnapshot,
-    FundingRateRest,
-    KlineRow,
-    PremiumIndex,
 )
 from adapters.core.base.timestamps import wall_clock_ms
 from adapters.core.net.fleet_budget import FleetBudget

@@ -86,7 +86,7 @@ from nautilus_trader.model.instruments import CryptoPerpetual
 from nautilus_trader.model.objects import AccountBalance, Currency, MarginBalance, Price, Quantity
 from nautilus_trader.model.orders import Order as NautilusOrder
 
-from adapters.binance_futures.schemas_http import (
+from adapters.binance_futures.schemas_rest import (
     AccountInfo,
     AlgoOrder,
     Balance,

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from adapters.binance_futures.schemas_http import (
+from adapters.binance_futures.schemas_rest import (
     AccountInfo,
     AlgoCancelResponse,
     AlgoOrder,

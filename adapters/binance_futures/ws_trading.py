@@ -76,7 +76,7 @@ from adapters.binance_futures.parsing import (
 )
 from adapters.binance_futures.rate_limit import RateLimitTracker
 from adapters.binance_futures.schemas import http_decoder
-from adapters.binance_futures.schemas_http import AlgoCancelResponse, AlgoOrder, ListenKeyResponse, Order
+from adapters.binance_futures.schemas_rest import AlgoCancelResponse, AlgoOrder, ListenKeyResponse, Order
 from adapters.core.base.backoff import Backoff, SleepFn
 from adapters.core.base.tasks import OwnedTasks
 from adapters.core.base.timestamps import wall_clock_ms

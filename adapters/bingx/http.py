@@ -50,7 +50,8 @@ from adapters.bingx.errors import (
     BingxRejection,
     BingxTransportError,
 )
-from adapters.bingx.schemas import (
+from adapters.bingx.schemas_market import DepthRest, FundingRateRest, KlineRest, PremiumIndexRest
+from adapters.bingx.schemas_rest import (
     BalanceItem,
     CancelBatchResult,
     CommissionData,
@@ -72,7 +73,6 @@ from adapters.bingx.schemas import (
     decode_envelope,
     decoder,
 )
-from adapters.bingx.schemas_market import DepthRest, FundingRateRest, KlineRest, PremiumIndexRest
 from adapters.core.base.rate_window import FixedWindow
 from adapters.core.base.timestamps import wall_clock_ms
 from adapters.core.net.fleet_budget import FleetBudget, account_scope

@@ -46,7 +46,7 @@ from adapters.bingx.parsing import (
     order_update_to_status_report,
     parse_order_fill,
 )
-from adapters.bingx.schemas_stream import (
+from adapters.bingx.schemas_user import (
     AccountConfigUpdate,
     AccountUpdate,
     JsonPing,
@@ -396,7 +396,7 @@ class BingxUserStreamHandler(UserFrameHandler):
 
     # --- ACCOUNT_UPDATE ----------------------------------------------------------------------
     def _on_account(self, data: object, event_time: int) -> None:
-        from adapters.bingx.schemas_stream import AccountUpdateData
+        from adapters.bingx.schemas_user import AccountUpdateData
 
         assert isinstance(data, AccountUpdateData)
         # Stamped with the event time: an update older than a REST read already applied (still queued

@@ -6,9 +6,9 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from adapters.bingx import schemas as S
 from adapters.bingx import schemas_market as M
-from adapters.bingx import schemas_stream as W
+from adapters.bingx import schemas_rest as S
+from adapters.bingx import schemas_user as W
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bingx"
 

@@ -184,9 +184,9 @@ def test_bingx_user_aborts_become_rejected_frames(why: str, ops: list[dict[str, 
         # wrong-value | bingx: fill time believed from a missing wire value (ts_event 0)
         ("trade time missing", [del_o("T")]),
         ("trade id -1", [set_o("td", -1)]),
-        # escape | RecursionError at adapters/bingx/schemas_stream.py (decode_user_frame/_control)
+        # escape | RecursionError at adapters/bingx/schemas_user.py (decode_user_frame/_control)
         ("1100-deep nesting", [DEEP]),
-        # escape | zlib.error at adapters/bingx/schemas_stream.py (decode_gzip_frame)
+        # escape | zlib.error at adapters/bingx/schemas_user.py (decode_gzip_frame)
     ],
 )
 def test_bingx_user_frame_values(why: str, ops: list[dict[str, Any]]) -> None:
@@ -375,7 +375,7 @@ def test_binance_http_200_with_error_code_raises_rejection() -> None:
             ),
         ),
         # http-untyped | RecursionError at schemas.py (decode_envelope) / http.py (create_listen_key)
-        # http-untyped | ValidationError at bingx/schemas.py (decode_data): listenKey data of a wrong type
+        # http-untyped | ValidationError at bingx/schemas_rest.py (decode_data): listenKey data, wrong type
         ("listenKey data 7", _http("bingx-http", "create_listen_key", 200, {"code": 0, "data": 7})),
     ],
 )

@@ -11,7 +11,8 @@ shared with the market topics, whose wire types and decoder are in :mod:`adapter
 
 User events are tagged on ``"e"``: ``ORDER_TRADE_UPDATE`` (also accepted as ``TRADE_UPDATE``, which the 2025
 docs sample shows), ``ACCOUNT_UPDATE``, ``ACCOUNT_CONFIG_UPDATE``, ``SNAPSHOT`` (``ac`` config body and/or
-``a`` account body) and ``listenKeyExpired``. Decimal values are :data:`~adapters.bingx.schemas.DecimalText`
+``a`` account body) and ``listenKeyExpired``. Decimal values are
+:data:`~adapters.bingx.schemas_rest.DecimalText`
 (exact text from a string or number, normalised at decode time); order ids are ints from numbers or strings.
 """
 
@@ -22,8 +23,8 @@ from typing import Any, Final
 import msgspec
 from msgspec import field
 
-from adapters.bingx.schemas import DecimalText, Flag, IntId, LenientStruct, float_text
-from adapters.bingx.schemas import Num as Num  # re-exported: importable from here before issue 15
+from adapters.bingx.schemas_rest import DecimalText, Flag, IntId, LenientStruct, float_text
+from adapters.bingx.schemas_rest import Num as Num  # re-exported: importable from here before issue 15
 from adapters.core.parse.inflate import DEFAULT_MAX_FRAME_BYTES, inflate_gzip
 
 _EMPTY: Final = msgspec.Raw(b'""')
