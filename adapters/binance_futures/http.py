@@ -51,7 +51,6 @@ from adapters.binance_futures.parsing import (
     order_ref_params,
 )
 from adapters.binance_futures.rate_limit import RateLimitTracker
-from adapters.binance_futures.schemas import http_decoder
 from adapters.binance_futures.schemas_market import (
     AggTradeRest,
     DepthSnapshot,
@@ -76,6 +75,7 @@ from adapters.binance_futures.schemas_rest import (
     PositionSideDual,
     ServerTime,
     UserTrade,
+    http_decoder,
 )
 from adapters.core.base.timestamps import wall_clock_ms
 from adapters.core.net.fleet_budget import FleetBudget

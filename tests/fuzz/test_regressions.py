@@ -125,7 +125,7 @@ def test_binance_user_aborts_become_rejected_frames(why: str, ops: list[dict[str
         ("trade id missing (TradeId '0')", [del_o("t")]),
         ("trade id -1", [set_o("t", -1)]),
         ("price -0.001", [set_o("L", "-0.001")]),
-        # escape | RecursionError at adapters/binance_futures/schemas.py (decode_user_frame/_classify)
+        # escape | RecursionError at adapters/binance_futures/schemas_user.py (decode_user_frame/_classify)
         ("1100-deep nesting", [DEEP]),
     ],
 )
@@ -136,7 +136,7 @@ def test_binance_user_frame_values(why: str, ops: list[dict[str, Any]]) -> None:
 
 
 def test_binance_user_deep_frame_is_counted_not_raised() -> None:
-    # escape | RecursionError at adapters/binance_futures/schemas.py (decode_user_frame)
+    # escape | RecursionError at adapters/binance_futures/schemas_user.py (decode_user_frame)
     handler, _, _ = target("binance-user").make_handler()
     handler.handle_frame(b'{"e":"ORDER_TRADE_UPDATE","E":1,"o":' + b"[" * 1100 + b"]" * 1100 + b"}")
     handler.handle_frame(b"[" * 5000 + b"]" * 5000)
