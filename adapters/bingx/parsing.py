@@ -89,6 +89,10 @@ from nautilus_trader.model.instruments import CryptoPerpetual
 from nautilus_trader.model.objects import AccountBalance, Currency, Money, Price, Quantity
 from nautilus_trader.model.orders import Order as NautilusOrder
 
+from adapters.bingx.schemas_base import Num as Num  # re-exported: importable from here before issue 15
+from adapters.bingx.schemas_base import flag as flag
+from adapters.bingx.schemas_base import num as num
+from adapters.bingx.schemas_base import to_int as to_int
 from adapters.bingx.schemas_rest import (
     BalanceItem,
     Contract,
@@ -97,11 +101,11 @@ from adapters.bingx.schemas_rest import (
     Order,
     Position,
 )
-from adapters.bingx.schemas_rest import Num as Num  # re-exported: importable from here before issue 15
-from adapters.bingx.schemas_rest import flag as flag
-from adapters.bingx.schemas_rest import num as num
-from adapters.bingx.schemas_rest import to_int as to_int
-from adapters.bingx.schemas_user import AccountUpdateData, OrderUpdateData, PositionUpdate
+from adapters.bingx.schemas_user import (
+    AccountUpdateData,
+    OrderUpdateData,
+    PositionUpdate,
+)
 from adapters.core.base.timestamps import (
     NANOS_PER_MS,
     NANOS_PER_SECOND,

@@ -49,16 +49,18 @@ from adapters.bingx.parsing import (
 from adapters.bingx.schemas_user import (
     AccountConfigUpdate,
     AccountUpdate,
-    JsonPing,
     ListenKeyExpired,
-    MalformedFrame,
     OrderTradeUpdate,
     OrderUpdateData,
-    PingFrame,
     Snapshot,
+    decode_user_frame,
+)
+from adapters.bingx.stream_frames import (
+    JsonPing,
+    MalformedFrame,
+    PingFrame,
     StreamAck,
     UnknownEvent,
-    decode_user_frame,
 )
 from adapters.core.base.dedup import FifoDedup
 from adapters.core.base.timestamps import NANOS_PER_MS

@@ -25,7 +25,7 @@ from adapters.bingx.errors import (
 )
 from adapters.bingx.http import BingxHttpClient, BingxRateLimiter, build_param_strings, parse_expire_ms
 from adapters.bingx.providers import BingxInstrumentProvider
-from adapters.bingx.schemas_rest import num
+from adapters.bingx.schemas_base import num
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bingx"
 API_KEY = "bingx-test-api-key-0123456789"

@@ -186,7 +186,7 @@ def test_bingx_user_aborts_become_rejected_frames(why: str, ops: list[dict[str, 
         ("trade id -1", [set_o("td", -1)]),
         # escape | RecursionError at adapters/bingx/schemas_user.py (decode_user_frame/_control)
         ("1100-deep nesting", [DEEP]),
-        # escape | zlib.error at adapters/bingx/schemas_user.py (decode_gzip_frame)
+        # escape | zlib.error at adapters/bingx/stream_frames.py (decode_gzip_frame)
     ],
 )
 def test_bingx_user_frame_values(why: str, ops: list[dict[str, Any]]) -> None:
