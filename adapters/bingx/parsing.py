@@ -117,6 +117,7 @@ from adapters.core.orders.order_fill import OrderFill as OrderFill
 from adapters.core.orders.order_fill import order_fill_to_fill_report
 from adapters.core.orders.order_status import resolve_order_status
 from adapters.core.orders.position_report import position_status_report
+from adapters.core.orders.status_report import optional_price, order_status_report
 from adapters.core.parse.decimal_parse import (
     account_balance,
     increment_from_decimals,
@@ -565,40 +566,38 @@ def order_to_status_report(
     trigger_price = None
     trigger_type = TriggerType.NO_TRIGGER
     if order_type == OrderType.TRAILING_STOP_MARKET:
-        act = order.activationPrice or order.actPrice or stop_s
-        if act and is_nonzero(act):
-            trigger_price = parse_price(act, price_precision)
+        trigger_price = optional_price(order.activationPrice or order.actPrice or stop_s, price_precision)
         trigger_type = parse_trigger_type(order.workingType)
         price_s = None  # ``price`` is the trailing distance here
     elif stop_s and is_nonzero(stop_s):
         trigger_price = parse_price(stop_s, price_precision)
         trigger_type = parse_trigger_type(order.workingType)
-    avg_s = order.avgPrice
     ts_accepted = _ms_to_ns(order.time, ts_init)
-    return OrderStatusReport(
-        account_id=account_id,
-        instrument_id=instrument_id,
-        venue_order_id=VenueOrderId(str(order.orderId)),
-        order_side=parse_order_side(order.side),
-        order_type=order_type,
-        time_in_force=tif,
-        order_status=parse_order_status(order.status, quantity_d, filled_d, treat_expired_as_canceled),
-        quantity=parse_quantity(_abs(qty_s), size_precision),
-        filled_qty=parse_quantity(_abs(filled_s), size_precision),
-        report_id=UUID4(),
+    return order_status_report(
+        account_id,
+        instrument_id,
+        str(order.orderId),
+        parse_order_side(order.side),
+        order_type,
+        tif,
+        parse_order_status(order.status, quantity_d, filled_d, treat_expired_as_canceled),
+        quantity=_abs(qty_s),
+        filled_qty=_abs(filled_s),
+        size_precision=size_precision,
+        price_precision=price_precision,
+        price=price_s,
+        trigger_price=trigger_price,
+        trigger_type=trigger_type,
+        trailing_offset=trailing_offset,
+        trailing_offset_type=trailing_type,
+        avg_px=order.avgPrice,
+        post_only=post_only,
+        reduce_only=order.reduceOnly is True,
         ts_accepted=ts_accepted,
         ts_last=_ms_to_ns(order.updateTime, ts_accepted),
         ts_init=ts_init,
         client_order_id=parse_client_order_id(order.client_order_id),
         venue_position_id=venue_position_id,
-        price=parse_price(price_s, price_precision) if price_s and is_nonzero(price_s) else None,
-        trigger_price=trigger_price,
-        trigger_type=trigger_type,
-        trailing_offset=trailing_offset,
-        trailing_offset_type=trailing_type,
-        avg_px=Decimal(avg_s) if avg_s and is_nonzero(avg_s) else None,
-        post_only=post_only,
-        reduce_only=order.reduceOnly is True,
     )
 
 
@@ -905,31 +904,28 @@ def order_update_to_status_report(
     if stop_s and is_nonzero(stop_s):
         trigger_price = parse_price(stop_s, price_precision)
         trigger_type = parse_trigger_type(o.working_type)
-    avg_s = o.avg_price
-    return OrderStatusReport(
-        account_id=account_id,
-        instrument_id=instrument_id,
-        venue_order_id=VenueOrderId(str(o.order_id)),
-        order_side=parse_order_side(o.side),
-        order_type=order_type,
-        time_in_force=tif,
-        order_status=parse_update_status(o, treat_expired_as_canceled),
-        quantity=parse_quantity(_abs(qty_s), size_precision),
-        filled_qty=parse_quantity(_abs(filled_s), size_precision),
-        report_id=UUID4(),
+    return order_status_report(
+        account_id,
+        instrument_id,
+        str(o.order_id),
+        parse_order_side(o.side),
+        order_type,
+        tif,
+        parse_update_status(o, treat_expired_as_canceled),
+        quantity=_abs(qty_s),
+        filled_qty=_abs(filled_s),
+        size_precision=size_precision,
+        price_precision=price_precision,
+        # A market order's ``p`` is not a limit price.
+        price=None if order_type in _MARKET_LIKE else price_s,
+        trigger_price=trigger_price,
+        trigger_type=trigger_type,
+        avg_px=o.avg_price,
+        post_only=post_only,
+        reduce_only=o.reduce_only is True,
         ts_accepted=_ms_to_ns(o.order_time, ts_event),
         ts_last=ts_event,
         ts_init=ts_init,
         client_order_id=parse_client_order_id(o.client_order_id),
         venue_position_id=venue_position_id,
-        price=(
-            parse_price(price_s, price_precision)
-            if price_s and is_nonzero(price_s) and order_type not in _MARKET_LIKE
-            else None
-        ),
-        trigger_price=trigger_price,
-        trigger_type=trigger_type,
-        avg_px=Decimal(avg_s) if avg_s and is_nonzero(avg_s) else None,
-        post_only=post_only,
-        reduce_only=o.reduce_only is True,
     )
