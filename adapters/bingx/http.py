@@ -48,6 +48,14 @@ from adapters.bingx.errors import (
     BingxRejection,
     BingxTransportError,
 )
+from adapters.bingx.parsing import (
+    ParamValue,
+    PlaceOrderArgs,
+    json_param,
+    normalize_client_order_id,
+    order_ref_params,
+    place_order_params,
+)
 from adapters.bingx.schemas_market import DepthRest, FundingRateRest, KlineRest, PremiumIndexRest
 from adapters.bingx.schemas_rest import (
     BalanceItem,
@@ -89,23 +97,18 @@ from adapters.core.net.rest_client import (
 __all__ = [
     "MAX_BATCH_CANCEL",
     "MAX_BATCH_PLACE",
-    "MAX_CLIENT_ORDER_ID_LEN",
     "BingxHttpClient",
     "BingxRateLimiter",
     "LoggerLike",
     "build_param_strings",
-    "normalize_client_order_id",
     "parse_expire_ms",
 ]
-
-ParamValue = str | int | bool | Decimal | None
 
 SWAP_V1: Final = "/openApi/swap/v1"
 SWAP_V2: Final = "/openApi/swap/v2"
 SWAP_V3: Final = "/openApi/swap/v3"
 LISTEN_KEY_PATH: Final = "/openApi/user/auth/userDataStream"
 SERVER_TIME_PATH: Final = f"{SWAP_V2}/server/time"
-MAX_CLIENT_ORDER_ID_LEN: Final = 40
 MAX_BATCH_PLACE: Final = 5
 MAX_BATCH_CANCEL: Final = 10
 
@@ -122,13 +125,6 @@ def _fmt(value: ParamValue) -> str:
 def build_param_strings(params: Mapping[str, ParamValue] | None) -> tuple[str, str]:
     """``(to_sign, to_send)``: raw ``k=v&...`` and the same with each value percent-encoded (None dropped)."""
     return param_strings(params, _fmt)
-
-
-def normalize_client_order_id(value: str) -> str:
-    """BingX stores client order ids lowercased (1-40 chars): send them so, and echoes compare equal."""
-    if not 1 <= len(value) <= MAX_CLIENT_ORDER_ID_LEN:
-        raise ValueError(f"clientOrderId must be 1-{MAX_CLIENT_ORDER_ID_LEN} characters, was {len(value)}")
-    return value.lower()
 
 
 # Per-UID per-endpoint limits (requests per second), DOCS3 + support article (place order 10/s since
@@ -437,45 +433,9 @@ class BingxHttpClient(RestClientBase):
     # ----------------------------------------------------------------------------------------------
 
     async def place_order(
-        self,
-        symbol: str,
-        side: str,
-        order_type: str,
-        *,
-        position_side: str = "BOTH",
-        quantity: str | Decimal | None = None,
-        price: str | Decimal | None = None,
-        stop_price: str | Decimal | None = None,
-        price_rate: str | Decimal | None = None,
-        activation_price: str | Decimal | None = None,
-        working_type: str | None = None,
-        time_in_force: str | None = None,
-        reduce_only: bool | None = None,
-        close_position: bool | None = None,
-        client_order_id: str | None = None,
-        stop_guaranteed: str | None = None,
-        take_profit: Mapping[str, Any] | None = None,
-        stop_loss: Mapping[str, Any] | None = None,
+        self, symbol: str, side: str, order_type: str, **args: Unpack[PlaceOrderArgs]
     ) -> Order:
-        params: dict[str, ParamValue] = {
-            "symbol": symbol,
-            "side": side,
-            "positionSide": position_side,
-            "type": order_type,
-            "quantity": quantity,
-            "price": price,
-            "stopPrice": stop_price,
-            "priceRate": price_rate,
-            "activationPrice": activation_price,
-            "workingType": working_type,
-            "timeInForce": time_in_force,
-            "reduceOnly": reduce_only,
-            "closePosition": close_position,
-            "clientOrderId": normalize_client_order_id(client_order_id) if client_order_id else None,
-            "stopGuaranteed": stop_guaranteed,
-            "takeProfit": _json(take_profit),
-            "stopLoss": _json(stop_loss),
-        }
+        params = place_order_params(symbol, side, order_type, **args)
         data: OrderData = await self.request("POST", f"{SWAP_V2}/trade/order", OrderData, params)
         return data.order
 
@@ -493,7 +453,7 @@ class BingxHttpClient(RestClientBase):
                 item["clientOrderId"] = normalize_client_order_id(cid)
             items.append(item)
         data: OrdersData = await self.request(
-            "POST", f"{SWAP_V2}/trade/batchOrders", OrdersData, {"batchOrders": _json(items)}
+            "POST", f"{SWAP_V2}/trade/batchOrders", OrdersData, {"batchOrders": json_param(items)}
         )
         return data.orders or []
 
@@ -501,7 +461,7 @@ class BingxHttpClient(RestClientBase):
         self, symbol: str, *, order_id: int | None = None, client_order_id: str | None = None
     ) -> Order:
         data: OrderData = await self.request(
-            "DELETE", f"{SWAP_V2}/trade/order", OrderData, _order_ref(symbol, order_id, client_order_id)
+            "DELETE", f"{SWAP_V2}/trade/order", OrderData, order_ref_params(symbol, order_id, client_order_id)
         )
         return data.order
 
@@ -515,7 +475,7 @@ class BingxHttpClient(RestClientBase):
         if len(ids) > MAX_BATCH_CANCEL:
             raise ValueError(f"batch cancel takes at most {MAX_BATCH_CANCEL} ids")
         params: dict[str, ParamValue] = {"symbol": symbol}
-        params["orderIdList" if order_ids else "clientOrderIdList"] = _json(ids)
+        params["orderIdList" if order_ids else "clientOrderIdList"] = json_param(ids)
         result: CancelBatchResult = await self.request(
             "DELETE", f"{SWAP_V2}/trade/batchOrders", CancelBatchResult, params
         )
@@ -536,7 +496,7 @@ class BingxHttpClient(RestClientBase):
         self, symbol: str, *, order_id: int | None = None, client_order_id: str | None = None
     ) -> Order:
         data: OrderData = await self.request(
-            "GET", f"{SWAP_V2}/trade/order", OrderData, _order_ref(symbol, order_id, client_order_id)
+            "GET", f"{SWAP_V2}/trade/order", OrderData, order_ref_params(symbol, order_id, client_order_id)
         )
         return data.order
 
@@ -775,19 +735,3 @@ def _raise_for_code(code: int, msg: str, status: int, method: str, path: str) ->
     if code == CODE_RATE_LIMIT:
         raise BingxRateLimited(code, msg, http_status=status, retry_after_secs=None, method=method, path=path)
     raise BingxRejection(code, msg, http_status=status, method=method, path=path)
-
-
-def _json(value: Any) -> str | None:
-    if value is None:
-        return None
-    return msgspec.json.encode(value).decode()
-
-
-def _order_ref(symbol: str, order_id: int | None, client_order_id: str | None) -> dict[str, ParamValue]:
-    if order_id is None and not client_order_id:
-        raise ValueError("order_id or client_order_id required")
-    return {
-        "symbol": symbol,
-        "orderId": order_id,
-        "clientOrderId": client_order_id.lower() if client_order_id and order_id is None else None,
-    }

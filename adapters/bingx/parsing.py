@@ -58,9 +58,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import ROUND_UP, Decimal
-from typing import Any, Final
+from typing import Any, Final, TypedDict, Unpack
 
 import msgspec
 from nautilus_trader.core.uuid import UUID4
@@ -302,6 +303,89 @@ def to_bingx_position_side(order_side: OrderSide, reduce_only: bool, hedge_mode:
         return "BOTH"
     is_buy = order_side == OrderSide.BUY
     return "LONG" if is_buy != reduce_only else "SHORT"
+
+
+# --------------------------------------------------------------------------------------------------
+# Outbound: request parameters (the REST client sends them; :func:`new_order_args` below maps a
+# NautilusTrader order to the arguments of :func:`place_order_params`)
+# --------------------------------------------------------------------------------------------------
+
+MAX_CLIENT_ORDER_ID_LEN: Final = 40
+# No float: money is never formatted through one (the REST client refuses it too).
+ParamValue = str | int | bool | Decimal | None
+
+
+def normalize_client_order_id(value: str) -> str:
+    """BingX stores client order ids lowercased (1-40 chars): send them so, and echoes compare equal."""
+    if not 1 <= len(value) <= MAX_CLIENT_ORDER_ID_LEN:
+        raise ValueError(f"clientOrderId must be 1-{MAX_CLIENT_ORDER_ID_LEN} characters, was {len(value)}")
+    return value.lower()
+
+
+def json_param(value: Any) -> str | None:
+    """A parameter whose value is JSON text (``takeProfit``, ``batchOrders``, id lists); None is absent."""
+    if value is None:
+        return None
+    return msgspec.json.encode(value).decode()
+
+
+class PlaceOrderArgs(TypedDict, total=False):
+    """The optional arguments of a new order (:func:`place_order_params`)."""
+
+    position_side: str
+    quantity: str | Decimal | None
+    price: str | Decimal | None
+    stop_price: str | Decimal | None
+    price_rate: str | Decimal | None
+    activation_price: str | Decimal | None
+    working_type: str | None
+    time_in_force: str | None
+    reduce_only: bool | None
+    close_position: bool | None
+    client_order_id: str | None
+    stop_guaranteed: str | None
+    take_profit: Mapping[str, Any] | None
+    stop_loss: Mapping[str, Any] | None
+
+
+def place_order_params(
+    symbol: str, side: str, order_type: str, **args: Unpack[PlaceOrderArgs]
+) -> dict[str, ParamValue]:
+    """A new order: ``POST /openApi/swap/v2/trade/order`` params (``positionSide`` BOTH unless given)."""
+    unknown = args.keys() - PlaceOrderArgs.__optional_keys__
+    if unknown:
+        raise TypeError(f"place_order() got unexpected keyword argument(s) {sorted(unknown)}")
+    client_order_id = args.get("client_order_id")
+    return {
+        "symbol": symbol,
+        "side": side,
+        "positionSide": args.get("position_side", "BOTH"),
+        "type": order_type,
+        "quantity": args.get("quantity"),
+        "price": args.get("price"),
+        "stopPrice": args.get("stop_price"),
+        "priceRate": args.get("price_rate"),
+        "activationPrice": args.get("activation_price"),
+        "workingType": args.get("working_type"),
+        "timeInForce": args.get("time_in_force"),
+        "reduceOnly": args.get("reduce_only"),
+        "closePosition": args.get("close_position"),
+        "clientOrderId": normalize_client_order_id(client_order_id) if client_order_id else None,
+        "stopGuaranteed": args.get("stop_guaranteed"),
+        "takeProfit": json_param(args.get("take_profit")),
+        "stopLoss": json_param(args.get("stop_loss")),
+    }
+
+
+def order_ref_params(symbol: str, order_id: int | None, client_order_id: str | None) -> dict[str, ParamValue]:
+    """One order by venue id, else by client id (lowercased, as BingX stores it): cancel and query."""
+    if order_id is None and not client_order_id:
+        raise ValueError("order_id or client_order_id required")
+    return {
+        "symbol": symbol,
+        "orderId": order_id,
+        "clientOrderId": client_order_id.lower() if client_order_id and order_id is None else None,
+    }
 
 
 CONDITIONAL_TYPES: Final = frozenset(
