@@ -49,10 +49,12 @@ from adapters.bingx.errors import (
     BingxTransportError,
 )
 from adapters.bingx.parsing import (
+    OrderHistoryQuery,
     ParamValue,
     PlaceOrderArgs,
     json_param,
     normalize_client_order_id,
+    order_history_params,
     order_ref_params,
     place_order_params,
 )
@@ -506,46 +508,16 @@ class BingxHttpClient(RestClientBase):
         )
         return (data.orders if data else None) or []
 
-    async def all_orders(
-        self,
-        symbol: str | None = None,
-        *,
-        order_id: int | None = None,
-        start_time: int | None = None,
-        end_time: int | None = None,
-        limit: int = 500,
-    ) -> list[Order]:
+    async def all_orders(self, symbol: str | None = None, **query: Unpack[OrderHistoryQuery]) -> list[Order]:
         """Order history (completed/cancelled only); ``order_id`` returns subsequent orders."""
-        return await self._orders(f"{SWAP_V2}/trade/allOrders", symbol, order_id, start_time, end_time, limit)
+        return await self._orders(f"{SWAP_V2}/trade/allOrders", symbol, query)
 
-    async def full_orders(
-        self,
-        symbol: str | None = None,
-        *,
-        order_id: int | None = None,
-        start_time: int | None = None,
-        end_time: int | None = None,
-        limit: int = 500,
-    ) -> list[Order]:
+    async def full_orders(self, symbol: str | None = None, **query: Unpack[OrderHistoryQuery]) -> list[Order]:
         """All orders including open ones (``/openApi/swap/v1/trade/fullOrder``)."""
-        return await self._orders(f"{SWAP_V1}/trade/fullOrder", symbol, order_id, start_time, end_time, limit)
+        return await self._orders(f"{SWAP_V1}/trade/fullOrder", symbol, query)
 
-    async def _orders(
-        self,
-        path: str,
-        symbol: str | None,
-        order_id: int | None,
-        start_time: int | None,
-        end_time: int | None,
-        limit: int,
-    ) -> list[Order]:
-        params: dict[str, ParamValue] = {
-            "symbol": symbol,
-            "orderId": order_id,
-            "startTime": start_time,
-            "endTime": end_time,
-            "limit": limit,
-        }
+    async def _orders(self, path: str, symbol: str | None, query: OrderHistoryQuery) -> list[Order]:
+        params = order_history_params(symbol, **query)
         data: OrdersData | None = await self.request("GET", path, OrdersData | None, params)
         return (data.orders if data else None) or []
 

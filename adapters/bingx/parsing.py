@@ -377,6 +377,30 @@ def place_order_params(
     }
 
 
+class OrderHistoryQuery(TypedDict, total=False):
+    """The optional arguments of an order-history query (:func:`order_history_params`)."""
+
+    order_id: int | None
+    start_time: int | None
+    end_time: int | None
+    limit: int
+
+
+def order_history_params(symbol: str | None, **query: Unpack[OrderHistoryQuery]) -> dict[str, ParamValue]:
+    """``allOrders`` / ``fullOrder`` params (``limit`` 500 unless given); ``order_id`` asks for the orders
+    after it."""
+    unknown = query.keys() - OrderHistoryQuery.__optional_keys__
+    if unknown:
+        raise TypeError(f"order history query got unexpected keyword argument(s) {sorted(unknown)}")
+    return {
+        "symbol": symbol,
+        "orderId": query.get("order_id"),
+        "startTime": query.get("start_time"),
+        "endTime": query.get("end_time"),
+        "limit": query.get("limit", 500),
+    }
+
+
 def order_ref_params(symbol: str, order_id: int | None, client_order_id: str | None) -> dict[str, ParamValue]:
     """One order by venue id, else by client id (lowercased, as BingX stores it): cancel and query."""
     if order_id is None and not client_order_id:
