@@ -15,12 +15,10 @@ Clock
     On a timestamp error (``100421`` / ``109400`` "timestamp ...") the client fetches
     ``/openApi/swap/v2/server/time``, sets its offset (server - local midpoint) and retries once.
 Rate limits
-    BingX limits per UID *per endpoint* (mostly 5/s; 10/s place order; 2/s position mode / margin type) and
-    reports ``X-RateLimit-Requests-Remain`` / ``X-RateLimit-Requests-Expire`` per response. The client
-    counts requests per endpoint in 1-second windows
-    (:class:`~adapters.core.base.rate_window.FixedWindow`) and
-    waits for the window roll instead of collecting a ``100410``/429; ``Remain: 0`` blocks that endpoint until
-    ``Expire``; ``Retry-After`` on 429/418 blocks everything.
+    BingX limits per UID *per endpoint*; :class:`~adapters.bingx.rate_limit.BingxRateLimiter` counts them
+    and reads ``X-RateLimit-Requests-Remain`` / ``-Expire``: the client waits for the window roll instead
+    of collecting a ``100410``/429; ``Remain: 0`` blocks that endpoint until ``Expire``; ``Retry-After`` on
+    429/418 blocks everything.
 Several nodes on one IP (``fleet_budget``)
     Every request also takes its place from one budget in Redis shared by the nodes
     (:mod:`adapters.core.net.fleet_budget`): a bucket per endpoint and account (the hash of the API key;
@@ -58,6 +56,7 @@ from adapters.bingx.parsing import (
     order_ref_params,
     place_order_params,
 )
+from adapters.bingx.rate_limit import BingxRateLimiter
 from adapters.bingx.schemas_market import DepthRest, FundingRateRest, KlineRest, PremiumIndexRest
 from adapters.bingx.schemas_rest import (
     BalanceItem,
@@ -81,7 +80,6 @@ from adapters.bingx.schemas_rest import (
     decode_envelope,
     decoder,
 )
-from adapters.core.base.rate_window import FixedWindow
 from adapters.core.net.fleet_budget import account_scope
 from adapters.core.net.http_errors import VenueRejection, is_ambiguous_http_status
 from adapters.core.net.rest_client import (
@@ -100,10 +98,8 @@ __all__ = [
     "MAX_BATCH_CANCEL",
     "MAX_BATCH_PLACE",
     "BingxHttpClient",
-    "BingxRateLimiter",
     "LoggerLike",
     "build_param_strings",
-    "parse_expire_ms",
 ]
 
 SWAP_V1: Final = "/openApi/swap/v1"
@@ -113,9 +109,6 @@ LISTEN_KEY_PATH: Final = "/openApi/user/auth/userDataStream"
 SERVER_TIME_PATH: Final = f"{SWAP_V2}/server/time"
 MAX_BATCH_PLACE: Final = 5
 MAX_BATCH_CANCEL: Final = 10
-
-HEADER_REMAIN: Final = "X-RateLimit-Requests-Remain"
-HEADER_EXPIRE: Final = "X-RateLimit-Requests-Expire"
 
 
 def _fmt(value: ParamValue) -> str:
@@ -127,102 +120,6 @@ def _fmt(value: ParamValue) -> str:
 def build_param_strings(params: Mapping[str, ParamValue] | None) -> tuple[str, str]:
     """``(to_sign, to_send)``: raw ``k=v&...`` and the same with each value percent-encoded (None dropped)."""
     return param_strings(params, _fmt)
-
-
-# Per-UID per-endpoint limits (requests per second), DOCS3 + support article (place order 10/s since
-# 2025-10-16). Anything unlisted: 5/s.
-ENDPOINT_LIMITS_PER_SEC: Final[dict[tuple[str, str], int]] = {
-    ("POST", f"{SWAP_V2}/trade/order"): 10,
-    ("GET", f"{SWAP_V1}/positionSide/dual"): 2,
-    ("POST", f"{SWAP_V1}/positionSide/dual"): 2,
-    ("GET", f"{SWAP_V2}/trade/marginType"): 2,
-    ("POST", f"{SWAP_V2}/trade/marginType"): 2,
-    ("POST", f"{SWAP_V2}/trade/cancelAllAfter"): 1,
-}
-DEFAULT_LIMIT_PER_SEC: Final = 5
-
-
-def parse_expire_ms(value: str | None, now_ms: int) -> int | None:
-    """``X-RateLimit-Requests-Expire`` -> absolute ms. BingX calls it "window expiration time" without a
-    unit: >= 1e12 is read as epoch ms, >= 1e9 as epoch seconds, anything smaller as ms from now."""
-    if value is None:
-        return None
-    try:
-        n = int(Decimal(value.strip()))
-    except (ArithmeticError, ValueError):  # garbage, NaN, infinity: no expiry we can believe
-        return None
-    if n < 0:
-        return None
-    if n >= 1_000_000_000_000:
-        return n
-    if n >= 1_000_000_000:
-        return n * 1000
-    return now_ms + n
-
-
-class BingxRateLimiter:
-    """Per-endpoint 1-second windows counted locally, plus venue-reported exhaustion and global blocks."""
-
-    def __init__(
-        self,
-        limits: Mapping[tuple[str, str], int] | None = None,
-        default_limit: int = DEFAULT_LIMIT_PER_SEC,
-        safety: float = 1.0,
-        roll_margin_ms: int = 20,
-        max_block_ms: int = 300_000,
-    ) -> None:
-        self._limits = dict(ENDPOINT_LIMITS_PER_SEC if limits is None else limits)
-        self._default = default_limit
-        self.safety = safety
-        self.roll_margin_ms = roll_margin_ms
-        self.max_block_ms = max_block_ms
-        self._windows: dict[tuple[str, str], FixedWindow] = {}
-        self._blocked_until: dict[tuple[str, str], int] = {}
-        self.blocked_until_ms: int = 0  # global (429/418 Retry-After)
-
-    def limit(self, method: str, path: str) -> int:
-        """Requests per second allowed on ``method path``."""
-        return self._limits.get((method, path), self._default)
-
-    def window(self, method: str, path: str) -> FixedWindow:
-        key = (method, path)
-        w = self._windows.get(key)
-        if w is None:
-            w = FixedWindow(self._limits.get(key, self._default), 1_000)
-            self._windows[key] = w
-        return w
-
-    def delay_ms(self, method: str, path: str, now_ms: int) -> int:
-        """How long to wait before sending (0 = now)."""
-        wait_until = max(self.blocked_until_ms, self._blocked_until.get((method, path), 0))
-        delay = max(0, wait_until - now_ms)
-        return max(delay, self.window(method, path).delay_ms(now_ms, 1, self.safety, self.roll_margin_ms))
-
-    def on_send(self, method: str, path: str, now_ms: int) -> None:
-        self.window(method, path).add(1, now_ms)
-
-    def update_from_headers(
-        self, method: str, path: str, headers: Mapping[str, str], now_ms: int
-    ) -> int | None:
-        """Apply ``Remain``/``Expire``; returns until when the endpoint is now blocked (None: not)."""
-        remain_s = headers.get(HEADER_REMAIN)
-        if remain_s is None:
-            return None
-        try:
-            remain = int(remain_s.strip())
-        except ValueError:
-            return None
-        if remain > 0:
-            return None
-        expire = parse_expire_ms(headers.get(HEADER_EXPIRE), now_ms)
-        until = min(expire, now_ms + self.max_block_ms) if expire is not None else now_ms + 1_000
-        key = (method, path)
-        self._blocked_until[key] = max(self._blocked_until.get(key, 0), until)
-        return until
-
-    def block_all(self, secs: float, now_ms: int) -> None:
-        until = now_ms + min(int(secs * 1000), self.max_block_ms)
-        self.blocked_until_ms = max(self.blocked_until_ms, until)
 
 
 class BingxHttpClient(RestClientBase):

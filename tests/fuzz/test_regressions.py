@@ -363,7 +363,7 @@ def test_binance_http_200_with_error_code_raises_rejection() -> None:
             "429 with Retry-After inf",
             _http("bingx-http", "open_orders", 429, {"code": 100410, "msg": "x"}, {"Retry-After": "inf"}),
         ),
-        # http-untyped | ValueError at bingx/http.py (parse_expire_ms): Expire NaN with Remain 0
+        # http-untyped | ValueError at bingx/rate_limit.py (parse_expire_ms): Expire NaN with Remain 0
         (
             "Remain 0, Expire NaN",
             _http(
