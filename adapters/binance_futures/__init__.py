@@ -16,6 +16,14 @@ In a config file, ``adapters.binance_futures:BinanceFuturesDataClientConfig`` et
 
 The names are loaded on first use, so importing a submodule (e.g. the wire schemas) does not load
 NautilusTrader's node machinery.
+
+The modules, the same file for the same job in both venue packages (side-by-side table in
+``docs/architecture.md``): ``config``, ``credentials``, ``errors``, ``rate_limit``; wire types
+``schemas_rest`` / ``schemas_user`` / ``schemas_market``; pure mapping ``parsing`` (inbound and outbound)
+and ``parsing_market``; ``http``, ``user_stream``, ``user_events``, ``venue_sync``, ``book``, ``providers``,
+``execution``, ``data``, ``factories``. Venue-only: ``ws_trading``/``order_routing``/``amend`` (orders over
+the WebSocket trading API, REST fallback, in-place amend), ``listen_keys``, ``market_connections``,
+``types``.
 """
 
 from __future__ import annotations

@@ -67,8 +67,8 @@ from adapters.binance_futures.parsing import (
     venue_symbol,
 )
 from adapters.binance_futures.providers import BinanceFuturesInstrumentProvider
-from adapters.binance_futures.schemas_http import AlgoOrder, PositionRisk
-from adapters.binance_futures.schemas_http import Order as VenueOrder
+from adapters.binance_futures.schemas_rest import AlgoOrder, PositionRisk
+from adapters.binance_futures.schemas_rest import Order as VenueOrder
 from adapters.binance_futures.user_events import UserStreamHandler
 from adapters.binance_futures.user_stream import BinanceUserStreamOps
 from adapters.binance_futures.venue_sync import VenueSync

@@ -41,7 +41,7 @@ from adapters.binance_futures.parsing import (
     parse_quantity,
     user_trade_to_fill_report,
 )
-from adapters.binance_futures.schemas_http import AlgoOrder, Order, UserTrade
+from adapters.binance_futures.schemas_rest import AlgoOrder, Order, UserTrade
 from adapters.binance_futures.user_events import UserStreamHandler
 from adapters.core.base.timestamps import MILLIS_PER_DAY, NANOS_PER_MS, format_ms
 from adapters.core.net.http_errors import FillsNotPublished

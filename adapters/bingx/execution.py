@@ -58,8 +58,8 @@ from adapters.bingx.parsing import (
 )
 from adapters.bingx.poll import RestPollFailover
 from adapters.bingx.providers import BingxInstrumentProvider
-from adapters.bingx.schemas import Order as VenueOrder
-from adapters.bingx.schemas import Position
+from adapters.bingx.schemas_rest import Order as VenueOrder
+from adapters.bingx.schemas_rest import Position
 from adapters.bingx.user_events import BingxUserStreamHandler, CacheByVenueCid, OrderIndex
 from adapters.bingx.user_stream import BingxUserStreamOps, ping_reply
 from adapters.bingx.venue_sync import BingxVenueSync

@@ -20,7 +20,12 @@ import logging
 import aiohttp
 
 from adapters.bingx.http import BingxHttpClient
-from adapters.bingx.schemas_stream import MAX_PING_FRAME, PONG, decode_gzip_frame, is_ping
+from adapters.bingx.stream_frames import (
+    MAX_PING_FRAME,
+    PONG,
+    decode_gzip_frame,
+    is_ping,
+)
 from adapters.bingx.user_events import BingxUserStreamHandler
 from adapters.bingx.venue_sync import BingxVenueSync
 from adapters.core.net.stream import Frame

@@ -48,7 +48,11 @@ from adapters.bingx.parsing import (
     parse_fill_time_ns,
     parse_liquidity_side,
 )
-from adapters.bingx.schemas import FillHistoryItem, Order, Position
+from adapters.bingx.schemas_rest import (
+    FillHistoryItem,
+    Order,
+    Position,
+)
 from adapters.bingx.user_events import BingxUserStreamHandler, OrderIndex
 from adapters.core.base.backoff import Backoff
 from adapters.core.base.timestamps import NANOS_PER_MS, format_ms
