@@ -53,27 +53,21 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 import pandas as pd
-from nautilus_trader.cache.cache import Cache
-from nautilus_trader.common.component import LiveClock, MessageBus
 from nautilus_trader.data.messages import (
     RequestTradeTicks,
-    SubscribeBars,
     SubscribeData,
     SubscribeFundingRates,
     SubscribeIndexPrices,
     SubscribeMarkPrices,
-    SubscribeOrderBook,
     SubscribeTradeTicks,
-    UnsubscribeBars,
     UnsubscribeData,
     UnsubscribeFundingRates,
     UnsubscribeIndexPrices,
     UnsubscribeMarkPrices,
-    UnsubscribeOrderBook,
     UnsubscribeTradeTicks,
 )
 from nautilus_trader.model.data import Bar, BarType, CustomData, DataType, OrderBookDeltas, TradeTick
-from nautilus_trader.model.identifiers import ClientId, InstrumentId
+from nautilus_trader.model.identifiers import InstrumentId
 
 from adapters.binance_futures.book import BinanceBookSync, BookEmission
 from adapters.binance_futures.config import BinanceFuturesDataClientConfig
@@ -135,6 +129,7 @@ from adapters.core.market.data_client import (
     discard_kind,
     resync_delay,
 )
+from adapters.core.market.market_context import MarketContext
 from adapters.core.market.market_socket import pool_options
 
 __all__ = [
@@ -188,37 +183,17 @@ class DataMetrics:
 class BinanceFuturesDataClient(PerpMarketDataClient[BookState]):
     venue_name = "Binance"
     venue_error = BinanceError
+    client_venue = BINANCE_VENUE
+    logger_prefix = "adapters.binance_futures"
+    _venue_symbol = staticmethod(venue_symbol)
 
     _dcfg: BinanceFuturesDataClientConfig
     _provider: BinanceFuturesInstrumentProvider
     _http: BinanceFuturesHttpClient
     pool: MarketStreamPool
 
-    def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        client_id: ClientId,
-        config: BinanceFuturesDataClientConfig,
-        msgbus: MessageBus,
-        cache: Cache,
-        clock: LiveClock,
-        instrument_provider: BinanceFuturesInstrumentProvider,
-        http: BinanceFuturesHttpClient,
-    ) -> None:
-        super().__init__(
-            loop,
-            client_id,
-            BINANCE_VENUE,
-            config,
-            msgbus,
-            cache,
-            clock,
-            instrument_provider,
-            http,
-            venue_symbol,
-            f"adapters.binance_futures.{client_id.value}.data",
-        )
-        self._dcfg = config
+    def _init_venue(self) -> None:
+        config = self._dcfg
         self._diff_stream_names: dict[str, str] = {}
         book_path = config.ws_book_path
 
@@ -236,7 +211,7 @@ class BinanceFuturesDataClient(PerpMarketDataClient[BookState]):
             path_for=path_for,
             **pool_options(
                 config,
-                client_id.value,
+                self.id.value,
                 self._pylog,
                 ping_interval=config.ws_ping_interval_secs,
                 pong_timeout=config.ws_pong_timeout_secs,
@@ -250,9 +225,6 @@ class BinanceFuturesDataClient(PerpMarketDataClient[BookState]):
     # ------------------------------------------------------------------------------------------
     # Hooks and helpers
     # ------------------------------------------------------------------------------------------
-    def _reset_book(self, book: BookState) -> None:
-        book.sync.reset()
-
     def _quote_stream(self, symbol: str) -> str:
         return book_ticker_stream(symbol)
 
@@ -261,6 +233,26 @@ class BinanceFuturesDataClient(PerpMarketDataClient[BookState]):
 
     def _diff_stream(self, symbol: str) -> str:
         return depth_diff_stream(symbol, self._dcfg.depth_update_speed_ms)
+
+    _book_stream = _diff_stream
+
+    def _new_book(self, symbol: str, ctx: MarketContext) -> BookState:
+        return BookState(symbol, BinanceBookSync(ctx, logger=self._pylog))
+
+    def _book_added(self, book: BookState) -> None:
+        self._request_book_snapshot(book)  # the diffs are buffered from the first one the venue sends
+
+    def _book_task(self, book: BookState) -> asyncio.Task[Any] | None:
+        return book.fetcher
+
+    def _bar_stream(self, symbol: str, bar_type: BarType) -> str:
+        return kline_stream(symbol, interval_for(bar_type))
+
+    def _bars_subscribed(self, stream: str, bar_type: BarType, ctx: MarketContext) -> None:
+        self._bar_types[stream] = bar_type
+
+    def _bars_unsubscribed(self, stream: str) -> None:
+        self._bar_types.pop(stream, None)
 
     def _is_diff_stream(self, stream: str, symbol: str) -> bool:
         """Whether ``stream`` is the diff stream of ``symbol``'s book (names cached: this is per frame)."""
@@ -424,53 +416,22 @@ class BinanceFuturesDataClient(PerpMarketDataClient[BookState]):
     # Subscriptions
     # ------------------------------------------------------------------------------------------
     async def _subscribe_trade_ticks(self, command: SubscribeTradeTicks) -> None:
-        symbol = self._symbol(command.instrument_id)
-        self._trade_symbols.add(symbol)
-        await self.pool.subscribe([self._trade_stream(symbol)], OWN_TRADES)
+        await self._add_stream(command.instrument_id, OWN_TRADES, self._trade_stream, self._trade_symbols.add)
 
     async def _unsubscribe_trade_ticks(self, command: UnsubscribeTradeTicks) -> None:
-        symbol = venue_symbol(command.instrument_id)
-        self._trade_symbols.discard(symbol)
-        await self.pool.unsubscribe([self._trade_stream(symbol)], OWN_TRADES)
-
-    async def _subscribe_order_book_deltas(self, command: SubscribeOrderBook) -> None:
-        symbol = self._symbol(command.instrument_id)
-        if symbol in self.books:
-            return
-        ctx = self._context(symbol)
-        assert ctx is not None
-        book = BookState(symbol, BinanceBookSync(ctx, logger=self._pylog))
-        # Buffer diffs from the first one the venue sends.
-        await self._add_book(symbol, book, [self._diff_stream(symbol)])
-        self._request_book_snapshot(book)
-
-    async def _unsubscribe_order_book_deltas(self, command: UnsubscribeOrderBook) -> None:
-        symbol = venue_symbol(command.instrument_id)
-        await self._drop_book(symbol, lambda book: book.fetcher)
-        await self.pool.unsubscribe([self._diff_stream(symbol)], OWN_BOOK)
-
-    async def _subscribe_bars(self, command: SubscribeBars) -> None:
-        bar_type = command.bar_type
-        symbol = self._symbol(bar_type.instrument_id)
-        stream = kline_stream(symbol, interval_for(bar_type))
-        self._bar_types[stream] = bar_type
-        await self.pool.subscribe([stream], OWN_BARS)
-
-    async def _unsubscribe_bars(self, command: UnsubscribeBars) -> None:
-        bar_type = command.bar_type
-        stream = kline_stream(venue_symbol(bar_type.instrument_id), interval_for(bar_type))
-        self._bar_types.pop(stream, None)
-        await self.pool.unsubscribe([stream], OWN_BARS)
+        await self._remove_stream(
+            command.instrument_id, OWN_TRADES, self._trade_stream, self._trade_symbols.discard
+        )
 
     async def _mark_subscribe(self, instrument_id: InstrumentId, kind: str) -> None:
-        symbol = self._symbol(instrument_id)
-        add_kind(self._mark_kinds, symbol, kind)
-        await self.pool.subscribe([self._mark_stream(symbol)], kind)
+        await self._add_stream(
+            instrument_id, kind, self._mark_stream, lambda s: add_kind(self._mark_kinds, s, kind)
+        )
 
     async def _mark_unsubscribe(self, instrument_id: InstrumentId, kind: str) -> None:
-        symbol = venue_symbol(instrument_id)
-        discard_kind(self._mark_kinds, symbol, kind)
-        await self.pool.unsubscribe([self._mark_stream(symbol)], kind)
+        await self._remove_stream(
+            instrument_id, kind, self._mark_stream, lambda s: discard_kind(self._mark_kinds, s, kind)
+        )
 
     async def _subscribe_mark_prices(self, command: SubscribeMarkPrices) -> None:
         await self._mark_subscribe(command.instrument_id, OWN_MARK)
@@ -525,9 +486,7 @@ class BinanceFuturesDataClient(PerpMarketDataClient[BookState]):
     async def order_book_snapshot(
         self, instrument_id: InstrumentId, limit: int | None = None
     ) -> OrderBookDeltas:
-        symbol = self._symbol(instrument_id)
-        ctx = self._context(symbol)
-        assert ctx is not None
+        symbol, ctx = self._symbol_context(instrument_id)
         snapshot = await self._http.depth(symbol, limit or self._dcfg.depth_snapshot_limit)
         return parse_book_snapshot(snapshot, ctx, self._clock.timestamp_ns())
 
@@ -546,9 +505,7 @@ class BinanceFuturesDataClient(PerpMarketDataClient[BookState]):
         Paged backwards from ``end`` (``GET /fapi/v1/klines?endTime=``), so ``limit`` costs only
         the pages it needs and an unset ``start`` (the DataEngine passes the epoch) is harmless.
         """
-        symbol = self._symbol(bar_type.instrument_id)
-        ctx = self._context(symbol)
-        assert ctx is not None
+        symbol, ctx = self._symbol_context(bar_type.instrument_id)
         interval = interval_for(bar_type)
         start_ms, end_ms = self._range_ms(start, end)
         page = self._dcfg.klines_page_limit
@@ -592,9 +549,7 @@ class BinanceFuturesDataClient(PerpMarketDataClient[BookState]):
         Paged backwards by aggregate id from the newest trade (``fromId``), which needs neither
         Binance's one-hour ``startTime``/``endTime`` window nor a meaningful ``start``.
         """
-        symbol = self._symbol(instrument_id)
-        ctx = self._context(symbol)
-        assert ctx is not None
+        symbol, ctx = self._symbol_context(instrument_id)
         start_ms, end_ms = self._range_ms(start, end)
         page = self._dcfg.agg_trades_page_limit
         cap = min(limit, self._dcfg.max_request_items) if limit > 0 else self._dcfg.max_request_items

@@ -41,25 +41,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from nautilus_trader.cache.cache import Cache
-from nautilus_trader.common.component import LiveClock, MessageBus
 from nautilus_trader.data.messages import (
     RequestTradeTicks,
-    SubscribeBars,
     SubscribeFundingRates,
     SubscribeIndexPrices,
     SubscribeMarkPrices,
-    SubscribeOrderBook,
     SubscribeTradeTicks,
-    UnsubscribeBars,
     UnsubscribeFundingRates,
     UnsubscribeIndexPrices,
     UnsubscribeMarkPrices,
-    UnsubscribeOrderBook,
     UnsubscribeTradeTicks,
 )
 from nautilus_trader.model.data import Bar, BarType, OrderBookDeltas
-from nautilus_trader.model.identifiers import ClientId, InstrumentId
+from nautilus_trader.model.identifiers import InstrumentId
 
 from adapters.bingx.book import BingxBookSync, BookEmission
 from adapters.bingx.config import BingxDataClientConfig
@@ -109,6 +103,7 @@ from adapters.core.market.data_client import (
     discard_kind,
     resync_delay,
 )
+from adapters.core.market.market_context import MarketContext
 from adapters.core.market.market_socket import pool_options
 from adapters.core.net.stream import Frame
 from adapters.core.net.stream_pool import MarketStreamPool
@@ -156,37 +151,17 @@ class DataMetrics:
 class BingxDataClient(PerpMarketDataClient[BookState]):
     venue_name = "BingX"
     venue_error = BingxError
+    client_venue = BINGX_VENUE
+    logger_prefix = "adapters.bingx"
+    _venue_symbol = staticmethod(venue_symbol)
 
     _dcfg: BingxDataClientConfig
     _provider: BingxInstrumentProvider
     _http: BingxHttpClient
 
-    def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        client_id: ClientId,
-        config: BingxDataClientConfig,
-        msgbus: MessageBus,
-        cache: Cache,
-        clock: LiveClock,
-        instrument_provider: BingxInstrumentProvider,
-        http: BingxHttpClient,
-    ) -> None:
-        super().__init__(
-            loop,
-            client_id,
-            BINGX_VENUE,
-            config,
-            msgbus,
-            cache,
-            clock,
-            instrument_provider,
-            http,
-            venue_symbol,
-            f"adapters.bingx.{client_id.value}.data",
-        )
-        self._dcfg = config
-        self.codec = BingxStreamCodec(f"{client_id.value}-market", self._pylog)
+    def _init_venue(self) -> None:
+        config = self._dcfg
+        self.codec = BingxStreamCodec(f"{self.id.value}-market", self._pylog)
         self.pool = MarketStreamPool(
             config.urls().ws,
             self,
@@ -194,7 +169,7 @@ class BingxDataClient(PerpMarketDataClient[BookState]):
             capacity=config.max_topics_per_connection,
             **pool_options(
                 config,
-                client_id.value,
+                self.id.value,
                 self._pylog,
                 ping_interval=None,  # BingX's heartbeat is its own text Ping, answered below
                 server_ping_reply=server_ping_reply,
@@ -215,14 +190,34 @@ class BingxDataClient(PerpMarketDataClient[BookState]):
     def _after_side_tasks_closed(self) -> None:
         self._funding_task = None
 
-    def _reset_book(self, book: BookState) -> None:
-        book.sync.reset()
-
     def _quote_stream(self, symbol: str) -> str:
         return book_ticker_topic(symbol)
 
     def _depth10_stream(self, symbol: str) -> str:
         return depth_topic(symbol, 10, self._dcfg.depth_interval_ms)
+
+    def _book_stream(self, symbol: str) -> str:
+        return incr_depth_topic(symbol)
+
+    def _new_book(self, symbol: str, ctx: MarketContext) -> BookState:
+        return BookState(symbol, incr_depth_topic(symbol), BingxBookSync(ctx, logger=self._pylog))
+
+    def _book_added(self, book: BookState) -> None:
+        # The first push (``all``) follows the ack.
+        if not book.sync.is_synced:
+            self._start_resync(book, refresh_first=False)  # watchdog for the first ``all`` push
+
+    def _book_task(self, book: BookState) -> asyncio.Task[Any] | None:
+        return book.resyncer
+
+    def _bar_stream(self, symbol: str, bar_type: BarType) -> str:
+        return kline_topic(symbol, interval_for(bar_type))
+
+    def _bars_subscribed(self, stream: str, bar_type: BarType, ctx: MarketContext) -> None:
+        self._bars[stream] = BarTracker(bar_type, KLINE_INTERVALS[interval_for(bar_type)], ctx)
+
+    def _bars_unsubscribed(self, stream: str) -> None:
+        self._bars.pop(stream, None)
 
     # ------------------------------------------------------------------------------------------
     # Hot path: frames -> Nautilus data (MarketSink)
@@ -384,58 +379,24 @@ class BingxDataClient(PerpMarketDataClient[BookState]):
     # ------------------------------------------------------------------------------------------
     # Subscriptions
     # ------------------------------------------------------------------------------------------
-    async def _subscribe_trade_ticks(self, command: SubscribeTradeTicks) -> None:
-        symbol = self._symbol(command.instrument_id)
+    def _note_trades(self, symbol: str) -> None:
         self._trade_seen.setdefault(symbol, FifoDedup(self._dcfg.trade_dedup_capacity))
-        await self.pool.subscribe([trade_topic(symbol)], OWN_TRADES)
+
+    async def _subscribe_trade_ticks(self, command: SubscribeTradeTicks) -> None:
+        await self._add_stream(command.instrument_id, OWN_TRADES, trade_topic, self._note_trades)
 
     async def _unsubscribe_trade_ticks(self, command: UnsubscribeTradeTicks) -> None:
-        symbol = venue_symbol(command.instrument_id)
-        self._trade_seen.pop(symbol, None)
-        await self.pool.unsubscribe([trade_topic(symbol)], OWN_TRADES)
-
-    async def _subscribe_order_book_deltas(self, command: SubscribeOrderBook) -> None:
-        symbol = self._symbol(command.instrument_id)
-        if symbol in self.books:
-            return
-        ctx = self._context(symbol)
-        assert ctx is not None
-        book = BookState(symbol, incr_depth_topic(symbol), BingxBookSync(ctx, logger=self._pylog))
-        # The first push (``all``) follows the ack.
-        await self._add_book(symbol, book, [book.topic])
-        if not book.sync.is_synced:
-            self._start_resync(book, refresh_first=False)  # watchdog for the first ``all`` push
-
-    async def _unsubscribe_order_book_deltas(self, command: UnsubscribeOrderBook) -> None:
-        symbol = venue_symbol(command.instrument_id)
-        await self._drop_book(symbol, lambda book: book.resyncer)
-        await self.pool.unsubscribe([incr_depth_topic(symbol)], OWN_BOOK)
-
-    async def _subscribe_bars(self, command: SubscribeBars) -> None:
-        bar_type = command.bar_type
-        symbol = self._symbol(bar_type.instrument_id)
-        ctx = self._context(symbol)
-        assert ctx is not None
-        interval = interval_for(bar_type)
-        topic = kline_topic(symbol, interval)
-        self._bars[topic] = BarTracker(bar_type, KLINE_INTERVALS[interval], ctx)
-        await self.pool.subscribe([topic], OWN_BARS)
-
-    async def _unsubscribe_bars(self, command: UnsubscribeBars) -> None:
-        bar_type = command.bar_type
-        topic = kline_topic(venue_symbol(bar_type.instrument_id), interval_for(bar_type))
-        self._bars.pop(topic, None)
-        await self.pool.unsubscribe([topic], OWN_BARS)
+        await self._remove_stream(
+            command.instrument_id, OWN_TRADES, trade_topic, lambda s: self._trade_seen.pop(s, None)
+        )
 
     async def _subscribe_mark_prices(self, command: SubscribeMarkPrices) -> None:
-        symbol = self._symbol(command.instrument_id)
-        self._mark_symbols.add(symbol)
-        await self.pool.subscribe([mark_price_topic(symbol)], OWN_MARK)
+        await self._add_stream(command.instrument_id, OWN_MARK, mark_price_topic, self._mark_symbols.add)
 
     async def _unsubscribe_mark_prices(self, command: UnsubscribeMarkPrices) -> None:
-        symbol = venue_symbol(command.instrument_id)
-        self._mark_symbols.discard(symbol)
-        await self.pool.unsubscribe([mark_price_topic(symbol)], OWN_MARK)
+        await self._remove_stream(
+            command.instrument_id, OWN_MARK, mark_price_topic, self._mark_symbols.discard
+        )
 
     async def _subscribe_funding_rates(self, command: SubscribeFundingRates) -> None:
         self._funding_subscribe(command.instrument_id, "funding")
@@ -461,9 +422,7 @@ class BingxDataClient(PerpMarketDataClient[BookState]):
     async def order_book_snapshot(
         self, instrument_id: InstrumentId, limit: int | None = None
     ) -> OrderBookDeltas:
-        symbol = self._symbol(instrument_id)
-        ctx = self._context(symbol)
-        assert ctx is not None
+        symbol, ctx = self._symbol_context(instrument_id)
         wanted = limit or 100
         allowed = (5, 10, 20, 50, 100, 500, 1000)
         snapshot = await self._http.depth(symbol, next((n for n in allowed if n >= wanted), 1000))
@@ -480,9 +439,7 @@ class BingxDataClient(PerpMarketDataClient[BookState]):
 
         Paged backwards from ``end`` with ``endTime`` (pages of ``klines_page_limit``).
         """
-        symbol = self._symbol(bar_type.instrument_id)
-        ctx = self._context(symbol)
-        assert ctx is not None
+        symbol, ctx = self._symbol_context(bar_type.instrument_id)
         interval = interval_for(bar_type)
         interval_ms = KLINE_INTERVALS[interval]
         start_ms, end_ms = self._range_ms(start, end)
