@@ -49,22 +49,18 @@ responses to the request range by ``ts_init``).
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
-import pandas as pd
 from nautilus_trader.data.messages import (
-    RequestTradeTicks,
     SubscribeData,
     SubscribeFundingRates,
     SubscribeIndexPrices,
     SubscribeMarkPrices,
-    SubscribeTradeTicks,
     UnsubscribeData,
     UnsubscribeFundingRates,
     UnsubscribeIndexPrices,
     UnsubscribeMarkPrices,
-    UnsubscribeTradeTicks,
 )
 from nautilus_trader.model.data import Bar, BarType, CustomData, DataType, OrderBookDeltas, TradeTick
 from nautilus_trader.model.identifiers import InstrumentId
@@ -118,30 +114,21 @@ from adapters.binance_futures.streams import (
 )
 from adapters.core.base.timestamps import NANOS_PER_MS
 from adapters.core.market.data_client import (
-    OWN_BARS,
-    OWN_BOOK,
-    OWN_DEPTH10,
     OWN_MARK,
-    OWN_QUOTES,
-    OWN_TRADES,
     PerpMarketDataClient,
+    RangeRequest,
     add_kind,
     discard_kind,
     resync_delay,
 )
+from adapters.core.market.data_client import DataMetrics as CoreDataMetrics
 from adapters.core.market.market_context import MarketContext
 from adapters.core.market.market_socket import pool_options
 
 __all__ = [
-    "OWN_BARS",
-    "OWN_BOOK",
-    "OWN_DEPTH10",
     "OWN_FUNDING",
     "OWN_INDEX",
-    "OWN_MARK",
     "OWN_MARK_UPDATE",
-    "OWN_QUOTES",
-    "OWN_TRADES",
     "BinanceFuturesDataClient",
     "BookState",
     "DataMetrics",
@@ -170,14 +157,9 @@ class BookState:
 
 
 @dataclass(slots=True)
-class DataMetrics:
-    events: int = 0
-    book_resyncs_after_reconnect: int = 0
+class DataMetrics(CoreDataMetrics):
     book_resyncs_after_unreadable_frame: int = 0
     snapshot_fetch_failures: int = 0
-    reconnects: int = 0
-    dropped_unknown_symbol: int = 0
-    request_pages: dict[str, int] = field(default_factory=dict)
 
 
 class BinanceFuturesDataClient(PerpMarketDataClient[BookState]):
@@ -191,6 +173,7 @@ class BinanceFuturesDataClient(PerpMarketDataClient[BookState]):
     _provider: BinanceFuturesInstrumentProvider
     _http: BinanceFuturesHttpClient
     pool: MarketStreamPool
+    metrics: DataMetrics
 
     def _init_venue(self) -> None:
         config = self._dcfg
@@ -263,6 +246,12 @@ class BinanceFuturesDataClient(PerpMarketDataClient[BookState]):
 
     def _trade_stream(self, symbol: str) -> str:
         return agg_trade_stream(symbol) if self._dcfg.use_agg_trades else trade_stream(symbol)
+
+    def _note_trades(self, symbol: str) -> None:
+        self._trade_symbols.add(symbol)
+
+    def _forget_trades(self, symbol: str) -> None:
+        self._trade_symbols.discard(symbol)
 
     def _mark_stream(self, symbol: str) -> str:
         return mark_price_stream(symbol, self._dcfg.mark_price_1s)
@@ -415,14 +404,6 @@ class BinanceFuturesDataClient(PerpMarketDataClient[BookState]):
     # ------------------------------------------------------------------------------------------
     # Subscriptions
     # ------------------------------------------------------------------------------------------
-    async def _subscribe_trade_ticks(self, command: SubscribeTradeTicks) -> None:
-        await self._add_stream(command.instrument_id, OWN_TRADES, self._trade_stream, self._trade_symbols.add)
-
-    async def _unsubscribe_trade_ticks(self, command: UnsubscribeTradeTicks) -> None:
-        await self._remove_stream(
-            command.instrument_id, OWN_TRADES, self._trade_stream, self._trade_symbols.discard
-        )
-
     async def _mark_subscribe(self, instrument_id: InstrumentId, kind: str) -> None:
         await self._add_stream(
             instrument_id, kind, self._mark_stream, lambda s: add_kind(self._mark_kinds, s, kind)
@@ -476,13 +457,6 @@ class BinanceFuturesDataClient(PerpMarketDataClient[BookState]):
     # ------------------------------------------------------------------------------------------
     # Requests
     # ------------------------------------------------------------------------------------------
-    async def _request_trade_ticks(self, request: RequestTradeTicks) -> None:
-        ticks = await self.historical_trades(request.instrument_id, request.start, request.end, request.limit)
-        self._handle_trade_ticks(
-            request.instrument_id, ticks, request.id, request.start, request.end, request.params
-        )
-
-    # -- request implementations (also usable directly) ------------------------------------------
     async def order_book_snapshot(
         self, instrument_id: InstrumentId, limit: int | None = None
     ) -> OrderBookDeltas:
@@ -490,38 +464,26 @@ class BinanceFuturesDataClient(PerpMarketDataClient[BookState]):
         snapshot = await self._http.depth(symbol, limit or self._dcfg.depth_snapshot_limit)
         return parse_book_snapshot(snapshot, ctx, self._clock.timestamp_ns())
 
-    def _count_page(self, kind: str) -> None:
-        self.metrics.request_pages[kind] = self.metrics.request_pages.get(kind, 0) + 1
-
-    async def historical_bars(
-        self,
-        bar_type: BarType,
-        start: pd.Timestamp | None = None,
-        end: pd.Timestamp | None = None,
-        limit: int = 0,
-    ) -> list[Bar]:
-        """Closed bars opening at or after ``start`` and closing by ``end`` (newest ``limit``).
-
-        Paged backwards from ``end`` (``GET /fapi/v1/klines?endTime=``), so ``limit`` costs only
-        the pages it needs and an unset ``start`` (the DataEngine passes the epoch) is harmless.
-        """
-        symbol, ctx = self._symbol_context(bar_type.instrument_id)
+    async def _bars_in_range(self, bar_type: BarType, request: RangeRequest) -> list[Bar]:
+        """Paged backwards from the end (``GET /fapi/v1/klines?endTime=``), so ``limit`` costs only
+        the pages it needs and an unset ``start`` (the DataEngine passes the epoch) is harmless."""
         interval = interval_for(bar_type)
-        start_ms, end_ms = self._range_ms(start, end)
+        start_ms, end_ms = request.start_ms, request.end_ms
         page = self._dcfg.klines_page_limit
-        cap = min(limit, self._dcfg.max_request_items) if limit > 0 else self._dcfg.max_request_items
         rows: list[KlineRow] = []
         cursor = end_ms
         seen = 0
         while True:
-            batch = await self._http.klines(symbol, interval, end_ms=cursor, limit=page)
-            self._count_page("klines")
+            batch = await self._http.klines(request.symbol, interval, end_ms=cursor, limit=page)
+            self.metrics.count_page("klines")
             if not batch:
                 break
             seen += len(batch)
-            rows[:0] = [r for r in batch if r.open_time >= start_ms and r.close_time + 1 <= end_ms]
+            rows[:0] = [
+                r for r in batch if r.open_time >= request.start_ms and r.close_time + 1 <= request.end_ms
+            ]
             oldest = batch[0].open_time
-            if oldest <= start_ms or len(rows) >= cap or len(batch) < page:
+            if oldest <= start_ms or len(rows) >= request.cap or len(batch) < page:
                 break
             if seen >= self._dcfg.max_request_items:
                 self._pylog.warning("bars request for %s truncated at %d rows", bar_type, seen)
@@ -529,56 +491,45 @@ class BinanceFuturesDataClient(PerpMarketDataClient[BookState]):
             cursor = oldest - 1
         unique: dict[int, KlineRow] = {r.open_time: r for r in rows}
         ordered = [unique[k] for k in sorted(unique)]
-        if limit > 0:
-            ordered = ordered[-limit:]
+        if request.limit > 0:
+            ordered = ordered[-request.limit :]
         out: list[Bar] = []
         for row in ordered:
             ts = (row.close_time + 1) * NANOS_PER_MS
-            out.extend(parse_kline_rows([row], bar_type, ctx, ts))
+            out.extend(parse_kline_rows([row], bar_type, request.ctx, ts))
         return out
 
-    async def historical_trades(
-        self,
-        instrument_id: InstrumentId,
-        start: pd.Timestamp | None = None,
-        end: pd.Timestamp | None = None,
-        limit: int = 0,
-    ) -> list[TradeTick]:
-        """Aggregate trades with ``start <= T <= end`` (newest ``limit``), ascending.
-
-        Paged backwards by aggregate id from the newest trade (``fromId``), which needs neither
-        Binance's one-hour ``startTime``/``endTime`` window nor a meaningful ``start``.
-        """
-        symbol, ctx = self._symbol_context(instrument_id)
-        start_ms, end_ms = self._range_ms(start, end)
+    async def _trades_in_range(self, request: RangeRequest) -> list[TradeTick]:
+        """Aggregate trades, paged backwards by aggregate id from the newest trade (``fromId``), which
+        needs neither Binance's one-hour ``startTime``/``endTime`` window nor a meaningful ``start``."""
         page = self._dcfg.agg_trades_page_limit
-        cap = min(limit, self._dcfg.max_request_items) if limit > 0 else self._dcfg.max_request_items
-        batch: list[AggTradeRest] = await self._http.agg_trades(symbol, limit=page)
-        self._count_page("aggTrades")
+        batch: list[AggTradeRest] = await self._http.agg_trades(request.symbol, limit=page)
+        self.metrics.count_page("aggTrades")
         picked: list[AggTradeRest] = []
         seen = 0
         while batch:
             seen += len(batch)
-            picked[:0] = [r for r in batch if start_ms <= r.trade_time <= end_ms]
+            picked[:0] = [r for r in batch if request.start_ms <= r.trade_time <= request.end_ms]
             first = batch[0]
-            if first.trade_time < start_ms or first.agg_id <= 0 or len(picked) >= cap:
+            if first.trade_time < request.start_ms or first.agg_id <= 0 or len(picked) >= request.cap:
                 break
             if seen >= self._dcfg.max_request_items:
+                instrument_id = request.ctx.instrument_id
                 self._pylog.warning("trades request for %s truncated at %d rows", instrument_id, seen)
                 break
             from_id = max(0, first.agg_id - page)
             if from_id >= first.agg_id:
                 break
-            batch = await self._http.agg_trades(symbol, from_id=from_id, limit=first.agg_id - from_id)
-            self._count_page("aggTrades")
+            batch = await self._http.agg_trades(request.symbol, from_id=from_id, limit=first.agg_id - from_id)
+            self.metrics.count_page("aggTrades")
             batch = [r for r in batch if r.agg_id < first.agg_id]
         unique = {r.agg_id: r for r in picked}
         ordered = [unique[k] for k in sorted(unique)]
-        if limit > 0:
-            ordered = ordered[-limit:]
+        if request.limit > 0:
+            ordered = ordered[-request.limit :]
         out: list[TradeTick] = []
         for row in ordered:
-            tick = parse_agg_trade(row, ctx, row.trade_time * NANOS_PER_MS)
+            tick = parse_agg_trade(row, request.ctx, row.trade_time * NANOS_PER_MS)
             if tick is not None:
                 out.append(tick)
         return out

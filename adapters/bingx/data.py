@@ -40,17 +40,14 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
 from nautilus_trader.data.messages import (
     RequestTradeTicks,
     SubscribeFundingRates,
     SubscribeIndexPrices,
     SubscribeMarkPrices,
-    SubscribeTradeTicks,
     UnsubscribeFundingRates,
     UnsubscribeIndexPrices,
     UnsubscribeMarkPrices,
-    UnsubscribeTradeTicks,
 )
 from nautilus_trader.model.data import Bar, BarType, OrderBookDeltas
 from nautilus_trader.model.identifiers import InstrumentId
@@ -92,29 +89,20 @@ from adapters.bingx.schemas_market import (
 )
 from adapters.core.base.dedup import FifoDedup
 from adapters.core.market.data_client import (
-    OWN_BARS,
-    OWN_BOOK,
-    OWN_DEPTH10,
     OWN_MARK,
-    OWN_QUOTES,
-    OWN_TRADES,
     PerpMarketDataClient,
+    RangeRequest,
     add_kind,
     discard_kind,
     resync_delay,
 )
+from adapters.core.market.data_client import DataMetrics as CoreDataMetrics
 from adapters.core.market.market_context import MarketContext
 from adapters.core.market.market_socket import pool_options
 from adapters.core.net.stream import Frame
 from adapters.core.net.stream_pool import MarketStreamPool
 
 __all__ = [
-    "OWN_BARS",
-    "OWN_BOOK",
-    "OWN_DEPTH10",
-    "OWN_MARK",
-    "OWN_QUOTES",
-    "OWN_TRADES",
     "BingxDataClient",
     "BookState",
     "DataMetrics",
@@ -136,16 +124,11 @@ class BookState:
 
 
 @dataclass(slots=True)
-class DataMetrics:
-    events: int = 0
-    reconnects: int = 0
-    book_resyncs_after_reconnect: int = 0
+class DataMetrics(CoreDataMetrics):
     duplicate_trades_dropped: int = 0
     bars_dropped_after_reconnect: int = 0
-    dropped_unknown_symbol: int = 0
     funding_polls: int = 0
     funding_poll_failures: int = 0
-    request_pages: dict[str, int] = field(default_factory=dict)
 
 
 class BingxDataClient(PerpMarketDataClient[BookState]):
@@ -158,6 +141,7 @@ class BingxDataClient(PerpMarketDataClient[BookState]):
     _dcfg: BingxDataClientConfig
     _provider: BingxInstrumentProvider
     _http: BingxHttpClient
+    metrics: DataMetrics
 
     def _init_venue(self) -> None:
         config = self._dcfg
@@ -198,6 +182,15 @@ class BingxDataClient(PerpMarketDataClient[BookState]):
 
     def _book_stream(self, symbol: str) -> str:
         return incr_depth_topic(symbol)
+
+    def _trade_stream(self, symbol: str) -> str:
+        return trade_topic(symbol)
+
+    def _note_trades(self, symbol: str) -> None:
+        self._trade_seen.setdefault(symbol, FifoDedup(self._dcfg.trade_dedup_capacity))
+
+    def _forget_trades(self, symbol: str) -> None:
+        self._trade_seen.pop(symbol, None)
 
     def _new_book(self, symbol: str, ctx: MarketContext) -> BookState:
         return BookState(symbol, incr_depth_topic(symbol), BingxBookSync(ctx, logger=self._pylog))
@@ -379,16 +372,6 @@ class BingxDataClient(PerpMarketDataClient[BookState]):
     # ------------------------------------------------------------------------------------------
     # Subscriptions
     # ------------------------------------------------------------------------------------------
-    def _note_trades(self, symbol: str) -> None:
-        self._trade_seen.setdefault(symbol, FifoDedup(self._dcfg.trade_dedup_capacity))
-
-    async def _subscribe_trade_ticks(self, command: SubscribeTradeTicks) -> None:
-        await self._add_stream(command.instrument_id, OWN_TRADES, trade_topic, self._note_trades)
-
-    async def _unsubscribe_trade_ticks(self, command: UnsubscribeTradeTicks) -> None:
-        await self._remove_stream(
-            command.instrument_id, OWN_TRADES, trade_topic, lambda s: self._trade_seen.pop(s, None)
-        )
 
     async def _subscribe_mark_prices(self, command: SubscribeMarkPrices) -> None:
         await self._add_stream(command.instrument_id, OWN_MARK, mark_price_topic, self._mark_symbols.add)
@@ -428,36 +411,25 @@ class BingxDataClient(PerpMarketDataClient[BookState]):
         snapshot = await self._http.depth(symbol, next((n for n in allowed if n >= wanted), 1000))
         return parse_depth_rest(snapshot, ctx, self._clock.timestamp_ns())
 
-    async def historical_bars(
-        self,
-        bar_type: BarType,
-        start: pd.Timestamp | None = None,
-        end: pd.Timestamp | None = None,
-        limit: int = 0,
-    ) -> list[Bar]:
-        """Closed bars opening at or after ``start`` and closing by ``end`` (newest ``limit``), ascending.
-
-        Paged backwards from ``end`` with ``endTime`` (pages of ``klines_page_limit``).
-        """
-        symbol, ctx = self._symbol_context(bar_type.instrument_id)
+    async def _bars_in_range(self, bar_type: BarType, request: RangeRequest) -> list[Bar]:
+        """Paged backwards from the end with ``endTime`` (pages of ``klines_page_limit``)."""
         interval = interval_for(bar_type)
         interval_ms = KLINE_INTERVALS[interval]
-        start_ms, end_ms = self._range_ms(start, end)
+        start_ms, end_ms = request.start_ms, request.end_ms
         page = self._dcfg.klines_page_limit
-        cap = min(limit, self._dcfg.max_request_items) if limit > 0 else self._dcfg.max_request_items
         rows: dict[int, KlineRest] = {}
         cursor = end_ms
         while True:
-            batch = await self._http.klines(symbol, interval, end_ms=cursor, limit=page)
-            self.metrics.request_pages["klines"] = self.metrics.request_pages.get("klines", 0) + 1
+            batch = await self._http.klines(request.symbol, interval, end_ms=cursor, limit=page)
+            self.metrics.count_page("klines")
             if not batch:
                 break
             for r in batch:
                 if r.time >= start_ms and r.time + interval_ms <= end_ms:
                     rows[r.time] = r
             oldest = min(r.time for r in batch)
-            if oldest <= start_ms or len(rows) >= cap or len(batch) < page or oldest - 1 >= cursor:
+            if oldest <= start_ms or len(rows) >= request.cap or len(batch) < page or oldest - 1 >= cursor:
                 break
             cursor = oldest - 1
-        bars = parse_kline_rest(list(rows.values()), bar_type, interval_ms, ctx, end_ms)
-        return bars[-limit:] if limit > 0 else bars
+        bars = parse_kline_rest(list(rows.values()), bar_type, interval_ms, request.ctx, end_ms)
+        return bars[-request.limit :] if request.limit > 0 else bars

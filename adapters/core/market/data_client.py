@@ -26,7 +26,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from typing import Any, ClassVar, Final, Generic, Protocol, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Final, Generic, Protocol, TypeAlias, TypeVar
 
 import pandas as pd
 from nautilus_trader.cache.cache import Cache
@@ -39,19 +40,22 @@ from nautilus_trader.data.messages import (
     RequestInstruments,
     RequestOrderBookSnapshot,
     RequestQuoteTicks,
+    RequestTradeTicks,
     SubscribeBars,
     SubscribeInstrument,
     SubscribeInstruments,
     SubscribeOrderBook,
     SubscribeQuoteTicks,
+    SubscribeTradeTicks,
     UnsubscribeBars,
     UnsubscribeInstrument,
     UnsubscribeInstruments,
     UnsubscribeOrderBook,
     UnsubscribeQuoteTicks,
+    UnsubscribeTradeTicks,
 )
 from nautilus_trader.live.data_client import LiveMarketDataClient
-from nautilus_trader.model.data import Bar, BarType, DataType, OrderBookDeltas
+from nautilus_trader.model.data import Bar, BarType, DataType, OrderBookDeltas, TradeTick
 from nautilus_trader.model.identifiers import ClientId, InstrumentId, Venue
 
 from adapters.core.base import log_bridge
@@ -72,6 +76,13 @@ OWN_BARS: Final = "bars"
 OWN_MARK: Final = "mark"
 
 
+class PerpDataConfig(Protocol):
+    """The data-client config fields the skeleton reads."""
+
+    @property
+    def max_request_items(self) -> int: ...
+
+
 class VenueBook(Protocol):
     """A venue's per-instrument book state: at least its symbol and its synchronised book."""
 
@@ -82,6 +93,37 @@ class VenueBook(Protocol):
 
 
 BookT = TypeVar("BookT", bound=VenueBook)
+
+Time: TypeAlias = pd.Timestamp | None  # a historical request's bound (None: open)
+
+
+@dataclass(slots=True)
+class DataMetrics:
+    """The counters every market-data client keeps (a venue's client adds its own)."""
+
+    events: int = 0
+    reconnects: int = 0
+    book_resyncs_after_reconnect: int = 0
+    dropped_unknown_symbol: int = 0
+    request_pages: dict[str, int] = field(default_factory=dict)  # REST pages per query
+
+    def count_page(self, query: str) -> None:
+        self.request_pages[query] = self.request_pages.get(query, 0) + 1
+
+
+@dataclass(frozen=True, slots=True)
+class RangeRequest:
+    """A historical request for one loaded instrument: its venue symbol and context, the range in venue
+    ms (``start`` rounded up, ``end`` capped at the venue's now), the newest ``limit`` rows wanted (0:
+    all) and ``cap``, the most rows worth fetching (``limit``, at most ``max_request_items``)."""
+
+    symbol: str
+    ctx: MarketContext
+    start_ms: int
+    end_ms: int
+    limit: int
+    cap: int
+
 
 RESYNC_BACKOFF_CAP_SECS: Final = 5.0
 
@@ -119,6 +161,7 @@ class PerpMarketDataClient(LiveMarketDataClient, Generic[BookT]):
     logger_prefix: ClassVar[str]  # the client logs as ``<logger_prefix>.<client id>.data``
 
     pool: MarketStreamPool
+    metrics: DataMetrics
 
     def __init__(
         self,
@@ -142,7 +185,7 @@ class PerpMarketDataClient(LiveMarketDataClient, Generic[BookT]):
             config=config,
         )
         log_bridge.install()
-        self._dcfg = config
+        self._dcfg: PerpDataConfig = config  # type: ignore[assignment]  # both venues' configs have the fields
         self._provider = instrument_provider
         self._http = http
         self._pylog = logging.getLogger(f"{self.logger_prefix}.{client_id.value}.data")
@@ -206,13 +249,22 @@ class PerpMarketDataClient(LiveMarketDataClient, Generic[BookT]):
     ) -> OrderBookDeltas:
         raise NotImplementedError
 
-    async def historical_bars(
-        self,
-        bar_type: BarType,
-        start: pd.Timestamp | None = None,
-        end: pd.Timestamp | None = None,
-        limit: int = 0,
-    ) -> list[Bar]:
+    async def _bars_in_range(self, bar_type: BarType, request: RangeRequest) -> list[Bar]:
+        """Closed bars of ``bar_type`` opening in the range and closing by its end, ascending."""
+        raise NotImplementedError
+
+    async def _trades_in_range(self, request: RangeRequest) -> list[TradeTick]:
+        """Trades in the range, ascending (a venue that keeps no trade history with ids has none)."""
+        raise NotImplementedError
+
+    def _trade_stream(self, symbol: str) -> str:
+        raise NotImplementedError
+
+    def _note_trades(self, symbol: str) -> None:
+        """Trade ticks of ``symbol`` are subscribed: keep what their frames need."""
+        raise NotImplementedError
+
+    def _forget_trades(self, symbol: str) -> None:
         raise NotImplementedError
 
     # ------------------------------------------------------------------------------------------
@@ -359,6 +411,12 @@ class PerpMarketDataClient(LiveMarketDataClient, Generic[BookT]):
             command.instrument_id, OWN_QUOTES, self._quote_stream, self._quote_symbols.discard
         )
 
+    async def _subscribe_trade_ticks(self, command: SubscribeTradeTicks) -> None:
+        await self._add_stream(command.instrument_id, OWN_TRADES, self._trade_stream, self._note_trades)
+
+    async def _unsubscribe_trade_ticks(self, command: UnsubscribeTradeTicks) -> None:
+        await self._remove_stream(command.instrument_id, OWN_TRADES, self._trade_stream, self._forget_trades)
+
     async def _subscribe_bars(self, command: SubscribeBars) -> None:
         bar_type = command.bar_type
         symbol, ctx = self._symbol_context(bar_type.instrument_id)
@@ -445,7 +503,34 @@ class PerpMarketDataClient(LiveMarketDataClient, Generic[BookT]):
         bars = await self.historical_bars(request.bar_type, request.start, request.end, request.limit)
         self._handle_bars(request.bar_type, bars, request.id, request.start, request.end, request.params)
 
-    def _range_ms(self, start: pd.Timestamp | None, end: pd.Timestamp | None) -> tuple[int, int]:
+    async def _request_trade_ticks(self, request: RequestTradeTicks) -> None:
+        ticks = await self.historical_trades(request.instrument_id, request.start, request.end, request.limit)
+        self._handle_trade_ticks(
+            request.instrument_id, ticks, request.id, request.start, request.end, request.params
+        )
+
+    # -- request implementations (also usable directly) ------------------------------------------
+    async def historical_bars(
+        self, bar_type: BarType, start: Time = None, end: Time = None, limit: int = 0
+    ) -> list[Bar]:
+        """Closed bars opening at or after ``start`` and closing by ``end`` (newest ``limit``), ascending."""
+        return await self._bars_in_range(
+            bar_type, self._range_request(bar_type.instrument_id, start, end, limit)
+        )
+
+    async def historical_trades(
+        self, instrument_id: InstrumentId, start: Time = None, end: Time = None, limit: int = 0
+    ) -> list[TradeTick]:
+        """Trades with ``start <= T <= end`` (newest ``limit``), ascending."""
+        return await self._trades_in_range(self._range_request(instrument_id, start, end, limit))
+
+    def _range_request(self, instrument_id: InstrumentId, start: Time, end: Time, limit: int) -> RangeRequest:
+        symbol, ctx = self._symbol_context(instrument_id)
+        start_ms, end_ms = self._range_ms(start, end)
+        most = self._dcfg.max_request_items
+        return RangeRequest(symbol, ctx, start_ms, end_ms, limit, min(limit, most) if limit > 0 else most)
+
+    def _range_ms(self, start: Time, end: Time) -> tuple[int, int]:
         """A request range in venue ms: ``start`` rounded up (nothing before it), ``end`` capped at now."""
         now_ms = self._http.now_ms()
         start_ms = 0
