@@ -3,9 +3,10 @@
 The data and exec clients of one venue account (same REST URL, credentials and provider config)
 share one HTTP client (one rate-limit budget) and one instrument provider (instruments loaded once):
 :func:`cached_http_clients` keeps one client per account, :func:`provider_config` makes a provider
-load something, :class:`VenueAccounts` builds a client on the shared pair and enables its metrics
-endpoint when configured, and :class:`PerpDataClientFactory` / :class:`PerpExecClientFactory` are
-NautilusTrader's factories for it (a venue's factory names its accounts and client class).
+load something, :class:`VenueAccounts` holds a venue's shared pairs, and
+:class:`PerpDataClientFactory` / :class:`PerpExecClientFactory` are NautilusTrader's factories: a
+client on the shared pair, its metrics endpoint enabled when configured (a venue's factory names its
+accounts and client class).
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from adapters.core.net.fleet_budget import FleetBudget, FleetBudgetSettings, set
 
 H = TypeVar("H")  # a venue's HTTP client
 P = TypeVar("P")  # a venue's instrument provider
-C = TypeVar("C")  # a data or exec client
 
 HttpGetter = Callable[..., H]  # (URL, key, secret, timeout, recvWindow, fleet settings=None) -> client
 _HttpKey = tuple[str, str | None, str | None, float, int, FleetBudgetSettings | None]
@@ -101,7 +101,8 @@ def provider_config(config: InstrumentProviderConfig) -> InstrumentProviderConfi
 class VenueAccounts(Generic[H, P]):
     """How a venue's clients of one account get their shared HTTP client (:attr:`http`, see
     :func:`cached_http_clients`) and instrument provider (:meth:`provider`), and the account's
-    credentials (``resolve_credentials(api_key, api_secret)``: config, else the environment)."""
+    credentials (``resolve_credentials(api_key, api_secret)``: config, else the environment).
+    :class:`PerpDataClientFactory` and :class:`PerpExecClientFactory` build clients on them."""
 
     def __init__(
         self,
@@ -126,43 +127,6 @@ class VenueAccounts(Generic[H, P]):
             return self._new_provider(http, config)
         return self._cached_provider(http, config)
 
-    def create(
-        self,
-        client_type: Callable[..., C],
-        loop: asyncio.AbstractEventLoop,
-        name: str,
-        config: ClientConfig,
-        msgbus: MessageBus,
-        cache: Cache,
-        clock: LiveClock,
-        *,
-        credentials: tuple[str | None, str | None],
-        enable_metrics: Callable[[C, Any, H], object],
-    ) -> C:
-        """A client on the account's shared HTTP client and instrument provider; its metrics
-        endpoint is served when ``config.metrics_port`` is set."""
-        key, secret = credentials
-        shared = self.http(
-            config.urls().http,
-            key,
-            secret,
-            config.http_timeout_secs,
-            config.recv_window_ms,
-            settings_from_config(config),  # type: ignore[arg-type]  # both venues' configs have the fields
-        )
-        client = client_type(
-            loop=loop,
-            client_id=ClientId(name),
-            config=config,
-            msgbus=msgbus,
-            cache=cache,
-            clock=clock,
-            instrument_provider=self.provider(shared, config.instrument_provider),
-            http=shared,
-        )
-        enable_metrics(client, config, shared)
-        return client
-
 
 class _PerpClientFactory:
     """``create`` as NautilusTrader's node builder calls it (on the class, with keywords), once for
@@ -182,17 +146,30 @@ class _PerpClientFactory:
         cache: Cache,
         clock: LiveClock,
     ) -> Any:
-        return cls.accounts.create(
-            cls.client_type,
-            loop,
-            name,
-            config,
-            msgbus,
-            cache,
-            clock,
-            credentials=cls.credentials(config),
-            enable_metrics=cls.enable_metrics,
+        """A client on the account's shared HTTP client and instrument provider; its metrics endpoint
+        is served when ``config.metrics_port`` is set."""
+        key, secret = cls.credentials(config)
+        accounts = cls.accounts
+        shared = accounts.http(
+            config.urls().http,
+            key,
+            secret,
+            config.http_timeout_secs,
+            config.recv_window_ms,
+            settings_from_config(config),  # type: ignore[arg-type]  # both venues' configs have the fields
         )
+        client = cls.client_type(
+            loop=loop,
+            client_id=ClientId(name),
+            config=config,
+            msgbus=msgbus,
+            cache=cache,
+            clock=clock,
+            instrument_provider=accounts.provider(shared, config.instrument_provider),
+            http=shared,
+        )
+        cls.enable_metrics(client, config, shared)
+        return client
 
     @classmethod
     def credentials(cls, config: ClientConfig) -> tuple[str | None, str | None]:
