@@ -3,22 +3,24 @@
 What lives here is what the venues do the same way; wire formats, stream names and venue quirks stay in the
 venue clients, which name the venue in a few class attributes (:attr:`client_venue`, :attr:`logger_prefix`,
 :meth:`_venue_symbol`) and supply the rest through small hooks (:meth:`_init_venue` for their own wiring,
-:meth:`_quote_stream`, :meth:`_depth10_stream`, the order-book hooks, :meth:`order_book_snapshot`,
-:meth:`historical_bars`):
+their stream names, what a subscription keeps for its frames, the book's state and first snapshot,
+:meth:`order_book_snapshot`, the REST paging of :meth:`_bars_in_range` and :meth:`_trades_in_range`):
 
+* **Construction** from the arguments NautilusTrader's factories pass; the venue's wiring last.
 * **Connect**: the venue clock offset (a failure falls back to the local clock), the instrument provider,
   then every instrument and currency pushed to the DataEngine / cache (nothing streams instruments).
 * **Disconnect**: the stream pool, then the side tasks, then the books reset and dropped, then the HTTP
   client.
 * **Lookups**: the per-instrument :class:`MarketContext` (cached by venue symbol) and the venue symbol of a
   subscribed instrument (ValueError when the provider did not load it).
-* **Subscription bookkeeping** for quotes and top-10 depth (a symbol set + one stream per symbol), the
-  ``OrderBookDepth10`` wrappers Nautilus lacks, and the order-book subscription (the book is registered
-  before the subscribe request so no diff is lost; a refused subscription unregisters it; an
-  unsubscription resets the book and cancels its resync task).
-* **Requests**: instruments, quotes (the venues keep no quote history: answered empty), order book snapshot
-  and bars (the venue fetches, this answers), and the request range in ms (``start`` rounded up, ``end``
-  capped at the venue's now).
+* **Subscriptions**: one stream per symbol for quotes, trades and top-10 depth (what its frames need is
+  recorded before the subscribe request), bars by bar type, the ``OrderBookDepth10`` wrappers Nautilus
+  lacks, and the order book (registered before the subscribe request so no diff is lost; a refused
+  subscription unregisters it; an unsubscription resets the book and cancels its resync task).
+* **Requests**: instruments, quotes (the venues keep no quote history: answered empty), order book
+  snapshot, bars and trades (the venue pages its REST, this answers), each range in ms (``start``
+  rounded up, ``end`` capped at the venue's now) with the most rows worth fetching.
+* **Metrics**: the counters every data client keeps (:class:`DataMetrics`).
 """
 
 from __future__ import annotations
