@@ -217,7 +217,7 @@ class BinanceFuturesDataClient(PerpMarketDataClient[BookState]):
     def _diff_stream(self, symbol: str) -> str:
         return depth_diff_stream(symbol, self._dcfg.depth_update_speed_ms)
 
-    _book_stream = _diff_stream
+    _book_stream = _diff_stream  # a book is fed by its diff stream
 
     def _new_book(self, symbol: str, ctx: MarketContext) -> BookState:
         return BookState(symbol, BinanceBookSync(ctx, logger=self._pylog))
