@@ -28,8 +28,9 @@ and ``parsing_market``; ``http``, ``user_stream``, ``user_events``, ``venue_sync
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from adapters.core.base.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from adapters.bingx.config import BingxDataClientConfig, BingxEnvironment, BingxExecClientConfig
@@ -54,14 +55,4 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE, globals())
