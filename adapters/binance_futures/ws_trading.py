@@ -243,6 +243,18 @@ class _Counters:
     fallbacks: int = 0
 
 
+def _json_value(value: ParamValue) -> Any:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return value
+
+
+def _sign_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 class BinanceWsTradingClient:
     """Order entry over the WS trading API. ``start()`` / ``close()``; see the module doc."""
 
@@ -498,9 +510,7 @@ class BinanceWsTradingClient:
                 await self._time_sync()
 
     def _params(self, params: Mapping[str, ParamValue], signed: bool) -> dict[str, Any]:
-        # Decimals as plain text (never an exponent); the rest as JSON has them. One comprehension:
-        # this runs for every order.
-        out = {k: format(v, "f") if isinstance(v, Decimal) else v for k, v in params.items() if v is not None}
+        out = {k: _json_value(v) for k, v in params.items() if v is not None}
         if not signed:
             return out
         out["timestamp"] = self._now_ms()
@@ -512,15 +522,7 @@ class BinanceWsTradingClient:
         return out
 
     def _sign(self, params: Mapping[str, Any]) -> str:
-        # Sorted by name, ``signature`` excluded, booleans as JSON writes them, the rest as str()
-        # (one comprehension: every order is signed).
-        payload = "&".join(
-            [
-                f"{k}={('true' if v else 'false') if v is True or v is False else str(v)}"
-                for k, v in sorted(params.items())
-                if k != "signature"
-            ]
-        )
+        payload = "&".join(f"{k}={_sign_value(params[k])}" for k in sorted(params) if k != "signature")
         return self._signer.sign(payload)
 
     async def _call(

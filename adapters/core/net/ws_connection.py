@@ -255,12 +255,7 @@ class WsConnection:
         ws = self._ws
         if ws is None or ws.closed:
             raise ConnectionError(f"{self._name}: not connected")
-        # _send_on inlined: orders go out through here (one coroutine less per order).
-        if isinstance(frame, str):
-            await ws.send_str(frame)
-        else:
-            await ws.send_bytes(frame)
-        self.metrics.frames_out += 1
+        await self._send_on(ws, frame)
 
     async def wait_healthy(self) -> None:
         """Return once the current socket delivered a frame or a pong (bound with asyncio.timeout).
