@@ -170,6 +170,8 @@ class Storm:
     requests: dict[str, int] = field(default_factory=dict)
     full_gcs: int = 0
     full_gc_max_ms: float = 0.0
+    cpu_s: float = 0.0  # the contender's process CPU over the storm
+    per_event_cpu_us: dict[str, float] = field(default_factory=dict)  # e2e_node --cost only
 
     @property
     def growing(self) -> bool:
@@ -254,6 +256,8 @@ def one_storm(node: Proc, url: str, body: dict[str, Any], settle: bool = False) 
         dict(stats.get("requests", {})),
         int(full.get("n", 0)),
         float(full.get("max_ms", 0.0)),
+        float(stats.get("cpu_s", 0.0)),
+        dict(stats.get("per_event_cpu_us", {})),
     )
 
 
@@ -392,6 +396,54 @@ def profile_fills(venue: str, rate: int = 1000, seconds: float = 3.0) -> Path:
         sim.terminate()
         sim.wait(timeout=10)
     return path
+
+
+def fill_costs(venue: str, storms: int = 3, rate: int = 1000, seconds: float = 1.5) -> str:
+    """Thread CPU per fill in each node process (``e2e_node --cost``): the adapter's user-stream
+    handler and NautilusTrader's execution engine, over consecutive storms on the same resting order
+    (the engine's share grows with the fills the order and its position already had)."""
+    v = VENUES[venue]
+    lines = [
+        f"{venue}: thread CPU per fill, {storms} storms of {rate} fills/s x {seconds} s on one resting order",
+        "contender  fills before  handler µs  engine µs  process CPU µs/fill  p50 ms  p99 ms",
+    ]
+    sim, info = start_sim(venue)
+    try:
+        for contender in [c for c in v["contenders"] if c != "floor"]:
+            node = Proc(
+                [
+                    "-m", "benchmarks.e2e_node", contender, "--sim", json.dumps(info),
+                    "--market", v["market"], "--fill", v["fill"], "--steps", json.dumps(v["steps"]), "--cost",
+                ]
+            )  # fmt: skip
+            try:
+                node.read()
+                placed = node.ask(
+                    {"cmd": "order", "instrument": v["fill"], "quantity": "1000000", "price": v["fill_price"]}
+                )
+                vid = placed["venue_order_id"]
+                body = {
+                    "kind": "fills", "symbol": v["fill_symbol"], "client_order_id": placed["client_order_id"],
+                    "order_id": int(vid) if vid.isdigit() else 0, "price": v["fill_price"],
+                    "quantity": "1000000",
+                }  # fmt: skip
+                url = info["rest"] + "/sim/bench/storm"
+                before = one_storm(node, url, body | {"rate": 200, "seconds": 0.25}).received
+                for _ in range(storms):
+                    s = one_storm(node, url, body | {"rate": rate, "seconds": seconds}, settle=True)
+                    cost = s.per_event_cpu_us
+                    lines.append(
+                        f"{LABEL[contender]:<10} {before:>12}  {cost.get('adapter', 0):>10.1f}  "
+                        f"{cost.get('engine', 0):>9.1f}  {s.cpu_s * 1e6 / max(1, s.received):>19.1f}  "
+                        f"{median(s.latencies_ms):>6.2f}  {percentile(s.latencies_ms, 99):>6.2f}"
+                    )
+                    before += s.received
+            finally:
+                node.stop()
+    finally:
+        sim.terminate()
+        sim.wait(timeout=10)
+    return "\n".join(lines)
 
 
 def highest(storms: list[Storm]) -> int:
@@ -590,6 +642,9 @@ def main() -> None:
     parser.add_argument("--venue", choices=["binance", "bingx"])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--profile-fills", action="store_true", help="only write the fill-storm profiles")
+    parser.add_argument(
+        "--fill-costs", action="store_true", help="only print thread CPU per fill: handler and engine"
+    )
     parser.add_argument("--kinds", help="comma-separated subset of " + ",".join(KINDS))
     parser.add_argument("--contenders", help="comma-separated subset of ours,builtin,floor")
     parser.add_argument("--rates", help="comma-separated frames/s (default: the full or quick sweep)")
@@ -601,6 +656,10 @@ def main() -> None:
             print(profile_fills(venue))
         return
     venues = (args.venue,) if args.venue else ("binance", "bingx")
+    if args.fill_costs:
+        for venue in venues:
+            print(fill_costs(venue))
+        return
     kinds = tuple(args.kinds.split(",")) if args.kinds else KINDS
     contenders = tuple(args.contenders.split(",")) if args.contenders else ()
     rates = [int(r) for r in args.rates.split(",")] if args.rates else None

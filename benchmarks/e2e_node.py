@@ -20,7 +20,8 @@ Line protocol on stdin / stdout (one JSON object per line):
     -> {"ok": true, "gc_ms": ...}
     <- {"cmd": "stats"}                                      since the previous stats / settle:
     -> {"requests": {"GET /fapi/...": n}, "gc": {"0": {"n", "total_ms", "max_ms"}, ...},
-        "cpu_s": ..., "tasks": ...}
+        "cpu_s": ..., "tasks": ..., "per_event_cpu_us": {"adapter": ..., "engine": ...}}
+                                                             (per_event_cpu_us: with --cost only)
     <- {"cmd": "submit", "n": N, "instrument": ..., "quantity": ..., "price": ..., "routes": [...],
         "profile": "<path prefix, optional>"}
     -> {"rest": {"latency_ms": [...], "ours_cpu_us": [...], "socket_cpu_us": [...],
@@ -523,6 +524,7 @@ class Diagnostics:
             },
             "cpu_s": round((cpu - self._cpu0) / 1e9, 3),
             "tasks": len(asyncio.all_tasks()),
+            "per_event_cpu_us": _take_costs(),
         }
         self.requests.clear()
         for v in self.gc_ms.values():
@@ -532,6 +534,56 @@ class Diagnostics:
 
 
 _DIAG: list[Diagnostics] = []
+
+# --cost: thread CPU per fill of the adapter's user-stream handler and of NautilusTrader's execution
+# engine (installed on the classes before the node is built, so bound handlers pick them up).
+_COST = {"adapter_ns": 0, "adapter_n": 0, "engine_ns": 0, "engine_n": 0}
+
+
+def _install_cost_probes(impl: str) -> None:
+    import functools
+
+    from nautilus_trader.live.execution_engine import LiveExecutionEngine
+
+    def timed(cls: Any, attr: str, key: str) -> None:
+        orig = getattr(cls, attr)
+
+        @functools.wraps(orig)
+        def probe(*args: Any, **kwargs: Any) -> Any:
+            t = time.thread_time_ns()
+            try:
+                return orig(*args, **kwargs)
+            finally:
+                _COST[key + "_ns"] += time.thread_time_ns() - t
+                _COST[key + "_n"] += 1
+
+        setattr(cls, attr, probe)
+
+    timed(LiveExecutionEngine, "_handle_event_with_tracking", "engine")
+    if impl == "builtin":
+        from nautilus_trader.adapters.binance.futures.execution import BinanceFuturesExecutionClient
+
+        timed(BinanceFuturesExecutionClient, "_handle_user_ws_message", "adapter")
+        return
+    from adapters.core.userstream.frame_handler import UserFrameHandler
+
+    classes = [UserFrameHandler]
+    while classes:  # the base and every subclass that overrides handle_frame
+        cls = classes.pop()
+        if "handle_frame" in cls.__dict__:
+            timed(cls, "handle_frame", "adapter")
+        classes += cls.__subclasses__()
+
+
+def _take_costs() -> dict[str, float]:
+    out = {
+        k: round(_COST[k + "_ns"] / _COST[k + "_n"] / 1e3, 1)
+        for k in ("adapter", "engine")
+        if _COST[k + "_n"]
+    }
+    for k in _COST:
+        _COST[k] = 0
+    return out
 
 
 # A cProfile of the submit path's window only (submit_order's entry to the request reaching
@@ -688,6 +740,9 @@ def main() -> None:
     parser.add_argument("--market", required=True, help="instrument id of the market streams")
     parser.add_argument("--fill", required=True, help="instrument id of the fills")
     parser.add_argument("--steps", required=True, help='JSON {"quotes": lot, ...}')
+    parser.add_argument(
+        "--cost", action="store_true", help="stats report thread CPU per event: user-stream handler, engine"
+    )
     args = parser.parse_args()
     import logging
 
@@ -698,6 +753,8 @@ def main() -> None:
         symbol = args.market.split("-PERP")[0]
         asyncio.run(run_floor(info, symbol, steps))
     else:
+        if args.cost:
+            _install_cost_probes(args.impl)
         asyncio.run(run_node(args.impl, info, args.market, args.fill, steps))
 
 
