@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 from enum import Enum
 from typing import Any, Final
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from adapters.core.base.secrets import HmacSha256
 
 _PEM_MARKER: Final = "-----BEGIN"
 _HMAC_ALLOWED: Final = frozenset(chr(c) for c in range(0x21, 0x7F))
@@ -84,13 +84,13 @@ def _is_plain_hmac_secret(text: str) -> bool:
 class BinanceSigner:
     """Signs request payloads; ``sign(payload) -> str``."""
 
-    __slots__ = ("_ed_key", "_hmac_key", "key_type")
+    __slots__ = ("_ed_key", "_hmac", "key_type")
 
     def __init__(self, secret: str) -> None:
         if not isinstance(secret, str) or not secret.strip():
             raise CredentialError("api_secret is empty")
         self._ed_key: Ed25519PrivateKey | None = _load_ed25519(secret)
-        self._hmac_key: bytes | None = None
+        self._hmac: HmacSha256 | None = None
         if self._ed_key is not None:
             self.key_type = KeyType.ED25519
             return
@@ -100,7 +100,7 @@ class BinanceSigner:
                 "api_secret is neither an Ed25519 private key (PEM, PKCS#8 DER base64, raw 32-byte seed "
                 "base64) nor a printable HMAC secret"
             )
-        self._hmac_key = text.encode("ascii")
+        self._hmac = HmacSha256(text.encode("ascii"))
         self.key_type = KeyType.HMAC
 
     @property
@@ -111,11 +111,10 @@ class BinanceSigner:
         return self._ed_key.public_key() if self._ed_key is not None else None
 
     def sign(self, payload: str) -> str:
-        data = payload.encode("utf-8")
-        if self._hmac_key is not None:
-            return hmac.new(self._hmac_key, data, hashlib.sha256).hexdigest()
+        if self._hmac is not None:
+            return self._hmac.hexdigest(payload)
         assert self._ed_key is not None
-        return base64.b64encode(self._ed_key.sign(data)).decode("ascii")
+        return base64.b64encode(self._ed_key.sign(payload.encode("utf-8"))).decode("ascii")
 
     def __repr__(self) -> str:
         return f"BinanceSigner(key_type={self.key_type.value}, secret=***)"
@@ -124,12 +123,3 @@ class BinanceSigner:
 
     def __reduce__(self) -> str | tuple[Any, ...]:  # never pickle key material by accident
         raise TypeError("BinanceSigner cannot be pickled")
-
-
-def mask(value: str | None) -> str:
-    """Mask a key for display: ``abcd...wxyz`` (only for API *keys*; never pass a secret here)."""
-    if not value:
-        return "None"
-    if len(value) <= 8:
-        return "***"
-    return f"{value[:4]}...{value[-4:]}"

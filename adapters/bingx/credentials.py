@@ -7,11 +7,9 @@ appears in ``repr``, ``str``, pickles or exception messages.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from typing import Any, Final
 
-from adapters.core.base.secrets import mask
+from adapters.core.base.secrets import HmacSha256, mask
 
 _ALLOWED: Final = frozenset(chr(c) for c in range(0x21, 0x7F))
 
@@ -25,7 +23,7 @@ class BingxCredentialError(ValueError):
 class BingxSigner:
     """``sign(payload) -> str`` (64 lowercase hex characters)."""
 
-    __slots__ = ("_key",)
+    __slots__ = ("_hmac",)
 
     def __init__(self, secret: str) -> None:
         if not isinstance(secret, str) or not secret.strip():
@@ -33,10 +31,10 @@ class BingxSigner:
         text = secret.strip()
         if not all(ch in _ALLOWED for ch in text):
             raise BingxCredentialError("api_secret must be printable ASCII without whitespace")
-        self._key = text.encode("ascii")
+        self._hmac = HmacSha256(text.encode("ascii"))
 
     def sign(self, payload: str) -> str:
-        return hmac.new(self._key, payload.encode("utf-8"), hashlib.sha256).hexdigest()
+        return self._hmac.hexdigest(payload)
 
     def __repr__(self) -> str:
         return "BingxSigner(HMAC-SHA256, secret=***)"
