@@ -313,18 +313,28 @@ def parse_kline_rows(
 # --------------------------------------------------------------------------------------------------
 
 
-def parse_mark_price(msg: MarkPriceMsg, ctx: MarketContext, ts_init: int) -> MarkPriceUpdate:
-    return MarkPriceUpdate(
-        ctx.instrument_id, ctx.rounded_price(msg.mark_price), _ts(msg.event_time, None, ts_init), ts_init
-    )
+def mark_ts_event(msg: MarkPriceMsg, ts_init: int) -> int:
+    """``ts_event`` of everything a ``markPriceUpdate`` yields: its event time ``E``."""
+    return _ts(msg.event_time, None, ts_init)
 
 
-def parse_index_price(msg: MarkPriceMsg, ctx: MarketContext, ts_init: int) -> IndexPriceUpdate | None:
+def parse_mark_price(
+    msg: MarkPriceMsg, ctx: MarketContext, ts_init: int, ts_event: int | None = None
+) -> MarkPriceUpdate:
+    """``ts_event``: :func:`mark_ts_event` when the caller has it already (one frame, several objects)."""
+    if ts_event is None:
+        ts_event = _ts(msg.event_time, None, ts_init)
+    return MarkPriceUpdate(ctx.instrument_id, ctx.rounded_price(msg.mark_price), ts_event, ts_init)
+
+
+def parse_index_price(
+    msg: MarkPriceMsg, ctx: MarketContext, ts_init: int, ts_event: int | None = None
+) -> IndexPriceUpdate | None:
     if not msg.index_price:
         return None
-    return IndexPriceUpdate(
-        ctx.instrument_id, ctx.rounded_price(msg.index_price), _ts(msg.event_time, None, ts_init), ts_init
-    )
+    if ts_event is None:
+        ts_event = _ts(msg.event_time, None, ts_init)
+    return IndexPriceUpdate(ctx.instrument_id, ctx.rounded_price(msg.index_price), ts_event, ts_init)
 
 
 _rate = parse_rate  # delivery contracts send "" (no funding)
@@ -352,17 +362,22 @@ def parse_mark_price_update(
     )
 
 
-def parse_funding_rate(msg: MarkPriceMsg, ctx: MarketContext, ts_init: int) -> FundingRateUpdate | None:
+def parse_funding_rate(
+    msg: MarkPriceMsg, ctx: MarketContext, ts_init: int, ts_event: int | None = None
+) -> FundingRateUpdate | None:
     """``r`` (exact Decimal) and next funding time ``T`` (ms -> ns). None when there is no funding rate."""
     rate = _rate(msg.funding_rate)
     if rate is None:
         return None
+    if ts_event is None:
+        ts_event = _ts(msg.event_time, None, ts_init)
+    next_ms = msg.next_funding_time
     return FundingRateUpdate(
         ctx.instrument_id,
         rate,
-        _ts(msg.event_time, None, ts_init),
+        ts_event,
         ts_init,
-        next_funding_ns=msg.next_funding_time * NANOS_PER_MS if msg.next_funding_time else None,
+        next_funding_ns=next_ms * NANOS_PER_MS if next_ms else None,
     )
 
 
