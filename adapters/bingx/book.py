@@ -98,12 +98,12 @@ class BingxBookSync(SyncedBook[IncrDepth, IncrDepth]):
     def on_push(self, msg: IncrDepth, ts_init: int) -> BookEmission:
         """Any ``@incrDepth`` push: ``all`` is a snapshot, ``update`` an update; any other action is a
         push we cannot read, so the book can no longer be vouched for and is rebuilt."""
-        if msg.action not in ("all", "update"):
-            return self.request_resync(f"unknown incrDepth action {msg.action[:20]!r}", ts_init)
-        if msg.action == "all":
+        action = msg.action
+        if action == "update":
+            return self.on_diff(msg, ts_init)
+        if action == "all":
             self.snapshots_seen += 1
             if self._sync.is_synced:
                 self._sync.reset()  # in-stream snapshot: authoritative even while synced
             return self._converted(self._sync.on_snapshot(msg), ts_init, None)
-        last = self._sync.last_id
-        return self._converted(self._sync.on_diff(msg), ts_init, last)
+        return self.request_resync(f"unknown incrDepth action {action[:20]!r}", ts_init)

@@ -253,12 +253,13 @@ def parse_trades(
     zero sizes (Nautilus rejects size 0)."""
     out: list[TradeTick] = []
     iid = ctx.instrument_id
-    precision = ctx.size_precision
+    size_of = ctx.size
     for i, t in enumerate(frame.data):
         trade_id = synthesize_trade_id(t, i)
         if seen is not None and not seen.add(trade_id):
             continue
-        size = parse_quantity(t.q, precision)  # trade sizes rarely repeat: skip the cache
+        # Trade sizes cluster on round lots: a cache hit costs a tenth of a parse, a miss one insert more.
+        size = size_of(t.q)
         if size.raw <= 0:
             continue
         out.append(

@@ -43,15 +43,15 @@ class MarketContext:
     """
 
     __slots__ = (
-        "_prices",
         "_rounded_down",
         "_rounded_tie",
         "_rounded_up",
-        "_sizes",
         "cache_size",
         "instrument_id",
         "price_precision",
+        "prices",
         "size_precision",
+        "sizes",
     )
 
     def __init__(
@@ -65,8 +65,10 @@ class MarketContext:
         self.price_precision = price_precision
         self.size_precision = size_precision
         self.cache_size = cache_size
-        self._prices: dict[str, Price] = {}
-        self._sizes: dict[str, Quantity] = {}
+        # Read by the hot loops of :mod:`adapters.core.market.market_parsing` directly (a hit without a
+        # method call); only :meth:`price` / :meth:`size` write them.
+        self.prices: dict[str, Price] = {}
+        self.sizes: dict[str, Quantity] = {}
         # Head (the string cut at the price precision) -> the price rounded from it when the rest is
         # below half / above half / exactly half of the last digit (each a function of the head alone).
         self._rounded_down: dict[str, Price] = {}
@@ -81,21 +83,21 @@ class MarketContext:
 
     def price(self, s: str) -> Price:
         """A positive price (fills, book levels, quotes, trades); WireValueError otherwise."""
-        p = self._prices.get(s)
+        p = self.prices.get(s)
         if p is None:
             p = parse_price(s, self.price_precision, positive=True)
-            if len(self._prices) >= self.cache_size:
-                self._prices.clear()
-            self._prices[s] = p
+            if len(self.prices) >= self.cache_size:
+                self.prices.clear()
+            self.prices[s] = p
         return p
 
     def size(self, s: str) -> Quantity:
-        q = self._sizes.get(s)
+        q = self.sizes.get(s)
         if q is None:
             q = parse_quantity(s, self.size_precision)
-            if len(self._sizes) >= self.cache_size:
-                self._sizes.clear()
-            self._sizes[s] = q
+            if len(self.sizes) >= self.cache_size:
+                self.sizes.clear()
+            self.sizes[s] = q
         return q
 
     def rounded_price(self, s: str) -> Price:
