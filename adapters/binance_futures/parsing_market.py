@@ -108,6 +108,8 @@ __all__ = [
 
 _BUY: Final = OrderSide.BUY
 _SELL: Final = OrderSide.SELL
+_SELLER: Final = AggressorSide.SELLER  # the buyer was the maker: the seller took liquidity
+_BUYER: Final = AggressorSide.BUYER
 
 
 def ms_to_ns(ms: int) -> int:
@@ -120,12 +122,15 @@ def ms_to_ns(ms: int) -> int:
 
 
 def parse_quote_tick(msg: BookTicker, ctx: MarketContext, ts_init: int) -> QuoteTick:
+    # Cache hits without a method call (the common case); a miss takes the exact parse.
+    prices, sizes = ctx.prices, ctx.sizes
+    bid, ask, bid_qty, ask_qty = msg.bid_price, msg.ask_price, msg.bid_qty, msg.ask_qty
     return QuoteTick(
         ctx.instrument_id,
-        ctx.price(msg.bid_price),
-        ctx.price(msg.ask_price),
-        ctx.size(msg.bid_qty),
-        ctx.size(msg.ask_qty),
+        prices.get(bid) or ctx.price(bid),
+        prices.get(ask) or ctx.price(ask),
+        sizes.get(bid_qty) or ctx.size(bid_qty),
+        sizes.get(ask_qty) or ctx.size(ask_qty),
         _ts(msg.transaction_time, msg.event_time, ts_init),
         ts_init,
     )
@@ -139,14 +144,15 @@ def aggressor_side(buyer_is_maker: bool) -> AggressorSide:
 def parse_agg_trade(msg: AggTrade | AggTradeRest, ctx: MarketContext, ts_init: int) -> TradeTick | None:
     """``aggTrade`` event or REST row -> TradeTick (trade id = aggregate id). None for a zero size."""
     # Trade sizes cluster on round lots: a cache hit costs a tenth of a parse, a miss one dict insert more.
-    size = ctx.size(msg.qty)
+    qty, price = msg.qty, msg.price
+    size = ctx.sizes.get(qty) or ctx.size(qty)
     if size.raw <= 0:
         return None
     return TradeTick(
         ctx.instrument_id,
-        ctx.price(msg.price),
+        ctx.prices.get(price) or ctx.price(price),
         size,
-        aggressor_side(msg.buyer_is_maker),
+        _SELLER if msg.buyer_is_maker else _BUYER,
         TradeId(str(check_positive_id(msg.agg_id, "aggregate trade id"))),
         _ts(msg.trade_time, msg.event_time if isinstance(msg, AggTrade) else None, ts_init),
         ts_init,
