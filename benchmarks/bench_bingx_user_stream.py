@@ -50,7 +50,7 @@ from nautilus_trader.model.instruments import CryptoPerpetual
 from nautilus_trader.model.objects import Price, Quantity
 
 from adapters.bingx.parsing import BINGX_VENUE
-from adapters.bingx.schemas_stream import decode_user_frame
+from adapters.bingx.schemas_user import decode_user_frame
 from benchmarks.common import Section, median, quiet_logging
 
 SYMBOL = "BTC-USDT"

@@ -165,6 +165,13 @@ class Storm:
     send_seconds: float
     achieved: float
     latencies_ms: list[float]
+    # What the contender did besides the frames during the storm (e2e_node's ``stats``): REST
+    # requests by path, full (generation 2) garbage collections and the longest one.
+    requests: dict[str, int] = field(default_factory=dict)
+    full_gcs: int = 0
+    full_gc_max_ms: float = 0.0
+    cpu_s: float = 0.0  # the contender's process CPU over the storm
+    per_event_cpu_us: dict[str, float] = field(default_factory=dict)  # e2e_node --cost only
 
     @property
     def growing(self) -> bool:
@@ -212,7 +219,11 @@ def _drain(node: Proc, kind: str, expect: int, within: float) -> list[list[int]]
     return got
 
 
-def one_storm(node: Proc, url: str, body: dict[str, Any]) -> Storm:
+def one_storm(node: Proc, url: str, body: dict[str, Any], settle: bool = False) -> Storm:
+    """One storm; ``settle``: the contender collects its garbage first (every contender alike, so
+    that no storm inherits a full collection owed to the storms before it)."""
+    if settle:
+        node.ask({"cmd": "settle"})
     node.ask({"cmd": "collect"})  # forget anything before
     res = post(url, body)
     if not res.get("ok"):
@@ -232,11 +243,32 @@ def one_storm(node: Proc, url: str, body: dict[str, Any]) -> Storm:
             last_recv = max(last_recv, r)
     span = (last_recv - stamps[0]) / 1e9 if lat else 0.0
     achieved = len(lat) / max(span, body["seconds"]) if lat else 0.0
-    return Storm(body["kind"], body["rate"], len(stamps), len(lat), res["seconds"], achieved, lat)
+    stats = node.ask({"cmd": "stats"})
+    full = stats.get("gc", {}).get("2", {})
+    return Storm(
+        body["kind"],
+        body["rate"],
+        len(stamps),
+        len(lat),
+        res["seconds"],
+        achieved,
+        lat,
+        dict(stats.get("requests", {})),
+        int(full.get("n", 0)),
+        float(full.get("max_ms", 0.0)),
+        float(stats.get("cpu_s", 0.0)),
+        dict(stats.get("per_event_cpu_us", {})),
+    )
 
 
 def sweep(
-    venue: str, contender: str, info: dict[str, str], rates: list[int], seconds: float, n_submit: int = 0
+    venue: str,
+    contender: str,
+    info: dict[str, str],
+    rates: list[int],
+    seconds: float,
+    n_submit: int = 0,
+    kinds: tuple[str, ...] = KINDS,
 ) -> Sweep:
     v = VENUES[venue]
     url = info["rest"] + "/sim/bench/storm"
@@ -278,7 +310,7 @@ def sweep(
             else:
                 out.submit = res
         # Warm-up: each kind flows (subscriptions live, the book synchronised) before timing.
-        for kind in KINDS:
+        for kind in kinds:
             if kind in out.unmeasured:
                 continue
             body = {"kind": kind, "symbol": v["fill_symbol"] if kind == "fills" else v["symbol"]}
@@ -298,7 +330,7 @@ def sweep(
             if not ok:
                 out.unmeasured[kind] = last
         out.rss_before = rss_of(pid)
-        for kind in KINDS:
+        for kind in kinds:
             if kind in out.unmeasured:
                 continue
             body = {"kind": kind, "symbol": v["fill_symbol"] if kind == "fills" else v["symbol"]}
@@ -306,7 +338,7 @@ def sweep(
             storms: list[Storm] = []
             for rate in rates:
                 try:
-                    s = one_storm(node, url, body | {"rate": rate, "seconds": seconds})
+                    s = one_storm(node, url, body | {"rate": rate, "seconds": seconds}, settle=True)
                 except RuntimeError as exc:  # e.g. the contender dropped its socket under the storm
                     out.unmeasured[kind] = f"at {rate}/s: {exc}"
                     break
@@ -348,16 +380,70 @@ def profile_fills(venue: str, rate: int = 1000, seconds: float = 3.0) -> Path:
         header = (
             f"# Our node ({venue}) under a fill storm of {rate} fills/s for {seconds} s, simulator in its "
             "own process; sampling profile of the node's process (pyinstrument, all of its loop).\n"
-            "# Regenerate: python -m benchmarks.bench_e2e --profile-fills\n\n"
+            "# Regenerate: python -m benchmarks.bench_e2e --profile-fills\n"
         )
+        node.ask({"cmd": "settle"})
         node.ask({"cmd": "profile", "on": True})
-        one_storm(node, url, body | {"rate": rate, "seconds": seconds})
+        storm = one_storm(node, url, body | {"rate": rate, "seconds": seconds})
+        header += (
+            f"# {storm.received}/{storm.sent} fills reached the strategy, p50 "
+            f"{median(storm.latencies_ms):.2f} ms, p99 {percentile(storm.latencies_ms, 99):.2f} ms; "
+            f"REST requests during the storm: {storm.requests or 'none'}; full GCs: {storm.full_gcs}\n\n"
+        )
         node.ask({"cmd": "profile", "on": False, "path": str(path), "header": header})
     finally:
         node.stop()
         sim.terminate()
         sim.wait(timeout=10)
     return path
+
+
+def fill_costs(venue: str, storms: int = 3, rate: int = 1000, seconds: float = 1.5) -> str:
+    """Thread CPU per fill in each node process (``e2e_node --cost``): the adapter's user-stream
+    handler and NautilusTrader's execution engine, over consecutive storms on the same resting order
+    (the engine's share grows with the fills the order and its position already had)."""
+    v = VENUES[venue]
+    lines = [
+        f"{venue}: thread CPU per fill, {storms} storms of {rate} fills/s x {seconds} s on one resting order",
+        "contender  fills before  handler µs  engine µs  process CPU µs/fill  p50 ms  p99 ms",
+    ]
+    sim, info = start_sim(venue)
+    try:
+        for contender in [c for c in v["contenders"] if c != "floor"]:
+            node = Proc(
+                [
+                    "-m", "benchmarks.e2e_node", contender, "--sim", json.dumps(info),
+                    "--market", v["market"], "--fill", v["fill"], "--steps", json.dumps(v["steps"]), "--cost",
+                ]
+            )  # fmt: skip
+            try:
+                node.read()
+                placed = node.ask(
+                    {"cmd": "order", "instrument": v["fill"], "quantity": "1000000", "price": v["fill_price"]}
+                )
+                vid = placed["venue_order_id"]
+                body = {
+                    "kind": "fills", "symbol": v["fill_symbol"], "client_order_id": placed["client_order_id"],
+                    "order_id": int(vid) if vid.isdigit() else 0, "price": v["fill_price"],
+                    "quantity": "1000000",
+                }  # fmt: skip
+                url = info["rest"] + "/sim/bench/storm"
+                before = one_storm(node, url, body | {"rate": 200, "seconds": 0.25}).received
+                for _ in range(storms):
+                    s = one_storm(node, url, body | {"rate": rate, "seconds": seconds}, settle=True)
+                    cost = s.per_event_cpu_us
+                    lines.append(
+                        f"{LABEL[contender]:<10} {before:>12}  {cost.get('adapter', 0):>10.1f}  "
+                        f"{cost.get('engine', 0):>9.1f}  {s.cpu_s * 1e6 / max(1, s.received):>19.1f}  "
+                        f"{median(s.latencies_ms):>6.2f}  {percentile(s.latencies_ms, 99):>6.2f}"
+                    )
+                    before += s.received
+            finally:
+                node.stop()
+    finally:
+        sim.terminate()
+        sim.wait(timeout=10)
+    return "\n".join(lines)
 
 
 def highest(storms: list[Storm]) -> int:
@@ -369,27 +455,40 @@ def highest(storms: list[Storm]) -> int:
     return best
 
 
-def run(venues: tuple[str, ...] = ("binance", "bingx"), quick: bool = False) -> list[Section]:
-    rates = [1000, 5000, 20000] if quick else [1000, 2000, 5000, 10000, 20000, 40000]
+def run(
+    venues: tuple[str, ...] = ("binance", "bingx"),
+    quick: bool = False,
+    kinds: tuple[str, ...] = KINDS,
+    contenders: tuple[str, ...] = (),
+    rates: list[int] | None = None,
+    passes: int | None = None,
+    n_submit: int | None = None,
+) -> list[Section]:
+    """The sections of ``venues``; ``kinds``, ``contenders``, ``rates``, ``passes`` and ``n_submit``
+    narrow a run (e.g. fills and submit only while tuning); ``make bench`` runs everything."""
+    if rates is None:
+        rates = [1000, 5000, 20000] if quick else [1000, 2000, 5000, 10000, 20000, 40000]
     seconds = 1.0 if quick else 1.5
-    passes = 1 if quick else 2
-    n_submit = 20 if quick else 60
+    if passes is None:
+        passes = 1 if quick else 2
+    if n_submit is None:
+        n_submit = 20 if quick else 60
     sections: list[Section] = []
     for venue in venues:
         sim, info = start_sim(venue)
         try:
-            contenders = list(VENUES[venue]["contenders"])
-            sweeps: dict[str, list[Sweep]] = {c: [] for c in contenders}
+            names = [c for c in VENUES[venue]["contenders"] if not contenders or c in contenders]
+            sweeps: dict[str, list[Sweep]] = {c: [] for c in names}
             for p in range(passes):
-                order = contenders if p % 2 == 0 else list(reversed(contenders))
+                order = names if p % 2 == 0 else list(reversed(names))
                 for c in order:
                     print(f"   e2e {venue} pass {p + 1}/{passes}: {c}", flush=True)
-                    sweeps[c].append(sweep(venue, c, info, rates, seconds, n_submit))
+                    sweeps[c].append(sweep(venue, c, info, rates, seconds, n_submit, kinds))
         finally:
             sim.terminate()
             sim.wait(timeout=10)
-        sections.append(_section(venue, contenders, sweeps, rates, seconds, passes))
-        sections.append(_submit_section(venue, contenders, sweeps))
+        sections.append(_section(venue, names, sweeps, rates, seconds, passes, kinds))
+        sections.append(_submit_section(venue, names, sweeps))
     return sections
 
 
@@ -400,6 +499,7 @@ def _section(
     rates: list[int],
     seconds: float,
     passes: int,
+    kinds: tuple[str, ...] = KINDS,
 ) -> Section:
     name = "Binance" if venue == "binance" else "BingX"
     section = Section(
@@ -408,7 +508,7 @@ def _section(
     )
     best: dict[str, dict[str, int]] = {c: {} for c in contenders}
     p99s: dict[str, dict[str, dict[int, float]]] = {c: {} for c in contenders}
-    for kind in KINDS:
+    for kind in kinds:
         for c in contenders:
             per_pass = [highest(sw.storms.get(kind, [])) for sw in sweeps[c]]
             best[c][kind] = min(per_pass) if per_pass else 0
@@ -431,7 +531,7 @@ def _section(
                 section.rows.append(row)
     section.notes.append(
         "highest sustained rate per kind (the lower of the passes), frames/s: "
-        + "; ".join(f"{LABEL[c]}: " + ", ".join(f"{k} {best[c][k]}" for k in KINDS) for c in contenders)
+        + "; ".join(f"{LABEL[c]}: " + ", ".join(f"{k} {best[c][k]}" for k in kinds) for c in contenders)
     )
     for c in contenders:
         for k, sw in enumerate(sweeps[c]):
@@ -445,6 +545,18 @@ def _section(
                     )
             for kind, why in sw.unmeasured.items():
                 section.notes.append(f"{LABEL[c]}: {kind} could not be measured: {why}")
+            for kind, storms in sw.storms.items():
+                for s in storms:
+                    extra = []
+                    if s.requests:
+                        extra.append("REST " + ", ".join(f"{k} x{n}" for k, n in sorted(s.requests.items())))
+                    if s.full_gcs:
+                        extra.append(f"{s.full_gcs} full GC(s), longest {s.full_gc_max_ms:.1f} ms")
+                    if extra:
+                        section.notes.append(
+                            f"{LABEL[c]} pass {k + 1}, {kind} at {s.offered}/s, during the storm: "
+                            + "; ".join(extra)
+                        )
     rss = "; ".join(
         f"{LABEL[c]} " + ", ".join(f"{sw.rss_before:.0f} -> {sw.rss_after:.0f}" for sw in sweeps[c])
         for c in contenders
@@ -455,6 +567,9 @@ def _section(
         "rate not sustained; (k/n) = sustained in k of n passes; p50/p99 = median over passes.",
         "the simulator, its storms pre-rendered, runs in its own process; the contenders run one at a "
         "time (2 cores: simulator + contender).",
+        "before each timed storm every contender collects its garbage (gc.collect()), so none inherits "
+        "a full collection owed to earlier storms; REST requests and full collections during a storm "
+        "are listed above when there were any.",
     ]
     section.data = {"best": best, "p99": p99s}
     return section
@@ -467,6 +582,7 @@ def _submit_section(venue: str, contenders: list[str], sweeps: dict[str, list[Sw
         headers=[
             "path",
             "our code CPU µs (median)",
+            "to the socket µs",
             "incl. NautilusTrader µs",
             "accepted p50 ms",
             "p99 ms",
@@ -474,6 +590,7 @@ def _submit_section(venue: str, contenders: list[str], sweeps: dict[str, list[Sw
         ],
     )
     cpu: dict[str, float] = {}
+    to_socket: dict[str, float] = {}
     for c in contenders:
         for route in ("rest", "ws"):
             runs = [sw.submit[route] for sw in sweeps[c] if route in sw.submit]
@@ -481,14 +598,18 @@ def _submit_section(venue: str, contenders: list[str], sweeps: dict[str, list[Sw
                 continue
             lat = [x for r in runs for x in r["latency_ms"]]
             ours = [x for r in runs for x in r["ours_cpu_us"]]
+            wire = [x for r in runs for x in r.get("socket_cpu_us", [])]
             total = [x for r in runs for x in r["total_cpu_us"]]
             label = f"{LABEL[c]} {'WebSocket trading' if route == 'ws' else 'REST'}"
             if c == "ours":
                 cpu[route] = median(ours)
+                if wire:
+                    to_socket[route] = median(wire)
             section.rows.append(
                 [
                     label,
                     f"{median(ours):.1f}" if ours else "-",
+                    f"{median(wire):.1f}" if wire else "-",
                     f"{median(total):.1f}" if total else "-",
                     f"{median(lat):.2f}",
                     f"{percentile(lat, 99):.2f}",
@@ -500,14 +621,17 @@ def _submit_section(venue: str, contenders: list[str], sweeps: dict[str, list[Sw
             if "submit" in sw.unmeasured:
                 section.notes.append(f"{LABEL[c]}: submit not measured: {sw.unmeasured['submit']}")
     section.notes += [
-        "our code CPU: thread CPU time from the entry of our execution client's submit_order to the order "
-        "request reaching aiohttp (REST POST .../order) or the order.place frame reaching send_str (WS); "
-        "'incl. NautilusTrader' starts at Strategy.submit_order instead (RiskEngine, ExecEngine).",
+        "our code CPU: thread CPU time from the first step of our execution client's _submit_order "
+        "coroutine (after NautilusTrader's LiveExecutionClient.submit_order, which logs the order and "
+        "creates the task) to the order request reaching aiohttp (REST POST .../order) or the "
+        "order.place frame reaching send_str (WS); 'to the socket': from the same start to the first "
+        "transport write (aiohttp's HTTP request / websocket frame building included); 'incl. "
+        "NautilusTrader': from Strategy.submit_order to aiohttp (RiskEngine, ExecEngine).",
         "accepted: Strategy.submit_order -> on_order_accepted, the simulator in its own process; one "
         "order at a time, paced 36 ms, each canceled (untimed). Ours accepts on the REST / WS answer; "
         "the built-in adapter on the user stream's NEW.",
     ]
-    section.data = {"ours_cpu_us": cpu}
+    section.data = {"ours_cpu_us": cpu, "socket_cpu_us": to_socket}
     return section
 
 
@@ -518,13 +642,28 @@ def main() -> None:
     parser.add_argument("--venue", choices=["binance", "bingx"])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--profile-fills", action="store_true", help="only write the fill-storm profiles")
+    parser.add_argument(
+        "--fill-costs", action="store_true", help="only print thread CPU per fill: handler and engine"
+    )
+    parser.add_argument("--kinds", help="comma-separated subset of " + ",".join(KINDS))
+    parser.add_argument("--contenders", help="comma-separated subset of ours,builtin,floor")
+    parser.add_argument("--rates", help="comma-separated frames/s (default: the full or quick sweep)")
+    parser.add_argument("--passes", type=int)
+    parser.add_argument("--submit", type=int, help="orders per submit route (0: no submit path)")
     args = parser.parse_args()
     if args.profile_fills:
         for venue in (args.venue,) if args.venue else ("binance", "bingx"):
             print(profile_fills(venue))
         return
     venues = (args.venue,) if args.venue else ("binance", "bingx")
-    for s in run(venues, args.quick):
+    if args.fill_costs:
+        for venue in venues:
+            print(fill_costs(venue))
+        return
+    kinds = tuple(args.kinds.split(",")) if args.kinds else KINDS
+    contenders = tuple(args.contenders.split(",")) if args.contenders else ()
+    rates = [int(r) for r in args.rates.split(",")] if args.rates else None
+    for s in run(venues, args.quick, kinds, contenders, rates, args.passes, args.submit):
         print(s.console())
 
 

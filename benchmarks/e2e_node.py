@@ -16,19 +16,41 @@ Line protocol on stdin / stdout (one JSON object per line):
     -> {"client_order_id": ..., "venue_order_id": ...}       when the order is accepted
     <- {"cmd": "collect"}
     -> {"recv": {"quotes": [[key, ns], ...], ...}}           and the records are cleared
-    <- {"cmd": "submit", "n": N, "instrument": ..., "quantity": ..., "price": ..., "routes": [...]}
-    -> {"rest": {"latency_ms": [...], "ours_cpu_us": [...], "total_cpu_us": [...]}, "ws": {...}}
+    <- {"cmd": "settle"}                                     before each timed storm: gc.collect()
+    -> {"ok": true, "gc_ms": ...}
+    <- {"cmd": "stats"}                                      since the previous stats / settle:
+    -> {"requests": {"GET /fapi/...": n}, "gc": {"0": {"n", "total_ms", "max_ms"}, ...},
+        "cpu_s": ..., "tasks": ..., "per_event_cpu_us": {"adapter": ..., "engine": ...}}
+                                                             (per_event_cpu_us: with --cost only)
+    <- {"cmd": "submit", "n": N, "instrument": ..., "quantity": ..., "price": ..., "routes": [...],
+        "profile": "<path prefix, optional>"}
+    -> {"rest": {"latency_ms": [...], "ours_cpu_us": [...], "socket_cpu_us": [...],
+                 "total_cpu_us": [...]}, "ws": {...}}
+    <- {"cmd": "profile", "on": true|false, ...}             a profile of the whole process
     <- {"cmd": "quit"}
 
+``stats`` is how the storms are checked for fairness: a node that sent REST requests, or paid a
+full garbage collection, during a storm says so.
+
 ``submit``: N limit orders per route (``rest``, ``ws``: ours with ``use_ws_trading``), one at a time
-and paced (36 ms), each canceled (untimed) once accepted. Per order: the latency from just before
-``Strategy.submit_order`` to ``on_order_accepted`` (wall clock), and for ours the CPU time of this
-thread (``time.thread_time_ns``) from the entry of our execution client's ``submit_order`` (after
-NautilusTrader's RiskEngine and ExecEngine) to the order request reaching aiohttp
-(``ClientSession._request`` of the ``POST .../order``) or the WS API frame reaching
-``ClientWebSocketResponse.send_str`` (``order.place``): our code's cost per order; ``total_cpu_us``
-starts at ``submit_order`` instead (NautilusTrader's part included). The loop runs nothing else
-(the simulator is another process), so the CPU between the two marks is the path's own.
+and paced (36 ms), each canceled (untimed) once accepted; the harness waits on an event set by the
+strategy's handlers (no polling task wakes inside the measured windows). Per order: the latency
+from just before ``Strategy.submit_order`` to ``on_order_accepted`` (wall clock), and for ours the
+CPU time of this thread (``time.thread_time_ns``):
+
+* ``ours_cpu_us``: from the first step of our execution client's ``_submit_order`` coroutine (after
+  NautilusTrader's RiskEngine, ExecEngine and ``LiveExecutionClient.submit_order``, which logs the
+  order and creates the task) to the order request reaching aiohttp (``ClientSession._request`` of
+  the ``POST .../order``) or the WS API frame reaching ``ClientWebSocketResponse.send_str``
+  (``order.place``): our code's cost per order;
+* ``socket_cpu_us``: from the same start to the first transport write after that (aiohttp's
+  building of the HTTP request or of the websocket frame included): to bytes on the socket;
+* ``total_cpu_us``: from ``Strategy.submit_order`` to the request reaching aiohttp (NautilusTrader's
+  part included).
+
+The path does not suspend between the marks and the loop runs nothing else (the simulator is
+another process), so the CPU between two marks is the path's own. ``"profile"`` writes a cProfile
+(thread CPU) of exactly the ``ours`` windows, summed over the orders, to ``<path>.<route>.txt``.
 """
 
 from __future__ import annotations
@@ -91,6 +113,9 @@ def _strategy_class() -> Any:
             self.accepted: dict[str, str] = {}
             self.accepted_ns: dict[str, int] = {}
             self.canceled: set[str] = set()
+            # Set on every acceptance / cancel: the submit command waits on it instead of polling
+            # (a polling task waking every 0.2 ms would run inside the measured CPU windows).
+            self.changed = asyncio.Event()
 
         def on_start(self) -> None:
             self.subscribe_quote_ticks(self.market_id)
@@ -114,11 +139,13 @@ def _strategy_class() -> Any:
             self.rf.append((float(event.trade_id.value), time.time_ns()))
 
         def on_order_accepted(self, event: Any) -> None:
-            self.accepted[event.client_order_id.value] = event.venue_order_id.value
             self.accepted_ns[event.client_order_id.value] = time.perf_counter_ns()
+            self.accepted[event.client_order_id.value] = event.venue_order_id.value
+            self.changed.set()
 
         def on_order_canceled(self, event: Any) -> None:
             self.canceled.add(event.client_order_id.value)
+            self.changed.set()
 
         def place(self, instrument: str, quantity: str, price: str) -> str:
             from nautilus_trader.model.enums import OrderSide, TimeInForce
@@ -276,13 +303,25 @@ async def run_node(impl: str, info: dict[str, str], market: str, fill: str, step
     marks = _install_marks()
     exec_client = next(iter(node.kernel.exec_engine._clients.values()))  # type: ignore[attr-defined]
     if impl != "builtin":
-        original = exec_client.submit_order
+        # Our code starts where NautilusTrader's LiveExecutionClient.submit_order (its log lines
+        # and create_task) hands over: the first step of our _submit_order coroutine.
+        original = exec_client._submit_order
 
-        def submit_order(command: Any) -> None:
-            marks.append(("entry", time.perf_counter_ns(), time.thread_time_ns()))
-            original(command)
+        async def _submit_order(command: Any) -> None:
+            marks.append(("ours", time.perf_counter_ns(), time.thread_time_ns()))
+            _window_start()
+            await original(command)
 
-        exec_client.submit_order = submit_order
+        exec_client._submit_order = _submit_order
+
+    async def wait_for(cond: Any, end: float) -> bool:
+        while not cond():
+            strategy.changed.clear()
+            try:
+                await asyncio.wait_for(strategy.changed.wait(), max(0.0, end - time.monotonic()))
+            except TimeoutError:
+                return bool(cond())
+        return True
 
     async def submit(cmd: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -294,8 +333,13 @@ async def run_node(impl: str, info: dict[str, str], market: str, fill: str, step
                 await asyncio.wait_for(ws.wait_ready(), 10)
             if hasattr(exec_client, "route_orders_via_ws"):
                 exec_client.route_orders_via_ws = route == "ws"
+            if cmd.get("profile"):
+                import cProfile
+
+                _WINDOW[:] = [cProfile.Profile(time.thread_time_ns, 1e-9)]
             lat: list[float] = []
             ours_cpu: list[float] = []
+            socket_cpu: list[float] = []
             total_cpu: list[float] = []
             for _ in range(int(cmd["n"])):
                 await asyncio.sleep(0.036)
@@ -303,23 +347,29 @@ async def run_node(impl: str, info: dict[str, str], market: str, fill: str, step
                 t0, c0 = time.perf_counter_ns(), time.thread_time_ns()
                 cid = strategy.place(cmd["instrument"], cmd["quantity"], cmd["price"])
                 end = time.monotonic() + 10
-                while cid not in strategy.accepted_ns:
-                    if time.monotonic() > end:
-                        return {"error": f"{route}: order {cid} not accepted"}
-                    await asyncio.sleep(0.0002)
+                if not await wait_for(lambda cid=cid: cid in strategy.accepted_ns, end):
+                    return {"error": f"{route}: order {cid} not accepted"}
                 lat.append((strategy.accepted_ns[cid] - t0) / 1e6)
-                entry = next((m for m in marks if m[0] == "entry"), None)
+                ours = next((m for m in marks if m[0] == "ours"), None)
                 sent = next((m for m in marks if m[0] == route), None)
+                wire = next((m for m in marks if m[0] == "socket"), None)
                 if sent is not None:
                     total_cpu.append((sent[2] - c0) / 1e3)
-                    if entry is not None:
-                        ours_cpu.append((sent[2] - entry[2]) / 1e3)
+                    if ours is not None:
+                        ours_cpu.append((sent[2] - ours[2]) / 1e3)
+                        if wire is not None:
+                            socket_cpu.append((wire[2] - ours[2]) / 1e3)
                 strategy.cancel(cid)
-                while cid not in strategy.canceled:
-                    if time.monotonic() > end:
-                        return {"error": f"{route}: order {cid} not canceled"}
-                    await asyncio.sleep(0.001)
-            out[route] = {"latency_ms": lat, "ours_cpu_us": ours_cpu, "total_cpu_us": total_cpu}
+                if not await wait_for(lambda cid=cid: cid in strategy.canceled, end):
+                    return {"error": f"{route}: order {cid} not canceled"}
+            out[route] = {
+                "latency_ms": lat,
+                "ours_cpu_us": ours_cpu,
+                "socket_cpu_us": socket_cpu,
+                "total_cpu_us": total_cpu,
+            }
+            if _WINDOW:
+                _write_window_profile(_WINDOW.pop(), f"{cmd['profile']}.{route}.txt", int(cmd["n"]))
         return out
 
     try:
@@ -438,30 +488,186 @@ async def run_floor(info: dict[str, str], market_symbol: str, steps: dict[str, f
 _PROFILER: list[Any] = []
 
 
+class Diagnostics:
+    """What the process did besides the frames, for checking the storms are fair to both nodes: REST
+    requests by method and path, garbage-collector pauses per generation, the process's CPU time.
+    ``{"cmd": "stats"}`` answers with the figures since the previous ``stats`` and starts over."""
+
+    def __init__(self) -> None:
+        import gc
+
+        self.requests: dict[str, int] = {}
+        self.gc_ms: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self._gc_start = 0
+        self._cpu0 = time.process_time_ns()
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._gc_start = time.perf_counter_ns()
+        else:
+            self.gc_ms[int(info["generation"])].append((time.perf_counter_ns() - self._gc_start) / 1e6)
+
+    def request(self, method: str, url: Any) -> None:
+        path = str(url).split("?")[0]
+        path = "/" + path.split("//", 1)[-1].split("/", 1)[-1] if "//" in path else path
+        key = f"{method} {path}"
+        self.requests[key] = self.requests.get(key, 0) + 1
+
+    def take(self) -> dict[str, Any]:
+        cpu = time.process_time_ns()
+        out = {
+            "requests": dict(self.requests),
+            "gc": {
+                str(g): {"n": len(v), "total_ms": round(sum(v), 2), "max_ms": round(max(v, default=0.0), 2)}
+                for g, v in self.gc_ms.items()
+            },
+            "cpu_s": round((cpu - self._cpu0) / 1e9, 3),
+            "tasks": len(asyncio.all_tasks()),
+            "per_event_cpu_us": _take_costs(),
+        }
+        self.requests.clear()
+        for v in self.gc_ms.values():
+            v.clear()
+        self._cpu0 = cpu
+        return out
+
+
+_DIAG: list[Diagnostics] = []
+
+# --cost: thread CPU per fill of the adapter's user-stream handler and of NautilusTrader's execution
+# engine (installed on the classes before the node is built, so bound handlers pick them up).
+_COST = {"adapter_ns": 0, "adapter_n": 0, "engine_ns": 0, "engine_n": 0}
+
+
+def _install_cost_probes(impl: str) -> None:
+    import functools
+
+    from nautilus_trader.live.execution_engine import LiveExecutionEngine
+
+    def timed(cls: Any, attr: str, key: str) -> None:
+        orig = getattr(cls, attr)
+
+        @functools.wraps(orig)
+        def probe(*args: Any, **kwargs: Any) -> Any:
+            t = time.thread_time_ns()
+            try:
+                return orig(*args, **kwargs)
+            finally:
+                _COST[key + "_ns"] += time.thread_time_ns() - t
+                _COST[key + "_n"] += 1
+
+        setattr(cls, attr, probe)
+
+    timed(LiveExecutionEngine, "_handle_event_with_tracking", "engine")
+    if impl == "builtin":
+        from nautilus_trader.adapters.binance.futures.execution import BinanceFuturesExecutionClient
+
+        timed(BinanceFuturesExecutionClient, "_handle_user_ws_message", "adapter")
+        return
+    from adapters.core.userstream.frame_handler import UserFrameHandler
+
+    classes = [UserFrameHandler]
+    while classes:  # the base and every subclass that overrides handle_frame
+        cls = classes.pop()
+        if "handle_frame" in cls.__dict__:
+            timed(cls, "handle_frame", "adapter")
+        classes += cls.__subclasses__()
+
+
+def _take_costs() -> dict[str, float]:
+    out = {
+        k: round(_COST[k + "_ns"] / _COST[k + "_n"] / 1e3, 1)
+        for k in ("adapter", "engine")
+        if _COST[k + "_n"]
+    }
+    for k in _COST:
+        _COST[k] = 0
+    return out
+
+
+# A cProfile of the submit path's window only (submit_order's entry to the request reaching
+# aiohttp), summed over the orders of a ``submit`` command given ``"profile": path``.
+_WINDOW: list[Any] = []
+
+
+def _window_start() -> None:
+    if _WINDOW:
+        _WINDOW[0].enable()
+
+
+def _window_end() -> None:
+    if _WINDOW:
+        _WINDOW[0].disable()
+
+
+def _write_window_profile(prof: Any, path: str, n: int) -> None:
+    import io
+    import pstats
+
+    prof.disable()
+    buf = io.StringIO()
+    buf.write(f"# submit path window (thread CPU), {n} orders; cProfile overhead included\n")
+    stats = pstats.Stats(prof, stream=buf)
+    stats.sort_stats("cumulative").print_stats(70)
+    stats.sort_stats("tottime").print_stats(40)
+    Path(path).write_text(buf.getvalue())
+
+
 def _install_marks() -> list[tuple[str, int, int]]:
-    """Marks (route, wall ns, thread CPU ns) when an order request reaches aiohttp."""
+    """Marks (route, wall ns, thread CPU ns) when an order request reaches aiohttp, and when its
+    bytes reach the socket."""
+    import asyncio.selector_events
+
     import aiohttp
+
+    transport = asyncio.selector_events._SelectorSocketTransport  # type: ignore[attr-defined]
 
     marks: list[tuple[str, int, int]] = []
     request = aiohttp.ClientSession._request
     send_str = aiohttp.ClientWebSocketResponse.send_str
 
+    # The clocks are read first: the checks that name the request are the harness's, not the path's.
     async def _request(self: Any, method: str, url: Any, *args: Any, **kwargs: Any) -> Any:
+        ns, cpu = time.perf_counter_ns(), time.thread_time_ns()
         if method == "POST" and str(url).split("?")[0].endswith("/order"):
-            marks.append(("rest", time.perf_counter_ns(), time.thread_time_ns()))
+            _window_end()
+            marks.append(("rest", ns, cpu))
+            armed[0] = True
+        if _DIAG:
+            _DIAG[0].request(method, url)
         return await request(self, method, url, *args, **kwargs)
 
     async def _send_str(self: Any, data: str, compress: Any = None) -> None:
+        ns, cpu = time.perf_counter_ns(), time.thread_time_ns()
         if '"order.place"' in data:
-            marks.append(("ws", time.perf_counter_ns(), time.thread_time_ns()))
+            _window_end()
+            marks.append(("ws", ns, cpu))
+            armed[0] = True
         await send_str(self, data, compress)
+
+    # "Bytes on the socket": the first transport write after an order request reached aiohttp
+    # (its HTTP request or its websocket frame built by aiohttp), before the write itself.
+    armed = [False]
+    write = transport.write
+
+    def _write(self: Any, data: Any) -> None:
+        if armed[0]:
+            armed[0] = False
+            marks.append(("socket", time.perf_counter_ns(), time.thread_time_ns()))
+        write(self, data)
 
     aiohttp.ClientSession._request = _request  # type: ignore[method-assign]
     aiohttp.ClientWebSocketResponse.send_str = _send_str  # type: ignore[method-assign]
+    transport.write = _write
     return marks
 
 
 async def _serve_commands(recorder: Recorder, order: Any, submit: Any) -> None:
+    import gc
+
+    if not _DIAG:
+        _DIAG.append(Diagnostics())
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
@@ -476,20 +682,50 @@ async def _serve_commands(recorder: Recorder, order: Any, submit: Any) -> None:
             _emit(await order(cmd))
         elif cmd["cmd"] == "submit":
             _emit(await submit(cmd))
+        elif cmd["cmd"] == "stats":
+            _emit(_DIAG[0].take())
+        elif cmd["cmd"] == "settle":
+            # Every contender starts each timed storm with no garbage left from the previous ones
+            # (a full collection that lands in a storm is a 50-100 ms stall, whoever caused it).
+            t = time.perf_counter_ns()
+            gc.collect()
+            _DIAG[0].take()
+            _emit({"ok": True, "gc_ms": round((time.perf_counter_ns() - t) / 1e6, 2)})
         elif cmd["cmd"] == "profile":
             # {"cmd": "profile", "on": true} starts a sampling profile of this process;
             # {"cmd": "profile", "on": false, "path": ...} stops it and writes the text report.
-            from pyinstrument import Profiler
-
+            # "deterministic": true uses cProfile instead (every Python call counted, with its
+            # callers: per-call costs of a path such as the submit path).
             if cmd["on"]:
-                profiler = Profiler(interval=0.0002, async_mode="disabled")
-                profiler.start()
-                _PROFILER[:] = [profiler]
+                if cmd.get("deterministic"):
+                    import cProfile
+
+                    # thread CPU, not wall time: the loop's idle waits are not the path's cost
+                    cprof = cProfile.Profile(time.thread_time_ns, 1e-9)
+                    cprof.enable()
+                    _PROFILER[:] = [cprof]
+                else:
+                    from pyinstrument import Profiler
+
+                    profiler = Profiler(interval=0.0002, async_mode="disabled")
+                    profiler.start()
+                    _PROFILER[:] = [profiler]
             elif _PROFILER:
-                profiler = _PROFILER.pop()
-                profiler.stop()
-                text = cmd.get("header", "") + profiler.output_text(unicode=True, color=False)
-                Path(cmd["path"]).write_text(text)  # noqa: ASYNC240 - after the measurement
+                prof = _PROFILER.pop()
+                if hasattr(prof, "output_text"):
+                    prof.stop()
+                    text = prof.output_text(unicode=True, color=False)
+                else:
+                    import io
+                    import pstats
+
+                    prof.disable()
+                    buf = io.StringIO()
+                    stats = pstats.Stats(prof, stream=buf)
+                    stats.sort_stats(cmd.get("sort", "tottime")).print_stats(int(cmd.get("limit", 60)))
+                    stats.print_callers(int(cmd.get("callers", 0)))
+                    text = buf.getvalue()
+                Path(cmd["path"]).write_text(cmd.get("header", "") + text)  # noqa: ASYNC240 - after the measurement
             _emit({"ok": True})
         elif cmd["cmd"] == "quit":
             return
@@ -504,6 +740,9 @@ def main() -> None:
     parser.add_argument("--market", required=True, help="instrument id of the market streams")
     parser.add_argument("--fill", required=True, help="instrument id of the fills")
     parser.add_argument("--steps", required=True, help='JSON {"quotes": lot, ...}')
+    parser.add_argument(
+        "--cost", action="store_true", help="stats report thread CPU per event: user-stream handler, engine"
+    )
     args = parser.parse_args()
     import logging
 
@@ -514,6 +753,8 @@ def main() -> None:
         symbol = args.market.split("-PERP")[0]
         asyncio.run(run_floor(info, symbol, steps))
     else:
+        if args.cost:
+            _install_cost_probes(args.impl)
         asyncio.run(run_node(args.impl, info, args.market, args.fill, steps))
 
 

@@ -16,12 +16,21 @@ In a config file, ``adapters.binance_futures:BinanceFuturesDataClientConfig`` et
 
 The names are loaded on first use, so importing a submodule (e.g. the wire schemas) does not load
 NautilusTrader's node machinery.
+
+The modules, the same file for the same job in both venue packages (side-by-side table in
+``docs/architecture.md``): ``config``, ``credentials``, ``errors``, ``rate_limit``; wire types
+``schemas_rest`` / ``schemas_user`` / ``schemas_market``; pure mapping ``parsing`` (inbound and outbound)
+and ``parsing_market``; ``http``, ``user_stream``, ``user_events``, ``venue_sync``, ``book``, ``providers``,
+``execution``, ``data``, ``factories``. Venue-only: ``ws_trading``/``order_routing``/``amend`` (orders over
+the WebSocket trading API, REST fallback, in-place amend), ``listen_keys``, ``market_connections``,
+``types``.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from adapters.core.base.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from adapters.binance_futures.config import (
@@ -54,14 +63,4 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE, globals())

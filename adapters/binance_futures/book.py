@@ -35,14 +35,10 @@ from __future__ import annotations
 import logging
 from typing import Final
 
-from adapters.binance_futures.parsing_market import (
-    MarketContext,
-    parse_book_snapshot,
-    parse_depth_diff,
-)
+from adapters.binance_futures.parsing_market import parse_book_snapshot, parse_depth_diff
 from adapters.binance_futures.schemas_market import DepthSnapshot, DepthUpdate
-from adapters.core.market.book_glue import BookEmission, SyncedBook
-from adapters.core.market.book_sync import DEFAULT_MAX_BUFFER, ChainRule, Verdict
+from adapters.core.market.book_glue import BookEmission, BookRules, SyncedBook
+from adapters.core.market.book_sync import ChainRule, Verdict
 
 __all__ = ["BINANCE_CHAIN_RULE", "BinanceBookSync", "BookEmission"]
 
@@ -126,20 +122,4 @@ class BinanceBookSync(SyncedBook[DepthUpdate, DepthSnapshot]):
 
     __slots__ = ()
 
-    def __init__(
-        self,
-        ctx: MarketContext,
-        *,
-        max_buffer: int = DEFAULT_MAX_BUFFER,
-        clear_on_desync: bool = True,
-        logger: logging.Logger | None = None,
-    ) -> None:
-        super().__init__(
-            ctx,
-            BINANCE_CHAIN_RULE,
-            parse_book_snapshot,
-            parse_depth_diff,
-            max_buffer=max_buffer,
-            clear_on_desync=clear_on_desync,
-            logger=logger or _log,
-        )
+    venue_rules = BookRules(BINANCE_CHAIN_RULE, parse_book_snapshot, parse_depth_diff, _log)

@@ -16,16 +16,14 @@ the clients fall back to the environment variables ``BINANCE_FUTURES_API_KEY`` /
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from enum import Enum
 from typing import Final
 
-from nautilus_trader.config import DatabaseConfig, LiveDataClientConfig, LiveExecClientConfig
-
 from adapters.core.base.secrets import KEY_FIELDS, SECRET_FIELDS, MaskedReprMixin
 from adapters.core.base.secrets import mask as mask  # re-export (was importable from here)
-from adapters.core.net.fleet_budget import DEFAULT_KEY_PREFIX, DEFAULT_SHARE, settings_from_config
+from adapters.core.client import client_config
+from adapters.core.client.client_config import PerpDataClientConfig, PerpExecClientConfig
 
 
 class BinanceEnvironment(Enum):
@@ -86,46 +84,25 @@ def resolve_urls(
 ) -> BinanceUrls:
     """Explicit URLs win over environment defaults. SIM requires explicit HTTP and WS URLs."""
     defaults = _DEFAULT_URLS.get(environment)
-    http = base_url_http or (defaults.http if defaults else None)
-    ws = base_url_ws or (defaults.ws if defaults else None)
+    http, ws = client_config.resolve_base_urls(environment, defaults, base_url_http, base_url_ws)
     ws_api = base_url_ws_api or (defaults.ws_api if defaults else None)
-    if http is None or ws is None:
-        raise ValueError(
-            f"environment {environment.value} has no default URLs: set base_url_http and base_url_ws "
-            "(for SIM take them from the simulator's start-up JSON line)"
-        )
-    return BinanceUrls(
-        http=http.rstrip("/"), ws=ws.rstrip("/"), ws_api=ws_api.rstrip("/") if ws_api else None
-    )
+    return BinanceUrls(http=http, ws=ws, ws_api=ws_api.rstrip("/") if ws_api else None)
 
 
 def resolve_credentials(api_key: str | None, api_secret: str | None) -> tuple[str, str]:
     """Return ``(api_key, api_secret)`` from config or environment; raise without echoing anything secret."""
-    key = api_key or os.environ.get(ENV_API_KEY)
-    secret = api_secret or os.environ.get(ENV_API_SECRET)
-    if not key:
-        raise ValueError(f"no api_key configured (config field or {ENV_API_KEY})")
-    if not secret:
-        raise ValueError(f"no api_secret configured (config field or {ENV_API_SECRET})")
-    return key, secret
+    return client_config.resolve_credentials(api_key, api_secret, ENV_API_KEY, ENV_API_SECRET)
 
 
 # The masking mixin is shared with BingX (adapters.core.base.secrets); old name kept importable.
 _MaskedReprMixin = MaskedReprMixin
 
 
-class BinanceFuturesDataClientConfig(_MaskedReprMixin, LiveDataClientConfig, frozen=True):  # type: ignore[misc]
+class BinanceFuturesDataClientConfig(PerpDataClientConfig, frozen=True):
     """Market-data client configuration (same connection fields as the exec client)."""
 
-    api_key: str | None = None
-    api_secret: str | None = None
     environment: BinanceEnvironment = BinanceEnvironment.SIM
-    base_url_http: str | None = None
-    base_url_ws: str | None = None
     base_url_ws_api: str | None = None
-    http_timeout_secs: float = 10.0
-    recv_window_ms: int = 5_000
-    update_instruments_interval_mins: int | None = 60
     # --- market streams (see adapters.binance_futures.data) -------------------------------------
     # Binance's routes since its 2026 URL split (legacy root /stream retired 2026-04-23): market
     # streams (aggTrade, markPrice, kline, ...) on ``ws_stream_path``, public ones (depth, bookTicker,
@@ -134,14 +111,9 @@ class BinanceFuturesDataClientConfig(_MaskedReprMixin, LiveDataClientConfig, fro
     ws_book_path: str | None = "/public/stream"
     # Binance allows 1024 streams per connection; NautilusTrader's own client uses 200.
     max_streams_per_connection: int = 200
-    # Binance drops a connection sending more than 10 messages per second.
-    max_ws_messages_per_sec: int = 8
     ws_ping_interval_secs: float | None = 30.0
     ws_pong_timeout_secs: float = 10.0
     ws_stall_timeout_secs: float | None = None
-    ws_backoff_initial_secs: float = 0.5
-    ws_backoff_cap_secs: float = 30.0
-    subscribe_timeout_secs: float = 10.0
     use_agg_trades: bool = True  # aggTrade stream/REST; False: the raw trade stream
     bars_closed_only: bool = True  # klines still open are not published
     depth_update_speed_ms: int = 100
@@ -152,43 +124,21 @@ class BinanceFuturesDataClientConfig(_MaskedReprMixin, LiveDataClientConfig, fro
     klines_page_limit: int = 1500
     agg_trades_page_limit: int = 1000
     max_request_items: int = 100_000
-    # Prometheus endpoint (adapters.core.client.metrics), off by default: /metrics on
-    # metrics_host:metrics_port, one server per process whichever clients enable it.
-    metrics_port: int | None = None
-    metrics_host: str = "127.0.0.1"
-    # --- several nodes on one IP (adapters.core.net.fleet_budget; see docs/operations.md) ---------------
-    # A Redis (e.g. the node cache's DatabaseConfig) shared by every node on the IP: each request's
-    # weight comes from one budget there. None: off, this node's local limiter alone.
-    fleet_budget_redis: DatabaseConfig | None = None
-    fleet_budget_key_prefix: str = DEFAULT_KEY_PREFIX
-    fleet_budget_share: float = DEFAULT_SHARE
-    fleet_budget_limit: int | None = None
+    fleet_budget_limit: int | None = None  # the venue's weight limit per window when None
     fleet_budget_max_wait_secs: float = 65.0
-
-    def __post_init__(self) -> None:
-        settings_from_config(self)  # validates the fleet budget fields
 
     def urls(self) -> BinanceUrls:
         return resolve_urls(self.environment, self.base_url_http, self.base_url_ws, self.base_url_ws_api)
 
 
-class BinanceFuturesExecClientConfig(_MaskedReprMixin, LiveExecClientConfig, frozen=True):  # type: ignore[misc]
+class BinanceFuturesExecClientConfig(PerpExecClientConfig, frozen=True):
     """
-    Execution client configuration.
+    Execution client configuration (the fields both venues share: :class:`PerpExecClientConfig`).
 
     Parameters
     ----------
     keepalive_interval_secs
         Listen-key keepalive (``PUT /fapi/v1/listenKey``) period; Binance expires keys after 60 min.
-    recovery_backoff_initial_secs / recovery_backoff_cap_secs / recovery_backoff_reset_secs
-        User-stream recovery retry backoff: initial delay, doubling up to the cap; shared by
-        consecutive recoveries until a recovered stream has stayed up ``recovery_backoff_reset_secs``;
-        retried forever until cancelled.
-    closed_order_retention_secs
-        How long a closed order stays tracked before it is forgotten (memory stays flat).
-    startup_hold_timeout_secs
-        The user stream is held (connected, events queued) until the trader starts, i.e. until
-        NautilusTrader's startup reconciliation has been applied; released anyway after this long.
     treat_expired_as_canceled
         Map venue EXPIRED / EXPIRED_IN_MATCH to CANCELED instead of EXPIRED.
     use_reduce_only
@@ -217,9 +167,6 @@ class BinanceFuturesExecClientConfig(_MaskedReprMixin, LiveExecClientConfig, fro
         reconnect backoff (initial delay doubling up to the cap, at most ``max_reconnect_attempts``;
         afterwards REST, with a background retry every cap), how long a socket must stay up before
         the backoff resets, and the period of the debug-level health/metrics log line.
-    recovery_backoff_jitter
-        Recovery retry delays scaled by a random factor in ``[1 - jitter, 1]``; None: 0.5 with a fleet
-        budget, else 0.
     fleet_budget_*
         Several nodes on one IP: every REST request takes its weight from one budget in the Redis of
         ``fleet_budget_redis`` (a ``DatabaseConfig``, e.g. the cache's), shared by every node with the
@@ -228,37 +175,15 @@ class BinanceFuturesExecClientConfig(_MaskedReprMixin, LiveExecClientConfig, fro
         ``fleet_budget_max_wait_secs`` for it. None (default): the local limiter alone.
     """
 
-    api_key: str | None = None
-    api_secret: str | None = None
     environment: BinanceEnvironment = BinanceEnvironment.SIM
-    base_url_http: str | None = None
-    base_url_ws: str | None = None
     base_url_ws_api: str | None = None
-    keepalive_interval_secs: float = 1800.0
-    recovery_backoff_initial_secs: float = 1.0
-    recovery_backoff_cap_secs: float = 30.0
-    recovery_backoff_reset_secs: float = 30.0
-    closed_order_retention_secs: float = 3600.0
-    startup_hold_timeout_secs: float = 120.0
-    treat_expired_as_canceled: bool = False
-    use_reduce_only: bool = True
-    use_position_ids: bool = True
-    dual_side_position: bool | None = None
     use_ws_trading: bool = False
     # The user stream's listen key from the WS API (userDataStream.start/ping/stop on the trading
     # socket, base_url_ws_api) instead of /fapi/v1/listenKey; REST when that socket cannot carry one.
     user_stream_via_ws_api: bool = False
-    http_timeout_secs: float = 10.0
-    recv_window_ms: int = 5_000
-    # User socket liveness: a protocol ping every ``ws_ping_interval_secs``; no pong within
-    # ``ws_pong_timeout_secs``, or no frame and no pong for ``ws_stall_timeout_secs``, and the socket
-    # is treated as dead -> recovery. Binance itself pings every 3 minutes and allows 10 for a pong.
+    # User socket liveness (Binance itself pings every 3 minutes and allows 10 for a pong).
     ws_ping_interval_secs: float = 20.0
-    ws_pong_timeout_secs: float = 10.0
     ws_stall_timeout_secs: float | None = 60.0
-    # Reconciliation queries order and trade history per symbol: with at most this many instruments
-    # loaded, every one of them is queried (else only symbols with known activity).
-    reconciliation_max_symbols: int = 20
     # WS trading API socket (used when use_ws_trading=True)
     ws_trading_ping_interval_secs: float | None = 30.0
     ws_trading_pong_timeout_secs: float = 10.0
@@ -270,36 +195,13 @@ class BinanceFuturesExecClientConfig(_MaskedReprMixin, LiveExecClientConfig, fro
     ws_trading_max_reconnect_attempts: int = 10
     ws_trading_backoff_reset_after_secs: float = 30.0
     ws_trading_metrics_log_interval_secs: float | None = 60.0
-    # Prometheus endpoint (adapters.core.client.metrics), off by default: /metrics on
-    # metrics_host:metrics_port, one server per process whichever clients enable it.
-    metrics_port: int | None = None
-    metrics_host: str = "127.0.0.1"
-    # Recovery retry delays are scaled by a random factor in [1 - jitter, 1]; None: 0.5 with a fleet
-    # budget (nodes that failed together do not retry together), else 0.
-    recovery_backoff_jitter: float | None = None
-    # --- several nodes on one IP (adapters.core.net.fleet_budget; see docs/operations.md) ---------------
-    # A Redis (e.g. the node cache's DatabaseConfig) shared by every node on the IP: each request's
-    # weight comes from one budget there. None: off, this node's local limiter alone.
-    fleet_budget_redis: DatabaseConfig | None = None
-    fleet_budget_key_prefix: str = DEFAULT_KEY_PREFIX
-    fleet_budget_share: float = DEFAULT_SHARE
-    fleet_budget_limit: int | None = None
+    fleet_budget_limit: int | None = None  # the venue's weight limit per window when None
     fleet_budget_max_wait_secs: float = 65.0
 
     def __post_init__(self) -> None:
-        settings_from_config(self)  # validates the fleet budget fields
-        if self.recovery_backoff_jitter is not None and not 0 <= self.recovery_backoff_jitter <= 1:
-            raise ValueError("recovery_backoff_jitter must be in [0, 1]")
+        super().__post_init__()
         if self.keepalive_interval_secs <= 0:
             raise ValueError("keepalive_interval_secs must be > 0")
-        if not 0 < self.recovery_backoff_initial_secs <= self.recovery_backoff_cap_secs:
-            raise ValueError("need 0 < recovery_backoff_initial_secs <= recovery_backoff_cap_secs")
-        if self.recovery_backoff_reset_secs < 0 or self.closed_order_retention_secs < 0:
-            raise ValueError("recovery_backoff_reset_secs and closed_order_retention_secs must be >= 0")
-        if self.http_timeout_secs <= 0:
-            raise ValueError("http_timeout_secs must be > 0")
-        if not 0 < self.recv_window_ms <= 60_000:
-            raise ValueError("recv_window_ms must be in (0, 60000]")
         if not 0 < self.ws_trading_backoff_initial_secs <= self.ws_trading_backoff_cap_secs:
             raise ValueError("need 0 < ws_trading_backoff_initial_secs <= ws_trading_backoff_cap_secs")
         if self.ws_trading_max_reconnect_attempts < 1:

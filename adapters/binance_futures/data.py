@@ -49,31 +49,21 @@ responses to the request range by ``ts_init``).
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
-import pandas as pd
-from nautilus_trader.cache.cache import Cache
-from nautilus_trader.common.component import LiveClock, MessageBus
 from nautilus_trader.data.messages import (
-    RequestTradeTicks,
-    SubscribeBars,
     SubscribeData,
     SubscribeFundingRates,
     SubscribeIndexPrices,
     SubscribeMarkPrices,
-    SubscribeOrderBook,
-    SubscribeTradeTicks,
-    UnsubscribeBars,
     UnsubscribeData,
     UnsubscribeFundingRates,
     UnsubscribeIndexPrices,
     UnsubscribeMarkPrices,
-    UnsubscribeOrderBook,
-    UnsubscribeTradeTicks,
 )
 from nautilus_trader.model.data import Bar, BarType, CustomData, DataType, OrderBookDeltas, TradeTick
-from nautilus_trader.model.identifiers import ClientId, InstrumentId
+from nautilus_trader.model.identifiers import InstrumentId
 
 from adapters.binance_futures.book import BinanceBookSync, BookEmission
 from adapters.binance_futures.config import BinanceFuturesDataClientConfig
@@ -125,30 +115,21 @@ from adapters.binance_futures.streams import (
 )
 from adapters.core.base.timestamps import NANOS_PER_MS
 from adapters.core.market.data_client import (
-    OWN_BARS,
-    OWN_BOOK,
-    OWN_DEPTH10,
     OWN_MARK,
-    OWN_QUOTES,
-    OWN_TRADES,
     PerpMarketDataClient,
+    RangeRequest,
     add_kind,
     discard_kind,
     resync_delay,
 )
+from adapters.core.market.data_client import DataMetrics as CoreDataMetrics
 from adapters.core.market.market_context import MarketContext
 from adapters.core.market.market_socket import pool_options
 
 __all__ = [
-    "OWN_BARS",
-    "OWN_BOOK",
-    "OWN_DEPTH10",
     "OWN_FUNDING",
     "OWN_INDEX",
-    "OWN_MARK",
     "OWN_MARK_UPDATE",
-    "OWN_QUOTES",
-    "OWN_TRADES",
     "BinanceFuturesDataClient",
     "BookState",
     "DataMetrics",
@@ -177,50 +158,26 @@ class BookState:
 
 
 @dataclass(slots=True)
-class DataMetrics:
-    events: int = 0
-    book_resyncs_after_reconnect: int = 0
+class DataMetrics(CoreDataMetrics):
     book_resyncs_after_unreadable_frame: int = 0
     snapshot_fetch_failures: int = 0
-    reconnects: int = 0
-    dropped_unknown_symbol: int = 0
-    request_pages: dict[str, int] = field(default_factory=dict)
 
 
 class BinanceFuturesDataClient(PerpMarketDataClient[BookState]):
     venue_name = "Binance"
     venue_error = BinanceError
+    client_venue = BINANCE_VENUE
+    logger_prefix = "adapters.binance_futures"
+    _venue_symbol = staticmethod(venue_symbol)
 
     _dcfg: BinanceFuturesDataClientConfig
     _provider: BinanceFuturesInstrumentProvider
     _http: BinanceFuturesHttpClient
     pool: MarketStreamPool
+    metrics: DataMetrics
 
-    def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        client_id: ClientId,
-        config: BinanceFuturesDataClientConfig,
-        msgbus: MessageBus,
-        cache: Cache,
-        clock: LiveClock,
-        instrument_provider: BinanceFuturesInstrumentProvider,
-        http: BinanceFuturesHttpClient,
-    ) -> None:
-        super().__init__(
-            loop,
-            client_id,
-            BINANCE_VENUE,
-            config,
-            msgbus,
-            cache,
-            clock,
-            instrument_provider,
-            http,
-            venue_symbol,
-            f"adapters.binance_futures.{client_id.value}.data",
-        )
-        self._dcfg = config
+    def _init_venue(self) -> None:
+        config = self._dcfg
         self._diff_stream_names: dict[str, str] = {}
         book_path = config.ws_book_path
 
@@ -238,7 +195,7 @@ class BinanceFuturesDataClient(PerpMarketDataClient[BookState]):
             path_for=path_for,
             **pool_options(
                 config,
-                client_id.value,
+                self.id.value,
                 self._pylog,
                 ping_interval=config.ws_ping_interval_secs,
                 pong_timeout=config.ws_pong_timeout_secs,
@@ -252,9 +209,6 @@ class BinanceFuturesDataClient(PerpMarketDataClient[BookState]):
     # ------------------------------------------------------------------------------------------
     # Hooks and helpers
     # ------------------------------------------------------------------------------------------
-    def _reset_book(self, book: BookState) -> None:
-        book.sync.reset()
-
     def _quote_stream(self, symbol: str) -> str:
         return book_ticker_stream(symbol)
 
@@ -263,6 +217,26 @@ class BinanceFuturesDataClient(PerpMarketDataClient[BookState]):
 
     def _diff_stream(self, symbol: str) -> str:
         return depth_diff_stream(symbol, self._dcfg.depth_update_speed_ms)
+
+    _book_stream = _diff_stream  # a book is fed by its diff stream
+
+    def _new_book(self, symbol: str, ctx: MarketContext) -> BookState:
+        return BookState(symbol, BinanceBookSync(ctx, logger=self._pylog))
+
+    def _book_added(self, book: BookState) -> None:
+        self._request_book_snapshot(book)  # the diffs are buffered from the first one the venue sends
+
+    def _book_task(self, book: BookState) -> asyncio.Task[Any] | None:
+        return book.fetcher
+
+    def _bar_stream(self, symbol: str, bar_type: BarType) -> str:
+        return kline_stream(symbol, interval_for(bar_type))
+
+    def _bars_subscribed(self, stream: str, bar_type: BarType, ctx: MarketContext) -> None:
+        self._bar_types[stream] = bar_type
+
+    def _bars_unsubscribed(self, stream: str) -> None:
+        self._bar_types.pop(stream, None)
 
     def _is_diff_stream(self, stream: str, symbol: str) -> bool:
         """Whether ``stream`` is the diff stream of ``symbol``'s book (names cached: this is per frame)."""
@@ -273,6 +247,12 @@ class BinanceFuturesDataClient(PerpMarketDataClient[BookState]):
 
     def _trade_stream(self, symbol: str) -> str:
         return agg_trade_stream(symbol) if self._dcfg.use_agg_trades else trade_stream(symbol)
+
+    def _note_trades(self, symbol: str) -> None:
+        self._trade_symbols.add(symbol)
+
+    def _forget_trades(self, symbol: str) -> None:
+        self._trade_symbols.discard(symbol)
 
     def _mark_stream(self, symbol: str) -> str:
         return mark_price_stream(symbol, self._dcfg.mark_price_1s)
@@ -443,54 +423,15 @@ class BinanceFuturesDataClient(PerpMarketDataClient[BookState]):
     # ------------------------------------------------------------------------------------------
     # Subscriptions
     # ------------------------------------------------------------------------------------------
-    async def _subscribe_trade_ticks(self, command: SubscribeTradeTicks) -> None:
-        symbol = self._symbol(command.instrument_id)
-        self._trade_symbols.add(symbol)
-        await self.pool.subscribe([self._trade_stream(symbol)], OWN_TRADES)
-
-    async def _unsubscribe_trade_ticks(self, command: UnsubscribeTradeTicks) -> None:
-        symbol = venue_symbol(command.instrument_id)
-        self._trade_symbols.discard(symbol)
-        await self.pool.unsubscribe([self._trade_stream(symbol)], OWN_TRADES)
-
-    async def _subscribe_order_book_deltas(self, command: SubscribeOrderBook) -> None:
-        symbol = self._symbol(command.instrument_id)
-        if symbol in self.books:
-            return
-        ctx = self._context(symbol)
-        assert ctx is not None
-        book = BookState(symbol, BinanceBookSync(ctx, logger=self._pylog))
-        # Buffer diffs from the first one the venue sends.
-        await self._add_book(symbol, book, [self._diff_stream(symbol)])
-        self._request_book_snapshot(book)
-
-    async def _unsubscribe_order_book_deltas(self, command: UnsubscribeOrderBook) -> None:
-        symbol = venue_symbol(command.instrument_id)
-        await self._drop_book(symbol, lambda book: book.fetcher)
-        await self.pool.unsubscribe([self._diff_stream(symbol)], OWN_BOOK)
-
-    async def _subscribe_bars(self, command: SubscribeBars) -> None:
-        bar_type = command.bar_type
-        symbol = self._symbol(bar_type.instrument_id)
-        stream = kline_stream(symbol, interval_for(bar_type))
-        self._bar_types[stream] = bar_type
-        await self.pool.subscribe([stream], OWN_BARS)
-
-    async def _unsubscribe_bars(self, command: UnsubscribeBars) -> None:
-        bar_type = command.bar_type
-        stream = kline_stream(venue_symbol(bar_type.instrument_id), interval_for(bar_type))
-        self._bar_types.pop(stream, None)
-        await self.pool.unsubscribe([stream], OWN_BARS)
-
     async def _mark_subscribe(self, instrument_id: InstrumentId, kind: str) -> None:
-        symbol = self._symbol(instrument_id)
-        add_kind(self._mark_kinds, symbol, kind)
-        await self.pool.subscribe([self._mark_stream(symbol)], kind)
+        await self._add_stream(
+            instrument_id, kind, self._mark_stream, lambda s: add_kind(self._mark_kinds, s, kind)
+        )
 
     async def _mark_unsubscribe(self, instrument_id: InstrumentId, kind: str) -> None:
-        symbol = venue_symbol(instrument_id)
-        discard_kind(self._mark_kinds, symbol, kind)
-        await self.pool.unsubscribe([self._mark_stream(symbol)], kind)
+        await self._remove_stream(
+            instrument_id, kind, self._mark_stream, lambda s: discard_kind(self._mark_kinds, s, kind)
+        )
 
     async def _subscribe_mark_prices(self, command: SubscribeMarkPrices) -> None:
         await self._mark_subscribe(command.instrument_id, OWN_MARK)
@@ -535,56 +476,33 @@ class BinanceFuturesDataClient(PerpMarketDataClient[BookState]):
     # ------------------------------------------------------------------------------------------
     # Requests
     # ------------------------------------------------------------------------------------------
-    async def _request_trade_ticks(self, request: RequestTradeTicks) -> None:
-        ticks = await self.historical_trades(request.instrument_id, request.start, request.end, request.limit)
-        self._handle_trade_ticks(
-            request.instrument_id, ticks, request.id, request.start, request.end, request.params
-        )
-
-    # -- request implementations (also usable directly) ------------------------------------------
     async def order_book_snapshot(
         self, instrument_id: InstrumentId, limit: int | None = None
     ) -> OrderBookDeltas:
-        symbol = self._symbol(instrument_id)
-        ctx = self._context(symbol)
-        assert ctx is not None
+        symbol, ctx = self._symbol_context(instrument_id)
         snapshot = await self._http.depth(symbol, limit or self._dcfg.depth_snapshot_limit)
         return parse_book_snapshot(snapshot, ctx, self._clock.timestamp_ns())
 
-    def _count_page(self, kind: str) -> None:
-        self.metrics.request_pages[kind] = self.metrics.request_pages.get(kind, 0) + 1
-
-    async def historical_bars(
-        self,
-        bar_type: BarType,
-        start: pd.Timestamp | None = None,
-        end: pd.Timestamp | None = None,
-        limit: int = 0,
-    ) -> list[Bar]:
-        """Closed bars opening at or after ``start`` and closing by ``end`` (newest ``limit``).
-
-        Paged backwards from ``end`` (``GET /fapi/v1/klines?endTime=``), so ``limit`` costs only
-        the pages it needs and an unset ``start`` (the DataEngine passes the epoch) is harmless.
-        """
-        symbol = self._symbol(bar_type.instrument_id)
-        ctx = self._context(symbol)
-        assert ctx is not None
+    async def _bars_in_range(self, bar_type: BarType, request: RangeRequest) -> list[Bar]:
+        """Paged backwards from the end (``GET /fapi/v1/klines?endTime=``), so ``limit`` costs only
+        the pages it needs and an unset ``start`` (the DataEngine passes the epoch) is harmless."""
         interval = interval_for(bar_type)
-        start_ms, end_ms = self._range_ms(start, end)
+        start_ms, end_ms = request.start_ms, request.end_ms
         page = self._dcfg.klines_page_limit
-        cap = min(limit, self._dcfg.max_request_items) if limit > 0 else self._dcfg.max_request_items
         rows: list[KlineRow] = []
         cursor = end_ms
         seen = 0
         while True:
-            batch = await self._http.klines(symbol, interval, end_ms=cursor, limit=page)
-            self._count_page("klines")
+            batch = await self._http.klines(request.symbol, interval, end_ms=cursor, limit=page)
+            self.metrics.count_page("klines")
             if not batch:
                 break
             seen += len(batch)
-            rows[:0] = [r for r in batch if r.open_time >= start_ms and r.close_time + 1 <= end_ms]
+            rows[:0] = [
+                r for r in batch if r.open_time >= request.start_ms and r.close_time + 1 <= request.end_ms
+            ]
             oldest = batch[0].open_time
-            if oldest <= start_ms or len(rows) >= cap or len(batch) < page:
+            if oldest <= start_ms or len(rows) >= request.cap or len(batch) < page:
                 break
             if seen >= self._dcfg.max_request_items:
                 self._pylog.warning("bars request for %s truncated at %d rows", bar_type, seen)
@@ -592,58 +510,45 @@ class BinanceFuturesDataClient(PerpMarketDataClient[BookState]):
             cursor = oldest - 1
         unique: dict[int, KlineRow] = {r.open_time: r for r in rows}
         ordered = [unique[k] for k in sorted(unique)]
-        if limit > 0:
-            ordered = ordered[-limit:]
+        if request.limit > 0:
+            ordered = ordered[-request.limit :]
         out: list[Bar] = []
         for row in ordered:
             ts = (row.close_time + 1) * NANOS_PER_MS
-            out.extend(parse_kline_rows([row], bar_type, ctx, ts))
+            out.extend(parse_kline_rows([row], bar_type, request.ctx, ts))
         return out
 
-    async def historical_trades(
-        self,
-        instrument_id: InstrumentId,
-        start: pd.Timestamp | None = None,
-        end: pd.Timestamp | None = None,
-        limit: int = 0,
-    ) -> list[TradeTick]:
-        """Aggregate trades with ``start <= T <= end`` (newest ``limit``), ascending.
-
-        Paged backwards by aggregate id from the newest trade (``fromId``), which needs neither
-        Binance's one-hour ``startTime``/``endTime`` window nor a meaningful ``start``.
-        """
-        symbol = self._symbol(instrument_id)
-        ctx = self._context(symbol)
-        assert ctx is not None
-        start_ms, end_ms = self._range_ms(start, end)
+    async def _trades_in_range(self, request: RangeRequest) -> list[TradeTick]:
+        """Aggregate trades, paged backwards by aggregate id from the newest trade (``fromId``), which
+        needs neither Binance's one-hour ``startTime``/``endTime`` window nor a meaningful ``start``."""
         page = self._dcfg.agg_trades_page_limit
-        cap = min(limit, self._dcfg.max_request_items) if limit > 0 else self._dcfg.max_request_items
-        batch: list[AggTradeRest] = await self._http.agg_trades(symbol, limit=page)
-        self._count_page("aggTrades")
+        batch: list[AggTradeRest] = await self._http.agg_trades(request.symbol, limit=page)
+        self.metrics.count_page("aggTrades")
         picked: list[AggTradeRest] = []
         seen = 0
         while batch:
             seen += len(batch)
-            picked[:0] = [r for r in batch if start_ms <= r.trade_time <= end_ms]
+            picked[:0] = [r for r in batch if request.start_ms <= r.trade_time <= request.end_ms]
             first = batch[0]
-            if first.trade_time < start_ms or first.agg_id <= 0 or len(picked) >= cap:
+            if first.trade_time < request.start_ms or first.agg_id <= 0 or len(picked) >= request.cap:
                 break
             if seen >= self._dcfg.max_request_items:
+                instrument_id = request.ctx.instrument_id
                 self._pylog.warning("trades request for %s truncated at %d rows", instrument_id, seen)
                 break
             from_id = max(0, first.agg_id - page)
             if from_id >= first.agg_id:
                 break
-            batch = await self._http.agg_trades(symbol, from_id=from_id, limit=first.agg_id - from_id)
-            self._count_page("aggTrades")
+            batch = await self._http.agg_trades(request.symbol, from_id=from_id, limit=first.agg_id - from_id)
+            self.metrics.count_page("aggTrades")
             batch = [r for r in batch if r.agg_id < first.agg_id]
         unique = {r.agg_id: r for r in picked}
         ordered = [unique[k] for k in sorted(unique)]
-        if limit > 0:
-            ordered = ordered[-limit:]
+        if request.limit > 0:
+            ordered = ordered[-request.limit :]
         out: list[TradeTick] = []
         for row in ordered:
-            tick = parse_agg_trade(row, ctx, row.trade_time * NANOS_PER_MS)
+            tick = parse_agg_trade(row, request.ctx, row.trade_time * NANOS_PER_MS)
             if tick is not None:
                 out.append(tick)
         return out

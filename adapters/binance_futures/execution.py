@@ -24,17 +24,12 @@ the trading socket when it is READY, REST otherwise); an order is never re-sent 
 
 from __future__ import annotations
 
-import asyncio
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from nautilus_trader.cache.cache import Cache
-from nautilus_trader.common.component import LiveClock, MessageBus
 from nautilus_trader.execution.messages import GenerateOrderStatusReport, ModifyOrder
 from nautilus_trader.execution.reports import FillReport, OrderStatusReport
 from nautilus_trader.model.identifiers import (
-    AccountId,
-    ClientId,
     ClientOrderId,
     VenueOrderId,
 )
@@ -67,13 +62,14 @@ from adapters.binance_futures.parsing import (
     venue_symbol,
 )
 from adapters.binance_futures.providers import BinanceFuturesInstrumentProvider
-from adapters.binance_futures.schemas_http import AlgoOrder, PositionRisk
-from adapters.binance_futures.schemas_http import Order as VenueOrder
+from adapters.binance_futures.schemas_rest import AlgoOrder, PositionRisk
+from adapters.binance_futures.schemas_rest import Order as VenueOrder
 from adapters.binance_futures.user_events import UserStreamHandler
 from adapters.binance_futures.user_stream import BinanceUserStreamOps
 from adapters.binance_futures.venue_sync import VenueSync
 from adapters.binance_futures.ws_trading import BinanceWsTradingClient
 from adapters.core.client.perp_execution import (
+    ExecVenue,
     PerpExecutionClient,
     SymbolSource,
     venue_order_int,
@@ -93,6 +89,14 @@ class BinanceFuturesExecutionClient(PerpExecutionClient):
     venue_error = BinanceError
     batch_cancel_max = _BATCH_CANCEL_MAX
     conditional_types = frozenset(ALGO_ORDER_TYPE)
+    names = ExecVenue(
+        venue=BINANCE_VENUE,
+        account_type_suffix="USDT_FUTURES-master",
+        logger_prefix="adapters.binance_futures",
+        venue_symbol=venue_symbol,
+        format_instrument_id=format_instrument_id,
+        position_report=position_to_status_report,
+    )
 
     _config: BinanceFuturesExecClientConfig
     _http: BinanceFuturesHttpClient
@@ -100,43 +104,16 @@ class BinanceFuturesExecutionClient(PerpExecutionClient):
     stream_handler: UserStreamHandler
     sync: VenueSync
     stream_ops: BinanceUserStreamOps
+    # The WS API's trading socket (optional, built with the stream operations): order entry with
+    # ``use_ws_trading`` (REST whenever it is not READY), the user stream's listen key with
+    # ``user_stream_via_ws_api`` (see adapters.binance_futures.listen_keys).
+    ws_trading: BinanceWsTradingClient | None
+    listen_key_ops: RestListenKeys | WsApiListenKeys
 
-    def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        client_id: ClientId,
-        config: BinanceFuturesExecClientConfig,
-        msgbus: MessageBus,
-        cache: Cache,
-        clock: LiveClock,
-        instrument_provider: BinanceFuturesInstrumentProvider,
-        http: BinanceFuturesHttpClient,
-    ) -> None:
-        # The WS API's trading socket (optional, built with the stream operations): order entry
-        # with ``use_ws_trading`` (REST whenever it is not READY), the user stream's listen key with
-        # ``user_stream_via_ws_api`` (see adapters.binance_futures.listen_keys).
-        self.ws_trading: BinanceWsTradingClient | None = None
-        self.listen_key_ops: RestListenKeys | WsApiListenKeys
-        super().__init__(
-            loop,
-            client_id,
-            BINANCE_VENUE,
-            config,
-            msgbus,
-            cache,
-            clock,
-            instrument_provider,
-            http,
-            account_id=AccountId(f"{client_id.value}-USDT_FUTURES-master"),
-            hedge=bool(config.dual_side_position),
-            venue_symbol=venue_symbol,
-            format_instrument_id=format_instrument_id,
-            logger_name=f"adapters.binance_futures.{client_id.value}",
-            position_report=position_to_status_report,
-        )
+    def _init_venue(self) -> None:
         # Routing switch: ``route_orders_via_ws`` (benchmarks flip it to compare WS with REST).
         self.router = OrderRouter(
-            http, lambda: self.ws_trading, via_ws=bool(config.use_ws_trading), logger=self._pylog
+            self._http, lambda: self.ws_trading, via_ws=bool(self._config.use_ws_trading), logger=self._pylog
         )
         self.amender = Amender(
             router=self.router,

@@ -19,13 +19,11 @@ Secrets (api secret, signature, full query) never appear in logs or exception me
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, ClassVar, Final, Unpack
 from urllib.parse import quote
 
-import aiohttp
 import msgspec
 
 from adapters.binance_futures.credentials import BinanceSigner
@@ -51,8 +49,14 @@ from adapters.binance_futures.parsing import (
     order_ref_params,
 )
 from adapters.binance_futures.rate_limit import RateLimitTracker
-from adapters.binance_futures.schemas import http_decoder
-from adapters.binance_futures.schemas_http import (
+from adapters.binance_futures.schemas_market import (
+    AggTradeRest,
+    DepthSnapshot,
+    FundingRateRest,
+    KlineRow,
+    PremiumIndex,
+)
+from adapters.binance_futures.schemas_rest import (
     AccountInfo,
     AlgoCancelResponse,
     AlgoOrder,
@@ -69,21 +73,14 @@ from adapters.binance_futures.schemas_http import (
     PositionSideDual,
     ServerTime,
     UserTrade,
+    http_decoder,
 )
-from adapters.binance_futures.schemas_market import (
-    AggTradeRest,
-    DepthSnapshot,
-    FundingRateRest,
-    KlineRow,
-    PremiumIndex,
-)
-from adapters.core.base.timestamps import wall_clock_ms
-from adapters.core.net.fleet_budget import FleetBudget
 from adapters.core.net.http_errors import VenueRejection, is_ambiguous_http_status
 from adapters.core.net.rest_client import (
     LoggerLike,
     ParamValue,
     RestClientBase,
+    RestClientOptions,
     Signer,
     VenueErrorTypes,
     param_strings,
@@ -131,28 +128,14 @@ class BinanceFuturesHttpClient(RestClientBase):
         api_secret: str | None = None,
         *,
         signer: BinanceSigner | None = None,
-        timeout_secs: float = 10.0,
-        recv_window_ms: int = 5_000,
         rate_limiter: RateLimitTracker | None = None,
-        session: aiohttp.ClientSession | None = None,
-        logger: LoggerLike | None = None,
-        wall_ms: Callable[[], int] = wall_clock_ms,
-        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-        max_retry_after_secs: float = 5.0,
-        fleet_budget: FleetBudget | None = None,
+        **options: Unpack[RestClientOptions],
     ) -> None:
         super().__init__(
             base_url,
             api_key,
             signer if signer is not None else (BinanceSigner(api_secret) if api_secret else None),
-            timeout_secs=timeout_secs,
-            recv_window_ms=recv_window_ms,
-            session=session,
-            logger=logger,
-            wall_ms=wall_ms,
-            sleep=sleep,
-            max_retry_after_secs=max_retry_after_secs,
-            fleet_budget=fleet_budget,
+            **options,
         )
         self.rate_limiter = rate_limiter or RateLimitTracker()
 

@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 
 from adapters.binance_futures.errors import BinanceAmbiguous, BinanceTransportError
 from adapters.binance_futures.http import BinanceFuturesHttpClient
-from adapters.binance_futures.schemas_http import AlgoOrder
-from adapters.binance_futures.schemas_http import Order as VenueOrder
+from adapters.binance_futures.schemas_rest import AlgoOrder
+from adapters.binance_futures.schemas_rest import Order as VenueOrder
 from adapters.binance_futures.ws_trading import BinanceWsTradingClient, WsNotSent
 
 T = TypeVar("T")

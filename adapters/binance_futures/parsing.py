@@ -56,7 +56,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Final, TypedDict, Unpack
+from typing import Any, Final, NamedTuple, TypedDict, Unpack
 
 import msgspec
 import pandas as pd
@@ -86,7 +86,7 @@ from nautilus_trader.model.instruments import CryptoPerpetual
 from nautilus_trader.model.objects import AccountBalance, Currency, MarginBalance, Price, Quantity
 from nautilus_trader.model.orders import Order as NautilusOrder
 
-from adapters.binance_futures.schemas_http import (
+from adapters.binance_futures.schemas_rest import (
     AccountInfo,
     AlgoOrder,
     Balance,
@@ -106,6 +106,7 @@ from adapters.core.orders.order_fill import OrderFill as OrderFill
 from adapters.core.orders.order_fill import order_fill_to_fill_report
 from adapters.core.orders.order_status import resolve_order_status
 from adapters.core.orders.position_report import position_status_report
+from adapters.core.orders.status_report import optional_price, order_status_report
 from adapters.core.parse.decimal_parse import (
     account_balance,
     increment_precision,
@@ -413,48 +414,77 @@ def order_update_to_status_report(
     filled_d = _dec(o.cum_filled_qty)
     tif, post_only = parse_time_in_force(o.time_in_force)
     order_type = parse_order_type(o.order_type)
-    trigger_price = None
-    trigger_type = TriggerType.NO_TRIGGER
-    trailing_offset = None
-    trailing_offset_type = TrailingOffsetType.NO_TRAILING_OFFSET
-    if order_type == OrderType.TRAILING_STOP_MARKET:
-        trigger_s = o.stop_price if _nonzero(o.stop_price) else o.activation_price
-        if _nonzero(trigger_s):
-            assert trigger_s is not None
-            trigger_price = parse_price(trigger_s, price_precision)
-        trigger_type = parse_trigger_type(o.working_type)
-        if _nonzero(o.callback_rate):
-            trailing_offset = _dec(o.callback_rate) * 100
-            trailing_offset_type = TrailingOffsetType.BASIS_POINTS
-    elif _nonzero(o.stop_price):
-        assert o.stop_price is not None
-        trigger_price = parse_price(o.stop_price, price_precision)
-        trigger_type = parse_trigger_type(o.working_type)
-    return OrderStatusReport(
-        account_id=account_id,
-        instrument_id=instrument_id,
-        venue_order_id=VenueOrderId(str(o.order_id)),
-        order_side=parse_order_side(o.side),
-        order_type=order_type,
-        time_in_force=tif,
-        order_status=parse_order_status(o.order_status, quantity_d, filled_d, treat_expired_as_canceled),
-        quantity=parse_quantity(qty_s, size_precision),
-        filled_qty=parse_quantity(o.cum_filled_qty, size_precision),
-        report_id=UUID4(),
+    trigger = _stop_trigger(
+        order_type, o.stop_price, o.activation_price, o.working_type, o.callback_rate, price_precision
+    )
+    return order_status_report(
+        account_id,
+        instrument_id,
+        str(o.order_id),
+        parse_order_side(o.side),
+        order_type,
+        tif,
+        parse_order_status(o.order_status, quantity_d, filled_d, treat_expired_as_canceled),
+        quantity=qty_s,
+        filled_qty=o.cum_filled_qty,
+        size_precision=size_precision,
+        price_precision=price_precision,
+        price=o.original_price,
+        trigger_price=trigger.price,
+        trigger_type=trigger.type,
+        trailing_offset=trigger.trailing_offset,
+        trailing_offset_type=trigger.trailing_offset_type,
+        avg_px=o.avg_price,
+        post_only=post_only,
+        reduce_only=o.is_reduce_only,
         ts_accepted=ts_event,
         ts_last=ts_event,
         ts_init=ts_init,
         client_order_id=parse_client_order_id(o.client_order_id),
         venue_position_id=venue_position_id,
-        price=parse_price(o.original_price, price_precision) if _nonzero(o.original_price) else None,
-        trigger_price=trigger_price,
-        trigger_type=trigger_type,
-        trailing_offset=trailing_offset,
-        trailing_offset_type=trailing_offset_type,
-        avg_px=_dec(o.avg_price) if _nonzero(o.avg_price) else None,
-        post_only=post_only,
-        reduce_only=o.is_reduce_only,
     )
+
+
+class _Trigger(NamedTuple):
+    price: Price | None
+    type: TriggerType
+    trailing_offset: Decimal | None
+    trailing_offset_type: TrailingOffsetType
+
+
+_NO_TRIGGER: Final = _Trigger(None, TriggerType.NO_TRIGGER, None, TrailingOffsetType.NO_TRAILING_OFFSET)
+
+
+def _stop_trigger(
+    order_type: OrderType,
+    stop_price: str | None,
+    activation_price: str | None,
+    working_type: str | None,
+    callback_rate: str | None,
+    price_precision: int,
+) -> _Trigger:
+    """Trigger of a regular (non-algo) order, REST or stream: a trailing stop triggers at ``stopPrice``,
+    else at its activation price, with its callback rate (percent) as a basis-points offset; any other
+    order has a trigger when ``stopPrice`` is set."""
+    if order_type == OrderType.TRAILING_STOP_MARKET:
+        trigger_s = stop_price if _nonzero(stop_price) else activation_price
+        trigger_price = optional_price(trigger_s, price_precision)
+        trigger_type = parse_trigger_type(working_type)
+        trailing = _dec(callback_rate) * 100 if _nonzero(callback_rate) else None
+        return _Trigger(
+            trigger_price,
+            trigger_type,
+            trailing,
+            TrailingOffsetType.NO_TRAILING_OFFSET if trailing is None else TrailingOffsetType.BASIS_POINTS,
+        )
+    if _nonzero(stop_price):
+        return _Trigger(
+            optional_price(stop_price, price_precision),
+            parse_trigger_type(working_type),
+            None,
+            TrailingOffsetType.NO_TRAILING_OFFSET,
+        )
+    return _NO_TRIGGER
 
 
 # --------------------------------------------------------------------------------------------------
@@ -485,50 +515,39 @@ def order_to_status_report(
     tif, post_only = parse_time_in_force(order.timeInForce)
     binance_type = order.origType or order.type
     order_type = parse_order_type(binance_type)
-    trigger_price = None
-    trigger_type = TriggerType.NO_TRIGGER
-    trailing_offset = None
-    trailing_offset_type = TrailingOffsetType.NO_TRAILING_OFFSET
-    if order_type == OrderType.TRAILING_STOP_MARKET:
-        trig = order.stopPrice if _nonzero(order.stopPrice) else order.activatePrice
-        if trig and _nonzero(trig):
-            trigger_price = parse_price(trig, price_precision)
-        trigger_type = parse_trigger_type(order.workingType)
-        if _nonzero(order.priceRate):
-            trailing_offset = _dec(order.priceRate) * 100
-            trailing_offset_type = TrailingOffsetType.BASIS_POINTS
-    elif order.stopPrice and _nonzero(order.stopPrice):
-        trigger_price = parse_price(order.stopPrice, price_precision)
-        trigger_type = parse_trigger_type(order.workingType)
+    trigger = _stop_trigger(
+        order_type, order.stopPrice, order.activatePrice, order.workingType, order.priceRate, price_precision
+    )
     ts_accepted = _ms_to_ns(order.time, ts_init)
     expire_time = None
     if tif == TimeInForce.GTD and order.goodTillDate:
         expire_time = pd.Timestamp(order.goodTillDate, unit="ms", tz="UTC")
-    return OrderStatusReport(
-        account_id=account_id,
-        instrument_id=instrument_id,
-        venue_order_id=VenueOrderId(str(order.orderId)),
-        order_side=parse_order_side(order.side),
-        order_type=order_type,
-        time_in_force=tif,
-        order_status=parse_order_status(order.status, quantity_d, filled_d, treat_expired_as_canceled),
-        quantity=parse_quantity(qty_s, size_precision),
-        filled_qty=parse_quantity(order.executedQty or "0", size_precision),
-        report_id=UUID4(),
+    return order_status_report(
+        account_id,
+        instrument_id,
+        str(order.orderId),
+        parse_order_side(order.side),
+        order_type,
+        tif,
+        parse_order_status(order.status, quantity_d, filled_d, treat_expired_as_canceled),
+        quantity=qty_s,
+        filled_qty=order.executedQty or "0",
+        size_precision=size_precision,
+        price_precision=price_precision,
+        price=order.price,
+        trigger_price=trigger.price,
+        trigger_type=trigger.type,
+        trailing_offset=trigger.trailing_offset,
+        trailing_offset_type=trigger.trailing_offset_type,
+        avg_px=order.avgPrice,
+        post_only=post_only,
+        reduce_only=order.reduceOnly,
         ts_accepted=ts_accepted,
         ts_last=_ms_to_ns(order.updateTime, ts_accepted),
         ts_init=ts_init,
         client_order_id=parse_client_order_id(order.clientOrderId),
         venue_position_id=venue_position_id,
         expire_time=expire_time,
-        price=parse_price(order.price, price_precision) if _nonzero(order.price) else None,
-        trigger_price=trigger_price,
-        trigger_type=trigger_type,
-        trailing_offset=trailing_offset,
-        trailing_offset_type=trailing_offset_type,
-        avg_px=_dec(order.avgPrice) if _nonzero(order.avgPrice) else None,
-        post_only=post_only,
-        reduce_only=order.reduceOnly,
     )
 
 
@@ -555,7 +574,7 @@ def algo_order_to_status_report(
     order_type = parse_order_type(binance_type)
     tif, post_only = parse_time_in_force(algo.timeInForce)
     trigger_s = algo.triggerPrice if _nonzero(algo.triggerPrice) else algo.activatePrice
-    trigger_price = parse_price(trigger_s, price_precision) if trigger_s and _nonzero(trigger_s) else None
+    trigger_price = optional_price(trigger_s, price_precision)
     trailing_offset = None
     trailing_offset_type = TrailingOffsetType.NO_TRAILING_OFFSET
     if order_type == OrderType.TRAILING_STOP_MARKET and _nonzero(algo.callbackRate):
@@ -564,32 +583,33 @@ def algo_order_to_status_report(
     status = parse_algo_status(algo.algoStatus, quantity_d, executed_d, treat_expired_as_canceled)
     ts_accepted = _ms_to_ns(algo.createTime, ts_init)
     venue_id = algo.actual_order_id or str(algo.algoId)
-    return OrderStatusReport(
-        account_id=account_id,
-        instrument_id=instrument_id,
-        venue_order_id=VenueOrderId(venue_id),
-        order_side=parse_order_side(algo.side),
-        order_type=order_type,
-        time_in_force=tif,
-        order_status=status,
-        quantity=parse_quantity(qty_s, size_precision),
-        filled_qty=parse_quantity(algo.executedQty or "0", size_precision),
-        report_id=UUID4(),
-        ts_accepted=ts_accepted,
-        ts_last=_ms_to_ns(algo.updateTime, ts_accepted),
-        ts_init=ts_init,
-        client_order_id=parse_client_order_id(algo.clientAlgoId),
-        venue_position_id=venue_position_id,
-        price=parse_price(algo.price, price_precision) if algo.price and _nonzero(algo.price) else None,
+    return order_status_report(
+        account_id,
+        instrument_id,
+        venue_id,
+        parse_order_side(algo.side),
+        order_type,
+        tif,
+        status,
+        quantity=qty_s,
+        filled_qty=algo.executedQty or "0",
+        size_precision=size_precision,
+        price_precision=price_precision,
+        price=algo.price,
         trigger_price=trigger_price,
         trigger_type=parse_trigger_type(algo.workingType)
         if trigger_price is not None
         else TriggerType.NO_TRIGGER,
         trailing_offset=trailing_offset,
         trailing_offset_type=trailing_offset_type,
-        avg_px=_dec(algo.actualPrice) if _nonzero(algo.actualPrice) else None,
+        avg_px=algo.actualPrice,
         post_only=post_only,
         reduce_only=bool(algo.reduceOnly),
+        ts_accepted=ts_accepted,
+        ts_last=_ms_to_ns(algo.updateTime, ts_accepted),
+        ts_init=ts_init,
+        client_order_id=parse_client_order_id(algo.clientAlgoId),
+        venue_position_id=venue_position_id,
         ts_triggered=_ms_to_ns(algo.triggerTime, 0) if status == OrderStatus.TRIGGERED else None,
     )
 

@@ -18,7 +18,7 @@ from adapters.binance_futures.parsing import (
     symbol_to_perpetual,
     venue_symbol,
 )
-from adapters.binance_futures.schemas_http import SymbolInfo
+from adapters.binance_futures.schemas_rest import SymbolInfo
 from adapters.core.market.perpetual_provider import PerpetualInstrumentProvider, passes_asset_filters
 
 

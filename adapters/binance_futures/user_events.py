@@ -34,21 +34,22 @@ from adapters.binance_futures.parsing import (
     parse_price,
     parse_quantity,
 )
-from adapters.binance_futures.schemas import (
+from adapters.binance_futures.schemas_user import (
     AccountConfigUpdate,
     AccountUpdate,
     AlgoUpdate,
+    AlgoUpdateData,
     ControlResponse,
     ListenKeyExpired,
     MalformedFrame,
     MarginCall,
     OrderTradeUpdate,
+    OrderUpdateData,
     StreamError,
     TradeLite,
     UnknownEvent,
     decode_user_frame,
 )
-from adapters.binance_futures.schemas_user import AlgoUpdateData, OrderUpdateData
 from adapters.core.base.timestamps import NANOS_PER_MS
 from adapters.core.market.market_context import MarketContext
 from adapters.core.orders.order_tracking import TrackedOrder, fill_key

@@ -8,19 +8,13 @@ transport (REST, or the WS API's ``userDataStream.*``) is plugged in as ``keys``
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
-from typing import Final
-
-import aiohttp
+from typing import Final, Unpack
 
 from adapters.binance_futures.http import BinanceFuturesHttpClient
 from adapters.binance_futures.listen_keys import RestListenKeys
-from adapters.binance_futures.user_events import UserStreamHandler
-from adapters.binance_futures.venue_sync import VenueSync
-from adapters.core.net.ws_connection import WsConfig
 from adapters.core.userstream.listen_key import ListenKeyEndpoints
-from adapters.core.userstream.stream_ops import VenueStreamOps
+from adapters.core.userstream.stream_ops import StreamOpsArgs, VenueStreamOps
 
 # The user-data events the client acts on, asked for with ``events=`` on the private route. The
 # filter is an allow list: an event not named is never pushed, ``listenKeyExpired`` included, so it
@@ -43,33 +37,19 @@ def private_stream_url(ws_base_url: str, listen_key: str, events: Sequence[str] 
     return f"{url}&events={'/'.join(events)}" if events else url
 
 
-class BinanceUserStreamOps(VenueStreamOps):
+class BinanceUserStreamOps(VenueStreamOps[BinanceFuturesHttpClient]):
     socket_name = "binance-user"
 
     def __init__(
         self,
         *,
-        http: BinanceFuturesHttpClient,
-        sync: VenueSync,
-        handler: UserStreamHandler,
-        ws_base_url: str,
-        ws_config: WsConfig,
-        session: aiohttp.ClientSession | None,
-        logger: logging.Logger,
         keys: ListenKeyEndpoints | None = None,
+        **common: Unpack[StreamOpsArgs[BinanceFuturesHttpClient]],
     ) -> None:
         """``keys``: where the listen key comes from (default REST; ``WsApiListenKeys`` for
         ``user_stream_via_ws_api``, see ``adapters.binance_futures.listen_keys``)."""
-        super().__init__(
-            sync=sync,
-            handler=handler,
-            ws_base_url=ws_base_url,
-            ws_config=ws_config,
-            session=session,
-            logger=logger,
-        )
-        self._http = http
-        self.keys: ListenKeyEndpoints = keys or RestListenKeys(http)
+        super().__init__(**common)
+        self.keys: ListenKeyEndpoints = keys or RestListenKeys(self._http)
 
     def stream_url(self, listen_key: str) -> str:
         return private_stream_url(self._ws_base_url, listen_key)

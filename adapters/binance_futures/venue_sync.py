@@ -23,7 +23,6 @@ period can no longer be verified.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Unpack
 
@@ -41,14 +40,13 @@ from adapters.binance_futures.parsing import (
     parse_quantity,
     user_trade_to_fill_report,
 )
-from adapters.binance_futures.schemas_http import AlgoOrder, Order, UserTrade
+from adapters.binance_futures.schemas_rest import AlgoOrder, Order, UserTrade
 from adapters.binance_futures.user_events import UserStreamHandler
 from adapters.core.base.timestamps import MILLIS_PER_DAY, NANOS_PER_MS, format_ms
-from adapters.core.net.http_errors import FillsNotPublished
 from adapters.core.orders.order_tracking import TrackedOrder, fill_key
 from adapters.core.parse.wire_values import WireValueError, check_positive_id, check_time_ms, strict_decimal
 from adapters.core.userstream import gap_sync
-from adapters.core.userstream.recovery import QueryResult, SnapshotOutcome
+from adapters.core.userstream.recovery import QueryResult
 from adapters.core.userstream.sync_base import SyncArgs, VenueSyncBase
 
 _TRADES_PAGE = 1000
@@ -66,17 +64,20 @@ def is_permanent(exc: Exception) -> bool:
 
 
 class VenueSync(VenueSyncBase[BinanceFuturesHttpClient, UserStreamHandler, Order]):
+    """``refresh_account``: balance changes made during a gap came with the fills the backfill
+    recovers, but their ACCOUNT_UPDATEs are gone: the account is re-read after every backfill."""
+
+    venue_error = BinanceError
+    fills_query = "userTrades"
+    _is_permanent = staticmethod(is_permanent)
+
     def __init__(
         self,
         *,
-        refresh_account: Callable[[], Awaitable[None]] | None = None,
         history_days: int = TRADE_HISTORY_DAYS,
         **common: Unpack[SyncArgs[BinanceFuturesHttpClient, UserStreamHandler]],
     ) -> None:
         super().__init__(**common)
-        # Balance changes made during a gap came with the fills the backfill recovers, but their
-        # ACCOUNT_UPDATEs are gone: the account is re-read after every backfill.
-        self._refresh_account = refresh_account
         self._history_days = history_days
         self._relist_symbols: set[str] = set()  # the symbols the running post-snapshot walks
         self.rejected_trades = 0  # REST trades with a value rejected at the boundary (logged)
@@ -227,6 +228,8 @@ class VenueSync(VenueSyncBase[BinanceFuturesHttpClient, UserStreamHandler, Order
         trades = await self._order_trades(order.symbol, venue_id, order.venue_created_ms)
         return sum(1 for t in trades if self._apply_or_reject(order, t))
 
+    _fetch_missing_fills = fetch_order_fills
+
     async def _order_trades(self, symbol: str, venue_id: int, created_ms: int | None) -> list[UserTrade]:
         """Every trade of one venue order, by trade id."""
         now = self._http.now_ms()
@@ -281,13 +284,11 @@ class VenueSync(VenueSyncBase[BinanceFuturesHttpClient, UserStreamHandler, Order
             or self._handler.adopt(o.clientOrderId, str(o.orderId))
         )
 
-    async def _report_external(self, o: Order) -> int:
-        """An order the node does not track (nor the engine's cache holds): reported once, with
-        every trade it has (see :func:`adapters.core.userstream.gap_sync.report_external_order`)."""
+    def _external_order(self, o: Order) -> gap_sync.ExternalOrder[UserTrade]:
         info = self._instruments(o.symbol)
         pos_id = self._position_id(info.instrument_id, o.positionSide)
-        return await gap_sync.report_external_order(
-            tracker=self._tracker,
+        return gap_sync.ExternalOrder(
+            ident=o.clientOrderId or o.orderId,
             executed=strict_decimal(o.executedQty, "executedQty", allow_empty=True),
             order_report=lambda: order_to_status_report(
                 o,
@@ -304,42 +305,18 @@ class VenueSync(VenueSyncBase[BinanceFuturesHttpClient, UserStreamHandler, Order
                 None,
                 pos_id,
             ),
-            clock_ns=self._clock_ns,
-            send=self._handler.send_order_with_fills,
-            log=self._log,
-            ident=o.clientOrderId or o.orderId,
-            synced_as_tracked=lambda: self._sync_if_known(o),
         )
 
-    # --- recovery phases ---------------------------------------------------------------------
-    async def snapshot(self) -> SnapshotOutcome:
-        results: list[QueryResult] = []
-        self._open_at_snapshot = {}
-        self._venue_symbols = set()
-        try:
-            orders = await self._http.open_orders()
-        except BinanceError as exc:
-            results.append(QueryResult("openOrders", False, error=repr(exc)))
-        else:
-            try:
-                emitted = 0
-                for o in orders:
-                    self._venue_symbols.add(o.symbol)
-                    emitted += await self._snapshot_order(o)
-            except (BinanceError, FillsNotPublished) as exc:
-                results.append(QueryResult("openOrders", False, error=repr(exc)))
-            else:
-                results.append(QueryResult("openOrders", True, emitted))
+    # --- recovery phases (see VenueSyncBase.snapshot / post_snapshot) -------------------------
+    async def _snapshot_more_orders(self) -> list[QueryResult]:
         try:
             algos = await self._http.open_algo_orders()
         except BinanceError as exc:
-            results.append(QueryResult("openAlgoOrders", False, error=repr(exc)))
-        else:
-            emitted = 0
-            for a in algos:
-                emitted += self._snapshot_algo(a)
-            results.append(QueryResult("openAlgoOrders", True, emitted))
-        return SnapshotOutcome(tuple(results))
+            return [QueryResult("openAlgoOrders", False, error=repr(exc))]
+        emitted = 0
+        for a in algos:
+            emitted += self._snapshot_algo(a)
+        return [QueryResult("openAlgoOrders", True, emitted)]
 
     async def _snapshot_order(self, o: Order) -> int:
         order = self._tracker.orders.get(o.clientOrderId)
@@ -379,26 +356,13 @@ class VenueSync(VenueSyncBase[BinanceFuturesHttpClient, UserStreamHandler, Order
             ident=a.clientAlgoId,
         )
 
-    async def post_snapshot(self) -> SnapshotOutcome:
-        """Closed orders' final states, every fill since the last trade id per symbol
-        (``userTrades``), then the account (see :func:`adapters.core.userstream.gap_sync.post_snapshot`)."""
+    async def _backfill_symbols(self) -> set[str]:
+        """Those of the snapshot, of venue positions and of the walk; the open orders are listed again
+        for the same symbols."""
         self._relist_symbols = (
             self._venue_symbols | await self._position_symbols() | set(self._walk_symbols())
         )
-        return await gap_sync.post_snapshot(
-            tracker=self._tracker,
-            open_at_snapshot=self._open_at_snapshot,
-            resolve_order=self.resolve_order,
-            fetch_order_fills=self.fetch_order_fills,
-            backfill_symbol=self.backfill_symbol,
-            fills_query="userTrades",
-            errors=BinanceError,
-            log=self._log,
-            venue_symbols=self._relist_symbols,
-            is_permanent=is_permanent,
-            refresh_account=self._refresh_account,
-            relist_open_orders=self._relist_open_orders,
-        )
+        return self._relist_symbols
 
     async def _position_symbols(self) -> set[str]:
         """Symbols with a venue position: an external order placed and filled inside one gap, on a

@@ -75,8 +75,13 @@ from adapters.binance_futures.parsing import (
     order_ref_params,
 )
 from adapters.binance_futures.rate_limit import RateLimitTracker
-from adapters.binance_futures.schemas import http_decoder
-from adapters.binance_futures.schemas_http import AlgoCancelResponse, AlgoOrder, ListenKeyResponse, Order
+from adapters.binance_futures.schemas_rest import (
+    AlgoCancelResponse,
+    AlgoOrder,
+    ListenKeyResponse,
+    Order,
+    http_decoder,
+)
 from adapters.core.base.backoff import Backoff, SleepFn
 from adapters.core.base.tasks import OwnedTasks
 from adapters.core.base.timestamps import wall_clock_ms

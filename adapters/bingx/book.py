@@ -26,14 +26,10 @@ from __future__ import annotations
 import logging
 from typing import Final
 
-from adapters.bingx.parsing_market import (
-    MarketContext,
-    parse_incr_snapshot,
-    parse_incr_update,
-)
+from adapters.bingx.parsing_market import parse_incr_snapshot, parse_incr_update
 from adapters.bingx.schemas_market import IncrDepth
-from adapters.core.market.book_glue import BookEmission, SyncedBook
-from adapters.core.market.book_sync import DEFAULT_MAX_BUFFER, ChainRule, Verdict
+from adapters.core.market.book_glue import BookEmission, BookRules, SyncedBook
+from adapters.core.market.book_sync import ChainRule, Verdict
 
 __all__ = ["BINGX_CHAIN_RULE", "BingxBookSync", "BookEmission"]
 
@@ -74,36 +70,17 @@ BINGX_CHAIN_RULE: Final[ChainRule[IncrDepth, IncrDepth]] = ChainRule(
 class BingxBookSync(SyncedBook[IncrDepth, IncrDepth]):
     """One instrument's synchronised L2 book fed by ``@incrDepth`` pushes (snapshots and updates alike)."""
 
-    __slots__ = ("snapshots_seen",)
+    __slots__ = ()
 
-    def __init__(
-        self,
-        ctx: MarketContext,
-        *,
-        max_buffer: int = DEFAULT_MAX_BUFFER,
-        clear_on_desync: bool = True,
-        logger: logging.Logger | None = None,
-    ) -> None:
-        super().__init__(
-            ctx,
-            BINGX_CHAIN_RULE,
-            parse_incr_snapshot,
-            parse_incr_update,
-            max_buffer=max_buffer,
-            clear_on_desync=clear_on_desync,
-            logger=logger or _log,
-        )
-        self.snapshots_seen = 0
+    venue_rules = BookRules(BINGX_CHAIN_RULE, parse_incr_snapshot, parse_incr_update, _log)
 
     def on_push(self, msg: IncrDepth, ts_init: int) -> BookEmission:
         """Any ``@incrDepth`` push: ``all`` is a snapshot, ``update`` an update; any other action is a
         push we cannot read, so the book can no longer be vouched for and is rebuilt."""
-        action = msg.action
-        if action == "update":
-            return self.on_diff(msg, ts_init)
-        if action == "all":
-            self.snapshots_seen += 1
+        if msg.action not in ("all", "update"):
+            return self.request_resync(f"unknown incrDepth action {msg.action[:20]!r}", ts_init)
+        if msg.action == "all":
             if self._sync.is_synced:
                 self._sync.reset()  # in-stream snapshot: authoritative even while synced
-            return self._converted(self._sync.on_snapshot(msg), ts_init, None)
-        return self.request_resync(f"unknown incrDepth action {action[:20]!r}", ts_init)
+            return self.on_snapshot(msg, ts_init)
+        return self.on_diff(msg, ts_init)

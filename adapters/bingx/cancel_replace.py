@@ -25,8 +25,9 @@ from nautilus_trader.model.objects import Price, Quantity
 from nautilus_trader.model.orders import Order as NautilusOrder
 
 from adapters.bingx.errors import BingxError, BingxRejection
-from adapters.bingx.http import MAX_CLIENT_ORDER_ID_LEN, BingxHttpClient
-from adapters.bingx.schemas import Order as VenueOrder
+from adapters.bingx.http import BingxHttpClient
+from adapters.bingx.parsing import MAX_CLIENT_ORDER_ID_LEN
+from adapters.bingx.schemas_rest import Order as VenueOrder
 from adapters.bingx.user_events import OrderIndex
 from adapters.bingx.venue_sync import BingxVenueSync
 from adapters.core.base.backoff import Backoff

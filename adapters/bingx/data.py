@@ -40,26 +40,17 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
-from nautilus_trader.cache.cache import Cache
-from nautilus_trader.common.component import LiveClock, MessageBus
 from nautilus_trader.data.messages import (
     RequestTradeTicks,
-    SubscribeBars,
     SubscribeFundingRates,
     SubscribeIndexPrices,
     SubscribeMarkPrices,
-    SubscribeOrderBook,
-    SubscribeTradeTicks,
-    UnsubscribeBars,
     UnsubscribeFundingRates,
     UnsubscribeIndexPrices,
     UnsubscribeMarkPrices,
-    UnsubscribeOrderBook,
-    UnsubscribeTradeTicks,
 )
 from nautilus_trader.model.data import Bar, BarType, OrderBookDeltas
-from nautilus_trader.model.identifiers import ClientId, InstrumentId
+from nautilus_trader.model.identifiers import InstrumentId
 
 from adapters.bingx.book import BingxBookSync, BookEmission
 from adapters.bingx.config import BingxDataClientConfig
@@ -98,28 +89,20 @@ from adapters.bingx.schemas_market import (
 )
 from adapters.core.base.dedup import FifoDedup
 from adapters.core.market.data_client import (
-    OWN_BARS,
-    OWN_BOOK,
-    OWN_DEPTH10,
     OWN_MARK,
-    OWN_QUOTES,
-    OWN_TRADES,
     PerpMarketDataClient,
+    RangeRequest,
     add_kind,
     discard_kind,
     resync_delay,
 )
+from adapters.core.market.data_client import DataMetrics as CoreDataMetrics
+from adapters.core.market.market_context import MarketContext
 from adapters.core.market.market_socket import pool_options
 from adapters.core.net.stream import Frame
 from adapters.core.net.stream_pool import MarketStreamPool
 
 __all__ = [
-    "OWN_BARS",
-    "OWN_BOOK",
-    "OWN_DEPTH10",
-    "OWN_MARK",
-    "OWN_QUOTES",
-    "OWN_TRADES",
     "BingxDataClient",
     "BookState",
     "DataMetrics",
@@ -141,52 +124,28 @@ class BookState:
 
 
 @dataclass(slots=True)
-class DataMetrics:
-    events: int = 0
-    reconnects: int = 0
-    book_resyncs_after_reconnect: int = 0
+class DataMetrics(CoreDataMetrics):
     duplicate_trades_dropped: int = 0
     bars_dropped_after_reconnect: int = 0
-    dropped_unknown_symbol: int = 0
     funding_polls: int = 0
     funding_poll_failures: int = 0
-    request_pages: dict[str, int] = field(default_factory=dict)
 
 
 class BingxDataClient(PerpMarketDataClient[BookState]):
     venue_name = "BingX"
     venue_error = BingxError
+    client_venue = BINGX_VENUE
+    logger_prefix = "adapters.bingx"
+    _venue_symbol = staticmethod(venue_symbol)
 
     _dcfg: BingxDataClientConfig
     _provider: BingxInstrumentProvider
     _http: BingxHttpClient
+    metrics: DataMetrics
 
-    def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        client_id: ClientId,
-        config: BingxDataClientConfig,
-        msgbus: MessageBus,
-        cache: Cache,
-        clock: LiveClock,
-        instrument_provider: BingxInstrumentProvider,
-        http: BingxHttpClient,
-    ) -> None:
-        super().__init__(
-            loop,
-            client_id,
-            BINGX_VENUE,
-            config,
-            msgbus,
-            cache,
-            clock,
-            instrument_provider,
-            http,
-            venue_symbol,
-            f"adapters.bingx.{client_id.value}.data",
-        )
-        self._dcfg = config
-        self.codec = BingxStreamCodec(f"{client_id.value}-market", self._pylog)
+    def _init_venue(self) -> None:
+        config = self._dcfg
+        self.codec = BingxStreamCodec(f"{self.id.value}-market", self._pylog)
         self.pool = MarketStreamPool(
             config.urls().ws,
             self,
@@ -194,7 +153,7 @@ class BingxDataClient(PerpMarketDataClient[BookState]):
             capacity=config.max_topics_per_connection,
             **pool_options(
                 config,
-                client_id.value,
+                self.id.value,
                 self._pylog,
                 ping_interval=None,  # BingX's heartbeat is its own text Ping, answered below
                 server_ping_reply=server_ping_reply,
@@ -215,14 +174,43 @@ class BingxDataClient(PerpMarketDataClient[BookState]):
     def _after_side_tasks_closed(self) -> None:
         self._funding_task = None
 
-    def _reset_book(self, book: BookState) -> None:
-        book.sync.reset()
-
     def _quote_stream(self, symbol: str) -> str:
         return book_ticker_topic(symbol)
 
     def _depth10_stream(self, symbol: str) -> str:
         return depth_topic(symbol, 10, self._dcfg.depth_interval_ms)
+
+    def _book_stream(self, symbol: str) -> str:
+        return incr_depth_topic(symbol)
+
+    def _trade_stream(self, symbol: str) -> str:
+        return trade_topic(symbol)
+
+    def _note_trades(self, symbol: str) -> None:
+        self._trade_seen.setdefault(symbol, FifoDedup(self._dcfg.trade_dedup_capacity))
+
+    def _forget_trades(self, symbol: str) -> None:
+        self._trade_seen.pop(symbol, None)
+
+    def _new_book(self, symbol: str, ctx: MarketContext) -> BookState:
+        return BookState(symbol, incr_depth_topic(symbol), BingxBookSync(ctx, logger=self._pylog))
+
+    def _book_added(self, book: BookState) -> None:
+        # The first push (``all``) follows the ack.
+        if not book.sync.is_synced:
+            self._start_resync(book, refresh_first=False)  # watchdog for the first ``all`` push
+
+    def _book_task(self, book: BookState) -> asyncio.Task[Any] | None:
+        return book.resyncer
+
+    def _bar_stream(self, symbol: str, bar_type: BarType) -> str:
+        return kline_topic(symbol, interval_for(bar_type))
+
+    def _bars_subscribed(self, stream: str, bar_type: BarType, ctx: MarketContext) -> None:
+        self._bars[stream] = BarTracker(bar_type, KLINE_INTERVALS[interval_for(bar_type)], ctx)
+
+    def _bars_unsubscribed(self, stream: str) -> None:
+        self._bars.pop(stream, None)
 
     # ------------------------------------------------------------------------------------------
     # Hot path: frames -> Nautilus data (MarketSink)
@@ -384,58 +372,14 @@ class BingxDataClient(PerpMarketDataClient[BookState]):
     # ------------------------------------------------------------------------------------------
     # Subscriptions
     # ------------------------------------------------------------------------------------------
-    async def _subscribe_trade_ticks(self, command: SubscribeTradeTicks) -> None:
-        symbol = self._symbol(command.instrument_id)
-        self._trade_seen.setdefault(symbol, FifoDedup(self._dcfg.trade_dedup_capacity))
-        await self.pool.subscribe([trade_topic(symbol)], OWN_TRADES)
-
-    async def _unsubscribe_trade_ticks(self, command: UnsubscribeTradeTicks) -> None:
-        symbol = venue_symbol(command.instrument_id)
-        self._trade_seen.pop(symbol, None)
-        await self.pool.unsubscribe([trade_topic(symbol)], OWN_TRADES)
-
-    async def _subscribe_order_book_deltas(self, command: SubscribeOrderBook) -> None:
-        symbol = self._symbol(command.instrument_id)
-        if symbol in self.books:
-            return
-        ctx = self._context(symbol)
-        assert ctx is not None
-        book = BookState(symbol, incr_depth_topic(symbol), BingxBookSync(ctx, logger=self._pylog))
-        # The first push (``all``) follows the ack.
-        await self._add_book(symbol, book, [book.topic])
-        if not book.sync.is_synced:
-            self._start_resync(book, refresh_first=False)  # watchdog for the first ``all`` push
-
-    async def _unsubscribe_order_book_deltas(self, command: UnsubscribeOrderBook) -> None:
-        symbol = venue_symbol(command.instrument_id)
-        await self._drop_book(symbol, lambda book: book.resyncer)
-        await self.pool.unsubscribe([incr_depth_topic(symbol)], OWN_BOOK)
-
-    async def _subscribe_bars(self, command: SubscribeBars) -> None:
-        bar_type = command.bar_type
-        symbol = self._symbol(bar_type.instrument_id)
-        ctx = self._context(symbol)
-        assert ctx is not None
-        interval = interval_for(bar_type)
-        topic = kline_topic(symbol, interval)
-        self._bars[topic] = BarTracker(bar_type, KLINE_INTERVALS[interval], ctx)
-        await self.pool.subscribe([topic], OWN_BARS)
-
-    async def _unsubscribe_bars(self, command: UnsubscribeBars) -> None:
-        bar_type = command.bar_type
-        topic = kline_topic(venue_symbol(bar_type.instrument_id), interval_for(bar_type))
-        self._bars.pop(topic, None)
-        await self.pool.unsubscribe([topic], OWN_BARS)
 
     async def _subscribe_mark_prices(self, command: SubscribeMarkPrices) -> None:
-        symbol = self._symbol(command.instrument_id)
-        self._mark_symbols.add(symbol)
-        await self.pool.subscribe([mark_price_topic(symbol)], OWN_MARK)
+        await self._add_stream(command.instrument_id, OWN_MARK, mark_price_topic, self._mark_symbols.add)
 
     async def _unsubscribe_mark_prices(self, command: UnsubscribeMarkPrices) -> None:
-        symbol = venue_symbol(command.instrument_id)
-        self._mark_symbols.discard(symbol)
-        await self.pool.unsubscribe([mark_price_topic(symbol)], OWN_MARK)
+        await self._remove_stream(
+            command.instrument_id, OWN_MARK, mark_price_topic, self._mark_symbols.discard
+        )
 
     async def _subscribe_funding_rates(self, command: SubscribeFundingRates) -> None:
         self._funding_subscribe(command.instrument_id, "funding")
@@ -461,46 +405,31 @@ class BingxDataClient(PerpMarketDataClient[BookState]):
     async def order_book_snapshot(
         self, instrument_id: InstrumentId, limit: int | None = None
     ) -> OrderBookDeltas:
-        symbol = self._symbol(instrument_id)
-        ctx = self._context(symbol)
-        assert ctx is not None
+        symbol, ctx = self._symbol_context(instrument_id)
         wanted = limit or 100
         allowed = (5, 10, 20, 50, 100, 500, 1000)
         snapshot = await self._http.depth(symbol, next((n for n in allowed if n >= wanted), 1000))
         return parse_depth_rest(snapshot, ctx, self._clock.timestamp_ns())
 
-    async def historical_bars(
-        self,
-        bar_type: BarType,
-        start: pd.Timestamp | None = None,
-        end: pd.Timestamp | None = None,
-        limit: int = 0,
-    ) -> list[Bar]:
-        """Closed bars opening at or after ``start`` and closing by ``end`` (newest ``limit``), ascending.
-
-        Paged backwards from ``end`` with ``endTime`` (pages of ``klines_page_limit``).
-        """
-        symbol = self._symbol(bar_type.instrument_id)
-        ctx = self._context(symbol)
-        assert ctx is not None
+    async def _bars_in_range(self, bar_type: BarType, request: RangeRequest) -> list[Bar]:
+        """Paged backwards from the end with ``endTime`` (pages of ``klines_page_limit``)."""
         interval = interval_for(bar_type)
         interval_ms = KLINE_INTERVALS[interval]
-        start_ms, end_ms = self._range_ms(start, end)
+        start_ms, end_ms = request.start_ms, request.end_ms
         page = self._dcfg.klines_page_limit
-        cap = min(limit, self._dcfg.max_request_items) if limit > 0 else self._dcfg.max_request_items
         rows: dict[int, KlineRest] = {}
         cursor = end_ms
         while True:
-            batch = await self._http.klines(symbol, interval, end_ms=cursor, limit=page)
-            self.metrics.request_pages["klines"] = self.metrics.request_pages.get("klines", 0) + 1
+            batch = await self._http.klines(request.symbol, interval, end_ms=cursor, limit=page)
+            self.metrics.count_page("klines")
             if not batch:
                 break
             for r in batch:
                 if r.time >= start_ms and r.time + interval_ms <= end_ms:
                     rows[r.time] = r
             oldest = min(r.time for r in batch)
-            if oldest <= start_ms or len(rows) >= cap or len(batch) < page or oldest - 1 >= cursor:
+            if oldest <= start_ms or len(rows) >= request.cap or len(batch) < page or oldest - 1 >= cursor:
                 break
             cursor = oldest - 1
-        bars = parse_kline_rest(list(rows.values()), bar_type, interval_ms, ctx, end_ms)
-        return bars[-limit:] if limit > 0 else bars
+        bars = parse_kline_rest(list(rows.values()), bar_type, interval_ms, request.ctx, end_ms)
+        return bars[-request.limit :] if request.limit > 0 else bars

@@ -29,13 +29,9 @@ import asyncio
 from decimal import Decimal
 from typing import Any
 
-from nautilus_trader.cache.cache import Cache
-from nautilus_trader.common.component import LiveClock, MessageBus
 from nautilus_trader.execution.messages import GenerateFillReports, GenerateOrderStatusReport, ModifyOrder
 from nautilus_trader.execution.reports import FillReport, OrderStatusReport
 from nautilus_trader.model.identifiers import (
-    AccountId,
-    ClientId,
     VenueOrderId,
 )
 from nautilus_trader.model.objects import Price
@@ -58,12 +54,12 @@ from adapters.bingx.parsing import (
 )
 from adapters.bingx.poll import RestPollFailover
 from adapters.bingx.providers import BingxInstrumentProvider
-from adapters.bingx.schemas import Order as VenueOrder
-from adapters.bingx.schemas import Position
+from adapters.bingx.schemas_rest import Order as VenueOrder
+from adapters.bingx.schemas_rest import Position
 from adapters.bingx.user_events import BingxUserStreamHandler, CacheByVenueCid, OrderIndex
 from adapters.bingx.user_stream import BingxUserStreamOps, ping_reply
 from adapters.bingx.venue_sync import BingxVenueSync
-from adapters.core.client.perp_execution import PerpExecutionClient, venue_order_int
+from adapters.core.client.perp_execution import ExecVenue, PerpExecutionClient, venue_order_int
 from adapters.core.net.http_errors import VenueRejection
 from adapters.core.orders.order_tracking import TrackedOrder
 from adapters.core.orders.reconciliation import ms_or_none, open_and_history_orders, report_timeout
@@ -78,6 +74,14 @@ class BingxExecutionClient(PerpExecutionClient):
     venue_error = BingxError
     batch_cancel_max = MAX_BATCH_CANCEL
     conditional_types = CONDITIONAL_TYPES
+    names = ExecVenue(
+        venue=BINGX_VENUE,
+        account_type_suffix="SWAP",
+        logger_prefix="adapters.bingx",
+        venue_symbol=venue_symbol,
+        format_instrument_id=format_instrument_id,
+        position_report=position_to_status_report,
+    )
 
     _config: BingxExecClientConfig
     _http: BingxHttpClient
@@ -86,36 +90,10 @@ class BingxExecutionClient(PerpExecutionClient):
     sync: BingxVenueSync
     stream_ops: BingxUserStreamOps
 
-    def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        client_id: ClientId,
-        config: BingxExecClientConfig,
-        msgbus: MessageBus,
-        cache: Cache,
-        clock: LiveClock,
-        instrument_provider: BingxInstrumentProvider,
-        http: BingxHttpClient,
-    ) -> None:
-        super().__init__(
-            loop,
-            client_id,
-            BINGX_VENUE,
-            config,
-            msgbus,
-            cache,
-            clock,
-            instrument_provider,
-            http,
-            account_id=AccountId(f"{client_id.value}-SWAP"),
-            hedge=bool(config.dual_side_position),
-            venue_symbol=venue_symbol,
-            format_instrument_id=format_instrument_id,
-            logger_name=f"adapters.bingx.{client_id.value}",
-            position_report=position_to_status_report,
-        )
+    def _init_venue(self) -> None:
+        config = self._config
         self.replacer = CancelReplace(
-            http=http,
+            http=self._http,
             index=self.index,
             sync=self.sync,
             place_args=self._order_params,
@@ -135,7 +113,7 @@ class BingxExecutionClient(PerpExecutionClient):
                 always=config.poll_only,
                 audit_every=config.audit_interval_secs,
                 timeout=report_timeout(config.http_timeout_secs),
-                name=f"{client_id.value}-poll",
+                name=f"{self.id.value}-poll",
                 logger=self._pylog,
             )
 

@@ -20,33 +20,21 @@ request from a budget in Redis shared by all nodes configured with the same Redi
 
 from __future__ import annotations
 
-import asyncio
 import os
-from functools import lru_cache
 
-from nautilus_trader.cache.cache import Cache
-from nautilus_trader.common.component import LiveClock, MessageBus
-from nautilus_trader.config import InstrumentProviderConfig
-from nautilus_trader.live.factories import LiveDataClientFactory, LiveExecClientFactory
 from yarl import URL
 
-from adapters.bingx.config import (
-    ENV_API_KEY,
-    ENV_API_SECRET,
-    BingxDataClientConfig,
-    BingxExecClientConfig,
-    resolve_credentials,
-)
+from adapters.bingx.config import ENV_API_KEY, ENV_API_SECRET, resolve_credentials
 from adapters.bingx.data import BingxDataClient
 from adapters.bingx.execution import BingxExecutionClient
 from adapters.bingx.http import BingxHttpClient
 from adapters.bingx.providers import BingxInstrumentProvider
-from adapters.core.client import metrics
 from adapters.core.client.client_factory import (
-    AccountClients,
+    ClientConfig,
     HttpGetter,
-    cached_http_clients,
-    provider_config,
+    PerpDataClientFactory,
+    PerpExecClientFactory,
+    VenueAccounts,
 )
 from adapters.core.net.fleet_budget import FleetBudget, FleetBudgetSettings
 
@@ -62,85 +50,32 @@ def create_fleet_budget(base_url_http: str, settings: FleetBudgetSettings | None
     return FleetBudget(settings, scope, edge_ms=0, roll_margin_ms=20)
 
 
-_cached_http_client: HttpGetter[BingxHttpClient] = cached_http_clients(BingxHttpClient, create_fleet_budget)
+_ACCOUNTS = VenueAccounts(BingxHttpClient, BingxInstrumentProvider, create_fleet_budget, resolve_credentials)
+# One HTTP client per (URL, credentials) and one provider per (HTTP client, provider config), shared by
+# the data and exec clients of an account (see adapters.core.client.client_factory).
+get_cached_http_client: HttpGetter[BingxHttpClient] = _ACCOUNTS.http
+get_cached_instrument_provider = _ACCOUNTS.provider
 
 
-def get_cached_http_client(
-    base_url_http: str,
-    api_key: str | None,
-    api_secret: str | None,
-    timeout_secs: float,
-    recv_window_ms: int,
-    fleet_budget: FleetBudgetSettings | None = None,
-) -> BingxHttpClient:
-    """One HTTP client per (URL, credentials), shared by the data and exec clients of an account."""
-    return _cached_http_client(base_url_http, api_key, api_secret, timeout_secs, recv_window_ms, fleet_budget)
+class BingxLiveDataClientFactory(PerpDataClientFactory):
+    """Creates :class:`~adapters.bingx.data.BingxDataClient`. Market data needs no credentials: they
+    are used (config, else environment) when present."""
 
+    accounts = _ACCOUNTS
+    client_type = BingxDataClient
 
-@lru_cache(maxsize=16)
-def get_cached_instrument_provider(
-    http: BingxHttpClient, config: InstrumentProviderConfig
-) -> BingxInstrumentProvider:
-    return BingxInstrumentProvider(http, provider_config(config))
-
-
-# --------------------------------------------------------------------------------------------------
-# Client factories
-# --------------------------------------------------------------------------------------------------
-
-
-_ACCOUNT = AccountClients(get_cached_http_client, get_cached_instrument_provider)
-
-
-class BingxLiveDataClientFactory(LiveDataClientFactory):
-    """Market data needs no credentials: they are used (config, else environment) when present."""
-
-    @staticmethod
-    def create(  # type: ignore[override]
-        loop: asyncio.AbstractEventLoop,
-        name: str,
-        config: BingxDataClientConfig,
-        msgbus: MessageBus,
-        cache: Cache,
-        clock: LiveClock,
-    ) -> BingxDataClient:
-        return _ACCOUNT.create(
-            BingxDataClient,
-            loop,
-            name,
-            config,
-            msgbus,
-            cache,
-            clock,
-            credentials=(
-                config.api_key or os.environ.get(ENV_API_KEY),
-                config.api_secret or os.environ.get(ENV_API_SECRET),
-            ),
-            enable_metrics=metrics.enable_data_client,
+    @classmethod
+    def credentials(cls, config: ClientConfig) -> tuple[str | None, str | None]:
+        # Each of the two on its own: a key without a secret is passed on as it is.
+        return (
+            config.api_key or os.environ.get(ENV_API_KEY),
+            config.api_secret or os.environ.get(ENV_API_SECRET),
         )
 
 
-class BingxLiveExecClientFactory(LiveExecClientFactory):
+class BingxLiveExecClientFactory(PerpExecClientFactory):
     """Creates :class:`~adapters.bingx.execution.BingxExecutionClient` (key ``"BINGX"``; instrument ids
     like ``BTC-USDT-PERP.BINGX``). Shares the account's HTTP client and instrument provider."""
 
-    @staticmethod
-    def create(  # type: ignore[override]
-        loop: asyncio.AbstractEventLoop,
-        name: str,
-        config: BingxExecClientConfig,
-        msgbus: MessageBus,
-        cache: Cache,
-        clock: LiveClock,
-    ) -> BingxExecutionClient:
-        return _ACCOUNT.create(
-            BingxExecutionClient,
-            loop,
-            name,
-            config,
-            msgbus,
-            cache,
-            clock,
-            credentials=resolve_credentials(config.api_key, config.api_secret),
-            enable_metrics=metrics.enable_exec_client,
-        )
+    accounts = _ACCOUNTS
+    client_type = BingxExecutionClient

@@ -15,12 +15,10 @@ Clock
     On a timestamp error (``100421`` / ``109400`` "timestamp ...") the client fetches
     ``/openApi/swap/v2/server/time``, sets its offset (server - local midpoint) and retries once.
 Rate limits
-    BingX limits per UID *per endpoint* (mostly 5/s; 10/s place order; 2/s position mode / margin type) and
-    reports ``X-RateLimit-Requests-Remain`` / ``X-RateLimit-Requests-Expire`` per response. The client
-    counts requests per endpoint in 1-second windows
-    (:class:`~adapters.core.base.rate_window.FixedWindow`) and
-    waits for the window roll instead of collecting a ``100410``/429; ``Remain: 0`` blocks that endpoint until
-    ``Expire``; ``Retry-After`` on 429/418 blocks everything.
+    BingX limits per UID *per endpoint*; :class:`~adapters.bingx.rate_limit.BingxRateLimiter` counts them
+    and reads ``X-RateLimit-Requests-Remain`` / ``-Expire``: the client waits for the window roll instead
+    of collecting a ``100410``/429; ``Remain: 0`` blocks that endpoint until ``Expire``; ``Retry-After`` on
+    429/418 blocks everything.
 Several nodes on one IP (``fleet_budget``)
     Every request also takes its place from one budget in Redis shared by the nodes
     (:mod:`adapters.core.net.fleet_budget`): a bucket per endpoint and account (the hash of the API key;
@@ -32,12 +30,10 @@ Secrets (api secret, signature, full query) never appear in logs or exception me
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, Unpack
 
-import aiohttp
 import msgspec
 
 from adapters.bingx.credentials import BingxSigner
@@ -50,7 +46,19 @@ from adapters.bingx.errors import (
     BingxRejection,
     BingxTransportError,
 )
-from adapters.bingx.schemas import (
+from adapters.bingx.parsing import (
+    OrderHistoryQuery,
+    ParamValue,
+    PlaceOrderArgs,
+    json_param,
+    normalize_client_order_id,
+    order_history_params,
+    order_ref_params,
+    place_order_params,
+)
+from adapters.bingx.rate_limit import BingxRateLimiter
+from adapters.bingx.schemas_market import DepthRest, FundingRateRest, KlineRest, PremiumIndexRest
+from adapters.bingx.schemas_rest import (
     BalanceItem,
     CancelBatchResult,
     CommissionData,
@@ -72,15 +80,13 @@ from adapters.bingx.schemas import (
     decode_envelope,
     decoder,
 )
-from adapters.bingx.schemas_market import DepthRest, FundingRateRest, KlineRest, PremiumIndexRest
-from adapters.core.base.rate_window import FixedWindow
-from adapters.core.base.timestamps import wall_clock_ms
-from adapters.core.net.fleet_budget import FleetBudget, account_scope
+from adapters.core.net.fleet_budget import account_scope
 from adapters.core.net.http_errors import VenueRejection, is_ambiguous_http_status
 from adapters.core.net.rest_client import (
     UNREADABLE,
     LoggerLike,
     RestClientBase,
+    RestClientOptions,
     VenueErrorTypes,
     format_param,
     param_strings,
@@ -91,28 +97,18 @@ from adapters.core.net.rest_client import (
 __all__ = [
     "MAX_BATCH_CANCEL",
     "MAX_BATCH_PLACE",
-    "MAX_CLIENT_ORDER_ID_LEN",
     "BingxHttpClient",
-    "BingxRateLimiter",
     "LoggerLike",
     "build_param_strings",
-    "normalize_client_order_id",
-    "parse_expire_ms",
 ]
-
-ParamValue = str | int | bool | Decimal | None
 
 SWAP_V1: Final = "/openApi/swap/v1"
 SWAP_V2: Final = "/openApi/swap/v2"
 SWAP_V3: Final = "/openApi/swap/v3"
 LISTEN_KEY_PATH: Final = "/openApi/user/auth/userDataStream"
 SERVER_TIME_PATH: Final = f"{SWAP_V2}/server/time"
-MAX_CLIENT_ORDER_ID_LEN: Final = 40
 MAX_BATCH_PLACE: Final = 5
 MAX_BATCH_CANCEL: Final = 10
-
-HEADER_REMAIN: Final = "X-RateLimit-Requests-Remain"
-HEADER_EXPIRE: Final = "X-RateLimit-Requests-Expire"
 
 
 def _fmt(value: ParamValue) -> str:
@@ -124,109 +120,6 @@ def _fmt(value: ParamValue) -> str:
 def build_param_strings(params: Mapping[str, ParamValue] | None) -> tuple[str, str]:
     """``(to_sign, to_send)``: raw ``k=v&...`` and the same with each value percent-encoded (None dropped)."""
     return param_strings(params, _fmt)
-
-
-def normalize_client_order_id(value: str) -> str:
-    """BingX stores client order ids lowercased (1-40 chars): send them so, and echoes compare equal."""
-    if not 1 <= len(value) <= MAX_CLIENT_ORDER_ID_LEN:
-        raise ValueError(f"clientOrderId must be 1-{MAX_CLIENT_ORDER_ID_LEN} characters, was {len(value)}")
-    return value.lower()
-
-
-# Per-UID per-endpoint limits (requests per second), DOCS3 + support article (place order 10/s since
-# 2025-10-16). Anything unlisted: 5/s.
-ENDPOINT_LIMITS_PER_SEC: Final[dict[tuple[str, str], int]] = {
-    ("POST", f"{SWAP_V2}/trade/order"): 10,
-    ("GET", f"{SWAP_V1}/positionSide/dual"): 2,
-    ("POST", f"{SWAP_V1}/positionSide/dual"): 2,
-    ("GET", f"{SWAP_V2}/trade/marginType"): 2,
-    ("POST", f"{SWAP_V2}/trade/marginType"): 2,
-    ("POST", f"{SWAP_V2}/trade/cancelAllAfter"): 1,
-}
-DEFAULT_LIMIT_PER_SEC: Final = 5
-
-
-def parse_expire_ms(value: str | None, now_ms: int) -> int | None:
-    """``X-RateLimit-Requests-Expire`` -> absolute ms. BingX calls it "window expiration time" without a
-    unit: >= 1e12 is read as epoch ms, >= 1e9 as epoch seconds, anything smaller as ms from now."""
-    if value is None:
-        return None
-    try:
-        n = int(Decimal(value.strip()))
-    except (ArithmeticError, ValueError):  # garbage, NaN, infinity: no expiry we can believe
-        return None
-    if n < 0:
-        return None
-    if n >= 1_000_000_000_000:
-        return n
-    if n >= 1_000_000_000:
-        return n * 1000
-    return now_ms + n
-
-
-class BingxRateLimiter:
-    """Per-endpoint 1-second windows counted locally, plus venue-reported exhaustion and global blocks."""
-
-    def __init__(
-        self,
-        limits: Mapping[tuple[str, str], int] | None = None,
-        default_limit: int = DEFAULT_LIMIT_PER_SEC,
-        safety: float = 1.0,
-        roll_margin_ms: int = 20,
-        max_block_ms: int = 300_000,
-    ) -> None:
-        self._limits = dict(ENDPOINT_LIMITS_PER_SEC if limits is None else limits)
-        self._default = default_limit
-        self.safety = safety
-        self.roll_margin_ms = roll_margin_ms
-        self.max_block_ms = max_block_ms
-        self._windows: dict[tuple[str, str], FixedWindow] = {}
-        self._blocked_until: dict[tuple[str, str], int] = {}
-        self.blocked_until_ms: int = 0  # global (429/418 Retry-After)
-
-    def limit(self, method: str, path: str) -> int:
-        """Requests per second allowed on ``method path``."""
-        return self._limits.get((method, path), self._default)
-
-    def window(self, method: str, path: str) -> FixedWindow:
-        key = (method, path)
-        w = self._windows.get(key)
-        if w is None:
-            w = FixedWindow(self._limits.get(key, self._default), 1_000)
-            self._windows[key] = w
-        return w
-
-    def delay_ms(self, method: str, path: str, now_ms: int) -> int:
-        """How long to wait before sending (0 = now)."""
-        wait_until = max(self.blocked_until_ms, self._blocked_until.get((method, path), 0))
-        delay = max(0, wait_until - now_ms)
-        return max(delay, self.window(method, path).delay_ms(now_ms, 1, self.safety, self.roll_margin_ms))
-
-    def on_send(self, method: str, path: str, now_ms: int) -> None:
-        self.window(method, path).add(1, now_ms)
-
-    def update_from_headers(
-        self, method: str, path: str, headers: Mapping[str, str], now_ms: int
-    ) -> int | None:
-        """Apply ``Remain``/``Expire``; returns until when the endpoint is now blocked (None: not)."""
-        remain_s = headers.get(HEADER_REMAIN)
-        if remain_s is None:
-            return None
-        try:
-            remain = int(remain_s.strip())
-        except ValueError:
-            return None
-        if remain > 0:
-            return None
-        expire = parse_expire_ms(headers.get(HEADER_EXPIRE), now_ms)
-        until = min(expire, now_ms + self.max_block_ms) if expire is not None else now_ms + 1_000
-        key = (method, path)
-        self._blocked_until[key] = max(self._blocked_until.get(key, 0), until)
-        return until
-
-    def block_all(self, secs: float, now_ms: int) -> None:
-        until = now_ms + min(int(secs * 1000), self.max_block_ms)
-        self.blocked_until_ms = max(self.blocked_until_ms, until)
 
 
 class BingxHttpClient(RestClientBase):
@@ -242,29 +135,15 @@ class BingxHttpClient(RestClientBase):
         api_secret: str | None = None,
         *,
         signer: BingxSigner | None = None,
-        timeout_secs: float = 10.0,
-        recv_window_ms: int = 5_000,
         rate_limiter: BingxRateLimiter | None = None,
-        session: aiohttp.ClientSession | None = None,
-        logger: LoggerLike | None = None,
-        wall_ms: Callable[[], int] = wall_clock_ms,
-        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         source_key: str | None = None,
-        max_retry_after_secs: float = 5.0,
-        fleet_budget: FleetBudget | None = None,
+        **options: Unpack[RestClientOptions],
     ) -> None:
         super().__init__(
             base_url,
             api_key,
             signer if signer is not None else (BingxSigner(api_secret) if api_secret else None),
-            timeout_secs=timeout_secs,
-            recv_window_ms=recv_window_ms,
-            session=session,
-            logger=logger,
-            wall_ms=wall_ms,
-            sleep=sleep,
-            max_retry_after_secs=max_retry_after_secs,
-            fleet_budget=fleet_budget,
+            **options,
         )
         self.rate_limiter = rate_limiter or BingxRateLimiter()
         self._source_key = source_key
@@ -453,45 +332,9 @@ class BingxHttpClient(RestClientBase):
     # ----------------------------------------------------------------------------------------------
 
     async def place_order(
-        self,
-        symbol: str,
-        side: str,
-        order_type: str,
-        *,
-        position_side: str = "BOTH",
-        quantity: str | Decimal | None = None,
-        price: str | Decimal | None = None,
-        stop_price: str | Decimal | None = None,
-        price_rate: str | Decimal | None = None,
-        activation_price: str | Decimal | None = None,
-        working_type: str | None = None,
-        time_in_force: str | None = None,
-        reduce_only: bool | None = None,
-        close_position: bool | None = None,
-        client_order_id: str | None = None,
-        stop_guaranteed: str | None = None,
-        take_profit: Mapping[str, Any] | None = None,
-        stop_loss: Mapping[str, Any] | None = None,
+        self, symbol: str, side: str, order_type: str, **args: Unpack[PlaceOrderArgs]
     ) -> Order:
-        params: dict[str, ParamValue] = {
-            "symbol": symbol,
-            "side": side,
-            "positionSide": position_side,
-            "type": order_type,
-            "quantity": quantity,
-            "price": price,
-            "stopPrice": stop_price,
-            "priceRate": price_rate,
-            "activationPrice": activation_price,
-            "workingType": working_type,
-            "timeInForce": time_in_force,
-            "reduceOnly": reduce_only,
-            "closePosition": close_position,
-            "clientOrderId": normalize_client_order_id(client_order_id) if client_order_id else None,
-            "stopGuaranteed": stop_guaranteed,
-            "takeProfit": _json(take_profit),
-            "stopLoss": _json(stop_loss),
-        }
+        params = place_order_params(symbol, side, order_type, **args)
         data: OrderData = await self.request("POST", f"{SWAP_V2}/trade/order", OrderData, params)
         return data.order
 
@@ -509,7 +352,7 @@ class BingxHttpClient(RestClientBase):
                 item["clientOrderId"] = normalize_client_order_id(cid)
             items.append(item)
         data: OrdersData = await self.request(
-            "POST", f"{SWAP_V2}/trade/batchOrders", OrdersData, {"batchOrders": _json(items)}
+            "POST", f"{SWAP_V2}/trade/batchOrders", OrdersData, {"batchOrders": json_param(items)}
         )
         return data.orders or []
 
@@ -517,7 +360,7 @@ class BingxHttpClient(RestClientBase):
         self, symbol: str, *, order_id: int | None = None, client_order_id: str | None = None
     ) -> Order:
         data: OrderData = await self.request(
-            "DELETE", f"{SWAP_V2}/trade/order", OrderData, _order_ref(symbol, order_id, client_order_id)
+            "DELETE", f"{SWAP_V2}/trade/order", OrderData, order_ref_params(symbol, order_id, client_order_id)
         )
         return data.order
 
@@ -531,7 +374,7 @@ class BingxHttpClient(RestClientBase):
         if len(ids) > MAX_BATCH_CANCEL:
             raise ValueError(f"batch cancel takes at most {MAX_BATCH_CANCEL} ids")
         params: dict[str, ParamValue] = {"symbol": symbol}
-        params["orderIdList" if order_ids else "clientOrderIdList"] = _json(ids)
+        params["orderIdList" if order_ids else "clientOrderIdList"] = json_param(ids)
         result: CancelBatchResult = await self.request(
             "DELETE", f"{SWAP_V2}/trade/batchOrders", CancelBatchResult, params
         )
@@ -552,7 +395,7 @@ class BingxHttpClient(RestClientBase):
         self, symbol: str, *, order_id: int | None = None, client_order_id: str | None = None
     ) -> Order:
         data: OrderData = await self.request(
-            "GET", f"{SWAP_V2}/trade/order", OrderData, _order_ref(symbol, order_id, client_order_id)
+            "GET", f"{SWAP_V2}/trade/order", OrderData, order_ref_params(symbol, order_id, client_order_id)
         )
         return data.order
 
@@ -562,46 +405,16 @@ class BingxHttpClient(RestClientBase):
         )
         return (data.orders if data else None) or []
 
-    async def all_orders(
-        self,
-        symbol: str | None = None,
-        *,
-        order_id: int | None = None,
-        start_time: int | None = None,
-        end_time: int | None = None,
-        limit: int = 500,
-    ) -> list[Order]:
+    async def all_orders(self, symbol: str | None = None, **query: Unpack[OrderHistoryQuery]) -> list[Order]:
         """Order history (completed/cancelled only); ``order_id`` returns subsequent orders."""
-        return await self._orders(f"{SWAP_V2}/trade/allOrders", symbol, order_id, start_time, end_time, limit)
+        return await self._orders(f"{SWAP_V2}/trade/allOrders", symbol, query)
 
-    async def full_orders(
-        self,
-        symbol: str | None = None,
-        *,
-        order_id: int | None = None,
-        start_time: int | None = None,
-        end_time: int | None = None,
-        limit: int = 500,
-    ) -> list[Order]:
+    async def full_orders(self, symbol: str | None = None, **query: Unpack[OrderHistoryQuery]) -> list[Order]:
         """All orders including open ones (``/openApi/swap/v1/trade/fullOrder``)."""
-        return await self._orders(f"{SWAP_V1}/trade/fullOrder", symbol, order_id, start_time, end_time, limit)
+        return await self._orders(f"{SWAP_V1}/trade/fullOrder", symbol, query)
 
-    async def _orders(
-        self,
-        path: str,
-        symbol: str | None,
-        order_id: int | None,
-        start_time: int | None,
-        end_time: int | None,
-        limit: int,
-    ) -> list[Order]:
-        params: dict[str, ParamValue] = {
-            "symbol": symbol,
-            "orderId": order_id,
-            "startTime": start_time,
-            "endTime": end_time,
-            "limit": limit,
-        }
+    async def _orders(self, path: str, symbol: str | None, query: OrderHistoryQuery) -> list[Order]:
+        params = order_history_params(symbol, **query)
         data: OrdersData | None = await self.request("GET", path, OrdersData | None, params)
         return (data.orders if data else None) or []
 
@@ -791,19 +604,3 @@ def _raise_for_code(code: int, msg: str, status: int, method: str, path: str) ->
     if code == CODE_RATE_LIMIT:
         raise BingxRateLimited(code, msg, http_status=status, retry_after_secs=None, method=method, path=path)
     raise BingxRejection(code, msg, http_status=status, method=method, path=path)
-
-
-def _json(value: Any) -> str | None:
-    if value is None:
-        return None
-    return msgspec.json.encode(value).decode()
-
-
-def _order_ref(symbol: str, order_id: int | None, client_order_id: str | None) -> dict[str, ParamValue]:
-    if order_id is None and not client_order_id:
-        raise ValueError("order_id or client_order_id required")
-    return {
-        "symbol": symbol,
-        "orderId": order_id,
-        "clientOrderId": client_order_id.lower() if client_order_id and order_id is None else None,
-    }

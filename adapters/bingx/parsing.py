@@ -58,9 +58,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import ROUND_UP, Decimal
-from typing import Any, Final
+from typing import Any, Final, TypedDict, Unpack
 
 import msgspec
 from nautilus_trader.core.uuid import UUID4
@@ -89,7 +90,11 @@ from nautilus_trader.model.instruments import CryptoPerpetual
 from nautilus_trader.model.objects import AccountBalance, Currency, Money, Price, Quantity
 from nautilus_trader.model.orders import Order as NautilusOrder
 
-from adapters.bingx.schemas import (
+from adapters.bingx.schemas_base import Num as Num  # re-exported: importable from here before issue 15
+from adapters.bingx.schemas_base import flag as flag
+from adapters.bingx.schemas_base import num as num
+from adapters.bingx.schemas_base import to_int as to_int
+from adapters.bingx.schemas_rest import (
     BalanceItem,
     Contract,
     FillHistoryItem,
@@ -97,11 +102,11 @@ from adapters.bingx.schemas import (
     Order,
     Position,
 )
-from adapters.bingx.schemas import Num as Num  # re-exported: importable from here before issue 15
-from adapters.bingx.schemas import flag as flag
-from adapters.bingx.schemas import num as num
-from adapters.bingx.schemas import to_int as to_int
-from adapters.bingx.schemas_stream import AccountUpdateData, OrderUpdateData, PositionUpdate
+from adapters.bingx.schemas_user import (
+    AccountUpdateData,
+    OrderUpdateData,
+    PositionUpdate,
+)
 from adapters.core.base.timestamps import (
     NANOS_PER_MS,
     NANOS_PER_SECOND,
@@ -113,6 +118,7 @@ from adapters.core.orders.order_fill import OrderFill as OrderFill
 from adapters.core.orders.order_fill import order_fill_to_fill_report
 from adapters.core.orders.order_status import resolve_order_status
 from adapters.core.orders.position_report import position_status_report
+from adapters.core.orders.status_report import optional_price, order_status_report
 from adapters.core.parse.decimal_parse import (
     account_balance,
     increment_from_decimals,
@@ -297,6 +303,113 @@ def to_bingx_position_side(order_side: OrderSide, reduce_only: bool, hedge_mode:
         return "BOTH"
     is_buy = order_side == OrderSide.BUY
     return "LONG" if is_buy != reduce_only else "SHORT"
+
+
+# --------------------------------------------------------------------------------------------------
+# Outbound: request parameters (the REST client sends them; :func:`new_order_args` below maps a
+# NautilusTrader order to the arguments of :func:`place_order_params`)
+# --------------------------------------------------------------------------------------------------
+
+MAX_CLIENT_ORDER_ID_LEN: Final = 40
+# No float: money is never formatted through one (the REST client refuses it too).
+ParamValue = str | int | bool | Decimal | None
+
+
+def normalize_client_order_id(value: str) -> str:
+    """BingX stores client order ids lowercased (1-40 chars): send them so, and echoes compare equal."""
+    if not 1 <= len(value) <= MAX_CLIENT_ORDER_ID_LEN:
+        raise ValueError(f"clientOrderId must be 1-{MAX_CLIENT_ORDER_ID_LEN} characters, was {len(value)}")
+    return value.lower()
+
+
+def json_param(value: Any) -> str | None:
+    """A parameter whose value is JSON text (``takeProfit``, ``batchOrders``, id lists); None is absent."""
+    if value is None:
+        return None
+    return msgspec.json.encode(value).decode()
+
+
+class PlaceOrderArgs(TypedDict, total=False):
+    """The optional arguments of a new order (:func:`place_order_params`)."""
+
+    position_side: str
+    quantity: str | Decimal | None
+    price: str | Decimal | None
+    stop_price: str | Decimal | None
+    price_rate: str | Decimal | None
+    activation_price: str | Decimal | None
+    working_type: str | None
+    time_in_force: str | None
+    reduce_only: bool | None
+    close_position: bool | None
+    client_order_id: str | None
+    stop_guaranteed: str | None
+    take_profit: Mapping[str, Any] | None
+    stop_loss: Mapping[str, Any] | None
+
+
+def place_order_params(
+    symbol: str, side: str, order_type: str, **args: Unpack[PlaceOrderArgs]
+) -> dict[str, ParamValue]:
+    """A new order: ``POST /openApi/swap/v2/trade/order`` params (``positionSide`` BOTH unless given)."""
+    unknown = args.keys() - PlaceOrderArgs.__optional_keys__
+    if unknown:
+        raise TypeError(f"place_order() got unexpected keyword argument(s) {sorted(unknown)}")
+    client_order_id = args.get("client_order_id")
+    return {
+        "symbol": symbol,
+        "side": side,
+        "positionSide": args.get("position_side", "BOTH"),
+        "type": order_type,
+        "quantity": args.get("quantity"),
+        "price": args.get("price"),
+        "stopPrice": args.get("stop_price"),
+        "priceRate": args.get("price_rate"),
+        "activationPrice": args.get("activation_price"),
+        "workingType": args.get("working_type"),
+        "timeInForce": args.get("time_in_force"),
+        "reduceOnly": args.get("reduce_only"),
+        "closePosition": args.get("close_position"),
+        "clientOrderId": normalize_client_order_id(client_order_id) if client_order_id else None,
+        "stopGuaranteed": args.get("stop_guaranteed"),
+        "takeProfit": json_param(args.get("take_profit")),
+        "stopLoss": json_param(args.get("stop_loss")),
+    }
+
+
+class OrderHistoryQuery(TypedDict, total=False):
+    """The optional arguments of an order-history query (:func:`order_history_params`)."""
+
+    order_id: int | None
+    start_time: int | None
+    end_time: int | None
+    limit: int
+
+
+def order_history_params(symbol: str | None, **query: Unpack[OrderHistoryQuery]) -> dict[str, ParamValue]:
+    """``allOrders`` / ``fullOrder`` params (``limit`` 500 unless given); ``order_id`` asks for the orders
+    after it."""
+    unknown = query.keys() - OrderHistoryQuery.__optional_keys__
+    if unknown:
+        raise TypeError(f"order history query got unexpected keyword argument(s) {sorted(unknown)}")
+    return {
+        "symbol": symbol,
+        "orderId": query.get("order_id"),
+        "startTime": query.get("start_time"),
+        "endTime": query.get("end_time"),
+        "limit": query.get("limit", 500),
+    }
+
+
+def order_ref_params(symbol: str, order_id: int | None, client_order_id: str | None) -> dict[str, ParamValue]:
+    """One order by venue id, else by client id (lowercased, as BingX stores it): cancel and query."""
+    if order_id is None and not client_order_id:
+        raise ValueError("order_id or client_order_id required")
+    return {
+        "symbol": symbol,
+        "orderId": order_id,
+        "clientOrderId": client_order_id.lower() if client_order_id and order_id is None else None,
+    }
 
 
 CONDITIONAL_TYPES: Final = frozenset(
@@ -561,40 +674,38 @@ def order_to_status_report(
     trigger_price = None
     trigger_type = TriggerType.NO_TRIGGER
     if order_type == OrderType.TRAILING_STOP_MARKET:
-        act = order.activationPrice or order.actPrice or stop_s
-        if act and is_nonzero(act):
-            trigger_price = parse_price(act, price_precision)
+        trigger_price = optional_price(order.activationPrice or order.actPrice or stop_s, price_precision)
         trigger_type = parse_trigger_type(order.workingType)
         price_s = None  # ``price`` is the trailing distance here
     elif stop_s and is_nonzero(stop_s):
         trigger_price = parse_price(stop_s, price_precision)
         trigger_type = parse_trigger_type(order.workingType)
-    avg_s = order.avgPrice
     ts_accepted = _ms_to_ns(order.time, ts_init)
-    return OrderStatusReport(
-        account_id=account_id,
-        instrument_id=instrument_id,
-        venue_order_id=VenueOrderId(str(order.orderId)),
-        order_side=parse_order_side(order.side),
-        order_type=order_type,
-        time_in_force=tif,
-        order_status=parse_order_status(order.status, quantity_d, filled_d, treat_expired_as_canceled),
-        quantity=parse_quantity(_abs(qty_s), size_precision),
-        filled_qty=parse_quantity(_abs(filled_s), size_precision),
-        report_id=UUID4(),
+    return order_status_report(
+        account_id,
+        instrument_id,
+        str(order.orderId),
+        parse_order_side(order.side),
+        order_type,
+        tif,
+        parse_order_status(order.status, quantity_d, filled_d, treat_expired_as_canceled),
+        quantity=_abs(qty_s),
+        filled_qty=_abs(filled_s),
+        size_precision=size_precision,
+        price_precision=price_precision,
+        price=price_s,
+        trigger_price=trigger_price,
+        trigger_type=trigger_type,
+        trailing_offset=trailing_offset,
+        trailing_offset_type=trailing_type,
+        avg_px=order.avgPrice,
+        post_only=post_only,
+        reduce_only=order.reduceOnly is True,
         ts_accepted=ts_accepted,
         ts_last=_ms_to_ns(order.updateTime, ts_accepted),
         ts_init=ts_init,
         client_order_id=parse_client_order_id(order.client_order_id),
         venue_position_id=venue_position_id,
-        price=parse_price(price_s, price_precision) if price_s and is_nonzero(price_s) else None,
-        trigger_price=trigger_price,
-        trigger_type=trigger_type,
-        trailing_offset=trailing_offset,
-        trailing_offset_type=trailing_type,
-        avg_px=Decimal(avg_s) if avg_s and is_nonzero(avg_s) else None,
-        post_only=post_only,
-        reduce_only=order.reduceOnly is True,
     )
 
 
@@ -901,31 +1012,28 @@ def order_update_to_status_report(
     if stop_s and is_nonzero(stop_s):
         trigger_price = parse_price(stop_s, price_precision)
         trigger_type = parse_trigger_type(o.working_type)
-    avg_s = o.avg_price
-    return OrderStatusReport(
-        account_id=account_id,
-        instrument_id=instrument_id,
-        venue_order_id=VenueOrderId(str(o.order_id)),
-        order_side=parse_order_side(o.side),
-        order_type=order_type,
-        time_in_force=tif,
-        order_status=parse_update_status(o, treat_expired_as_canceled),
-        quantity=parse_quantity(_abs(qty_s), size_precision),
-        filled_qty=parse_quantity(_abs(filled_s), size_precision),
-        report_id=UUID4(),
+    return order_status_report(
+        account_id,
+        instrument_id,
+        str(o.order_id),
+        parse_order_side(o.side),
+        order_type,
+        tif,
+        parse_update_status(o, treat_expired_as_canceled),
+        quantity=_abs(qty_s),
+        filled_qty=_abs(filled_s),
+        size_precision=size_precision,
+        price_precision=price_precision,
+        # A market order's ``p`` is not a limit price.
+        price=None if order_type in _MARKET_LIKE else price_s,
+        trigger_price=trigger_price,
+        trigger_type=trigger_type,
+        avg_px=o.avg_price,
+        post_only=post_only,
+        reduce_only=o.reduce_only is True,
         ts_accepted=_ms_to_ns(o.order_time, ts_event),
         ts_last=ts_event,
         ts_init=ts_init,
         client_order_id=parse_client_order_id(o.client_order_id),
         venue_position_id=venue_position_id,
-        price=(
-            parse_price(price_s, price_precision)
-            if price_s and is_nonzero(price_s) and order_type not in _MARKET_LIKE
-            else None
-        ),
-        trigger_price=trigger_price,
-        trigger_type=trigger_type,
-        avg_px=Decimal(avg_s) if avg_s and is_nonzero(avg_s) else None,
-        post_only=post_only,
-        reduce_only=o.reduce_only is True,
     )

@@ -60,7 +60,7 @@ from adapters.bingx.schemas_market import (
     classify_market_frame,
     decode_market_frame,
 )
-from adapters.bingx.schemas_stream import (
+from adapters.bingx.stream_frames import (
     MAX_PING_FRAME,
     PONG,
     JsonPing,

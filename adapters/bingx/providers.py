@@ -12,7 +12,7 @@ from nautilus_trader.model.identifiers import InstrumentId, Venue
 from adapters.bingx.errors import BingxError
 from adapters.bingx.http import BingxHttpClient
 from adapters.bingx.parsing import BINGX_VENUE, contract_to_perpetual, venue_symbol
-from adapters.bingx.schemas import Contract
+from adapters.bingx.schemas_rest import Contract
 from adapters.core.market.perpetual_provider import PerpetualInstrumentProvider, passes_asset_filters
 
 # 1 online, 25 opening forbidden (closing still possible: keep it so positions reconcile),

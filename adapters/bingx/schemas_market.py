@@ -24,7 +24,7 @@ from typing import Any, Final
 
 import msgspec
 
-from adapters.bingx.schemas_stream import (
+from adapters.bingx.stream_frames import (
     GENERIC_DECODER,
     RAW_KEPT,
     JsonPing,

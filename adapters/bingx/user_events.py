@@ -46,19 +46,21 @@ from adapters.bingx.parsing import (
     order_update_to_status_report,
     parse_order_fill,
 )
-from adapters.bingx.schemas_stream import (
+from adapters.bingx.schemas_user import (
     AccountConfigUpdate,
     AccountUpdate,
-    JsonPing,
     ListenKeyExpired,
-    MalformedFrame,
     OrderTradeUpdate,
     OrderUpdateData,
-    PingFrame,
     Snapshot,
+    decode_user_frame,
+)
+from adapters.bingx.stream_frames import (
+    JsonPing,
+    MalformedFrame,
+    PingFrame,
     StreamAck,
     UnknownEvent,
-    decode_user_frame,
 )
 from adapters.core.base.dedup import FifoDedup
 from adapters.core.base.timestamps import NANOS_PER_MS
@@ -396,7 +398,7 @@ class BingxUserStreamHandler(UserFrameHandler):
 
     # --- ACCOUNT_UPDATE ----------------------------------------------------------------------
     def _on_account(self, data: object, event_time: int) -> None:
-        from adapters.bingx.schemas_stream import AccountUpdateData
+        from adapters.bingx.schemas_user import AccountUpdateData
 
         assert isinstance(data, AccountUpdateData)
         # Stamped with the event time: an update older than a REST read already applied (still queued

@@ -15,17 +15,12 @@ Binance. Here are only BingX's endpoints, its URL (``<ws>?listenKey=<key>``) and
 
 from __future__ import annotations
 
-import logging
-
-import aiohttp
+from typing import Unpack
 
 from adapters.bingx.http import BingxHttpClient
-from adapters.bingx.schemas_stream import MAX_PING_FRAME, PONG, decode_gzip_frame, is_ping
-from adapters.bingx.user_events import BingxUserStreamHandler
-from adapters.bingx.venue_sync import BingxVenueSync
+from adapters.bingx.stream_frames import MAX_PING_FRAME, PONG, decode_gzip_frame, is_ping
 from adapters.core.net.stream import Frame
-from adapters.core.net.ws_connection import WsConfig
-from adapters.core.userstream.stream_ops import VenueStreamOps
+from adapters.core.userstream.stream_ops import StreamOpsArgs, VenueStreamOps
 
 
 def user_stream_url(ws_base_url: str, listen_key: str) -> str:
@@ -43,29 +38,11 @@ def ping_reply(frame: Frame) -> Frame | None:
     return PONG if is_ping(payload) else None
 
 
-class BingxUserStreamOps(VenueStreamOps):
+class BingxUserStreamOps(VenueStreamOps[BingxHttpClient]):
     socket_name = "bingx-user"
 
-    def __init__(
-        self,
-        *,
-        http: BingxHttpClient,
-        sync: BingxVenueSync,
-        handler: BingxUserStreamHandler,
-        ws_base_url: str,
-        ws_config: WsConfig,
-        session: aiohttp.ClientSession | None,
-        logger: logging.Logger,
-    ) -> None:
-        super().__init__(
-            sync=sync,
-            handler=handler,
-            ws_base_url=ws_base_url,
-            ws_config=ws_config,
-            session=session,
-            logger=logger,
-        )
-        self._http = http
+    def __init__(self, **common: Unpack[StreamOpsArgs[BingxHttpClient]]) -> None:
+        super().__init__(**common)
         self.keys_created = 0
         self.keys_retired = 0
 

@@ -48,7 +48,11 @@ from adapters.bingx.parsing import (
     parse_fill_time_ns,
     parse_liquidity_side,
 )
-from adapters.bingx.schemas import FillHistoryItem, Order, Position
+from adapters.bingx.schemas_rest import (
+    FillHistoryItem,
+    Order,
+    Position,
+)
 from adapters.bingx.user_events import BingxUserStreamHandler, OrderIndex
 from adapters.core.base.backoff import Backoff
 from adapters.core.base.timestamps import NANOS_PER_MS, format_ms
@@ -73,6 +77,10 @@ def is_permanent(exc: Exception) -> bool:
 
 
 class BingxVenueSync(VenueSyncBase[BingxHttpClient, BingxUserStreamHandler, Order]):
+    venue_error = BingxError
+    fills_query = "fillHistory"
+    _is_permanent = staticmethod(is_permanent)
+
     def __init__(
         self,
         *,
@@ -172,10 +180,13 @@ class BingxVenueSync(VenueSyncBase[BingxHttpClient, BingxUserStreamHandler, Orde
     async def resolve_order(self, order: TrackedOrder) -> bool:
         """Query the order's live link and its fills, apply them. False when the venue does not know
         it; raises on transport/ambiguous errors."""
+        chain = self._index.chain(order)
+        # Read before the query goes out: a replacement answered while the "not found" is on its
+        # way back has cleared the flag, yet the venue was asked before it placed the replacement.
+        replacing_when_asked = chain is not None and chain.replacing
         o = await self.query_live_link(order)
         if o is None:
-            chain = self._index.chain(order)
-            if chain is not None and chain.replacing:
+            if replacing_when_asked or (chain is not None and chain.replacing):
                 self._log.info("%s: its replacement is in flight; its answer decides", order.client_order_id)
                 return True
             return False
@@ -200,6 +211,8 @@ class BingxVenueSync(VenueSyncBase[BingxHttpClient, BingxUserStreamHandler, Orde
         if not ids and order.venue_order_id is not None and order.venue_order_id.value.isdigit():
             ids = [order.venue_order_id.value]
         return sum([await self.fetch_order_fills(order, int(v)) for v in ids])
+
+    _fetch_missing_fills = fetch_all_fills
 
     async def fetch_order_fills(self, order: TrackedOrder | None, order_id: int, symbol: str = "") -> int:
         """Every fill of one venue order (tracked or external), by trade id."""
@@ -250,9 +263,7 @@ class BingxVenueSync(VenueSyncBase[BingxHttpClient, BingxUserStreamHandler, Orde
             (o.client_order_id or "").lower(), str(o.orderId)
         )
 
-    async def _report_external(self, o: Order) -> int:
-        """An order the node does not track (nor the engine's cache holds): reported once, with
-        every fill it has (see :func:`adapters.core.userstream.gap_sync.report_external_order`)."""
+    def _external_order(self, o: Order) -> gap_sync.ExternalOrder[FillHistoryItem]:
         info = self._instruments(o.symbol)
         pos_id = self._position_id(info.instrument_id, o.positionSide)
 
@@ -263,8 +274,8 @@ class BingxVenueSync(VenueSyncBase[BingxHttpClient, BingxUserStreamHandler, Orde
             check_positive_id(trade_id, "tradeId")
             return fill_key(item.symbol or o.symbol, trade_id, _side(item.side))
 
-        return await gap_sync.report_external_order(
-            tracker=self._tracker,
+        return gap_sync.ExternalOrder(
+            ident=o.orderId,
             executed=strict_decimal(o.executedQty or "0", "executedQty"),
             order_report=lambda: order_to_status_report(
                 o,
@@ -282,18 +293,12 @@ class BingxVenueSync(VenueSyncBase[BingxHttpClient, BingxUserStreamHandler, Orde
                 self._position_id(info.instrument_id, (item.positionSide or "").upper() or None),
                 info.quote_currency.code,
             ),
-            clock_ns=self._clock_ns,
-            send=self._handler.send_order_with_fills,
-            log=self._log,
-            ident=o.orderId,
-            synced_as_tracked=lambda: self._sync_if_known(o),
         )
 
-    # --- recovery phases / poll --------------------------------------------------------------
-    async def snapshot(self) -> SnapshotOutcome:
+    # --- recovery phases (see VenueSyncBase.snapshot / post_snapshot) / poll ------------------
+    async def _snapshot_account(self) -> list[QueryResult]:
+        """Balance (an account state) and positions (kept for inspection)."""
         results: list[QueryResult] = []
-        self._open_at_snapshot = {}
-        self._venue_symbols = set()
         try:
             asked_ms = self._http.now_ms()
             # Stamped with the venue time the read was asked at (the REST balance carries none): a
@@ -316,23 +321,9 @@ class BingxVenueSync(VenueSyncBase[BingxHttpClient, BingxUserStreamHandler, Orde
             results.append(QueryResult("positions", False, error=repr(exc)))
         else:
             results.append(QueryResult("positions", True, 0))
-        try:
-            orders = await self._http.open_orders()
-        except BingxError as exc:
-            results.append(QueryResult("openOrders", False, error=repr(exc)))
-        else:
-            try:
-                emitted = 0
-                for o in orders:
-                    emitted += await self._snapshot_order(o)
-            except (BingxError, FillsNotPublished) as exc:
-                results.append(QueryResult("openOrders", False, error=repr(exc)))
-            else:
-                results.append(QueryResult("openOrders", True, emitted))
-        return SnapshotOutcome(tuple(results))
+        return results
 
     async def _snapshot_order(self, o: Order) -> int:
-        self._venue_symbols.add(o.symbol)
         order = self._index.lookup(o.client_order_id, o.orderId)
         if order is None:
             order = self._handler.adopt((o.client_order_id or "").lower(), str(o.orderId))
@@ -344,23 +335,6 @@ class BingxVenueSync(VenueSyncBase[BingxHttpClient, BingxUserStreamHandler, Orde
             # else: its missing fills are fetched by post_snapshot's quantity check first
             return 1
         return await self._report_external(o)
-
-    async def post_snapshot(self) -> SnapshotOutcome:
-        """Closed orders' final states, then every fill since the last trade id per symbol
-        (``fillHistory``); see :func:`adapters.core.userstream.gap_sync.post_snapshot`."""
-        return await gap_sync.post_snapshot(
-            tracker=self._tracker,
-            open_at_snapshot=self._open_at_snapshot,
-            resolve_order=self.resolve_order,
-            fetch_order_fills=self.fetch_all_fills,
-            backfill_symbol=self.backfill_symbol,
-            fills_query="fillHistory",
-            errors=BingxError,
-            log=self._log,
-            venue_symbols=self._venue_symbols | set(self._walk_symbols()),
-            is_permanent=is_permanent,
-            relist_open_orders=self._relist_open_orders,
-        )
 
     async def _relist_open_orders(self) -> tuple[int, set[str]]:
         """The venue's open orders, listed again after the new stream connected (step 3b of

@@ -10,7 +10,8 @@ siblings: neither imports the other); ``tests/docs/test_docs.py`` checks it.
 * :mod:`~adapters.core.orders` - order tracking and venue facts as events exactly once.
 * :mod:`~adapters.core.userstream` - listen keys, the recovery driver, the gap sync.
 * :mod:`~adapters.core.market` - book synchronisation and the market-data client skeleton.
-* :mod:`~adapters.core.client` - the execution-client skeleton and the clients' metrics.
+* :mod:`~adapters.core.client` - the execution-client skeleton, the shared client configs and
+  factories, the clients' metrics.
 
 Modules lived directly in ``adapters.core`` before the layers. Code written against those paths
 (``from adapters.core.userstream.recovery import ...``) keeps working: the old name is an alias of the very

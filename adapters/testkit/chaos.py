@@ -53,6 +53,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import logging
 import os
 import pickle
 import random
@@ -62,7 +63,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
@@ -531,6 +532,9 @@ class ScheduleResult:
     violations: list[str] = field(default_factory=list)
     report: OracleReport | None = None
     seconds: float = 0.0
+    # ERROR lines our adapters logged, by message template, the expected ones excluded (a fault makes
+    # recovery attempts fail on purpose): not a violation by itself, but where a hidden race shows.
+    error_lines: Counter[str] = field(default_factory=Counter)
 
     @property
     def ok(self) -> bool:
@@ -1182,13 +1186,40 @@ async def run_schedule(
             log(msg)
 
     try:
-        await asyncio.wait_for(_run(seed, plan, result, vlog, prof), timeout=SCHEDULE_DEADLINE)
+        with ErrorLineCounter(result.error_lines).installed():
+            await asyncio.wait_for(_run(seed, plan, result, vlog, prof), timeout=SCHEDULE_DEADLINE)
     except TimeoutError:
         result.violations.append(f"schedule did not finish within {SCHEDULE_DEADLINE:.0f}s")
     except Exception as exc:
         result.violations.append(f"run crashed: {exc!r}")
     result.seconds = time.monotonic() - started
     return result
+
+
+# ERROR templates a fault produces by design: a recovery attempt that the fault made fail is retried.
+EXPECTED_ERROR_TEMPLATES = ("%s: recovery attempt %d failed (%r); retrying in %.1fs",)
+
+
+class ErrorLineCounter(logging.Handler):
+    """Counts the ERROR records of the ``adapters`` loggers by message template while installed."""
+
+    def __init__(self, into: Counter[str]) -> None:
+        super().__init__(level=logging.ERROR)
+        self.into = into
+
+    def emit(self, record: logging.LogRecord) -> None:
+        template = str(record.msg)
+        if template not in EXPECTED_ERROR_TEMPLATES:
+            self.into[template] += 1
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        root = logging.getLogger("adapters")
+        root.addHandler(self)
+        try:
+            yield
+        finally:
+            root.removeHandler(self)
 
 
 async def _run(
@@ -1329,10 +1360,27 @@ class Summary:
         for what, kind, planned in self.never_fired():
             verdict = "FAIL" if kind in expected else "warning"
             lines.append(f"WARNING: {what} kind {kind} never fired (planned {planned}x) [{verdict}]")
+        lines += self._error_lines()
         for r in failing:
             lines.append(f"FAILING seed {r.seed}: {r.violations[0].splitlines()[0]}")
             lines.append(f"  replay: {r.replay()}")
         return "\n".join(lines)
+
+    def _error_lines(self) -> list[str]:
+        """ERROR lines by message (the fault-made recovery-attempt failures excluded), with the seeds
+        that logged them: each is a place to look even when every check passed."""
+        by_template: dict[str, list[int]] = {}
+        count: Counter[str] = Counter()
+        for r in self.results:
+            for template, n in r.error_lines.items():
+                by_template.setdefault(template, []).append(r.seed)
+                count[template] += n
+        lines = [f"other ERROR log lines    {sum(count.values())} (recovery attempts excluded)"]
+        for template, n in count.most_common():
+            seeds = by_template[template]
+            shown = ", ".join(map(str, seeds[:8])) + (f", … ({len(seeds)} seeds)" if len(seeds) > 8 else "")
+            lines.append(f"  {n:>5}  {template[:100]!r}  seeds {shown}")
+        return lines
 
 
 async def run_many(

@@ -47,9 +47,9 @@ from nautilus_trader.model.identifiers import (
 
 from adapters.binance_futures.user_events import UserStreamHandler
 from adapters.bingx.user_events import OrderIndex
-from adapters.core.client.exec_client import InstrumentInfo
 from adapters.core.orders.order_facts import OrderFacts
 from adapters.core.orders.order_tracking import OrderTracker, TrackedOrder
+from adapters.core.parse.instrument_info import InstrumentInfo
 from adapters.testkit.soak import rss_mib
 
 SYMBOL = "BTCUSDT"

@@ -21,8 +21,8 @@ from adapters.binance_futures.factories import (
     get_cached_instrument_provider,
 )
 from adapters.binance_futures.parsing import symbol_to_perpetual
-from adapters.binance_futures.schemas_http import SymbolInfo
 from adapters.binance_futures.schemas_market import decode_market_frame
+from adapters.binance_futures.schemas_rest import SymbolInfo
 
 URLS = {"base_url_http": "http://127.0.0.1:1", "base_url_ws": "ws://127.0.0.1:1"}
 

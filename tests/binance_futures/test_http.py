@@ -26,7 +26,7 @@ from adapters.binance_futures.errors import (
 )
 from adapters.binance_futures.http import BatchOrderError, BinanceFuturesHttpClient
 from adapters.binance_futures.rate_limit import RateLimitTracker, parse_retry_after
-from adapters.binance_futures.schemas_http import Order
+from adapters.binance_futures.schemas_rest import Order
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "binance_futures"
 API_KEY = "test-api-key-0123456789"

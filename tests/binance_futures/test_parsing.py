@@ -21,19 +21,21 @@ from nautilus_trader.model.identifiers import AccountId, ClientOrderId, Instrume
 from nautilus_trader.model.objects import Price, Quantity
 
 from adapters.binance_futures import parsing as P
-from adapters.binance_futures.schemas import (
+from adapters.binance_futures.schemas_rest import (
     AccountInfo,
-    AccountUpdate,
     AlgoOrder,
-    AlgoUpdate,
     Balance,
     ExchangeInfo,
-    MalformedFrame,
     Order,
-    OrderTradeUpdate,
     PositionRisk,
     UserTrade,
     decode_http,
+)
+from adapters.binance_futures.schemas_user import (
+    AccountUpdate,
+    AlgoUpdate,
+    MalformedFrame,
+    OrderTradeUpdate,
     decode_user_frame,
 )
 

@@ -6,29 +6,31 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from adapters.binance_futures.schemas import (
-    AccountConfigUpdate,
+from adapters.binance_futures.schemas_rest import (
     AccountInfo,
-    AccountUpdate,
     AlgoOrder,
-    AlgoUpdate,
     Balance,
     CommissionRate,
-    ControlResponse,
     ExchangeInfo,
-    ListenKeyExpired,
     ListenKeyResponse,
-    MalformedFrame,
-    MarginCall,
     Order,
-    OrderTradeUpdate,
     PositionRisk,
     PositionSideDual,
+    UserTrade,
+    decode_http,
+)
+from adapters.binance_futures.schemas_user import (
+    AccountConfigUpdate,
+    AccountUpdate,
+    AlgoUpdate,
+    ControlResponse,
+    ListenKeyExpired,
+    MalformedFrame,
+    MarginCall,
+    OrderTradeUpdate,
     StreamError,
     TradeLite,
     UnknownEvent,
-    UserTrade,
-    decode_http,
     decode_user_frame,
 )
 

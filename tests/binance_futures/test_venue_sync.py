@@ -16,8 +16,7 @@ from nautilus_trader.model.identifiers import ClientOrderId, PositionId, VenueOr
 from nautilus_trader.model.objects import Money, Price, Quantity
 
 from adapters.binance_futures.errors import BinanceAmbiguous, BinanceRejection
-from adapters.binance_futures.schemas import decode_http
-from adapters.binance_futures.schemas_http import AlgoOrder, Order, PositionRisk, UserTrade
+from adapters.binance_futures.schemas_rest import AlgoOrder, Order, PositionRisk, UserTrade, decode_http
 from adapters.binance_futures.venue_sync import VenueSync
 from adapters.core.orders.order_tracking import Terminal
 from tests.binance_futures.user_frames import (

@@ -36,7 +36,11 @@ from adapters.bingx.schemas_market import (
     TradeFrame,
     decode_market_frame,
 )
-from adapters.bingx.schemas_stream import MalformedFrame, PingFrame, StreamAck
+from adapters.bingx.stream_frames import (
+    MalformedFrame,
+    PingFrame,
+    StreamAck,
+)
 from adapters.core.base.dedup import FifoDedup
 from adapters.core.market.book_sync import SyncState, Verdict
 from adapters.core.net.stream_pool import Ack

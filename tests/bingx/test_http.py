@@ -23,9 +23,10 @@ from adapters.bingx.errors import (
     BingxRejection,
     BingxTransportError,
 )
-from adapters.bingx.http import BingxHttpClient, BingxRateLimiter, build_param_strings, parse_expire_ms
+from adapters.bingx.http import BingxHttpClient, build_param_strings
 from adapters.bingx.providers import BingxInstrumentProvider
-from adapters.bingx.schemas import num
+from adapters.bingx.rate_limit import BingxRateLimiter, parse_expire_ms
+from adapters.bingx.schemas_base import num
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bingx"
 API_KEY = "bingx-test-api-key-0123456789"

@@ -18,8 +18,8 @@ from nautilus_trader.model.identifiers import AccountId, InstrumentId, PositionI
 from nautilus_trader.model.objects import Currency, Money, Price, Quantity
 
 from adapters.bingx import parsing as P
-from adapters.bingx import schemas as S
-from adapters.bingx import schemas_stream as W
+from adapters.bingx import schemas_rest as S
+from adapters.bingx import schemas_user as W
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bingx"
 ACCOUNT = AccountId("BINGX-001")

@@ -6,9 +6,11 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from adapters.bingx import schemas as S
+from adapters.bingx import schemas_base as B
 from adapters.bingx import schemas_market as M
-from adapters.bingx import schemas_stream as W
+from adapters.bingx import schemas_rest as S
+from adapters.bingx import schemas_user as W
+from adapters.bingx import stream_frames as F
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bingx"
 
@@ -36,20 +38,20 @@ def data(name: str, tp: object) -> object:
     ],
 )
 def test_num_is_exact_text(raw: bytes, expected: str | None) -> None:
-    assert S.num(msgspec.Raw(raw)) == expected
+    assert B.num(msgspec.Raw(raw)) == expected
 
 
 def test_num_refuses_float() -> None:
     with pytest.raises(TypeError):
-        S.num(0.1)
+        B.num(0.1)
 
 
 def test_flag_and_to_int() -> None:
-    assert S.flag("true") and S.flag(True) and S.flag("TRUE")
-    assert not S.flag("") and not S.flag(None) and not S.flag("false")
-    assert S.to_int("1736012449498123456") == 1736012449498123456
-    assert S.to_int("") is None
-    assert S.to_int(0) == 0
+    assert B.flag("true") and B.flag(True) and B.flag("TRUE")
+    assert not B.flag("") and not B.flag(None) and not B.flag("false")
+    assert B.to_int("1736012449498123456") == 1736012449498123456
+    assert B.to_int("") is None
+    assert B.to_int(0) == 0
 
 
 def test_order_ids_above_2_53_from_number_and_string() -> None:
@@ -60,7 +62,7 @@ def test_order_ids_above_2_53_from_number_and_string() -> None:
     assert isinstance(c, S.OrderData)
     assert c.order.orderId == 1736011869418901234
     assert c.order.status == "CANCELLED"
-    assert S.to_int(q.order.triggerOrderId) == 1736012449498123500
+    assert B.to_int(q.order.triggerOrderId) == 1736012449498123500
 
 
 def test_order_tolerates_numbers_and_both_client_id_spellings() -> None:
@@ -68,19 +70,19 @@ def test_order_tolerates_numbers_and_both_client_id_spellings() -> None:
     assert isinstance(p, S.OrderData)
     assert p.order.client_order_id == "528n81-abc"
     assert p.order.quantity_s == "3"
-    assert S.num(p.order.price) == "0"
+    assert B.num(p.order.price) == "0"
     o = data("open_orders.json", S.OrdersData)
     assert isinstance(o, S.OrdersData) and o.orders is not None
     assert [x.client_order_id for x in o.orders] == ["abc-1", None]
-    assert S.flag(o.orders[1].reduceOnly) is True
+    assert B.flag(o.orders[1].reduceOnly) is True
 
 
 def test_contracts_numbers_kept_exact() -> None:
     contracts = data("contracts.json", list[S.Contract])
     assert isinstance(contracts, list)
     btc = contracts[0]
-    assert S.num(btc.tradeMinQuantity) == "0.0001"
-    assert S.num(btc.makerFeeRate) == "0.0002"
+    assert B.num(btc.tradeMinQuantity) == "0.0001"
+    assert B.num(btc.makerFeeRate) == "0.0002"
     assert btc.api_open_allowed
     assert not contracts[1].api_open_allowed and contracts[1].api_close_allowed
 
@@ -88,8 +90,8 @@ def test_contracts_numbers_kept_exact() -> None:
 def test_positions_float_liquidation_price_exact() -> None:
     positions = data("positions.json", list[S.Position])
     assert isinstance(positions, list)
-    assert S.num(positions[1].liquidationPrice) == "294.16914617776246"
-    assert S.to_int(positions[0].positionId) == 1792480725958881280
+    assert B.num(positions[1].liquidationPrice) == "294.16914617776246"
+    assert B.to_int(positions[0].positionId) == 1792480725958881280
 
 
 def test_envelope_error_at_http_200_keeps_code() -> None:
@@ -104,20 +106,20 @@ def test_envelope_error_at_http_200_keeps_code() -> None:
 
 
 def test_gzip_frames_and_ping() -> None:
-    assert W.decode_gzip_frame(gzip.compress(b"Ping")) == b"Ping"
-    assert W.decode_gzip_frame(b"plain") == b"plain"
-    assert W.is_ping(b"Ping")
-    assert isinstance(W.decode_user_frame(gzip.compress(b"Ping")), W.PingFrame)
-    assert isinstance(M.decode_market_frame(gzip.compress(b"Ping")), W.PingFrame)
+    assert F.decode_gzip_frame(gzip.compress(b"Ping")) == b"Ping"
+    assert F.decode_gzip_frame(b"plain") == b"plain"
+    assert F.is_ping(b"Ping")
+    assert isinstance(W.decode_user_frame(gzip.compress(b"Ping")), F.PingFrame)
+    assert isinstance(M.decode_market_frame(gzip.compress(b"Ping")), F.PingFrame)
     with pytest.raises(ValueError):
-        W.decode_gzip_frame(b"\x1f\x8bgarbage")
-    assert isinstance(W.decode_user_frame(b"\x1f\x8bgarbage"), W.MalformedFrame)
+        F.decode_gzip_frame(b"\x1f\x8bgarbage")
+    assert isinstance(W.decode_user_frame(b"\x1f\x8bgarbage"), F.MalformedFrame)
 
 
 def test_json_ping_pong() -> None:
     frame = M.decode_market_frame(b'{"ping":"abc","time":"2023-10-02T18:51:55.089+0800"}')
-    assert isinstance(frame, W.JsonPing)
-    assert msgspec.json.decode(W.json_pong(frame)) == {"pong": "abc", "time": "2023-10-02T18:51:55.089+0800"}
+    assert isinstance(frame, F.JsonPing)
+    assert msgspec.json.decode(F.json_pong(frame)) == {"pong": "abc", "time": "2023-10-02T18:51:55.089+0800"}
 
 
 def test_order_trade_update_gzip() -> None:
@@ -125,10 +127,10 @@ def test_order_trade_update_gzip() -> None:
     assert isinstance(ev, W.OrderTradeUpdate)
     o = ev.order
     assert o.order_id == 1970374651259388123
-    assert S.num(o.last_filled_qty) == "0.00100000"
-    assert S.num(o.cum_filled_qty) == "0.00200000"
+    assert B.num(o.last_filled_qty) == "0.00100000"
+    assert B.num(o.cum_filled_qty) == "0.00200000"
     assert o.client_order_id == "my-order-7"
-    assert S.to_int(o.trade_id_alt) == 511178071
+    assert B.to_int(o.trade_id_alt) == 511178071
 
 
 def test_trade_update_alias_and_string_order_id() -> None:
@@ -136,7 +138,7 @@ def test_trade_update_alias_and_string_order_id() -> None:
     ev = W.decode_user_frame(raw)
     assert isinstance(ev, W.TradeUpdate) and isinstance(ev, W.OrderTradeUpdate)
     assert ev.order.order_id == 1970374651259388000
-    assert S.num(ev.order.last_filled_qty) is None
+    assert B.num(ev.order.last_filled_qty) is None
 
 
 def test_account_events() -> None:
@@ -144,7 +146,7 @@ def test_account_events() -> None:
     assert isinstance(acc, W.AccountUpdate)
     assert acc.account.reason == "ORDER"
     assert (
-        acc.account.balances is not None and S.num(acc.account.balances[0].wallet_balance) == "117.80007595"
+        acc.account.balances is not None and B.num(acc.account.balances[0].wallet_balance) == "117.80007595"
     )
     assert acc.account.positions is not None and acc.account.positions[0].position_side == "SHORT"
     cfg = W.decode_user_frame(load("account_config_update.json"))
@@ -160,14 +162,14 @@ def test_account_events() -> None:
 
 def test_unknown_acks_and_garbage_never_raise() -> None:
     unknown = W.decode_user_frame(b'{"e":"NEW_THING","E":1}')
-    assert isinstance(unknown, W.UnknownEvent) and unknown.event_type == "NEW_THING"
+    assert isinstance(unknown, F.UnknownEvent) and unknown.event_type == "NEW_THING"
     ack = W.decode_user_frame(b'{"code":0,"id":"e745","msg":"SUCCESS","timestamp":1759980142604}')
-    assert isinstance(ack, W.StreamAck) and ack.ok and ack.id == "e745"
+    assert isinstance(ack, F.StreamAck) and ack.ok and ack.id == "e745"
     err = M.decode_market_frame(b'{"id":"","code":80014,"msg":"invalid params","dataType":"","data":null}')
-    assert isinstance(err, W.StreamAck) and err.code == 80014 and not err.ok
+    assert isinstance(err, F.StreamAck) and err.code == 80014 and not err.ok
     bad = W.decode_user_frame(b'{"e":"ORDER_TRADE_UPDATE","o":{"s":"X"}}')  # missing order id
-    assert isinstance(bad, W.MalformedFrame) and bad.event_type == "ORDER_TRADE_UPDATE"
-    assert isinstance(W.decode_user_frame(b"not json"), W.MalformedFrame)
+    assert isinstance(bad, F.MalformedFrame) and bad.event_type == "ORDER_TRADE_UPDATE"
+    assert isinstance(W.decode_user_frame(b"not json"), F.MalformedFrame)
 
 
 def test_market_frames() -> None:
@@ -216,7 +218,7 @@ def test_market_data_the_strict_decoder_refuses_is_malformed_never_data() -> Non
         b'{"code":0,"dataType": "BTC-USDT@markPrice","data":{"p":"1"}}',  # not compact: not the fast path
     ):
         decoded = M.decode_market_frame(gzip.compress(frame))
-        assert isinstance(decoded, W.MalformedFrame), frame
+        assert isinstance(decoded, F.MalformedFrame), frame
         assert decoded.event_type == msgspec.json.decode(frame)["dataType"] and decoded.error
 
 

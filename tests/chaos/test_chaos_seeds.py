@@ -12,6 +12,7 @@ The fixed seeds below are chosen so that, between them, every fault kind and eve
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from typing import Any
 
@@ -19,9 +20,11 @@ import pytest
 
 from adapters.testkit.chaos import (
     BINGX_FAULT_KINDS,
+    EXPECTED_ERROR_TEMPLATES,
     FAULT_KINDS,
     WORKLOAD_KINDS,
     WS_API_FAULT_KINDS,
+    ErrorLineCounter,
     ScheduleResult,
     Summary,
     make_plan,
@@ -172,6 +175,24 @@ def test_the_summary_warns_about_a_kind_that_never_fired_and_fails_when_it_shoul
     assert summary.coverage_failures() == ["partial_fill_open_across_gap"]
     assert not summary.ok
     assert "never fired (planned 3x) [FAIL]" in summary.render()
+
+
+def test_the_summary_names_the_seeds_of_unexpected_error_lines_and_not_fault_made_ones() -> None:
+    results = [ScheduleResult(seed, [], "bingx") for seed in (7, 8, 9)]
+    log = logging.getLogger("adapters.core.userstream.gap_sync")
+    for r in results[:2]:
+        with ErrorLineCounter(r.error_lines).installed():
+            log.error(
+                "recovery: accepted order %s is unknown to the venue; leaving it to reconciliation", "O-1"
+            )
+            log.error(EXPECTED_ERROR_TEMPLATES[0], "BINGX-user-stream", 1, ValueError(), 0.1)
+            log.warning("a warning is not counted")
+    log.error("not counted: no counter installed")
+    assert all(not r.error_lines for r in results[2:])
+    rendered = Summary(results, "bingx").render()
+    assert "other ERROR log lines    2 (recovery attempts excluded)" in rendered
+    assert "is unknown to the venue" in rendered and "seeds 7, 8" in rendered
+    assert "retrying in" not in rendered
 
 
 # ------------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from nautilus_trader.model.enums import BookAction
 from nautilus_trader.model.identifiers import InstrumentId
 
-from adapters.core.market.book_glue import SyncedBook
+from adapters.core.market.book_glue import BookRules, SyncedBook
 from adapters.core.market.book_sync import ChainRule, SyncState, Verdict
 from adapters.core.market.market_context import MarketContext
 from adapters.core.market.market_parsing import F_LAST, snapshot_deltas, update_deltas
@@ -34,14 +34,13 @@ RULE: ChainRule[Msg, Msg] = ChainRule(
 
 
 def book(clear_on_desync: bool = True) -> SyncedBook[Msg, Msg]:
-    return SyncedBook(
-        MarketContext(IID, 2, 3),
+    rules: BookRules[Msg, Msg] = BookRules(
         RULE,
         lambda s, c, ts: snapshot_deltas(c, s.bids, [], s.id, ts, ts),
         lambda d, c, ts: update_deltas(c, d.bids, [], d.id, ts, ts),
-        clear_on_desync=clear_on_desync,
-        logger=logging.getLogger("test"),
+        logging.getLogger("test"),
     )
+    return SyncedBook(MarketContext(IID, 2, 3), rules=rules, clear_on_desync=clear_on_desync)
 
 
 def test_snapshot_then_diffs_then_clear_on_gap() -> None:

@@ -302,19 +302,16 @@ def _external(
             fetched.append(1)
         return trades
 
-    return gap_sync.report_external_order(
-        tracker=tracker,
+    order = gap_sync.ExternalOrder(
+        ident="web-1",
         executed=Decimal(executed),
         order_report=lambda: "order",  # type: ignore[arg-type,return-value]
         trades=fetch,
         key_of=lambda t: fill_key("AUSDT", t[0], OrderSide.SELL),
         quantity_of=lambda t: Decimal(t[1]),
         fill_report=lambda t, ts: ("fill", t[0], ts),  # type: ignore[arg-type,return-value]
-        clock_ns=lambda: 42,
-        send=send,
-        log=LOG,
-        ident="web-1",
     )
+    return gap_sync.report_external_order(order, tracker=tracker, clock_ns=lambda: 42, send=send, log=LOG)
 
 
 async def test_an_external_order_is_reported_once_with_every_fill_and_marked_only_once_sent() -> None:

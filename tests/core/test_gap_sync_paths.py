@@ -526,18 +526,21 @@ def _report_external(
     async def fetch() -> list[tuple[int, str]]:
         return trades
 
-    return gap_sync.report_external_order(
-        tracker=tracker,
+    order = gap_sync.ExternalOrder(
+        ident="web-9",
         executed=Decimal(executed),
         order_report=order_report,
         trades=fetch,
         key_of=lambda t: fill_key("AUSDT", t[0], OrderSide.SELL),
         quantity_of=lambda t: Decimal(t[1]),
         fill_report=lambda t, ts: ("fill", t[0], ts),
+    )
+    return gap_sync.report_external_order(
+        order,
+        tracker=tracker,
         clock_ns=lambda: 7,
         send=lambda r, f: sent.append((r, f)),
         log=LOG,
-        ident="web-9",
         synced_as_tracked=synced_as_tracked,
     )
 

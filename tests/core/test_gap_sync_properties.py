@@ -34,7 +34,7 @@ from nautilus_trader.model.enums import OrderSide, OrderType
 from nautilus_trader.model.identifiers import AccountId, ClientId, ClientOrderId, InstrumentId, StrategyId
 
 from adapters.binance_futures.errors import BinanceRejection
-from adapters.binance_futures.schemas_http import AlgoOrder, Order, PositionRisk, UserTrade
+from adapters.binance_futures.schemas_rest import AlgoOrder, Order, PositionRisk, UserTrade
 from adapters.binance_futures.user_events import UserStreamHandler
 from adapters.binance_futures.venue_sync import VenueSync
 from adapters.core.client.exec_client import InstrumentInfo

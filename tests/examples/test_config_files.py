@@ -90,7 +90,7 @@ def test_package_imports_like_nautilus_traders_adapters() -> None:
 
 def test_submodule_import_stays_light() -> None:
     code = (
-        "import sys, adapters.binance_futures.schemas_user, adapters.bingx.schemas_stream;"
+        "import sys, adapters.binance_futures.schemas_user, adapters.bingx.schemas_user;"
         "print(any(m.startswith('nautilus_trader.live') for m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)

@@ -82,6 +82,10 @@ NUMBER_STRINGS: list[str] = [
     "1." + "1" * 40,
     "0.1\x00",
     "00012",
+    # Past Python's 4,300-digit int() limit (a plain ValueError, not a decimal error, if unbounded).
+    "1" + "0" * 5000,
+    "0." + "1" * 5000,
+    "9" * 129,
 ]
 
 # JSON numbers (and non-numbers where a number is expected).
@@ -103,6 +107,8 @@ NUMBERS: list[Any] = [
     {"$raw": "-1e400"},
     {"$raw": "1E5"},
     {"$raw": "0.1e1"},
+    {"$raw": "1" + "0" * 5000},  # a JSON number past Python's 4,300-digit int() limit
+    {"$raw": "0." + "1" * 5000},
     True,
     False,
     None,
@@ -147,6 +153,7 @@ WRONG_TYPES: list[Any] = [[], {}, [1, 2], {"a": 1}, ["0.1", "1"], [[]], True, No
 def derived_number_strings(current: str) -> list[str]:
     """Near-valid variants of a number string the fixture carries (the most interesting ones)."""
     out = [current + " ", " " + current, current + "0" * 30, "-" + current, current + "e5"]
+    out += [current + "0" * 5000, current + "1" * 5000]  # length-stretched: past int()'s digit limit
     if "." in current:
         head, _, tail = current.partition(".")
         out += [f"{head}.{tail[:1]}_{tail[1:]}" if tail else current + "_", head, f"{head}.{tail}1"]

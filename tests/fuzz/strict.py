@@ -59,7 +59,9 @@ def integer(v: Any) -> int | None:
     if isinstance(v, int):
         return v
     if isinstance(v, str) and INT_RE.fullmatch(v):
-        return int(v)
+        # Through Decimal past a few thousand digits: int(str) stops at Python's 4,300-digit limit
+        # and the oracle must still say what the number is (far out of range: to be rejected).
+        return int(v) if len(v) < 4000 else int(Decimal(v))
     if isinstance(v, str) and v.isascii() and v == v.strip() and "e" in v.lower():
         # An integer written with an exponent ("1e5") is the same integer; the decoders are lax
         # about numeric strings on purpose (Binance has sent event times as strings).

@@ -125,7 +125,7 @@ def test_binance_user_aborts_become_rejected_frames(why: str, ops: list[dict[str
         ("trade id missing (TradeId '0')", [del_o("t")]),
         ("trade id -1", [set_o("t", -1)]),
         ("price -0.001", [set_o("L", "-0.001")]),
-        # escape | RecursionError at adapters/binance_futures/schemas.py (decode_user_frame/_classify)
+        # escape | RecursionError at adapters/binance_futures/schemas_user.py (decode_user_frame/_classify)
         ("1100-deep nesting", [DEEP]),
     ],
 )
@@ -136,7 +136,7 @@ def test_binance_user_frame_values(why: str, ops: list[dict[str, Any]]) -> None:
 
 
 def test_binance_user_deep_frame_is_counted_not_raised() -> None:
-    # escape | RecursionError at adapters/binance_futures/schemas.py (decode_user_frame)
+    # escape | RecursionError at adapters/binance_futures/schemas_user.py (decode_user_frame)
     handler, _, _ = target("binance-user").make_handler()
     handler.handle_frame(b'{"e":"ORDER_TRADE_UPDATE","E":1,"o":' + b"[" * 1100 + b"]" * 1100 + b"}")
     handler.handle_frame(b"[" * 5000 + b"]" * 5000)
@@ -184,9 +184,9 @@ def test_bingx_user_aborts_become_rejected_frames(why: str, ops: list[dict[str, 
         # wrong-value | bingx: fill time believed from a missing wire value (ts_event 0)
         ("trade time missing", [del_o("T")]),
         ("trade id -1", [set_o("td", -1)]),
-        # escape | RecursionError at adapters/bingx/schemas_stream.py (decode_user_frame/_control)
+        # escape | RecursionError at adapters/bingx/schemas_user.py (decode_user_frame/_control)
         ("1100-deep nesting", [DEEP]),
-        # escape | zlib.error at adapters/bingx/schemas_stream.py (decode_gzip_frame)
+        # escape | zlib.error at adapters/bingx/stream_frames.py (decode_gzip_frame)
     ],
 )
 def test_bingx_user_frame_values(why: str, ops: list[dict[str, Any]]) -> None:
@@ -363,7 +363,7 @@ def test_binance_http_200_with_error_code_raises_rejection() -> None:
             "429 with Retry-After inf",
             _http("bingx-http", "open_orders", 429, {"code": 100410, "msg": "x"}, {"Retry-After": "inf"}),
         ),
-        # http-untyped | ValueError at bingx/http.py (parse_expire_ms): Expire NaN with Remain 0
+        # http-untyped | ValueError at bingx/rate_limit.py (parse_expire_ms): Expire NaN with Remain 0
         (
             "Remain 0, Expire NaN",
             _http(
@@ -375,7 +375,7 @@ def test_binance_http_200_with_error_code_raises_rejection() -> None:
             ),
         ),
         # http-untyped | RecursionError at schemas.py (decode_envelope) / http.py (create_listen_key)
-        # http-untyped | ValidationError at bingx/schemas.py (decode_data): listenKey data of a wrong type
+        # http-untyped | ValidationError at bingx/schemas_rest.py (decode_data): listenKey data, wrong type
         ("listenKey data 7", _http("bingx-http", "create_listen_key", 200, {"code": 0, "data": 7})),
     ],
 )

@@ -141,6 +141,66 @@ async def test_a_replacement_answered_with_a_failure_and_executed_late_is_tracke
     await assert_converged(env)
 
 
+# Chaos (BingX seeds 259, 293, 301, 381 of 201..400): a recovery's query of an order being
+# cancel-replaced asked for the replacement's client id before the venue had placed it; the
+# replacement's answer arrived while that "not found" was on its way back, cleared the in-flight
+# flag, and the stale "not found" was taken for an accepted order the venue does not know (an ERROR
+# on an order that was fine). Whether a replacement was in flight is now read when the query goes out.
+@pytest.mark.timeout(60)
+async def test_a_not_found_asked_while_the_replacement_was_in_flight_is_not_an_unknown_order(
+    env: SimNode,
+) -> None:
+    import asyncio
+
+    price = last(env) * Decimal("0.95")
+    cid = env.strategy.limit(BTC, OrderSide.BUY, "0.0100", px(price))
+    await status(env, cid, OrderStatus.ACCEPTED)
+    client = env.bingx_client
+    tracked = client.tracker.get(cid.value)
+    assert tracked is not None
+    http = client._http
+    place, query = http.place_order, http.query_order
+    hold_place = asyncio.Event()
+    query_sent = asyncio.Event()
+
+    async def held_place(**kwargs: Any) -> Any:
+        await hold_place.wait()  # the replacement's request is on its way
+        return await place(**kwargs)
+
+    async def query_answered_after_the_replacement(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await query(*args, **kwargs)  # asked before the venue placed the replacement
+        finally:  # the venue's "order not exist" is a rejection: it comes back after the answer
+            query_sent.set()
+            hold_place.set()
+            await env.wait_until(lambda: not replacing(), what="the replacement answered")
+
+    def replacing() -> bool:
+        chain = client.index.chain(tracked)
+        return chain is not None and chain.replacing
+
+    http.place_order = held_place  # type: ignore[method-assign]
+    env.strategy.modify(cid, quantity="0.0200")
+    await env.wait_until(
+        lambda: client.index.chain(tracked) is not None and client.index.chain(tracked).replacing,
+        what="replacement in flight",
+    )
+    http.query_order = query_answered_after_the_replacement  # type: ignore[method-assign]
+    try:
+        found = await client.sync.resolve_order(tracked)
+    finally:
+        http.place_order, http.query_order = place, query  # type: ignore[method-assign]
+    assert query_sent.is_set()
+    assert found, "a not-found asked while the replacement was in flight is not final"
+    replacement = venue_orders(env, cid)[f"{cid.value.lower()}-r1"]
+    await env.wait_until(
+        lambda: env.order(cid).venue_order_id == VenueOrderId(str(replacement["order_id"])),
+        what="replacement tracked",
+    )
+    assert env.order(cid).status == OrderStatus.ACCEPTED
+    await assert_converged(env)
+
+
 async def test_modify_after_a_partial_fill_places_only_the_remainder(env: SimNode) -> None:
     book = env.sim.engine.book(SYMBOL, 5)
     best_ask, best_qty = book.asks[0]

@@ -3,29 +3,33 @@
 The data and exec clients of one venue account (same REST URL, credentials and provider config)
 share one HTTP client (one rate-limit budget) and one instrument provider (instruments loaded once):
 :func:`cached_http_clients` keeps one client per account, :func:`provider_config` makes a provider
-load something, and :class:`AccountClients` builds a client on the shared pair and enables its
-metrics endpoint when configured.
+load something, :class:`VenueAccounts` holds a venue's shared pairs, and
+:class:`PerpDataClientFactory` / :class:`PerpExecClientFactory` are NautilusTrader's factories: a
+client on the shared pair, its metrics endpoint enabled when configured (a venue's factory names its
+accounts and client class).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.common.component import LiveClock, MessageBus
 from nautilus_trader.config import InstrumentProviderConfig
+from nautilus_trader.live.factories import LiveDataClientFactory, LiveExecClientFactory
 from nautilus_trader.model.identifiers import ClientId
 
+from adapters.core.client import metrics
 from adapters.core.net.fleet_budget import FleetBudget, FleetBudgetSettings, settings_from_config
 
 H = TypeVar("H")  # a venue's HTTP client
-C = TypeVar("C")  # a data or exec client
+P = TypeVar("P")  # a venue's instrument provider
 
-HttpGetter = Callable[[str, str | None, str | None, float, int, FleetBudgetSettings | None], H]
+HttpGetter = Callable[..., H]  # (URL, key, secret, timeout, recvWindow, fleet settings=None) -> client
+_HttpKey = tuple[str, str | None, str | None, float, int, FleetBudgetSettings | None]
 
 
 class _Urls(Protocol):
@@ -36,6 +40,10 @@ class _Urls(Protocol):
 class ClientConfig(Protocol):
     """The client-config fields a factory reads (both venues' data and exec configs have them)."""
 
+    @property
+    def api_key(self) -> str | None: ...
+    @property
+    def api_secret(self) -> str | None: ...
     @property
     def http_timeout_secs(self) -> float: ...
     @property
@@ -49,20 +57,14 @@ def cached_http_clients(
     http_type: Callable[..., H],
     fleet_budget: Callable[[str, FleetBudgetSettings | None], FleetBudget | None],
 ) -> HttpGetter[H]:
-    """One ``http_type`` client per (URL, credentials, timeouts, fleet settings), every argument
-    positional so that the cache key does not depend on how it was passed. Each client closes it
-    on disconnect; its aiohttp session (and the fleet budget's Redis connection) is re-created
-    lazily if another client still uses it."""
+    """One ``http_type`` client per (URL, credentials, timeouts, fleet settings): the cache key does
+    not depend on how the arguments were passed. Each client closes it on disconnect; its aiohttp
+    session (and the fleet budget's Redis connection) is re-created lazily if another client still
+    uses it."""
 
     @lru_cache(maxsize=16)
-    def cached(
-        base_url_http: str,
-        api_key: str | None,
-        api_secret: str | None,
-        timeout_secs: float,
-        recv_window_ms: int,
-        fleet: FleetBudgetSettings | None,
-    ) -> H:
+    def cached(key: _HttpKey) -> H:
+        base_url_http, api_key, api_secret, timeout_secs, recv_window_ms, fleet = key
         return http_type(
             base_url_http,
             api_key,
@@ -72,7 +74,18 @@ def cached_http_clients(
             fleet_budget=fleet_budget(base_url_http, fleet),
         )
 
-    return cached
+    def get(
+        base_url_http: str,
+        api_key: str | None,
+        api_secret: str | None,
+        timeout_secs: float,
+        recv_window_ms: int,
+        fleet_budget: FleetBudgetSettings | None = None,
+    ) -> H:
+        """One HTTP client per (URL, credentials), shared by the data and exec clients of an account."""
+        return cached((base_url_http, api_key, api_secret, timeout_secs, recv_window_ms, fleet_budget))
+
+    return get
 
 
 def provider_config(config: InstrumentProviderConfig) -> InstrumentProviderConfig:
@@ -85,30 +98,59 @@ def provider_config(config: InstrumentProviderConfig) -> InstrumentProviderConfi
     return config
 
 
-@dataclass(frozen=True, slots=True)
-class AccountClients(Generic[H]):
-    """How a venue's clients of one account get their shared HTTP client and instrument provider."""
+class VenueAccounts(Generic[H, P]):
+    """How a venue's clients of one account get their shared HTTP client (:attr:`http`, see
+    :func:`cached_http_clients`) and instrument provider (:meth:`provider`), and the account's
+    credentials (``resolve_credentials(api_key, api_secret)``: config, else the environment).
+    :class:`PerpDataClientFactory` and :class:`PerpExecClientFactory` build clients on them."""
 
-    http: HttpGetter[H]
-    provider: Callable[..., object]  # (http, provider config) -> the shared provider
-
-    def create(
+    def __init__(
         self,
-        client_type: Callable[..., C],
+        http_type: Callable[..., H],
+        provider_type: Callable[[H, InstrumentProviderConfig], P],
+        fleet_budget: Callable[[str, FleetBudgetSettings | None], FleetBudget | None],
+        resolve_credentials: Callable[[str | None, str | None], tuple[str, str]],
+    ) -> None:
+        self.http: HttpGetter[H] = cached_http_clients(http_type, fleet_budget)
+        self._provider_type = provider_type
+        self._cached_provider = lru_cache(maxsize=16)(self._new_provider)
+        self.resolve_credentials = resolve_credentials
+
+    def _new_provider(self, http: H, config: InstrumentProviderConfig) -> P:
+        return self._provider_type(http, provider_config(config))
+
+    def provider(self, http: H, config: InstrumentProviderConfig) -> P:
+        """One provider per (HTTP client, provider config); an unhashable config gets its own."""
+        try:
+            hash(config)
+        except TypeError:
+            return self._new_provider(http, config)
+        return self._cached_provider(http, config)
+
+
+class _PerpClientFactory:
+    """``create`` as NautilusTrader's node builder calls it (on the class, with keywords), once for
+    both venues and both kinds of client: a venue factory names its :attr:`accounts` and
+    :attr:`client_type`."""
+
+    accounts: ClassVar[VenueAccounts[Any, Any]]
+    client_type: ClassVar[type[Any]]
+
+    @classmethod
+    def create(
+        cls,
         loop: asyncio.AbstractEventLoop,
         name: str,
         config: ClientConfig,
         msgbus: MessageBus,
         cache: Cache,
         clock: LiveClock,
-        *,
-        credentials: tuple[str | None, str | None],
-        enable_metrics: Callable[[C, Any, H], object],
-    ) -> C:
-        """A client on the account's shared HTTP client and instrument provider; its metrics
-        endpoint is served when ``config.metrics_port`` is set."""
-        key, secret = credentials
-        shared = self.http(
+    ) -> Any:
+        """A client on the account's shared HTTP client and instrument provider; its metrics endpoint
+        is served when ``config.metrics_port`` is set."""
+        key, secret = cls.credentials(config)
+        accounts = cls.accounts
+        shared = accounts.http(
             config.urls().http,
             key,
             secret,
@@ -116,15 +158,46 @@ class AccountClients(Generic[H]):
             config.recv_window_ms,
             settings_from_config(config),  # type: ignore[arg-type]  # both venues' configs have the fields
         )
-        client = client_type(
+        client = cls.client_type(
             loop=loop,
             client_id=ClientId(name),
             config=config,
             msgbus=msgbus,
             cache=cache,
             clock=clock,
-            instrument_provider=self.provider(shared, config.instrument_provider),
+            instrument_provider=accounts.provider(shared, config.instrument_provider),
             http=shared,
         )
-        enable_metrics(client, config, shared)
+        cls.enable_metrics(client, config, shared)
         return client
+
+    @classmethod
+    def credentials(cls, config: ClientConfig) -> tuple[str | None, str | None]:
+        """The account's credentials: required (ValueError when neither config nor environment has them)."""
+        return cls.accounts.resolve_credentials(config.api_key, config.api_secret)
+
+    @staticmethod
+    def enable_metrics(client: Any, config: Any, http: Any) -> object:
+        raise NotImplementedError
+
+
+# NautilusTrader declares ``create`` a staticmethod typed for its own configs; ours is a classmethod
+# (it reads the venue's class attributes) called the same way.
+class PerpDataClientFactory(_PerpClientFactory, LiveDataClientFactory):  # type: ignore[misc]
+    """A venue's market-data client factory (see :class:`_PerpClientFactory`)."""
+
+    enable_metrics = staticmethod(metrics.enable_data_client)
+
+    @classmethod
+    def credentials(cls, config: ClientConfig) -> tuple[str | None, str | None]:
+        """Market data is public: credentials are used when configured, not required."""
+        try:
+            return super().credentials(config)
+        except ValueError:
+            return None, None
+
+
+class PerpExecClientFactory(_PerpClientFactory, LiveExecClientFactory):  # type: ignore[misc]
+    """A venue's execution client factory (see :class:`_PerpClientFactory`)."""
+
+    enable_metrics = staticmethod(metrics.enable_exec_client)

@@ -27,12 +27,12 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.common.component import LiveClock, MessageBus
-from nautilus_trader.config import LiveExecClientConfig
 from nautilus_trader.execution.messages import (
     BatchCancelOrders,
     CancelAllOrders,
@@ -70,6 +70,7 @@ from nautilus_trader.model.orders import Order as NautilusOrder
 
 from adapters.core.base import log_bridge
 from adapters.core.base.tasks import OwnedTasks
+from adapters.core.client.client_config import PerpExecClientConfig
 from adapters.core.market.perpetual_provider import PerpetualInstrumentProvider
 from adapters.core.net.http_errors import VenueAmbiguous, VenueError, VenueRejection, VenueTransportError
 from adapters.core.net.read_retry import read_with_retry
@@ -130,31 +131,16 @@ def venue_order_int(venue_order_id: VenueOrderId | None) -> int | None:
     return int(venue_order_id.value)
 
 
-class PerpExecConfig(Protocol):
-    """The exec-client config fields the skeleton reads (both venues' configs have them)."""
+@dataclass(frozen=True, slots=True)
+class ExecVenue:
+    """How a venue's execution client names things: the skeleton's venue-specific constants."""
 
-    @property
-    def closed_order_retention_secs(self) -> float: ...
-    @property
-    def treat_expired_as_canceled(self) -> bool: ...
-    @property
-    def recv_window_ms(self) -> int: ...
-    @property
-    def startup_hold_timeout_secs(self) -> float: ...
-    @property
-    def http_timeout_secs(self) -> float: ...
-    @property
-    def use_position_ids(self) -> bool: ...
-    @property
-    def reconciliation_max_symbols(self) -> int: ...
-    @property
-    def recovery_backoff_initial_secs(self) -> float: ...
-    @property
-    def recovery_backoff_cap_secs(self) -> float: ...
-    @property
-    def recovery_backoff_reset_secs(self) -> float: ...
-    @property
-    def keepalive_interval_secs(self) -> float: ...
+    venue: Venue
+    account_type_suffix: str  # the account id is ``<client id>-<suffix>``
+    logger_prefix: str  # the client logs as ``<logger_prefix>.<client id>``
+    venue_symbol: Callable[[InstrumentId], str]
+    format_instrument_id: Callable[[str], InstrumentId]
+    position_report: PositionParser
 
 
 class VenueItem(Protocol):
@@ -185,15 +171,18 @@ class OrderSync(Protocol):
 class PerpExecutionClient(LiveExecutionClient):
     """The venue-neutral part of a perpetual-futures execution client (see the module docstring).
 
-    A venue subclass calls ``super().__init__`` with its venue, account id, position mode and symbol
-    functions, and implements the hooks (the methods below that raise ``NotImplementedError``).
+    A venue subclass names its venue in :attr:`names`, builds its own pieces in :meth:`_init_venue`
+    and implements the hooks (the methods below that raise ``NotImplementedError``). It is built
+    with the arguments NautilusTrader's factories pass (see
+    :mod:`adapters.core.client.client_factory`); the position mode follows ``dual_side_position``.
     """
 
     venue_error: ClassVar[type[VenueError]] = VenueError  # the base of what the venue's calls raise
     batch_cancel_max: ClassVar[int] = 10  # orders per batch-cancel request
     conditional_types: ClassVar[frozenset[OrderType]] = frozenset()  # placed as conditional/algo
+    names: ClassVar[ExecVenue]
 
-    _config: PerpExecConfig
+    _config: PerpExecClientConfig
     _http: PerpHttp
     stream_handler: StreamHandler
     sync: OrderSync
@@ -203,25 +192,19 @@ class PerpExecutionClient(LiveExecutionClient):
         self,
         loop: asyncio.AbstractEventLoop,
         client_id: ClientId,
-        venue: Venue,
-        config: LiveExecClientConfig,
+        config: PerpExecClientConfig,
         msgbus: MessageBus,
         cache: Cache,
         clock: LiveClock,
         instrument_provider: PerpetualInstrumentProvider,
         http: PerpHttp,
-        *,
-        account_id: AccountId,
-        hedge: bool,
-        venue_symbol: Callable[[InstrumentId], str],
-        format_instrument_id: Callable[[str], InstrumentId],
-        logger_name: str,
-        position_report: PositionParser,
     ) -> None:
+        names = self.names
+        hedge = bool(config.dual_side_position)
         super().__init__(
             loop=loop,
             client_id=client_id,
-            venue=venue,
+            venue=names.venue,
             oms_type=OmsType.HEDGING if hedge else OmsType.NETTING,
             account_type=AccountType.MARGIN,
             base_currency=None,
@@ -231,19 +214,21 @@ class PerpExecutionClient(LiveExecutionClient):
             clock=clock,
             config=config,
         )
-        self._config = config  # type: ignore[assignment]  # each venue's config has the fields
+        self._config = config
         self._hedge = hedge
-        self._set_account_id(account_id)
+        self._set_account_id(AccountId(f"{client_id.value}-{names.account_type_suffix}"))
         self._provider = instrument_provider
         self._http = http
-        self._venue_symbol = venue_symbol
-        self._position_report = position_report
+        self._venue_symbol = names.venue_symbol
+        self._position_report = names.position_report
         log_bridge.install()
-        self._pylog = logging.getLogger(logger_name)
+        self._pylog = logging.getLogger(f"{names.logger_prefix}.{client_id.value}")
         self._started_ms = 0
 
         self._precision = PrecisionResolver(
-            lookup=instrument_provider.find_by_symbol, formatter=format_instrument_id, logger=self._pylog
+            lookup=instrument_provider.find_by_symbol,
+            formatter=names.format_instrument_id,
+            logger=self._pylog,
         )
         self._infos = InstrumentInfoCache(self._precision, instrument_provider.find_by_symbol, InstrumentInfo)
         self._instrument_infos = self._infos.infos
@@ -304,10 +289,14 @@ class PerpExecutionClient(LiveExecutionClient):
             timeout_secs=self._config.startup_hold_timeout_secs,
             logger=self._pylog,
         )
+        self._init_venue()
 
     # ------------------------------------------------------------------------------------------
     # Venue hooks: wiring
     # ------------------------------------------------------------------------------------------
+    def _init_venue(self) -> None:
+        """The venue's own pieces (order routing, modify machinery, pollers), built last."""
+
     def _init_order_state(self) -> None:
         """The venue's own per-order state, built on the tracker before anything that uses it."""
 

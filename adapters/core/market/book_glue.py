@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from nautilus_trader.model.data import OrderBookDeltas
 
@@ -38,6 +38,17 @@ D = TypeVar("D")  # a venue diff message
 S = TypeVar("S")  # a venue snapshot message
 
 
+@dataclass(frozen=True, slots=True)
+class BookRules(Generic[D, S]):
+    """A venue's book: its chain rule, the converters of its snapshot and diff messages, and the
+    logger its books use unless given one."""
+
+    chain: ChainRule[D, S]
+    parse_snapshot: Callable[[S, MarketContext, int], OrderBookDeltas]
+    parse_diff: Callable[[D, MarketContext, int], OrderBookDeltas | None]
+    logger: logging.Logger
+
+
 @dataclass(slots=True)
 class BookEmission:
     """What the data client must do: publish ``deltas`` in order, and get a fresh snapshot if asked."""
@@ -50,31 +61,42 @@ class BookEmission:
 class SyncedBook(Generic[D, S]):
     """One instrument's synchronised L2 book: the synchroniser plus the conversion of its decisions.
 
-    Subclasses (one per venue) set the chain rule and the converters and expose the venue's inputs
-    (a REST snapshot, an in-stream snapshot push, ...) on top of :meth:`_emit`.
+    Subclasses (one per venue) set :attr:`venue_rules` and expose the venue's inputs (a REST
+    snapshot, an in-stream snapshot push, ...) on top of :meth:`_emit`; ``rules`` given to the
+    constructor take their place.
     """
 
-    __slots__ = ("_clear_on_desync", "_ctx", "_parse_diff", "_parse_snapshot", "_sync", "conversion_failures")
+    __slots__ = (
+        "_clear_on_desync",
+        "_ctx",
+        "_parse_diff",
+        "_parse_snapshot",
+        "_sync",
+        "conversion_failures",
+        "snapshots_seen",
+    )
+
+    venue_rules: ClassVar[BookRules[Any, Any]]
 
     def __init__(
         self,
         ctx: MarketContext,
-        rule: ChainRule[D, S],
-        parse_snapshot: Callable[[S, MarketContext, int], OrderBookDeltas],
-        parse_diff: Callable[[D, MarketContext, int], OrderBookDeltas | None],
         *,
+        rules: BookRules[D, S] | None = None,
         max_buffer: int = DEFAULT_MAX_BUFFER,
         clear_on_desync: bool = True,
-        logger: logging.Logger,
+        logger: logging.Logger | None = None,
     ) -> None:
+        rules = rules or self.venue_rules
         self._ctx = ctx
         self._clear_on_desync = clear_on_desync
-        self._parse_snapshot = parse_snapshot
-        self._parse_diff = parse_diff
+        self._parse_snapshot = rules.parse_snapshot
+        self._parse_diff = rules.parse_diff
         self._sync: BookSynchronizer[D, S] = BookSynchronizer(
-            rule, max_buffer=max_buffer, name=str(ctx.instrument_id), logger=logger
+            rules.chain, max_buffer=max_buffer, name=str(ctx.instrument_id), logger=logger or rules.logger
         )
         self.conversion_failures = 0
+        self.snapshots_seen = 0
 
     @property
     def state(self) -> SyncState:
@@ -110,6 +132,7 @@ class SyncedBook(Generic[D, S]):
         return self._converted(sync.on_diff(msg), ts_init, last)
 
     def on_snapshot(self, snapshot: S, ts_init: int) -> BookEmission:
+        self.snapshots_seen += 1
         return self._converted(self._sync.on_snapshot(snapshot), ts_init, None)
 
     def _converted(self, out: SyncOutput[D, S], ts_init: int, last_synced_id: int | None) -> BookEmission:

@@ -19,9 +19,10 @@ method, path, code and the venue's message.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
-from typing import Any, ClassVar, Final, NamedTuple, Protocol, TypeVar
+from typing import Any, ClassVar, Final, NamedTuple, Protocol, TypedDict, TypeVar
 from urllib.parse import quote
 
 import aiohttp
@@ -29,6 +30,7 @@ import msgspec
 from yarl import URL
 
 from adapters.core.base.rate_window import parse_retry_after
+from adapters.core.base.timestamps import wall_clock_ms
 from adapters.core.net.fleet_budget import FleetBudget, FleetBudgetExhausted, Grant
 from adapters.core.net.http_errors import (
     VenueAmbiguous,
@@ -170,6 +172,21 @@ class RawResponse(NamedTuple):
     headers: Mapping[str, str]
 
 
+class RestClientOptions(TypedDict, total=False):
+    """The transport options every venue's REST client takes and hands to :class:`RestClientBase`
+    unchanged (keyword-only; the defaults are the base's): the venue constructors name only what is
+    their own (signer, rate limiter), so a new option is added here once."""
+
+    timeout_secs: float
+    recv_window_ms: int
+    session: aiohttp.ClientSession | None
+    logger: LoggerLike | None
+    wall_ms: Callable[[], int]
+    sleep: Callable[[float], Awaitable[Any]]
+    max_retry_after_secs: float
+    fleet_budget: FleetBudget | None
+
+
 class RestClientBase:
     """Session lifecycle, venue clock, transport classification, retry loop and the signed-query frame.
 
@@ -188,13 +205,13 @@ class RestClientBase:
         api_key: str | None,
         signer: Signer | None,
         *,
-        timeout_secs: float,
-        recv_window_ms: int,
-        session: aiohttp.ClientSession | None,
-        logger: LoggerLike | None,
-        wall_ms: Callable[[], int],
-        sleep: Callable[[float], Awaitable[Any]],
-        max_retry_after_secs: float,
+        timeout_secs: float = 10.0,
+        recv_window_ms: int = 5_000,
+        session: aiohttp.ClientSession | None = None,
+        logger: LoggerLike | None = None,
+        wall_ms: Callable[[], int] = wall_clock_ms,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        max_retry_after_secs: float = 5.0,
         fleet_budget: FleetBudget | None = None,
     ) -> None:
         self._base_url = base_url.rstrip("/")

@@ -40,8 +40,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from nautilus_trader.execution.reports import FillReport, OrderStatusReport
 
@@ -248,22 +249,30 @@ def report_external(
     return 1
 
 
+@dataclass(frozen=True, slots=True)
+class ExternalOrder(Generic[T]):
+    """An order this node does not track, as the venue's REST shows it, and how its trades (``T``,
+    the venue's trade rows) are fetched and read: what :func:`report_external_order` reports."""
+
+    ident: object  # how the order is named in log lines
+    executed: Decimal  # the venue's cumulative filled quantity in the view ``order_report`` is built from
+    order_report: Callable[[], OrderStatusReport]
+    trades: Callable[[], Awaitable[Sequence[T]]]  # all of the order's trades, by order id
+    key_of: Callable[[T], FillKey]
+    quantity_of: Callable[[T], Decimal]
+    fill_report: Callable[[T, int], FillReport]  # (trade, ts_init)
+
+
 async def report_external_order(
+    order: ExternalOrder[T],
     *,
     tracker: OrderTracker,
-    executed: Decimal,
-    order_report: Callable[[], OrderStatusReport],
-    trades: Callable[[], Awaitable[Sequence[T]]],
-    key_of: Callable[[T], FillKey],
-    quantity_of: Callable[[T], Decimal],
-    fill_report: Callable[[T, int], FillReport],
     clock_ns: Callable[[], int],
     send: Callable[[OrderStatusReport, list[FillReport]], None],
     log: logging.Logger,
-    ident: object,
     synced_as_tracked: Callable[[], Awaitable[bool]] | None = None,
 ) -> int:
-    """Report an order this node does not track, with every fill it has: 1 if sent.
+    """Report ``order``, which this node does not track, with every fill it has: 1 if sent.
 
     ``executed`` is the venue's cumulative filled quantity in the order view ``order_report`` is
     built from. When it is not zero the order's trades (``trades()``, all of them, by order id) are
@@ -281,8 +290,9 @@ async def report_external_order(
     1.221 would apply the report's copy of a fill before the queued event, then refuse that event
     with an error (chaos: BingX seed 227).
     """
+    ident, executed, key_of = order.ident, order.executed, order.key_of
     try:
-        report = order_report()
+        report = order.order_report()
     except ValueError as exc:
         # Zero quantity (a closePosition stop) and the like: no report can represent it, and it
         # must not fail the whole sync, or recovery would retry it forever.
@@ -292,9 +302,9 @@ async def report_external_order(
         send(report, [])
         return 1
     rows: dict[FillKey, T] = {}
-    for trade in await trades():
+    for trade in await order.trades():
         rows.setdefault(key_of(trade), trade)
-    total = sum((quantity_of(t) for t in rows.values()), Decimal(0))
+    total = sum((order.quantity_of(t) for t in rows.values()), Decimal(0))
     if total != executed:
         raise FillsNotPublished(
             f"external order {ident}: executed {executed} on the venue, its trades sum to {total}"
@@ -317,7 +327,7 @@ async def report_external_order(
             len(rows),
         )
     ts_init = clock_ns()
-    fills = [fill_report(t, ts_init) for t in rows.values()]
+    fills = [order.fill_report(t, ts_init) for t in rows.values()]
     send(report, fills)
     for key in unseen:
         tracker.mark_seen(key)

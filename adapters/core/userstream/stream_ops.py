@@ -2,13 +2,14 @@
 
 The recovery driver's snapshot phases are the venue's REST sync's, a frame goes to the venue's
 user-stream handler, and a socket for a listen key is a :class:`WsConnection` on the venue's URL
-for that key. A venue subclass adds its listen-key endpoints and :meth:`stream_url`.
+for that key. A venue subclass adds its listen-key endpoints (on the venue's REST client, ``self._http``)
+and :meth:`stream_url`.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import ClassVar, Protocol
+from typing import ClassVar, Generic, Protocol, TypedDict, TypeVar, Unpack
 
 import aiohttp
 
@@ -26,27 +27,34 @@ class FrameHandler(Protocol):
     def handle_frame(self, frame: Frame) -> None: ...
 
 
-class VenueStreamOps:
+H = TypeVar("H")  # the venue's REST client
+
+
+class StreamOpsArgs(TypedDict, Generic[H]):
+    """What every venue's user-stream operations are built with (``PerpExecutionClient._stream_ops_args``)."""
+
+    http: H
+    sync: SnapshotSync
+    handler: FrameHandler
+    ws_base_url: str
+    ws_config: WsConfig
+    session: aiohttp.ClientSession | None
+    logger: logging.Logger
+
+
+class VenueStreamOps(Generic[H]):
     """Snapshot phases, socket and frames of a venue's user stream (see the module docstring)."""
 
     socket_name: ClassVar[str] = "user"  # sockets are named ``<socket_name>-<n>``
 
-    def __init__(
-        self,
-        *,
-        sync: SnapshotSync,
-        handler: FrameHandler,
-        ws_base_url: str,
-        ws_config: WsConfig,
-        session: aiohttp.ClientSession | None,
-        logger: logging.Logger,
-    ) -> None:
-        self._sync = sync
-        self._handler = handler
-        self._ws_base_url = ws_base_url
-        self._ws_config = ws_config
-        self._session = session
-        self._log = logger
+    def __init__(self, **args: Unpack[StreamOpsArgs[H]]) -> None:
+        self._http: H = args["http"]
+        self._sync = args["sync"]
+        self._handler = args["handler"]
+        self._ws_base_url = args["ws_base_url"]
+        self._ws_config = args["ws_config"]
+        self._session = args["session"]
+        self._log = args["logger"]
         self.connections = 0
 
     def stream_url(self, listen_key: str) -> str:

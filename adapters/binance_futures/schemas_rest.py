@@ -7,6 +7,8 @@ models read like the Binance docs.
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 import msgspec
 
 
@@ -332,3 +334,25 @@ class CommissionRate(msgspec.Struct, gc=False):
     symbol: str
     makerCommissionRate: str
     takerCommissionRate: str
+
+
+# --------------------------------------------------------------------------------------------------
+# REST decoders (one cached Decoder per response type)
+# --------------------------------------------------------------------------------------------------
+
+T = TypeVar("T")
+
+_HTTP_DECODERS: dict[Any, msgspec.json.Decoder[Any]] = {}
+
+
+def http_decoder(tp: type[T] | Any) -> msgspec.json.Decoder[Any]:
+    dec = _HTTP_DECODERS.get(tp)
+    if dec is None:
+        dec = msgspec.json.Decoder(tp, strict=False)
+        _HTTP_DECODERS[tp] = dec
+    return dec
+
+
+def decode_http(raw: bytes, tp: type[T] | Any) -> Any:
+    """Decode a REST body into ``tp`` (raises ``msgspec.ValidationError`` / ``DecodeError``)."""
+    return http_decoder(tp).decode(raw)
