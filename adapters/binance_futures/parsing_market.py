@@ -261,7 +261,11 @@ def _bar(
     ts_init: int,
 ) -> Bar:
     """One kline -> ``BinanceBar`` when it carries quote volume, count and taker-buy volumes, else ``Bar``."""
-    open_, high, low, close = ctx.price(k.open), ctx.price(k.high), ctx.price(k.low), ctx.price(k.close)
+    cached = ctx.prices.get  # hits without a method call; a miss takes the exact parse
+    open_ = cached(k.open) or ctx.price(k.open)
+    high = cached(k.high) or ctx.price(k.high)
+    low = cached(k.low) or ctx.price(k.low)
+    close = cached(k.close) or ctx.price(k.close)
     volume = parse_quantity(k.volume, ctx.size_precision)
     ts_event = (k.close_time + 1) * NANOS_PER_MS
     if (

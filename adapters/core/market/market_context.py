@@ -106,9 +106,10 @@ class MarketContext:
         Exact: the same result as :func:`adapters.core.parse.decimal_parse.parse_rounded_price`, which
         every miss and every unusual string goes through and which rejects what is not a positive
         decimal. A hit needs the head to have been parsed before, in the same one of three cases, and
-        the tail to be plain ASCII digits: then the head's digits fix the value and the tail, compared
-        as a string with ``"5"`` after its trailing zeros are stripped, fixes the case (``"49..."`` <
-        ``"5"`` < ``"50..01"``; a lone ``"5"`` is the tie, which the head's last digit settles).
+        the tail to be plain ASCII digits: then the head's digits fix the value and the tail fixes the
+        case: below half when its first digit is below 5, above half when it is above 5 or when a
+        non-zero digit follows a 5, exactly half (the tie, which the head's last digit settles) for a 5
+        followed by zeros only.
         """
         dot = s.find(".")
         cut = dot + 1 + self.price_precision
@@ -119,10 +120,10 @@ class MarketContext:
         tail = s[cut:]
         if len(s) > MAX_DECIMAL_TEXT or not (tail.isdigit() and tail.isascii()):
             return parse_rounded_price(s, self.price_precision)  # rejects it, naming why
-        t = tail.rstrip("0")
-        if t < "5":
+        first = tail[0]
+        if first < "5":
             cache = self._rounded_down
-        elif t > "5":
+        elif first > "5" or tail.rstrip("0") != "5":
             cache = self._rounded_up
         else:
             cache = self._rounded_tie  # exactly half: the head's last digit decides (half-even)
