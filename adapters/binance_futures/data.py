@@ -74,6 +74,7 @@ from adapters.binance_futures.parsing import BINANCE_VENUE, venue_symbol
 from adapters.binance_futures.parsing_market import (
     BinanceFuturesMarkPriceUpdate,
     interval_for,
+    mark_ts_event,
     parse_agg_trade,
     parse_book_snapshot,
     parse_depth10,
@@ -260,84 +261,102 @@ class BinanceFuturesDataClient(PerpMarketDataClient[BookState]):
     # Stream events (MarketSink)
     # ------------------------------------------------------------------------------------------
     def on_market_event(self, stream: str | None, event: MarketDecoded) -> None:
+        # The hot path of every market frame: exact type checks (the decoder builds these very Structs),
+        # the common kinds first.
         self.metrics.events += 1
-        if isinstance(event, MalformedFrame):
-            self._on_unreadable_frame(stream, event, self._clock.timestamp_ns())
+        tp = type(event)
+        if tp is MalformedFrame:
+            self._on_unreadable_frame(stream, event, self._clock.timestamp_ns())  # type: ignore[arg-type]
             return
         symbol = getattr(event, "symbol", None)
-        if not isinstance(symbol, str):
+        if type(symbol) is not str:
             return
-        ctx = self._context(symbol)
+        ctx = self._contexts.get(symbol) or self._context(symbol)
         if ctx is None:
             self.metrics.dropped_unknown_symbol += 1
             return
-        if isinstance(event, Kline) and not event.kline.closed and self._dcfg.bars_closed_only:
-            return  # a kline still open: dropped before any work (parse_kline would drop it)
-        ts_init = self._clock.timestamp_ns()
-        if isinstance(event, DepthUpdate):
-            if stream is None:
-                # Every subscription is a combined stream: a diff without its stream name cannot be told
-                # from a partial-depth frame, so it is not applied and the book is rebuilt.
-                unnamed = MalformedFrame(event_type="depthUpdate", error="no stream name", raw=b"")
-                self._on_unreadable_frame(None, unnamed, ts_init, symbol)
-                return
-            try:
-                stream_symbol, channel = split_stream(stream)
-            except ValueError:
-                stream_symbol, channel = "", ""
-            if stream_symbol == symbol and partial_depth_levels(channel) is not None:
-                if symbol in self._depth10_symbols:
-                    self._handle_data(parse_depth10(event, ctx, ts_init))
-                return
-            book = self.books.get(symbol)
-            if book is None:
-                return
-            if not self._is_diff_stream(stream, symbol):
-                # Not the diff stream this book subscribed: the frame is corrupt (fuzz: a mangled stream
-                # name, a symbol the data disagrees with), so no part of it is believed and the book is
-                # rebuilt from a snapshot.
-                mismatch = MalformedFrame(
-                    event_type="depthUpdate", error="not the book's diff stream", raw=b""
-                )
-                self._on_unreadable_frame(None, mismatch, ts_init, symbol)
-                return
-            self._publish_book(book, book.sync.on_diff(event, ts_init))
-        elif isinstance(event, BookTicker):
+        if tp is DepthUpdate:
+            self._on_depth(stream, event, symbol, ctx)  # type: ignore[arg-type]
+        elif tp is BookTicker:
             if symbol in self._quote_symbols:
-                self._handle_data(parse_quote_tick(event, ctx, ts_init))
-        elif isinstance(event, AggTrade | Trade):
+                self._handle_data(parse_quote_tick(event, ctx, self._clock.timestamp_ns()))  # type: ignore[arg-type]
+        elif tp is AggTrade or tp is Trade:
             if symbol in self._trade_symbols:
+                ts_init = self._clock.timestamp_ns()
                 tick = (
-                    parse_agg_trade(event, ctx, ts_init)
-                    if isinstance(event, AggTrade)
-                    else parse_trade(event, ctx, ts_init)
+                    parse_agg_trade(event, ctx, ts_init)  # type: ignore[arg-type]
+                    if tp is AggTrade
+                    else parse_trade(event, ctx, ts_init)  # type: ignore[arg-type]
                 )
                 if tick is not None:
                     self._handle_data(tick)
-        elif isinstance(event, Kline):
+        elif tp is MarkPriceUpdate:
+            kinds = self._mark_kinds.get(symbol)
+            if kinds:
+                self._on_mark_price(event, ctx, kinds)  # type: ignore[arg-type]
+        elif tp is Kline:
+            kline = event.kline  # type: ignore[union-attr]
+            if not kline.closed and self._dcfg.bars_closed_only:
+                return  # a kline still open: dropped before any work (parse_kline would drop it)
             bar_type = self._bar_types.get(stream) if stream else None
             if bar_type is not None:
-                bar = parse_kline(event, bar_type, ctx, ts_init, closed_only=self._dcfg.bars_closed_only)
+                bar = parse_kline(
+                    event,  # type: ignore[arg-type]
+                    bar_type,
+                    ctx,
+                    self._clock.timestamp_ns(),
+                    closed_only=self._dcfg.bars_closed_only,
+                )
                 if bar is not None:
                     self._handle_data(bar)
-        elif isinstance(event, MarkPriceUpdate):
-            kinds = self._mark_kinds.get(symbol)
-            if not kinds:
-                return
-            if OWN_MARK in kinds:
-                self._handle_data(parse_mark_price(event, ctx, ts_init))
-            if OWN_INDEX in kinds:
-                index = parse_index_price(event, ctx, ts_init)
-                if index is not None:
-                    self._handle_data(index)
-            if OWN_FUNDING in kinds:
-                funding = parse_funding_rate(event, ctx, ts_init)
-                if funding is not None:
-                    self._handle_data(funding)
-            if OWN_MARK_UPDATE in kinds:
-                update = parse_mark_price_update(event, ctx, ts_init)
-                if update is not None:
-                    self._handle_data(CustomData(_mark_update_type(ctx.instrument_id), update))
+
+    def _on_depth(self, stream: str | None, event: DepthUpdate, symbol: str, ctx: MarketContext) -> None:
+        """A ``depthUpdate``: a partial book (``@depth5/10/20``) or a diff of a synchronised book."""
+        ts_init = self._clock.timestamp_ns()
+        if stream is None:
+            # Every subscription is a combined stream: a diff without its stream name cannot be told
+            # from a partial-depth frame, so it is not applied and the book is rebuilt.
+            unnamed = MalformedFrame(event_type="depthUpdate", error="no stream name", raw=b"")
+            self._on_unreadable_frame(None, unnamed, ts_init, symbol)
+            return
+        book = self.books.get(symbol)
+        if book is not None and self._is_diff_stream(stream, symbol):
+            self._publish_book(book, book.sync.on_diff(event, ts_init))
+            return
+        try:
+            stream_symbol, channel = split_stream(stream)
+        except ValueError:
+            stream_symbol, channel = "", ""
+        if stream_symbol == symbol and partial_depth_levels(channel) is not None:
+            if symbol in self._depth10_symbols:
+                self._handle_data(parse_depth10(event, ctx, ts_init))
+            return
+        if book is None:
+            return
+        # Not the diff stream this book subscribed: the frame is corrupt (fuzz: a mangled stream name, a
+        # symbol the data disagrees with), so no part of it is believed and the book is rebuilt from a
+        # snapshot.
+        mismatch = MalformedFrame(event_type="depthUpdate", error="not the book's diff stream", raw=b"")
+        self._on_unreadable_frame(None, mismatch, ts_init, symbol)
+
+    def _on_mark_price(self, event: MarkPriceUpdate, ctx: MarketContext, kinds: set[str]) -> None:
+        """One ``markPriceUpdate`` -> what is subscribed of mark, index, funding and the full update."""
+        ts_init = self._clock.timestamp_ns()
+        ts_event = mark_ts_event(event, ts_init)  # once for the frame's objects
+        if OWN_MARK in kinds:
+            self._handle_data(parse_mark_price(event, ctx, ts_init, ts_event))
+        if OWN_INDEX in kinds:
+            index = parse_index_price(event, ctx, ts_init, ts_event)
+            if index is not None:
+                self._handle_data(index)
+        if OWN_FUNDING in kinds:
+            funding = parse_funding_rate(event, ctx, ts_init, ts_event)
+            if funding is not None:
+                self._handle_data(funding)
+        if OWN_MARK_UPDATE in kinds:
+            update = parse_mark_price_update(event, ctx, ts_init)
+            if update is not None:
+                self._handle_data(CustomData(_mark_update_type(ctx.instrument_id), update))
 
     def _on_unreadable_frame(
         self, stream: str | None, event: MalformedFrame, ts_init: int, symbol: str | None = None

@@ -37,6 +37,7 @@ from adapters.bingx.stream_frames import (
     is_ping,
 )
 from adapters.core.market.market_parsing import Level
+from adapters.core.parse.inflate import GZIP_MAGIC, inflate_gzip
 
 __all__ = [
     "BookTicker",
@@ -208,7 +209,11 @@ def decode_market_frame(frame: bytes | bytearray | memoryview | str) -> MarketFr
     """One market frame (gzip or plain) -> the topic's typed Struct, else the general classification
     (ping, ack, unknown topic, malformed). Believes data only through the strict typed decoders."""
     try:
-        payload = decode_gzip_frame(frame)
+        # Every venue frame is gzip bytes: inflated straight away (decode_gzip_frame takes the rest).
+        if type(frame) is bytes and frame[:2] == GZIP_MAGIC:
+            payload = inflate_gzip(frame)
+        else:
+            payload = decode_gzip_frame(frame)
     except ValueError:
         return classify_market_frame(frame)
     error = None
@@ -217,7 +222,10 @@ def decode_market_frame(frame: bytes | bytearray | memoryview | str) -> MarketFr
         start = i + len(_DATA_TYPE_KEY)
         end = payload.find(b'"', start)
         if end > start:
-            dec = _decoder_for(payload[start:end])
+            data_type = payload[start:end]
+            dec = _decoder_by_type.get(data_type)
+            if dec is None and data_type not in _decoder_by_type:
+                dec = _decoder_for(data_type)
             if dec is not None:
                 try:
                     return dec.decode(payload)  # type: ignore[no-any-return]

@@ -90,3 +90,21 @@ def test_a_diff_that_cannot_be_converted_loses_sync_instead_of_being_skipped() -
     assert em.deltas == [] and not b.is_synced  # buffered until the fresh snapshot
     em = b.on_snapshot(Msg(12, [("1.00", "5.000")]), 4)
     assert b.is_synced and b.last_update_id == 12
+
+
+def test_a_diff_that_cannot_be_converted_in_the_steady_state_loses_sync_too() -> None:
+    """Past the first diff the glue converts a diff continuing the chain straight away (the steady
+    state's shortcut); a conversion failure there is the same gap: nothing of it, the published book
+    cleared at the last good id, resync."""
+    b = book()
+    b.on_snapshot(Msg(10, [("1.00", "1.000")]), 1)
+    em = b.on_diff(Msg(11, [("1.00", "2.000")]), 2)  # the first diff: the general path
+    assert [d.order.size.as_double() for d in em.deltas[0].deltas] == [2.0]
+    em = b.on_diff(Msg(12, [("2.00", "1.000"), ("1.00", "0.000")]), 3)  # the shortcut
+    assert [d.action for d in em.deltas[0].deltas] == [BookAction.UPDATE, BookAction.DELETE]
+    assert em.deltas[0].deltas[-1].flags == F_LAST and b.last_update_id == 12 and not em.request_snapshot
+    em = b.on_diff(Msg(13, [("99999999999999999999.00", "1.000")]), 4)
+    assert not b.is_synced and em.request_snapshot
+    (clear,) = em.deltas
+    assert [(d.action, d.sequence) for d in clear.deltas] == [(BookAction.CLEAR, 12)]
+    assert b.conversion_failures == 1 and b.metrics.resyncs == 1

@@ -331,3 +331,40 @@ def test_random_stream_converges_to_reference(seed: int, loss: float) -> None:
     else:
         assert sync.metrics.gaps_detected == 0
         assert sync.metrics.snapshots_applied == 1
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_apply_next_is_on_diff_s_apply_branch_and_nothing_else(seed: int) -> None:
+    """``apply_next`` (the steady-state shortcut the book glue takes) applies exactly the diffs
+    ``on_diff`` would apply, with the same state and metrics after every step, and leaves everything
+    else (stale, gaps, buffering, the first diff after a snapshot) to ``on_diff`` untouched: a stream
+    with lost, repeated and out-of-order diffs and snapshots fed to two synchronisers, one through
+    ``on_diff`` only, one through ``apply_next`` first, stays identical."""
+    rng = random.Random(seed)
+    venue = Venue(rng)
+    plain, shortcut = new_sync(max_buffer=30), new_sync(max_buffer=30)
+    sent: list[Diff] = []
+    for _ in range(600):
+        r = rng.random()
+        if r < 0.05 and sent:
+            diff = rng.choice(sent[-5:])  # a re-delivery
+        elif r < 0.08:
+            venue.diff()  # lost
+            continue
+        else:
+            diff = venue.diff()
+            sent.append(diff)
+        want = plain.on_diff(diff)
+        last_before = shortcut.last_id
+        if shortcut.apply_next(diff):
+            assert last_before is not None  # only ever past a first diff of a synced chain
+            assert want == SyncOutput(None, (diff,))
+        else:
+            assert shortcut.on_diff(diff) == want
+        if rng.random() < 0.1:
+            snap = venue.snapshot()
+            assert shortcut.on_snapshot(snap) == plain.on_snapshot(snap)
+        state = (shortcut.state, shortcut.last_id, shortcut.buffered)
+        assert state == (plain.state, plain.last_id, plain.buffered)
+        assert shortcut.metrics == plain.metrics
+    assert plain.metrics.diffs_applied > 100 and plain.metrics.gaps_detected > 0

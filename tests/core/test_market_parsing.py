@@ -100,3 +100,38 @@ def test_intervals_round_trip() -> None:
         interval_of(BarType.from_str("BTCUSDT-PERP.TEST-2-MINUTE-LAST-EXTERNAL"), table, "Test")
     with pytest.raises(ValueError, match="LAST-price EXTERNAL"):
         interval_of(BarType.from_str("BTCUSDT-PERP.TEST-1-MINUTE-MID-EXTERNAL"), table, "Test")
+
+
+def _rounded_or_reason(round_: object, s: str) -> object:
+    from adapters.core.parse.wire_values import WireValueError
+
+    try:
+        p = round_(s)  # type: ignore[operator]
+    except WireValueError as exc:
+        return exc.reason
+    return (p.raw, p.precision)
+
+
+def test_context_rounded_price_is_the_exact_parse_hit_or_miss() -> None:
+    """The head cache of ``MarketContext.rounded_price`` returns what the exact parse returns (value,
+    precision, or the same rejection) for every string, at every precision, whether it hits, misses
+    or the cache was just cleared; half-way tails included (half-even on the head's last digit)."""
+    import random
+    from functools import partial
+
+    from adapters.core.parse.decimal_parse import parse_rounded_price
+
+    rnd = random.Random(16)
+    cases = ["60000.05", "60000.15", "60000.050000", "60000.0500001", "0.04", "0.05", "0.06", "1.", ".5"]
+    cases += ["", "-1.25", "1.2x", "1.2 ", "1.2²", "1e5", "٣.5", "1" * 200, "1." + "1" * 200, "7", "60000.1"]
+    for _ in range(4000):
+        whole = str(rnd.choice([0, 1, 7, 12345, 60000, 10 ** rnd.randint(0, 12)]))
+        frac = "".join(rnd.choice("0123456789") for _ in range(rnd.randint(0, 10)))
+        if frac and rnd.random() < 0.3:
+            frac = frac[: rnd.randint(0, len(frac))] + "5" + "0" * rnd.randint(0, 3)
+        cases.append(f"{whole}.{frac}" if frac else whole)
+    for precision in range(9):
+        ctx = MarketContext(IID, precision, 3, cache_size=64)
+        for s in cases + cases[::-1]:  # every head seen again, in the other order
+            want = _rounded_or_reason(partial(parse_rounded_price, precision=precision), s)
+            assert _rounded_or_reason(ctx.rounded_price, s) == want, (s, precision)

@@ -119,8 +119,17 @@ class SyncedBook(Generic[D, S]):
         return self._sync.last_id
 
     def on_diff(self, msg: D, ts_init: int) -> BookEmission:
-        last = self._sync.last_id
-        return self._converted(self._sync.on_diff(msg), ts_init, last)
+        sync = self._sync
+        last = sync.last_id
+        if last is not None and sync.apply_next(msg):
+            # The common case, a diff continuing a synced chain: converted straight away, with the same
+            # all-or-nothing rule as :meth:`_converted` (a diff that cannot be converted loses sync).
+            try:
+                packet = self._parse_diff(msg, self._ctx, ts_init)
+            except (ValueError, OverflowError) as exc:
+                return self._conversion_failed(exc, ts_init, last)
+            return BookEmission([packet] if packet is not None else [])
+        return self._converted(sync.on_diff(msg), ts_init, last)
 
     def on_snapshot(self, snapshot: S, ts_init: int) -> BookEmission:
         self.snapshots_seen += 1
@@ -132,9 +141,12 @@ class SyncedBook(Generic[D, S]):
             return self._emit(out, ts_init, last_synced_id)
         # WireValueError and NautilusTrader's own checks; OverflowError from its C integer conversions.
         except (ValueError, OverflowError) as exc:
-            self.conversion_failures += 1
-            reason = f"a book message could not be converted ({exc})"
-            return self._emit(self._sync.request_resync(reason), ts_init, last_synced_id)
+            return self._conversion_failed(exc, ts_init, last_synced_id)
+
+    def _conversion_failed(self, exc: Exception, ts_init: int, last_synced_id: int | None) -> BookEmission:
+        self.conversion_failures += 1
+        reason = f"a book message could not be converted ({exc})"
+        return self._emit(self._sync.request_resync(reason), ts_init, last_synced_id)
 
     def request_resync(self, reason: str, ts_init: int) -> BookEmission:
         last = self._sync.last_id

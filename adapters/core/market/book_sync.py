@@ -202,6 +202,22 @@ class BookSynchronizer(Generic[D, S]):
         self._buffer.append(diff)
         return SyncOutput(request_snapshot=True, reason=reason)
 
+    def apply_next(self, diff: D) -> bool:
+        """The steady state's shortcut: when synced past a first diff and ``diff`` continues the chain
+        (``rule.next`` says APPLY), apply it exactly as :meth:`on_diff` would and return True. Otherwise
+        change nothing and return False: :meth:`on_diff` then decides (the rule is a pure function, so
+        it reaches the same verdict)."""
+        last = self._last_id
+        if last is None or self._state is not SyncState.SYNCED:
+            return False
+        rule = self._rule
+        if rule.next(diff, last) is not Verdict.APPLY:
+            return False
+        self._last_id = rule.last_id(diff)
+        self._last_applied = diff
+        self.metrics.diffs_applied += 1
+        return True
+
     def on_snapshot(self, snapshot: S) -> SyncOutput[D, S]:
         rule = self._rule
         snap_id = rule.snapshot_id(snapshot)

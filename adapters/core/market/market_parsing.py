@@ -113,12 +113,14 @@ def snapshot_deltas(
     iid = ctx.instrument_id
     price = ctx.price
     size = ctx.size
+    cached_price = ctx.prices.get
+    cached_size = ctx.sizes.get
     orders: list[BookOrder] = []
     for side, levels in ((_BUY, bids), (_SELL, asks)):
         for px, qty in levels:
-            q = size(qty)
+            q = cached_size(qty) or size(qty)
             if q.raw > 0:
-                orders.append(BookOrder(side, price(px), q, 0))
+                orders.append(BookOrder(side, cached_price(px) or price(px), q, 0))
     last = len(orders) - 1
     deltas = [
         OrderBookDelta(iid, _CLEAR, None, F_SNAPSHOT | (F_LAST if last < 0 else 0), seq, ts_event, ts_init)
@@ -145,18 +147,21 @@ def update_deltas(
     iid = ctx.instrument_id
     price = ctx.price
     size = ctx.size
+    # Cache hits without a method call (most levels): a miss falls through to the exact parse.
+    cached_price = ctx.prices.get
+    cached_size = ctx.sizes.get
     deltas: list[OrderBookDelta] = []
     append = deltas.append
     i = 0
     for side, levels in ((_BUY, bids), (_SELL, asks)):
         for px, qty in levels:
             i += 1
-            q = size(qty)
+            q = cached_size(qty) or size(qty)
             append(
                 OrderBookDelta(
                     iid,
                     _UPDATE if q.raw > 0 else _DELETE,
-                    BookOrder(side, price(px), q, 0),
+                    BookOrder(side, cached_price(px) or price(px), q, 0),
                     F_LAST if i == n else 0,
                     seq,
                     ts_event,
