@@ -174,15 +174,20 @@ def targets_section(sections: list[Section], complete: bool = True) -> Section:
         )
     else:
         row("every Binance market frame kind ÷ its floor / built-in", "≤ 2 / ≤ 1", "-", None)
-    # Against the json + dict baseline building the same Nautilus objects (bench_bingx_frames: the
-    # bare baseline builds none, and the objects alone cost more than the 20 % allowed).
-    bx_target = "BingX market frames ÷ json + dict (same objects)"
+    # The target as filed is against the bare json + dict baseline, which builds no Nautilus objects
+    # (building them alone, with our typed decode, costs ~1.3x it): reported as filed, and beside it
+    # the same bound against json + dict building the same objects with every shortcut
+    # (bench_bingx_frames), the comparison of equal work.
+    bx_target = "BingX market frames ÷ untyped json + dict (as filed: builds no objects)"
+    bx_same = "BingX market frames ÷ json + dict building the same objects (added: equal work)"
     if bx_mkt is not None:
-        r = float(bx_mkt.data["ratio_vs_json_dict_objects"])
         untyped = float(bx_mkt.data["ratio_vs_json_dict"])
-        row(bx_target, "≤ 1.2", f"{r:.2f} (÷ json + dict without objects: {untyped:.2f})", r <= 1.2)
+        same = float(bx_mkt.data["ratio_vs_json_dict_objects"])
+        row(bx_target, "≤ 1.2", f"{untyped:.2f}", untyped <= 1.2)
+        row(bx_same, "≤ 1.2", f"{same:.2f}", same <= 1.2)
     else:
         row(bx_target, "≤ 1.2", "-", None)
+        row(bx_same, "≤ 1.2", "-", None)
     if e2e is not None:
         best: dict[str, dict[str, int]] = e2e.data["best"]
         p99: dict[str, dict[str, dict[int, float]]] = e2e.data["p99"]
