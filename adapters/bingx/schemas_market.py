@@ -2,7 +2,7 @@
 
 Each market wire type is defined here once; the pure conversions to NautilusTrader data are in
 :mod:`adapters.bingx.parsing_market`. The transport (gzip, the ``Ping`` heartbeat) and the control
-frames (acks, malformed frames) are the ones the user stream uses (:mod:`adapters.bingx.schemas_stream`).
+frames (acks, malformed frames) are the ones the user stream uses (:mod:`adapters.bingx.stream_frames`).
 
 Frames: every server frame is gzip; after decompression a data frame is
 ``{"code": 0, "dataType": "<SYM>@<topic>", "data": ...}``. :func:`decode_market_frame` finds
