@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import NotRequired, TypedDict, Unpack
+from typing import Final, NotRequired, TypedDict, Unpack
 
-from nautilus_trader.model.identifiers import AccountId, ClientId, InstrumentId, PositionId
+from nautilus_trader.model.identifiers import AccountId, ClientId, InstrumentId, PositionId, VenueOrderId
 
 from adapters.core.orders.balance_clock import BalanceClock
 from adapters.core.orders.order_facts import OrderFacts
@@ -19,6 +19,8 @@ from adapters.core.orders.order_tracking import OrderTracker, TrackedOrder
 from adapters.core.orders.reports import ReportSink
 from adapters.core.parse.instrument_info import InstrumentInfo
 from adapters.core.parse.wire_values import WireValueError, raw_head, redact
+
+VENUE_ID_CACHE: Final = 8192  # venue order ids remembered as VenueOrderId (see UserFrameHandler)
 
 
 class HandlerArgs(TypedDict):
@@ -60,6 +62,9 @@ class UserFrameHandler:
         self.unknown = 0  # unknown event types (and the venue's other unknown enums)
         self.errors = 0  # frames whose processing raised (logged, skipped)
         self.rejected = 0  # frames with a value rejected at the boundary (core.parse.wire_values)
+        # Venue order id (int) -> VenueOrderId: an order's frames (NEW, fills, cancel) all carry its
+        # id, and building the identifier costs ~4x a lookup. Bounded, cleared when full.
+        self._venue_ids: dict[int, VenueOrderId] = {}
 
     # --- entry point (the dispatcher's FrameHandler) -----------------------------------------
     def handle_frame(self, raw: bytes | str) -> None:
@@ -75,6 +80,16 @@ class UserFrameHandler:
         except Exception:
             self.errors += 1
             self._log.exception("user frame skipped: processing failed: %s", redact(raw_head(raw)))
+
+    def _venue_order_id(self, order_id: int) -> VenueOrderId:
+        """``VenueOrderId(str(order_id))``, remembered."""
+        voi = self._venue_ids.get(order_id)
+        if voi is None:
+            voi = VenueOrderId(str(order_id))
+            if len(self._venue_ids) >= VENUE_ID_CACHE:
+                self._venue_ids.clear()
+            self._venue_ids[order_id] = voi
+        return voi
 
     def _decode(self, raw: bytes | str) -> object:
         raise NotImplementedError
