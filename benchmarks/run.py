@@ -146,7 +146,11 @@ def targets_section(sections: list[Section], complete: bool = True) -> Section:
         row("Binance user-stream frame ÷ floor", "≤ 1.15", f"{r:.2f}", r <= 1.15)
     else:
         row("Binance user-stream frame ÷ floor", "≤ 1.15", "-", None)
-    if us is not None and bx_us is not None:
+    if bx_us is not None and "ratio_vs_binance" in bx_us.data:
+        # Measured side by side in the BingX benchmark's own passes (same load, same gc setting).
+        r = float(bx_us.data["ratio_vs_binance"])
+        row("BingX user-stream frame ÷ our Binance frame (same event mix)", "≤ 1.3", f"{r:.2f}", r <= 1.3)
+    elif us is not None and bx_us is not None:
         r = float(bx_us.data["median_us"]["ours"]) / float(us.data["median_us"]["ours"])
         row("BingX user-stream frame ÷ our Binance frame (same event mix)", "≤ 1.3", f"{r:.2f}", r <= 1.3)
     else:

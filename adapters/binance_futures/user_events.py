@@ -88,8 +88,8 @@ class UserStreamHandler(UserFrameHandler):
         # reached (it trails from now on; still NEW, nothing for the engine).
         self.trailing_activations = 0
 
-    def _decode(self, raw: bytes | str) -> object:
-        return decode_user_frame(raw)
+    # The decoder itself, not a method calling it: one Python call less per frame.
+    _decode = staticmethod(decode_user_frame)
 
     def _dispatch(self, event: object) -> None:
         # Ordered by frequency: fills and order updates dominate.

@@ -295,10 +295,14 @@ def decode_user_frame(
 ) -> UserFrame:
     """Decode one user-stream frame (gzip or plain). Never raises."""
     try:
-        raw = decode_gzip_frame(frame, max_bytes)
+        # What every venue frame is (a gzip binary message), without decode_gzip_frame's conversions.
+        if frame.__class__ is bytes and frame.startswith(_GZIP_MAGIC):  # type: ignore[union-attr]
+            raw = inflate_gzip(frame, max_bytes)  # type: ignore[arg-type]
+        else:
+            raw = decode_gzip_frame(frame, max_bytes)
     except ValueError as exc:
         return MalformedFrame(error=str(exc), raw=frame_head(frame))
-    if is_ping(raw):
+    if not raw.startswith(b"{") and is_ping(raw):  # a JSON object is never the heartbeat
         return PingFrame()
     try:
         return _USER_DECODER.decode(raw)

@@ -223,10 +223,10 @@ class BingxUserStreamHandler(UserFrameHandler):
         self._fees: dict[tuple[str | None, Currency], Money] = {}  # (fee string, currency) -> commission
         self._order_types: dict[str, OrderType] = {}
 
-    def _decode(self, raw: bytes | str) -> object:
-        # Decode included in the handler's guard: a corrupt or oversized gzip frame is a
-        # malformed frame, not the end of the dispatcher.
-        return decode_user_frame(raw)
+    # Decode included in the handler's guard: a corrupt or oversized gzip frame is a malformed
+    # frame, not the end of the dispatcher. The decoder itself, not a method calling it: one
+    # Python call less per frame.
+    _decode = staticmethod(decode_user_frame)
 
     def _dispatch(self, event: object) -> None:
         tp = type(event)

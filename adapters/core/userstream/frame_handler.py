@@ -41,7 +41,7 @@ class HandlerArgs(TypedDict):
 
 
 class UserFrameHandler:
-    """A venue subclass decodes (:meth:`_decode`) and dispatches (:meth:`_dispatch`) one frame."""
+    """A venue subclass decodes (:attr:`_decode`) and dispatches (:meth:`_dispatch`) one frame."""
 
     def __init__(self, **args: Unpack[HandlerArgs]) -> None:
         self._facts = args["facts"]
@@ -91,8 +91,9 @@ class UserFrameHandler:
             self._venue_ids[order_id] = voi
         return voi
 
-    def _decode(self, raw: bytes | str) -> object:
-        raise NotImplementedError
+    # The venue's decoder (a staticmethod): one frame, bytes or text, in; one of its decoded event
+    # types out, never raising on what a venue sends.
+    _decode: Callable[[bytes | str], object]
 
     def _dispatch(self, event: object) -> None:
         raise NotImplementedError
