@@ -220,7 +220,8 @@ class BingxUserStreamHandler(UserFrameHandler):
         self.missing_last_fill = 0  # executions without l/L/trade id: fetched by REST instead
         # symbol -> (its InstrumentInfo, the fill path's string caches, its quote currency's code)
         self._contexts: dict[str, tuple[InstrumentInfo, MarketContext, str]] = {}
-        self._fees: dict[tuple[str | None, Currency], Money] = {}  # (fee string, currency) -> commission
+        # (fee string, currency, its precision) -> commission
+        self._fees: dict[tuple[str | None, Currency, int], Money] = {}
         self._order_types: dict[str, OrderType] = {}
 
     # Decode included in the handler's guard: a corrupt or oversized gzip frame is a malformed
@@ -381,7 +382,7 @@ class BingxUserStreamHandler(UserFrameHandler):
 
     def _commission(self, fee: str | None, ccy: Currency) -> Money:
         """``commission_money(fee, ccy)`` (BingX's negative fee is a cost), remembered per string."""
-        key = (fee, ccy)
+        key = (fee, ccy, ccy.precision)  # a Currency compares by its code alone
         money = self._fees.get(key)
         if money is None:
             money = commission_money(fee, ccy)

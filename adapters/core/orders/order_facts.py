@@ -298,8 +298,7 @@ class OrderFacts:
             if venue_cum is not None:
                 self.venue_filled(order, venue_cum)
             return False
-        filled = order.filled + last_qty_dec
-        if filled > order.quantity:
+        if order.filled + last_qty_dec > order.quantity:
             self._overfill(order, trade_id, last_qty_dec, venue_cum)
             return False
         if order.terminal is _REJECTED:
@@ -336,9 +335,9 @@ class OrderFacts:
             self._fills_by_source[source] += 1
         # venue_filled holds only what the venue said: an excess of filled over it is then visible
         # to the gap sync (and logged), instead of being absorbed here.
-        order.filled = filled
+        order.filled += last_qty_dec
         pending = order.pending_terminal
-        if pending is not None and filled >= pending.venue_filled:
+        if pending is not None and order.filled >= pending.venue_filled:
             order.pending_terminal = None
             self._emit_terminal(order, pending.kind, pending.venue_order_id, pending.ts_event)
         if venue_cum is not None:

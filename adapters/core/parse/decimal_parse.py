@@ -156,7 +156,7 @@ def money_from_decimal(value: Decimal, currency: Currency, field: str = "amount"
 # Fees repeat (the same quantity at the same price pays the same fee): each distinct valid (string,
 # currency) is converted once. Bounded, cleared when full; a rejected string is never kept.
 _MONEY_CACHE_SIZE: Final = 4096
-_moneys: dict[tuple[str, Currency], Money] = {}
+_moneys: dict[tuple[str, Currency, int], Money] = {}
 
 
 def parse_money(s: str | None, currency: Currency, field: str = "amount") -> Money:
@@ -165,7 +165,8 @@ def parse_money(s: str | None, currency: Currency, field: str = "amount") -> Mon
     (a fee the venue left out) is zero."""
     if not s:
         return Money(0, currency)
-    key = (s, currency)
+    # The precision too: a Currency compares (and hashes) by its code alone.
+    key = (s, currency, currency.precision)
     money = _moneys.get(key)
     if money is not None:
         return money
