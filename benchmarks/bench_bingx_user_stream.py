@@ -24,7 +24,7 @@ compressed in a binary message. Before timing, our event counts are checked agai
 Passes are interleaved (A B C, B C A, ...); the median µs/frame and the median of the per-pass
 ratios are reported.
 
-    python -m benchmarks.bench_bingx_user_stream [--orders 4000] [--passes 15]
+    python -m benchmarks.bench_bingx_user_stream [--orders 4000] [--passes 15] [--profile]
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -59,6 +60,7 @@ from adapters.bingx.schemas_stream import decode_user_frame
 from benchmarks import bench_user_stream
 from benchmarks.common import Section, median, quiet_logging
 
+PROFILE_PATH = Path(__file__).resolve().parent / "profile_bingx_user_stream.txt"
 SYMBOL = "BTC-USDT"
 IID = InstrumentId(Symbol("BTC-USDT-PERP"), BINGX_VENUE)
 TRADER = TraderId("BENCH-001")
@@ -265,7 +267,27 @@ class Bench:
         self.loop.close()
 
 
-def run(n_orders: int = 4000, passes: int = 15) -> Section:
+def write_profile(bench: Bench, repeats: int = 10) -> None:
+    """A pyinstrument profile of our BingX handler on the benchmark's frames."""
+    from pyinstrument import Profiler
+
+    handle = bench.client.stream_handler.handle_frame
+    profiler = Profiler(interval=0.0001)
+    for _ in range(repeats):
+        bench.reset_ours()
+        profiler.start()
+        for raw in bench.frames:
+            handle(raw)
+        profiler.stop()
+    header = (
+        f"# Profile of BingxUserStreamHandler.handle_frame: {len(bench.frames)} gzip frames x {repeats} "
+        f"passes, {len(bench.cids)} orders in the cache, ExecEngine.process replaced by a sink.\n"
+        "# Regenerate: python -m benchmarks.bench_bingx_user_stream --profile\n\n"
+    )
+    PROFILE_PATH.write_text(header + profiler.output_text(unicode=True, color=False, show_all=False))
+
+
+def run(n_orders: int = 4000, passes: int = 15, profile: bool = False) -> Section:
     bench = Bench(n_orders)
     try:
         got = bench.run_once("ours")[1]  # warm-up; also checks our handler did all the work
@@ -287,6 +309,8 @@ def run(n_orders: int = 4000, passes: int = 15) -> Section:
             for name in NAMES:
                 times[name].append(this[name])
                 ratios[name].append(this["ours"] / this[name])
+        if profile:
+            write_profile(bench)
     finally:
         bench.close()
     section = Section(
@@ -330,8 +354,9 @@ def main() -> None:
     )
     parser.add_argument("--orders", type=int, default=4000)
     parser.add_argument("--passes", type=int, default=15)
+    parser.add_argument("--profile", action="store_true", help=f"also write {PROFILE_PATH.name}")
     args = parser.parse_args()
-    print(run(args.orders, args.passes).console())
+    print(run(args.orders, args.passes, args.profile).console())
 
 
 if __name__ == "__main__":

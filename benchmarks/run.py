@@ -67,7 +67,10 @@ def main() -> int:
         ("end to end (Binance)", lambda: bench_e2e.run(("binance",), quick=q)),
     ]
     bingx = [
-        ("BingX user stream", lambda: bench_bingx_user_stream.run(2000 if q else 4000, 5 if q else 15)),
+        (
+            "BingX user stream",
+            lambda: bench_bingx_user_stream.run(2000 if q else 4000, 5 if q else 15, profile=True),
+        ),
         ("BingX market frames", lambda: bench_bingx_frames.run(5000 if q else 20_000, 3 if q else 9)),
         ("end to end (BingX)", lambda: bench_e2e.run(("bingx",), quick=q)),
         (
@@ -104,7 +107,8 @@ def main() -> int:
         f"- mode: {'quick' if q else 'full'}",
         f"- load: 1-minute load average {os.getloadavg()[0]:.2f} at the end of the run on "
         f"{os.cpu_count()} cores (other jobs share the machine; contenders are interleaved)",
-        "- profiles: user stream [profile_user_stream.txt](profile_user_stream.txt), Binance market "
+        "- profiles: user stream [profile_user_stream.txt](profile_user_stream.txt), BingX user stream "
+        "[profile_bingx_user_stream.txt](profile_bingx_user_stream.txt), Binance market "
         "frames [profile_market_frames.txt](profile_market_frames.txt)",
         "",
     ]
