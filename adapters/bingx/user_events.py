@@ -294,16 +294,16 @@ class BingxUserStreamHandler(UserFrameHandler):
         if chain is not None and str(o.order_id) in chain.retired:
             return  # lifecycle of a link our cancel-replace retired: not the order's
         ts = (o.trade_time or event_time) * NANOS_PER_MS
+        # Read (and a malformed one rejected) whatever the execution type, as it always was.
+        venue_filled = to_decimal(o.cum_filled_qty, "z")
+        if chain is not None:
+            venue_filled += chain.filled_before
         if x == "NEW":
             if order.venue_order_id is not None and order.venue_order_id != voi and order.accepted:
                 self._facts.venue_id_changed(order, voi, ts)
             else:
                 self._facts.accepted(order, voi, ts)
-            return
-        venue_filled = to_decimal(o.cum_filled_qty, "z")
-        if chain is not None:
-            venue_filled += chain.filled_before
-        if x == "CANCELED":
+        elif x == "CANCELED":
             if o.order_status.upper() == "EXPIRED":
                 self._facts.expired(order, voi, venue_filled, ts)
             else:
