@@ -82,14 +82,15 @@ class UserStreamHandler(UserFrameHandler):
         # (symbol, venue order id): report an external order from the venue's REST view, with
         # every fill (an event that cannot be reported whole by itself)
         self._report_external = report_external
-        # symbol -> (its InstrumentInfo, the fill path's string caches, its quote currency's code)
-        self._contexts: dict[str, tuple[InstrumentInfo, MarketContext, str]] = {}
         # ALGO_UPDATE NEW with "ia": true of a trailing stop of ours: its activation price was
         # reached (it trails from now on; still NEW, nothing for the engine).
         self.trailing_activations = 0
 
     # The decoder itself, not a method calling it: one Python call less per frame.
     _decode = staticmethod(decode_user_frame)
+
+    def _new_fill_strings(self, info: InstrumentInfo) -> MarketContext:
+        return MarketContext(info.instrument_id, info.price_precision, info.size_precision, _CONTEXT_CACHE)
 
     def _dispatch(self, event: object) -> None:
         # Ordered by frequency: fills and order updates dominate.
@@ -195,16 +196,8 @@ class UserStreamHandler(UserFrameHandler):
         check_positive_id(o.trade_id, "t")
         check_time_ms(o.trade_time, "T")
         symbol = o.symbol
-        info = self._instruments(symbol)
-        entry = self._contexts.get(symbol)
-        if entry is None or (entry[0] is not info and entry[0] != info):
-            # New, or the instrument changed (id or precisions): its strings parse anew.
-            entry = self._contexts[symbol] = (
-                info,
-                MarketContext(info.instrument_id, info.price_precision, info.size_precision, _CONTEXT_CACHE),
-                info.quote_currency.code,
-            )
-        ctx = entry[1]
+        entry = self._fill_context(symbol)
+        info, ctx = entry[0], entry[1]
         quote = info.quote_currency
         n_asset = o.commission_asset
         commission_ccy = quote if not n_asset or n_asset == entry[2] else parse_currency(n_asset)

@@ -218,8 +218,6 @@ class BingxUserStreamHandler(UserFrameHandler):
         self._fetch_fills = fetch_fills
         self._fee_rates = fee_rates  # (maker, taker) per symbol
         self.missing_last_fill = 0  # executions without l/L/trade id: fetched by REST instead
-        # symbol -> (its InstrumentInfo, the fill path's string caches, its quote currency's code)
-        self._contexts: dict[str, tuple[InstrumentInfo, MarketContext, str]] = {}
         # (fee string, currency, its precision) -> commission
         self._fees: dict[tuple[str | None, Currency, int], Money] = {}
         self._order_types: dict[str, OrderType] = {}
@@ -228,6 +226,9 @@ class BingxUserStreamHandler(UserFrameHandler):
     # frame, not the end of the dispatcher. The decoder itself, not a method calling it: one
     # Python call less per frame.
     _decode = staticmethod(decode_user_frame)
+
+    def _new_fill_strings(self, info: InstrumentInfo) -> MarketContext:
+        return MarketContext(info.instrument_id, info.price_precision, info.size_precision, _CONTEXT_CACHE)
 
     def _dispatch(self, event: object) -> None:
         tp = type(event)
@@ -331,16 +332,8 @@ class BingxUserStreamHandler(UserFrameHandler):
         assert qty_s is not None
         check_time_ms(o.trade_time, "T")
         symbol = o.symbol
-        info = self._instruments(symbol)
-        entry = self._contexts.get(symbol)
-        if entry is None or (entry[0] is not info and entry[0] != info):
-            # New, or the instrument changed (id or precisions): its strings parse anew.
-            entry = self._contexts[symbol] = (
-                info,
-                MarketContext(info.instrument_id, info.price_precision, info.size_precision, _CONTEXT_CACHE),
-                info.quote_currency.code,
-            )
-        ctx = entry[1]
+        entry = self._fill_context(symbol)
+        info, ctx = entry[0], entry[1]
         quote = info.quote_currency
         pos_id = self._position_id(info.instrument_id, o.position_side)
         # A stream fill quantity is never signed: a negative one is hostile, not a short (rejected).
