@@ -7,7 +7,12 @@
 * **decode only** — our ``decode_user_frame(raw)`` (gunzip + typed decode; no lookups, no events);
 * **json + dict** — the reference design's shape: ``json.loads(gzip.decompress(raw))`` and a walk of
   the dict's order fields (client id, order id, execution type, status, last fill, trade id,
-  cumulative quantity, fee); no typing, no precision, no de-duplication, no events.
+  cumulative quantity, fee); no typing, no precision, no de-duplication, no events;
+* **our Binance** — our Binance USD-M handler on the same event mix (the frames, orders and sink of
+  :mod:`benchmarks.bench_user_stream`), in the same passes: the issue-16 target "BingX user-stream
+  frame ÷ our Binance frame" is the median of the per-pass ratios of these two, measured side by
+  side under the same load and the same garbage-collector setting (not two medians from two
+  benchmarks minutes apart, one with the collector on and one with it off).
 
 The client is built on a real ``MessageBus``/``Cache``/``LiveClock`` with ``ExecEngine.process``
 replaced by a counting sink, so only adapter work is timed (the engine never applies the events: the
@@ -19,7 +24,7 @@ compressed in a binary message. Before timing, our event counts are checked agai
 Passes are interleaved (A B C, B C A, ...); the median µs/frame and the median of the per-pass
 ratios are reported.
 
-    python -m benchmarks.bench_bingx_user_stream [--orders 4000] [--passes 15]
+    python -m benchmarks.bench_bingx_user_stream [--orders 4000] [--passes 15] [--profile]
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -51,13 +57,15 @@ from nautilus_trader.model.objects import Price, Quantity
 
 from adapters.bingx.parsing import BINGX_VENUE
 from adapters.bingx.schemas_user import decode_user_frame
+from benchmarks import bench_user_stream
 from benchmarks.common import Section, median, quiet_logging
 
+PROFILE_PATH = Path(__file__).resolve().parent / "profile_bingx_user_stream.txt"
 SYMBOL = "BTC-USDT"
 IID = InstrumentId(Symbol("BTC-USDT-PERP"), BINGX_VENUE)
 TRADER = TraderId("BENCH-001")
 STRATEGY = StrategyId("S-001")
-NAMES = ["ours", "decode only", "json + dict"]
+NAMES = ["ours", "decode only", "json + dict", "our Binance"]
 
 
 def _instrument() -> CryptoPerpetual:
@@ -179,6 +187,9 @@ class Bench:
             self.orders.append(order)
             self.cids.append(order.client_order_id.value)
         self.frames, self.expected = build_frames(self.cids)
+        # Our Binance handler on the same event mix, for the side-by-side BingX ÷ Binance ratio.
+        self.binance = bench_user_stream.Bench(n_orders)
+        asyncio.set_event_loop(self.loop)
 
     def _client(self) -> Any:
         from adapters.bingx.config import BingxExecClientConfig
@@ -230,13 +241,15 @@ class Bench:
             "ours": (self.reset_ours, self.client.stream_handler.handle_frame),
             "decode only": (lambda: None, decode_user_frame),
             "json + dict": (lambda: None, json_dict_baseline),
+            "our Binance": (self.binance.reset_ours, self.binance.ours.stream_handler.handle_frame),
         }
 
     def run_once(self, name: str) -> tuple[float, Counter[str]]:
         reset, handle = self.contenders()[name]
         reset()
         self.events.clear()
-        frames = self.frames
+        self.binance.events.clear()
+        frames = self.binance.frames if name == "our Binance" else self.frames
         gc.collect()
         gc.disable()
         try:
@@ -246,29 +259,58 @@ class Bench:
             elapsed = time.perf_counter_ns() - start
         finally:
             gc.enable()
-        return elapsed / 1000 / len(frames), Counter(self.events)
+        events = self.binance.events if name == "our Binance" else self.events
+        return elapsed / 1000 / len(frames), Counter(events)
 
     def close(self) -> None:
+        self.binance.close()
         self.loop.close()
 
 
-def run(n_orders: int = 4000, passes: int = 15) -> Section:
+def write_profile(bench: Bench, repeats: int = 10) -> None:
+    """A pyinstrument profile of our BingX handler on the benchmark's frames."""
+    from pyinstrument import Profiler
+
+    handle = bench.client.stream_handler.handle_frame
+    profiler = Profiler(interval=0.0001)
+    for _ in range(repeats):
+        bench.reset_ours()
+        profiler.start()
+        for raw in bench.frames:
+            handle(raw)
+        profiler.stop()
+    header = (
+        f"# Profile of BingxUserStreamHandler.handle_frame: {len(bench.frames)} gzip frames x {repeats} "
+        f"passes, {len(bench.cids)} orders in the cache, ExecEngine.process replaced by a sink.\n"
+        "# Regenerate: python -m benchmarks.bench_bingx_user_stream --profile\n\n"
+    )
+    PROFILE_PATH.write_text(header + profiler.output_text(unicode=True, color=False, show_all=False))
+
+
+def run(n_orders: int = 4000, passes: int = 15, profile: bool = False) -> Section:
     bench = Bench(n_orders)
     try:
         got = bench.run_once("ours")[1]  # warm-up; also checks our handler did all the work
         handler = bench.client.stream_handler
         if got != bench.expected or handler.errors or handler.malformed or handler.missing_last_fill:
             raise AssertionError(f"ours emitted {dict(got)}, the frames need {dict(bench.expected)}")
-        for name in NAMES[1:]:
+        binance = bench.run_once("our Binance")[1]
+        if binance != bench.expected:
+            raise AssertionError(
+                f"our Binance emitted {dict(binance)}, the BingX frames {dict(bench.expected)}"
+            )
+        for name in NAMES[1:3]:
             bench.run_once(name)
         times: dict[str, list[float]] = {n: [] for n in NAMES}
         ratios: dict[str, list[float]] = {n: [] for n in NAMES}
         for p in range(passes):
-            order = NAMES[p % 3 :] + NAMES[: p % 3]
+            order = NAMES[p % 4 :] + NAMES[: p % 4]
             this = {name: bench.run_once(name)[0] for name in order}
             for name in NAMES:
                 times[name].append(this[name])
                 ratios[name].append(this["ours"] / this[name])
+        if profile:
+            write_profile(bench)
     finally:
         bench.close()
     section = Section(
@@ -286,6 +328,7 @@ def run(n_orders: int = 4000, passes: int = 15) -> Section:
             ]
         )
     ratio = median(ratios["json + dict"])
+    vs_binance = median(ratios["our Binance"])
     events = median(times["ours"]) - median(times["decode only"])
     section.notes = [
         f"{n_orders} distinct orders resting in the cache; {len(bench.frames)} gzip frames per pass "
@@ -294,8 +337,14 @@ def run(n_orders: int = 4000, passes: int = 15) -> Section:
         "precision and de-duplicates nothing; of ours, gunzip + typed decode is "
         f"{median(times['decode only']):.2f} µs and the rest ({events:.2f} µs) is order lookup, facts "
         "and NautilusTrader event construction.",
+        f"ours costs {vs_binance:.2f}x our Binance handler on the same event mix (same passes; Binance "
+        "frames are uncompressed JSON, BingX frames gzip: the gunzip is part of the decode above).",
     ]
-    section.data = {"median_us": {n: median(t) for n, t in times.items()}, "ratio_vs_json_dict": ratio}
+    section.data = {
+        "median_us": {n: median(t) for n, t in times.items()},
+        "ratio_vs_json_dict": ratio,
+        "ratio_vs_binance": vs_binance,
+    }
     return section
 
 
@@ -305,8 +354,9 @@ def main() -> None:
     )
     parser.add_argument("--orders", type=int, default=4000)
     parser.add_argument("--passes", type=int, default=15)
+    parser.add_argument("--profile", action="store_true", help=f"also write {PROFILE_PATH.name}")
     args = parser.parse_args()
-    print(run(args.orders, args.passes).console())
+    print(run(args.orders, args.passes, args.profile).console())
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from msgspec import field
 from adapters.bingx.schemas_base import DecimalText, Flag, IntId, LenientStruct, float_text
 from adapters.bingx.stream_frames import (
     GENERIC_DECODER,
+    GZIP_MAGIC,
     RAW_KEPT,
     GenericFrame,
     JsonPing,
@@ -34,7 +35,7 @@ from adapters.bingx.stream_frames import (
     frame_head,
     is_ping,
 )
-from adapters.core.parse.inflate import DEFAULT_MAX_FRAME_BYTES
+from adapters.core.parse.inflate import DEFAULT_MAX_FRAME_BYTES, inflate_gzip
 
 # --------------------------------------------------------------------------------------------------
 # User data stream
@@ -202,10 +203,14 @@ def decode_user_frame(
 ) -> UserFrame:
     """Decode one user-stream frame (gzip or plain). Never raises."""
     try:
-        raw = decode_gzip_frame(frame, max_bytes)
+        # What every venue frame is (a gzip binary message), without decode_gzip_frame's conversions.
+        if frame.__class__ is bytes and frame.startswith(GZIP_MAGIC):  # type: ignore[union-attr]
+            raw = inflate_gzip(frame, max_bytes)  # type: ignore[arg-type]
+        else:
+            raw = decode_gzip_frame(frame, max_bytes)
     except ValueError as exc:
         return MalformedFrame(error=str(exc), raw=frame_head(frame))
-    if is_ping(raw):
+    if not raw.startswith(b"{") and is_ping(raw):  # a JSON object is never the heartbeat
         return PingFrame()
     try:
         return _USER_DECODER.decode(raw)

@@ -17,7 +17,7 @@ import msgspec
 
 from adapters.core.parse.inflate import DEFAULT_MAX_FRAME_BYTES, inflate_gzip
 
-_GZIP_MAGIC: Final = b"\x1f\x8b"
+GZIP_MAGIC: Final = b"\x1f\x8b"
 PING: Final = b"Ping"
 PONG: Final = "Pong"
 
@@ -33,7 +33,7 @@ def decode_gzip_frame(
     if isinstance(data, str):
         return data.encode("utf-8", "surrogatepass")
     raw = bytes(data)
-    if raw[:2] != _GZIP_MAGIC:
+    if raw[:2] != GZIP_MAGIC:
         return raw
     return inflate_gzip(raw, max_bytes)
 

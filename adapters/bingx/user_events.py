@@ -29,22 +29,26 @@ from typing import Unpack
 
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.execution.reports import FillReport, OrderStatusReport
-from nautilus_trader.model.enums import LiquiditySide, OrderSide
+from nautilus_trader.model.enums import LiquiditySide, OrderSide, OrderType
 from nautilus_trader.model.identifiers import (
     ClientOrderId,
     VenueOrderId,
 )
+from nautilus_trader.model.objects import Currency, Money
 from nautilus_trader.model.orders import Order as NautilusOrder
 
 from adapters.bingx.parsing import (
+    _MARKET_LIKE,  # order types that only take liquidity (as parse_order_fill reads them)
     BINGX_VENUE,
-    OrderFill,
+    EXEC_CALCULATED,
+    EXEC_TRADE,
     account_update_to_balances,
+    commission_money,
     has_last_fill,
     is_fill,
     order_update_to_fill_report,
     order_update_to_status_report,
-    parse_order_fill,
+    parse_order_type,
 )
 from adapters.bingx.schemas_user import (
     AccountConfigUpdate,
@@ -64,11 +68,20 @@ from adapters.bingx.stream_frames import (
 )
 from adapters.core.base.dedup import FifoDedup
 from adapters.core.base.timestamps import NANOS_PER_MS
+from adapters.core.market.market_context import MarketContext
 from adapters.core.orders.order_tracking import OrderTracker, TrackedOrder, fill_key
 from adapters.core.orders.reports import send_order_with_fills
-from adapters.core.parse.decimal_parse import to_decimal
+from adapters.core.parse.decimal_parse import parse_currency, to_decimal
+from adapters.core.parse.instrument_info import InstrumentInfo
 from adapters.core.parse.wire_values import WireValueError, check_time_ms, raw_head, strict_decimal
 from adapters.core.userstream.frame_handler import HandlerArgs, UserFrameHandler
+
+# Distinct quantity/price/fee strings remembered per instrument on the fill path (cleared when full).
+_CONTEXT_CACHE = 4096
+# Globals, not ``LiquiditySide.MAKER`` per fill: an enum class attribute costs ~130 ns on Python 3.11.
+_MAKER = LiquiditySide.MAKER
+_TAKER = LiquiditySide.TAKER
+_NO_SIDE = LiquiditySide.NO_LIQUIDITY_SIDE
 
 # --------------------------------------------------------------------------------------------------
 # Order index: lowercase client ids and cancel-replace chains
@@ -100,35 +113,39 @@ class OrderIndex:
 
     def register(self, order: TrackedOrder) -> TrackedOrder:
         self.tracker.track(order)
-        self.add_alias(order, order.client_order_id.value.lower())
+        self.add_alias(order, order.cid.lower())
         return order
 
     def add_alias(self, order: TrackedOrder, alias: str) -> None:
         self._by_cid[alias] = order
-        self._aliases.setdefault(order.client_order_id.value, []).append(alias)
+        self._aliases.setdefault(order.cid, []).append(alias)
 
     def _forget(self, order: TrackedOrder) -> None:
-        cid = order.client_order_id.value
+        cid = order.cid
         for alias in self._aliases.pop(cid, ()):
             if self._by_cid.get(alias) is order:
                 del self._by_cid[alias]
         self._chains.pop(cid, None)
 
     def lookup(self, venue_cid: str | None, venue_order_id: int | None) -> TrackedOrder | None:
+        return self.lookup_lower(venue_cid.lower() if venue_cid else "", venue_order_id)
+
+    def lookup_lower(self, venue_cid: str, venue_order_id: int | None) -> TrackedOrder | None:
+        """:meth:`lookup` of a client id already lowercased (the stream's hot path)."""
         if venue_cid:
-            order = self._by_cid.get(venue_cid.lower())
+            order = self._by_cid.get(venue_cid)
             if order is not None:
                 return order
         if venue_order_id is not None:
-            return self.tracker.by_venue(str(venue_order_id))
+            return self.tracker.by_venue_id.get(str(venue_order_id))
         return None
 
     # --- chains ---------------------------------------------------------------------------------
     def chain(self, order: TrackedOrder) -> Chain | None:
-        return self._chains.get(order.client_order_id.value)
+        return self._chains.get(order.cid)
 
     def chain_for(self, order: TrackedOrder) -> Chain:
-        key = order.client_order_id.value
+        key = order.cid
         chain = self._chains.get(key)
         if chain is None:
             chain = self._chains[key] = Chain(current_cid=key.lower())
@@ -136,15 +153,15 @@ class OrderIndex:
 
     def venue_cid(self, order: TrackedOrder) -> str:
         """The client id the venue knows the order's live link by."""
-        chain = self._chains.get(order.client_order_id.value)
-        return chain.current_cid if chain is not None else order.client_order_id.value.lower()
+        chain = self._chains.get(order.cid)
+        return chain.current_cid if chain is not None else order.cid.lower()
 
     def is_retired(self, order: TrackedOrder, venue_order_id: str) -> bool:
-        chain = self._chains.get(order.client_order_id.value)
+        chain = self._chains.get(order.cid)
         return chain is not None and venue_order_id in chain.retired
 
     def filled_before(self, order: TrackedOrder) -> Decimal:
-        chain = self._chains.get(order.client_order_id.value)
+        chain = self._chains.get(order.cid)
         return chain.filled_before if chain is not None else Decimal(0)
 
     def effective_venue_id(self, order: TrackedOrder, venue_order_id: VenueOrderId) -> VenueOrderId:
@@ -203,11 +220,17 @@ class BingxUserStreamHandler(UserFrameHandler):
         self._fetch_fills = fetch_fills
         self._fee_rates = fee_rates  # (maker, taker) per symbol
         self.missing_last_fill = 0  # executions without l/L/trade id: fetched by REST instead
+        # (fee string, currency, its precision) -> commission
+        self._fees: dict[tuple[str | None, Currency, int], Money] = {}
+        self._order_types: dict[str, OrderType] = {}
 
-    def _decode(self, raw: bytes | str) -> object:
-        # Decode included in the handler's guard: a corrupt or oversized gzip frame is a
-        # malformed frame, not the end of the dispatcher.
-        return decode_user_frame(raw)
+    # Decode included in the handler's guard: a corrupt or oversized gzip frame is a malformed
+    # frame, not the end of the dispatcher. The decoder itself, not a method calling it: one
+    # Python call less per frame.
+    _decode = staticmethod(decode_user_frame)
+
+    def _new_fill_strings(self, info: InstrumentInfo) -> MarketContext:
+        return MarketContext(info.instrument_id, info.price_precision, info.size_precision, _CONTEXT_CACHE)
 
     def _dispatch(self, event: object) -> None:
         tp = type(event)
@@ -250,8 +273,8 @@ class BingxUserStreamHandler(UserFrameHandler):
 
     # --- ORDER_TRADE_UPDATE ------------------------------------------------------------------
     def _on_order_update(self, o: OrderUpdateData, event_time: int) -> None:
-        cid = (o.client_order_id or "").lower()
-        order = self._index.lookup(cid, o.order_id)
+        cid = o.client_order_id.lower() if o.client_order_id else ""
+        order = self._index.lookup_lower(cid, o.order_id)
         if order is None:
             order = self._adopt(cid, str(o.order_id) if o.order_id else None)
         if order is None:
@@ -265,15 +288,19 @@ class BingxUserStreamHandler(UserFrameHandler):
             raise
 
     def _on_tracked(self, order: TrackedOrder, o: OrderUpdateData, event_time: int, cid: str) -> None:
-        voi = VenueOrderId(str(o.order_id))
-        if is_fill(o):
-            self._on_fill(order, o, voi)
+        x = o.execution_type.upper()
+        voi = self._venue_order_id(o.order_id)
+        chain = self._index.chain(order)
+        if x in (EXEC_TRADE, EXEC_CALCULATED):  # is_fill(o)
+            self._on_fill(order, o, voi, chain)
             return
-        if self._index.is_retired(order, voi.value):
+        if chain is not None and str(o.order_id) in chain.retired:
             return  # lifecycle of a link our cancel-replace retired: not the order's
         ts = (o.trade_time or event_time) * NANOS_PER_MS
-        x = o.execution_type.upper()
-        venue_filled = self._index.filled_before(order) + to_decimal(o.cum_filled_qty, "z")
+        # Read (and a malformed one rejected) whatever the execution type, as it always was.
+        venue_filled = to_decimal(o.cum_filled_qty, "z")
+        if chain is not None:
+            venue_filled += chain.filled_before
         if x == "NEW":
             if order.venue_order_id is not None and order.venue_order_id != voi and order.accepted:
                 self._facts.venue_id_changed(order, voi, ts)
@@ -290,56 +317,97 @@ class BingxUserStreamHandler(UserFrameHandler):
             self.unknown += 1
             self._log.warning("ORDER_TRADE_UPDATE with unknown execution type %r for %s skipped", x, cid)
 
-    def _on_fill(self, order: TrackedOrder, o: OrderUpdateData, voi: VenueOrderId) -> None:
+    def _on_fill(
+        self, order: TrackedOrder, o: OrderUpdateData, voi: VenueOrderId, chain: Chain | None
+    ) -> None:
         trade_id = _trade_id(o)
-        if trade_id is None or not has_last_fill(o) or not o.trade_time:
+        qty_s = o.last_filled_qty
+        px_s = o.last_filled_price
+        # has_last_fill(o) (after the trade id, as before), with the quantity's Decimal kept
+        qty_dec = strict_decimal(qty_s, "l", allow_empty=True) if trade_id is not None else None
+        if trade_id is None or not qty_dec or px_s is None or not o.trade_time:
             # Never from cumulative z (nor at a made-up time): fetch this venue order's fills (with
             # trade ids and times) by REST.
             self.missing_last_fill += 1
             self._fetch_fills(order, o.symbol, o.order_id)
             return
+        assert qty_s is not None
         check_time_ms(o.trade_time, "T")
-        info = self._instruments(o.symbol)
+        symbol = o.symbol
+        entry = self._fill_context(symbol)
+        info, ctx = entry[0], entry[1]
+        quote = info.quote_currency
         pos_id = self._position_id(info.instrument_id, o.position_side)
-        fill = parse_order_fill(o, info.price_precision, info.size_precision, info.quote_currency, pos_id)
-        assert fill is not None
-        last_qty = o.last_filled_qty
-        assert last_qty is not None
-        if fill.liquidity_side == LiquiditySide.NO_LIQUIDITY_SIDE:
-            fill = fill._replace(liquidity_side=self._infer_liquidity(o.symbol, fill))
-        retired = self._index.is_retired(order, voi.value)
+        # A stream fill quantity is never signed: a negative one is hostile, not a short (rejected).
+        last_qty = ctx.size(qty_s)
+        last_px = ctx.price(px_s)
+        asset = o.commission_asset
+        ccy = quote if not asset or asset == entry[2] else parse_currency(asset)
+        commission = self._commission(o.commission, ccy)
+        if o.is_maker is not None:
+            liquidity = _MAKER if o.is_maker else _TAKER
+        elif self._order_type(o.order_type) in _MARKET_LIKE:
+            liquidity = _TAKER
+        else:
+            liquidity = self._infer_liquidity(symbol, qty_dec, px_s, commission)
+        retired = chain is not None and str(o.order_id) in chain.retired
         # The whole chain's cumulative (a retired link's z says nothing about the live link).
-        venue_cum = None if retired else self._index.filled_before(order) + to_decimal(o.cum_filled_qty, "z")
+        venue_cum = None
+        if not retired:
+            venue_cum = to_decimal(o.cum_filled_qty, "z")
+            if chain is not None:
+                venue_cum += chain.filled_before
         self._facts.filled(
             order,
             trade_id,
-            self._index.effective_venue_id(order, voi),
+            # a fill of a retired link is reported under the id the engine holds (effective_venue_id)
+            (order.engine_venue_order_id or order.venue_order_id or voi) if retired else voi,
             pos_id,
-            fill.last_qty,
-            strict_decimal(last_qty, "l"),
-            fill.last_px,
-            info.quote_currency,
-            fill.commission,
-            fill.liquidity_side,
-            fill.ts_event,
+            last_qty,
+            qty_dec,
+            last_px,
+            quote,
+            commission,
+            liquidity,
+            o.trade_time * NANOS_PER_MS,
             venue_cum,
         )
-        if o.order_status.upper() == "FILLED" and venue_cum is not None and order.filled >= venue_cum:
+        if venue_cum is not None and order.filled >= venue_cum and o.order_status.upper() == "FILLED":
             self._facts.fully_filled(order)
 
-    def _infer_liquidity(self, symbol: str, fill: OrderFill) -> LiquiditySide:
+    def _commission(self, fee: str | None, ccy: Currency) -> Money:
+        """``commission_money(fee, ccy)`` (BingX's negative fee is a cost), remembered per string."""
+        key = (fee, ccy, ccy.precision)  # a Currency compares by its code alone
+        money = self._fees.get(key)
+        if money is None:
+            money = commission_money(fee, ccy)
+            if len(self._fees) >= _CONTEXT_CACHE:
+                self._fees.clear()
+            self._fees[key] = money
+        return money
+
+    def _order_type(self, value: str) -> OrderType:
+        """``parse_order_type(value)``, remembered per string (an unknown one warns once either way)."""
+        order_type = self._order_types.get(value)
+        if order_type is None:
+            order_type = parse_order_type(value)
+            if len(self._order_types) < 64:
+                self._order_types[value] = order_type
+        return order_type
+
+    def _infer_liquidity(self, symbol: str, qty: Decimal, px_s: str, commission: Money) -> LiquiditySide:
         """BingX's swap order event has no maker flag (REST ``fillHistory`` has ``role``): infer it
         from the fee rate charged - the nearer of the account's maker and taker rates - so the
         stream and the REST path report the same fill the same way (mode parity)."""
         rates = self._fee_rates(symbol)
-        notional = fill.last_qty.as_decimal() * fill.last_px.as_decimal()
+        notional = qty * strict_decimal(px_s, "L")
         if rates is None or notional == 0:
-            return LiquiditySide.NO_LIQUIDITY_SIDE
+            return _NO_SIDE
         maker, taker = rates
         if maker == taker:
-            return LiquiditySide.NO_LIQUIDITY_SIDE
-        rate = fill.commission.as_decimal() / notional
-        return LiquiditySide.MAKER if abs(rate - maker) < abs(rate - taker) else LiquiditySide.TAKER
+            return _NO_SIDE
+        rate = commission.as_decimal() / notional
+        return _MAKER if abs(rate - maker) < abs(rate - taker) else _TAKER
 
     def _on_external(self, o: OrderUpdateData, event_time: int) -> None:
         """An order this node did not submit: report it, its fill bundled."""

@@ -7,7 +7,7 @@ import pytest
 from nautilus_trader.model.objects import Currency, Price, Quantity
 
 from adapters.core.parse import decimal_parse as D
-from adapters.core.parse.wire_values import WireValueError, check_identifier, safe_identifier
+from adapters.core.parse.wire_values import WireValueError, check_identifier, safe_identifier, strict_decimal
 
 USDT = Currency.from_str("USDT")
 
@@ -207,3 +207,32 @@ def test_the_longest_accepted_text_still_parses() -> None:
     s = "1." + "0" * 126  # 128 characters of padding zeros: harmless
     assert D.parse_price(s, 2) == Price.from_str("1.00")
     assert D.parse_rounded_price(s, 2) == Price.from_str("1.00")
+
+
+# ---------------------------------------------------------------------- caches of the fill path (issue 16)
+def test_a_cached_decimal_never_lets_a_rejected_string_through() -> None:
+    # The same bad text is rejected every time (only valid strings are remembered), a good one
+    # after it still converts, and the cache hands back the exact value.
+    for _ in range(3):
+        with pytest.raises(WireValueError):
+            strict_decimal("0.1 ", "l")
+        with pytest.raises(WireValueError):
+            strict_decimal("1e5", "z")
+    assert strict_decimal("0.004", "l") == Decimal("0.004")
+    assert strict_decimal("0.004", "z") is strict_decimal("0.004", "l")
+    assert strict_decimal("", "z", allow_empty=True) == 0
+    with pytest.raises(WireValueError, match="missing"):
+        strict_decimal("", "z")
+
+
+def test_a_cached_fee_keeps_its_currency_and_precision() -> None:
+    from nautilus_trader.model.currencies import BNB, USDT
+
+    usdt = D.parse_money("0.01200000", USDT)
+    assert str(usdt) == "0.01200000 USDT"
+    assert str(D.parse_money("0.01200000", BNB)) == "0.01200000 BNB"
+    assert D.parse_money("0.01200000", USDT) is usdt  # remembered
+    with pytest.raises(WireValueError):
+        D.parse_money("0.012x", USDT)
+    with pytest.raises(WireValueError):
+        D.parse_money("9" * 200, USDT)

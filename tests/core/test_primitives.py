@@ -166,3 +166,16 @@ def test_precision_uncached_falls_back_to_formatter_and_8(caplog: pytest.LogCapt
     assert (first.price_precision, first.size_precision, first.cached) == (8, 8, False)
     warnings = [r for r in caplog.records if "not cached" in r.getMessage()]
     assert len(warnings) == 1 and "ETHUSDT" in warnings[0].getMessage()
+
+
+def test_dedup_contains_is_the_membership_test() -> None:
+    d: FifoDedup[str] = FifoDedup(capacity=2)
+    d.add("a")
+    d.add("b")
+    assert d.contains("a") and d.contains("b") and not d.contains("c")
+    d.add("c")  # evicts "a"
+    assert not d.contains("a") and ("a" in d) == d.contains("a")
+    d.clear()
+    assert not d.contains("b") and len(d) == 0
+    d.add("b")
+    assert d.contains("b")  # the same set after clear()

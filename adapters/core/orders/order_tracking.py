@@ -39,9 +39,12 @@ from adapters.core.base.dedup import FifoDedup
 
 FillKey = tuple[str, int, bool]  # (symbol, trade id, is the buy side)
 
+# A global, not ``OrderSide.BUY`` per call: an enum class attribute costs ~130 ns on Python 3.11.
+_BUY = OrderSide.BUY
+
 
 def fill_key(symbol: str, trade_id: int, side: OrderSide) -> FillKey:
-    return (symbol, trade_id, side == OrderSide.BUY)
+    return (symbol, trade_id, side == _BUY)
 
 
 class Terminal(Enum):
@@ -108,8 +111,12 @@ class TrackedOrder:
     # its venue order id (the engine's client id for it may be one the venue never saw), so venue
     # queries ask for it by that id.
     external: bool = False
+    # ``client_order_id.value``, read once: the identifier builds a new string on every read, and the
+    # tracker's dictionaries are keyed by this one.
+    cid: str = field(init=False, default="")
 
     def __post_init__(self) -> None:
+        self.cid = self.client_order_id.value
         # An order adopted from the cache (accepted before a restart) is known to the engine
         # under the venue id it was built with.
         if self.accepted and self.engine_venue_order_id is None:
@@ -156,7 +163,7 @@ class OrderTracker:
         self.seen_trades = FifoDedup(self.dedup_capacity)
 
     def track(self, order: TrackedOrder) -> TrackedOrder:
-        cid = order.client_order_id.value
+        cid = order.cid
         self.orders[cid] = order
         if order.venue_order_id is not None:
             self.link_venue_id(order, order.venue_order_id.value)
@@ -187,10 +194,13 @@ class OrderTracker:
         if order.terminal is not None:
             return
         order.terminal = kind
-        cid = order.client_order_id.value
+        cid = order.cid
+        now = self.clock()
         if self._open.pop(cid, None) is not None:
-            self._closed.append((self.clock(), cid))
-        self.forget_expired()
+            self._closed.append((now, cid))
+        closed = self._closed
+        if closed and closed[0][0] <= now - self.retention:
+            self.forget_expired()
 
     # --- fills -----------------------------------------------------------------------------------
     def is_seen(self, key: FillKey) -> bool:

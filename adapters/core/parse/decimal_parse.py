@@ -153,17 +153,33 @@ def money_from_decimal(value: Decimal, currency: Currency, field: str = "amount"
     return Money.from_str(f"{q:f} {currency.code}")
 
 
+# Fees repeat (the same quantity at the same price pays the same fee): each distinct valid (string,
+# currency) is converted once. Bounded, cleared when full; a rejected string is never kept.
+_MONEY_CACHE_SIZE: Final = 4096
+_moneys: dict[tuple[str, Currency, int], Money] = {}
+
+
 def parse_money(s: str | None, currency: Currency, field: str = "amount") -> Money:
     """Exact ``Money`` from a decimal string (integer path). Money is fixed at the currency's precision, so
     a value with finer significant decimals is rounded through Decimal (never float). None / ``""``
     (a fee the venue left out) is zero."""
     if not s:
         return Money(0, currency)
+    # The precision too: a Currency compares (and hashes) by its code alone.
+    key = (s, currency, currency.precision)
+    money = _moneys.get(key)
+    if money is not None:
+        return money
     raw, prec = raw_value(s, currency.precision, field)
     check_raw(raw, "money", field, s)
     if prec == currency.precision:
-        return Money.from_raw(raw, currency)
-    return money_from_decimal(Decimal(s), currency, field)
+        money = Money.from_raw(raw, currency)
+    else:
+        money = money_from_decimal(Decimal(s), currency, field)
+    if len(_moneys) >= _MONEY_CACHE_SIZE:
+        _moneys.clear()
+    _moneys[key] = money
+    return money
 
 
 def to_decimal(s: str | None, field: str = "value") -> Decimal:

@@ -77,14 +77,28 @@ def check_decimal_text(s: str, field: str) -> str:
     return s
 
 
+# Decimal strings repeat on the wire (lot sizes, cumulative quantities, fees): each distinct valid one
+# is checked and converted once. Only valid strings are kept (a rejected one is checked, and rejected,
+# every time); bounded, cleared when full (a refill costs one check per string).
+DECIMAL_CACHE_SIZE: Final = 4096
+_decimals: dict[str, Decimal] = {}
+
+
 def strict_decimal(s: str | None, field: str, *, allow_empty: bool = False) -> Decimal:
     """``Decimal`` of a wire decimal string, strictly. ``allow_empty``: None / ``""`` mean 0 (the
     venues' "not set"); otherwise they are an error like any malformed value."""
+    d = _decimals.get(s)  # type: ignore[arg-type]  # None is never a key
+    if d is not None:
+        return d
     if not s:
         if allow_empty:
             return Decimal(0)
         raise WireValueError(field, s, "missing")
-    return Decimal(check_decimal_text(s, field))
+    d = Decimal(check_decimal_text(s, field))
+    if len(_decimals) >= DECIMAL_CACHE_SIZE:
+        _decimals.clear()
+    _decimals[s] = d
+    return d
 
 
 def check_raw(raw: int, kind: str, field: str, value: str) -> int:

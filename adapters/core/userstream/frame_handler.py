@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import NotRequired, TypedDict, Unpack
+from typing import Final, NotRequired, Protocol, TypedDict, Unpack
 
-from nautilus_trader.model.identifiers import AccountId, ClientId, InstrumentId, PositionId
+from nautilus_trader.model.identifiers import AccountId, ClientId, InstrumentId, PositionId, VenueOrderId
+from nautilus_trader.model.objects import Price, Quantity
 
 from adapters.core.orders.balance_clock import BalanceClock
 from adapters.core.orders.order_facts import OrderFacts
@@ -19,6 +20,21 @@ from adapters.core.orders.order_tracking import OrderTracker, TrackedOrder
 from adapters.core.orders.reports import ReportSink
 from adapters.core.parse.instrument_info import InstrumentInfo
 from adapters.core.parse.wire_values import WireValueError, raw_head, redact
+
+VENUE_ID_CACHE: Final = 8192  # venue order ids remembered as VenueOrderId (see UserFrameHandler)
+
+
+class FillStrings(Protocol):
+    """An instrument's string -> ``Price`` / ``Quantity`` conversions on the fill path (a venue's
+    ``MarketContext``: bounded caches over the exact integer parse)."""
+
+    def price(self, s: str) -> Price: ...
+
+    def size(self, s: str) -> Quantity: ...
+
+
+# A symbol's instrument, its fill-path conversions and its quote currency's code.
+FillContext = tuple[InstrumentInfo, FillStrings, str]
 
 
 class HandlerArgs(TypedDict):
@@ -39,7 +55,7 @@ class HandlerArgs(TypedDict):
 
 
 class UserFrameHandler:
-    """A venue subclass decodes (:meth:`_decode`) and dispatches (:meth:`_dispatch`) one frame."""
+    """A venue subclass decodes (:attr:`_decode`) and dispatches (:meth:`_dispatch`) one frame."""
 
     def __init__(self, **args: Unpack[HandlerArgs]) -> None:
         self._facts = args["facts"]
@@ -60,6 +76,10 @@ class UserFrameHandler:
         self.unknown = 0  # unknown event types (and the venue's other unknown enums)
         self.errors = 0  # frames whose processing raised (logged, skipped)
         self.rejected = 0  # frames with a value rejected at the boundary (core.parse.wire_values)
+        # Venue order id (int) -> VenueOrderId: an order's frames (NEW, fills, cancel) all carry its
+        # id, and building the identifier costs ~4x a lookup. Bounded, cleared when full.
+        self._venue_ids: dict[int, VenueOrderId] = {}
+        self._fill_contexts: dict[str, FillContext] = {}
 
     # --- entry point (the dispatcher's FrameHandler) -----------------------------------------
     def handle_frame(self, raw: bytes | str) -> None:
@@ -76,8 +96,35 @@ class UserFrameHandler:
             self.errors += 1
             self._log.exception("user frame skipped: processing failed: %s", redact(raw_head(raw)))
 
-    def _decode(self, raw: bytes | str) -> object:
+    def _venue_order_id(self, order_id: int) -> VenueOrderId:
+        """``VenueOrderId(str(order_id))``, remembered."""
+        voi = self._venue_ids.get(order_id)
+        if voi is None:
+            voi = VenueOrderId(str(order_id))
+            if len(self._venue_ids) >= VENUE_ID_CACHE:
+                self._venue_ids.clear()
+            self._venue_ids[order_id] = voi
+        return voi
+
+    def _fill_context(self, symbol: str) -> FillContext:
+        """``symbol``'s instrument with its fill-path conversions, made anew when the instrument
+        changed (its id or precisions): the strings then parse at the new precisions."""
+        info = self._instruments(symbol)
+        entry = self._fill_contexts.get(symbol)
+        if entry is None or (entry[0] is not info and entry[0] != info):
+            entry = self._fill_contexts[symbol] = (
+                info,
+                self._new_fill_strings(info),
+                info.quote_currency.code,
+            )
+        return entry
+
+    def _new_fill_strings(self, info: InstrumentInfo) -> FillStrings:
         raise NotImplementedError
+
+    # The venue's decoder (a staticmethod): one frame, bytes or text, in; one of its decoded event
+    # types out, never raising on what a venue sends.
+    _decode: Callable[[bytes | str], object]
 
     def _dispatch(self, event: object) -> None:
         raise NotImplementedError
