@@ -321,18 +321,9 @@ class UserStreamHandler(UserFrameHandler):
 
     # --- ACCOUNT_UPDATE ----------------------------------------------------------------------
     def _on_account_update(self, event: AccountUpdate) -> None:
-        # Stamped with the transaction time: an older update replayed after a newer REST read (the
-        # old socket drained after a recovery's backfill, an overlap) must not revert the balance.
-        balances = self.balance_clock.fresh(
+        # Ordered by the transaction time (the event time when absent), stamped with the event time.
+        self.publish_stream_balances(
             account_update_to_balances(event.data),
             event.transaction_time or event.event_time,
-            stream=True,
-        )
-        if not balances:
-            return
-        self._sink.generate_account_state(
-            balances=balances,
-            margins=[],
-            reported=True,
-            ts_event=event.event_time * NANOS_PER_MS,
+            event.event_time,
         )

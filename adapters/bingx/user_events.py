@@ -469,17 +469,7 @@ class BingxUserStreamHandler(UserFrameHandler):
         from adapters.bingx.schemas_user import AccountUpdateData
 
         assert isinstance(data, AccountUpdateData)
-        # Stamped with the event time: an update older than a REST read already applied (still queued
-        # on a socket being drained, or repeated by the overlap's second socket) must not revert it.
-        balances = self.balance_clock.fresh(account_update_to_balances(data), event_time, stream=True)
-        if not balances:
-            return
-        self._sink.generate_account_state(
-            balances=balances,
-            margins=[],
-            reported=True,
-            ts_event=(event_time * NANOS_PER_MS) or self._clock_ns(),
-        )
+        self.publish_stream_balances(account_update_to_balances(data), event_time, event_time)
 
 
 def _trade_id(o: OrderUpdateData) -> int | None:

@@ -12,8 +12,9 @@ from collections.abc import Callable
 from typing import Final, NotRequired, Protocol, TypedDict, Unpack
 
 from nautilus_trader.model.identifiers import AccountId, ClientId, InstrumentId, PositionId, VenueOrderId
-from nautilus_trader.model.objects import Price, Quantity
+from nautilus_trader.model.objects import AccountBalance, Price, Quantity
 
+from adapters.core.base.timestamps import NANOS_PER_MS
 from adapters.core.orders.balance_clock import BalanceClock
 from adapters.core.orders.order_facts import OrderFacts
 from adapters.core.orders.order_tracking import OrderTracker, TrackedOrder
@@ -125,6 +126,20 @@ class UserFrameHandler:
     # The venue's decoder (a staticmethod): one frame, bytes or text, in; one of its decoded event
     # types out, never raising on what a venue sends.
     _decode: Callable[[bytes | str], object]
+
+    def publish_stream_balances(self, balances: list[AccountBalance], stamp_ms: int, event_ms: int) -> None:
+        """An account update from the stream, unless a newer one (a REST read, a later frame) is already
+        applied: ``stamp_ms`` orders it (an update still queued on a socket being drained, or repeated by
+        a second socket, must not revert a balance), ``event_ms`` stamps the state (the clock when 0)."""
+        fresh = self.balance_clock.fresh(balances, stamp_ms, stream=True)
+        if not fresh:
+            return
+        self._sink.generate_account_state(
+            balances=fresh,
+            margins=[],
+            reported=True,
+            ts_event=(event_ms * NANOS_PER_MS) or self._clock_ns(),
+        )
 
     def _dispatch(self, event: object) -> None:
         raise NotImplementedError
