@@ -25,7 +25,18 @@ consecutive ``lastUpdateId`` (45 %), ``bookTicker`` (25 %), ``trade`` batches of
 interleaved (a different contender first each pass); the median µs/frame and the median of the
 per-pass ratios are reported.
 
-    python -m benchmarks.bench_bingx_frames [--frames 20000] [--passes 10] [--profile]
+Capacity (:func:`capacity`, ours only): frames/s = 1e6 / µs per frame through ``handle_frame`` into
+the same sink, per stream kind, with the frames spread round-robin over 1, 10 and 100 subscribed
+instruments, each with every market subscription our client offers (an ``@incrDepth`` book
+synchronised by its ``all`` push before each pass, ``@depth10`` snapshots, ``@bookTicker``,
+``@trade``, ``@markPrice`` and ``@kline_1m``). Kinds: ``depth`` (``incrDepth`` ``update`` pushes of
+1-5 levels a side continuing each book's ``lastUpdateId`` chain), ``depth10`` (10-level snapshots to
+``OrderBookDepth10``), ``quotes``, ``trades`` (batches of 1-3, de-duplicated against a fresh window
+each pass), ``mark``, ``kline closed`` (each push opens a later bar, so the held one is published)
+and ``kline open`` (a push for the bar already held: replaced, nothing published, as BingX has no
+closed flag). The objects published are checked against the expected count before timing.
+
+    python -m benchmarks.bench_bingx_frames [--frames N] [--passes N] [--profile] [--capacity]
 """
 
 from __future__ import annotations
@@ -56,10 +67,10 @@ from nautilus_trader.model.data import (
     QuoteTick,
     TradeTick,
 )
-from nautilus_trader.model.enums import AggressorSide, BookAction, OrderSide, RecordFlag
+from nautilus_trader.model.enums import AggressorSide, BookAction, CurrencyType, OrderSide, RecordFlag
 from nautilus_trader.model.identifiers import ClientId, InstrumentId, Symbol, TradeId, TraderId
 from nautilus_trader.model.instruments import CryptoPerpetual
-from nautilus_trader.model.objects import Price, Quantity
+from nautilus_trader.model.objects import Currency, Price, Quantity
 
 from adapters.bingx.book import BingxBookSync
 from adapters.bingx.config import BingxDataClientConfig
@@ -71,12 +82,14 @@ from adapters.bingx.parsing_market import (
     BarTracker,
     MarketContext,
     bar_type_for,
+    depth_topic,
 )
 from adapters.bingx.providers import BingxInstrumentProvider
 from adapters.bingx.schemas_market import (
     BookTickerFrame,
     IncrDepthFrame,
     KlineFrame,
+    KlineItem,
     MarkPriceFrame,
     TradeFrame,
     decode_market_frame,
@@ -92,11 +105,12 @@ NAMES = ["ours", "json + dict -> objects", "floor", "decode only", "json + dict"
 OBJECT_BUILDERS = ("ours", "json + dict -> objects", "floor")
 
 
-def _instrument() -> CryptoPerpetual:
+def _instrument(symbol: str = SYMBOL) -> CryptoPerpetual:
+    base = symbol.partition("-")[0]
     return CryptoPerpetual(
-        instrument_id=IID,
-        raw_symbol=Symbol(SYMBOL),
-        base_currency=BTC,
+        instrument_id=IID if symbol == SYMBOL else InstrumentId(Symbol(f"{symbol}-PERP"), BINGX_VENUE),
+        raw_symbol=Symbol(symbol),
+        base_currency=BTC if symbol == SYMBOL else Currency(base, 8, 0, base, CurrencyType.CRYPTO),
         quote_currency=USDT,
         settlement_currency=USDT,
         is_inverse=False,
@@ -474,6 +488,226 @@ def run(n_frames: int = 20_000, passes: int = 10, profile: bool = False) -> Sect
     return section
 
 
+# --------------------------------------------------------------------------------------------------
+# Adapter-only capacity: frames/s per stream kind with 1, 10 and 100 subscribed instruments
+# --------------------------------------------------------------------------------------------------
+CAPACITY_KINDS = ("depth", "depth10", "quotes", "trades", "mark", "kline closed", "kline open")
+CAPACITY_SIZES = (1, 10, 100)
+_CAP_T0 = 1_760_000_000_000
+_CAP_KLINE_OPEN = _CAP_T0 - _CAP_T0 % _MINUTE_MS  # the bar every tracker holds when a pass starts
+_CAP_UID = 5_000_000  # every book's chain starts here (its ``all`` push); updates continue it
+
+
+def _cap_sym(k: int) -> str:
+    return SYMBOL if k == 0 else f"X{k:03d}-USDT"
+
+
+def _all_push(symbol: str) -> bytes:
+    """The ``all`` push that synchronises ``symbol``'s book at ``_CAP_UID`` (200 levels a side)."""
+    bids = [[f"{60000 - k / 10:.1f}", "1.0000"] for k in range(1, 201)]
+    asks = [[f"{60000 + k / 10:.1f}", "1.0000"] for k in range(1, 201)]
+    data = {"action": "all", "lastUpdateId": _CAP_UID, "time": _CAP_T0, "bids": bids, "asks": asks}
+    return _gz({"code": 0, "dataType": f"{symbol}@incrDepth", "data": data})
+
+
+def make_capacity_frames(kind: str, n: int, n_instruments: int, seed: int = 7) -> tuple[list[bytes], int]:
+    """``n`` gzip frames of ``kind`` round-robin over the instruments, and the objects ours must publish."""
+    rnd = random.Random(seed)
+    frames: list[bytes] = []
+    expected = 0
+    uids = [_CAP_UID] * n_instruments
+    pushes = [0] * n_instruments
+    t = _CAP_T0
+
+    def qty() -> str:
+        return f"{Decimal(rnd.randint(1, 50_000)) / 10_000:.4f}"
+
+    for i in range(n):
+        k = i % n_instruments
+        sym = _cap_sym(k)
+        t += rnd.randint(1, 3)
+        mid = Decimal(60000) + Decimal(rnd.randint(-50, 50)) / 10
+        data: Any
+        if kind == "depth":
+            uids[k] += 1
+            b = [
+                [f"{mid - Decimal(rnd.randint(1, 200)) / 10:.1f}", "0.0000" if rnd.random() < 0.2 else qty()]
+                for _ in range(rnd.randint(1, 5))
+            ]
+            a = [
+                [f"{mid + Decimal(rnd.randint(1, 200)) / 10:.1f}", "0.0000" if rnd.random() < 0.2 else qty()]
+                for _ in range(rnd.randint(1, 5))
+            ]
+            data = {"action": "update", "lastUpdateId": uids[k], "time": t, "bids": b, "asks": a}
+            frames.append(_gz({"code": 0, "dataType": f"{sym}@incrDepth", "data": data}))
+            expected += 1
+        elif kind == "depth10":
+            # As the venue sends them: bids best first, asks far-to-best.
+            b = [[f"{mid - Decimal(j) / 10:.1f}", qty()] for j in range(1, 11)]
+            a = [[f"{mid + Decimal(j) / 10:.1f}", qty()] for j in range(10, 0, -1)]
+            topic = depth_topic(sym, 10, 500)
+            frames.append(_gz({"code": 0, "dataType": topic, "ts": t, "data": {"bids": b, "asks": a}}))
+            expected += 1
+        elif kind == "quotes":
+            data = {
+                "e": "bookTicker", "u": i, "E": t, "T": t, "s": sym,
+                "b": f"{mid - Decimal('0.1'):.1f}", "B": qty(),
+                "a": f"{mid + Decimal('0.1'):.1f}", "A": qty(),
+            }  # fmt: skip
+            frames.append(_gz({"code": 0, "dataType": f"{sym}@bookTicker", "data": data}))
+            expected += 1
+        elif kind == "trades":
+            # ``t`` grows every frame: every synthesised trade id is new.
+            data = [
+                {"q": qty(), "p": f"{mid:.1f}", "T": t, "m": rnd.random() < 0.5, "s": sym}
+                for _ in range(rnd.randint(1, 3))
+            ]
+            frames.append(_gz({"code": 0, "dataType": f"{sym}@trade", "data": data}))
+            expected += len(data)
+        elif kind == "mark":
+            data = {
+                "e": "markPriceUpdate",
+                "E": t,
+                "s": sym,
+                "p": f"{mid + Decimal(rnd.randint(0, 9)) / 100:.2f}",
+            }
+            frames.append(_gz({"code": 0, "dataType": f"{sym}@markPrice", "data": data}))
+            expected += 1
+        else:
+            if kind == "kline closed":
+                pushes[k] += 1  # a later bar: the one held is final and published
+                expected += 1
+            o = f"{mid:.1f}"
+            item = {"o": o, "h": f"{mid + 1:.1f}", "l": f"{mid - 1:.1f}", "c": o, "v": qty()}
+            item["T"] = _CAP_KLINE_OPEN + pushes[k] * _MINUTE_MS  # type: ignore[assignment]
+            frames.append(_gz({"code": 0, "dataType": f"{sym}@kline_1m", "s": sym, "data": [item]}))
+    return frames, expected
+
+
+class CapacityBench:
+    """Our ``BingxDataClient`` with ``n`` instruments, each subscribed to every market stream."""
+
+    def __init__(self, n_instruments: int) -> None:
+        quiet_logging()
+        self.loop = asyncio.new_event_loop()
+        self.clock = LiveClock()
+        self.msgbus = MessageBus(TraderId("BENCH-001"), self.clock)
+        self.cache = Cache(database=None)
+        self.emitted = 0
+
+        def sink(_: Any) -> None:
+            self.emitted += 1
+
+        self.msgbus.register("DataEngine.process", sink)
+        config = BingxDataClientConfig(
+            base_url_http="http://127.0.0.1:9", base_url_ws="ws://127.0.0.1:9/swap-market"
+        )
+        http = BingxHttpClient(config.urls().http)
+        provider = BingxInstrumentProvider(http)
+        self.client = c = BingxDataClient(
+            self.loop, ClientId("BINGX"), config, self.msgbus, self.cache, self.clock, provider, http
+        )
+        self.n = n_instruments
+        self.symbols = [_cap_sym(k) for k in range(n_instruments)]
+        self.all_pushes = [_all_push(sym) for sym in self.symbols]
+        # What the client's subscribe handlers leave behind, without the sockets.
+        for sym in self.symbols:
+            inst = _instrument(sym)
+            self.cache.add_instrument(inst)
+            provider.add(inst)
+            provider.instruments_by_symbol[sym] = inst
+            ctx = c._context(sym)
+            assert ctx is not None
+            c.books[sym] = c._new_book(sym, ctx)
+            c._depth10_symbols.add(sym)
+            c._quote_symbols.add(sym)
+            c._note_trades(sym)
+            c._mark_symbols.add(sym)
+            c._bars_subscribed(f"{sym}@kline_1m", bar_type_for(inst.id, "1m"), ctx)
+        self._held = KlineItem("60000.0", "60000.0", "60000.0", "60000.0", "1.0000", _CAP_KLINE_OPEN)
+
+    def prepare(self, kind: str) -> None:
+        """Untimed: what every pass starts from (books synchronised, a fresh trade window, a bar held)."""
+        c = self.client
+        if kind == "depth":
+            for sym, push in zip(self.symbols, self.all_pushes, strict=True):
+                ctx = c._context(sym)
+                assert ctx is not None
+                c.books[sym] = c._new_book(sym, ctx)
+                c.handle_frame(push)
+                assert c.books[sym].sync.is_synced
+        elif kind == "trades":
+            for sym in self.symbols:
+                c._forget_trades(sym)
+                c._note_trades(sym)
+        elif kind.startswith("kline"):
+            for tracker in c._bars.values():
+                tracker.invalidate()
+                tracker.on_push([self._held], 0)
+        self.emitted = 0
+
+    def run_once(self, kind: str, frames: list[bytes]) -> tuple[float, int]:
+        """µs per frame of one pass of ``handle_frame`` over ``frames``, and the objects published."""
+        self.prepare(kind)
+        handle = self.client.handle_frame
+        gc.collect()
+        # CPU time of this thread (see Bench.run_once); gc stays enabled, as in the Binance capacity.
+        start = time.thread_time_ns()
+        for raw in frames:
+            handle(raw)
+        elapsed = time.thread_time_ns() - start
+        return elapsed / 1000 / len(frames), self.emitted
+
+    def check_books(self) -> None:
+        for book in self.client.books.values():
+            if not book.sync.is_synced or book.sync.metrics.gaps_detected:
+                raise AssertionError(f"the capacity stream did not chain for {book.symbol}")
+
+    def close(self) -> None:
+        self.loop.close()
+
+
+def capacity(n_frames: int = 2000, passes: int = 5) -> Section:
+    section = Section(
+        title="Adapter-only capacity, BingX market data: frames/s through our dispatch into a sink",
+        headers=["kind", *[f"{n} instrument{'s' if n > 1 else ''}" for n in CAPACITY_SIZES], "objects/frame"],
+    )
+    table: dict[str, dict[int, float]] = {k: {} for k in CAPACITY_KINDS}
+    per_frame: dict[str, float] = {}
+    for n in CAPACITY_SIZES:
+        bench = CapacityBench(n)
+        try:
+            for kind in CAPACITY_KINDS:
+                frames, expected = make_capacity_frames(kind, n_frames, n)
+                emitted = bench.run_once(kind, frames)[1]  # warm-up; also checks the work done
+                if emitted != expected:
+                    raise AssertionError(f"{kind}, {n} instruments: {emitted} objects, expected {expected}")
+                if kind == "depth":
+                    bench.check_books()
+                per_frame[kind] = expected / len(frames)
+                us = median([bench.run_once(kind, frames)[0] for _ in range(passes)])
+                table[kind][n] = 1e6 / us
+        finally:
+            bench.close()
+    for kind in CAPACITY_KINDS:
+        section.rows.append(
+            [kind, *[f"{table[kind][n]:,.0f}" for n in CAPACITY_SIZES], f"{per_frame[kind]:.2f}"]
+        )
+    section.notes = [
+        f"{n_frames} gzip frames per kind, spread round-robin over the subscribed instruments (each with its "
+        "own incrDepth book synchronised by an all push before each pass, depth10, bookTicker, trade, "
+        f"markPrice and kline_1m subscriptions); median of {passes} passes of handle_frame (gunzip, decode, "
+        "routing, checks, objects); one core, the engine replaced by a counting sink; the objects published "
+        "checked against the expected count.",
+        "depth: incrDepth update pushes of 1-5 levels a side continuing each book's lastUpdateId chain; "
+        "depth10: 10-level snapshots -> OrderBookDepth10; trades: batches of 1-3 trades (one TradeTick each, "
+        "de-duplicated); kline closed: each push opens a later bar, so the held bar is published; kline "
+        "open: a push for the bar already held (BingX has no closed flag: it is kept, nothing published).",
+    ]
+    section.data = table
+    return section
+
+
 def write_profile(bench: Bench) -> None:
     from pyinstrument import Profiler
 
@@ -497,11 +731,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--frames", type=int, default=20_000)
-    parser.add_argument("--passes", type=int, default=10)
+    parser.add_argument(
+        "--frames", type=int, help="frames per pass (default 20000; --capacity: 2000 per kind)"
+    )
+    parser.add_argument("--passes", type=int, help="passes (default 10; --capacity: 5)")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--capacity", action="store_true", help="only the capacity table (frames/s, 1/10/100 instruments)"
+    )
     args = parser.parse_args()
-    print(run(args.frames, args.passes, args.profile).console())
+    if args.capacity:
+        print(capacity(args.frames or 2000, args.passes or 5).console())
+        return
+    print(run(args.frames or 20_000, args.passes or 10, args.profile).console())
 
 
 if __name__ == "__main__":
