@@ -44,6 +44,7 @@ from nautilus_trader.model.data import (
 )
 from nautilus_trader.model.enums import AggregationSource, AggressorSide, OrderSide
 from nautilus_trader.model.identifiers import InstrumentId, TradeId
+from nautilus_trader.model.objects import Price, Quantity
 
 from adapters.bingx.schemas_market import (
     BookTicker,
@@ -290,10 +291,17 @@ def parse_incr_update(msg: IncrDepth, ctx: MarketContext, ts_init: int) -> Order
     return update_deltas(ctx, msg.bids, msg.asks, msg.lastUpdateId, _ts(msg.time, None, ts_init), ts_init)
 
 
+def _raw_price(level: tuple[Price, Quantity]) -> int:
+    return level[0].raw
+
+
 def _top(levels: Sequence[Level], side: OrderSide, ctx: MarketContext, descending: bool) -> list[BookOrder]:
-    parsed = [(ctx.price(px), ctx.size(qty)) for px, qty in levels]
-    parsed.sort(key=lambda pq: pq[0], reverse=descending)
-    return [BookOrder(side, px, qty, 0) for px, qty in parsed[:10] if qty.raw > 0]
+    prices, sizes = ctx.prices, ctx.sizes
+    parsed = [(prices.get(px) or ctx.price(px), sizes.get(qty) or ctx.size(qty)) for px, qty in levels]
+    # Sorted on the raw integers: comparing Price objects was a quarter of a depth10 frame.
+    parsed.sort(key=_raw_price, reverse=descending)
+    # Empty levels out before the cut: the ten best levels that hold something.
+    return [BookOrder(side, px, qty, 0) for px, qty in parsed if qty.raw > 0][:10]
 
 
 def parse_depth10(frame: DepthFrame, ctx: MarketContext, ts_init: int) -> OrderBookDepth10:

@@ -242,6 +242,20 @@ def test_depth10_sorts_far_to_best_asks() -> None:
     assert depth.ts_event == 1759996742928 * 1_000_000
 
 
+def test_depth10_keeps_the_ten_best_levels_that_hold_something() -> None:
+    # Twelve levels a side, unordered, one of the best ten empty: it is skipped, the eleventh comes in.
+    bids = [[f"{121800 - i}.0", "0" if i == 3 else f"0.{i + 1:04d}"] for i in range(12)]
+    asks = [[f"{121801 + i}.0", "0.0000" if i == 0 else "1.0000"] for i in range(12)]
+    frame = decode_market_frame(
+        gz({**DEPTH5, "dataType": "BTC-USDT@depth20@500ms", "data": {"bids": bids[::-1], "asks": asks[::-1]}})
+    )
+    assert isinstance(frame, DepthFrame)
+    depth = parse_depth10(frame, ctx(), 1)
+    assert [str(o.price) for o in depth.bids] == [f"{121800 - i}.0" for i in range(12) if i != 3][:10]
+    assert [str(o.price) for o in depth.asks] == [f"{121801 + i}.0" for i in range(1, 11)]
+    assert all(o.size.raw > 0 for o in (*depth.bids, *depth.asks))
+
+
 def test_bar_types_and_intervals() -> None:
     bt = bar_type_for(BTC, "1m")
     assert str(bt) == "BTC-USDT-PERP.BINGX-1-MINUTE-LAST-EXTERNAL"
