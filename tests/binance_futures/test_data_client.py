@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from decimal import Decimal
 
 import msgspec
+import pytest
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.common.component import LiveClock, MessageBus
 from nautilus_trader.config import InstrumentProviderConfig
@@ -14,6 +16,7 @@ from nautilus_trader.model.identifiers import TraderId
 
 from adapters.binance_futures.config import BinanceFuturesDataClientConfig, BinanceFuturesExecClientConfig
 from adapters.binance_futures.data import OWN_FUNDING, BinanceFuturesDataClient
+from adapters.binance_futures.errors import BinanceError
 from adapters.binance_futures.factories import (
     BINANCE,
     BinanceFuturesLiveDataClientFactory,
@@ -122,3 +125,23 @@ def _btc_symbol_info() -> SymbolInfo:
         ],
     }
     return msgspec.convert(raw, SymbolInfo, strict=False)
+
+
+async def test_the_shared_http_client_logs_its_rate_limit_waits(caplog: pytest.LogCaptureFixture) -> None:
+    # The account's HTTP client is built by the factories' cache, for no one client in particular: it
+    # was built without a logger, so a recovery held by the local rate limiter waited in silence.
+    http = get_cached_http_client("http://127.0.0.1:1", "k-log", "s-log", 1.0, 5000)
+    now = http.now_ms()
+    window = http.rate_limiter.weight
+    window.record(window.limit, now)  # the minute's weight used up
+    waits: list[float] = []
+
+    async def no_wait(secs: float) -> None:
+        waits.append(secs)
+
+    http._sleep = no_wait  # type: ignore[method-assign]
+    with caplog.at_level(logging.WARNING, logger="adapters"), pytest.raises(BinanceError):
+        await http.server_time()  # nothing listens on port 1: the wait is what is checked
+    assert waits and waits[0] > 0
+    assert any("Rate limit near for GET /fapi/v1/time" in r.getMessage() for r in caplog.records)
+    await http.close()

@@ -12,6 +12,7 @@ accounts and client class).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
@@ -72,6 +73,9 @@ def cached_http_clients(
             timeout_secs=timeout_secs,
             recv_window_ms=recv_window_ms,
             fleet_budget=fleet_budget(base_url_http, fleet),
+            # Shared by the account's clients, so none of theirs: without a logger its rate-limit
+            # waits and retries would be silent (a recovery held for a window roll, unexplained).
+            logger=logging.getLogger(http_type.__module__),
         )
 
     def get(
