@@ -245,3 +245,29 @@ def test_a_tracked_fill_with_a_hostile_value_is_rejected_and_the_order_reread() 
     assert env.order.resync and requests
     env.handler.handle_frame(frame(l="0.01000000", L="59000.00000000", td=9))  # not a "duplicate"
     assert len(env.sink.of("generate_order_filled")) == 1
+
+
+# The fill path reads l/L through the per-instrument caches since issue 16 (no OrderFill): every
+# hostile quantity or price must still be rejected, never believed, never cached, never fatal.
+@pytest.mark.parametrize(
+    ("qty", "px"),
+    [
+        ("-0.01000000", "59000.00000000"),  # a stream fill quantity is never signed
+        ("1" + "0" * 200, "59000.00000000"),  # past the decimal length bound
+        ("abc", "59000.00000000"),
+        ("0.01000000", "5.9e4"),
+        ("0.01000000", "59000.00000000" + "0" * 200),
+        ("NaN", "59000.00000000"),
+    ],
+)
+def test_a_tracked_fill_with_a_hostile_quantity_or_price_is_rejected_every_time(qty: str, px: str) -> None:
+    env = Env()
+    requests: list[TrackedOrder] = []
+    env.facts._request_fills = requests.append
+    for _ in range(2):  # the second time too: a rejected string is never remembered as valid
+        env.handler.handle_frame(frame(l=qty, L=px, td=9))
+    assert env.sink.of("generate_order_filled") == []
+    assert env.handler.rejected + env.handler.missing_last_fill == 2 and env.handler.errors == 0
+    assert env.order.filled == 0
+    env.handler.handle_frame(frame(l="0.01000000", L="59000.00000000", td=9))  # the real one still lands
+    assert len(env.sink.of("generate_order_filled")) == 1

@@ -28,6 +28,15 @@ def test_finer_value_kept_at_own_precision() -> None:
     assert str(p) == "7100.55"
 
 
+def test_a_value_finer_than_the_resolution_is_cut_there_not_labelled_past_it() -> None:
+    # 22 significant decimals: labelled at 22, NautilusTrader's constructors raised a plain ValueError
+    # (outside the WireValueError boundary: a frame counted as an error, the order not re-read).
+    s = "0.0100000000000000000001"
+    assert D.raw_value(s, 8) == (10**14, 16)  # 0.01 at the 1e-16 scale
+    assert D.parse_quantity(s, 8) == Quantity.from_str("0.0100000000000000")
+    assert D.parse_price("59000." + "1" * 20, 2) == Price.from_str("59000." + "1" * 16)
+
+
 def test_raw_value_is_integer_scaled() -> None:
     raw, prec = D.raw_value("-0.05642405", 8)
     assert raw == -5642405 * 10 ** (D.FIXED_PRECISION - 8)

@@ -68,7 +68,9 @@ def raw_value(s: str, precision: int, field: str = "value") -> tuple[int, int]:
         significant = len(s.rstrip("0")) - dot - 1
         if significant > precision:
             _warn_finer(s)
-            precision = significant
+            # Never past the resolution: the digits below it are cut just below, and a label above
+            # it is a ValueError in NautilusTrader's constructors, outside the WireValueError boundary.
+            precision = min(significant, FIXED_PRECISION)
     if frac > FIXED_PRECISION:
         s = s[: dot + 1 + FIXED_PRECISION]
         frac = FIXED_PRECISION
