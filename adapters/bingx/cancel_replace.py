@@ -8,7 +8,9 @@ everything the chain filled`` under a new client id ``<cid>-r<n>``. The chain (w
 belong to the NautilusTrader order) lives in :class:`~adapters.bingx.user_events.OrderIndex`.
 
 Commands on one order run one at a time (:class:`OrderLocks`): a cancel-replace must not interleave
-with a cancel of the same order.
+with a cancel of the same order. A replacement whose answer was lost keeps the lock until it is
+resolved, so the next command starts from a settled chain (the live link's client id and venue id
+both known).
 """
 
 from __future__ import annotations
@@ -164,7 +166,14 @@ class CancelReplace:
             return
         except (BingxError, ValueError) as exc:
             self._pylog.warning("replacement of %s ambiguous (%r); resolving", tracked.client_order_id, exc)
-            self._tasks.spawn(self._resolve_replacement(tracked, old_voi), f"replace-{alias}")
+            task = self._tasks.spawn(self._resolve_replacement(tracked, old_voi), f"replace-{alias}")
+            if task is not None:
+                # Held under the order's lock until the chain is settled: a modify or cancel queued
+                # behind this one would otherwise cancel the unconfirmed link by its client id while
+                # only the old venue id is retired, and that link's CANCELED would close the order.
+                # ``wait``, not ``await``: a canceled command leaves the resolution running under
+                # its owner, and the owner logs its failure.
+                await asyncio.wait((task,))
             return
         chain.replacing = False
         self._facts.venue_id_changed(tracked, VenueOrderId(str(placed.orderId)), self._clock_ns())

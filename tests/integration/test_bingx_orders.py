@@ -141,6 +141,38 @@ async def test_a_replacement_answered_with_a_failure_and_executed_late_is_tracke
     await assert_converged(env)
 
 
+# Chaos (BingX seed 23, one run in three): a second modify ran while the first one's replacement was
+# still being resolved (its answer lost, the venue had placed it). It canceled that replacement by its
+# client id but retired only the venue id it held then, the original's, so the replacement's CANCELED
+# closed the node's order while the second replacement rested on the venue, untracked. A modify (and
+# a cancel) now waits, under the order's lock, until the previous replacement is settled.
+@pytest.mark.timeout(60)
+async def test_a_modify_right_after_a_modify_whose_answer_was_lost_keeps_the_order(env: SimNode) -> None:
+    price = last(env) * Decimal("0.95")
+    cid = env.strategy.limit(BTC, OrderSide.BUY, "0.0100", px(price))
+    await status(env, cid, OrderStatus.ACCEPTED)
+    env.sim.faults.fail("POST", "/openApi/swap/v2/trade/order", count=1, status=0, after_execute=True)
+    first_price, second_price = price * Decimal("0.99"), price * Decimal("0.98")
+    env.strategy.modify(cid, price=px(first_price))
+    env.strategy.modify(cid, price=px(second_price))  # queued behind the first on the order's lock
+    await env.wait_until(
+        lambda: f"{cid.value.lower()}-r2" in venue_orders(env, cid), within=15.0, what="second replacement"
+    )
+    await env.bingx_client._side_tasks.join()
+    chain = venue_orders(env, cid)
+    assert chain[f"{cid.value.lower()}-r1"]["status"] == "CANCELED"
+    second = chain[f"{cid.value.lower()}-r2"]
+    assert second["status"] == "NEW" and Decimal(second["price"]) == Decimal(px(second_price))
+    await env.wait_until(
+        lambda: env.order(cid).venue_order_id == VenueOrderId(str(second["order_id"])),
+        what="second replacement tracked",
+    )
+    order = env.order(cid)
+    assert order.status == OrderStatus.ACCEPTED, order.status  # never canceled in the node
+    assert order.price.as_decimal() == Decimal(px(second_price))
+    await assert_converged(env)
+
+
 # Chaos (BingX seeds 259, 293, 301, 381 of 201..400): a recovery's query of an order being
 # cancel-replaced asked for the replacement's client id before the venue had placed it; the
 # replacement's answer arrived while that "not found" was on its way back, cleared the in-flight
