@@ -119,6 +119,12 @@ class CancelReplace:
         new_trigger = command.trigger_price or (order.trigger_price if order.has_trigger_price else None)
         old_voi = tracked.venue_order_id
         chain = self._index.chain_for(tracked)
+        if chain.replacing:
+            # Only from a settled chain can the live link be retired by its venue id. The lock is
+            # held through a lost answer's resolution; only a command canceled while it waited
+            # (the node stopping) leaves the resolution running without it.
+            self.rejected(tracked, "cancel-replace: the previous replacement is not confirmed yet")
+            return
         # 1. Retire the live link *before* canceling it: its CANCELED event (which may overtake the
         #    REST answer on the stream) must not close the NautilusTrader order.
         chain.retired.add(old_voi.value)

@@ -173,6 +173,25 @@ async def test_a_modify_right_after_a_modify_whose_answer_was_lost_keeps_the_ord
     await assert_converged(env)
 
 
+async def test_a_modify_on_an_unsettled_chain_is_rejected_and_cancels_nothing(env: SimNode) -> None:
+    """A modify command canceled while it waited on a lost answer (the node stopping) leaves the
+    resolution running without the lock: a modify meeting that chain is refused, not sent."""
+    price = last(env) * Decimal("0.95")
+    cid = env.strategy.limit(BTC, OrderSide.BUY, "0.0100", px(price))
+    await status(env, cid, OrderStatus.ACCEPTED)
+    client = env.bingx_client
+    tracked = client.tracker.get(cid.value)
+    assert tracked is not None
+    client.index.chain_for(tracked).replacing = True
+    env.strategy.modify(cid, price=px(price * Decimal("0.99")))
+    await env.wait_until(lambda: events_of(env, cid, OrderModifyRejected), what="modify rejected")
+    assert "not confirmed yet" in events_of(env, cid, OrderModifyRejected)[0].reason
+    assert [o["status"] for o in venue_orders(env, cid).values()] == ["NEW"]  # nothing canceled
+    client.index.chain_for(tracked).replacing = False
+    assert env.order(cid).status == OrderStatus.ACCEPTED
+    await assert_converged(env)
+
+
 # Chaos (BingX seeds 259, 293, 301, 381 of 201..400): a recovery's query of an order being
 # cancel-replaced asked for the replacement's client id before the venue had placed it; the
 # replacement's answer arrived while that "not found" was on its way back, cleared the in-flight
