@@ -173,6 +173,30 @@ async def test_a_modify_right_after_a_modify_whose_answer_was_lost_keeps_the_ord
     await assert_converged(env)
 
 
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("env", [{"recv_window_ms": 5000}], indirect=True)
+async def test_a_cancel_right_after_a_modify_whose_replacement_lands_late_cancels_the_replacement(
+    env: SimNode,
+) -> None:
+    """The trader cancels while the replacement's request is answered with a failure and executed
+    late: the cancel waits for the replacement to be found and cancels it, so nothing is left live on
+    the venue and the node's order ends CANCELED there and here."""
+    price = last(env) * Decimal("0.95")
+    cid = env.strategy.limit(BTC, OrderSide.BUY, "0.0100", px(price))
+    await status(env, cid, OrderStatus.ACCEPTED)
+    env.sim.faults.fail("POST", "/openApi/swap/v2/trade/order", count=1, status=503, execute_after_ms=1500)
+    env.strategy.modify(cid, price=px(price * Decimal("0.99")))
+    client = env.bingx_client
+    await env.wait_until(lambda: client.resolutions["modify"] == 1, what="ambiguous replacement")
+    env.strategy.cancel(cid)  # queued behind the modify on the order's lock
+    await status(env, cid, OrderStatus.CANCELED, within=15.0)
+    await client._side_tasks.join()
+    chain = venue_orders(env, cid)
+    assert set(chain) == {cid.value.lower(), f"{cid.value.lower()}-r1"}
+    assert all(o["status"] == "CANCELED" for o in chain.values()), chain
+    await assert_converged(env)
+
+
 async def test_a_modify_on_an_unsettled_chain_is_rejected_and_cancels_nothing(env: SimNode) -> None:
     """A modify command canceled while it waited on a lost answer (the node stopping) leaves the
     resolution running without the lock: a modify meeting that chain is refused, not sent."""
