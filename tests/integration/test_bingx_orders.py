@@ -74,6 +74,14 @@ async def status(env: SimNode, cid: ClientOrderId, expected: OrderStatus, within
     await env.wait_until(lambda: env.order(cid).status == expected, within, f"{cid} {expected.name}")
 
 
+async def resting_buy(env: SimNode) -> tuple[ClientOrderId, Decimal]:
+    """A 0.01 BTC buy resting 5 % below the last price, accepted; its id and price."""
+    price = last(env) * Decimal("0.95")
+    cid = env.strategy.limit(BTC, OrderSide.BUY, "0.0100", px(price))
+    await status(env, cid, OrderStatus.ACCEPTED)
+    return cid, price
+
+
 async def assert_converged(env: SimNode) -> None:
     report = await env.wait_converged(within=5.0)
     assert report.ok, report.details()
@@ -85,9 +93,7 @@ async def assert_converged(env: SimNode) -> None:
 
 
 async def test_modify_is_cancel_replace_and_the_replacement_fills(env: SimNode) -> None:
-    price = last(env) * Decimal("0.95")
-    cid = env.strategy.limit(BTC, OrderSide.BUY, "0.0100", px(price))
-    await status(env, cid, OrderStatus.ACCEPTED)
+    cid, price = await resting_buy(env)
     first_voi = env.order(cid).venue_order_id
     new_price = price * Decimal("0.99")
     env.strategy.modify(cid, quantity="0.0200", price=px(new_price))
@@ -121,9 +127,7 @@ async def test_modify_is_cancel_replace_and_the_replacement_fills(env: SimNode) 
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("env", [{"recv_window_ms": 5000}], indirect=True)
 async def test_a_replacement_answered_with_a_failure_and_executed_late_is_tracked(env: SimNode) -> None:
-    price = last(env) * Decimal("0.95")
-    cid = env.strategy.limit(BTC, OrderSide.BUY, "0.0100", px(price))
-    await status(env, cid, OrderStatus.ACCEPTED)
+    cid, _ = await resting_buy(env)
     first_voi = env.order(cid).venue_order_id
     env.sim.faults.fail("POST", "/openApi/swap/v2/trade/order", count=1, status=503, execute_after_ms=3000)
     env.strategy.modify(cid, quantity="0.0200")
@@ -148,9 +152,7 @@ async def test_a_replacement_answered_with_a_failure_and_executed_late_is_tracke
 # a cancel) now waits, under the order's lock, until the previous replacement is settled.
 @pytest.mark.timeout(60)
 async def test_a_modify_right_after_a_modify_whose_answer_was_lost_keeps_the_order(env: SimNode) -> None:
-    price = last(env) * Decimal("0.95")
-    cid = env.strategy.limit(BTC, OrderSide.BUY, "0.0100", px(price))
-    await status(env, cid, OrderStatus.ACCEPTED)
+    cid, price = await resting_buy(env)
     env.sim.faults.fail("POST", "/openApi/swap/v2/trade/order", count=1, status=0, after_execute=True)
     first_price, second_price = price * Decimal("0.99"), price * Decimal("0.98")
     env.strategy.modify(cid, price=px(first_price))
@@ -181,9 +183,7 @@ async def test_a_cancel_right_after_a_modify_whose_replacement_lands_late_cancel
     """The trader cancels while the replacement's request is answered with a failure and executed
     late: the cancel waits for the replacement to be found and cancels it, so nothing is left live on
     the venue and the node's order ends CANCELED there and here."""
-    price = last(env) * Decimal("0.95")
-    cid = env.strategy.limit(BTC, OrderSide.BUY, "0.0100", px(price))
-    await status(env, cid, OrderStatus.ACCEPTED)
+    cid, price = await resting_buy(env)
     env.sim.faults.fail("POST", "/openApi/swap/v2/trade/order", count=1, status=503, execute_after_ms=1500)
     env.strategy.modify(cid, price=px(price * Decimal("0.99")))
     client = env.bingx_client
@@ -200,9 +200,7 @@ async def test_a_cancel_right_after_a_modify_whose_replacement_lands_late_cancel
 async def test_a_modify_on_an_unsettled_chain_is_rejected_and_cancels_nothing(env: SimNode) -> None:
     """A modify command canceled while it waited on a lost answer (the node stopping) leaves the
     resolution running without the lock: a modify meeting that chain is refused, not sent."""
-    price = last(env) * Decimal("0.95")
-    cid = env.strategy.limit(BTC, OrderSide.BUY, "0.0100", px(price))
-    await status(env, cid, OrderStatus.ACCEPTED)
+    cid, price = await resting_buy(env)
     client = env.bingx_client
     tracked = client.tracker.get(cid.value)
     assert tracked is not None
@@ -227,9 +225,7 @@ async def test_a_not_found_asked_while_the_replacement_was_in_flight_is_not_an_u
 ) -> None:
     import asyncio
 
-    price = last(env) * Decimal("0.95")
-    cid = env.strategy.limit(BTC, OrderSide.BUY, "0.0100", px(price))
-    await status(env, cid, OrderStatus.ACCEPTED)
+    cid, _ = await resting_buy(env)
     client = env.bingx_client
     tracked = client.tracker.get(cid.value)
     assert tracked is not None
@@ -299,9 +295,7 @@ async def test_modify_after_a_partial_fill_places_only_the_remainder(env: SimNod
 
 
 async def test_modify_of_an_order_filled_unbeknownst_to_the_node_places_nothing(env: SimNode) -> None:
-    price = last(env) * Decimal("0.95")
-    cid = env.strategy.limit(BTC, OrderSide.BUY, "0.0100", px(price))
-    await status(env, cid, OrderStatus.ACCEPTED)
+    cid, price = await resting_buy(env)
     env.sim.faults.set_user_events(drop_ratio=1.0)  # the node hears nothing of the fill
     env.sim.engine.set_price(SYMBOL, Decimal(px(price)) - Decimal("10"))
     env.strategy.modify(cid, quantity="0.0300")
